@@ -1,0 +1,95 @@
+package auth
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Throttle limits failed logins per user name and per client address. Only failures
+// spend tokens, so a user who types the password right is never slowed down.
+type Throttle struct {
+	mu      sync.Mutex
+	users   map[string]*entry
+	addrs   map[string]*entry
+	perUser rate.Limit
+	perAddr rate.Limit
+	burstU  int
+	burstA  int
+	now     func() time.Time
+}
+
+type entry struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+// NewThrottle allows 5 failures per user name and 20 per address in a burst, refilled at
+// one per 30 s per user and one per 3 s per address.
+func NewThrottle() *Throttle {
+	return &Throttle{
+		users: map[string]*entry{}, addrs: map[string]*entry{},
+		perUser: rate.Every(30 * time.Second), burstU: 5,
+		perAddr: rate.Every(3 * time.Second), burstA: 20,
+		now: time.Now,
+	}
+}
+
+// Allowed reports whether a login attempt may be checked now, and if not, how long to wait.
+func (t *Throttle) Allowed(user, addr string) (bool, time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	wait := max(waitFor(t.users, user, now), waitFor(t.addrs, addr, now))
+	return wait == 0, wait
+}
+
+// Failed records a failed attempt.
+func (t *Throttle) Failed(user, addr string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	t.get(t.users, user, t.perUser, t.burstU, now).AllowN(now, 1)
+	t.get(t.addrs, addr, t.perAddr, t.burstA, now).AllowN(now, 1)
+	t.sweep(now)
+}
+
+func waitFor(m map[string]*entry, key string, now time.Time) time.Duration {
+	e, ok := m[key]
+	if !ok {
+		return 0
+	}
+	if e.lim.TokensAt(now) >= 1 {
+		return 0
+	}
+	res := e.lim.ReserveN(now, 1)
+	d := res.DelayFrom(now)
+	res.CancelAt(now)
+	return d
+}
+
+func (t *Throttle) get(m map[string]*entry, key string, r rate.Limit, burst int, now time.Time) *rate.Limiter {
+	e, ok := m[key]
+	if !ok {
+		e = &entry{lim: rate.NewLimiter(r, burst)}
+		m[key] = e
+	}
+	e.seen = now
+	return e.lim
+}
+
+// sweep forgets keys idle for an hour (their buckets are full again long before), so an
+// attacker cycling names cannot grow the maps without bound.
+func (t *Throttle) sweep(now time.Time) {
+	if len(t.users)+len(t.addrs) < 10000 {
+		return
+	}
+	for _, m := range []map[string]*entry{t.users, t.addrs} {
+		for k, e := range m {
+			if now.Sub(e.seen) > time.Hour {
+				delete(m, k)
+			}
+		}
+	}
+}

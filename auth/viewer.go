@@ -1,0 +1,24 @@
+// Package auth holds who is calling: password hashing, bearer tokens, the login throttle
+// and the viewer carried in the request context.
+package auth
+
+import "context"
+
+// Viewer is the authenticated caller of a request.
+type Viewer struct {
+	UserID int
+	Name   string
+}
+
+type viewerKey struct{}
+
+// NewContext returns a context carrying the viewer.
+func NewContext(ctx context.Context, v *Viewer) context.Context {
+	return context.WithValue(ctx, viewerKey{}, v)
+}
+
+// FromContext returns the viewer of the request, or nil when nobody is logged in.
+func FromContext(ctx context.Context) *Viewer {
+	v, _ := ctx.Value(viewerKey{}).(*Viewer)
+	return v
+}

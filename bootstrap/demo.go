@@ -1,0 +1,121 @@
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/businesscase"
+	"github.com/portico-dev/portico/ent/process"
+	"github.com/portico-dev/portico/ent/task"
+)
+
+// demoRoles is the role tree of seed 003: name, parent, member roles.
+var demoRoles = []struct {
+	name, parent string
+	members      []string
+}{
+	{"Support Group", "Everybody", nil},
+	{"First Level", "Support Group", nil},
+	{"Second Level", "Support Group", nil},
+	{"Development", "Everybody", nil},
+	{"Team A", "Development", nil},
+	{"Team B", "Development", nil},
+	{"Application Permissions", "Everybody", nil},
+	{"Process M", "Application Permissions", []string{"First Level", "Team B"}},
+	{"Process N", "Application Permissions", []string{"Support Group"}},
+}
+
+// DemoUsers are the demo users, each with its password equal to its name.
+var DemoUsers = []struct {
+	Name, FullName string
+	Roles          []string
+}{
+	{"demo", "Demo User", []string{"Team A"}},
+	{"alice", "Alice Adams", []string{"First Level"}},
+	{"bob", "Bob Brown", []string{"Team B"}},
+	{"carol", "Carol Clark", []string{"Second Level", "Development"}},
+}
+
+// loadDemo creates the role tree, the demo users, a sample express process and a running
+// case with open tasks.
+func loadDemo(ctx context.Context, c *ent.Client, everybody *ent.Role) error {
+	roles := map[string]*ent.Role{everybody.Name: everybody}
+	for _, r := range demoRoles {
+		created, err := c.Role.Create().SetName(r.name).SetDisplayName(r.name).SetParent(roles[r.parent]).Save(ctx)
+		if err != nil {
+			return fmt.Errorf("demo role %s: %w", r.name, err)
+		}
+		roles[r.name] = created
+	}
+	for _, r := range demoRoles {
+		for _, m := range r.members {
+			if err := roles[r.name].Update().AddMembers(roles[m]).Exec(ctx); err != nil {
+				return fmt.Errorf("demo member role %s in %s: %w", m, r.name, err)
+			}
+		}
+	}
+	users := map[string]*ent.User{}
+	for _, u := range DemoUsers {
+		hash, err := auth.HashPassword(u.Name)
+		if err != nil {
+			return err
+		}
+		q := c.User.Create().SetName(u.Name).SetFullName(u.FullName).SetEmail(u.Name + "@example.com").
+			SetLanguage("en").SetPasswordHash(hash)
+		for _, rn := range u.Roles {
+			q.AddRoles(roles[rn])
+		}
+		if users[u.Name], err = q.Save(ctx); err != nil {
+			return fmt.Errorf("demo user %s: %w", u.Name, err)
+		}
+	}
+	return demoWork(ctx, c, roles, users)
+}
+
+// demoWork creates the sample process with one running case and a few open tasks.
+func demoWork(ctx context.Context, c *ent.Client, roles map[string]*ent.Role, users map[string]*ent.User) error {
+	p, err := c.Process.Create().SetName("Leave request").SetDescription("Ask for days off; your team lead approves.").
+		SetCategory("HR").SetIcon("fa-plane").SetKind(process.KindEXPRESS_PROCESS).
+		SetPermissions([]string{"Everybody"}).Save(ctx)
+	if err != nil {
+		return fmt.Errorf("demo process: %w", err)
+	}
+	cs, err := c.BusinessCase.Create().SetName("Leave request: demo, 3 days").SetCategory("HR").
+		SetState(businesscase.StateRUNNING).SetProcess(p).SetCreator(users["demo"]).SetOwner(users["demo"]).Save(ctx)
+	if err != nil {
+		return fmt.Errorf("demo case: %w", err)
+	}
+	due := time.Now().UTC().Add(48 * time.Hour)
+	tasks := []struct {
+		name     string
+		prio     task.Priority
+		user     *ent.User
+		role     *ent.Role
+		position int
+	}{
+		{"Approve leave request", task.PriorityHIGH, nil, roles["Development"], 1},
+		{"Check remaining holidays", task.PriorityNORMAL, nil, roles["Support Group"], 2},
+		{"Plan handover", task.PriorityLOW, users["demo"], nil, 3},
+	}
+	for _, t := range tasks {
+		created, err := c.Task.Create().SetName(t.name).SetCategory("HR").SetPriority(t.prio).
+			SetState(task.StateSUSPENDED).SetCase(cs).SetCreator(users["demo"]).SetPosition(t.position).
+			SetExpiryTimestamp(due).Save(ctx)
+		if err != nil {
+			return fmt.Errorf("demo task %s: %w", t.name, err)
+		}
+		r := c.TaskResponsible.Create().SetTask(created)
+		if t.user != nil {
+			r.SetUser(t.user)
+		} else {
+			r.SetRole(t.role)
+		}
+		if err := r.Exec(ctx); err != nil {
+			return fmt.Errorf("demo task %s responsible: %w", t.name, err)
+		}
+	}
+	return nil
+}

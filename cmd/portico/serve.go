@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/portico-dev/portico"
+	"github.com/portico-dev/portico/database"
+)
+
+// runServe runs the server until ctx ends (SIGINT/SIGTERM), then drains requests,
+// closes websockets and the database.
+func runServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", envOr("PORTICO_ADDR", ":8080"), "listen address")
+	dbURL := fs.String("database-url", envOr("PORTICO_DATABASE_URL", database.DefaultURL), "SQLite file (file:portico.db) or postgres://… URL")
+	demo := fs.Bool("demo", envOr("PORTICO_DEMO", "") == "true", "load demo data into an empty database")
+	adminPw := fs.String("admin-password", envOr("PORTICO_ADMIN_PASSWORD", ""), "password of the admin user created on an empty database")
+	origins := fs.String("allowed-origins", envOr("PORTICO_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed on the websocket (* for any); empty: same origin")
+	ttl := fs.Duration("token-ttl", durationEnv("PORTICO_TOKEN_TTL", 12*time.Hour), "how long a login token stays valid")
+	logLevel := fs.String("log-level", envOr("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(*logLevel)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
+
+	start := time.Now()
+	srv, err := portico.New(ctx, portico.Config{
+		DatabaseURL:    *dbURL,
+		AdminPassword:  *adminPw,
+		Demo:           *demo,
+		AllowedOrigins: splitList(*origins),
+		TokenTTL:       *ttl,
+		Logger:         log,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	hs := &http.Server{Handler: srv.Handler, ReadHeaderTimeout: 10 * time.Second}
+	// Websockets are hijacked connections that Shutdown does not wait for: cancel their
+	// contexts so gqlgen closes them.
+	baseCtx, closeSockets := context.WithCancel(context.Background())
+	defer closeSockets()
+	hs.BaseContext = func(net.Listener) context.Context { return baseCtx }
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("portico serving", "addr", ln.Addr().String(), "playground", "http://"+displayAddr(ln.Addr())+"/",
+		"startup", time.Since(start).String())
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	closeSockets()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func displayAddr(a net.Addr) string {
+	s := a.String()
+	if strings.HasPrefix(s, "[::]:") {
+		return "localhost:" + strings.TrimPrefix(s, "[::]:")
+	}
+	return s
+}
+
+// newLogger logs JSON when stderr is not a terminal (services, CI) and text otherwise.
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func durationEnv(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(name); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}

@@ -1,0 +1,100 @@
+// Package database opens Portico's database (embedded SQLite by default, PostgreSQL for
+// production), brings its schema up to date and returns the ent client over it.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq" // PostgreSQL driver "postgres"
+	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+
+	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/migrations"
+)
+
+// DefaultURL is the embedded default: a SQLite file in the working directory.
+const DefaultURL = "file:portico.db"
+
+// DB is an open, migrated database.
+type DB struct {
+	Client  *ent.Client
+	SQL     *sql.DB
+	Dialect string
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.Client.Close() }
+
+// Open connects to rawURL ("" for DefaultURL; postgres:// or postgresql:// for PostgreSQL,
+// anything else is a SQLite file path or file: URL) and applies pending migrations.
+func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
+	d, db, err := Connect(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := migrations.Apply(ctx, db, d, "")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	if len(applied) > 0 {
+		log.Info("database migrated", "dialect", d, "applied", applied)
+	}
+	drv := entsql.OpenDB(d, db)
+	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: db, Dialect: d}, nil
+}
+
+// Connect opens the connection pool for rawURL without migrating, and pings it.
+func Connect(rawURL string) (string, *sql.DB, error) {
+	if rawURL == "" {
+		rawURL = DefaultURL
+	}
+	d, driver, dsn := dialect.SQLite, "sqlite", sqliteDSN(rawURL)
+	if strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://") {
+		d, driver, dsn = dialect.Postgres, "postgres", rawURL
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return "", nil, fmt.Errorf("open %s database: %w", d, err)
+	}
+	if d == dialect.SQLite {
+		// One writer at a time is all SQLite allows; a small pool avoids busy errors.
+		db.SetMaxOpenConns(4)
+	} else {
+		db.SetMaxOpenConns(32)
+		db.SetMaxIdleConns(32)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return "", nil, fmt.Errorf("connect to %s database: %w", d, err)
+	}
+	return d, db, nil
+}
+
+// sqliteDSN turns a path or file: URL into a modernc DSN with foreign keys on, WAL and a
+// busy timeout, keeping any parameters the caller gave.
+func sqliteDSN(raw string) string {
+	raw = strings.TrimPrefix(raw, "sqlite://")
+	raw = strings.TrimPrefix(raw, "sqlite:")
+	if !strings.HasPrefix(raw, "file:") {
+		raw = "file:" + raw
+	}
+	path, query, _ := strings.Cut(raw, "?")
+	q, _ := url.ParseQuery(query)
+	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	return path + "?" + q.Encode()
+}

@@ -1,0 +1,92 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// Priorities of tasks, most urgent first.
+var priorities = []string{"EXCEPTION", "HIGH", "NORMAL", "LOW"}
+
+// Task is a unit of human work in a case, assigned to responsibles (users and roles).
+type Task struct{ ent.Schema }
+
+// Fields of the Task. Which action each state allows lives in policy/states.go.
+func (Task) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").Default("").MaxLen(500).
+			Annotations(entgql.OrderField("NAME")),
+		field.String("description").Default("").MaxLen(10000),
+		field.String("category").Default("").MaxLen(200).
+			Annotations(entgql.OrderField("CATEGORY")),
+		field.Enum("state").
+			Values("CREATED", "SUSPENDED", "RESUMED", "PARKED", "DELAYED",
+				"READY_FOR_JOIN", "DONE", "DESTROYED", "FAILED").
+			Default("SUSPENDED").
+			Annotations(entgql.OrderField("STATE")),
+		field.Enum("priority").Values(priorities...).Default("NORMAL").
+			Annotations(entgql.OrderField("PRIORITY")),
+		// kind is the express task type: USER_TASK, USER_TASK_WITH_EMAIL, APPROVAL, EMAIL.
+		field.String("kind").Default("USER_TASK").MaxLen(50),
+		// position is the task's step in its process definition (taskPosition).
+		field.Int("position").Default(0),
+		field.Bool("system").Default(false),
+		field.Time("expiry_timestamp").Optional().Nillable().
+			Annotations(entgql.OrderField("EXPIRY_TIMESTAMP")),
+		field.Enum("expiry_priority").Values(priorities...).Optional().Nillable(),
+		field.Time("delay_timestamp").Optional().Nillable().
+			Annotations(entgql.OrderField("DELAY_TIMESTAMP")),
+		field.Time("started_at").Optional().Nillable(),
+		field.Time("ended_at").Optional().Nillable().
+			Annotations(entgql.OrderField("ENDED_AT")),
+		field.JSON("custom_fields", map[string]any{}).Optional().
+			Annotations(entgql.Type("Map"), entgql.Skip(entgql.SkipWhereInput|entgql.SkipOrderField)),
+		// data is the form data the task was completed with.
+		field.JSON("data", map[string]any{}).Optional().
+			Annotations(entgql.Type("Map"), entgql.Skip(entgql.SkipWhereInput|entgql.SkipOrderField)),
+		field.Int("case_id"),
+		field.Int("worker_id").Optional().Nillable(),
+		field.Int("creator_id").Optional().Nillable(),
+	}
+}
+
+// Edges of the Task.
+func (Task) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("case", BusinessCase.Type).Ref("tasks").Field("case_id").Unique().Required(),
+		edge.To("worker", User.Type).Field("worker_id").Unique(),
+		edge.To("creator", User.Type).Field("creator_id").Unique(),
+		edge.To("responsibles", TaskResponsible.Type).
+			Annotations(entgql.Skip(entgql.SkipAll), entsql.OnDelete(entsql.Cascade)),
+		edge.To("notes", Note.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("events", WorkflowEvent.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+	}
+}
+
+// Indexes of the Task, for the task list (newest first), timers and case pages.
+func (Task) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("created_at"),
+		index.Fields("state", "created_at"),
+		index.Fields("case_id"),
+		index.Fields("worker_id"),
+		index.Fields("expiry_timestamp"),
+		index.Fields("delay_timestamp"),
+	}
+}
+
+// Mixin of the Task.
+func (Task) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Annotations of the Task.
+func (Task) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.RelayConnection(),
+		entgql.QueryField(),
+	}
+}

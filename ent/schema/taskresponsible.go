@@ -1,0 +1,47 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// TaskResponsible assigns a task to one user or one role. Expiry rows name who gets the
+// task when it expires.
+type TaskResponsible struct{ ent.Schema }
+
+// Fields of the TaskResponsible.
+func (TaskResponsible) Fields() []ent.Field {
+	return []ent.Field{
+		field.Bool("expiry").Default(false),
+		field.Int("task_id"),
+		field.Int("user_id").Optional().Nillable(),
+		field.Int("role_id").Optional().Nillable(),
+	}
+}
+
+// Edges of the TaskResponsible.
+func (TaskResponsible) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("task", Task.Type).Ref("responsibles").Field("task_id").Unique().Required(),
+		edge.To("user", User.Type).Field("user_id").Unique(),
+		edge.To("role", Role.Type).Field("role_id").Unique(),
+	}
+}
+
+// Indexes of the TaskResponsible: visibility looks up tasks by role and by user.
+func (TaskResponsible) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("role_id", "task_id"),
+		index.Fields("user_id", "task_id"),
+		index.Fields("task_id"),
+	}
+}
+
+// Annotations of the TaskResponsible: exposed as Task.responsibles (users and roles).
+func (TaskResponsible) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}

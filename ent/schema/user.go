@@ -1,0 +1,51 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+)
+
+// User is a person who logs in. It has its roles and, implicitly, all their ancestors.
+type User struct{ ent.Schema }
+
+// Fields of the User.
+func (User) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").Unique().NotEmpty().MaxLen(200).
+			Annotations(entgql.OrderField("NAME")),
+		field.String("full_name").Default("").MaxLen(500).
+			Annotations(entgql.OrderField("FULL_NAME")),
+		field.String("email").Default("").MaxLen(500),
+		// language is a locale such as "en" or "de"; empty means the application default.
+		field.String("language").Default("").MaxLen(35),
+		field.String("password_hash").Sensitive().Default("").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.JSON("properties", map[string]string{}).Optional().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Bool("disabled").Default(false),
+	}
+}
+
+// Edges of the User.
+func (User) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("roles", Role.Type),
+		edge.To("grants", Grant.Type).
+			Annotations(entgql.Skip(entgql.SkipAll), entsql.OnDelete(entsql.Cascade)),
+	}
+}
+
+// Mixin of the User.
+func (User) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Annotations of the User.
+func (User) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.RelayConnection(),
+		entgql.QueryField(),
+	}
+}

@@ -1,0 +1,19 @@
+// Package graph is Portico's GraphQL layer: the schema files, thin resolvers that call
+// ent and the domain packages, the error presenter and the websocket adapter.
+package graph
+
+import (
+	"log/slog"
+
+	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/policy"
+)
+
+// Resolver is the dependency root of the resolvers.
+type Resolver struct {
+	Client *ent.Client
+	Auth   *auth.Service
+	Policy *policy.Policy
+	Log    *slog.Logger
+}

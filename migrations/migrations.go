@@ -1,0 +1,175 @@
+// Package migrations holds the versioned SQL migrations of each dialect and applies the
+// pending ones at start-up, all in one transaction.
+package migrations
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"ariga.io/atlas/sql/migrate"
+	"entgo.io/ent/dialect"
+)
+
+//go:embed sqlite postgres
+var files embed.FS
+
+// table records which migration files have been applied.
+const table = "portico_migrations"
+
+// dirName maps an ent dialect to its migration folder.
+func dirName(d string) (string, error) {
+	switch d {
+	case dialect.SQLite:
+		return "sqlite", nil
+	case dialect.Postgres:
+		return "postgres", nil
+	}
+	return "", fmt.Errorf("no migrations for dialect %q", d)
+}
+
+// Dir returns the embedded migration directory of a dialect, checked against its atlas.sum.
+func Dir(d string) (migrate.Dir, error) {
+	name, err := dirName(d)
+	if err != nil {
+		return nil, err
+	}
+	mem := &migrate.MemDir{}
+	entries, err := fs.ReadDir(files, name)
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".sql") && e.Name() != migrate.HashFileName {
+			continue
+		}
+		b, err := files.ReadFile(path.Join(name, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
+		}
+		if err := mem.WriteFile(e.Name(), b); err != nil {
+			return nil, err
+		}
+	}
+	if len(entries) == 1 { // only the README: nothing generated yet
+		return mem, nil
+	}
+	if err := migrate.Validate(mem); err != nil {
+		return nil, fmt.Errorf("migrations of %s do not match atlas.sum: %w", d, err)
+	}
+	return mem, nil
+}
+
+// Apply applies, in one transaction, the pending migrations of the dialect, up to and
+// including version upTo ("" for all). It returns the versions it applied. On PostgreSQL
+// an advisory lock keeps servers starting together from applying the same files twice.
+func Apply(ctx context.Context, db *sql.DB, d, upTo string) ([]string, error) {
+	dir, err := Dir(d)
+	if err != nil {
+		return nil, err
+	}
+	mfiles, err := dir.Files()
+	if err != nil {
+		return nil, fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Slice(mfiles, func(i, j int) bool { return mfiles[i].Version() < mfiles[j].Version() })
+
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin migration: %w", err)
+	}
+	defer tx.Rollback()
+	if d == dialect.Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7243001)`); err != nil {
+			return nil, fmt.Errorf("lock migrations: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+table+
+		` (version VARCHAR(64) PRIMARY KEY, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
+		return nil, fmt.Errorf("create %s: %w", table, err)
+	}
+	done, err := appliedVersions(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	var applied []string
+	for _, f := range mfiles {
+		if upTo != "" && f.Version() > upTo {
+			break
+		}
+		if done[f.Version()] {
+			continue
+		}
+		if err := applyFile(ctx, tx, d, f); err != nil {
+			return nil, err
+		}
+		applied = append(applied, f.Version())
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit migrations: %w", err)
+	}
+	return applied, nil
+}
+
+func appliedVersions(ctx context.Context, tx *sql.Tx) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT version FROM `+table)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", table, err)
+	}
+	defer rows.Close()
+	done := map[string]bool{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("read %s: %w", table, err)
+		}
+		done[v] = true
+	}
+	return done, rows.Err()
+}
+
+func applyFile(ctx context.Context, tx *sql.Tx, d string, f migrate.File) error {
+	stmts, err := f.Stmts()
+	if err != nil {
+		return fmt.Errorf("parse migration %s: %w", f.Name(), err)
+	}
+	for _, s := range stmts {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("migration %s: %w", f.Name(), err)
+		}
+	}
+	ins := `INSERT INTO ` + table + ` (version) VALUES (?)`
+	if d == dialect.Postgres {
+		ins = `INSERT INTO ` + table + ` (version) VALUES ($1)`
+	}
+	if _, err := tx.ExecContext(ctx, ins, f.Version()); err != nil {
+		return fmt.Errorf("record migration %s: %w", f.Name(), err)
+	}
+	return nil
+}
+
+// Versions lists the embedded migration versions of a dialect, oldest first.
+func Versions(d string) ([]string, error) {
+	dir, err := Dir(d)
+	if err != nil {
+		return nil, err
+	}
+	mfiles, err := dir.Files()
+	if err != nil {
+		return nil, err
+	}
+	vs := make([]string, len(mfiles))
+	for i, f := range mfiles {
+		vs[i] = f.Version()
+	}
+	sort.Strings(vs)
+	return vs, nil
+}

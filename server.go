@@ -1,0 +1,255 @@
+// Package portico builds the Portico server: database, policy, auth and the HTTP handler
+// serving GraphQL (HTTP and websocket), the playground and health checks.
+package portico
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/bootstrap"
+	"github.com/portico-dev/portico/database"
+	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/serversecret"
+	"github.com/portico-dev/portico/graph"
+	"github.com/portico-dev/portico/graph/wsgorilla"
+	"github.com/portico-dev/portico/playground"
+	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/requestid"
+)
+
+// Config configures a server. Zero values get the defaults noted.
+type Config struct {
+	DatabaseURL    string        // "" = SQLite file portico.db
+	AdminPassword  string        // required on an empty database unless Demo
+	Demo           bool          // load demo data into an empty database
+	AllowedOrigins []string      // browser origins allowed on the websocket; empty = same origin
+	TokenTTL       time.Duration // default 12h
+	MaxBodyBytes   int64         // default 1 MiB
+	MaxDepth       int           // default 15
+	MaxComplexity  int           // default 5000
+	Logger         *slog.Logger  // default slog.Default()
+}
+
+// Server is a running Portico instance's state.
+type Server struct {
+	DB      *database.DB
+	Policy  *policy.Policy
+	Auth    *auth.Service
+	Handler http.Handler
+	log     *slog.Logger
+}
+
+// New opens and migrates the database, prepares an empty one, loads the policy and
+// builds the HTTP handler.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	cfg = withDefaults(cfg)
+	db, err := database.Open(ctx, cfg.DatabaseURL, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	s, err := build(ctx, cfg, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
+	sys := policy.SystemContext(ctx)
+	created, err := bootstrap.Ensure(sys, db.Client, cfg.AdminPassword, cfg.Demo)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		cfg.Logger.Info("empty database prepared", "admin", bootstrap.AdminName, "demo", cfg.Demo)
+	}
+	key, err := tokenKey(sys, db.Client)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := auth.NewTokens(key, cfg.TokenTTL)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := policy.Load(sys, db.Client)
+	if err != nil {
+		return nil, fmt.Errorf("load policy: %w", err)
+	}
+	pol.Install(db.Client)
+	s := &Server{DB: db, Policy: pol, Auth: auth.NewService(db.Client, tokens), log: cfg.Logger}
+	s.Handler = s.routes(cfg)
+	return s, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.TokenTTL == 0 {
+		cfg.TokenTTL = 12 * time.Hour
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.MaxDepth == 0 {
+		cfg.MaxDepth = 15
+	}
+	if cfg.MaxComplexity == 0 {
+		cfg.MaxComplexity = 5000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg
+}
+
+// tokenKey returns the token signing key shared by all servers on the database,
+// creating it on first start.
+func tokenKey(ctx context.Context, client *ent.Client) ([]byte, error) {
+	const name = "token-signing-key"
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	// Two servers starting together may both try; the unique name keeps the first.
+	err := client.ServerSecret.Create().SetName(name).SetValue(key).
+		OnConflictColumns(serversecret.FieldName).DoNothing().Exec(ctx)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store token key: %w", err)
+	}
+	sec, err := client.ServerSecret.Query().Where(serversecret.Name(name)).Only(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read token key: %w", err)
+	}
+	return sec.Value, nil
+}
+
+// Close closes the database.
+func (s *Server) Close() error { return s.DB.Close() }
+
+// GraphQL returns the gqlgen server with its transports, limits and extensions.
+func (s *Server) graphQL(cfg Config) *handler.Server {
+	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Log: s.log}
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
+	srv.AddTransport(transport.Websocket{
+		Implementation:        wsgorilla.New(wsgorilla.Options{AllowedOrigins: cfg.AllowedOrigins}),
+		InitFunc:              s.websocketInit,
+		InitTimeout:           10 * time.Second,
+		KeepAlivePingInterval: 20 * time.Second,
+		PingPongInterval:      20 * time.Second,
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	srv.Use(graph.DepthLimit{Max: cfg.MaxDepth})
+	srv.Use(entgql.Transactioner{TxOpener: s.DB.Client})
+	srv.AroundFields(graph.MarkInternal)
+	srv.SetErrorPresenter(graph.ErrorPresenter(s.log))
+	srv.SetRecoverFunc(graph.Recover(s.log))
+	return srv
+}
+
+// websocketInit authenticates a websocket from the connection_init payload
+// {"authorization": "Bearer <token>"}; a bad token closes the connection.
+func (s *Server) websocketInit(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	h := p.Authorization()
+	if h == "" {
+		if v, ok := p["Authorization"].(string); ok {
+			h = v
+		}
+	}
+	if h == "" {
+		return ctx, nil, nil // anonymous: subscriptions that need a viewer refuse it
+	}
+	v, _, err := s.Auth.Authenticate(ctx, h)
+	if err != nil {
+		return ctx, nil, err
+	}
+	return auth.NewContext(ctx, v), nil, nil
+}
+
+func (s *Server) routes(cfg Config) http.Handler {
+	gql := s.graphQL(cfg)
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", s.Auth.Middleware(limitBody(gql, cfg.MaxBodyBytes)))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.DB.SQL.PingContext(ctx); err != nil {
+			s.log.Warn("readiness check failed", "err", err)
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	pg := playground.Handler("Portico", "/graphql")
+	mux.Handle("/", pg)
+	return requestid.Middleware(s.accessLog(withClientAddr(mux)))
+}
+
+// limitBody caps request bodies so a huge POST cannot exhaust memory.
+func limitBody(next http.Handler, n int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func withClientAddr(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(auth.WithClientAddr(r.Context(), auth.ClientAddr(r))))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack lets the websocket upgrade take over the connection (gorilla asserts
+// http.Hijacker directly rather than using http.ResponseController).
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.status = http.StatusSwitchingProtocols
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// accessLog logs failed or slow requests at Info and the rest at Debug, so a busy server
+// does not spend its time writing logs.
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		d := time.Since(start)
+		level := slog.LevelDebug
+		if sw.status >= 500 || d > time.Second {
+			level = slog.LevelInfo
+		}
+		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
+			"status", sw.status, "duration", d, "requestId", requestid.FromContext(r.Context()))
+	})
+}
