@@ -179,6 +179,8 @@ func (s *Server) websocketInit(ctx context.Context, p transport.InitPayload) (co
 	}
 	v, _, err := s.Auth.Authenticate(ctx, h)
 	if err != nil {
+		// gqlgen closes with 1000 unless told otherwise; 4401 tells the client to log in.
+		ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4401), err.Error())
 		return ctx, nil, err
 	}
 	return auth.NewContext(ctx, v), nil, nil

@@ -15,12 +15,14 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/serversecret"
+	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/user"
@@ -34,6 +36,8 @@ type Client struct {
 	config
 	// Schema is the client for creating, migrating and dropping schema.
 	Schema *migrate.Schema
+	// Absence is the client for interacting with the Absence builders.
+	Absence *AbsenceClient
 	// BusinessCase is the client for interacting with the BusinessCase builders.
 	BusinessCase *BusinessCaseClient
 	// Grant is the client for interacting with the Grant builders.
@@ -46,6 +50,8 @@ type Client struct {
 	Role *RoleClient
 	// ServerSecret is the client for interacting with the ServerSecret builders.
 	ServerSecret *ServerSecretClient
+	// Substitute is the client for interacting with the Substitute builders.
+	Substitute *SubstituteClient
 	// Task is the client for interacting with the Task builders.
 	Task *TaskClient
 	// TaskResponsible is the client for interacting with the TaskResponsible builders.
@@ -65,12 +71,14 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
+	c.Absence = NewAbsenceClient(c.config)
 	c.BusinessCase = NewBusinessCaseClient(c.config)
 	c.Grant = NewGrantClient(c.config)
 	c.Note = NewNoteClient(c.config)
 	c.Process = NewProcessClient(c.config)
 	c.Role = NewRoleClient(c.config)
 	c.ServerSecret = NewServerSecretClient(c.config)
+	c.Substitute = NewSubstituteClient(c.config)
 	c.Task = NewTaskClient(c.config)
 	c.TaskResponsible = NewTaskResponsibleClient(c.config)
 	c.User = NewUserClient(c.config)
@@ -167,12 +175,14 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	return &Tx{
 		ctx:             ctx,
 		config:          cfg,
+		Absence:         NewAbsenceClient(cfg),
 		BusinessCase:    NewBusinessCaseClient(cfg),
 		Grant:           NewGrantClient(cfg),
 		Note:            NewNoteClient(cfg),
 		Process:         NewProcessClient(cfg),
 		Role:            NewRoleClient(cfg),
 		ServerSecret:    NewServerSecretClient(cfg),
+		Substitute:      NewSubstituteClient(cfg),
 		Task:            NewTaskClient(cfg),
 		TaskResponsible: NewTaskResponsibleClient(cfg),
 		User:            NewUserClient(cfg),
@@ -196,12 +206,14 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	return &Tx{
 		ctx:             ctx,
 		config:          cfg,
+		Absence:         NewAbsenceClient(cfg),
 		BusinessCase:    NewBusinessCaseClient(cfg),
 		Grant:           NewGrantClient(cfg),
 		Note:            NewNoteClient(cfg),
 		Process:         NewProcessClient(cfg),
 		Role:            NewRoleClient(cfg),
 		ServerSecret:    NewServerSecretClient(cfg),
+		Substitute:      NewSubstituteClient(cfg),
 		Task:            NewTaskClient(cfg),
 		TaskResponsible: NewTaskResponsibleClient(cfg),
 		User:            NewUserClient(cfg),
@@ -212,7 +224,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		BusinessCase.
+//		Absence.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -235,8 +247,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.BusinessCase, c.Grant, c.Note, c.Process, c.Role, c.ServerSecret, c.Task,
-		c.TaskResponsible, c.User, c.WorkflowEvent,
+		c.Absence, c.BusinessCase, c.Grant, c.Note, c.Process, c.Role, c.ServerSecret,
+		c.Substitute, c.Task, c.TaskResponsible, c.User, c.WorkflowEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -246,8 +258,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.BusinessCase, c.Grant, c.Note, c.Process, c.Role, c.ServerSecret, c.Task,
-		c.TaskResponsible, c.User, c.WorkflowEvent,
+		c.Absence, c.BusinessCase, c.Grant, c.Note, c.Process, c.Role, c.ServerSecret,
+		c.Substitute, c.Task, c.TaskResponsible, c.User, c.WorkflowEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -256,6 +268,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *AbsenceMutation:
+		return c.Absence.mutate(ctx, m)
 	case *BusinessCaseMutation:
 		return c.BusinessCase.mutate(ctx, m)
 	case *GrantMutation:
@@ -268,6 +282,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Role.mutate(ctx, m)
 	case *ServerSecretMutation:
 		return c.ServerSecret.mutate(ctx, m)
+	case *SubstituteMutation:
+		return c.Substitute.mutate(ctx, m)
 	case *TaskMutation:
 		return c.Task.mutate(ctx, m)
 	case *TaskResponsibleMutation:
@@ -278,6 +294,155 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.WorkflowEvent.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
+	}
+}
+
+// AbsenceClient is a client for the Absence schema.
+type AbsenceClient struct {
+	config
+}
+
+// NewAbsenceClient returns a client for the Absence from the given config.
+func NewAbsenceClient(c config) *AbsenceClient {
+	return &AbsenceClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `absence.Hooks(f(g(h())))`.
+func (c *AbsenceClient) Use(hooks ...Hook) {
+	c.hooks.Absence = append(c.hooks.Absence, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `absence.Intercept(f(g(h())))`.
+func (c *AbsenceClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Absence = append(c.inters.Absence, interceptors...)
+}
+
+// Create returns a builder for creating a Absence entity.
+func (c *AbsenceClient) Create() *AbsenceCreate {
+	mutation := newAbsenceMutation(c.config, OpCreate)
+	return &AbsenceCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Absence entities.
+func (c *AbsenceClient) CreateBulk(builders ...*AbsenceCreate) *AbsenceCreateBulk {
+	return &AbsenceCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AbsenceClient) MapCreateBulk(slice any, setFunc func(*AbsenceCreate, int)) *AbsenceCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AbsenceCreateBulk{err: fmt.Errorf("calling to AbsenceClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AbsenceCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AbsenceCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Absence.
+func (c *AbsenceClient) Update() *AbsenceUpdate {
+	mutation := newAbsenceMutation(c.config, OpUpdate)
+	return &AbsenceUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AbsenceClient) UpdateOne(_m *Absence) *AbsenceUpdateOne {
+	mutation := newAbsenceMutation(c.config, OpUpdateOne, withAbsence(_m))
+	return &AbsenceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AbsenceClient) UpdateOneID(id int) *AbsenceUpdateOne {
+	mutation := newAbsenceMutation(c.config, OpUpdateOne, withAbsenceID(id))
+	return &AbsenceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Absence.
+func (c *AbsenceClient) Delete() *AbsenceDelete {
+	mutation := newAbsenceMutation(c.config, OpDelete)
+	return &AbsenceDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AbsenceClient) DeleteOne(_m *Absence) *AbsenceDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AbsenceClient) DeleteOneID(id int) *AbsenceDeleteOne {
+	builder := c.Delete().Where(absence.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AbsenceDeleteOne{builder}
+}
+
+// Query returns a query builder for Absence.
+func (c *AbsenceClient) Query() *AbsenceQuery {
+	return &AbsenceQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAbsence},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Absence entity by its id.
+func (c *AbsenceClient) Get(ctx context.Context, id int) (*Absence, error) {
+	return c.Query().Where(absence.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AbsenceClient) GetX(ctx context.Context, id int) *Absence {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a Absence.
+func (c *AbsenceClient) QueryUser(_m *Absence) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(absence.Table, absence.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, absence.UserTable, absence.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AbsenceClient) Hooks() []Hook {
+	return c.hooks.Absence
+}
+
+// Interceptors returns the client interceptors.
+func (c *AbsenceClient) Interceptors() []Interceptor {
+	return c.inters.Absence
+}
+
+func (c *AbsenceClient) mutate(ctx context.Context, m *AbsenceMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AbsenceCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AbsenceUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AbsenceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AbsenceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Absence mutation op: %q", m.Op())
 	}
 }
 
@@ -1383,6 +1548,187 @@ func (c *ServerSecretClient) mutate(ctx context.Context, m *ServerSecretMutation
 	}
 }
 
+// SubstituteClient is a client for the Substitute schema.
+type SubstituteClient struct {
+	config
+}
+
+// NewSubstituteClient returns a client for the Substitute from the given config.
+func NewSubstituteClient(c config) *SubstituteClient {
+	return &SubstituteClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `substitute.Hooks(f(g(h())))`.
+func (c *SubstituteClient) Use(hooks ...Hook) {
+	c.hooks.Substitute = append(c.hooks.Substitute, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `substitute.Intercept(f(g(h())))`.
+func (c *SubstituteClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Substitute = append(c.inters.Substitute, interceptors...)
+}
+
+// Create returns a builder for creating a Substitute entity.
+func (c *SubstituteClient) Create() *SubstituteCreate {
+	mutation := newSubstituteMutation(c.config, OpCreate)
+	return &SubstituteCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Substitute entities.
+func (c *SubstituteClient) CreateBulk(builders ...*SubstituteCreate) *SubstituteCreateBulk {
+	return &SubstituteCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SubstituteClient) MapCreateBulk(slice any, setFunc func(*SubstituteCreate, int)) *SubstituteCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SubstituteCreateBulk{err: fmt.Errorf("calling to SubstituteClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SubstituteCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SubstituteCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Substitute.
+func (c *SubstituteClient) Update() *SubstituteUpdate {
+	mutation := newSubstituteMutation(c.config, OpUpdate)
+	return &SubstituteUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SubstituteClient) UpdateOne(_m *Substitute) *SubstituteUpdateOne {
+	mutation := newSubstituteMutation(c.config, OpUpdateOne, withSubstitute(_m))
+	return &SubstituteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SubstituteClient) UpdateOneID(id int) *SubstituteUpdateOne {
+	mutation := newSubstituteMutation(c.config, OpUpdateOne, withSubstituteID(id))
+	return &SubstituteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Substitute.
+func (c *SubstituteClient) Delete() *SubstituteDelete {
+	mutation := newSubstituteMutation(c.config, OpDelete)
+	return &SubstituteDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SubstituteClient) DeleteOne(_m *Substitute) *SubstituteDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SubstituteClient) DeleteOneID(id int) *SubstituteDeleteOne {
+	builder := c.Delete().Where(substitute.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SubstituteDeleteOne{builder}
+}
+
+// Query returns a query builder for Substitute.
+func (c *SubstituteClient) Query() *SubstituteQuery {
+	return &SubstituteQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSubstitute},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Substitute entity by its id.
+func (c *SubstituteClient) Get(ctx context.Context, id int) (*Substitute, error) {
+	return c.Query().Where(substitute.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SubstituteClient) GetX(ctx context.Context, id int) *Substitute {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a Substitute.
+func (c *SubstituteClient) QueryUser(_m *Substitute) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(substitute.Table, substitute.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, substitute.UserTable, substitute.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySubstitute queries the substitute edge of a Substitute.
+func (c *SubstituteClient) QuerySubstitute(_m *Substitute) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(substitute.Table, substitute.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, substitute.SubstituteTable, substitute.SubstituteColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryRole queries the role edge of a Substitute.
+func (c *SubstituteClient) QueryRole(_m *Substitute) *RoleQuery {
+	query := (&RoleClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(substitute.Table, substitute.FieldID, id),
+			sqlgraph.To(role.Table, role.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, substitute.RoleTable, substitute.RoleColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SubstituteClient) Hooks() []Hook {
+	return c.hooks.Substitute
+}
+
+// Interceptors returns the client interceptors.
+func (c *SubstituteClient) Interceptors() []Interceptor {
+	return c.inters.Substitute
+}
+
+func (c *SubstituteClient) mutate(ctx context.Context, m *SubstituteMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SubstituteCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SubstituteUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SubstituteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SubstituteDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Substitute mutation op: %q", m.Op())
+	}
+}
+
 // TaskClient is a client for the Task schema.
 type TaskClient struct {
 	config
@@ -1917,6 +2263,54 @@ func (c *UserClient) QueryRoles(_m *User) *RoleQuery {
 	return query
 }
 
+// QueryAbsences queries the absences edge of a User.
+func (c *UserClient) QueryAbsences(_m *User) *AbsenceQuery {
+	query := (&AbsenceClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(absence.Table, absence.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.AbsencesTable, user.AbsencesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySubstitutedBy queries the substituted_by edge of a User.
+func (c *UserClient) QuerySubstitutedBy(_m *User) *SubstituteQuery {
+	query := (&SubstituteClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(substitute.Table, substitute.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.SubstitutedByTable, user.SubstitutedByColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySubstitutesFor queries the substitutes_for edge of a User.
+func (c *UserClient) QuerySubstitutesFor(_m *User) *SubstituteQuery {
+	query := (&SubstituteClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(substitute.Table, substitute.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.SubstitutesForTable, user.SubstitutesForColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryGrants queries the grants edge of a User.
 func (c *UserClient) QueryGrants(_m *User) *GrantQuery {
 	query := (&GrantClient{config: c.config}).Query()
@@ -2142,12 +2536,12 @@ func (c *WorkflowEventClient) mutate(ctx context.Context, m *WorkflowEventMutati
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		BusinessCase, Grant, Note, Process, Role, ServerSecret, Task, TaskResponsible,
-		User, WorkflowEvent []ent.Hook
+		Absence, BusinessCase, Grant, Note, Process, Role, ServerSecret, Substitute,
+		Task, TaskResponsible, User, WorkflowEvent []ent.Hook
 	}
 	inters struct {
-		BusinessCase, Grant, Note, Process, Role, ServerSecret, Task, TaskResponsible,
-		User, WorkflowEvent []ent.Interceptor
+		Absence, BusinessCase, Grant, Note, Process, Role, ServerSecret, Substitute,
+		Task, TaskResponsible, User, WorkflowEvent []ent.Interceptor
 	}
 )
 

@@ -12,12 +12,14 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/serversecret"
+	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/user"
@@ -82,12 +84,14 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
+			absence.Table:         absence.ValidColumn,
 			businesscase.Table:    businesscase.ValidColumn,
 			grant.Table:           grant.ValidColumn,
 			note.Table:            note.ValidColumn,
 			process.Table:         process.ValidColumn,
 			role.Table:            role.ValidColumn,
 			serversecret.Table:    serversecret.ValidColumn,
+			substitute.Table:      substitute.ValidColumn,
 			task.Table:            task.ValidColumn,
 			taskresponsible.Table: taskresponsible.ValidColumn,
 			user.Table:            user.ValidColumn,

@@ -10,14 +10,145 @@ import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/role"
+	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/user"
 	"github.com/portico-dev/portico/ent/workflowevent"
 )
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AbsenceQuery) CollectFields(ctx context.Context, satisfies ...string) (*AbsenceQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AbsenceQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(absence.Columns))
+		selectedFields = []string{absence.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "user":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withUser = query
+			if _, ok := fieldSeen[absence.FieldUserID]; !ok {
+				selectedFields = append(selectedFields, absence.FieldUserID)
+				fieldSeen[absence.FieldUserID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[absence.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, absence.FieldCreatedAt)
+				fieldSeen[absence.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[absence.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, absence.FieldUpdatedAt)
+				fieldSeen[absence.FieldUpdatedAt] = struct{}{}
+			}
+		case "from":
+			if _, ok := fieldSeen[absence.FieldFrom]; !ok {
+				selectedFields = append(selectedFields, absence.FieldFrom)
+				fieldSeen[absence.FieldFrom] = struct{}{}
+			}
+		case "until":
+			if _, ok := fieldSeen[absence.FieldUntil]; !ok {
+				selectedFields = append(selectedFields, absence.FieldUntil)
+				fieldSeen[absence.FieldUntil] = struct{}{}
+			}
+		case "comment":
+			if _, ok := fieldSeen[absence.FieldComment]; !ok {
+				selectedFields = append(selectedFields, absence.FieldComment)
+				fieldSeen[absence.FieldComment] = struct{}{}
+			}
+		case "userID":
+			if _, ok := fieldSeen[absence.FieldUserID]; !ok {
+				selectedFields = append(selectedFields, absence.FieldUserID)
+				fieldSeen[absence.FieldUserID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type absencePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AbsencePaginateOption
+}
+
+func newAbsencePaginateArgs(rv map[string]any) *absencePaginateArgs {
+	args := &absencePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AbsenceOrder{Field: &AbsenceOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAbsenceOrder(order))
+			}
+		case *AbsenceOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAbsenceOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*AbsenceWhereInput); ok {
+		args.opts = append(args.opts, WithAbsenceFilter(v.Filter))
+	}
+	return args
+}
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *BusinessCaseQuery) CollectFields(ctx context.Context, satisfies ...string) (*BusinessCaseQuery, error) {
@@ -854,6 +985,165 @@ func newRolePaginateArgs(rv map[string]any) *rolePaginateArgs {
 	}
 	if v, ok := rv[whereField].(*RoleWhereInput); ok {
 		args.opts = append(args.opts, WithRoleFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *SubstituteQuery) CollectFields(ctx context.Context, satisfies ...string) (*SubstituteQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *SubstituteQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(substitute.Columns))
+		selectedFields = []string{substitute.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "user":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withUser = query
+			if _, ok := fieldSeen[substitute.FieldUserID]; !ok {
+				selectedFields = append(selectedFields, substitute.FieldUserID)
+				fieldSeen[substitute.FieldUserID] = struct{}{}
+			}
+
+		case "substitute":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withSubstitute = query
+			if _, ok := fieldSeen[substitute.FieldSubstituteID]; !ok {
+				selectedFields = append(selectedFields, substitute.FieldSubstituteID)
+				fieldSeen[substitute.FieldSubstituteID] = struct{}{}
+			}
+
+		case "role":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&RoleClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, roleImplementors)...); err != nil {
+				return err
+			}
+			_q.withRole = query
+			if _, ok := fieldSeen[substitute.FieldRoleID]; !ok {
+				selectedFields = append(selectedFields, substitute.FieldRoleID)
+				fieldSeen[substitute.FieldRoleID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[substitute.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, substitute.FieldCreatedAt)
+				fieldSeen[substitute.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[substitute.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, substitute.FieldUpdatedAt)
+				fieldSeen[substitute.FieldUpdatedAt] = struct{}{}
+			}
+		case "permanent":
+			if _, ok := fieldSeen[substitute.FieldPermanent]; !ok {
+				selectedFields = append(selectedFields, substitute.FieldPermanent)
+				fieldSeen[substitute.FieldPermanent] = struct{}{}
+			}
+		case "userID":
+			if _, ok := fieldSeen[substitute.FieldUserID]; !ok {
+				selectedFields = append(selectedFields, substitute.FieldUserID)
+				fieldSeen[substitute.FieldUserID] = struct{}{}
+			}
+		case "substituteID":
+			if _, ok := fieldSeen[substitute.FieldSubstituteID]; !ok {
+				selectedFields = append(selectedFields, substitute.FieldSubstituteID)
+				fieldSeen[substitute.FieldSubstituteID] = struct{}{}
+			}
+		case "roleID":
+			if _, ok := fieldSeen[substitute.FieldRoleID]; !ok {
+				selectedFields = append(selectedFields, substitute.FieldRoleID)
+				fieldSeen[substitute.FieldRoleID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type substitutePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []SubstitutePaginateOption
+}
+
+func newSubstitutePaginateArgs(rv map[string]any) *substitutePaginateArgs {
+	args := &substitutePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &SubstituteOrder{Field: &SubstituteOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithSubstituteOrder(order))
+			}
+		case *SubstituteOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithSubstituteOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*SubstituteWhereInput); ok {
+		args.opts = append(args.opts, WithSubstituteFilter(v.Filter))
 	}
 	return args
 }

@@ -8,6 +8,14 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+func (_m *Absence) User(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.UserOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryUser().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *BusinessCase) Process(ctx context.Context) (*Process, error) {
 	result, err := _m.Edges.ProcessOrErr()
 	if IsNotLoaded(err) {
@@ -136,6 +144,30 @@ func (_m *Role) Users(
 		return conn, nil
 	}
 	return _m.QueryUsers().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *Substitute) User(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.UserOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryUser().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Substitute) Substitute(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.SubstituteOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QuerySubstitute().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Substitute) Role(ctx context.Context) (*Role, error) {
+	result, err := _m.Edges.RoleOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRole().Only(ctx)
+	}
+	return result, MaskNotFound(err)
 }
 
 func (_m *Task) Case(ctx context.Context) (*BusinessCase, error) {

@@ -10,11 +10,13 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/hashicorp/go-multierror"
+	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/internal"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/role"
+	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/user"
 	"github.com/portico-dev/portico/ent/workflowevent"
@@ -24,6 +26,11 @@ import (
 type Noder interface {
 	IsNode()
 }
+
+var absenceImplementors = []string{"Absence", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Absence) IsNode() {}
 
 var businesscaseImplementors = []string{"Case", "Node"}
 
@@ -44,6 +51,11 @@ var roleImplementors = []string{"Role", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Role) IsNode() {}
+
+var substituteImplementors = []string{"Substitute", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Substitute) IsNode() {}
 
 var taskImplementors = []string{"Task", "Node"}
 
@@ -137,6 +149,15 @@ func (c *Client) Noder(ctx context.Context, id int, opts ...NodeOption) (_ Noder
 
 func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error) {
 	switch table {
+	case absence.Table:
+		query := c.Absence.Query().
+			Where(absence.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, absenceImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case businesscase.Table:
 		query := c.BusinessCase.Query().
 			Where(businesscase.ID(id))
@@ -169,6 +190,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(role.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, roleImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case substitute.Table:
+		query := c.Substitute.Query().
+			Where(substitute.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, substituteImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -273,6 +303,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		idmap[id] = append(idmap[id], &noders[i])
 	}
 	switch table {
+	case absence.Table:
+		query := c.Absence.Query().
+			Where(absence.IDIn(ids...))
+		query, err := query.CollectFields(ctx, absenceImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case businesscase.Table:
 		query := c.BusinessCase.Query().
 			Where(businesscase.IDIn(ids...))
@@ -325,6 +371,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.Role.Query().
 			Where(role.IDIn(ids...))
 		query, err := query.CollectFields(ctx, roleImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case substitute.Table:
+		query := c.Substitute.Query().
+			Where(substitute.IDIn(ids...))
+		query, err := query.CollectFields(ctx, substituteImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -14,10 +14,12 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/role"
+	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/user"
 	"github.com/portico-dev/portico/ent/workflowevent"
@@ -102,6 +104,356 @@ func paginateLimit(first, last *int) int {
 		limit = *last + 1
 	}
 	return limit
+}
+
+// AbsenceEdge is the edge representation of Absence.
+type AbsenceEdge struct {
+	Node   *Absence `json:"node"`
+	Cursor Cursor   `json:"cursor"`
+}
+
+// AbsenceConnection is the connection containing edges to Absence.
+type AbsenceConnection struct {
+	Edges      []*AbsenceEdge `json:"edges"`
+	PageInfo   PageInfo       `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+func (c *AbsenceConnection) build(nodes []*Absence, pager *absencePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Absence
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Absence {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Absence {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AbsenceEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AbsenceEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AbsencePaginateOption enables pagination customization.
+type AbsencePaginateOption func(*absencePager) error
+
+// WithAbsenceOrder configures pagination ordering.
+func WithAbsenceOrder(order *AbsenceOrder) AbsencePaginateOption {
+	if order == nil {
+		order = DefaultAbsenceOrder
+	}
+	o := *order
+	return func(pager *absencePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAbsenceOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAbsenceFilter configures pagination filter.
+func WithAbsenceFilter(filter func(*AbsenceQuery) (*AbsenceQuery, error)) AbsencePaginateOption {
+	return func(pager *absencePager) error {
+		if filter == nil {
+			return errors.New("AbsenceQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type absencePager struct {
+	reverse bool
+	order   *AbsenceOrder
+	filter  func(*AbsenceQuery) (*AbsenceQuery, error)
+}
+
+func newAbsencePager(opts []AbsencePaginateOption, reverse bool) (*absencePager, error) {
+	pager := &absencePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAbsenceOrder
+	}
+	return pager, nil
+}
+
+func (p *absencePager) applyFilter(query *AbsenceQuery) (*AbsenceQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *absencePager) toCursor(_m *Absence) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *absencePager) applyCursors(query *AbsenceQuery, after, before *Cursor) (*AbsenceQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAbsenceOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *absencePager) applyOrder(query *AbsenceQuery) *AbsenceQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAbsenceOrder.Field {
+		query = query.Order(DefaultAbsenceOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *absencePager) orderExpr(query *AbsenceQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAbsenceOrder.Field {
+			b.Comma().Ident(DefaultAbsenceOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Absence.
+func (_m *AbsenceQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AbsencePaginateOption,
+) (*AbsenceConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAbsencePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AbsenceConnection{Edges: []*AbsenceEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// AbsenceOrderFieldCreatedAt orders Absence by created_at.
+	AbsenceOrderFieldCreatedAt = &AbsenceOrderField{
+		Value: func(_m *Absence) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: absence.FieldCreatedAt,
+		toTerm: absence.ByCreatedAt,
+		toCursor: func(_m *Absence) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// AbsenceOrderFieldUpdatedAt orders Absence by updated_at.
+	AbsenceOrderFieldUpdatedAt = &AbsenceOrderField{
+		Value: func(_m *Absence) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: absence.FieldUpdatedAt,
+		toTerm: absence.ByUpdatedAt,
+		toCursor: func(_m *Absence) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// AbsenceOrderFieldFrom orders Absence by from.
+	AbsenceOrderFieldFrom = &AbsenceOrderField{
+		Value: func(_m *Absence) (ent.Value, error) {
+			return _m.From, nil
+		},
+		column: absence.FieldFrom,
+		toTerm: absence.ByFrom,
+		toCursor: func(_m *Absence) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.From,
+			}
+		},
+	}
+	// AbsenceOrderFieldUntil orders Absence by until.
+	AbsenceOrderFieldUntil = &AbsenceOrderField{
+		Value: func(_m *Absence) (ent.Value, error) {
+			return _m.Until, nil
+		},
+		column: absence.FieldUntil,
+		toTerm: absence.ByUntil,
+		toCursor: func(_m *Absence) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Until,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f AbsenceOrderField) String() string {
+	var str string
+	switch f.column {
+	case AbsenceOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case AbsenceOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case AbsenceOrderFieldFrom.column:
+		str = "FROM"
+	case AbsenceOrderFieldUntil.column:
+		str = "UNTIL"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f AbsenceOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *AbsenceOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("AbsenceOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *AbsenceOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *AbsenceOrderFieldUpdatedAt
+	case "FROM":
+		*f = *AbsenceOrderFieldFrom
+	case "UNTIL":
+		*f = *AbsenceOrderFieldUntil
+	default:
+		return fmt.Errorf("%s is not a valid AbsenceOrderField", str)
+	}
+	return nil
+}
+
+// AbsenceOrderField defines the ordering field of Absence.
+type AbsenceOrderField struct {
+	// Value extracts the ordering value from the given Absence.
+	Value    func(*Absence) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) absence.OrderOption
+	toCursor func(*Absence) Cursor
+}
+
+// AbsenceOrder defines the ordering of Absence.
+type AbsenceOrder struct {
+	Direction OrderDirection     `json:"direction"`
+	Field     *AbsenceOrderField `json:"field"`
+}
+
+// DefaultAbsenceOrder is the default ordering of Absence.
+var DefaultAbsenceOrder = &AbsenceOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AbsenceOrderField{
+		Value: func(_m *Absence) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: absence.FieldID,
+		toTerm: absence.ByID,
+		toCursor: func(_m *Absence) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Absence into AbsenceEdge.
+func (_m *Absence) ToEdge(order *AbsenceOrder) *AbsenceEdge {
+	if order == nil {
+		order = DefaultAbsenceOrder
+	}
+	return &AbsenceEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
 }
 
 // Case is the type alias for BusinessCase.
@@ -1502,6 +1854,320 @@ func (_m *Role) ToEdge(order *RoleOrder) *RoleEdge {
 		order = DefaultRoleOrder
 	}
 	return &RoleEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// SubstituteEdge is the edge representation of Substitute.
+type SubstituteEdge struct {
+	Node   *Substitute `json:"node"`
+	Cursor Cursor      `json:"cursor"`
+}
+
+// SubstituteConnection is the connection containing edges to Substitute.
+type SubstituteConnection struct {
+	Edges      []*SubstituteEdge `json:"edges"`
+	PageInfo   PageInfo          `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+func (c *SubstituteConnection) build(nodes []*Substitute, pager *substitutePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Substitute
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Substitute {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Substitute {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*SubstituteEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &SubstituteEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// SubstitutePaginateOption enables pagination customization.
+type SubstitutePaginateOption func(*substitutePager) error
+
+// WithSubstituteOrder configures pagination ordering.
+func WithSubstituteOrder(order *SubstituteOrder) SubstitutePaginateOption {
+	if order == nil {
+		order = DefaultSubstituteOrder
+	}
+	o := *order
+	return func(pager *substitutePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultSubstituteOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithSubstituteFilter configures pagination filter.
+func WithSubstituteFilter(filter func(*SubstituteQuery) (*SubstituteQuery, error)) SubstitutePaginateOption {
+	return func(pager *substitutePager) error {
+		if filter == nil {
+			return errors.New("SubstituteQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type substitutePager struct {
+	reverse bool
+	order   *SubstituteOrder
+	filter  func(*SubstituteQuery) (*SubstituteQuery, error)
+}
+
+func newSubstitutePager(opts []SubstitutePaginateOption, reverse bool) (*substitutePager, error) {
+	pager := &substitutePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultSubstituteOrder
+	}
+	return pager, nil
+}
+
+func (p *substitutePager) applyFilter(query *SubstituteQuery) (*SubstituteQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *substitutePager) toCursor(_m *Substitute) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *substitutePager) applyCursors(query *SubstituteQuery, after, before *Cursor) (*SubstituteQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultSubstituteOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *substitutePager) applyOrder(query *SubstituteQuery) *SubstituteQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultSubstituteOrder.Field {
+		query = query.Order(DefaultSubstituteOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *substitutePager) orderExpr(query *SubstituteQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultSubstituteOrder.Field {
+			b.Comma().Ident(DefaultSubstituteOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Substitute.
+func (_m *SubstituteQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...SubstitutePaginateOption,
+) (*SubstituteConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newSubstitutePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &SubstituteConnection{Edges: []*SubstituteEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// SubstituteOrderFieldCreatedAt orders Substitute by created_at.
+	SubstituteOrderFieldCreatedAt = &SubstituteOrderField{
+		Value: func(_m *Substitute) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: substitute.FieldCreatedAt,
+		toTerm: substitute.ByCreatedAt,
+		toCursor: func(_m *Substitute) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// SubstituteOrderFieldUpdatedAt orders Substitute by updated_at.
+	SubstituteOrderFieldUpdatedAt = &SubstituteOrderField{
+		Value: func(_m *Substitute) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: substitute.FieldUpdatedAt,
+		toTerm: substitute.ByUpdatedAt,
+		toCursor: func(_m *Substitute) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f SubstituteOrderField) String() string {
+	var str string
+	switch f.column {
+	case SubstituteOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case SubstituteOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f SubstituteOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *SubstituteOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("SubstituteOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *SubstituteOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *SubstituteOrderFieldUpdatedAt
+	default:
+		return fmt.Errorf("%s is not a valid SubstituteOrderField", str)
+	}
+	return nil
+}
+
+// SubstituteOrderField defines the ordering field of Substitute.
+type SubstituteOrderField struct {
+	// Value extracts the ordering value from the given Substitute.
+	Value    func(*Substitute) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) substitute.OrderOption
+	toCursor func(*Substitute) Cursor
+}
+
+// SubstituteOrder defines the ordering of Substitute.
+type SubstituteOrder struct {
+	Direction OrderDirection        `json:"direction"`
+	Field     *SubstituteOrderField `json:"field"`
+}
+
+// DefaultSubstituteOrder is the default ordering of Substitute.
+var DefaultSubstituteOrder = &SubstituteOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &SubstituteOrderField{
+		Value: func(_m *Substitute) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: substitute.FieldID,
+		toTerm: substitute.ByID,
+		toCursor: func(_m *Substitute) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Substitute into SubstituteEdge.
+func (_m *Substitute) ToEdge(order *SubstituteOrder) *SubstituteEdge {
+	if order == nil {
+		order = DefaultSubstituteOrder
+	}
+	return &SubstituteEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

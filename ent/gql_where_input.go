@@ -7,15 +7,371 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/role"
+	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/user"
 	"github.com/portico-dev/portico/ent/workflowevent"
 )
+
+// AbsenceWhereInput represents a where input for filtering Absence queries.
+type AbsenceWhereInput struct {
+	Predicates []predicate.Absence  `json:"-"`
+	Not        *AbsenceWhereInput   `json:"not,omitempty"`
+	Or         []*AbsenceWhereInput `json:"or,omitempty"`
+	And        []*AbsenceWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "from" field predicates.
+	From      *time.Time  `json:"from,omitempty"`
+	FromNEQ   *time.Time  `json:"fromNEQ,omitempty"`
+	FromIn    []time.Time `json:"fromIn,omitempty"`
+	FromNotIn []time.Time `json:"fromNotIn,omitempty"`
+	FromGT    *time.Time  `json:"fromGT,omitempty"`
+	FromGTE   *time.Time  `json:"fromGTE,omitempty"`
+	FromLT    *time.Time  `json:"fromLT,omitempty"`
+	FromLTE   *time.Time  `json:"fromLTE,omitempty"`
+
+	// "until" field predicates.
+	Until      *time.Time  `json:"until,omitempty"`
+	UntilNEQ   *time.Time  `json:"untilNEQ,omitempty"`
+	UntilIn    []time.Time `json:"untilIn,omitempty"`
+	UntilNotIn []time.Time `json:"untilNotIn,omitempty"`
+	UntilGT    *time.Time  `json:"untilGT,omitempty"`
+	UntilGTE   *time.Time  `json:"untilGTE,omitempty"`
+	UntilLT    *time.Time  `json:"untilLT,omitempty"`
+	UntilLTE   *time.Time  `json:"untilLTE,omitempty"`
+
+	// "comment" field predicates.
+	Comment             *string  `json:"comment,omitempty"`
+	CommentNEQ          *string  `json:"commentNEQ,omitempty"`
+	CommentIn           []string `json:"commentIn,omitempty"`
+	CommentNotIn        []string `json:"commentNotIn,omitempty"`
+	CommentGT           *string  `json:"commentGT,omitempty"`
+	CommentGTE          *string  `json:"commentGTE,omitempty"`
+	CommentLT           *string  `json:"commentLT,omitempty"`
+	CommentLTE          *string  `json:"commentLTE,omitempty"`
+	CommentContains     *string  `json:"commentContains,omitempty"`
+	CommentHasPrefix    *string  `json:"commentHasPrefix,omitempty"`
+	CommentHasSuffix    *string  `json:"commentHasSuffix,omitempty"`
+	CommentEqualFold    *string  `json:"commentEqualFold,omitempty"`
+	CommentContainsFold *string  `json:"commentContainsFold,omitempty"`
+
+	// "user_id" field predicates.
+	UserID      *int  `json:"userID,omitempty"`
+	UserIDNEQ   *int  `json:"userIDNEQ,omitempty"`
+	UserIDIn    []int `json:"userIDIn,omitempty"`
+	UserIDNotIn []int `json:"userIDNotIn,omitempty"`
+
+	// "user" edge predicates.
+	HasUser     *bool             `json:"hasUser,omitempty"`
+	HasUserWith []*UserWhereInput `json:"hasUserWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AbsenceWhereInput) AddPredicates(predicates ...predicate.Absence) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AbsenceWhereInput filter on the AbsenceQuery builder.
+func (i *AbsenceWhereInput) Filter(q *AbsenceQuery) (*AbsenceQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAbsenceWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAbsenceWhereInput is returned in case the AbsenceWhereInput is empty.
+var ErrEmptyAbsenceWhereInput = errors.New("ent: empty predicate AbsenceWhereInput")
+
+// P returns a predicate for filtering absences.
+// An error is returned if the input is empty or invalid.
+func (i *AbsenceWhereInput) P() (predicate.Absence, error) {
+	var predicates []predicate.Absence
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, absence.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Absence, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, absence.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Absence, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, absence.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, absence.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, absence.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, absence.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, absence.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, absence.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, absence.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, absence.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, absence.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, absence.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, absence.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, absence.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, absence.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, absence.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, absence.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, absence.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, absence.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, absence.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, absence.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, absence.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, absence.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, absence.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, absence.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, absence.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, absence.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.From != nil {
+		predicates = append(predicates, absence.FromEQ(*i.From))
+	}
+	if i.FromNEQ != nil {
+		predicates = append(predicates, absence.FromNEQ(*i.FromNEQ))
+	}
+	if len(i.FromIn) > 0 {
+		predicates = append(predicates, absence.FromIn(i.FromIn...))
+	}
+	if len(i.FromNotIn) > 0 {
+		predicates = append(predicates, absence.FromNotIn(i.FromNotIn...))
+	}
+	if i.FromGT != nil {
+		predicates = append(predicates, absence.FromGT(*i.FromGT))
+	}
+	if i.FromGTE != nil {
+		predicates = append(predicates, absence.FromGTE(*i.FromGTE))
+	}
+	if i.FromLT != nil {
+		predicates = append(predicates, absence.FromLT(*i.FromLT))
+	}
+	if i.FromLTE != nil {
+		predicates = append(predicates, absence.FromLTE(*i.FromLTE))
+	}
+	if i.Until != nil {
+		predicates = append(predicates, absence.UntilEQ(*i.Until))
+	}
+	if i.UntilNEQ != nil {
+		predicates = append(predicates, absence.UntilNEQ(*i.UntilNEQ))
+	}
+	if len(i.UntilIn) > 0 {
+		predicates = append(predicates, absence.UntilIn(i.UntilIn...))
+	}
+	if len(i.UntilNotIn) > 0 {
+		predicates = append(predicates, absence.UntilNotIn(i.UntilNotIn...))
+	}
+	if i.UntilGT != nil {
+		predicates = append(predicates, absence.UntilGT(*i.UntilGT))
+	}
+	if i.UntilGTE != nil {
+		predicates = append(predicates, absence.UntilGTE(*i.UntilGTE))
+	}
+	if i.UntilLT != nil {
+		predicates = append(predicates, absence.UntilLT(*i.UntilLT))
+	}
+	if i.UntilLTE != nil {
+		predicates = append(predicates, absence.UntilLTE(*i.UntilLTE))
+	}
+	if i.Comment != nil {
+		predicates = append(predicates, absence.CommentEQ(*i.Comment))
+	}
+	if i.CommentNEQ != nil {
+		predicates = append(predicates, absence.CommentNEQ(*i.CommentNEQ))
+	}
+	if len(i.CommentIn) > 0 {
+		predicates = append(predicates, absence.CommentIn(i.CommentIn...))
+	}
+	if len(i.CommentNotIn) > 0 {
+		predicates = append(predicates, absence.CommentNotIn(i.CommentNotIn...))
+	}
+	if i.CommentGT != nil {
+		predicates = append(predicates, absence.CommentGT(*i.CommentGT))
+	}
+	if i.CommentGTE != nil {
+		predicates = append(predicates, absence.CommentGTE(*i.CommentGTE))
+	}
+	if i.CommentLT != nil {
+		predicates = append(predicates, absence.CommentLT(*i.CommentLT))
+	}
+	if i.CommentLTE != nil {
+		predicates = append(predicates, absence.CommentLTE(*i.CommentLTE))
+	}
+	if i.CommentContains != nil {
+		predicates = append(predicates, absence.CommentContains(*i.CommentContains))
+	}
+	if i.CommentHasPrefix != nil {
+		predicates = append(predicates, absence.CommentHasPrefix(*i.CommentHasPrefix))
+	}
+	if i.CommentHasSuffix != nil {
+		predicates = append(predicates, absence.CommentHasSuffix(*i.CommentHasSuffix))
+	}
+	if i.CommentEqualFold != nil {
+		predicates = append(predicates, absence.CommentEqualFold(*i.CommentEqualFold))
+	}
+	if i.CommentContainsFold != nil {
+		predicates = append(predicates, absence.CommentContainsFold(*i.CommentContainsFold))
+	}
+	if i.UserID != nil {
+		predicates = append(predicates, absence.UserIDEQ(*i.UserID))
+	}
+	if i.UserIDNEQ != nil {
+		predicates = append(predicates, absence.UserIDNEQ(*i.UserIDNEQ))
+	}
+	if len(i.UserIDIn) > 0 {
+		predicates = append(predicates, absence.UserIDIn(i.UserIDIn...))
+	}
+	if len(i.UserIDNotIn) > 0 {
+		predicates = append(predicates, absence.UserIDNotIn(i.UserIDNotIn...))
+	}
+
+	if i.HasUser != nil {
+		p := absence.HasUser()
+		if !*i.HasUser {
+			p = absence.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasUserWith) > 0 {
+		with := make([]predicate.User, 0, len(i.HasUserWith))
+		for _, w := range i.HasUserWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasUserWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, absence.HasUserWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAbsenceWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return absence.And(predicates...), nil
+	}
+}
 
 // CaseWhereInput represents a where input for filtering BusinessCase queries.
 type CaseWhereInput struct {
@@ -2008,6 +2364,336 @@ func (i *RoleWhereInput) P() (predicate.Role, error) {
 		return predicates[0], nil
 	default:
 		return role.And(predicates...), nil
+	}
+}
+
+// SubstituteWhereInput represents a where input for filtering Substitute queries.
+type SubstituteWhereInput struct {
+	Predicates []predicate.Substitute  `json:"-"`
+	Not        *SubstituteWhereInput   `json:"not,omitempty"`
+	Or         []*SubstituteWhereInput `json:"or,omitempty"`
+	And        []*SubstituteWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "permanent" field predicates.
+	Permanent    *bool `json:"permanent,omitempty"`
+	PermanentNEQ *bool `json:"permanentNEQ,omitempty"`
+
+	// "user_id" field predicates.
+	UserID      *int  `json:"userID,omitempty"`
+	UserIDNEQ   *int  `json:"userIDNEQ,omitempty"`
+	UserIDIn    []int `json:"userIDIn,omitempty"`
+	UserIDNotIn []int `json:"userIDNotIn,omitempty"`
+
+	// "substitute_id" field predicates.
+	SubstituteID      *int  `json:"substituteID,omitempty"`
+	SubstituteIDNEQ   *int  `json:"substituteIDNEQ,omitempty"`
+	SubstituteIDIn    []int `json:"substituteIDIn,omitempty"`
+	SubstituteIDNotIn []int `json:"substituteIDNotIn,omitempty"`
+
+	// "role_id" field predicates.
+	RoleID       *int  `json:"roleID,omitempty"`
+	RoleIDNEQ    *int  `json:"roleIDNEQ,omitempty"`
+	RoleIDIn     []int `json:"roleIDIn,omitempty"`
+	RoleIDNotIn  []int `json:"roleIDNotIn,omitempty"`
+	RoleIDIsNil  bool  `json:"roleIDIsNil,omitempty"`
+	RoleIDNotNil bool  `json:"roleIDNotNil,omitempty"`
+
+	// "user" edge predicates.
+	HasUser     *bool             `json:"hasUser,omitempty"`
+	HasUserWith []*UserWhereInput `json:"hasUserWith,omitempty"`
+
+	// "substitute" edge predicates.
+	HasSubstitute     *bool             `json:"hasSubstitute,omitempty"`
+	HasSubstituteWith []*UserWhereInput `json:"hasSubstituteWith,omitempty"`
+
+	// "role" edge predicates.
+	HasRole     *bool             `json:"hasRole,omitempty"`
+	HasRoleWith []*RoleWhereInput `json:"hasRoleWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *SubstituteWhereInput) AddPredicates(predicates ...predicate.Substitute) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the SubstituteWhereInput filter on the SubstituteQuery builder.
+func (i *SubstituteWhereInput) Filter(q *SubstituteQuery) (*SubstituteQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptySubstituteWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptySubstituteWhereInput is returned in case the SubstituteWhereInput is empty.
+var ErrEmptySubstituteWhereInput = errors.New("ent: empty predicate SubstituteWhereInput")
+
+// P returns a predicate for filtering substitutes.
+// An error is returned if the input is empty or invalid.
+func (i *SubstituteWhereInput) P() (predicate.Substitute, error) {
+	var predicates []predicate.Substitute
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, substitute.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Substitute, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, substitute.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Substitute, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, substitute.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, substitute.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, substitute.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, substitute.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, substitute.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, substitute.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, substitute.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, substitute.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, substitute.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, substitute.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, substitute.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, substitute.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, substitute.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, substitute.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, substitute.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, substitute.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, substitute.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, substitute.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, substitute.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, substitute.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, substitute.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, substitute.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, substitute.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, substitute.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, substitute.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.Permanent != nil {
+		predicates = append(predicates, substitute.PermanentEQ(*i.Permanent))
+	}
+	if i.PermanentNEQ != nil {
+		predicates = append(predicates, substitute.PermanentNEQ(*i.PermanentNEQ))
+	}
+	if i.UserID != nil {
+		predicates = append(predicates, substitute.UserIDEQ(*i.UserID))
+	}
+	if i.UserIDNEQ != nil {
+		predicates = append(predicates, substitute.UserIDNEQ(*i.UserIDNEQ))
+	}
+	if len(i.UserIDIn) > 0 {
+		predicates = append(predicates, substitute.UserIDIn(i.UserIDIn...))
+	}
+	if len(i.UserIDNotIn) > 0 {
+		predicates = append(predicates, substitute.UserIDNotIn(i.UserIDNotIn...))
+	}
+	if i.SubstituteID != nil {
+		predicates = append(predicates, substitute.SubstituteIDEQ(*i.SubstituteID))
+	}
+	if i.SubstituteIDNEQ != nil {
+		predicates = append(predicates, substitute.SubstituteIDNEQ(*i.SubstituteIDNEQ))
+	}
+	if len(i.SubstituteIDIn) > 0 {
+		predicates = append(predicates, substitute.SubstituteIDIn(i.SubstituteIDIn...))
+	}
+	if len(i.SubstituteIDNotIn) > 0 {
+		predicates = append(predicates, substitute.SubstituteIDNotIn(i.SubstituteIDNotIn...))
+	}
+	if i.RoleID != nil {
+		predicates = append(predicates, substitute.RoleIDEQ(*i.RoleID))
+	}
+	if i.RoleIDNEQ != nil {
+		predicates = append(predicates, substitute.RoleIDNEQ(*i.RoleIDNEQ))
+	}
+	if len(i.RoleIDIn) > 0 {
+		predicates = append(predicates, substitute.RoleIDIn(i.RoleIDIn...))
+	}
+	if len(i.RoleIDNotIn) > 0 {
+		predicates = append(predicates, substitute.RoleIDNotIn(i.RoleIDNotIn...))
+	}
+	if i.RoleIDIsNil {
+		predicates = append(predicates, substitute.RoleIDIsNil())
+	}
+	if i.RoleIDNotNil {
+		predicates = append(predicates, substitute.RoleIDNotNil())
+	}
+
+	if i.HasUser != nil {
+		p := substitute.HasUser()
+		if !*i.HasUser {
+			p = substitute.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasUserWith) > 0 {
+		with := make([]predicate.User, 0, len(i.HasUserWith))
+		for _, w := range i.HasUserWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasUserWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, substitute.HasUserWith(with...))
+	}
+	if i.HasSubstitute != nil {
+		p := substitute.HasSubstitute()
+		if !*i.HasSubstitute {
+			p = substitute.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasSubstituteWith) > 0 {
+		with := make([]predicate.User, 0, len(i.HasSubstituteWith))
+		for _, w := range i.HasSubstituteWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasSubstituteWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, substitute.HasSubstituteWith(with...))
+	}
+	if i.HasRole != nil {
+		p := substitute.HasRole()
+		if !*i.HasRole {
+			p = substitute.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasRoleWith) > 0 {
+		with := make([]predicate.Role, 0, len(i.HasRoleWith))
+		for _, w := range i.HasRoleWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasRoleWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, substitute.HasRoleWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptySubstituteWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return substitute.And(predicates...), nil
 	}
 }
 

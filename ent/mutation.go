@@ -12,6 +12,7 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/note"
@@ -19,6 +20,7 @@ import (
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/serversecret"
+	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/user"
@@ -34,17 +36,672 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
+	TypeAbsence         = "Absence"
 	TypeBusinessCase    = "BusinessCase"
 	TypeGrant           = "Grant"
 	TypeNote            = "Note"
 	TypeProcess         = "Process"
 	TypeRole            = "Role"
 	TypeServerSecret    = "ServerSecret"
+	TypeSubstitute      = "Substitute"
 	TypeTask            = "Task"
 	TypeTaskResponsible = "TaskResponsible"
 	TypeUser            = "User"
 	TypeWorkflowEvent   = "WorkflowEvent"
 )
+
+// AbsenceMutation represents an operation that mutates the Absence nodes in the graph.
+type AbsenceMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	created_at    *time.Time
+	updated_at    *time.Time
+	from          *time.Time
+	until         *time.Time
+	comment       *string
+	clearedFields map[string]struct{}
+	user          *int
+	cleareduser   bool
+	done          bool
+	oldValue      func(context.Context) (*Absence, error)
+	predicates    []predicate.Absence
+}
+
+var _ ent.Mutation = (*AbsenceMutation)(nil)
+
+// absenceOption allows management of the mutation configuration using functional options.
+type absenceOption func(*AbsenceMutation)
+
+// newAbsenceMutation creates new mutation for the Absence entity.
+func newAbsenceMutation(c config, op Op, opts ...absenceOption) *AbsenceMutation {
+	m := &AbsenceMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAbsence,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAbsenceID sets the ID field of the mutation.
+func withAbsenceID(id int) absenceOption {
+	return func(m *AbsenceMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Absence
+		)
+		m.oldValue = func(ctx context.Context) (*Absence, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Absence.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAbsence sets the old Absence of the mutation.
+func withAbsence(node *Absence) absenceOption {
+	return func(m *AbsenceMutation) {
+		m.oldValue = func(context.Context) (*Absence, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AbsenceMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AbsenceMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AbsenceMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AbsenceMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Absence.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *AbsenceMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *AbsenceMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Absence entity.
+// If the Absence object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AbsenceMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *AbsenceMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *AbsenceMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *AbsenceMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Absence entity.
+// If the Absence object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AbsenceMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *AbsenceMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetFrom sets the "from" field.
+func (m *AbsenceMutation) SetFrom(t time.Time) {
+	m.from = &t
+}
+
+// From returns the value of the "from" field in the mutation.
+func (m *AbsenceMutation) From() (r time.Time, exists bool) {
+	v := m.from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFrom returns the old "from" field's value of the Absence entity.
+// If the Absence object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AbsenceMutation) OldFrom(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFrom: %w", err)
+	}
+	return oldValue.From, nil
+}
+
+// ResetFrom resets all changes to the "from" field.
+func (m *AbsenceMutation) ResetFrom() {
+	m.from = nil
+}
+
+// SetUntil sets the "until" field.
+func (m *AbsenceMutation) SetUntil(t time.Time) {
+	m.until = &t
+}
+
+// Until returns the value of the "until" field in the mutation.
+func (m *AbsenceMutation) Until() (r time.Time, exists bool) {
+	v := m.until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUntil returns the old "until" field's value of the Absence entity.
+// If the Absence object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AbsenceMutation) OldUntil(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUntil: %w", err)
+	}
+	return oldValue.Until, nil
+}
+
+// ResetUntil resets all changes to the "until" field.
+func (m *AbsenceMutation) ResetUntil() {
+	m.until = nil
+}
+
+// SetComment sets the "comment" field.
+func (m *AbsenceMutation) SetComment(s string) {
+	m.comment = &s
+}
+
+// Comment returns the value of the "comment" field in the mutation.
+func (m *AbsenceMutation) Comment() (r string, exists bool) {
+	v := m.comment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldComment returns the old "comment" field's value of the Absence entity.
+// If the Absence object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AbsenceMutation) OldComment(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldComment is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldComment requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldComment: %w", err)
+	}
+	return oldValue.Comment, nil
+}
+
+// ResetComment resets all changes to the "comment" field.
+func (m *AbsenceMutation) ResetComment() {
+	m.comment = nil
+}
+
+// SetUserID sets the "user_id" field.
+func (m *AbsenceMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *AbsenceMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the Absence entity.
+// If the Absence object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AbsenceMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *AbsenceMutation) ResetUserID() {
+	m.user = nil
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *AbsenceMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[absence.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *AbsenceMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *AbsenceMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *AbsenceMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the AbsenceMutation builder.
+func (m *AbsenceMutation) Where(ps ...predicate.Absence) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AbsenceMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AbsenceMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Absence, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AbsenceMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AbsenceMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Absence).
+func (m *AbsenceMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AbsenceMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.created_at != nil {
+		fields = append(fields, absence.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, absence.FieldUpdatedAt)
+	}
+	if m.from != nil {
+		fields = append(fields, absence.FieldFrom)
+	}
+	if m.until != nil {
+		fields = append(fields, absence.FieldUntil)
+	}
+	if m.comment != nil {
+		fields = append(fields, absence.FieldComment)
+	}
+	if m.user != nil {
+		fields = append(fields, absence.FieldUserID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AbsenceMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case absence.FieldCreatedAt:
+		return m.CreatedAt()
+	case absence.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case absence.FieldFrom:
+		return m.From()
+	case absence.FieldUntil:
+		return m.Until()
+	case absence.FieldComment:
+		return m.Comment()
+	case absence.FieldUserID:
+		return m.UserID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AbsenceMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case absence.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case absence.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case absence.FieldFrom:
+		return m.OldFrom(ctx)
+	case absence.FieldUntil:
+		return m.OldUntil(ctx)
+	case absence.FieldComment:
+		return m.OldComment(ctx)
+	case absence.FieldUserID:
+		return m.OldUserID(ctx)
+	}
+	return nil, fmt.Errorf("unknown Absence field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AbsenceMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case absence.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case absence.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case absence.FieldFrom:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFrom(v)
+		return nil
+	case absence.FieldUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUntil(v)
+		return nil
+	case absence.FieldComment:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetComment(v)
+		return nil
+	case absence.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Absence field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AbsenceMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AbsenceMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AbsenceMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Absence numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AbsenceMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AbsenceMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AbsenceMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Absence nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AbsenceMutation) ResetField(name string) error {
+	switch name {
+	case absence.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case absence.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case absence.FieldFrom:
+		m.ResetFrom()
+		return nil
+	case absence.FieldUntil:
+		m.ResetUntil()
+		return nil
+	case absence.FieldComment:
+		m.ResetComment()
+		return nil
+	case absence.FieldUserID:
+		m.ResetUserID()
+		return nil
+	}
+	return fmt.Errorf("unknown Absence field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AbsenceMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, absence.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AbsenceMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case absence.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AbsenceMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AbsenceMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AbsenceMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, absence.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AbsenceMutation) EdgeCleared(name string) bool {
+	switch name {
+	case absence.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AbsenceMutation) ClearEdge(name string) error {
+	switch name {
+	case absence.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown Absence unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AbsenceMutation) ResetEdge(name string) error {
+	switch name {
+	case absence.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown Absence edge %s", name)
+}
 
 // BusinessCaseMutation represents an operation that mutates the BusinessCase nodes in the graph.
 type BusinessCaseMutation struct {
@@ -5656,6 +6313,773 @@ func (m *ServerSecretMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown ServerSecret edge %s", name)
 }
 
+// SubstituteMutation represents an operation that mutates the Substitute nodes in the graph.
+type SubstituteMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	created_at        *time.Time
+	updated_at        *time.Time
+	permanent         *bool
+	clearedFields     map[string]struct{}
+	user              *int
+	cleareduser       bool
+	substitute        *int
+	clearedsubstitute bool
+	role              *int
+	clearedrole       bool
+	done              bool
+	oldValue          func(context.Context) (*Substitute, error)
+	predicates        []predicate.Substitute
+}
+
+var _ ent.Mutation = (*SubstituteMutation)(nil)
+
+// substituteOption allows management of the mutation configuration using functional options.
+type substituteOption func(*SubstituteMutation)
+
+// newSubstituteMutation creates new mutation for the Substitute entity.
+func newSubstituteMutation(c config, op Op, opts ...substituteOption) *SubstituteMutation {
+	m := &SubstituteMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSubstitute,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSubstituteID sets the ID field of the mutation.
+func withSubstituteID(id int) substituteOption {
+	return func(m *SubstituteMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Substitute
+		)
+		m.oldValue = func(ctx context.Context) (*Substitute, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Substitute.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSubstitute sets the old Substitute of the mutation.
+func withSubstitute(node *Substitute) substituteOption {
+	return func(m *SubstituteMutation) {
+		m.oldValue = func(context.Context) (*Substitute, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SubstituteMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SubstituteMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SubstituteMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SubstituteMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Substitute.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *SubstituteMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *SubstituteMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Substitute entity.
+// If the Substitute object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubstituteMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *SubstituteMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *SubstituteMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *SubstituteMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Substitute entity.
+// If the Substitute object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubstituteMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *SubstituteMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPermanent sets the "permanent" field.
+func (m *SubstituteMutation) SetPermanent(b bool) {
+	m.permanent = &b
+}
+
+// Permanent returns the value of the "permanent" field in the mutation.
+func (m *SubstituteMutation) Permanent() (r bool, exists bool) {
+	v := m.permanent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPermanent returns the old "permanent" field's value of the Substitute entity.
+// If the Substitute object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubstituteMutation) OldPermanent(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPermanent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPermanent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPermanent: %w", err)
+	}
+	return oldValue.Permanent, nil
+}
+
+// ResetPermanent resets all changes to the "permanent" field.
+func (m *SubstituteMutation) ResetPermanent() {
+	m.permanent = nil
+}
+
+// SetUserID sets the "user_id" field.
+func (m *SubstituteMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *SubstituteMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the Substitute entity.
+// If the Substitute object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubstituteMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *SubstituteMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetSubstituteID sets the "substitute_id" field.
+func (m *SubstituteMutation) SetSubstituteID(i int) {
+	m.substitute = &i
+}
+
+// SubstituteID returns the value of the "substitute_id" field in the mutation.
+func (m *SubstituteMutation) SubstituteID() (r int, exists bool) {
+	v := m.substitute
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubstituteID returns the old "substitute_id" field's value of the Substitute entity.
+// If the Substitute object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubstituteMutation) OldSubstituteID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubstituteID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubstituteID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubstituteID: %w", err)
+	}
+	return oldValue.SubstituteID, nil
+}
+
+// ResetSubstituteID resets all changes to the "substitute_id" field.
+func (m *SubstituteMutation) ResetSubstituteID() {
+	m.substitute = nil
+}
+
+// SetRoleID sets the "role_id" field.
+func (m *SubstituteMutation) SetRoleID(i int) {
+	m.role = &i
+}
+
+// RoleID returns the value of the "role_id" field in the mutation.
+func (m *SubstituteMutation) RoleID() (r int, exists bool) {
+	v := m.role
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRoleID returns the old "role_id" field's value of the Substitute entity.
+// If the Substitute object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SubstituteMutation) OldRoleID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRoleID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRoleID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRoleID: %w", err)
+	}
+	return oldValue.RoleID, nil
+}
+
+// ClearRoleID clears the value of the "role_id" field.
+func (m *SubstituteMutation) ClearRoleID() {
+	m.role = nil
+	m.clearedFields[substitute.FieldRoleID] = struct{}{}
+}
+
+// RoleIDCleared returns if the "role_id" field was cleared in this mutation.
+func (m *SubstituteMutation) RoleIDCleared() bool {
+	_, ok := m.clearedFields[substitute.FieldRoleID]
+	return ok
+}
+
+// ResetRoleID resets all changes to the "role_id" field.
+func (m *SubstituteMutation) ResetRoleID() {
+	m.role = nil
+	delete(m.clearedFields, substitute.FieldRoleID)
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *SubstituteMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[substitute.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *SubstituteMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *SubstituteMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *SubstituteMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// ClearSubstitute clears the "substitute" edge to the User entity.
+func (m *SubstituteMutation) ClearSubstitute() {
+	m.clearedsubstitute = true
+	m.clearedFields[substitute.FieldSubstituteID] = struct{}{}
+}
+
+// SubstituteCleared reports if the "substitute" edge to the User entity was cleared.
+func (m *SubstituteMutation) SubstituteCleared() bool {
+	return m.clearedsubstitute
+}
+
+// SubstituteIDs returns the "substitute" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// SubstituteID instead. It exists only for internal usage by the builders.
+func (m *SubstituteMutation) SubstituteIDs() (ids []int) {
+	if id := m.substitute; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetSubstitute resets all changes to the "substitute" edge.
+func (m *SubstituteMutation) ResetSubstitute() {
+	m.substitute = nil
+	m.clearedsubstitute = false
+}
+
+// ClearRole clears the "role" edge to the Role entity.
+func (m *SubstituteMutation) ClearRole() {
+	m.clearedrole = true
+	m.clearedFields[substitute.FieldRoleID] = struct{}{}
+}
+
+// RoleCleared reports if the "role" edge to the Role entity was cleared.
+func (m *SubstituteMutation) RoleCleared() bool {
+	return m.RoleIDCleared() || m.clearedrole
+}
+
+// RoleIDs returns the "role" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// RoleID instead. It exists only for internal usage by the builders.
+func (m *SubstituteMutation) RoleIDs() (ids []int) {
+	if id := m.role; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetRole resets all changes to the "role" edge.
+func (m *SubstituteMutation) ResetRole() {
+	m.role = nil
+	m.clearedrole = false
+}
+
+// Where appends a list predicates to the SubstituteMutation builder.
+func (m *SubstituteMutation) Where(ps ...predicate.Substitute) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SubstituteMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SubstituteMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Substitute, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SubstituteMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SubstituteMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Substitute).
+func (m *SubstituteMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SubstituteMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.created_at != nil {
+		fields = append(fields, substitute.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, substitute.FieldUpdatedAt)
+	}
+	if m.permanent != nil {
+		fields = append(fields, substitute.FieldPermanent)
+	}
+	if m.user != nil {
+		fields = append(fields, substitute.FieldUserID)
+	}
+	if m.substitute != nil {
+		fields = append(fields, substitute.FieldSubstituteID)
+	}
+	if m.role != nil {
+		fields = append(fields, substitute.FieldRoleID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SubstituteMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case substitute.FieldCreatedAt:
+		return m.CreatedAt()
+	case substitute.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case substitute.FieldPermanent:
+		return m.Permanent()
+	case substitute.FieldUserID:
+		return m.UserID()
+	case substitute.FieldSubstituteID:
+		return m.SubstituteID()
+	case substitute.FieldRoleID:
+		return m.RoleID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SubstituteMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case substitute.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case substitute.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case substitute.FieldPermanent:
+		return m.OldPermanent(ctx)
+	case substitute.FieldUserID:
+		return m.OldUserID(ctx)
+	case substitute.FieldSubstituteID:
+		return m.OldSubstituteID(ctx)
+	case substitute.FieldRoleID:
+		return m.OldRoleID(ctx)
+	}
+	return nil, fmt.Errorf("unknown Substitute field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SubstituteMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case substitute.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case substitute.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case substitute.FieldPermanent:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPermanent(v)
+		return nil
+	case substitute.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case substitute.FieldSubstituteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubstituteID(v)
+		return nil
+	case substitute.FieldRoleID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRoleID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Substitute field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SubstituteMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SubstituteMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SubstituteMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Substitute numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SubstituteMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(substitute.FieldRoleID) {
+		fields = append(fields, substitute.FieldRoleID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SubstituteMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SubstituteMutation) ClearField(name string) error {
+	switch name {
+	case substitute.FieldRoleID:
+		m.ClearRoleID()
+		return nil
+	}
+	return fmt.Errorf("unknown Substitute nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SubstituteMutation) ResetField(name string) error {
+	switch name {
+	case substitute.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case substitute.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case substitute.FieldPermanent:
+		m.ResetPermanent()
+		return nil
+	case substitute.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case substitute.FieldSubstituteID:
+		m.ResetSubstituteID()
+		return nil
+	case substitute.FieldRoleID:
+		m.ResetRoleID()
+		return nil
+	}
+	return fmt.Errorf("unknown Substitute field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SubstituteMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.user != nil {
+		edges = append(edges, substitute.EdgeUser)
+	}
+	if m.substitute != nil {
+		edges = append(edges, substitute.EdgeSubstitute)
+	}
+	if m.role != nil {
+		edges = append(edges, substitute.EdgeRole)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SubstituteMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case substitute.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	case substitute.EdgeSubstitute:
+		if id := m.substitute; id != nil {
+			return []ent.Value{*id}
+		}
+	case substitute.EdgeRole:
+		if id := m.role; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SubstituteMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SubstituteMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SubstituteMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.cleareduser {
+		edges = append(edges, substitute.EdgeUser)
+	}
+	if m.clearedsubstitute {
+		edges = append(edges, substitute.EdgeSubstitute)
+	}
+	if m.clearedrole {
+		edges = append(edges, substitute.EdgeRole)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SubstituteMutation) EdgeCleared(name string) bool {
+	switch name {
+	case substitute.EdgeUser:
+		return m.cleareduser
+	case substitute.EdgeSubstitute:
+		return m.clearedsubstitute
+	case substitute.EdgeRole:
+		return m.clearedrole
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SubstituteMutation) ClearEdge(name string) error {
+	switch name {
+	case substitute.EdgeUser:
+		m.ClearUser()
+		return nil
+	case substitute.EdgeSubstitute:
+		m.ClearSubstitute()
+		return nil
+	case substitute.EdgeRole:
+		m.ClearRole()
+		return nil
+	}
+	return fmt.Errorf("unknown Substitute unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SubstituteMutation) ResetEdge(name string) error {
+	switch name {
+	case substitute.EdgeUser:
+		m.ResetUser()
+		return nil
+	case substitute.EdgeSubstitute:
+		m.ResetSubstitute()
+		return nil
+	case substitute.EdgeRole:
+		m.ResetRole()
+		return nil
+	}
+	return fmt.Errorf("unknown Substitute edge %s", name)
+}
+
 // TaskMutation represents an operation that mutates the Task nodes in the graph.
 type TaskMutation struct {
 	config
@@ -8296,28 +9720,37 @@ func (m *TaskResponsibleMutation) ResetEdge(name string) error {
 // UserMutation represents an operation that mutates the User nodes in the graph.
 type UserMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *int
-	created_at    *time.Time
-	updated_at    *time.Time
-	name          *string
-	full_name     *string
-	email         *string
-	language      *string
-	password_hash *string
-	properties    *map[string]string
-	disabled      *bool
-	clearedFields map[string]struct{}
-	roles         map[int]struct{}
-	removedroles  map[int]struct{}
-	clearedroles  bool
-	grants        map[int]struct{}
-	removedgrants map[int]struct{}
-	clearedgrants bool
-	done          bool
-	oldValue      func(context.Context) (*User, error)
-	predicates    []predicate.User
+	op                     Op
+	typ                    string
+	id                     *int
+	created_at             *time.Time
+	updated_at             *time.Time
+	name                   *string
+	full_name              *string
+	email                  *string
+	language               *string
+	password_hash          *string
+	properties             *map[string]string
+	disabled               *bool
+	clearedFields          map[string]struct{}
+	roles                  map[int]struct{}
+	removedroles           map[int]struct{}
+	clearedroles           bool
+	absences               map[int]struct{}
+	removedabsences        map[int]struct{}
+	clearedabsences        bool
+	substituted_by         map[int]struct{}
+	removedsubstituted_by  map[int]struct{}
+	clearedsubstituted_by  bool
+	substitutes_for        map[int]struct{}
+	removedsubstitutes_for map[int]struct{}
+	clearedsubstitutes_for bool
+	grants                 map[int]struct{}
+	removedgrants          map[int]struct{}
+	clearedgrants          bool
+	done                   bool
+	oldValue               func(context.Context) (*User, error)
+	predicates             []predicate.User
 }
 
 var _ ent.Mutation = (*UserMutation)(nil)
@@ -8809,6 +10242,168 @@ func (m *UserMutation) ResetRoles() {
 	m.removedroles = nil
 }
 
+// AddAbsenceIDs adds the "absences" edge to the Absence entity by ids.
+func (m *UserMutation) AddAbsenceIDs(ids ...int) {
+	if m.absences == nil {
+		m.absences = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.absences[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAbsences clears the "absences" edge to the Absence entity.
+func (m *UserMutation) ClearAbsences() {
+	m.clearedabsences = true
+}
+
+// AbsencesCleared reports if the "absences" edge to the Absence entity was cleared.
+func (m *UserMutation) AbsencesCleared() bool {
+	return m.clearedabsences
+}
+
+// RemoveAbsenceIDs removes the "absences" edge to the Absence entity by IDs.
+func (m *UserMutation) RemoveAbsenceIDs(ids ...int) {
+	if m.removedabsences == nil {
+		m.removedabsences = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.absences, ids[i])
+		m.removedabsences[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAbsences returns the removed IDs of the "absences" edge to the Absence entity.
+func (m *UserMutation) RemovedAbsencesIDs() (ids []int) {
+	for id := range m.removedabsences {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// AbsencesIDs returns the "absences" edge IDs in the mutation.
+func (m *UserMutation) AbsencesIDs() (ids []int) {
+	for id := range m.absences {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAbsences resets all changes to the "absences" edge.
+func (m *UserMutation) ResetAbsences() {
+	m.absences = nil
+	m.clearedabsences = false
+	m.removedabsences = nil
+}
+
+// AddSubstitutedByIDs adds the "substituted_by" edge to the Substitute entity by ids.
+func (m *UserMutation) AddSubstitutedByIDs(ids ...int) {
+	if m.substituted_by == nil {
+		m.substituted_by = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.substituted_by[ids[i]] = struct{}{}
+	}
+}
+
+// ClearSubstitutedBy clears the "substituted_by" edge to the Substitute entity.
+func (m *UserMutation) ClearSubstitutedBy() {
+	m.clearedsubstituted_by = true
+}
+
+// SubstitutedByCleared reports if the "substituted_by" edge to the Substitute entity was cleared.
+func (m *UserMutation) SubstitutedByCleared() bool {
+	return m.clearedsubstituted_by
+}
+
+// RemoveSubstitutedByIDs removes the "substituted_by" edge to the Substitute entity by IDs.
+func (m *UserMutation) RemoveSubstitutedByIDs(ids ...int) {
+	if m.removedsubstituted_by == nil {
+		m.removedsubstituted_by = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.substituted_by, ids[i])
+		m.removedsubstituted_by[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedSubstitutedBy returns the removed IDs of the "substituted_by" edge to the Substitute entity.
+func (m *UserMutation) RemovedSubstitutedByIDs() (ids []int) {
+	for id := range m.removedsubstituted_by {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// SubstitutedByIDs returns the "substituted_by" edge IDs in the mutation.
+func (m *UserMutation) SubstitutedByIDs() (ids []int) {
+	for id := range m.substituted_by {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetSubstitutedBy resets all changes to the "substituted_by" edge.
+func (m *UserMutation) ResetSubstitutedBy() {
+	m.substituted_by = nil
+	m.clearedsubstituted_by = false
+	m.removedsubstituted_by = nil
+}
+
+// AddSubstitutesForIDs adds the "substitutes_for" edge to the Substitute entity by ids.
+func (m *UserMutation) AddSubstitutesForIDs(ids ...int) {
+	if m.substitutes_for == nil {
+		m.substitutes_for = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.substitutes_for[ids[i]] = struct{}{}
+	}
+}
+
+// ClearSubstitutesFor clears the "substitutes_for" edge to the Substitute entity.
+func (m *UserMutation) ClearSubstitutesFor() {
+	m.clearedsubstitutes_for = true
+}
+
+// SubstitutesForCleared reports if the "substitutes_for" edge to the Substitute entity was cleared.
+func (m *UserMutation) SubstitutesForCleared() bool {
+	return m.clearedsubstitutes_for
+}
+
+// RemoveSubstitutesForIDs removes the "substitutes_for" edge to the Substitute entity by IDs.
+func (m *UserMutation) RemoveSubstitutesForIDs(ids ...int) {
+	if m.removedsubstitutes_for == nil {
+		m.removedsubstitutes_for = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.substitutes_for, ids[i])
+		m.removedsubstitutes_for[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedSubstitutesFor returns the removed IDs of the "substitutes_for" edge to the Substitute entity.
+func (m *UserMutation) RemovedSubstitutesForIDs() (ids []int) {
+	for id := range m.removedsubstitutes_for {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// SubstitutesForIDs returns the "substitutes_for" edge IDs in the mutation.
+func (m *UserMutation) SubstitutesForIDs() (ids []int) {
+	for id := range m.substitutes_for {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetSubstitutesFor resets all changes to the "substitutes_for" edge.
+func (m *UserMutation) ResetSubstitutesFor() {
+	m.substitutes_for = nil
+	m.clearedsubstitutes_for = false
+	m.removedsubstitutes_for = nil
+}
+
 // AddGrantIDs adds the "grants" edge to the Grant entity by ids.
 func (m *UserMutation) AddGrantIDs(ids ...int) {
 	if m.grants == nil {
@@ -9141,9 +10736,18 @@ func (m *UserMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *UserMutation) AddedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 5)
 	if m.roles != nil {
 		edges = append(edges, user.EdgeRoles)
+	}
+	if m.absences != nil {
+		edges = append(edges, user.EdgeAbsences)
+	}
+	if m.substituted_by != nil {
+		edges = append(edges, user.EdgeSubstitutedBy)
+	}
+	if m.substitutes_for != nil {
+		edges = append(edges, user.EdgeSubstitutesFor)
 	}
 	if m.grants != nil {
 		edges = append(edges, user.EdgeGrants)
@@ -9161,6 +10765,24 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeAbsences:
+		ids := make([]ent.Value, 0, len(m.absences))
+		for id := range m.absences {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeSubstitutedBy:
+		ids := make([]ent.Value, 0, len(m.substituted_by))
+		for id := range m.substituted_by {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeSubstitutesFor:
+		ids := make([]ent.Value, 0, len(m.substitutes_for))
+		for id := range m.substitutes_for {
+			ids = append(ids, id)
+		}
+		return ids
 	case user.EdgeGrants:
 		ids := make([]ent.Value, 0, len(m.grants))
 		for id := range m.grants {
@@ -9173,9 +10795,18 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *UserMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 5)
 	if m.removedroles != nil {
 		edges = append(edges, user.EdgeRoles)
+	}
+	if m.removedabsences != nil {
+		edges = append(edges, user.EdgeAbsences)
+	}
+	if m.removedsubstituted_by != nil {
+		edges = append(edges, user.EdgeSubstitutedBy)
+	}
+	if m.removedsubstitutes_for != nil {
+		edges = append(edges, user.EdgeSubstitutesFor)
 	}
 	if m.removedgrants != nil {
 		edges = append(edges, user.EdgeGrants)
@@ -9193,6 +10824,24 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeAbsences:
+		ids := make([]ent.Value, 0, len(m.removedabsences))
+		for id := range m.removedabsences {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeSubstitutedBy:
+		ids := make([]ent.Value, 0, len(m.removedsubstituted_by))
+		for id := range m.removedsubstituted_by {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeSubstitutesFor:
+		ids := make([]ent.Value, 0, len(m.removedsubstitutes_for))
+		for id := range m.removedsubstitutes_for {
+			ids = append(ids, id)
+		}
+		return ids
 	case user.EdgeGrants:
 		ids := make([]ent.Value, 0, len(m.removedgrants))
 		for id := range m.removedgrants {
@@ -9205,9 +10854,18 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *UserMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 5)
 	if m.clearedroles {
 		edges = append(edges, user.EdgeRoles)
+	}
+	if m.clearedabsences {
+		edges = append(edges, user.EdgeAbsences)
+	}
+	if m.clearedsubstituted_by {
+		edges = append(edges, user.EdgeSubstitutedBy)
+	}
+	if m.clearedsubstitutes_for {
+		edges = append(edges, user.EdgeSubstitutesFor)
 	}
 	if m.clearedgrants {
 		edges = append(edges, user.EdgeGrants)
@@ -9221,6 +10879,12 @@ func (m *UserMutation) EdgeCleared(name string) bool {
 	switch name {
 	case user.EdgeRoles:
 		return m.clearedroles
+	case user.EdgeAbsences:
+		return m.clearedabsences
+	case user.EdgeSubstitutedBy:
+		return m.clearedsubstituted_by
+	case user.EdgeSubstitutesFor:
+		return m.clearedsubstitutes_for
 	case user.EdgeGrants:
 		return m.clearedgrants
 	}
@@ -9241,6 +10905,15 @@ func (m *UserMutation) ResetEdge(name string) error {
 	switch name {
 	case user.EdgeRoles:
 		m.ResetRoles()
+		return nil
+	case user.EdgeAbsences:
+		m.ResetAbsences()
+		return nil
+	case user.EdgeSubstitutedBy:
+		m.ResetSubstitutedBy()
+		return nil
+	case user.EdgeSubstitutesFor:
+		m.ResetSubstitutesFor()
 		return nil
 	case user.EdgeGrants:
 		m.ResetGrants()

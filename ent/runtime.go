@@ -5,6 +5,7 @@ package ent
 import (
 	"time"
 
+	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/note"
@@ -12,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/schema"
 	"github.com/portico-dev/portico/ent/serversecret"
+	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/user"
@@ -22,6 +24,27 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	absenceMixin := schema.Absence{}.Mixin()
+	absenceMixinFields0 := absenceMixin[0].Fields()
+	_ = absenceMixinFields0
+	absenceFields := schema.Absence{}.Fields()
+	_ = absenceFields
+	// absenceDescCreatedAt is the schema descriptor for created_at field.
+	absenceDescCreatedAt := absenceMixinFields0[0].Descriptor()
+	// absence.DefaultCreatedAt holds the default value on creation for the created_at field.
+	absence.DefaultCreatedAt = absenceDescCreatedAt.Default.(func() time.Time)
+	// absenceDescUpdatedAt is the schema descriptor for updated_at field.
+	absenceDescUpdatedAt := absenceMixinFields0[1].Descriptor()
+	// absence.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	absence.DefaultUpdatedAt = absenceDescUpdatedAt.Default.(func() time.Time)
+	// absence.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	absence.UpdateDefaultUpdatedAt = absenceDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// absenceDescComment is the schema descriptor for comment field.
+	absenceDescComment := absenceFields[2].Descriptor()
+	// absence.DefaultComment holds the default value on creation for the comment field.
+	absence.DefaultComment = absenceDescComment.Default.(string)
+	// absence.CommentValidator is a validator for the "comment" field. It is called by the builders before save.
+	absence.CommentValidator = absenceDescComment.Validators[0].(func(string) error)
 	businesscaseMixin := schema.BusinessCase{}.Mixin()
 	businesscaseMixinFields0 := businesscaseMixin[0].Fields()
 	_ = businesscaseMixinFields0
@@ -235,6 +258,25 @@ func init() {
 	serversecretDescName := serversecretFields[0].Descriptor()
 	// serversecret.NameValidator is a validator for the "name" field. It is called by the builders before save.
 	serversecret.NameValidator = serversecretDescName.Validators[0].(func(string) error)
+	substituteMixin := schema.Substitute{}.Mixin()
+	substituteMixinFields0 := substituteMixin[0].Fields()
+	_ = substituteMixinFields0
+	substituteFields := schema.Substitute{}.Fields()
+	_ = substituteFields
+	// substituteDescCreatedAt is the schema descriptor for created_at field.
+	substituteDescCreatedAt := substituteMixinFields0[0].Descriptor()
+	// substitute.DefaultCreatedAt holds the default value on creation for the created_at field.
+	substitute.DefaultCreatedAt = substituteDescCreatedAt.Default.(func() time.Time)
+	// substituteDescUpdatedAt is the schema descriptor for updated_at field.
+	substituteDescUpdatedAt := substituteMixinFields0[1].Descriptor()
+	// substitute.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	substitute.DefaultUpdatedAt = substituteDescUpdatedAt.Default.(func() time.Time)
+	// substitute.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	substitute.UpdateDefaultUpdatedAt = substituteDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// substituteDescPermanent is the schema descriptor for permanent field.
+	substituteDescPermanent := substituteFields[0].Descriptor()
+	// substitute.DefaultPermanent holds the default value on creation for the permanent field.
+	substitute.DefaultPermanent = substituteDescPermanent.Default.(bool)
 	taskMixin := schema.Task{}.Mixin()
 	taskMixinFields0 := taskMixin[0].Fields()
 	_ = taskMixinFields0

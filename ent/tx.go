@@ -14,6 +14,8 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// Absence is the client for interacting with the Absence builders.
+	Absence *AbsenceClient
 	// BusinessCase is the client for interacting with the BusinessCase builders.
 	BusinessCase *BusinessCaseClient
 	// Grant is the client for interacting with the Grant builders.
@@ -26,6 +28,8 @@ type Tx struct {
 	Role *RoleClient
 	// ServerSecret is the client for interacting with the ServerSecret builders.
 	ServerSecret *ServerSecretClient
+	// Substitute is the client for interacting with the Substitute builders.
+	Substitute *SubstituteClient
 	// Task is the client for interacting with the Task builders.
 	Task *TaskClient
 	// TaskResponsible is the client for interacting with the TaskResponsible builders.
@@ -165,12 +169,14 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.Absence = NewAbsenceClient(tx.config)
 	tx.BusinessCase = NewBusinessCaseClient(tx.config)
 	tx.Grant = NewGrantClient(tx.config)
 	tx.Note = NewNoteClient(tx.config)
 	tx.Process = NewProcessClient(tx.config)
 	tx.Role = NewRoleClient(tx.config)
 	tx.ServerSecret = NewServerSecretClient(tx.config)
+	tx.Substitute = NewSubstituteClient(tx.config)
 	tx.Task = NewTaskClient(tx.config)
 	tx.TaskResponsible = NewTaskResponsibleClient(tx.config)
 	tx.User = NewUserClient(tx.config)
@@ -184,7 +190,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: BusinessCase.QueryXXX(), the query will be executed
+// applies a query, for example: Absence.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

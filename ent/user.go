@@ -46,16 +46,25 @@ type User struct {
 type UserEdges struct {
 	// Roles holds the value of the roles edge.
 	Roles []*Role `json:"roles,omitempty"`
+	// Absences holds the value of the absences edge.
+	Absences []*Absence `json:"absences,omitempty"`
+	// SubstitutedBy holds the value of the substituted_by edge.
+	SubstitutedBy []*Substitute `json:"substituted_by,omitempty"`
+	// SubstitutesFor holds the value of the substitutes_for edge.
+	SubstitutesFor []*Substitute `json:"substitutes_for,omitempty"`
 	// Grants holds the value of the grants edge.
 	Grants []*Grant `json:"grants,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [2]bool
+	loadedTypes [5]bool
 	// totalCount holds the count of the edges above.
 	totalCount [1]map[string]int
 
-	namedRoles  map[string][]*Role
-	namedGrants map[string][]*Grant
+	namedRoles          map[string][]*Role
+	namedAbsences       map[string][]*Absence
+	namedSubstitutedBy  map[string][]*Substitute
+	namedSubstitutesFor map[string][]*Substitute
+	namedGrants         map[string][]*Grant
 }
 
 // RolesOrErr returns the Roles value or an error if the edge
@@ -67,10 +76,37 @@ func (e UserEdges) RolesOrErr() ([]*Role, error) {
 	return nil, &NotLoadedError{edge: "roles"}
 }
 
+// AbsencesOrErr returns the Absences value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) AbsencesOrErr() ([]*Absence, error) {
+	if e.loadedTypes[1] {
+		return e.Absences, nil
+	}
+	return nil, &NotLoadedError{edge: "absences"}
+}
+
+// SubstitutedByOrErr returns the SubstitutedBy value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) SubstitutedByOrErr() ([]*Substitute, error) {
+	if e.loadedTypes[2] {
+		return e.SubstitutedBy, nil
+	}
+	return nil, &NotLoadedError{edge: "substituted_by"}
+}
+
+// SubstitutesForOrErr returns the SubstitutesFor value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) SubstitutesForOrErr() ([]*Substitute, error) {
+	if e.loadedTypes[3] {
+		return e.SubstitutesFor, nil
+	}
+	return nil, &NotLoadedError{edge: "substitutes_for"}
+}
+
 // GrantsOrErr returns the Grants value or an error if the edge
 // was not loaded in eager-loading.
 func (e UserEdges) GrantsOrErr() ([]*Grant, error) {
-	if e.loadedTypes[1] {
+	if e.loadedTypes[4] {
 		return e.Grants, nil
 	}
 	return nil, &NotLoadedError{edge: "grants"}
@@ -186,6 +222,21 @@ func (_m *User) QueryRoles() *RoleQuery {
 	return NewUserClient(_m.config).QueryRoles(_m)
 }
 
+// QueryAbsences queries the "absences" edge of the User entity.
+func (_m *User) QueryAbsences() *AbsenceQuery {
+	return NewUserClient(_m.config).QueryAbsences(_m)
+}
+
+// QuerySubstitutedBy queries the "substituted_by" edge of the User entity.
+func (_m *User) QuerySubstitutedBy() *SubstituteQuery {
+	return NewUserClient(_m.config).QuerySubstitutedBy(_m)
+}
+
+// QuerySubstitutesFor queries the "substitutes_for" edge of the User entity.
+func (_m *User) QuerySubstitutesFor() *SubstituteQuery {
+	return NewUserClient(_m.config).QuerySubstitutesFor(_m)
+}
+
 // QueryGrants queries the "grants" edge of the User entity.
 func (_m *User) QueryGrants() *GrantQuery {
 	return NewUserClient(_m.config).QueryGrants(_m)
@@ -264,6 +315,78 @@ func (_m *User) appendNamedRoles(name string, edges ...*Role) {
 		_m.Edges.namedRoles[name] = []*Role{}
 	} else {
 		_m.Edges.namedRoles[name] = append(_m.Edges.namedRoles[name], edges...)
+	}
+}
+
+// NamedAbsences returns the Absences named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedAbsences(name string) ([]*Absence, error) {
+	if _m.Edges.namedAbsences == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedAbsences[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedAbsences(name string, edges ...*Absence) {
+	if _m.Edges.namedAbsences == nil {
+		_m.Edges.namedAbsences = make(map[string][]*Absence)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedAbsences[name] = []*Absence{}
+	} else {
+		_m.Edges.namedAbsences[name] = append(_m.Edges.namedAbsences[name], edges...)
+	}
+}
+
+// NamedSubstitutedBy returns the SubstitutedBy named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedSubstitutedBy(name string) ([]*Substitute, error) {
+	if _m.Edges.namedSubstitutedBy == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSubstitutedBy[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedSubstitutedBy(name string, edges ...*Substitute) {
+	if _m.Edges.namedSubstitutedBy == nil {
+		_m.Edges.namedSubstitutedBy = make(map[string][]*Substitute)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSubstitutedBy[name] = []*Substitute{}
+	} else {
+		_m.Edges.namedSubstitutedBy[name] = append(_m.Edges.namedSubstitutedBy[name], edges...)
+	}
+}
+
+// NamedSubstitutesFor returns the SubstitutesFor named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedSubstitutesFor(name string) ([]*Substitute, error) {
+	if _m.Edges.namedSubstitutesFor == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSubstitutesFor[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedSubstitutesFor(name string, edges ...*Substitute) {
+	if _m.Edges.namedSubstitutesFor == nil {
+		_m.Edges.namedSubstitutesFor = make(map[string][]*Substitute)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSubstitutesFor[name] = []*Substitute{}
+	} else {
+		_m.Edges.namedSubstitutesFor[name] = append(_m.Edges.namedSubstitutesFor[name], edges...)
 	}
 }
 

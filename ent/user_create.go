@@ -11,8 +11,10 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/role"
+	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/user"
 )
 
@@ -147,6 +149,51 @@ func (_c *UserCreate) AddRoles(v ...*Role) *UserCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddRoleIDs(ids...)
+}
+
+// AddAbsenceIDs adds the "absences" edge to the Absence entity by IDs.
+func (_c *UserCreate) AddAbsenceIDs(ids ...int) *UserCreate {
+	_c.mutation.AddAbsenceIDs(ids...)
+	return _c
+}
+
+// AddAbsences adds the "absences" edges to the Absence entity.
+func (_c *UserCreate) AddAbsences(v ...*Absence) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddAbsenceIDs(ids...)
+}
+
+// AddSubstitutedByIDs adds the "substituted_by" edge to the Substitute entity by IDs.
+func (_c *UserCreate) AddSubstitutedByIDs(ids ...int) *UserCreate {
+	_c.mutation.AddSubstitutedByIDs(ids...)
+	return _c
+}
+
+// AddSubstitutedBy adds the "substituted_by" edges to the Substitute entity.
+func (_c *UserCreate) AddSubstitutedBy(v ...*Substitute) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddSubstitutedByIDs(ids...)
+}
+
+// AddSubstitutesForIDs adds the "substitutes_for" edge to the Substitute entity by IDs.
+func (_c *UserCreate) AddSubstitutesForIDs(ids ...int) *UserCreate {
+	_c.mutation.AddSubstitutesForIDs(ids...)
+	return _c
+}
+
+// AddSubstitutesFor adds the "substitutes_for" edges to the Substitute entity.
+func (_c *UserCreate) AddSubstitutesFor(v ...*Substitute) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddSubstitutesForIDs(ids...)
 }
 
 // AddGrantIDs adds the "grants" edge to the Grant entity by IDs.
@@ -347,6 +394,54 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(role.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.AbsencesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.AbsencesTable,
+			Columns: []string{user.AbsencesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(absence.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.SubstitutedByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SubstitutedByTable,
+			Columns: []string{user.SubstitutedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(substitute.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.SubstitutesForIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SubstitutesForTable,
+			Columns: []string{user.SubstitutesForColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(substitute.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

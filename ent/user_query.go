@@ -13,25 +13,33 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/role"
+	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/user"
 )
 
 // UserQuery is the builder for querying User entities.
 type UserQuery struct {
 	config
-	ctx             *QueryContext
-	order           []user.OrderOption
-	inters          []Interceptor
-	predicates      []predicate.User
-	withRoles       *RoleQuery
-	withGrants      *GrantQuery
-	loadTotal       []func(context.Context, []*User) error
-	modifiers       []func(*sql.Selector)
-	withNamedRoles  map[string]*RoleQuery
-	withNamedGrants map[string]*GrantQuery
+	ctx                     *QueryContext
+	order                   []user.OrderOption
+	inters                  []Interceptor
+	predicates              []predicate.User
+	withRoles               *RoleQuery
+	withAbsences            *AbsenceQuery
+	withSubstitutedBy       *SubstituteQuery
+	withSubstitutesFor      *SubstituteQuery
+	withGrants              *GrantQuery
+	loadTotal               []func(context.Context, []*User) error
+	modifiers               []func(*sql.Selector)
+	withNamedRoles          map[string]*RoleQuery
+	withNamedAbsences       map[string]*AbsenceQuery
+	withNamedSubstitutedBy  map[string]*SubstituteQuery
+	withNamedSubstitutesFor map[string]*SubstituteQuery
+	withNamedGrants         map[string]*GrantQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -83,6 +91,72 @@ func (_q *UserQuery) QueryRoles() *RoleQuery {
 			sqlgraph.From(user.Table, user.FieldID, selector),
 			sqlgraph.To(role.Table, role.FieldID),
 			sqlgraph.Edge(sqlgraph.M2M, false, user.RolesTable, user.RolesPrimaryKey...),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryAbsences chains the current query on the "absences" edge.
+func (_q *UserQuery) QueryAbsences() *AbsenceQuery {
+	query := (&AbsenceClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(absence.Table, absence.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.AbsencesTable, user.AbsencesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QuerySubstitutedBy chains the current query on the "substituted_by" edge.
+func (_q *UserQuery) QuerySubstitutedBy() *SubstituteQuery {
+	query := (&SubstituteClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(substitute.Table, substitute.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.SubstitutedByTable, user.SubstitutedByColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QuerySubstitutesFor chains the current query on the "substitutes_for" edge.
+func (_q *UserQuery) QuerySubstitutesFor() *SubstituteQuery {
+	query := (&SubstituteClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(substitute.Table, substitute.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.SubstitutesForTable, user.SubstitutesForColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -299,13 +373,16 @@ func (_q *UserQuery) Clone() *UserQuery {
 		return nil
 	}
 	return &UserQuery{
-		config:     _q.config,
-		ctx:        _q.ctx.Clone(),
-		order:      append([]user.OrderOption{}, _q.order...),
-		inters:     append([]Interceptor{}, _q.inters...),
-		predicates: append([]predicate.User{}, _q.predicates...),
-		withRoles:  _q.withRoles.Clone(),
-		withGrants: _q.withGrants.Clone(),
+		config:             _q.config,
+		ctx:                _q.ctx.Clone(),
+		order:              append([]user.OrderOption{}, _q.order...),
+		inters:             append([]Interceptor{}, _q.inters...),
+		predicates:         append([]predicate.User{}, _q.predicates...),
+		withRoles:          _q.withRoles.Clone(),
+		withAbsences:       _q.withAbsences.Clone(),
+		withSubstitutedBy:  _q.withSubstitutedBy.Clone(),
+		withSubstitutesFor: _q.withSubstitutesFor.Clone(),
+		withGrants:         _q.withGrants.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -321,6 +398,39 @@ func (_q *UserQuery) WithRoles(opts ...func(*RoleQuery)) *UserQuery {
 		opt(query)
 	}
 	_q.withRoles = query
+	return _q
+}
+
+// WithAbsences tells the query-builder to eager-load the nodes that are connected to
+// the "absences" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithAbsences(opts ...func(*AbsenceQuery)) *UserQuery {
+	query := (&AbsenceClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withAbsences = query
+	return _q
+}
+
+// WithSubstitutedBy tells the query-builder to eager-load the nodes that are connected to
+// the "substituted_by" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithSubstitutedBy(opts ...func(*SubstituteQuery)) *UserQuery {
+	query := (&SubstituteClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withSubstitutedBy = query
+	return _q
+}
+
+// WithSubstitutesFor tells the query-builder to eager-load the nodes that are connected to
+// the "substitutes_for" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithSubstitutesFor(opts ...func(*SubstituteQuery)) *UserQuery {
+	query := (&SubstituteClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withSubstitutesFor = query
 	return _q
 }
 
@@ -413,8 +523,11 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 	var (
 		nodes       = []*User{}
 		_spec       = _q.querySpec()
-		loadedTypes = [2]bool{
+		loadedTypes = [5]bool{
 			_q.withRoles != nil,
+			_q.withAbsences != nil,
+			_q.withSubstitutedBy != nil,
+			_q.withSubstitutesFor != nil,
 			_q.withGrants != nil,
 		}
 	)
@@ -446,6 +559,27 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			return nil, err
 		}
 	}
+	if query := _q.withAbsences; query != nil {
+		if err := _q.loadAbsences(ctx, query, nodes,
+			func(n *User) { n.Edges.Absences = []*Absence{} },
+			func(n *User, e *Absence) { n.Edges.Absences = append(n.Edges.Absences, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withSubstitutedBy; query != nil {
+		if err := _q.loadSubstitutedBy(ctx, query, nodes,
+			func(n *User) { n.Edges.SubstitutedBy = []*Substitute{} },
+			func(n *User, e *Substitute) { n.Edges.SubstitutedBy = append(n.Edges.SubstitutedBy, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withSubstitutesFor; query != nil {
+		if err := _q.loadSubstitutesFor(ctx, query, nodes,
+			func(n *User) { n.Edges.SubstitutesFor = []*Substitute{} },
+			func(n *User, e *Substitute) { n.Edges.SubstitutesFor = append(n.Edges.SubstitutesFor, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withGrants; query != nil {
 		if err := _q.loadGrants(ctx, query, nodes,
 			func(n *User) { n.Edges.Grants = []*Grant{} },
@@ -457,6 +591,27 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 		if err := _q.loadRoles(ctx, query, nodes,
 			func(n *User) { n.appendNamedRoles(name) },
 			func(n *User, e *Role) { n.appendNamedRoles(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedAbsences {
+		if err := _q.loadAbsences(ctx, query, nodes,
+			func(n *User) { n.appendNamedAbsences(name) },
+			func(n *User, e *Absence) { n.appendNamedAbsences(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedSubstitutedBy {
+		if err := _q.loadSubstitutedBy(ctx, query, nodes,
+			func(n *User) { n.appendNamedSubstitutedBy(name) },
+			func(n *User, e *Substitute) { n.appendNamedSubstitutedBy(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedSubstitutesFor {
+		if err := _q.loadSubstitutesFor(ctx, query, nodes,
+			func(n *User) { n.appendNamedSubstitutesFor(name) },
+			func(n *User, e *Substitute) { n.appendNamedSubstitutesFor(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -533,6 +688,96 @@ func (_q *UserQuery) loadRoles(ctx context.Context, query *RoleQuery, nodes []*U
 		for kn := range nodes {
 			assign(kn, n)
 		}
+	}
+	return nil
+}
+func (_q *UserQuery) loadAbsences(ctx context.Context, query *AbsenceQuery, nodes []*User, init func(*User), assign func(*User, *Absence)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(absence.FieldUserID)
+	}
+	query.Where(predicate.Absence(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.AbsencesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadSubstitutedBy(ctx context.Context, query *SubstituteQuery, nodes []*User, init func(*User), assign func(*User, *Substitute)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(substitute.FieldUserID)
+	}
+	query.Where(predicate.Substitute(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.SubstitutedByColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadSubstitutesFor(ctx context.Context, query *SubstituteQuery, nodes []*User, init func(*User), assign func(*User, *Substitute)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(substitute.FieldSubstituteID)
+	}
+	query.Where(predicate.Substitute(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.SubstitutesForColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.SubstituteID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "substitute_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
 	}
 	return nil
 }
@@ -700,6 +945,48 @@ func (_q *UserQuery) WithNamedRoles(name string, opts ...func(*RoleQuery)) *User
 		_q.withNamedRoles = make(map[string]*RoleQuery)
 	}
 	_q.withNamedRoles[name] = query
+	return _q
+}
+
+// WithNamedAbsences tells the query-builder to eager-load the nodes that are connected to the "absences"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedAbsences(name string, opts ...func(*AbsenceQuery)) *UserQuery {
+	query := (&AbsenceClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedAbsences == nil {
+		_q.withNamedAbsences = make(map[string]*AbsenceQuery)
+	}
+	_q.withNamedAbsences[name] = query
+	return _q
+}
+
+// WithNamedSubstitutedBy tells the query-builder to eager-load the nodes that are connected to the "substituted_by"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedSubstitutedBy(name string, opts ...func(*SubstituteQuery)) *UserQuery {
+	query := (&SubstituteClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSubstitutedBy == nil {
+		_q.withNamedSubstitutedBy = make(map[string]*SubstituteQuery)
+	}
+	_q.withNamedSubstitutedBy[name] = query
+	return _q
+}
+
+// WithNamedSubstitutesFor tells the query-builder to eager-load the nodes that are connected to the "substitutes_for"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedSubstitutesFor(name string, opts ...func(*SubstituteQuery)) *UserQuery {
+	query := (&SubstituteClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSubstitutesFor == nil {
+		_q.withNamedSubstitutesFor = make(map[string]*SubstituteQuery)
+	}
+	_q.withNamedSubstitutesFor[name] = query
 	return _q
 }
 

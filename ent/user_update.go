@@ -11,9 +11,11 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/role"
+	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/user"
 )
 
@@ -148,6 +150,51 @@ func (_u *UserUpdate) AddRoles(v ...*Role) *UserUpdate {
 	return _u.AddRoleIDs(ids...)
 }
 
+// AddAbsenceIDs adds the "absences" edge to the Absence entity by IDs.
+func (_u *UserUpdate) AddAbsenceIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddAbsenceIDs(ids...)
+	return _u
+}
+
+// AddAbsences adds the "absences" edges to the Absence entity.
+func (_u *UserUpdate) AddAbsences(v ...*Absence) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAbsenceIDs(ids...)
+}
+
+// AddSubstitutedByIDs adds the "substituted_by" edge to the Substitute entity by IDs.
+func (_u *UserUpdate) AddSubstitutedByIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddSubstitutedByIDs(ids...)
+	return _u
+}
+
+// AddSubstitutedBy adds the "substituted_by" edges to the Substitute entity.
+func (_u *UserUpdate) AddSubstitutedBy(v ...*Substitute) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSubstitutedByIDs(ids...)
+}
+
+// AddSubstitutesForIDs adds the "substitutes_for" edge to the Substitute entity by IDs.
+func (_u *UserUpdate) AddSubstitutesForIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddSubstitutesForIDs(ids...)
+	return _u
+}
+
+// AddSubstitutesFor adds the "substitutes_for" edges to the Substitute entity.
+func (_u *UserUpdate) AddSubstitutesFor(v ...*Substitute) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSubstitutesForIDs(ids...)
+}
+
 // AddGrantIDs adds the "grants" edge to the Grant entity by IDs.
 func (_u *UserUpdate) AddGrantIDs(ids ...int) *UserUpdate {
 	_u.mutation.AddGrantIDs(ids...)
@@ -187,6 +234,69 @@ func (_u *UserUpdate) RemoveRoles(v ...*Role) *UserUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveRoleIDs(ids...)
+}
+
+// ClearAbsences clears all "absences" edges to the Absence entity.
+func (_u *UserUpdate) ClearAbsences() *UserUpdate {
+	_u.mutation.ClearAbsences()
+	return _u
+}
+
+// RemoveAbsenceIDs removes the "absences" edge to Absence entities by IDs.
+func (_u *UserUpdate) RemoveAbsenceIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveAbsenceIDs(ids...)
+	return _u
+}
+
+// RemoveAbsences removes "absences" edges to Absence entities.
+func (_u *UserUpdate) RemoveAbsences(v ...*Absence) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAbsenceIDs(ids...)
+}
+
+// ClearSubstitutedBy clears all "substituted_by" edges to the Substitute entity.
+func (_u *UserUpdate) ClearSubstitutedBy() *UserUpdate {
+	_u.mutation.ClearSubstitutedBy()
+	return _u
+}
+
+// RemoveSubstitutedByIDs removes the "substituted_by" edge to Substitute entities by IDs.
+func (_u *UserUpdate) RemoveSubstitutedByIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveSubstitutedByIDs(ids...)
+	return _u
+}
+
+// RemoveSubstitutedBy removes "substituted_by" edges to Substitute entities.
+func (_u *UserUpdate) RemoveSubstitutedBy(v ...*Substitute) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSubstitutedByIDs(ids...)
+}
+
+// ClearSubstitutesFor clears all "substitutes_for" edges to the Substitute entity.
+func (_u *UserUpdate) ClearSubstitutesFor() *UserUpdate {
+	_u.mutation.ClearSubstitutesFor()
+	return _u
+}
+
+// RemoveSubstitutesForIDs removes the "substitutes_for" edge to Substitute entities by IDs.
+func (_u *UserUpdate) RemoveSubstitutesForIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveSubstitutesForIDs(ids...)
+	return _u
+}
+
+// RemoveSubstitutesFor removes "substitutes_for" edges to Substitute entities.
+func (_u *UserUpdate) RemoveSubstitutesFor(v ...*Substitute) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSubstitutesForIDs(ids...)
 }
 
 // ClearGrants clears all "grants" edges to the Grant entity.
@@ -354,6 +464,141 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(role.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AbsencesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.AbsencesTable,
+			Columns: []string{user.AbsencesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(absence.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAbsencesIDs(); len(nodes) > 0 && !_u.mutation.AbsencesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.AbsencesTable,
+			Columns: []string{user.AbsencesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(absence.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AbsencesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.AbsencesTable,
+			Columns: []string{user.AbsencesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(absence.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SubstitutedByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SubstitutedByTable,
+			Columns: []string{user.SubstitutedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(substitute.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSubstitutedByIDs(); len(nodes) > 0 && !_u.mutation.SubstitutedByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SubstitutedByTable,
+			Columns: []string{user.SubstitutedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(substitute.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SubstitutedByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SubstitutedByTable,
+			Columns: []string{user.SubstitutedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(substitute.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SubstitutesForCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SubstitutesForTable,
+			Columns: []string{user.SubstitutesForColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(substitute.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSubstitutesForIDs(); len(nodes) > 0 && !_u.mutation.SubstitutesForCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SubstitutesForTable,
+			Columns: []string{user.SubstitutesForColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(substitute.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SubstitutesForIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SubstitutesForTable,
+			Columns: []string{user.SubstitutesForColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(substitute.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -545,6 +790,51 @@ func (_u *UserUpdateOne) AddRoles(v ...*Role) *UserUpdateOne {
 	return _u.AddRoleIDs(ids...)
 }
 
+// AddAbsenceIDs adds the "absences" edge to the Absence entity by IDs.
+func (_u *UserUpdateOne) AddAbsenceIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddAbsenceIDs(ids...)
+	return _u
+}
+
+// AddAbsences adds the "absences" edges to the Absence entity.
+func (_u *UserUpdateOne) AddAbsences(v ...*Absence) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAbsenceIDs(ids...)
+}
+
+// AddSubstitutedByIDs adds the "substituted_by" edge to the Substitute entity by IDs.
+func (_u *UserUpdateOne) AddSubstitutedByIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddSubstitutedByIDs(ids...)
+	return _u
+}
+
+// AddSubstitutedBy adds the "substituted_by" edges to the Substitute entity.
+func (_u *UserUpdateOne) AddSubstitutedBy(v ...*Substitute) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSubstitutedByIDs(ids...)
+}
+
+// AddSubstitutesForIDs adds the "substitutes_for" edge to the Substitute entity by IDs.
+func (_u *UserUpdateOne) AddSubstitutesForIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddSubstitutesForIDs(ids...)
+	return _u
+}
+
+// AddSubstitutesFor adds the "substitutes_for" edges to the Substitute entity.
+func (_u *UserUpdateOne) AddSubstitutesFor(v ...*Substitute) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSubstitutesForIDs(ids...)
+}
+
 // AddGrantIDs adds the "grants" edge to the Grant entity by IDs.
 func (_u *UserUpdateOne) AddGrantIDs(ids ...int) *UserUpdateOne {
 	_u.mutation.AddGrantIDs(ids...)
@@ -584,6 +874,69 @@ func (_u *UserUpdateOne) RemoveRoles(v ...*Role) *UserUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveRoleIDs(ids...)
+}
+
+// ClearAbsences clears all "absences" edges to the Absence entity.
+func (_u *UserUpdateOne) ClearAbsences() *UserUpdateOne {
+	_u.mutation.ClearAbsences()
+	return _u
+}
+
+// RemoveAbsenceIDs removes the "absences" edge to Absence entities by IDs.
+func (_u *UserUpdateOne) RemoveAbsenceIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveAbsenceIDs(ids...)
+	return _u
+}
+
+// RemoveAbsences removes "absences" edges to Absence entities.
+func (_u *UserUpdateOne) RemoveAbsences(v ...*Absence) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAbsenceIDs(ids...)
+}
+
+// ClearSubstitutedBy clears all "substituted_by" edges to the Substitute entity.
+func (_u *UserUpdateOne) ClearSubstitutedBy() *UserUpdateOne {
+	_u.mutation.ClearSubstitutedBy()
+	return _u
+}
+
+// RemoveSubstitutedByIDs removes the "substituted_by" edge to Substitute entities by IDs.
+func (_u *UserUpdateOne) RemoveSubstitutedByIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveSubstitutedByIDs(ids...)
+	return _u
+}
+
+// RemoveSubstitutedBy removes "substituted_by" edges to Substitute entities.
+func (_u *UserUpdateOne) RemoveSubstitutedBy(v ...*Substitute) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSubstitutedByIDs(ids...)
+}
+
+// ClearSubstitutesFor clears all "substitutes_for" edges to the Substitute entity.
+func (_u *UserUpdateOne) ClearSubstitutesFor() *UserUpdateOne {
+	_u.mutation.ClearSubstitutesFor()
+	return _u
+}
+
+// RemoveSubstitutesForIDs removes the "substitutes_for" edge to Substitute entities by IDs.
+func (_u *UserUpdateOne) RemoveSubstitutesForIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveSubstitutesForIDs(ids...)
+	return _u
+}
+
+// RemoveSubstitutesFor removes "substitutes_for" edges to Substitute entities.
+func (_u *UserUpdateOne) RemoveSubstitutesFor(v ...*Substitute) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSubstitutesForIDs(ids...)
 }
 
 // ClearGrants clears all "grants" edges to the Grant entity.
@@ -781,6 +1134,141 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(role.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AbsencesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.AbsencesTable,
+			Columns: []string{user.AbsencesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(absence.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAbsencesIDs(); len(nodes) > 0 && !_u.mutation.AbsencesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.AbsencesTable,
+			Columns: []string{user.AbsencesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(absence.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AbsencesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.AbsencesTable,
+			Columns: []string{user.AbsencesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(absence.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SubstitutedByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SubstitutedByTable,
+			Columns: []string{user.SubstitutedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(substitute.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSubstitutedByIDs(); len(nodes) > 0 && !_u.mutation.SubstitutedByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SubstitutedByTable,
+			Columns: []string{user.SubstitutedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(substitute.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SubstitutedByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SubstitutedByTable,
+			Columns: []string{user.SubstitutedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(substitute.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SubstitutesForCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SubstitutesForTable,
+			Columns: []string{user.SubstitutesForColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(substitute.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSubstitutesForIDs(); len(nodes) > 0 && !_u.mutation.SubstitutesForCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SubstitutesForTable,
+			Columns: []string{user.SubstitutesForColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(substitute.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SubstitutesForIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SubstitutesForTable,
+			Columns: []string{user.SubstitutesForColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(substitute.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -9,6 +9,18 @@ import (
 	"github.com/portico-dev/portico/ent"
 )
 
+// The AbsenceFunc type is an adapter to allow the use of ordinary
+// function as Absence mutator.
+type AbsenceFunc func(context.Context, *ent.AbsenceMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AbsenceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AbsenceMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AbsenceMutation", m)
+}
+
 // The BusinessCaseFunc type is an adapter to allow the use of ordinary
 // function as BusinessCase mutator.
 type BusinessCaseFunc func(context.Context, *ent.BusinessCaseMutation) (ent.Value, error)
@@ -79,6 +91,18 @@ func (f ServerSecretFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ServerSecretMutation", m)
+}
+
+// The SubstituteFunc type is an adapter to allow the use of ordinary
+// function as Substitute mutator.
+type SubstituteFunc func(context.Context, *ent.SubstituteMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SubstituteFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SubstituteMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SubstituteMutation", m)
 }
 
 // The TaskFunc type is an adapter to allow the use of ordinary

@@ -8,6 +8,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/note"
@@ -15,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/serversecret"
+	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/user"
@@ -75,6 +77,33 @@ func (f TraverseFunc) Traverse(ctx context.Context, q ent.Query) error {
 		return err
 	}
 	return f(ctx, query)
+}
+
+// The AbsenceFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AbsenceFunc func(context.Context, *ent.AbsenceQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AbsenceFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AbsenceQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AbsenceQuery", q)
+}
+
+// The TraverseAbsence type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAbsence func(context.Context, *ent.AbsenceQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAbsence) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAbsence) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AbsenceQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AbsenceQuery", q)
 }
 
 // The BusinessCaseFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -239,6 +268,33 @@ func (f TraverseServerSecret) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.ServerSecretQuery", q)
 }
 
+// The SubstituteFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SubstituteFunc func(context.Context, *ent.SubstituteQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SubstituteFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SubstituteQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SubstituteQuery", q)
+}
+
+// The TraverseSubstitute type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSubstitute func(context.Context, *ent.SubstituteQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSubstitute) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSubstitute) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SubstituteQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SubstituteQuery", q)
+}
+
 // The TaskFunc type is an adapter to allow the use of ordinary function as a Querier.
 type TaskFunc func(context.Context, *ent.TaskQuery) (ent.Value, error)
 
@@ -350,6 +406,8 @@ func (f TraverseWorkflowEvent) Traverse(ctx context.Context, q ent.Query) error 
 // NewQuery returns the generic Query interface for the given typed query.
 func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
+	case *ent.AbsenceQuery:
+		return &query[*ent.AbsenceQuery, predicate.Absence, absence.OrderOption]{typ: ent.TypeAbsence, tq: q}, nil
 	case *ent.BusinessCaseQuery:
 		return &query[*ent.BusinessCaseQuery, predicate.BusinessCase, businesscase.OrderOption]{typ: ent.TypeBusinessCase, tq: q}, nil
 	case *ent.GrantQuery:
@@ -362,6 +420,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.RoleQuery, predicate.Role, role.OrderOption]{typ: ent.TypeRole, tq: q}, nil
 	case *ent.ServerSecretQuery:
 		return &query[*ent.ServerSecretQuery, predicate.ServerSecret, serversecret.OrderOption]{typ: ent.TypeServerSecret, tq: q}, nil
+	case *ent.SubstituteQuery:
+		return &query[*ent.SubstituteQuery, predicate.Substitute, substitute.OrderOption]{typ: ent.TypeSubstitute, tq: q}, nil
 	case *ent.TaskQuery:
 		return &query[*ent.TaskQuery, predicate.Task, task.OrderOption]{typ: ent.TypeTask, tq: q}, nil
 	case *ent.TaskResponsibleQuery:

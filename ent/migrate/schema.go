@@ -9,6 +9,37 @@ import (
 )
 
 var (
+	// AbsencesColumns holds the columns for the "absences" table.
+	AbsencesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "from", Type: field.TypeTime},
+		{Name: "until", Type: field.TypeTime},
+		{Name: "comment", Type: field.TypeString, Size: 2000, Default: ""},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// AbsencesTable holds the schema information for the "absences" table.
+	AbsencesTable = &schema.Table{
+		Name:       "absences",
+		Columns:    AbsencesColumns,
+		PrimaryKey: []*schema.Column{AbsencesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "absences_users_absences",
+				Columns:    []*schema.Column{AbsencesColumns[6]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "absence_user_id_from",
+				Unique:  false,
+				Columns: []*schema.Column{AbsencesColumns[6], AbsencesColumns[3]},
+			},
+		},
+	}
 	// CasesColumns holds the columns for the "cases" table.
 	CasesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -238,6 +269,54 @@ var (
 		Name:       "server_secrets",
 		Columns:    ServerSecretsColumns,
 		PrimaryKey: []*schema.Column{ServerSecretsColumns[0]},
+	}
+	// SubstitutesColumns holds the columns for the "substitutes" table.
+	SubstitutesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "permanent", Type: field.TypeBool, Default: false},
+		{Name: "role_id", Type: field.TypeInt, Nullable: true},
+		{Name: "user_id", Type: field.TypeInt},
+		{Name: "substitute_id", Type: field.TypeInt},
+	}
+	// SubstitutesTable holds the schema information for the "substitutes" table.
+	SubstitutesTable = &schema.Table{
+		Name:       "substitutes",
+		Columns:    SubstitutesColumns,
+		PrimaryKey: []*schema.Column{SubstitutesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "substitutes_roles_role",
+				Columns:    []*schema.Column{SubstitutesColumns[4]},
+				RefColumns: []*schema.Column{RolesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "substitutes_users_substituted_by",
+				Columns:    []*schema.Column{SubstitutesColumns[5]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "substitutes_users_substitutes_for",
+				Columns:    []*schema.Column{SubstitutesColumns[6]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "substitute_substitute_id",
+				Unique:  false,
+				Columns: []*schema.Column{SubstitutesColumns[6]},
+			},
+			{
+				Name:    "substitute_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{SubstitutesColumns[5]},
+			},
+		},
 	}
 	// TasksColumns holds the columns for the "tasks" table.
 	TasksColumns = []*schema.Column{
@@ -494,12 +573,14 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		AbsencesTable,
 		CasesTable,
 		GrantsTable,
 		NotesTable,
 		ProcessesTable,
 		RolesTable,
 		ServerSecretsTable,
+		SubstitutesTable,
 		TasksTable,
 		TaskResponsiblesTable,
 		UsersTable,
@@ -510,6 +591,10 @@ var (
 )
 
 func init() {
+	AbsencesTable.ForeignKeys[0].RefTable = UsersTable
+	AbsencesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(42949672960),
+	}
 	CasesTable.ForeignKeys[0].RefTable = UsersTable
 	CasesTable.ForeignKeys[1].RefTable = UsersTable
 	CasesTable.ForeignKeys[2].RefTable = ProcessesTable
@@ -538,6 +623,12 @@ func init() {
 	}
 	ServerSecretsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(21474836480),
+	}
+	SubstitutesTable.ForeignKeys[0].RefTable = RolesTable
+	SubstitutesTable.ForeignKeys[1].RefTable = UsersTable
+	SubstitutesTable.ForeignKeys[2].RefTable = UsersTable
+	SubstitutesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(47244640256),
 	}
 	TasksTable.ForeignKeys[0].RefTable = CasesTable
 	TasksTable.ForeignKeys[1].RefTable = UsersTable

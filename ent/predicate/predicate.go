@@ -6,6 +6,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// Absence is the predicate function for absence builders.
+type Absence func(*sql.Selector)
+
 // BusinessCase is the predicate function for businesscase builders.
 type BusinessCase func(*sql.Selector)
 
@@ -23,6 +26,9 @@ type Role func(*sql.Selector)
 
 // ServerSecret is the predicate function for serversecret builders.
 type ServerSecret func(*sql.Selector)
+
+// Substitute is the predicate function for substitute builders.
+type Substitute func(*sql.Selector)
 
 // Task is the predicate function for task builders.
 type Task func(*sql.Selector)

@@ -34,6 +34,12 @@ const (
 	FieldDisabled = "disabled"
 	// EdgeRoles holds the string denoting the roles edge name in mutations.
 	EdgeRoles = "roles"
+	// EdgeAbsences holds the string denoting the absences edge name in mutations.
+	EdgeAbsences = "absences"
+	// EdgeSubstitutedBy holds the string denoting the substituted_by edge name in mutations.
+	EdgeSubstitutedBy = "substituted_by"
+	// EdgeSubstitutesFor holds the string denoting the substitutes_for edge name in mutations.
+	EdgeSubstitutesFor = "substitutes_for"
 	// EdgeGrants holds the string denoting the grants edge name in mutations.
 	EdgeGrants = "grants"
 	// Table holds the table name of the user in the database.
@@ -43,6 +49,27 @@ const (
 	// RolesInverseTable is the table name for the Role entity.
 	// It exists in this package in order to avoid circular dependency with the "role" package.
 	RolesInverseTable = "roles"
+	// AbsencesTable is the table that holds the absences relation/edge.
+	AbsencesTable = "absences"
+	// AbsencesInverseTable is the table name for the Absence entity.
+	// It exists in this package in order to avoid circular dependency with the "absence" package.
+	AbsencesInverseTable = "absences"
+	// AbsencesColumn is the table column denoting the absences relation/edge.
+	AbsencesColumn = "user_id"
+	// SubstitutedByTable is the table that holds the substituted_by relation/edge.
+	SubstitutedByTable = "substitutes"
+	// SubstitutedByInverseTable is the table name for the Substitute entity.
+	// It exists in this package in order to avoid circular dependency with the "substitute" package.
+	SubstitutedByInverseTable = "substitutes"
+	// SubstitutedByColumn is the table column denoting the substituted_by relation/edge.
+	SubstitutedByColumn = "user_id"
+	// SubstitutesForTable is the table that holds the substitutes_for relation/edge.
+	SubstitutesForTable = "substitutes"
+	// SubstitutesForInverseTable is the table name for the Substitute entity.
+	// It exists in this package in order to avoid circular dependency with the "substitute" package.
+	SubstitutesForInverseTable = "substitutes"
+	// SubstitutesForColumn is the table column denoting the substitutes_for relation/edge.
+	SubstitutesForColumn = "substitute_id"
 	// GrantsTable is the table that holds the grants relation/edge.
 	GrantsTable = "grants"
 	// GrantsInverseTable is the table name for the Grant entity.
@@ -171,6 +198,48 @@ func ByRoles(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByAbsencesCount orders the results by absences count.
+func ByAbsencesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newAbsencesStep(), opts...)
+	}
+}
+
+// ByAbsences orders the results by absences terms.
+func ByAbsences(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newAbsencesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// BySubstitutedByCount orders the results by substituted_by count.
+func BySubstitutedByCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newSubstitutedByStep(), opts...)
+	}
+}
+
+// BySubstitutedBy orders the results by substituted_by terms.
+func BySubstitutedBy(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newSubstitutedByStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// BySubstitutesForCount orders the results by substitutes_for count.
+func BySubstitutesForCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newSubstitutesForStep(), opts...)
+	}
+}
+
+// BySubstitutesFor orders the results by substitutes_for terms.
+func BySubstitutesFor(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newSubstitutesForStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByGrantsCount orders the results by grants count.
 func ByGrantsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -189,6 +258,27 @@ func newRolesStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(RolesInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2M, false, RolesTable, RolesPrimaryKey...),
+	)
+}
+func newAbsencesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(AbsencesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, AbsencesTable, AbsencesColumn),
+	)
+}
+func newSubstitutedByStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(SubstitutedByInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, SubstitutedByTable, SubstitutedByColumn),
+	)
+}
+func newSubstitutesForStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(SubstitutesForInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, SubstitutesForTable, SubstitutesForColumn),
 	)
 }
 func newGrantsStep() *sqlgraph.Step {

@@ -543,6 +543,75 @@ func HasRolesWith(preds ...predicate.Role) predicate.User {
 	})
 }
 
+// HasAbsences applies the HasEdge predicate on the "absences" edge.
+func HasAbsences() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, AbsencesTable, AbsencesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasAbsencesWith applies the HasEdge predicate on the "absences" edge with a given conditions (other predicates).
+func HasAbsencesWith(preds ...predicate.Absence) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newAbsencesStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasSubstitutedBy applies the HasEdge predicate on the "substituted_by" edge.
+func HasSubstitutedBy() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, SubstitutedByTable, SubstitutedByColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasSubstitutedByWith applies the HasEdge predicate on the "substituted_by" edge with a given conditions (other predicates).
+func HasSubstitutedByWith(preds ...predicate.Substitute) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newSubstitutedByStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasSubstitutesFor applies the HasEdge predicate on the "substitutes_for" edge.
+func HasSubstitutesFor() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, SubstitutesForTable, SubstitutesForColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasSubstitutesForWith applies the HasEdge predicate on the "substitutes_for" edge with a given conditions (other predicates).
+func HasSubstitutesForWith(preds ...predicate.Substitute) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newSubstitutesForStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // HasGrants applies the HasEdge predicate on the "grants" edge.
 func HasGrants() predicate.User {
 	return predicate.User(func(s *sql.Selector) {
