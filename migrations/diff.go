@@ -19,6 +19,11 @@ func Diff(ctx context.Context, devDB *sql.DB, d string, dir migrate.Dir, name st
 	if _, err := Apply(ctx, devDB, d, ""); err != nil {
 		return fmt.Errorf("replay migrations on the dev database: %w", err)
 	}
+	return DiffOnly(ctx, devDB, d, dir, name)
+}
+
+// DiffOnly is Diff on a dev database the caller has already brought up to date.
+func DiffOnly(ctx context.Context, devDB *sql.DB, d string, dir migrate.Dir, name string) error {
 	err := entmigrate.NewSchema(entsql.OpenDB(d, devDB)).NamedDiff(ctx, name,
 		schema.WithDir(dir),
 		schema.WithDialect(d),

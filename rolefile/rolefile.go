@@ -4,24 +4,35 @@
 //
 // Every parser validates the whole file and rejects it on the first problem,
 // so an importer never applies half a file. Errors are *Error values that say
-// where the problem is.
+// where the problem is. The writers apply the same rules to their input, so
+// whatever they write parses back to the same data.
 //
 // Rules shared by both formats:
 //   - Role identifiers, user names, parent, member and user-role references
 //     and property names must be non-empty, without leading or trailing
-//     white space, valid UTF-8 and free of control characters.
+//     white space, valid UTF-8 and free of control characters (tabs and line
+//     breaks included).
 //   - Other text (display name, password, full name, email, language,
-//     property values) may be empty or padded, but must be valid UTF-8 without
-//     control characters, so that every value survives both formats.
-//   - Role identifiers are unique; member-role links are not definitions and
-//     may name any role, but not the holding role itself and not twice.
+//     property values) may be empty or padded, but must be valid UTF-8
+//     without control characters, U+FFFE or U+FFFF, so that every value
+//     survives both formats unchanged.
+//   - Role identifiers are unique. Member-role links are not definitions:
+//     they may name any role, but not the holding role itself, and not twice.
 //   - There is exactly one role Everybody and it has no parent; every other
-//     role has one. A parent need not be defined in the same file (imports
-//     merge into the database, which the importer checks), but the parents
-//     inside a file must not form a cycle and the tree must not be deeper
-//     than MaxDepth.
-//   - User names are unique and every user has at least one role, listed
-//     once.
+//     role has one. The parents inside a file must not form a cycle, and the
+//     tree must not be deeper than MaxDepth.
+//   - User names are unique and every user has at least one role, each
+//     listed once.
+//
+// References (Parent, Members, a user's Roles) need not name roles defined
+// in the same file: imports merge into the database, so the importer checks
+// them there. Only XML, which nests children in parents, cannot express a
+// parent outside the file.
+//
+// Files larger than MaxBytes or with more than MaxEntries roles or users are
+// rejected. YAML is also bounded in nesting (16 levels) and in line breaks
+// plus indicator characters (20 per entry allowed), because its parser needs
+// hundreds of bytes of memory per token.
 package rolefile
 
 import (
@@ -41,7 +52,7 @@ const Everybody = "Everybody"
 const (
 	MaxBytes   = 32 << 20 // size of one file
 	MaxEntries = 100_000  // roles or users in one file
-	MaxDepth   = 256      // levels of the role tree, and nesting in YAML
+	MaxDepth   = 256      // levels of the role tree
 )
 
 // Role is one node of the role tree.
@@ -142,14 +153,22 @@ func badName(what, s string) string {
 type short string
 
 func (s short) Format(f fmt.State, verb rune) {
-	v := string(s)
-	if utf8.RuneCountInString(v) > 64 {
-		v = string([]rune(v)[:60]) + "..."
-	}
+	v := cut(string(s))
 	if verb == 'q' {
 		v = strconv.Quote(v)
 	}
 	io.WriteString(f, v)
+}
+
+// cut shortens s to a length fit for a message.
+func cut(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	if utf8.RuneCountInString(s) > 64 {
+		s = string([]rune(s)[:60]) + "..."
+	}
+	return s
 }
 
 // checkRoles applies the role rules and returns the indexes of roles in
@@ -346,10 +365,12 @@ func sortedKeys(m map[string]string) []string {
 }
 
 // where is the position of an entry and of its fields in a parsed file,
-// keyed like problem.field; it turns problems into errors.
+// for turning problems into errors.
 type where struct {
 	at     pos
-	fields map[string]pos
+	sep    string           // joins at.path and a field's path; "" if those are absolute
+	fields map[string]pos   // keyed like problem.field
+	lists  map[string][]pos // items of Members or Roles, when kept apart (XML)
 }
 
 type pos struct {
@@ -358,16 +379,23 @@ type pos struct {
 }
 
 func (w where) field(f string) pos {
-	if p, ok := w.fields[f]; ok {
-		return p
-	}
-	// A list item without its own position falls back to the list.
-	if k := strings.IndexByte(f, '['); k > 0 {
-		if p, ok := w.fields[f[:k]]; ok {
-			return p
+	p, ok := w.fields[f]
+	if name, index, isItem := strings.Cut(f, "["); !ok && isItem {
+		j, err := strconv.Atoi(strings.TrimSuffix(index, "]"))
+		if list := w.lists[name]; err == nil && j < len(list) {
+			p, ok = list[j], true
+		} else {
+			// A list item without its own position falls back to the list.
+			p, ok = w.fields[name]
 		}
 	}
-	return w.at
+	if !ok {
+		return w.at
+	}
+	if w.sep != "" {
+		p.path = w.at.path + w.sep + p.path
+	}
+	return p
 }
 
 // fileError places p in a parsed file using the positions of its entries.

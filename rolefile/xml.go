@@ -54,7 +54,7 @@ func ParseUsersXML(r io.Reader) ([]User, error) {
 	var wh []where
 	err := x.elements(func(se xml.StartElement) error {
 		if se.Name.Local != "user" {
-			return x.errorf("unknown element <%s>; want <user>", se.Name.Local)
+			return x.errorf("unknown element <%s>; want <user>", short(se.Name.Local))
 		}
 		if len(users) == MaxEntries {
 			return x.errorf("more than %d users", MaxEntries)
@@ -149,7 +149,7 @@ func (x *xmlReader) root(want string) error {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			if t.Name.Local != want {
-				return x.errorf("the root element is <%s>, want <%s>", t.Name.Local, want)
+				return x.errorf("the root element is <%s>, want <%s>", short(t.Name.Local), want)
 			}
 			x.path = []string{want}
 			return nil
@@ -174,7 +174,7 @@ func (x *xmlReader) end() error {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			return x.errorf("a second root element <%s>", t.Name.Local)
+			return x.errorf("a second root element <%s>", short(t.Name.Local))
 		case xml.CharData:
 			if len(bytes.TrimSpace(t)) > 0 {
 				return x.errorf("text after the root element")
@@ -197,7 +197,7 @@ func (x *xmlReader) elements(fn func(xml.StartElement) error) error {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			x.path = append(x.path, t.Name.Local)
+			x.path = append(x.path, cut(t.Name.Local))
 			if err := fn(t); err != nil {
 				return err
 			}
@@ -227,7 +227,7 @@ func (x *xmlReader) text() (string, error) {
 		case xml.CharData:
 			b.Write(t)
 		case xml.StartElement:
-			return "", x.errorf("unexpected element <%s> inside <%s>", t.Name.Local, x.path[len(x.path)-1])
+			return "", x.errorf("unexpected element <%s> inside <%s>", short(t.Name.Local), x.path[len(x.path)-1])
 		case xml.EndElement:
 			return b.String(), nil
 		}
@@ -244,11 +244,10 @@ func (x *xmlReader) field(fields map[string]pos, key string) (string, error) {
 	return x.text()
 }
 
-// xmlRole is a parsed <role> before flattening; field paths are relative to it.
+// xmlRole is a parsed <role> before flattening.
 type xmlRole struct {
 	role     Role
-	at       pos
-	fields   map[string]pos
+	w        where
 	children []*xmlRole
 }
 
@@ -259,25 +258,23 @@ func (x *xmlReader) role(depth int) (*xmlRole, error) {
 	if depth > MaxDepth {
 		return nil, x.errorf("roles nested deeper than %d levels", MaxDepth)
 	}
-	n := &xmlRole{at: x.here(""), fields: map[string]pos{}}
+	n := &xmlRole{w: where{at: x.here(""), sep: "/", fields: map[string]pos{}, lists: map[string][]pos{}}}
 	self := len(x.path) - 1
 	err := x.elements(func(se xml.StartElement) error {
 		var err error
 		switch se.Name.Local {
 		case "identifier":
-			n.role.Name, err = x.field(n.fields, "Name")
+			n.role.Name, err = x.field(n.w.fields, "Name")
 			x.path[self] = label("role", n.role.Name)
 		case "displayName":
-			n.role.DisplayName, err = x.field(n.fields, "DisplayName")
+			n.role.DisplayName, err = x.field(n.w.fields, "DisplayName")
 		case "roleMembers":
 			err = x.elements(func(se xml.StartElement) error {
 				if se.Name.Local != "role" {
-					return x.errorf("unknown element <%s>; <roleMembers> holds <role> links", se.Name.Local)
+					return x.errorf("unknown element <%s>; <roleMembers> holds <role> links", short(se.Name.Local))
 				}
-				at := x.here("")
+				n.w.lists["Members"] = append(n.w.lists["Members"], x.here("roleMembers/role"))
 				m, err := x.text()
-				at.path = "roleMembers/" + label("role", m)
-				n.fields[fmt.Sprintf("Members[%d]", len(n.role.Members))] = at
 				n.role.Members = append(n.role.Members, m)
 				return err
 			})
@@ -286,7 +283,7 @@ func (x *xmlReader) role(depth int) (*xmlRole, error) {
 			c, err = x.role(depth + 1)
 			n.children = append(n.children, c)
 		default:
-			err = x.errorf("unknown element <%s>; want identifier, displayName, roleMembers or role", se.Name.Local)
+			err = x.errorf("unknown element <%s>; want identifier, displayName, roleMembers or role", short(se.Name.Local))
 		}
 		return err
 	})
@@ -297,14 +294,9 @@ func (x *xmlReader) role(depth int) (*xmlRole, error) {
 func flattenRoles(n *xmlRole, parent string, path []string, roles *[]Role, wh *[]where) {
 	n.role.Parent = parent
 	path = append(path, label("role", n.role.Name))
-	w := where{at: n.at, fields: n.fields}
-	w.at.path = joinPath(path)
-	for k, p := range w.fields {
-		p.path = joinPath(append(path, p.path))
-		w.fields[k] = p
-	}
+	n.w.at.path = joinPath(path)
 	*roles = append(*roles, n.role)
-	*wh = append(*wh, w)
+	*wh = append(*wh, n.w)
 	for _, c := range n.children {
 		flattenRoles(c, n.role.Name, path[:len(path):len(path)], roles, wh)
 	}
@@ -312,7 +304,7 @@ func flattenRoles(n *xmlRole, parent string, path []string, roles *[]Role, wh *[
 
 func (x *xmlReader) user() (User, where, error) {
 	var u User
-	w := where{at: x.here(""), fields: map[string]pos{}}
+	w := where{at: x.here(""), sep: "/", fields: map[string]pos{}, lists: map[string][]pos{}}
 	self := len(x.path) - 1
 	err := x.elements(func(se xml.StartElement) error {
 		var err error
@@ -329,11 +321,9 @@ func (x *xmlReader) user() (User, where, error) {
 		case "language":
 			u.Language, err = x.field(w.fields, "Language")
 		case "role":
-			at := x.here("")
+			w.lists["Roles"] = append(w.lists["Roles"], x.here("role"))
 			var r string
 			r, err = x.text()
-			at.path = label("role", r)
-			w.fields[fmt.Sprintf("Roles[%d]", len(u.Roles))] = at
 			u.Roles = append(u.Roles, r)
 		case "property":
 			at := x.here("")
@@ -361,17 +351,11 @@ func (x *xmlReader) user() (User, where, error) {
 			}
 			u.Properties[k] = v
 		default:
-			err = x.errorf("unknown element <%s>; want username, password, fullName, emailAddress, language, role or property", se.Name.Local)
+			err = x.errorf("unknown element <%s>; want username, password, fullName, emailAddress, language, role or property", short(se.Name.Local))
 		}
 		return err
 	})
-	// Paths are known in full once the user name is.
-	prefix := "userConfig/" + label("user", u.Name)
-	w.at.path = prefix
-	for k, p := range w.fields {
-		p.path = prefix + "/" + p.path
-		w.fields[k] = p
-	}
+	w.at.path = "userConfig/" + label("user", u.Name)
 	return u, w, err
 }
 

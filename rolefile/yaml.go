@@ -21,8 +21,9 @@ import (
 // of member-role Ids). An absent or empty Parent means Everybody, except for
 // Everybody itself. A Parent not defined in the file is accepted, because
 // imports merge into existing roles; the importer must check it. Roles come
-// out with parents before children: a pre-order walk from Everybody and the
-// roles with outside parents, in file order.
+// out with parents before children, in file order otherwise: Everybody's
+// subtree walked in pre-order, then the subtrees of roles whose parent is
+// outside the file.
 //
 // The YAML is read by walking its syntax tree, not by decoding into structs,
 // so that unknown keys, wrong types, anchors, aliases and tags are rejected
@@ -142,11 +143,12 @@ func yamlList(r io.Reader, file, key string) ([]ast.Node, error) {
 	if len(data) > MaxBytes {
 		return nil, &Error{File: file, Msg: fmt.Sprintf("file is larger than %d bytes", MaxBytes)}
 	}
+	if n := yamlMarks(data); n > maxYAMLMarks {
+		return nil, &Error{File: file, Msg: fmt.Sprintf("file too large: %d line breaks and YAML indicators, at most %d; split it", n, maxYAMLMarks)}
+	}
 	tokens := lexer.Tokenize(string(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
-	// goccy's parser recurses per level and slows down quadratically with
-	// depth, so reject deep input before parsing it.
 	if tk := tooDeep(tokens); tk != nil {
-		return nil, yamlErr(file, tokenPos(tk, ""), "nested deeper than %d levels", MaxDepth)
+		return nil, yamlErr(file, tokenPos(tk, ""), "nested deeper than %d levels", maxYAMLDepth)
 	}
 	f, err := parser.Parse(tokens, 0)
 	if err != nil {
@@ -176,7 +178,7 @@ func yamlList(r io.Reader, file, key string) ([]ast.Node, error) {
 	if len(pairs) == 0 {
 		return nil, yamlErr(file, nodePos(body, ""), "no top-level %q key", key)
 	}
-	for _, kv := range pairs {
+	for i, kv := range pairs {
 		k, err := yamlKey(file, "", kv)
 		if err != nil {
 			return nil, err
@@ -184,8 +186,10 @@ func yamlList(r io.Reader, file, key string) ([]ast.Node, error) {
 		if k != key {
 			return nil, yamlErr(file, nodePos(kv.Key, fmt.Sprint(short(k))), "unknown top-level key %q; want %q", short(k), key)
 		}
+		if i > 0 {
+			return nil, yamlErr(file, nodePos(kv.Key, key), "key %q given twice", key)
+		}
 	}
-	// Duplicate keys are syntax errors, so there is exactly one pair here.
 	switch v := pairs[0].Value.(type) {
 	case nil, *ast.NullNode:
 		return nil, nil
@@ -372,8 +376,32 @@ func yamlErr(file string, at pos, format string, args ...any) *Error {
 	return &Error{File: file, Line: at.line, Column: at.col, Path: at.path, Msg: fmt.Sprintf(format, args...)}
 }
 
+// goccy's parser is costly, so YAML input is bounded before parsing:
+//   - maxYAMLDepth bounds nesting. The formats need four levels, and the
+//     parser recurses per level and slows down quadratically with depth.
+//   - maxYAMLMarks bounds line breaks and indicator characters, which bound
+//     the number of tokens; each costs hundreds of bytes to parse. A typical
+//     user entry has about 16, so MaxEntries of them fit. At the bound a
+//     parse takes about a gigabyte and seconds, as does a legitimate file
+//     of MaxEntries users; without it 32 MiB of "a," take 15 GB.
+const (
+	maxYAMLDepth = 16
+	maxYAMLMarks = 20 * MaxEntries
+)
+
+func yamlMarks(data []byte) int {
+	n := 0
+	for _, c := range data {
+		switch c {
+		case '\n', ',', ':', '-', '?', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
+			n++
+		}
+	}
+	return n
+}
+
 // tooDeep returns the token at which block or flow nesting first exceeds
-// MaxDepth, or nil. Block nesting is estimated from the columns of the
+// maxYAMLDepth, or nil. Block nesting is estimated from the columns of the
 // indicators "-", "?" and the keys before ":".
 func tooDeep(tokens token.Tokens) *token.Token {
 	flow := 0
@@ -404,7 +432,7 @@ func tooDeep(tokens token.Tokens) *token.Token {
 		default:
 			continue
 		}
-		if flow+len(block) > MaxDepth {
+		if flow+len(block) > maxYAMLDepth {
 			return tk
 		}
 	}

@@ -2,7 +2,6 @@ package rolefile
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -10,20 +9,19 @@ import (
 )
 
 func TestScratch(t *testing.T) {
-	n := 1 << 20
 	var in string
-	switch os.Getenv("CASE") {
-	case "flow":
-		in = "Users: [" + strings.Repeat("a,", n*4) + "]"
-	case "legit":
-		var b strings.Builder
-		b.WriteString("Users:\n")
-		for i := 0; b.Len() < n*8; i++ {
-			fmt.Fprintf(&b, "  - Name: user%d\n    Password: secret%d\n    FullName: User Number %d\n    Mail: user%d@example.com\n    Roles:\n      - Team A\n      - Process M\n", i, i, i, i)
-		}
-		in = b.String()
-	}
+	var err error
 	t0 := time.Now()
-	_, err := ParseUsersYAML(bytes.NewReader([]byte(in)))
+	switch os.Getenv("CASE") {
+	case "members":
+		in = "<role><identifier>Everybody</identifier><roleMembers>" + strings.Repeat("<role>a</role>", (MaxBytes-100)/14) + "</roleMembers></role>"
+		_, err = ParseRolesXML(bytes.NewReader([]byte(in)))
+	case "userroles":
+		in = "<userConfig><user><username>u</username>" + strings.Repeat("<role>a</role>", (MaxBytes-100)/14) + "</user></userConfig>"
+		_, err = ParseUsersXML(bytes.NewReader([]byte(in)))
+	case "comments":
+		in = "<userConfig>" + strings.Repeat("<!---->", (MaxBytes-100)/7) + "</userConfig>"
+		_, err = ParseUsersXML(bytes.NewReader([]byte(in)))
+	}
 	t.Log(len(in), time.Since(t0), err)
 }
