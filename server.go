@@ -24,6 +24,7 @@ import (
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/bootstrap"
 	"github.com/portico-dev/portico/database"
+	"github.com/portico-dev/portico/directory"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/serversecret"
 	"github.com/portico-dev/portico/graph"
@@ -51,6 +52,7 @@ type Server struct {
 	DB      *database.DB
 	Policy  *policy.Policy
 	Auth    *auth.Service
+	Dir     *directory.Directory
 	Handler http.Handler
 	log     *slog.Logger
 }
@@ -93,7 +95,8 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
 	pol.Install(db.Client)
-	s := &Server{DB: db, Policy: pol, Auth: auth.NewService(db.Client, tokens), log: cfg.Logger}
+	s := &Server{DB: db, Policy: pol, Auth: auth.NewService(db.Client, tokens),
+		Dir: directory.New(db.Client, pol, cfg.Logger), log: cfg.Logger}
 	s.Handler = s.routes(cfg)
 	return s, nil
 }
@@ -141,7 +144,7 @@ func (s *Server) Close() error { return s.DB.Close() }
 
 // GraphQL returns the gqlgen server with its transports, limits and extensions.
 func (s *Server) graphQL(cfg Config) *handler.Server {
-	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Log: s.log}
+	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Log: s.log}
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
 	srv.AddTransport(transport.Websocket{
 		Implementation:        wsgorilla.New(wsgorilla.Options{AllowedOrigins: cfg.AllowedOrigins}),

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/role"
@@ -37,7 +38,7 @@ func Ensure(ctx context.Context, client *ent.Client, adminPassword string, demo 
 		}
 		adminPassword = "admin"
 	}
-	return true, WithTx(ctx, client, func(tx *ent.Tx) error {
+	return true, database.InTx(ctx, client, func(ctx context.Context, tx *ent.Tx) error {
 		everybody, err := ensureEverybody(ctx, tx.Client())
 		if err != nil {
 			return err
@@ -95,28 +96,6 @@ func createAdmin(ctx context.Context, c *ent.Client, password string, everybody 
 	}
 	if err := c.Grant.CreateBulk(grants...).Exec(ctx); err != nil {
 		return fmt.Errorf("grant admin every permission: %w", err)
-	}
-	return nil
-}
-
-// WithTx runs fn in a transaction, rolling back on error or panic.
-func WithTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) (err error) {
-	tx, err := client.Tx(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			_ = tx.Rollback()
-			panic(p)
-		}
-	}()
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }

@@ -72,7 +72,11 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 // Task returns TaskResolver implementation.
 func (r *Resolver) Task() TaskResolver { return &taskResolver{r} }
 
+// User returns UserResolver implementation.
+func (r *Resolver) User() UserResolver { return &userResolver{r} }
+
 type (
 	queryResolver struct{ *Resolver }
 	taskResolver  struct{ *Resolver }
+	userResolver  struct{ *Resolver }
 )

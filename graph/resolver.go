@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/directory"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/policy"
 )
@@ -15,5 +16,6 @@ type Resolver struct {
 	Client *ent.Client
 	Auth   *auth.Service
 	Policy *policy.Policy
+	Dir    *directory.Directory
 	Log    *slog.Logger
 }

@@ -16,7 +16,6 @@ const EverybodyName = "Everybody"
 type lines struct {
 	g, p      [][]string
 	everybody int
-	roleName  map[int]string
 }
 
 // readLines generates the g and p lines from the role graph, memberships and grants.
@@ -25,9 +24,8 @@ func readLines(ctx context.Context, client *ent.Client) (*lines, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read roles: %w", err)
 	}
-	l := &lines{roleName: make(map[int]string, len(roles))}
+	l := &lines{}
 	for _, r := range roles {
-		l.roleName[r.ID] = r.Name
 		if r.Name == EverybodyName {
 			l.everybody = r.ID
 		}

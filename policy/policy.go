@@ -29,7 +29,6 @@ type Policy struct {
 	e        *casbin.Enforcer
 	everyone int // id of the Everybody role
 	subjects map[int]*Subject
-	roleName map[int]string
 }
 
 // Subject is what a user may do and through which roles: the input of every visibility
@@ -85,7 +84,7 @@ func (p *Policy) Reload(ctx context.Context, client *ent.Client) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.e, p.everyone, p.roleName = e, lines.everybody, lines.roleName
+	p.e, p.everyone = e, lines.everybody
 	p.subjects = map[int]*Subject{}
 	return nil
 }

@@ -12,6 +12,63 @@ import (
 	"github.com/portico-dev/portico/ent"
 )
 
+type CreateRoleInput struct {
+	Name        string  `json:"name"`
+	DisplayName *string `json:"displayName,omitempty"`
+	// parentId defaults to Everybody.
+	ParentID *int `json:"parentId,omitempty"`
+}
+
+type CreateRolePayload struct {
+	Role *ent.Role `json:"role"`
+}
+
+type CreateUserInput struct {
+	Name     string  `json:"name"`
+	FullName *string `json:"fullName,omitempty"`
+	Email    *string `json:"email,omitempty"`
+	Password *string `json:"password,omitempty"`
+	// roleIds defaults to Everybody.
+	RoleIds    []int            `json:"roleIds,omitempty"`
+	Language   *string          `json:"language,omitempty"`
+	Properties []*PropertyInput `json:"properties,omitempty"`
+}
+
+type DeleteRoleInput struct {
+	ID int `json:"id"`
+}
+
+type DeleteRolePayload struct {
+	// deletedCount counts the role and its descendants.
+	DeletedCount int `json:"deletedCount"`
+}
+
+type GrantInput struct {
+	Permission string `json:"permission"`
+	// exactly one of roleId and userId
+	RoleID *int `json:"roleId,omitempty"`
+	UserID *int `json:"userId,omitempty"`
+}
+
+type GrantPayload struct {
+	Ok bool `json:"ok"`
+}
+
+type ImportRolesInput struct {
+	Format RoleFileFormat `json:"format"`
+	// roles: the content of roles.xml or roles.yaml (optional)
+	Roles *string `json:"roles,omitempty"`
+	// users: the content of users.xml or users.yaml (optional)
+	Users *string `json:"users,omitempty"`
+}
+
+type ImportRolesPayload struct {
+	RolesCreated int `json:"rolesCreated"`
+	RolesUpdated int `json:"rolesUpdated"`
+	UsersCreated int `json:"usersCreated"`
+	UsersUpdated int `json:"usersUpdated"`
+}
+
 type LoginInput struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
@@ -23,6 +80,256 @@ type LoginPayload struct {
 	// expiresAt is when the token stops working.
 	ExpiresAt time.Time `json:"expiresAt"`
 	User      *ent.User `json:"user"`
+}
+
+type MemberRoleInput struct {
+	RoleID       int `json:"roleId"`
+	MemberRoleID int `json:"memberRoleId"`
+}
+
+type MemberRolePayload struct {
+	Role *ent.Role `json:"role"`
+}
+
+type MoveRoleInput struct {
+	ID       int `json:"id"`
+	ParentID int `json:"parentId"`
+}
+
+type MoveRolePayload struct {
+	Role *ent.Role `json:"role"`
+}
+
+// Why a user holds a permission or not.
+type PermissionDecision struct {
+	Permission string `json:"permission"`
+	Allowed    bool   `json:"allowed"`
+	// effect of the deciding grant; null when no grant applies.
+	Effect *GrantEffect `json:"effect,omitempty"`
+	// decidedBy is the role or user holding the deciding grant.
+	DecidedBy ent.Noder `json:"decidedBy,omitempty"`
+	Reason    string    `json:"reason"`
+}
+
+// A permission of the product's list.
+type PermissionInfo struct {
+	Name  string          `json:"name"`
+	Group PermissionGroup `json:"group"`
+	// everybodyDefault: granted to Everybody on a fresh install.
+	EverybodyDefault bool `json:"everybodyDefault"`
+}
+
+type Property struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+type PropertyInput struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+type SetUserRolesInput struct {
+	UserID  int   `json:"userId"`
+	RoleIds []int `json:"roleIds"`
+}
+
+type UpdateRoleInput struct {
+	ID          int    `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+type UpdateRolePayload struct {
+	Role *ent.Role `json:"role"`
+}
+
+type UpdateUserInput struct {
+	ID       int     `json:"id"`
+	FullName *string `json:"fullName,omitempty"`
+	Email    *string `json:"email,omitempty"`
+	Password *string `json:"password,omitempty"`
+	Language *string `json:"language,omitempty"`
+	// properties replaces all properties when given.
+	Properties []*PropertyInput `json:"properties,omitempty"`
+}
+
+type UserIDInput struct {
+	ID int `json:"id"`
+}
+
+type UserPayload struct {
+	User *ent.User `json:"user"`
+}
+
+type GrantEffect string
+
+const (
+	GrantEffectAllow GrantEffect = "ALLOW"
+	GrantEffectDeny  GrantEffect = "DENY"
+)
+
+var AllGrantEffect = []GrantEffect{
+	GrantEffectAllow,
+	GrantEffectDeny,
+}
+
+func (e GrantEffect) IsValid() bool {
+	switch e {
+	case GrantEffectAllow, GrantEffectDeny:
+		return true
+	}
+	return false
+}
+
+func (e GrantEffect) String() string {
+	return string(e)
+}
+
+func (e *GrantEffect) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = GrantEffect(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid GrantEffect", str)
+	}
+	return nil
+}
+
+func (e GrantEffect) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *GrantEffect) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e GrantEffect) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type PermissionGroup string
+
+const (
+	PermissionGroupTask              PermissionGroup = "TASK"
+	PermissionGroupCase              PermissionGroup = "CASE"
+	PermissionGroupGeneral           PermissionGroup = "GENERAL"
+	PermissionGroupAbsenceSubstitute PermissionGroup = "ABSENCE_SUBSTITUTE"
+)
+
+var AllPermissionGroup = []PermissionGroup{
+	PermissionGroupTask,
+	PermissionGroupCase,
+	PermissionGroupGeneral,
+	PermissionGroupAbsenceSubstitute,
+}
+
+func (e PermissionGroup) IsValid() bool {
+	switch e {
+	case PermissionGroupTask, PermissionGroupCase, PermissionGroupGeneral, PermissionGroupAbsenceSubstitute:
+		return true
+	}
+	return false
+}
+
+func (e PermissionGroup) String() string {
+	return string(e)
+}
+
+func (e *PermissionGroup) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PermissionGroup(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PermissionGroup", str)
+	}
+	return nil
+}
+
+func (e PermissionGroup) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PermissionGroup) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PermissionGroup) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type RoleFileFormat string
+
+const (
+	// legacy roles.xml / users.xml
+	RoleFileFormatXML RoleFileFormat = "XML"
+	// current roles.yaml / users.yaml
+	RoleFileFormatYaml RoleFileFormat = "YAML"
+)
+
+var AllRoleFileFormat = []RoleFileFormat{
+	RoleFileFormatXML,
+	RoleFileFormatYaml,
+}
+
+func (e RoleFileFormat) IsValid() bool {
+	switch e {
+	case RoleFileFormatXML, RoleFileFormatYaml:
+		return true
+	}
+	return false
+}
+
+func (e RoleFileFormat) String() string {
+	return string(e)
+}
+
+func (e *RoleFileFormat) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RoleFileFormat(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RoleFileFormat", str)
+	}
+	return nil
+}
+
+func (e RoleFileFormat) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RoleFileFormat) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RoleFileFormat) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // What task lists show and filter by; each groups one or more task states.

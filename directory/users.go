@@ -1,0 +1,205 @@
+package directory
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+
+	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/role"
+	"github.com/portico-dev/portico/ent/user"
+	"github.com/portico-dev/portico/policy"
+)
+
+// UserInput holds the fields of a user to create or change; nil means unchanged.
+type UserInput struct {
+	Name       string
+	FullName   *string
+	Email      *string
+	Password   *string
+	Language   *string
+	Properties map[string]string
+	RoleIDs    []int
+}
+
+func validateUser(in UserInput) error {
+	if in.Email != nil && *in.Email != "" {
+		if _, err := mail.ParseAddress(*in.Email); err != nil {
+			return apperr.BadInput("email %q is not an e-mail address", *in.Email)
+		}
+	}
+	if in.Password != nil && (len(*in.Password) < 8 || len(*in.Password) > auth.MaxPasswordLength) {
+		return apperr.BadInput("the password must be 8 to %d bytes long", auth.MaxPasswordLength)
+	}
+	for k := range in.Properties {
+		if k == "" {
+			return apperr.BadInput("a property has an empty key")
+		}
+	}
+	return nil
+}
+
+// loadRoles loads roles by id, failing with the first unknown id.
+func loadRoles(ctx context.Context, c *ent.Client, ids []int) ([]*ent.Role, error) {
+	roles, err := c.Role.Query().Where(role.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load roles: %w", err)
+	}
+	found := map[int]bool{}
+	for _, r := range roles {
+		found[r.ID] = true
+	}
+	for _, id := range ids {
+		if !found[id] {
+			return nil, apperr.BadInput("roleIds: no role with id %d", id)
+		}
+	}
+	return roles, nil
+}
+
+// CreateUser creates a user. Without roles it gets Everybody, so that it has at least one.
+func (d *Directory) CreateUser(ctx context.Context, in UserInput) (*ent.User, error) {
+	var created *ent.User
+	err := d.write(ctx, policy.RoleManagement, func(ctx context.Context, c *ent.Client) ([]policy.Change, error) {
+		if err := checkName("user", in.Name); err != nil {
+			return nil, err
+		}
+		if err := validateUser(in); err != nil {
+			return nil, err
+		}
+		if taken, err := c.User.Query().Where(user.Name(in.Name)).Exist(ctx); err != nil {
+			return nil, err
+		} else if taken {
+			return nil, apperr.Conflict("a user named %q already exists; user names are unique", in.Name)
+		}
+		ids := in.RoleIDs
+		if len(ids) == 0 {
+			ids = []int{d.policy.EverybodyID()}
+		}
+		roles, err := loadRoles(ctx, c, ids)
+		if err != nil {
+			return nil, err
+		}
+		q := c.User.Create().SetName(in.Name).AddRoles(roles...).SetProperties(in.Properties).
+			SetNillableFullName(in.FullName).SetNillableEmail(in.Email).SetNillableLanguage(in.Language)
+		if in.Password != nil {
+			hash, err := auth.HashPassword(*in.Password)
+			if err != nil {
+				return nil, apperr.BadInput("%v", err)
+			}
+			q.SetPasswordHash(hash)
+		}
+		if created, err = q.Save(ctx); err != nil {
+			return nil, fmt.Errorf("create user %q: %w", in.Name, err)
+		}
+		changes := []policy.Change{policy.Link(policy.UserSubject(created.ID), policy.RoleSubject(d.policy.EverybodyID()))}
+		for _, r := range roles {
+			changes = append(changes, policy.Link(policy.UserSubject(created.ID), policy.RoleSubject(r.ID)))
+		}
+		return changes, nil
+	})
+	return created, err
+}
+
+// UpdateUser changes a user's details (not its name or roles).
+func (d *Directory) UpdateUser(ctx context.Context, id int, in UserInput) (*ent.User, error) {
+	var updated *ent.User
+	err := d.write(ctx, policy.RoleManagement, func(ctx context.Context, c *ent.Client) ([]policy.Change, error) {
+		if err := validateUser(in); err != nil {
+			return nil, err
+		}
+		u, err := getUser(ctx, c, id)
+		if err != nil {
+			return nil, err
+		}
+		q := u.Update().SetNillableFullName(in.FullName).SetNillableEmail(in.Email).SetNillableLanguage(in.Language)
+		if in.Properties != nil {
+			q.SetProperties(in.Properties)
+		}
+		if in.Password != nil {
+			hash, err := auth.HashPassword(*in.Password)
+			if err != nil {
+				return nil, apperr.BadInput("%v", err)
+			}
+			q.SetPasswordHash(hash)
+		}
+		updated, err = q.Save(ctx)
+		return nil, err
+	})
+	return updated, err
+}
+
+// SetUserDisabled disables (or enables again) a user; a disabled user's tokens stop
+// working at once. Users are never deleted, so their history keeps its authors.
+func (d *Directory) SetUserDisabled(ctx context.Context, id int, disabled bool) (*ent.User, error) {
+	var updated *ent.User
+	err := d.write(ctx, policy.RoleManagement, func(ctx context.Context, c *ent.Client) ([]policy.Change, error) {
+		u, err := getUser(ctx, c, id)
+		if err != nil {
+			return nil, err
+		}
+		if disabled && u.ID == viewerID(ctx) {
+			return nil, apperr.BadInput("you cannot disable yourself")
+		}
+		updated, err = u.Update().SetDisabled(disabled).Save(ctx)
+		return nil, err
+	})
+	return updated, err
+}
+
+// SetUserRoles replaces a user's roles (at least one).
+func (d *Directory) SetUserRoles(ctx context.Context, id int, roleIDs []int) (*ent.User, error) {
+	var updated *ent.User
+	err := d.write(ctx, policy.RoleManagement, func(ctx context.Context, c *ent.Client) ([]policy.Change, error) {
+		if len(roleIDs) == 0 {
+			return nil, apperr.BadInput("roleIds is empty; a user needs at least one role (Everybody will do)")
+		}
+		u, err := getUser(ctx, c, id)
+		if err != nil {
+			return nil, err
+		}
+		roles, err := loadRoles(ctx, c, roleIDs)
+		if err != nil {
+			return nil, err
+		}
+		old, err := u.QueryRoles().IDs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if updated, err = u.Update().ClearRoles().AddRoles(roles...).Save(ctx); err != nil {
+			return nil, fmt.Errorf("set roles of %s: %w", u.Name, err)
+		}
+		sub := policy.UserSubject(u.ID)
+		var changes []policy.Change
+		for _, r := range old {
+			if r != d.policy.EverybodyID() {
+				changes = append(changes, policy.Unlink(sub, policy.RoleSubject(r)))
+			}
+		}
+		for _, r := range roles {
+			changes = append(changes, policy.Link(sub, policy.RoleSubject(r.ID)))
+		}
+		return changes, nil
+	})
+	return updated, err
+}
+
+func getUser(ctx context.Context, c *ent.Client, id int) (*ent.User, error) {
+	u, err := c.User.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return nil, apperr.NotFound("no user with id %d", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load user %d: %w", id, err)
+	}
+	return u, nil
+}
+
+func viewerID(ctx context.Context) int {
+	if v := auth.FromContext(ctx); v != nil {
+		return v.UserID
+	}
+	return 0
+}
