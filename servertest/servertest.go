@@ -74,7 +74,7 @@ func DatabaseURL(t testing.TB, dialect string) string {
 // Server is a running test server.
 type Server struct {
 	*portico.Server
-	URL string
+	URL  string
 	HTTP *httptest.Server
 }
 
