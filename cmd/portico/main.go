@@ -14,6 +14,8 @@ const usage = `usage: portico <command> [flags]
 commands:
   serve     run the GraphQL server (default)
   migrate   apply pending migrations; "migrate diff NAME" writes new ones from ent/schema
+  import    merge roles and users from files: --format xml|yaml --roles FILE --users FILE
+  export    write roles and users files: --format xml|yaml --roles FILE --users FILE
 `
 
 func main() {
@@ -29,6 +31,10 @@ func main() {
 		err = runServe(ctx, args)
 	case "migrate":
 		err = runMigrate(ctx, args)
+	case "import":
+		err = runImport(ctx, args)
+	case "export":
+		err = runExport(ctx, args)
 	case "help":
 		fmt.Print(usage)
 	default:

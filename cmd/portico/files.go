@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/portico-dev/portico"
+	"github.com/portico-dev/portico/database"
+	"github.com/portico-dev/portico/directory"
+	"github.com/portico-dev/portico/policy"
+)
+
+// fileFlags are the flags shared by import and export.
+type fileFlags struct {
+	fs                   *flag.FlagSet
+	dbURL, format        *string
+	roles, users, adminP *string
+}
+
+func newFileFlags(name string) *fileFlags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	return &fileFlags{
+		fs:     fs,
+		dbURL:  fs.String("database-url", envOr("PORTICO_DATABASE_URL", database.DefaultURL), "database"),
+		format: fs.String("format", "yaml", "xml (roles.xml/users.xml) or yaml (roles.yaml/users.yaml)"),
+		roles:  fs.String("roles", "", "roles file"),
+		users:  fs.String("users", "", "users file"),
+		adminP: fs.String("admin-password", envOr("PORTICO_ADMIN_PASSWORD", ""), "admin password, needed when the database is empty"),
+	}
+}
+
+func (f *fileFlags) open(ctx context.Context, args []string) (*portico.Server, directory.Format, error) {
+	if err := f.fs.Parse(args); err != nil {
+		return nil, "", err
+	}
+	format := directory.Format(strings.ToUpper(*f.format))
+	if format != directory.FormatXML && format != directory.FormatYAML {
+		return nil, "", fmt.Errorf("--format must be xml or yaml, not %q", *f.format)
+	}
+	if *f.roles == "" && *f.users == "" {
+		return nil, "", fmt.Errorf("give --roles FILE and/or --users FILE")
+	}
+	srv, err := portico.New(ctx, portico.Config{DatabaseURL: *f.dbURL, AdminPassword: *f.adminP})
+	return srv, format, err
+}
+
+// runImport merges roles and users files into the database, all or nothing.
+func runImport(ctx context.Context, args []string) error {
+	f := newFileFlags("import")
+	srv, format, err := f.open(ctx, args)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	var roles, users io.Reader
+	for _, in := range []struct {
+		path string
+		r    *io.Reader
+	}{{*f.roles, &roles}, {*f.users, &users}} {
+		if in.path == "" {
+			continue
+		}
+		file, err := os.Open(in.path)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		*in.r = file
+	}
+	res, err := srv.Dir.Import(policy.SystemContext(ctx), format, roles, users)
+	if err != nil {
+		return fmt.Errorf("nothing imported: %w", err)
+	}
+	fmt.Printf("roles: %d created, %d updated; users: %d created, %d updated\n",
+		res.RolesCreated, res.RolesUpdated, res.UsersCreated, res.UsersUpdated)
+	return nil
+}
+
+// runExport writes the roles and/or users files.
+func runExport(ctx context.Context, args []string) error {
+	f := newFileFlags("export")
+	srv, format, err := f.open(ctx, args)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	sys := policy.SystemContext(ctx)
+	for _, out := range []struct {
+		path   string
+		export func(context.Context, directory.Format) (string, error)
+	}{{*f.roles, srv.Dir.ExportRoles}, {*f.users, srv.Dir.ExportUsers}} {
+		if out.path == "" {
+			continue
+		}
+		text, err := out.export(sys, format)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(out.path, []byte(text), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
