@@ -32,6 +32,7 @@ import (
 	"github.com/portico-dev/portico/playground"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/requestid"
+	"github.com/portico-dev/portico/workflow"
 )
 
 // Config configures a server. Zero values get the defaults noted.
@@ -53,6 +54,7 @@ type Server struct {
 	Policy  *policy.Policy
 	Auth    *auth.Service
 	Dir     *directory.Directory
+	Work    *workflow.Engine
 	Handler http.Handler
 	log     *slog.Logger
 }
@@ -96,7 +98,7 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	}
 	pol.Install(db.Client)
 	s := &Server{DB: db, Policy: pol, Auth: auth.NewService(db.Client, tokens),
-		Dir: directory.New(db.Client, pol, cfg.Logger), log: cfg.Logger}
+		Dir: directory.New(db.Client, pol, cfg.Logger), Work: workflow.New(db.Client, pol, cfg.Logger), log: cfg.Logger}
 	s.Handler = s.routes(cfg)
 	return s, nil
 }
@@ -144,7 +146,7 @@ func (s *Server) Close() error { return s.DB.Close() }
 
 // GraphQL returns the gqlgen server with its transports, limits and extensions.
 func (s *Server) graphQL(cfg Config) *handler.Server {
-	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Log: s.log}
+	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Log: s.log}
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
 	srv.AddTransport(transport.Websocket{
 		Implementation:        wsgorilla.New(wsgorilla.Options{AllowedOrigins: cfg.AllowedOrigins}),

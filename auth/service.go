@@ -10,6 +10,8 @@ import (
 
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/absence"
+	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/user"
 )
 
@@ -68,7 +70,35 @@ func (s *Service) Authenticate(ctx context.Context, header string) (*Viewer, tim
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("load user %d: %w", id, err)
 	}
-	return &Viewer{UserID: u.ID, Name: u.Name}, exp, nil
+	v := &Viewer{UserID: u.ID, Name: u.Name}
+	if err := s.loadSubstitutions(ctx, v); err != nil {
+		return nil, time.Time{}, err
+	}
+	return v, exp, nil
+}
+
+// loadSubstitutions fills in whom the viewer stands in for right now: permanent
+// substitutions, and those of users absent at this moment.
+func (s *Service) loadSubstitutions(ctx context.Context, v *Viewer) error {
+	now := time.Now().UTC()
+	subs, err := s.client.Substitute.Query().Where(
+		substitute.SubstituteID(v.UserID),
+		substitute.Or(
+			substitute.Permanent(true),
+			substitute.HasUserWith(user.HasAbsencesWith(absence.FromLTE(now), absence.UntilGT(now))),
+		),
+	).All(ctx)
+	if err != nil {
+		return fmt.Errorf("substitutions of user %d: %w", v.UserID, err)
+	}
+	for _, sub := range subs {
+		if sub.RoleID != nil {
+			v.SubstituteRoles = append(v.SubstituteRoles, *sub.RoleID)
+		} else {
+			v.SubstituteFor = append(v.SubstituteFor, sub.UserID)
+		}
+	}
+	return nil
 }
 
 type tokenErrKey struct{}

@@ -8,6 +8,11 @@ import "context"
 type Viewer struct {
 	UserID int
 	Name   string
+	// SubstituteFor are users whose personal tasks the viewer works now (as their
+	// substitute, permanently or during their absence).
+	SubstituteFor []int
+	// SubstituteRoles are roles whose tasks the viewer works now as someone's substitute.
+	SubstituteRoles []int
 }
 
 type viewerKey struct{}

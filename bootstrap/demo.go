@@ -79,9 +79,12 @@ func loadDemo(ctx context.Context, c *ent.Client, everybody *ent.Role) error {
 func demoWork(ctx context.Context, c *ent.Client, roles map[string]*ent.Role, users map[string]*ent.User) error {
 	p, err := c.Process.Create().SetName("Leave request").SetDescription("Ask for days off; your team lead approves.").
 		SetCategory("HR").SetIcon("fa-plane").SetKind(process.KindEXPRESS_PROCESS).
-		SetPermissions([]string{"Everybody"}).Save(ctx)
+		SetPermissions([]string{"Everybody"}).SetDefinition([]byte(leaveRequest)).Save(ctx)
 	if err != nil {
 		return fmt.Errorf("demo process: %w", err)
+	}
+	if err := c.ProcessStarter.Create().SetProcessID(p.ID).SetRoleID(roles["Everybody"].ID).Exec(ctx); err != nil {
+		return fmt.Errorf("demo process starters: %w", err)
 	}
 	cs, err := c.BusinessCase.Create().SetName("Leave request: demo, 3 days").SetCategory("HR").
 		SetState(businesscase.StateRUNNING).SetProcess(p).SetCreator(users["demo"]).SetOwner(users["demo"]).Save(ctx)
@@ -119,3 +122,13 @@ func demoWork(ctx context.Context, c *ent.Client, roles map[string]*ent.Role, us
 	}
 	return nil
 }
+
+// leaveRequest is the demo's express process in the seed's model: the requester fills a
+// form, Development approves, Support Group checks the remaining holidays.
+const leaveRequest = `{"id":"demo-leave-request","processName":"Leave request","processDescription":"Ask for days off; your team lead approves.",
+"processType":"AHWF","processPermissions":["Everybody"],"readyToExecute":true,"icon":"fa-plane","taskDefinitions":[
+{"type":"USER_TASK","responsibles":["Everybody"],"subject":"Fill in the leave request","description":"Dates and reason","taskPosition":1,"untilDays":2,
+ "formElements":[{"elementID":"days","label":"Days","required":true,"elementType":"InputNumber"},{"elementID":"reason","label":"Reason","required":false,"elementType":"InputTextArea"}]},
+{"type":"APPROVAL","responsibles":["Development"],"subject":"Approve leave request","taskPosition":2,"untilDays":3},
+{"type":"EMAIL","responsibles":[],"taskPosition":3,"email":{"recipients":"hr@example.com","subject":"Leave approved","content":"<p>Approved</p>"}},
+{"type":"USER_TASK","responsibles":["Support Group"],"subject":"Check remaining holidays","taskPosition":4,"untilDays":5}]}`

@@ -20,6 +20,7 @@ import (
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/process"
+	"github.com/portico-dev/portico/ent/processstarter"
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/serversecret"
 	"github.com/portico-dev/portico/ent/substitute"
@@ -46,6 +47,8 @@ type Client struct {
 	Note *NoteClient
 	// Process is the client for interacting with the Process builders.
 	Process *ProcessClient
+	// ProcessStarter is the client for interacting with the ProcessStarter builders.
+	ProcessStarter *ProcessStarterClient
 	// Role is the client for interacting with the Role builders.
 	Role *RoleClient
 	// ServerSecret is the client for interacting with the ServerSecret builders.
@@ -76,6 +79,7 @@ func (c *Client) init() {
 	c.Grant = NewGrantClient(c.config)
 	c.Note = NewNoteClient(c.config)
 	c.Process = NewProcessClient(c.config)
+	c.ProcessStarter = NewProcessStarterClient(c.config)
 	c.Role = NewRoleClient(c.config)
 	c.ServerSecret = NewServerSecretClient(c.config)
 	c.Substitute = NewSubstituteClient(c.config)
@@ -180,6 +184,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Grant:           NewGrantClient(cfg),
 		Note:            NewNoteClient(cfg),
 		Process:         NewProcessClient(cfg),
+		ProcessStarter:  NewProcessStarterClient(cfg),
 		Role:            NewRoleClient(cfg),
 		ServerSecret:    NewServerSecretClient(cfg),
 		Substitute:      NewSubstituteClient(cfg),
@@ -211,6 +216,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Grant:           NewGrantClient(cfg),
 		Note:            NewNoteClient(cfg),
 		Process:         NewProcessClient(cfg),
+		ProcessStarter:  NewProcessStarterClient(cfg),
 		Role:            NewRoleClient(cfg),
 		ServerSecret:    NewServerSecretClient(cfg),
 		Substitute:      NewSubstituteClient(cfg),
@@ -247,8 +253,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Absence, c.BusinessCase, c.Grant, c.Note, c.Process, c.Role, c.ServerSecret,
-		c.Substitute, c.Task, c.TaskResponsible, c.User, c.WorkflowEvent,
+		c.Absence, c.BusinessCase, c.Grant, c.Note, c.Process, c.ProcessStarter, c.Role,
+		c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User,
+		c.WorkflowEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -258,8 +265,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Absence, c.BusinessCase, c.Grant, c.Note, c.Process, c.Role, c.ServerSecret,
-		c.Substitute, c.Task, c.TaskResponsible, c.User, c.WorkflowEvent,
+		c.Absence, c.BusinessCase, c.Grant, c.Note, c.Process, c.ProcessStarter, c.Role,
+		c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User,
+		c.WorkflowEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -278,6 +286,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Note.mutate(ctx, m)
 	case *ProcessMutation:
 		return c.Process.mutate(ctx, m)
+	case *ProcessStarterMutation:
+		return c.ProcessStarter.mutate(ctx, m)
 	case *RoleMutation:
 		return c.Role.mutate(ctx, m)
 	case *ServerSecretMutation:
@@ -1161,6 +1171,22 @@ func (c *ProcessClient) QueryCases(_m *Process) *BusinessCaseQuery {
 	return query
 }
 
+// QueryStarters queries the starters edge of a Process.
+func (c *ProcessClient) QueryStarters(_m *Process) *ProcessStarterQuery {
+	query := (&ProcessStarterClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(process.Table, process.FieldID, id),
+			sqlgraph.To(processstarter.Table, processstarter.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, process.StartersTable, process.StartersColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *ProcessClient) Hooks() []Hook {
 	return c.hooks.Process
@@ -1183,6 +1209,187 @@ func (c *ProcessClient) mutate(ctx context.Context, m *ProcessMutation) (Value, 
 		return (&ProcessDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Process mutation op: %q", m.Op())
+	}
+}
+
+// ProcessStarterClient is a client for the ProcessStarter schema.
+type ProcessStarterClient struct {
+	config
+}
+
+// NewProcessStarterClient returns a client for the ProcessStarter from the given config.
+func NewProcessStarterClient(c config) *ProcessStarterClient {
+	return &ProcessStarterClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `processstarter.Hooks(f(g(h())))`.
+func (c *ProcessStarterClient) Use(hooks ...Hook) {
+	c.hooks.ProcessStarter = append(c.hooks.ProcessStarter, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `processstarter.Intercept(f(g(h())))`.
+func (c *ProcessStarterClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ProcessStarter = append(c.inters.ProcessStarter, interceptors...)
+}
+
+// Create returns a builder for creating a ProcessStarter entity.
+func (c *ProcessStarterClient) Create() *ProcessStarterCreate {
+	mutation := newProcessStarterMutation(c.config, OpCreate)
+	return &ProcessStarterCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ProcessStarter entities.
+func (c *ProcessStarterClient) CreateBulk(builders ...*ProcessStarterCreate) *ProcessStarterCreateBulk {
+	return &ProcessStarterCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ProcessStarterClient) MapCreateBulk(slice any, setFunc func(*ProcessStarterCreate, int)) *ProcessStarterCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ProcessStarterCreateBulk{err: fmt.Errorf("calling to ProcessStarterClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ProcessStarterCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ProcessStarterCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ProcessStarter.
+func (c *ProcessStarterClient) Update() *ProcessStarterUpdate {
+	mutation := newProcessStarterMutation(c.config, OpUpdate)
+	return &ProcessStarterUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ProcessStarterClient) UpdateOne(_m *ProcessStarter) *ProcessStarterUpdateOne {
+	mutation := newProcessStarterMutation(c.config, OpUpdateOne, withProcessStarter(_m))
+	return &ProcessStarterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ProcessStarterClient) UpdateOneID(id int) *ProcessStarterUpdateOne {
+	mutation := newProcessStarterMutation(c.config, OpUpdateOne, withProcessStarterID(id))
+	return &ProcessStarterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ProcessStarter.
+func (c *ProcessStarterClient) Delete() *ProcessStarterDelete {
+	mutation := newProcessStarterMutation(c.config, OpDelete)
+	return &ProcessStarterDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ProcessStarterClient) DeleteOne(_m *ProcessStarter) *ProcessStarterDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ProcessStarterClient) DeleteOneID(id int) *ProcessStarterDeleteOne {
+	builder := c.Delete().Where(processstarter.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ProcessStarterDeleteOne{builder}
+}
+
+// Query returns a query builder for ProcessStarter.
+func (c *ProcessStarterClient) Query() *ProcessStarterQuery {
+	return &ProcessStarterQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeProcessStarter},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ProcessStarter entity by its id.
+func (c *ProcessStarterClient) Get(ctx context.Context, id int) (*ProcessStarter, error) {
+	return c.Query().Where(processstarter.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ProcessStarterClient) GetX(ctx context.Context, id int) *ProcessStarter {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProcess queries the process edge of a ProcessStarter.
+func (c *ProcessStarterClient) QueryProcess(_m *ProcessStarter) *ProcessQuery {
+	query := (&ProcessClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(processstarter.Table, processstarter.FieldID, id),
+			sqlgraph.To(process.Table, process.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, processstarter.ProcessTable, processstarter.ProcessColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryRole queries the role edge of a ProcessStarter.
+func (c *ProcessStarterClient) QueryRole(_m *ProcessStarter) *RoleQuery {
+	query := (&RoleClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(processstarter.Table, processstarter.FieldID, id),
+			sqlgraph.To(role.Table, role.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, processstarter.RoleTable, processstarter.RoleColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryUser queries the user edge of a ProcessStarter.
+func (c *ProcessStarterClient) QueryUser(_m *ProcessStarter) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(processstarter.Table, processstarter.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, processstarter.UserTable, processstarter.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ProcessStarterClient) Hooks() []Hook {
+	return c.hooks.ProcessStarter
+}
+
+// Interceptors returns the client interceptors.
+func (c *ProcessStarterClient) Interceptors() []Interceptor {
+	return c.inters.ProcessStarter
+}
+
+func (c *ProcessStarterClient) mutate(ctx context.Context, m *ProcessStarterMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ProcessStarterCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ProcessStarterUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ProcessStarterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ProcessStarterDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ProcessStarter mutation op: %q", m.Op())
 	}
 }
 
@@ -2536,12 +2743,12 @@ func (c *WorkflowEventClient) mutate(ctx context.Context, m *WorkflowEventMutati
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Absence, BusinessCase, Grant, Note, Process, Role, ServerSecret, Substitute,
-		Task, TaskResponsible, User, WorkflowEvent []ent.Hook
+		Absence, BusinessCase, Grant, Note, Process, ProcessStarter, Role, ServerSecret,
+		Substitute, Task, TaskResponsible, User, WorkflowEvent []ent.Hook
 	}
 	inters struct {
-		Absence, BusinessCase, Grant, Note, Process, Role, ServerSecret, Substitute,
-		Task, TaskResponsible, User, WorkflowEvent []ent.Interceptor
+		Absence, BusinessCase, Grant, Note, Process, ProcessStarter, Role, ServerSecret,
+		Substitute, Task, TaskResponsible, User, WorkflowEvent []ent.Interceptor
 	}
 )
 

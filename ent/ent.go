@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/process"
+	"github.com/portico-dev/portico/ent/processstarter"
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/serversecret"
 	"github.com/portico-dev/portico/ent/substitute"
@@ -89,6 +90,7 @@ func checkColumn(t, c string) error {
 			grant.Table:           grant.ValidColumn,
 			note.Table:            note.ValidColumn,
 			process.Table:         process.ValidColumn,
+			processstarter.Table:  processstarter.ValidColumn,
 			role.Table:            role.ValidColumn,
 			serversecret.Table:    serversecret.ValidColumn,
 			substitute.Table:      substitute.ValidColumn,

@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/process"
+	"github.com/portico-dev/portico/ent/processstarter"
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/serversecret"
 	"github.com/portico-dev/portico/ent/substitute"
@@ -41,6 +42,7 @@ const (
 	TypeGrant           = "Grant"
 	TypeNote            = "Note"
 	TypeProcess         = "Process"
+	TypeProcessStarter  = "ProcessStarter"
 	TypeRole            = "Role"
 	TypeServerSecret    = "ServerSecret"
 	TypeSubstitute      = "Substitute"
@@ -3692,6 +3694,9 @@ type ProcessMutation struct {
 	cases             map[int]struct{}
 	removedcases      map[int]struct{}
 	clearedcases      bool
+	starters          map[int]struct{}
+	removedstarters   map[int]struct{}
+	clearedstarters   bool
 	done              bool
 	oldValue          func(context.Context) (*Process, error)
 	predicates        []predicate.Process
@@ -4428,6 +4433,60 @@ func (m *ProcessMutation) ResetCases() {
 	m.removedcases = nil
 }
 
+// AddStarterIDs adds the "starters" edge to the ProcessStarter entity by ids.
+func (m *ProcessMutation) AddStarterIDs(ids ...int) {
+	if m.starters == nil {
+		m.starters = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.starters[ids[i]] = struct{}{}
+	}
+}
+
+// ClearStarters clears the "starters" edge to the ProcessStarter entity.
+func (m *ProcessMutation) ClearStarters() {
+	m.clearedstarters = true
+}
+
+// StartersCleared reports if the "starters" edge to the ProcessStarter entity was cleared.
+func (m *ProcessMutation) StartersCleared() bool {
+	return m.clearedstarters
+}
+
+// RemoveStarterIDs removes the "starters" edge to the ProcessStarter entity by IDs.
+func (m *ProcessMutation) RemoveStarterIDs(ids ...int) {
+	if m.removedstarters == nil {
+		m.removedstarters = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.starters, ids[i])
+		m.removedstarters[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedStarters returns the removed IDs of the "starters" edge to the ProcessStarter entity.
+func (m *ProcessMutation) RemovedStartersIDs() (ids []int) {
+	for id := range m.removedstarters {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// StartersIDs returns the "starters" edge IDs in the mutation.
+func (m *ProcessMutation) StartersIDs() (ids []int) {
+	for id := range m.starters {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetStarters resets all changes to the "starters" edge.
+func (m *ProcessMutation) ResetStarters() {
+	m.starters = nil
+	m.clearedstarters = false
+	m.removedstarters = nil
+}
+
 // Where appends a list predicates to the ProcessMutation builder.
 func (m *ProcessMutation) Where(ps ...predicate.Process) {
 	m.predicates = append(m.predicates, ps...)
@@ -4795,12 +4854,15 @@ func (m *ProcessMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ProcessMutation) AddedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 3)
 	if m.owner != nil {
 		edges = append(edges, process.EdgeOwner)
 	}
 	if m.cases != nil {
 		edges = append(edges, process.EdgeCases)
+	}
+	if m.starters != nil {
+		edges = append(edges, process.EdgeStarters)
 	}
 	return edges
 }
@@ -4819,15 +4881,24 @@ func (m *ProcessMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case process.EdgeStarters:
+		ids := make([]ent.Value, 0, len(m.starters))
+		for id := range m.starters {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ProcessMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 3)
 	if m.removedcases != nil {
 		edges = append(edges, process.EdgeCases)
+	}
+	if m.removedstarters != nil {
+		edges = append(edges, process.EdgeStarters)
 	}
 	return edges
 }
@@ -4842,18 +4913,27 @@ func (m *ProcessMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case process.EdgeStarters:
+		ids := make([]ent.Value, 0, len(m.removedstarters))
+		for id := range m.removedstarters {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ProcessMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 3)
 	if m.clearedowner {
 		edges = append(edges, process.EdgeOwner)
 	}
 	if m.clearedcases {
 		edges = append(edges, process.EdgeCases)
+	}
+	if m.clearedstarters {
+		edges = append(edges, process.EdgeStarters)
 	}
 	return edges
 }
@@ -4866,6 +4946,8 @@ func (m *ProcessMutation) EdgeCleared(name string) bool {
 		return m.clearedowner
 	case process.EdgeCases:
 		return m.clearedcases
+	case process.EdgeStarters:
+		return m.clearedstarters
 	}
 	return false
 }
@@ -4891,8 +4973,635 @@ func (m *ProcessMutation) ResetEdge(name string) error {
 	case process.EdgeCases:
 		m.ResetCases()
 		return nil
+	case process.EdgeStarters:
+		m.ResetStarters()
+		return nil
 	}
 	return fmt.Errorf("unknown Process edge %s", name)
+}
+
+// ProcessStarterMutation represents an operation that mutates the ProcessStarter nodes in the graph.
+type ProcessStarterMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	clearedFields  map[string]struct{}
+	process        *int
+	clearedprocess bool
+	role           *int
+	clearedrole    bool
+	user           *int
+	cleareduser    bool
+	done           bool
+	oldValue       func(context.Context) (*ProcessStarter, error)
+	predicates     []predicate.ProcessStarter
+}
+
+var _ ent.Mutation = (*ProcessStarterMutation)(nil)
+
+// processstarterOption allows management of the mutation configuration using functional options.
+type processstarterOption func(*ProcessStarterMutation)
+
+// newProcessStarterMutation creates new mutation for the ProcessStarter entity.
+func newProcessStarterMutation(c config, op Op, opts ...processstarterOption) *ProcessStarterMutation {
+	m := &ProcessStarterMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeProcessStarter,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withProcessStarterID sets the ID field of the mutation.
+func withProcessStarterID(id int) processstarterOption {
+	return func(m *ProcessStarterMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ProcessStarter
+		)
+		m.oldValue = func(ctx context.Context) (*ProcessStarter, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ProcessStarter.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withProcessStarter sets the old ProcessStarter of the mutation.
+func withProcessStarter(node *ProcessStarter) processstarterOption {
+	return func(m *ProcessStarterMutation) {
+		m.oldValue = func(context.Context) (*ProcessStarter, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ProcessStarterMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ProcessStarterMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ProcessStarterMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ProcessStarterMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ProcessStarter.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetProcessID sets the "process_id" field.
+func (m *ProcessStarterMutation) SetProcessID(i int) {
+	m.process = &i
+}
+
+// ProcessID returns the value of the "process_id" field in the mutation.
+func (m *ProcessStarterMutation) ProcessID() (r int, exists bool) {
+	v := m.process
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcessID returns the old "process_id" field's value of the ProcessStarter entity.
+// If the ProcessStarter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProcessStarterMutation) OldProcessID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcessID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcessID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcessID: %w", err)
+	}
+	return oldValue.ProcessID, nil
+}
+
+// ResetProcessID resets all changes to the "process_id" field.
+func (m *ProcessStarterMutation) ResetProcessID() {
+	m.process = nil
+}
+
+// SetRoleID sets the "role_id" field.
+func (m *ProcessStarterMutation) SetRoleID(i int) {
+	m.role = &i
+}
+
+// RoleID returns the value of the "role_id" field in the mutation.
+func (m *ProcessStarterMutation) RoleID() (r int, exists bool) {
+	v := m.role
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRoleID returns the old "role_id" field's value of the ProcessStarter entity.
+// If the ProcessStarter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProcessStarterMutation) OldRoleID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRoleID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRoleID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRoleID: %w", err)
+	}
+	return oldValue.RoleID, nil
+}
+
+// ClearRoleID clears the value of the "role_id" field.
+func (m *ProcessStarterMutation) ClearRoleID() {
+	m.role = nil
+	m.clearedFields[processstarter.FieldRoleID] = struct{}{}
+}
+
+// RoleIDCleared returns if the "role_id" field was cleared in this mutation.
+func (m *ProcessStarterMutation) RoleIDCleared() bool {
+	_, ok := m.clearedFields[processstarter.FieldRoleID]
+	return ok
+}
+
+// ResetRoleID resets all changes to the "role_id" field.
+func (m *ProcessStarterMutation) ResetRoleID() {
+	m.role = nil
+	delete(m.clearedFields, processstarter.FieldRoleID)
+}
+
+// SetUserID sets the "user_id" field.
+func (m *ProcessStarterMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *ProcessStarterMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the ProcessStarter entity.
+// If the ProcessStarter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProcessStarterMutation) OldUserID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ClearUserID clears the value of the "user_id" field.
+func (m *ProcessStarterMutation) ClearUserID() {
+	m.user = nil
+	m.clearedFields[processstarter.FieldUserID] = struct{}{}
+}
+
+// UserIDCleared returns if the "user_id" field was cleared in this mutation.
+func (m *ProcessStarterMutation) UserIDCleared() bool {
+	_, ok := m.clearedFields[processstarter.FieldUserID]
+	return ok
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *ProcessStarterMutation) ResetUserID() {
+	m.user = nil
+	delete(m.clearedFields, processstarter.FieldUserID)
+}
+
+// ClearProcess clears the "process" edge to the Process entity.
+func (m *ProcessStarterMutation) ClearProcess() {
+	m.clearedprocess = true
+	m.clearedFields[processstarter.FieldProcessID] = struct{}{}
+}
+
+// ProcessCleared reports if the "process" edge to the Process entity was cleared.
+func (m *ProcessStarterMutation) ProcessCleared() bool {
+	return m.clearedprocess
+}
+
+// ProcessIDs returns the "process" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ProcessID instead. It exists only for internal usage by the builders.
+func (m *ProcessStarterMutation) ProcessIDs() (ids []int) {
+	if id := m.process; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetProcess resets all changes to the "process" edge.
+func (m *ProcessStarterMutation) ResetProcess() {
+	m.process = nil
+	m.clearedprocess = false
+}
+
+// ClearRole clears the "role" edge to the Role entity.
+func (m *ProcessStarterMutation) ClearRole() {
+	m.clearedrole = true
+	m.clearedFields[processstarter.FieldRoleID] = struct{}{}
+}
+
+// RoleCleared reports if the "role" edge to the Role entity was cleared.
+func (m *ProcessStarterMutation) RoleCleared() bool {
+	return m.RoleIDCleared() || m.clearedrole
+}
+
+// RoleIDs returns the "role" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// RoleID instead. It exists only for internal usage by the builders.
+func (m *ProcessStarterMutation) RoleIDs() (ids []int) {
+	if id := m.role; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetRole resets all changes to the "role" edge.
+func (m *ProcessStarterMutation) ResetRole() {
+	m.role = nil
+	m.clearedrole = false
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *ProcessStarterMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[processstarter.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *ProcessStarterMutation) UserCleared() bool {
+	return m.UserIDCleared() || m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *ProcessStarterMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *ProcessStarterMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the ProcessStarterMutation builder.
+func (m *ProcessStarterMutation) Where(ps ...predicate.ProcessStarter) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ProcessStarterMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ProcessStarterMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ProcessStarter, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ProcessStarterMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ProcessStarterMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ProcessStarter).
+func (m *ProcessStarterMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ProcessStarterMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.process != nil {
+		fields = append(fields, processstarter.FieldProcessID)
+	}
+	if m.role != nil {
+		fields = append(fields, processstarter.FieldRoleID)
+	}
+	if m.user != nil {
+		fields = append(fields, processstarter.FieldUserID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ProcessStarterMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case processstarter.FieldProcessID:
+		return m.ProcessID()
+	case processstarter.FieldRoleID:
+		return m.RoleID()
+	case processstarter.FieldUserID:
+		return m.UserID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ProcessStarterMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case processstarter.FieldProcessID:
+		return m.OldProcessID(ctx)
+	case processstarter.FieldRoleID:
+		return m.OldRoleID(ctx)
+	case processstarter.FieldUserID:
+		return m.OldUserID(ctx)
+	}
+	return nil, fmt.Errorf("unknown ProcessStarter field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProcessStarterMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case processstarter.FieldProcessID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcessID(v)
+		return nil
+	case processstarter.FieldRoleID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRoleID(v)
+		return nil
+	case processstarter.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ProcessStarter field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ProcessStarterMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ProcessStarterMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProcessStarterMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown ProcessStarter numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ProcessStarterMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(processstarter.FieldRoleID) {
+		fields = append(fields, processstarter.FieldRoleID)
+	}
+	if m.FieldCleared(processstarter.FieldUserID) {
+		fields = append(fields, processstarter.FieldUserID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ProcessStarterMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ProcessStarterMutation) ClearField(name string) error {
+	switch name {
+	case processstarter.FieldRoleID:
+		m.ClearRoleID()
+		return nil
+	case processstarter.FieldUserID:
+		m.ClearUserID()
+		return nil
+	}
+	return fmt.Errorf("unknown ProcessStarter nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ProcessStarterMutation) ResetField(name string) error {
+	switch name {
+	case processstarter.FieldProcessID:
+		m.ResetProcessID()
+		return nil
+	case processstarter.FieldRoleID:
+		m.ResetRoleID()
+		return nil
+	case processstarter.FieldUserID:
+		m.ResetUserID()
+		return nil
+	}
+	return fmt.Errorf("unknown ProcessStarter field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ProcessStarterMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.process != nil {
+		edges = append(edges, processstarter.EdgeProcess)
+	}
+	if m.role != nil {
+		edges = append(edges, processstarter.EdgeRole)
+	}
+	if m.user != nil {
+		edges = append(edges, processstarter.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ProcessStarterMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case processstarter.EdgeProcess:
+		if id := m.process; id != nil {
+			return []ent.Value{*id}
+		}
+	case processstarter.EdgeRole:
+		if id := m.role; id != nil {
+			return []ent.Value{*id}
+		}
+	case processstarter.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ProcessStarterMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ProcessStarterMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ProcessStarterMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedprocess {
+		edges = append(edges, processstarter.EdgeProcess)
+	}
+	if m.clearedrole {
+		edges = append(edges, processstarter.EdgeRole)
+	}
+	if m.cleareduser {
+		edges = append(edges, processstarter.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ProcessStarterMutation) EdgeCleared(name string) bool {
+	switch name {
+	case processstarter.EdgeProcess:
+		return m.clearedprocess
+	case processstarter.EdgeRole:
+		return m.clearedrole
+	case processstarter.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ProcessStarterMutation) ClearEdge(name string) error {
+	switch name {
+	case processstarter.EdgeProcess:
+		m.ClearProcess()
+		return nil
+	case processstarter.EdgeRole:
+		m.ClearRole()
+		return nil
+	case processstarter.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown ProcessStarter unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ProcessStarterMutation) ResetEdge(name string) error {
+	switch name {
+	case processstarter.EdgeProcess:
+		m.ResetProcess()
+		return nil
+	case processstarter.EdgeRole:
+		m.ResetRole()
+		return nil
+	case processstarter.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown ProcessStarter edge %s", name)
 }
 
 // RoleMutation represents an operation that mutates the Role nodes in the graph.

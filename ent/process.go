@@ -57,13 +57,16 @@ type ProcessEdges struct {
 	Owner *User `json:"owner,omitempty"`
 	// Cases holds the value of the cases edge.
 	Cases []*BusinessCase `json:"cases,omitempty"`
+	// Starters holds the value of the starters edge.
+	Starters []*ProcessStarter `json:"starters,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [2]bool
+	loadedTypes [3]bool
 	// totalCount holds the count of the edges above.
 	totalCount [1]map[string]int
 
-	namedCases map[string][]*BusinessCase
+	namedCases    map[string][]*BusinessCase
+	namedStarters map[string][]*ProcessStarter
 }
 
 // OwnerOrErr returns the Owner value or an error if the edge
@@ -84,6 +87,15 @@ func (e ProcessEdges) CasesOrErr() ([]*BusinessCase, error) {
 		return e.Cases, nil
 	}
 	return nil, &NotLoadedError{edge: "cases"}
+}
+
+// StartersOrErr returns the Starters value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProcessEdges) StartersOrErr() ([]*ProcessStarter, error) {
+	if e.loadedTypes[2] {
+		return e.Starters, nil
+	}
+	return nil, &NotLoadedError{edge: "starters"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -228,6 +240,11 @@ func (_m *Process) QueryCases() *BusinessCaseQuery {
 	return NewProcessClient(_m.config).QueryCases(_m)
 }
 
+// QueryStarters queries the "starters" edge of the Process entity.
+func (_m *Process) QueryStarters() *ProcessStarterQuery {
+	return NewProcessClient(_m.config).QueryStarters(_m)
+}
+
 // Update returns a builder for updating this Process.
 // Note that you need to call Process.Unwrap() before calling this method if this Process
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -316,6 +333,30 @@ func (_m *Process) appendNamedCases(name string, edges ...*BusinessCase) {
 		_m.Edges.namedCases[name] = []*BusinessCase{}
 	} else {
 		_m.Edges.namedCases[name] = append(_m.Edges.namedCases[name], edges...)
+	}
+}
+
+// NamedStarters returns the Starters named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Process) NamedStarters(name string) ([]*ProcessStarter, error) {
+	if _m.Edges.namedStarters == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedStarters[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Process) appendNamedStarters(name string, edges ...*ProcessStarter) {
+	if _m.Edges.namedStarters == nil {
+		_m.Edges.namedStarters = make(map[string][]*ProcessStarter)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedStarters[name] = []*ProcessStarter{}
+	} else {
+		_m.Edges.namedStarters[name] = append(_m.Edges.namedStarters[name], edges...)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/process"
+	"github.com/portico-dev/portico/ent/processstarter"
 	"github.com/portico-dev/portico/ent/user"
 )
 
@@ -201,6 +202,21 @@ func (_c *ProcessCreate) AddCases(v ...*BusinessCase) *ProcessCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddCaseIDs(ids...)
+}
+
+// AddStarterIDs adds the "starters" edge to the ProcessStarter entity by IDs.
+func (_c *ProcessCreate) AddStarterIDs(ids ...int) *ProcessCreate {
+	_c.mutation.AddStarterIDs(ids...)
+	return _c
+}
+
+// AddStarters adds the "starters" edges to the ProcessStarter entity.
+func (_c *ProcessCreate) AddStarters(v ...*ProcessStarter) *ProcessCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddStarterIDs(ids...)
 }
 
 // Mutation returns the ProcessMutation object of the builder.
@@ -437,6 +453,22 @@ func (_c *ProcessCreate) createSpec() (*Process, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(businesscase.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.StartersIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   process.StartersTable,
+			Columns: []string{process.StartersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(processstarter.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -16,21 +16,24 @@ import (
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/process"
+	"github.com/portico-dev/portico/ent/processstarter"
 	"github.com/portico-dev/portico/ent/user"
 )
 
 // ProcessQuery is the builder for querying Process entities.
 type ProcessQuery struct {
 	config
-	ctx            *QueryContext
-	order          []process.OrderOption
-	inters         []Interceptor
-	predicates     []predicate.Process
-	withOwner      *UserQuery
-	withCases      *BusinessCaseQuery
-	loadTotal      []func(context.Context, []*Process) error
-	modifiers      []func(*sql.Selector)
-	withNamedCases map[string]*BusinessCaseQuery
+	ctx               *QueryContext
+	order             []process.OrderOption
+	inters            []Interceptor
+	predicates        []predicate.Process
+	withOwner         *UserQuery
+	withCases         *BusinessCaseQuery
+	withStarters      *ProcessStarterQuery
+	loadTotal         []func(context.Context, []*Process) error
+	modifiers         []func(*sql.Selector)
+	withNamedCases    map[string]*BusinessCaseQuery
+	withNamedStarters map[string]*ProcessStarterQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -104,6 +107,28 @@ func (_q *ProcessQuery) QueryCases() *BusinessCaseQuery {
 			sqlgraph.From(process.Table, process.FieldID, selector),
 			sqlgraph.To(businesscase.Table, businesscase.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, process.CasesTable, process.CasesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryStarters chains the current query on the "starters" edge.
+func (_q *ProcessQuery) QueryStarters() *ProcessStarterQuery {
+	query := (&ProcessStarterClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(process.Table, process.FieldID, selector),
+			sqlgraph.To(processstarter.Table, processstarter.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, process.StartersTable, process.StartersColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -298,13 +323,14 @@ func (_q *ProcessQuery) Clone() *ProcessQuery {
 		return nil
 	}
 	return &ProcessQuery{
-		config:     _q.config,
-		ctx:        _q.ctx.Clone(),
-		order:      append([]process.OrderOption{}, _q.order...),
-		inters:     append([]Interceptor{}, _q.inters...),
-		predicates: append([]predicate.Process{}, _q.predicates...),
-		withOwner:  _q.withOwner.Clone(),
-		withCases:  _q.withCases.Clone(),
+		config:       _q.config,
+		ctx:          _q.ctx.Clone(),
+		order:        append([]process.OrderOption{}, _q.order...),
+		inters:       append([]Interceptor{}, _q.inters...),
+		predicates:   append([]predicate.Process{}, _q.predicates...),
+		withOwner:    _q.withOwner.Clone(),
+		withCases:    _q.withCases.Clone(),
+		withStarters: _q.withStarters.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -331,6 +357,17 @@ func (_q *ProcessQuery) WithCases(opts ...func(*BusinessCaseQuery)) *ProcessQuer
 		opt(query)
 	}
 	_q.withCases = query
+	return _q
+}
+
+// WithStarters tells the query-builder to eager-load the nodes that are connected to
+// the "starters" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProcessQuery) WithStarters(opts ...func(*ProcessStarterQuery)) *ProcessQuery {
+	query := (&ProcessStarterClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withStarters = query
 	return _q
 }
 
@@ -412,9 +449,10 @@ func (_q *ProcessQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proc
 	var (
 		nodes       = []*Process{}
 		_spec       = _q.querySpec()
-		loadedTypes = [2]bool{
+		loadedTypes = [3]bool{
 			_q.withOwner != nil,
 			_q.withCases != nil,
+			_q.withStarters != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -451,10 +489,24 @@ func (_q *ProcessQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proc
 			return nil, err
 		}
 	}
+	if query := _q.withStarters; query != nil {
+		if err := _q.loadStarters(ctx, query, nodes,
+			func(n *Process) { n.Edges.Starters = []*ProcessStarter{} },
+			func(n *Process, e *ProcessStarter) { n.Edges.Starters = append(n.Edges.Starters, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedCases {
 		if err := _q.loadCases(ctx, query, nodes,
 			func(n *Process) { n.appendNamedCases(name) },
 			func(n *Process, e *BusinessCase) { n.appendNamedCases(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedStarters {
+		if err := _q.loadStarters(ctx, query, nodes,
+			func(n *Process) { n.appendNamedStarters(name) },
+			func(n *Process, e *ProcessStarter) { n.appendNamedStarters(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -526,6 +578,36 @@ func (_q *ProcessQuery) loadCases(ctx context.Context, query *BusinessCaseQuery,
 		node, ok := nodeids[*fk]
 		if !ok {
 			return fmt.Errorf(`unexpected referenced foreign-key "process_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ProcessQuery) loadStarters(ctx context.Context, query *ProcessStarterQuery, nodes []*Process, init func(*Process), assign func(*Process, *ProcessStarter)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Process)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(processstarter.FieldProcessID)
+	}
+	query.Where(predicate.ProcessStarter(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(process.StartersColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProcessID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "process_id" returned %v for node %v`, fk, n.ID)
 		}
 		assign(node, n)
 	}
@@ -665,6 +747,20 @@ func (_q *ProcessQuery) WithNamedCases(name string, opts ...func(*BusinessCaseQu
 		_q.withNamedCases = make(map[string]*BusinessCaseQuery)
 	}
 	_q.withNamedCases[name] = query
+	return _q
+}
+
+// WithNamedStarters tells the query-builder to eager-load the nodes that are connected to the "starters"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProcessQuery) WithNamedStarters(name string, opts ...func(*ProcessStarterQuery)) *ProcessQuery {
+	query := (&ProcessStarterClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedStarters == nil {
+		_q.withNamedStarters = make(map[string]*ProcessStarterQuery)
+	}
+	_q.withNamedStarters[name] = query
 	return _q
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/process"
+	"github.com/portico-dev/portico/ent/processstarter"
 	"github.com/portico-dev/portico/ent/user"
 )
 
@@ -233,6 +234,21 @@ func (_u *ProcessUpdate) AddCases(v ...*BusinessCase) *ProcessUpdate {
 	return _u.AddCaseIDs(ids...)
 }
 
+// AddStarterIDs adds the "starters" edge to the ProcessStarter entity by IDs.
+func (_u *ProcessUpdate) AddStarterIDs(ids ...int) *ProcessUpdate {
+	_u.mutation.AddStarterIDs(ids...)
+	return _u
+}
+
+// AddStarters adds the "starters" edges to the ProcessStarter entity.
+func (_u *ProcessUpdate) AddStarters(v ...*ProcessStarter) *ProcessUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddStarterIDs(ids...)
+}
+
 // Mutation returns the ProcessMutation object of the builder.
 func (_u *ProcessUpdate) Mutation() *ProcessMutation {
 	return _u.mutation
@@ -263,6 +279,27 @@ func (_u *ProcessUpdate) RemoveCases(v ...*BusinessCase) *ProcessUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveCaseIDs(ids...)
+}
+
+// ClearStarters clears all "starters" edges to the ProcessStarter entity.
+func (_u *ProcessUpdate) ClearStarters() *ProcessUpdate {
+	_u.mutation.ClearStarters()
+	return _u
+}
+
+// RemoveStarterIDs removes the "starters" edge to ProcessStarter entities by IDs.
+func (_u *ProcessUpdate) RemoveStarterIDs(ids ...int) *ProcessUpdate {
+	_u.mutation.RemoveStarterIDs(ids...)
+	return _u
+}
+
+// RemoveStarters removes "starters" edges to ProcessStarter entities.
+func (_u *ProcessUpdate) RemoveStarters(v ...*ProcessStarter) *ProcessUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveStarterIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -478,6 +515,51 @@ func (_u *ProcessUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(businesscase.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.StartersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   process.StartersTable,
+			Columns: []string{process.StartersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(processstarter.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedStartersIDs(); len(nodes) > 0 && !_u.mutation.StartersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   process.StartersTable,
+			Columns: []string{process.StartersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(processstarter.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.StartersIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   process.StartersTable,
+			Columns: []string{process.StartersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(processstarter.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -707,6 +789,21 @@ func (_u *ProcessUpdateOne) AddCases(v ...*BusinessCase) *ProcessUpdateOne {
 	return _u.AddCaseIDs(ids...)
 }
 
+// AddStarterIDs adds the "starters" edge to the ProcessStarter entity by IDs.
+func (_u *ProcessUpdateOne) AddStarterIDs(ids ...int) *ProcessUpdateOne {
+	_u.mutation.AddStarterIDs(ids...)
+	return _u
+}
+
+// AddStarters adds the "starters" edges to the ProcessStarter entity.
+func (_u *ProcessUpdateOne) AddStarters(v ...*ProcessStarter) *ProcessUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddStarterIDs(ids...)
+}
+
 // Mutation returns the ProcessMutation object of the builder.
 func (_u *ProcessUpdateOne) Mutation() *ProcessMutation {
 	return _u.mutation
@@ -737,6 +834,27 @@ func (_u *ProcessUpdateOne) RemoveCases(v ...*BusinessCase) *ProcessUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveCaseIDs(ids...)
+}
+
+// ClearStarters clears all "starters" edges to the ProcessStarter entity.
+func (_u *ProcessUpdateOne) ClearStarters() *ProcessUpdateOne {
+	_u.mutation.ClearStarters()
+	return _u
+}
+
+// RemoveStarterIDs removes the "starters" edge to ProcessStarter entities by IDs.
+func (_u *ProcessUpdateOne) RemoveStarterIDs(ids ...int) *ProcessUpdateOne {
+	_u.mutation.RemoveStarterIDs(ids...)
+	return _u
+}
+
+// RemoveStarters removes "starters" edges to ProcessStarter entities.
+func (_u *ProcessUpdateOne) RemoveStarters(v ...*ProcessStarter) *ProcessUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveStarterIDs(ids...)
 }
 
 // Where appends a list predicates to the ProcessUpdate builder.
@@ -982,6 +1100,51 @@ func (_u *ProcessUpdateOne) sqlSave(ctx context.Context) (_node *Process, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(businesscase.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.StartersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   process.StartersTable,
+			Columns: []string{process.StartersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(processstarter.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedStartersIDs(); len(nodes) > 0 && !_u.mutation.StartersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   process.StartersTable,
+			Columns: []string{process.StartersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(processstarter.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.StartersIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   process.StartersTable,
+			Columns: []string{process.StartersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(processstarter.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -24,6 +24,8 @@ type Tx struct {
 	Note *NoteClient
 	// Process is the client for interacting with the Process builders.
 	Process *ProcessClient
+	// ProcessStarter is the client for interacting with the ProcessStarter builders.
+	ProcessStarter *ProcessStarterClient
 	// Role is the client for interacting with the Role builders.
 	Role *RoleClient
 	// ServerSecret is the client for interacting with the ServerSecret builders.
@@ -174,6 +176,7 @@ func (tx *Tx) init() {
 	tx.Grant = NewGrantClient(tx.config)
 	tx.Note = NewNoteClient(tx.config)
 	tx.Process = NewProcessClient(tx.config)
+	tx.ProcessStarter = NewProcessStarterClient(tx.config)
 	tx.Role = NewRoleClient(tx.config)
 	tx.ServerSecret = NewServerSecretClient(tx.config)
 	tx.Substitute = NewSubstituteClient(tx.config)

@@ -62,3 +62,17 @@ func grantPayload(err error) (*model.GrantPayload, error) {
 	}
 	return &model.GrantPayload{Ok: true}, nil
 }
+
+func taskPayload(t *ent.Task, err error) (*model.TaskPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.TaskPayload{Task: t}, nil
+}
+
+func casePayload(c *ent.BusinessCase, err error) (*model.CasePayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.CasePayload{Case: c}, nil
+}

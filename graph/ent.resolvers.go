@@ -66,6 +66,9 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[int], fi
 		ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
 }
 
+// Case returns CaseResolver implementation.
+func (r *Resolver) Case() CaseResolver { return &caseResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
@@ -76,6 +79,7 @@ func (r *Resolver) Task() TaskResolver { return &taskResolver{r} }
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
 type (
+	caseResolver  struct{ *Resolver }
 	queryResolver struct{ *Resolver }
 	taskResolver  struct{ *Resolver }
 	userResolver  struct{ *Resolver }

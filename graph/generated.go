@@ -35,6 +35,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Case() CaseResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Task() TaskResolver
@@ -68,22 +69,24 @@ type ComplexityRoot struct {
 	}
 
 	Case struct {
-		Category     func(childComplexity int) int
-		CreatedAt    func(childComplexity int) int
-		Creator      func(childComplexity int) int
-		CreatorID    func(childComplexity int) int
-		CustomFields func(childComplexity int) int
-		Description  func(childComplexity int) int
-		EndedAt      func(childComplexity int) int
-		ID           func(childComplexity int) int
-		Name         func(childComplexity int) int
-		Owner        func(childComplexity int) int
-		OwnerID      func(childComplexity int) int
-		Process      func(childComplexity int) int
-		ProcessID    func(childComplexity int) int
-		State        func(childComplexity int) int
-		Tasks        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
-		UpdatedAt    func(childComplexity int) int
+		AllowedActions func(childComplexity int) int
+		Category       func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Creator        func(childComplexity int) int
+		CreatorID      func(childComplexity int) int
+		CustomFields   func(childComplexity int) int
+		Description    func(childComplexity int) int
+		EndedAt        func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Notes          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
+		Owner          func(childComplexity int) int
+		OwnerID        func(childComplexity int) int
+		Process        func(childComplexity int) int
+		ProcessID      func(childComplexity int) int
+		State          func(childComplexity int) int
+		Tasks          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
+		UpdatedAt      func(childComplexity int) int
 	}
 
 	CaseConnection struct {
@@ -95,6 +98,15 @@ type ComplexityRoot struct {
 	CaseEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	CasePayload struct {
+		Case func(childComplexity int) int
+	}
+
+	CompleteTaskPayload struct {
+		Case func(childComplexity int) int
+		Task func(childComplexity int) int
 	}
 
 	CreateRolePayload struct {
@@ -131,22 +143,35 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddMemberRole    func(childComplexity int, input model.MemberRoleInput) int
-		CreateRole       func(childComplexity int, input model.CreateRoleInput) int
-		CreateUser       func(childComplexity int, input model.CreateUserInput) int
-		DeleteRole       func(childComplexity int, input model.DeleteRoleInput) int
-		DenyPermission   func(childComplexity int, input model.GrantInput) int
-		DisableUser      func(childComplexity int, input model.UserIDInput) int
-		EnableUser       func(childComplexity int, input model.UserIDInput) int
-		GrantPermission  func(childComplexity int, input model.GrantInput) int
-		ImportRoles      func(childComplexity int, input model.ImportRolesInput) int
-		Login            func(childComplexity int, input model.LoginInput) int
-		MoveRole         func(childComplexity int, input model.MoveRoleInput) int
-		RemoveMemberRole func(childComplexity int, input model.MemberRoleInput) int
-		RevokePermission func(childComplexity int, input model.GrantInput) int
-		SetUserRoles     func(childComplexity int, input model.SetUserRolesInput) int
-		UpdateRole       func(childComplexity int, input model.UpdateRoleInput) int
-		UpdateUser       func(childComplexity int, input model.UpdateUserInput) int
+		AddCaseNote          func(childComplexity int, input model.AddCaseNoteInput) int
+		AddMemberRole        func(childComplexity int, input model.MemberRoleInput) int
+		AddTaskNote          func(childComplexity int, input model.AddTaskNoteInput) int
+		CompleteTask         func(childComplexity int, input model.CompleteTaskInput) int
+		CreateExpressProcess func(childComplexity int, input model.ExpressProcessInput) int
+		CreateRole           func(childComplexity int, input model.CreateRoleInput) int
+		CreateUser           func(childComplexity int, input model.CreateUserInput) int
+		DelegateTask         func(childComplexity int, input model.DelegateTaskInput) int
+		DeleteRole           func(childComplexity int, input model.DeleteRoleInput) int
+		DenyPermission       func(childComplexity int, input model.GrantInput) int
+		DestroyCase          func(childComplexity int, input model.CaseIDInput) int
+		DestroyTask          func(childComplexity int, input model.TaskIDInput) int
+		DisableUser          func(childComplexity int, input model.UserIDInput) int
+		EnableUser           func(childComplexity int, input model.UserIDInput) int
+		GrantPermission      func(childComplexity int, input model.GrantInput) int
+		ImportRoles          func(childComplexity int, input model.ImportRolesInput) int
+		Login                func(childComplexity int, input model.LoginInput) int
+		MoveRole             func(childComplexity int, input model.MoveRoleInput) int
+		RemoveMemberRole     func(childComplexity int, input model.MemberRoleInput) int
+		ReserveTask          func(childComplexity int, input model.TaskIDInput) int
+		ResetTask            func(childComplexity int, input model.TaskIDInput) int
+		RevokePermission     func(childComplexity int, input model.GrantInput) int
+		SetUserRoles         func(childComplexity int, input model.SetUserRolesInput) int
+		StartProcess         func(childComplexity int, input model.StartProcessInput) int
+		StartTask            func(childComplexity int, input model.TaskIDInput) int
+		UpdateCase           func(childComplexity int, input model.UpdateCaseInput) int
+		UpdateRole           func(childComplexity int, input model.UpdateRoleInput) int
+		UpdateTask           func(childComplexity int, input model.UpdateTaskInput) int
+		UpdateUser           func(childComplexity int, input model.UpdateUserInput) int
 	}
 
 	Note struct {
@@ -172,6 +197,10 @@ type ComplexityRoot struct {
 	NoteEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	NotePayload struct {
+		Note func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -223,6 +252,10 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ProcessPayload struct {
+		Process func(childComplexity int) int
+	}
+
 	Property struct {
 		Key   func(childComplexity int) int
 		Value func(childComplexity int) int
@@ -269,6 +302,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	StartProcessPayload struct {
+		Case func(childComplexity int) int
+		Task func(childComplexity int) int
+	}
+
 	Substitute struct {
 		CreatedAt    func(childComplexity int) int
 		ID           func(childComplexity int) int
@@ -294,6 +332,7 @@ type ComplexityRoot struct {
 	}
 
 	Task struct {
+		AllowedActions  func(childComplexity int) int
 		BusinessState   func(childComplexity int) int
 		Case            func(childComplexity int) int
 		CaseID          func(childComplexity int) int
@@ -311,6 +350,7 @@ type ComplexityRoot struct {
 		ID              func(childComplexity int) int
 		Kind            func(childComplexity int) int
 		Name            func(childComplexity int) int
+		Notes           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 		Position        func(childComplexity int) int
 		Priority        func(childComplexity int) int
 		Responsibles    func(childComplexity int) int
@@ -331,6 +371,10 @@ type ComplexityRoot struct {
 	TaskEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	TaskPayload struct {
+		Task func(childComplexity int) int
 	}
 
 	UpdateRolePayload struct {
@@ -398,6 +442,10 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type CaseResolver interface {
+	AllowedActions(ctx context.Context, obj *ent.BusinessCase) ([]model.CaseAction, error)
+	Notes(ctx context.Context, obj *ent.BusinessCase, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error)
+}
 type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error)
 	CreateRole(ctx context.Context, input model.CreateRoleInput) (*model.CreateRolePayload, error)
@@ -415,6 +463,19 @@ type MutationResolver interface {
 	DenyPermission(ctx context.Context, input model.GrantInput) (*model.GrantPayload, error)
 	RevokePermission(ctx context.Context, input model.GrantInput) (*model.GrantPayload, error)
 	ImportRoles(ctx context.Context, input model.ImportRolesInput) (*model.ImportRolesPayload, error)
+	CreateExpressProcess(ctx context.Context, input model.ExpressProcessInput) (*model.ProcessPayload, error)
+	StartProcess(ctx context.Context, input model.StartProcessInput) (*model.StartProcessPayload, error)
+	StartTask(ctx context.Context, input model.TaskIDInput) (*model.TaskPayload, error)
+	ReserveTask(ctx context.Context, input model.TaskIDInput) (*model.TaskPayload, error)
+	ResetTask(ctx context.Context, input model.TaskIDInput) (*model.TaskPayload, error)
+	DestroyTask(ctx context.Context, input model.TaskIDInput) (*model.TaskPayload, error)
+	CompleteTask(ctx context.Context, input model.CompleteTaskInput) (*model.CompleteTaskPayload, error)
+	DelegateTask(ctx context.Context, input model.DelegateTaskInput) (*model.TaskPayload, error)
+	UpdateTask(ctx context.Context, input model.UpdateTaskInput) (*model.TaskPayload, error)
+	AddTaskNote(ctx context.Context, input model.AddTaskNoteInput) (*model.NotePayload, error)
+	DestroyCase(ctx context.Context, input model.CaseIDInput) (*model.CasePayload, error)
+	UpdateCase(ctx context.Context, input model.UpdateCaseInput) (*model.CasePayload, error)
+	AddCaseNote(ctx context.Context, input model.AddCaseNoteInput) (*model.NotePayload, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
@@ -435,6 +496,8 @@ type QueryResolver interface {
 type TaskResolver interface {
 	BusinessState(ctx context.Context, obj *ent.Task) (model.TaskBusinessState, error)
 	Responsibles(ctx context.Context, obj *ent.Task) ([]ent.Noder, error)
+	AllowedActions(ctx context.Context, obj *ent.Task) ([]model.TaskAction, error)
+	Notes(ctx context.Context, obj *ent.Task, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error)
 }
 type UserResolver interface {
 	Permissions(ctx context.Context, obj *ent.User) ([]string, error)
@@ -540,6 +603,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AbsenceEdge.Node(childComplexity), true
 
+	case "Case.allowedActions":
+		if e.ComplexityRoot.Case.AllowedActions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.AllowedActions(childComplexity), true
 	case "Case.category":
 		if e.ComplexityRoot.Case.Category == nil {
 			break
@@ -594,6 +663,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Name(childComplexity), true
+	case "Case.notes":
+		if e.ComplexityRoot.Case.Notes == nil {
+			break
+		}
+
+		args, err := ec.field_Case_notes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Case.Notes(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int)), true
 	case "Case.owner":
 		if e.ComplexityRoot.Case.Owner == nil {
 			break
@@ -674,6 +754,26 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CaseEdge.Node(childComplexity), true
 
+	case "CasePayload.case":
+		if e.ComplexityRoot.CasePayload.Case == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CasePayload.Case(childComplexity), true
+
+	case "CompleteTaskPayload.case":
+		if e.ComplexityRoot.CompleteTaskPayload.Case == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CompleteTaskPayload.Case(childComplexity), true
+	case "CompleteTaskPayload.task":
+		if e.ComplexityRoot.CompleteTaskPayload.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CompleteTaskPayload.Task(childComplexity), true
+
 	case "CreateRolePayload.role":
 		if e.ComplexityRoot.CreateRolePayload.Role == nil {
 			break
@@ -753,6 +853,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MoveRolePayload.Role(childComplexity), true
 
+	case "Mutation.addCaseNote":
+		if e.ComplexityRoot.Mutation.AddCaseNote == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addCaseNote_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddCaseNote(childComplexity, args["input"].(model.AddCaseNoteInput)), true
 	case "Mutation.addMemberRole":
 		if e.ComplexityRoot.Mutation.AddMemberRole == nil {
 			break
@@ -764,6 +875,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddMemberRole(childComplexity, args["input"].(model.MemberRoleInput)), true
+	case "Mutation.addTaskNote":
+		if e.ComplexityRoot.Mutation.AddTaskNote == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addTaskNote_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddTaskNote(childComplexity, args["input"].(model.AddTaskNoteInput)), true
+	case "Mutation.completeTask":
+		if e.ComplexityRoot.Mutation.CompleteTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_completeTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CompleteTask(childComplexity, args["input"].(model.CompleteTaskInput)), true
+	case "Mutation.createExpressProcess":
+		if e.ComplexityRoot.Mutation.CreateExpressProcess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createExpressProcess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateExpressProcess(childComplexity, args["input"].(model.ExpressProcessInput)), true
 	case "Mutation.createRole":
 		if e.ComplexityRoot.Mutation.CreateRole == nil {
 			break
@@ -786,6 +930,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateUser(childComplexity, args["input"].(model.CreateUserInput)), true
+	case "Mutation.delegateTask":
+		if e.ComplexityRoot.Mutation.DelegateTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_delegateTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DelegateTask(childComplexity, args["input"].(model.DelegateTaskInput)), true
 	case "Mutation.deleteRole":
 		if e.ComplexityRoot.Mutation.DeleteRole == nil {
 			break
@@ -808,6 +963,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DenyPermission(childComplexity, args["input"].(model.GrantInput)), true
+	case "Mutation.destroyCase":
+		if e.ComplexityRoot.Mutation.DestroyCase == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_destroyCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DestroyCase(childComplexity, args["input"].(model.CaseIDInput)), true
+	case "Mutation.destroyTask":
+		if e.ComplexityRoot.Mutation.DestroyTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_destroyTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DestroyTask(childComplexity, args["input"].(model.TaskIDInput)), true
 	case "Mutation.disableUser":
 		if e.ComplexityRoot.Mutation.DisableUser == nil {
 			break
@@ -885,6 +1062,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveMemberRole(childComplexity, args["input"].(model.MemberRoleInput)), true
+	case "Mutation.reserveTask":
+		if e.ComplexityRoot.Mutation.ReserveTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reserveTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReserveTask(childComplexity, args["input"].(model.TaskIDInput)), true
+	case "Mutation.resetTask":
+		if e.ComplexityRoot.Mutation.ResetTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resetTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResetTask(childComplexity, args["input"].(model.TaskIDInput)), true
 	case "Mutation.revokePermission":
 		if e.ComplexityRoot.Mutation.RevokePermission == nil {
 			break
@@ -907,6 +1106,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetUserRoles(childComplexity, args["input"].(model.SetUserRolesInput)), true
+	case "Mutation.startProcess":
+		if e.ComplexityRoot.Mutation.StartProcess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startProcess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartProcess(childComplexity, args["input"].(model.StartProcessInput)), true
+	case "Mutation.startTask":
+		if e.ComplexityRoot.Mutation.StartTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartTask(childComplexity, args["input"].(model.TaskIDInput)), true
+	case "Mutation.updateCase":
+		if e.ComplexityRoot.Mutation.UpdateCase == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateCase(childComplexity, args["input"].(model.UpdateCaseInput)), true
 	case "Mutation.updateRole":
 		if e.ComplexityRoot.Mutation.UpdateRole == nil {
 			break
@@ -918,6 +1150,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateRole(childComplexity, args["input"].(model.UpdateRoleInput)), true
+	case "Mutation.updateTask":
+		if e.ComplexityRoot.Mutation.UpdateTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateTask(childComplexity, args["input"].(model.UpdateTaskInput)), true
 	case "Mutation.updateUser":
 		if e.ComplexityRoot.Mutation.UpdateUser == nil {
 			break
@@ -1028,6 +1271,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NoteEdge.Node(childComplexity), true
+
+	case "NotePayload.note":
+		if e.ComplexityRoot.NotePayload.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotePayload.Note(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1220,6 +1470,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProcessEdge.Node(childComplexity), true
+
+	case "ProcessPayload.process":
+		if e.ComplexityRoot.ProcessPayload.Process == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessPayload.Process(childComplexity), true
 
 	case "Property.key":
 		if e.ComplexityRoot.Property.Key == nil {
@@ -1478,6 +1735,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RoleEdge.Node(childComplexity), true
 
+	case "StartProcessPayload.case":
+		if e.ComplexityRoot.StartProcessPayload.Case == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StartProcessPayload.Case(childComplexity), true
+	case "StartProcessPayload.task":
+		if e.ComplexityRoot.StartProcessPayload.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StartProcessPayload.Task(childComplexity), true
+
 	case "Substitute.createdAt":
 		if e.ComplexityRoot.Substitute.CreatedAt == nil {
 			break
@@ -1571,6 +1841,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SubstituteEdge.Node(childComplexity), true
 
+	case "Task.allowedActions":
+		if e.ComplexityRoot.Task.AllowedActions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.AllowedActions(childComplexity), true
 	case "Task.businessState":
 		if e.ComplexityRoot.Task.BusinessState == nil {
 			break
@@ -1673,6 +1949,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.Name(childComplexity), true
+	case "Task.notes":
+		if e.ComplexityRoot.Task.Notes == nil {
+			break
+		}
+
+		args, err := ec.field_Task_notes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Task.Notes(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int)), true
 	case "Task.position":
 		if e.ComplexityRoot.Task.Position == nil {
 			break
@@ -1759,6 +2046,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TaskEdge.Node(childComplexity), true
+
+	case "TaskPayload.task":
+		if e.ComplexityRoot.TaskPayload.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskPayload.Task(childComplexity), true
 
 	case "UpdateRolePayload.role":
 		if e.ComplexityRoot.UpdateRolePayload.Role == nil {
@@ -1995,11 +2289,20 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AbsenceOrder", ec.unmarshalInputAbsenceOrder),
 			graphql.NewInputUnmarshaler("AbsenceWhereInput", ec.unmarshalInputAbsenceWhereInput),
+			graphql.NewInputUnmarshaler("AddCaseNoteInput", ec.unmarshalInputAddCaseNoteInput),
+			graphql.NewInputUnmarshaler("AddTaskNoteInput", ec.unmarshalInputAddTaskNoteInput),
+			graphql.NewInputUnmarshaler("CaseIdInput", ec.unmarshalInputCaseIdInput),
 			graphql.NewInputUnmarshaler("CaseOrder", ec.unmarshalInputCaseOrder),
 			graphql.NewInputUnmarshaler("CaseWhereInput", ec.unmarshalInputCaseWhereInput),
+			graphql.NewInputUnmarshaler("CompleteTaskInput", ec.unmarshalInputCompleteTaskInput),
 			graphql.NewInputUnmarshaler("CreateRoleInput", ec.unmarshalInputCreateRoleInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
+			graphql.NewInputUnmarshaler("DelegateTaskInput", ec.unmarshalInputDelegateTaskInput),
 			graphql.NewInputUnmarshaler("DeleteRoleInput", ec.unmarshalInputDeleteRoleInput),
+			graphql.NewInputUnmarshaler("ExpressEmailInput", ec.unmarshalInputExpressEmailInput),
+			graphql.NewInputUnmarshaler("ExpressFormElementInput", ec.unmarshalInputExpressFormElementInput),
+			graphql.NewInputUnmarshaler("ExpressProcessInput", ec.unmarshalInputExpressProcessInput),
+			graphql.NewInputUnmarshaler("ExpressTaskDefinitionInput", ec.unmarshalInputExpressTaskDefinitionInput),
 			graphql.NewInputUnmarshaler("GrantInput", ec.unmarshalInputGrantInput),
 			graphql.NewInputUnmarshaler("ImportRolesInput", ec.unmarshalInputImportRolesInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
@@ -2013,11 +2316,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RoleOrder", ec.unmarshalInputRoleOrder),
 			graphql.NewInputUnmarshaler("RoleWhereInput", ec.unmarshalInputRoleWhereInput),
 			graphql.NewInputUnmarshaler("SetUserRolesInput", ec.unmarshalInputSetUserRolesInput),
+			graphql.NewInputUnmarshaler("StartProcessInput", ec.unmarshalInputStartProcessInput),
 			graphql.NewInputUnmarshaler("SubstituteOrder", ec.unmarshalInputSubstituteOrder),
 			graphql.NewInputUnmarshaler("SubstituteWhereInput", ec.unmarshalInputSubstituteWhereInput),
+			graphql.NewInputUnmarshaler("TaskIdInput", ec.unmarshalInputTaskIdInput),
 			graphql.NewInputUnmarshaler("TaskOrder", ec.unmarshalInputTaskOrder),
 			graphql.NewInputUnmarshaler("TaskWhereInput", ec.unmarshalInputTaskWhereInput),
+			graphql.NewInputUnmarshaler("UpdateCaseInput", ec.unmarshalInputUpdateCaseInput),
 			graphql.NewInputUnmarshaler("UpdateRoleInput", ec.unmarshalInputUpdateRoleInput),
+			graphql.NewInputUnmarshaler("UpdateTaskInput", ec.unmarshalInputUpdateTaskInput),
 			graphql.NewInputUnmarshaler("UpdateUserInput", ec.unmarshalInputUpdateUserInput),
 			graphql.NewInputUnmarshaler("UserIdInput", ec.unmarshalInputUserIdInput),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
@@ -2223,6 +2530,10 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_owner(ctx, field)
 	case "tasks":
 		return ec.fieldContext_Case_tasks(ctx, field)
+	case "allowedActions":
+		return ec.fieldContext_Case_allowedActions(ctx, field)
+	case "notes":
+		return ec.fieldContext_Case_notes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
 }
@@ -2247,6 +2558,24 @@ func (ec *executionContext) childFields_CaseEdge(ctx context.Context, field grap
 		return ec.fieldContext_CaseEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CaseEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CasePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "case":
+		return ec.fieldContext_CasePayload_case(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CasePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CompleteTaskPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "task":
+		return ec.fieldContext_CompleteTaskPayload_task(ctx, field)
+	case "case":
+		return ec.fieldContext_CompleteTaskPayload_case(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CompleteTaskPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateRolePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2343,6 +2672,18 @@ func (ec *executionContext) childFields_Note(ctx context.Context, field graphql.
 	return nil, fmt.Errorf("no field named %q was found under type Note", field.Name)
 }
 
+func (ec *executionContext) childFields_NoteConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_NoteConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_NoteConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_NoteConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NoteConnection", field.Name)
+}
+
 func (ec *executionContext) childFields_NoteEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "node":
@@ -2351,6 +2692,14 @@ func (ec *executionContext) childFields_NoteEdge(ctx context.Context, field grap
 		return ec.fieldContext_NoteEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type NoteEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_NotePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "note":
+		return ec.fieldContext_NotePayload_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2451,6 +2800,14 @@ func (ec *executionContext) childFields_ProcessEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ProcessEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ProcessPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "process":
+		return ec.fieldContext_ProcessPayload_process(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProcessPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Property(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "key":
@@ -2507,6 +2864,16 @@ func (ec *executionContext) childFields_RoleEdge(ctx context.Context, field grap
 		return ec.fieldContext_RoleEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RoleEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_StartProcessPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "case":
+		return ec.fieldContext_StartProcessPayload_case(ctx, field)
+	case "task":
+		return ec.fieldContext_StartProcessPayload_task(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StartProcessPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Substitute(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2599,6 +2966,10 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_businessState(ctx, field)
 	case "responsibles":
 		return ec.fieldContext_Task_responsibles(ctx, field)
+	case "allowedActions":
+		return ec.fieldContext_Task_allowedActions(ctx, field)
+	case "notes":
+		return ec.fieldContext_Task_notes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Task", field.Name)
 }
@@ -2623,6 +2994,14 @@ func (ec *executionContext) childFields_TaskEdge(ctx context.Context, field grap
 		return ec.fieldContext_TaskEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TaskEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "task":
+		return ec.fieldContext_TaskPayload_task(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UpdateRolePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2849,6 +3228,44 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Case_notes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Case_tasks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2903,12 +3320,68 @@ func (ec *executionContext) field_Case_tasks_args(ctx context.Context, rawArgs m
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_addCaseNote_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddCaseNoteInput, error) {
+			return ec.unmarshalNAddCaseNoteInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐAddCaseNoteInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_addMemberRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.MemberRoleInput, error) {
 			return ec.unmarshalNMemberRoleInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐMemberRoleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_addTaskNote_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddTaskNoteInput, error) {
+			return ec.unmarshalNAddTaskNoteInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐAddTaskNoteInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_completeTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CompleteTaskInput, error) {
+			return ec.unmarshalNCompleteTaskInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCompleteTaskInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createExpressProcess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ExpressProcessInput, error) {
+			return ec.unmarshalNExpressProcessInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressProcessInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2945,6 +3418,20 @@ func (ec *executionContext) field_Mutation_createUser_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_delegateTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DelegateTaskInput, error) {
+			return ec.unmarshalNDelegateTaskInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDelegateTaskInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2965,6 +3452,34 @@ func (ec *executionContext) field_Mutation_denyPermission_args(ctx context.Conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.GrantInput, error) {
 			return ec.unmarshalNGrantInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐGrantInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_destroyCase_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CaseIDInput, error) {
+			return ec.unmarshalNCaseIdInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_destroyTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TaskIDInput, error) {
+			return ec.unmarshalNTaskIdInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskIDInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3071,6 +3586,34 @@ func (ec *executionContext) field_Mutation_removeMemberRole_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reserveTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TaskIDInput, error) {
+			return ec.unmarshalNTaskIdInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resetTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TaskIDInput, error) {
+			return ec.unmarshalNTaskIdInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokePermission_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3099,12 +3642,68 @@ func (ec *executionContext) field_Mutation_setUserRoles_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_startProcess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.StartProcessInput, error) {
+			return ec.unmarshalNStartProcessInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐStartProcessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_startTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TaskIDInput, error) {
+			return ec.unmarshalNTaskIdInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateCase_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateCaseInput, error) {
+			return ec.unmarshalNUpdateCaseInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateCaseInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateRoleInput, error) {
 			return ec.unmarshalNUpdateRoleInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateRoleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateTaskInput, error) {
+			return ec.unmarshalNUpdateTaskInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateTaskInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3568,6 +4167,44 @@ func (ec *executionContext) field_Role_users_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Task_notes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
 	return args, nil
 }
 
@@ -4382,6 +5019,73 @@ func (ec *executionContext) fieldContext_Case_tasks(ctx context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Case_allowedActions(ctx context.Context, field graphql.CollectedField, obj *ent.BusinessCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_allowedActions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().AllowedActions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CaseAction) graphql.Marshaler {
+			return ec.marshalNCaseAction2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseActionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_allowedActions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, true, true, "CaseAction")
+}
+
+func (ec *executionContext) _Case_notes(ctx context.Context, field graphql.CollectedField, obj *ent.BusinessCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_notes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Case().Notes(ctx, obj, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.NoteConnection) graphql.Marshaler {
+			return ec.marshalNNoteConnection2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNoteConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_notes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NoteConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Case_notes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CaseConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CaseConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4522,6 +5226,102 @@ func (ec *executionContext) _CaseEdge_cursor(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_CaseEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CaseEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _CasePayload_case(ctx context.Context, field graphql.CollectedField, obj *model.CasePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CasePayload_case(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Case, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.BusinessCase) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐBusinessCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CasePayload_case(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CasePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CompleteTaskPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.CompleteTaskPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CompleteTaskPayload_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Task) graphql.Marshaler {
+			return ec.marshalNTask2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTask(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CompleteTaskPayload_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CompleteTaskPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CompleteTaskPayload_case(ctx context.Context, field graphql.CollectedField, obj *model.CompleteTaskPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CompleteTaskPayload_case(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Case, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.BusinessCase) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐBusinessCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CompleteTaskPayload_case(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CompleteTaskPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CreateRolePayload_role(ctx context.Context, field graphql.CollectedField, obj *model.CreateRolePayload) (ret graphql.Marshaler) {
@@ -5540,6 +6340,578 @@ func (ec *executionContext) fieldContext_Mutation_importRoles(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createExpressProcess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createExpressProcess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateExpressProcess(ctx, fc.Args["input"].(model.ExpressProcessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProcessPayload) graphql.Marshaler {
+			return ec.marshalNProcessPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐProcessPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createExpressProcess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProcessPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createExpressProcess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_startProcess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startProcess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartProcess(ctx, fc.Args["input"].(model.StartProcessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StartProcessPayload) graphql.Marshaler {
+			return ec.marshalNStartProcessPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐStartProcessPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startProcess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StartProcessPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startProcess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_startTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartTask(ctx, fc.Args["input"].(model.TaskIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TaskPayload) graphql.Marshaler {
+			return ec.marshalNTaskPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reserveTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reserveTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReserveTask(ctx, fc.Args["input"].(model.TaskIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TaskPayload) graphql.Marshaler {
+			return ec.marshalNTaskPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reserveTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reserveTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resetTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resetTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResetTask(ctx, fc.Args["input"].(model.TaskIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TaskPayload) graphql.Marshaler {
+			return ec.marshalNTaskPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resetTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resetTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_destroyTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_destroyTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DestroyTask(ctx, fc.Args["input"].(model.TaskIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TaskPayload) graphql.Marshaler {
+			return ec.marshalNTaskPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_destroyTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_destroyTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_completeTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_completeTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CompleteTask(ctx, fc.Args["input"].(model.CompleteTaskInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CompleteTaskPayload) graphql.Marshaler {
+			return ec.marshalNCompleteTaskPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCompleteTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_completeTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CompleteTaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_completeTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_delegateTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_delegateTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DelegateTask(ctx, fc.Args["input"].(model.DelegateTaskInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TaskPayload) graphql.Marshaler {
+			return ec.marshalNTaskPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_delegateTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_delegateTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateTask(ctx, fc.Args["input"].(model.UpdateTaskInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TaskPayload) graphql.Marshaler {
+			return ec.marshalNTaskPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addTaskNote(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addTaskNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddTaskNote(ctx, fc.Args["input"].(model.AddTaskNoteInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NotePayload) graphql.Marshaler {
+			return ec.marshalNNotePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNotePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addTaskNote(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addTaskNote_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_destroyCase(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_destroyCase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DestroyCase(ctx, fc.Args["input"].(model.CaseIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CasePayload) graphql.Marshaler {
+			return ec.marshalNCasePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCasePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_destroyCase(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CasePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_destroyCase_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateCase(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateCase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateCase(ctx, fc.Args["input"].(model.UpdateCaseInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CasePayload) graphql.Marshaler {
+			return ec.marshalNCasePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCasePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateCase(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CasePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateCase_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addCaseNote(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addCaseNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddCaseNote(ctx, fc.Args["input"].(model.AddCaseNoteInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NotePayload) graphql.Marshaler {
+			return ec.marshalNNotePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNotePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addCaseNote(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addCaseNote_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Note_id(ctx context.Context, field graphql.CollectedField, obj *ent.Note) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5960,6 +7332,38 @@ func (ec *executionContext) _NoteEdge_cursor(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_NoteEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NoteEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _NotePayload_note(ctx context.Context, field graphql.CollectedField, obj *model.NotePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotePayload_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Note) graphql.Marshaler {
+			return ec.marshalNNote2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNote(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotePayload_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NotePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Note(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[int]) (ret graphql.Marshaler) {
@@ -6709,6 +8113,38 @@ func (ec *executionContext) _ProcessEdge_cursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_ProcessEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProcessEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _ProcessPayload_process(ctx context.Context, field graphql.CollectedField, obj *model.ProcessPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessPayload_process(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Process, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Process) graphql.Marshaler {
+			return ec.marshalNProcess2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐProcess(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessPayload_process(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProcessPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Process(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Property_key(ctx context.Context, field graphql.CollectedField, obj *model.Property) (ret graphql.Marshaler) {
@@ -7845,6 +9281,70 @@ func (ec *executionContext) fieldContext_RoleEdge_cursor(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("RoleEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _StartProcessPayload_case(ctx context.Context, field graphql.CollectedField, obj *model.StartProcessPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StartProcessPayload_case(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Case, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.BusinessCase) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐBusinessCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StartProcessPayload_case(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StartProcessPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StartProcessPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.StartProcessPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StartProcessPayload_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Task) graphql.Marshaler {
+			return ec.marshalOTask2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTask(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StartProcessPayload_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StartProcessPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Substitute_id(ctx context.Context, field graphql.CollectedField, obj *ent.Substitute) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8869,6 +10369,73 @@ func (ec *executionContext) fieldContext_Task_responsibles(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Task", field, true, true, "SecurityMember")
 }
 
+func (ec *executionContext) _Task_allowedActions(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_allowedActions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Task().AllowedActions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.TaskAction) graphql.Marshaler {
+			return ec.marshalNTaskAction2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskActionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_allowedActions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, true, true, "TaskAction")
+}
+
+func (ec *executionContext) _Task_notes(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_notes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Task().Notes(ctx, obj, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.NoteConnection) graphql.Marshaler {
+			return ec.marshalNNoteConnection2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNoteConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_notes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Task",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NoteConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Task_notes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _TaskConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.TaskConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9009,6 +10576,38 @@ func (ec *executionContext) _TaskEdge_cursor(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_TaskEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TaskEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _TaskPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.TaskPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskPayload_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Task) graphql.Marshaler {
+			return ec.marshalNTask2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTask(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskPayload_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TaskPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _UpdateRolePayload_role(ctx context.Context, field graphql.CollectedField, obj *model.UpdateRolePayload) (ret graphql.Marshaler) {
@@ -11537,6 +13136,146 @@ func UnmarshalAbsenceWhereInput(ctx context.Context, raw any) (ent.AbsenceWhereI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAddCaseNoteInput(ctx context.Context, obj any) (model.AddCaseNoteInput, error) {
+	var it model.AddCaseNoteInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"caseId", "content"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "caseId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseId"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseID = data
+		case "content":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("content"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Content = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAddCaseNoteInput unmarshals raw into the AddCaseNoteInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddCaseNoteInput(ctx context.Context, raw any) (model.AddCaseNoteInput, error) {
+	var out model.AddCaseNoteInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddCaseNoteInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAddTaskNoteInput(ctx context.Context, obj any) (model.AddTaskNoteInput, error) {
+	var it model.AddTaskNoteInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"taskId", "content"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "taskId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taskId"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaskID = data
+		case "content":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("content"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Content = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAddTaskNoteInput unmarshals raw into the AddTaskNoteInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddTaskNoteInput(ctx context.Context, raw any) (model.AddTaskNoteInput, error) {
+	var out model.AddTaskNoteInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddTaskNoteInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCaseIdInput(ctx context.Context, obj any) (model.CaseIDInput, error) {
+	var it model.CaseIDInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCaseIdInput unmarshals raw into the CaseIdInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCaseIdInput(ctx context.Context, raw any) (model.CaseIDInput, error) {
+	var out model.CaseIDInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CaseIdInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCaseOrder(ctx context.Context, obj any) (ent.CaseOrder, error) {
 	var it ent.CaseOrder
 	if obj == nil {
@@ -12367,6 +14106,55 @@ func UnmarshalCaseWhereInput(ctx context.Context, raw any) (ent.CaseWhereInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCompleteTaskInput(ctx context.Context, obj any) (model.CompleteTaskInput, error) {
+	var it model.CompleteTaskInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "data"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "data":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("data"))
+			data, err := ec.unmarshalOMap2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Data = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCompleteTaskInput unmarshals raw into the CompleteTaskInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCompleteTaskInput(ctx context.Context, raw any) (model.CompleteTaskInput, error) {
+	var out model.CompleteTaskInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CompleteTaskInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateRoleInput(ctx context.Context, obj any) (model.CreateRoleInput, error) {
 	var it model.CreateRoleInput
 	if obj == nil {
@@ -12507,6 +14295,62 @@ func UnmarshalCreateUserInput(ctx context.Context, raw any) (model.CreateUserInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDelegateTaskInput(ctx context.Context, obj any) (model.DelegateTaskInput, error) {
+	var it model.DelegateTaskInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "userIds", "roleIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "userIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIds"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserIds = data
+		case "roleIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleIds"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RoleIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDelegateTaskInput unmarshals raw into the DelegateTaskInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDelegateTaskInput(ctx context.Context, raw any) (model.DelegateTaskInput, error) {
+	var out model.DelegateTaskInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DelegateTaskInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeleteRoleInput(ctx context.Context, obj any) (model.DeleteRoleInput, error) {
 	var it model.DeleteRoleInput
 	if obj == nil {
@@ -12546,6 +14390,391 @@ func (ec *executionContext) unmarshalInputDeleteRoleInput(ctx context.Context, o
 func UnmarshalDeleteRoleInput(ctx context.Context, raw any) (model.DeleteRoleInput, error) {
 	var out model.DeleteRoleInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteRoleInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputExpressEmailInput(ctx context.Context, obj any) (model.ExpressEmailInput, error) {
+	var it model.ExpressEmailInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"recipients", "responseTo", "subject", "content", "attachments", "empty"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "recipients":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipients"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Recipients = data
+		case "responseTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseTo"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseTo = data
+		case "subject":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subject"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Subject = data
+		case "content":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("content"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Content = data
+		case "attachments":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attachments"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Attachments = data
+		case "empty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("empty"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Empty = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalExpressEmailInput unmarshals raw into the ExpressEmailInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalExpressEmailInput(ctx context.Context, raw any) (model.ExpressEmailInput, error) {
+	var out model.ExpressEmailInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExpressEmailInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputExpressFormElementInput(ctx context.Context, obj any) (model.ExpressFormElementInput, error) {
+	var it model.ExpressFormElementInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"elementID", "label", "required", "intSetting", "elementType", "optionStrs", "elementPosition", "indexInPanel"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "elementID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("elementID"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ElementID = data
+		case "label":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("label"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Label = data
+		case "required":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("required"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Required = data
+		case "intSetting":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("intSetting"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IntSetting = data
+		case "elementType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("elementType"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ElementType = data
+		case "optionStrs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("optionStrs"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OptionStrs = data
+		case "elementPosition":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("elementPosition"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ElementPosition = data
+		case "indexInPanel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("indexInPanel"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IndexInPanel = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalExpressFormElementInput unmarshals raw into the ExpressFormElementInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalExpressFormElementInput(ctx context.Context, raw any) (model.ExpressFormElementInput, error) {
+	var out model.ExpressFormElementInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExpressFormElementInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputExpressProcessInput(ctx context.Context, obj any) (model.ExpressProcessInput, error) {
+	var it model.ExpressProcessInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "processName", "processDescription", "processType", "processPermissions", "processOwner", "processFolder", "readyToExecute", "processCoOwners", "icon", "taskDefinitions", "ableToEdit", "useDefaultUI"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "processName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProcessName = data
+		case "processDescription":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processDescription"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProcessDescription = data
+		case "processType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processType"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProcessType = data
+		case "processPermissions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processPermissions"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProcessPermissions = data
+		case "processOwner":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processOwner"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProcessOwner = data
+		case "processFolder":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processFolder"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProcessFolder = data
+		case "readyToExecute":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("readyToExecute"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReadyToExecute = data
+		case "processCoOwners":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processCoOwners"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProcessCoOwners = data
+		case "icon":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("icon"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Icon = data
+		case "taskDefinitions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taskDefinitions"))
+			data, err := ec.unmarshalNExpressTaskDefinitionInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressTaskDefinitionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaskDefinitions = data
+		case "ableToEdit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ableToEdit"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AbleToEdit = data
+		case "useDefaultUI":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("useDefaultUI"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UseDefaultUI = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalExpressProcessInput unmarshals raw into the ExpressProcessInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalExpressProcessInput(ctx context.Context, raw any) (model.ExpressProcessInput, error) {
+	var out model.ExpressProcessInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExpressProcessInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputExpressTaskDefinitionInput(ctx context.Context, obj any) (model.ExpressTaskDefinitionInput, error) {
+	var it model.ExpressTaskDefinitionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"type", "responsibles", "subject", "description", "taskPosition", "untilDays", "formElements", "email"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "responsibles":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responsibles"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Responsibles = data
+		case "subject":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subject"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Subject = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "taskPosition":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taskPosition"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaskPosition = data
+		case "untilDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("untilDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UntilDays = data
+		case "formElements":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formElements"))
+			data, err := ec.unmarshalOExpressFormElementInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressFormElementInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormElements = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOExpressEmailInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressEmailInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalExpressTaskDefinitionInput unmarshals raw into the ExpressTaskDefinitionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalExpressTaskDefinitionInput(ctx context.Context, raw any) (model.ExpressTaskDefinitionInput, error) {
+	var out model.ExpressTaskDefinitionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExpressTaskDefinitionInput", raw, &out)
 	return out, err
 }
 
@@ -14948,6 +17177,48 @@ func UnmarshalSetUserRolesInput(ctx context.Context, raw any) (model.SetUserRole
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputStartProcessInput(ctx context.Context, obj any) (model.StartProcessInput, error) {
+	var it model.StartProcessInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"processId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "processId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processId"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProcessID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalStartProcessInput unmarshals raw into the StartProcessInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalStartProcessInput(ctx context.Context, raw any) (model.StartProcessInput, error) {
+	var out model.StartProcessInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "StartProcessInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSubstituteOrder(ctx context.Context, obj any) (ent.SubstituteOrder, error) {
 	var it ent.SubstituteOrder
 	if obj == nil {
@@ -15376,6 +17647,48 @@ func (ec *executionContext) unmarshalInputSubstituteWhereInput(ctx context.Conte
 func UnmarshalSubstituteWhereInput(ctx context.Context, raw any) (ent.SubstituteWhereInput, error) {
 	var out ent.SubstituteWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubstituteWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTaskIdInput(ctx context.Context, obj any) (model.TaskIDInput, error) {
+	var it model.TaskIDInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTaskIdInput unmarshals raw into the TaskIdInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTaskIdInput(ctx context.Context, raw any) (model.TaskIDInput, error) {
+	var out model.TaskIDInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TaskIdInput", raw, &out)
 	return out, err
 }
 
@@ -16622,6 +18935,62 @@ func UnmarshalTaskWhereInput(ctx context.Context, raw any) (ent.TaskWhereInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateCaseInput(ctx context.Context, obj any) (model.UpdateCaseInput, error) {
+	var it model.UpdateCaseInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "description"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateCaseInput unmarshals raw into the UpdateCaseInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateCaseInput(ctx context.Context, raw any) (model.UpdateCaseInput, error) {
+	var out model.UpdateCaseInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateCaseInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateRoleInput(ctx context.Context, obj any) (model.UpdateRoleInput, error) {
 	var it model.UpdateRoleInput
 	if obj == nil {
@@ -16668,6 +19037,104 @@ func (ec *executionContext) unmarshalInputUpdateRoleInput(ctx context.Context, o
 func UnmarshalUpdateRoleInput(ctx context.Context, raw any) (model.UpdateRoleInput, error) {
 	var out model.UpdateRoleInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateRoleInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateTaskInput(ctx context.Context, obj any) (model.UpdateTaskInput, error) {
+	var it model.UpdateTaskInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "description", "priority", "expiryTimestamp", "delayTimestamp", "expiryPriority", "expiryUserIds", "expiryRoleIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "priority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priority"))
+			data, err := ec.unmarshalOTaskPriority2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚋtaskᚐPriority(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Priority = data
+		case "expiryTimestamp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiryTimestamp"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiryTimestamp = data
+		case "delayTimestamp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("delayTimestamp"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DelayTimestamp = data
+		case "expiryPriority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiryPriority"))
+			data, err := ec.unmarshalOTaskExpiryPriority2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚋtaskᚐExpiryPriority(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiryPriority = data
+		case "expiryUserIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiryUserIds"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiryUserIds = data
+		case "expiryRoleIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiryRoleIds"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiryRoleIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateTaskInput unmarshals raw into the UpdateTaskInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateTaskInput(ctx context.Context, raw any) (model.UpdateTaskInput, error) {
+	var out model.UpdateTaskInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateTaskInput", raw, &out)
 	return out, err
 }
 
@@ -18511,6 +20978,18 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_tasks(ctx, field, obj)
 				})
+		case "allowedActions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_allowedActions(ctx, field, obj)
+				})
+		case "notes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_notes(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18589,6 +21068,77 @@ func (ec *executionContext) _CaseEdge(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "cursor":
 			out.Values[i] = ec._CaseEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var casePayloadImplementors = []string{"CasePayload"}
+
+func (ec *executionContext) _CasePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CasePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, casePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CasePayload")
+		case "case":
+			out.Values[i] = ec._CasePayload_case(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var completeTaskPayloadImplementors = []string{"CompleteTaskPayload"}
+
+func (ec *executionContext) _CompleteTaskPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CompleteTaskPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, completeTaskPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CompleteTaskPayload")
+		case "task":
+			out.Values[i] = ec._CompleteTaskPayload_task(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "case":
+			out.Values[i] = ec._CompleteTaskPayload_case(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -18996,6 +21546,97 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createExpressProcess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createExpressProcess(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startProcess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startProcess(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startTask":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startTask(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reserveTask":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reserveTask(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetTask":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resetTask(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "destroyTask":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_destroyTask(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "completeTask":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_completeTask(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "delegateTask":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_delegateTask(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateTask":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateTask(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addTaskNote":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addTaskNote(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "destroyCase":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_destroyCase(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateCase":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateCase(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addCaseNote":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addCaseNote(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19160,6 +21801,39 @@ func (ec *executionContext) _NoteEdge(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "cursor":
 			out.Values[i] = ec._NoteEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notePayloadImplementors = []string{"NotePayload"}
+
+func (ec *executionContext) _NotePayload(ctx context.Context, sel ast.SelectionSet, obj *model.NotePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotePayload")
+		case "note":
+			out.Values[i] = ec._NotePayload_note(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -19484,6 +22158,39 @@ func (ec *executionContext) _ProcessEdge(ctx context.Context, sel ast.SelectionS
 			}
 		case "cursor":
 			out.Values[i] = ec._ProcessEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var processPayloadImplementors = []string{"ProcessPayload"}
+
+func (ec *executionContext) _ProcessPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProcessPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, processPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProcessPayload")
+		case "process":
+			out.Values[i] = ec._ProcessPayload_process(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -19839,6 +22546,44 @@ func (ec *executionContext) _RoleEdge(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var startProcessPayloadImplementors = []string{"StartProcessPayload"}
+
+func (ec *executionContext) _StartProcessPayload(ctx context.Context, sel ast.SelectionSet, obj *model.StartProcessPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, startProcessPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StartProcessPayload")
+		case "case":
+			out.Values[i] = ec._StartProcessPayload_case(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "task":
+			out.Values[i] = ec._StartProcessPayload_task(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var substituteImplementors = []string{"Substitute", "Node"}
 
 func (ec *executionContext) _Substitute(ctx context.Context, sel ast.SelectionSet, obj *ent.Substitute) graphql.Marshaler {
@@ -20147,6 +22892,18 @@ func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Task_responsibles(ctx, field, obj)
 				})
+		case "allowedActions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_allowedActions(ctx, field, obj)
+				})
+		case "notes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_notes(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20225,6 +22982,39 @@ func (ec *executionContext) _TaskEdge(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "cursor":
 			out.Values[i] = ec._TaskEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var taskPayloadImplementors = []string{"TaskPayload"}
+
+func (ec *executionContext) _TaskPayload(ctx context.Context, sel ast.SelectionSet, obj *model.TaskPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, taskPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TaskPayload")
+		case "task":
+			out.Values[i] = ec._TaskPayload_task(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -21036,6 +23826,16 @@ func (ec *executionContext) unmarshalNAbsenceWhereInput2ᚖgithubᚗcomᚋportic
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNAddCaseNoteInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐAddCaseNoteInput(ctx context.Context, v any) (model.AddCaseNoteInput, error) {
+	res, err := ec.unmarshalInputAddCaseNoteInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNAddTaskNoteInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐAddTaskNoteInput(ctx context.Context, v any) (model.AddTaskNoteInput, error) {
+	res, err := ec.unmarshalInputAddTaskNoteInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -21058,12 +23858,57 @@ func (ec *executionContext) marshalNCase2ᚖgithubᚗcomᚋporticoᚑdevᚋporti
 	return ec._Case(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCaseAction2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseAction(ctx context.Context, v any) (model.CaseAction, error) {
+	var res model.CaseAction
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCaseAction2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseAction(ctx context.Context, sel ast.SelectionSet, v model.CaseAction) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNCaseAction2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseActionᚄ(ctx context.Context, v any) ([]model.CaseAction, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.CaseAction, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCaseAction2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseAction(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNCaseAction2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseActionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CaseAction) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCaseAction2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseAction(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNCaseConnection2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseConnection(ctx context.Context, sel ast.SelectionSet, v *ent.CaseConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CaseConnection!")
 		return graphql.Null
 	}
 	return ec._CaseConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCaseIdInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseIDInput(ctx context.Context, v any) (model.CaseIDInput, error) {
+	res, err := ec.unmarshalInputCaseIdInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCaseOrderField2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseOrderField(ctx context.Context, v any) (*ent.CaseOrderField, error) {
@@ -21080,6 +23925,14 @@ func (ec *executionContext) marshalNCaseOrderField2ᚖgithubᚗcomᚋporticoᚑd
 	return v
 }
 
+func (ec *executionContext) marshalNCasePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCasePayload(ctx context.Context, sel ast.SelectionSet, v *model.CasePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CasePayload!")
+		return graphql.Null
+	}
+	return ec._CasePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCaseState2githubᚗcomᚋporticoᚑdevᚋporticoᚋentᚋbusinesscaseᚐState(ctx context.Context, v any) (businesscase.State, error) {
 	var res businesscase.State
 	err := res.UnmarshalGQL(v)
@@ -21093,6 +23946,19 @@ func (ec *executionContext) marshalNCaseState2githubᚗcomᚋporticoᚑdevᚋpor
 func (ec *executionContext) unmarshalNCaseWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseWhereInput(ctx context.Context, v any) (*ent.CaseWhereInput, error) {
 	res, err := ec.unmarshalInputCaseWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCompleteTaskInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCompleteTaskInput(ctx context.Context, v any) (model.CompleteTaskInput, error) {
+	res, err := ec.unmarshalInputCompleteTaskInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCompleteTaskPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCompleteTaskPayload(ctx context.Context, sel ast.SelectionSet, v *model.CompleteTaskPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CompleteTaskPayload!")
+		return graphql.Null
+	}
+	return ec._CompleteTaskPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCreateRoleInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateRoleInput(ctx context.Context, v any) (model.CreateRoleInput, error) {
@@ -21123,6 +23989,11 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 	return v
 }
 
+func (ec *executionContext) unmarshalNDelegateTaskInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDelegateTaskInput(ctx context.Context, v any) (model.DelegateTaskInput, error) {
+	res, err := ec.unmarshalInputDelegateTaskInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNDeleteRoleInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteRoleInput(ctx context.Context, v any) (model.DeleteRoleInput, error) {
 	res, err := ec.unmarshalInputDeleteRoleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -21134,6 +24005,35 @@ func (ec *executionContext) marshalNDeleteRolePayload2ᚖgithubᚗcomᚋportico�
 		return graphql.Null
 	}
 	return ec._DeleteRolePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNExpressFormElementInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressFormElementInput(ctx context.Context, v any) (*model.ExpressFormElementInput, error) {
+	res, err := ec.unmarshalInputExpressFormElementInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNExpressProcessInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressProcessInput(ctx context.Context, v any) (model.ExpressProcessInput, error) {
+	res, err := ec.unmarshalInputExpressProcessInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNExpressTaskDefinitionInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressTaskDefinitionInputᚄ(ctx context.Context, v any) ([]*model.ExpressTaskDefinitionInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ExpressTaskDefinitionInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNExpressTaskDefinitionInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressTaskDefinitionInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNExpressTaskDefinitionInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressTaskDefinitionInput(ctx context.Context, v any) (*model.ExpressTaskDefinitionInput, error) {
+	res, err := ec.unmarshalInputExpressTaskDefinitionInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNGrantInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐGrantInput(ctx context.Context, v any) (model.GrantInput, error) {
@@ -21268,6 +24168,22 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋporticoᚑdevᚋporti
 	return ret
 }
 
+func (ec *executionContext) marshalNNote2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNote(ctx context.Context, sel ast.SelectionSet, v *ent.Note) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Note!")
+		return graphql.Null
+	}
+	return ec._Note(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNoteConnection2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNoteConnection(ctx context.Context, sel ast.SelectionSet, v *ent.NoteConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NoteConnection!")
+		return graphql.Null
+	}
+	return ec._NoteConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNNoteOrderField2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNoteOrderField(ctx context.Context, v any) (*ent.NoteOrderField, error) {
 	var res = new(ent.NoteOrderField)
 	err := res.UnmarshalGQL(v)
@@ -21280,6 +24196,14 @@ func (ec *executionContext) marshalNNoteOrderField2ᚖgithubᚗcomᚋporticoᚑd
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNNotePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNotePayload(ctx context.Context, sel ast.SelectionSet, v *model.NotePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NotePayload!")
+		return graphql.Null
+	}
+	return ec._NotePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNNoteWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNoteWhereInput(ctx context.Context, v any) (*ent.NoteWhereInput, error) {
@@ -21343,6 +24267,14 @@ func (ec *executionContext) marshalNPermissionInfo2ᚖgithubᚗcomᚋporticoᚑd
 	return ec._PermissionInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNProcess2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐProcess(ctx context.Context, sel ast.SelectionSet, v *ent.Process) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Process!")
+		return graphql.Null
+	}
+	return ec._Process(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNProcessConnection2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐProcessConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ProcessConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ProcessConnection!")
@@ -21373,6 +24305,14 @@ func (ec *executionContext) marshalNProcessOrderField2ᚖgithubᚗcomᚋportico�
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNProcessPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐProcessPayload(ctx context.Context, sel ast.SelectionSet, v *model.ProcessPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProcessPayload!")
+		return graphql.Null
+	}
+	return ec._ProcessPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNProcessWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐProcessWhereInput(ctx context.Context, v any) (*ent.ProcessWhereInput, error) {
@@ -21483,6 +24423,19 @@ func (ec *executionContext) unmarshalNSetUserRolesInput2githubᚗcomᚋportico�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNStartProcessInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐStartProcessInput(ctx context.Context, v any) (model.StartProcessInput, error) {
+	res, err := ec.unmarshalInputStartProcessInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStartProcessPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐStartProcessPayload(ctx context.Context, sel ast.SelectionSet, v *model.StartProcessPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StartProcessPayload!")
+		return graphql.Null
+	}
+	return ec._StartProcessPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -21545,6 +24498,54 @@ func (ec *executionContext) unmarshalNSubstituteWhereInput2ᚖgithubᚗcomᚋpor
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNTask2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTask(ctx context.Context, sel ast.SelectionSet, v *ent.Task) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Task!")
+		return graphql.Null
+	}
+	return ec._Task(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNTaskAction2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskAction(ctx context.Context, v any) (model.TaskAction, error) {
+	var res model.TaskAction
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTaskAction2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskAction(ctx context.Context, sel ast.SelectionSet, v model.TaskAction) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNTaskAction2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskActionᚄ(ctx context.Context, v any) ([]model.TaskAction, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.TaskAction, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTaskAction2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskAction(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNTaskAction2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskActionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TaskAction) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTaskAction2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskAction(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNTaskBusinessState2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskBusinessState(ctx context.Context, v any) (model.TaskBusinessState, error) {
 	var res model.TaskBusinessState
 	err := res.UnmarshalGQL(v)
@@ -21573,6 +24574,11 @@ func (ec *executionContext) marshalNTaskExpiryPriority2githubᚗcomᚋporticoᚑ
 	return v
 }
 
+func (ec *executionContext) unmarshalNTaskIdInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskIDInput(ctx context.Context, v any) (model.TaskIDInput, error) {
+	res, err := ec.unmarshalInputTaskIdInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNTaskOrderField2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskOrderField(ctx context.Context, v any) (*ent.TaskOrderField, error) {
 	var res = new(ent.TaskOrderField)
 	err := res.UnmarshalGQL(v)
@@ -21585,6 +24591,14 @@ func (ec *executionContext) marshalNTaskOrderField2ᚖgithubᚗcomᚋporticoᚑd
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNTaskPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskPayload(ctx context.Context, sel ast.SelectionSet, v *model.TaskPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TaskPayload!")
+		return graphql.Null
+	}
+	return ec._TaskPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNTaskPriority2githubᚗcomᚋporticoᚑdevᚋporticoᚋentᚋtaskᚐPriority(ctx context.Context, v any) (task.Priority, error) {
@@ -21626,6 +24640,11 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) unmarshalNUpdateCaseInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateCaseInput(ctx context.Context, v any) (model.UpdateCaseInput, error) {
+	res, err := ec.unmarshalInputUpdateCaseInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateRoleInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateRoleInput(ctx context.Context, v any) (model.UpdateRoleInput, error) {
 	res, err := ec.unmarshalInputUpdateRoleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -21637,6 +24656,11 @@ func (ec *executionContext) marshalNUpdateRolePayload2ᚖgithubᚗcomᚋportico�
 		return graphql.Null
 	}
 	return ec._UpdateRolePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpdateTaskInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateTaskInput(ctx context.Context, v any) (model.UpdateTaskInput, error) {
+	res, err := ec.unmarshalInputUpdateTaskInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUpdateUserInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateUserInput(ctx context.Context, v any) (model.UpdateUserInput, error) {
@@ -22061,6 +25085,31 @@ func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOExpressEmailInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressEmailInput(ctx context.Context, v any) (*model.ExpressEmailInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputExpressEmailInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOExpressFormElementInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressFormElementInputᚄ(ctx context.Context, v any) ([]*model.ExpressFormElementInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ExpressFormElementInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNExpressFormElementInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressFormElementInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOGrantEffect2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐGrantEffect(ctx context.Context, v any) (*model.GrantEffect, error) {

@@ -9,6 +9,7 @@ import (
 	"github.com/portico-dev/portico/directory"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/workflow"
 )
 
 // Resolver is the dependency root of the resolvers.
@@ -17,5 +18,6 @@ type Resolver struct {
 	Auth   *auth.Service
 	Policy *policy.Policy
 	Dir    *directory.Directory
+	Work   *workflow.Engine
 	Log    *slog.Logger
 }

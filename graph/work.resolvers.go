@@ -8,10 +8,123 @@ package graph
 import (
 	"context"
 
+	"entgo.io/contrib/entgql"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/graph/model"
 	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/workflow"
 )
+
+// AllowedActions is the resolver for the allowedActions field.
+func (r *caseResolver) AllowedActions(ctx context.Context, obj *ent.BusinessCase) ([]model.CaseAction, error) {
+	s, err := r.Policy.SubjectFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	acts := policy.AllowedCaseActions(s, obj.State)
+	out := make([]model.CaseAction, len(acts))
+	for i, a := range acts {
+		out[i] = model.CaseAction(a)
+	}
+	return out, nil
+}
+
+// Notes is the resolver for the notes field.
+func (r *caseResolver) Notes(ctx context.Context, obj *ent.BusinessCase, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error) {
+	return r.Client.Note.Query().Where(note.CaseID(obj.ID)).Paginate(ctx, after, first, before, last,
+		ent.WithNoteOrder(&ent.NoteOrder{Field: ent.NoteOrderFieldCreatedAt, Direction: entgql.OrderDirectionDesc}))
+}
+
+// CreateExpressProcess is the resolver for the createExpressProcess field.
+func (r *mutationResolver) CreateExpressProcess(ctx context.Context, input model.ExpressProcessInput) (*model.ProcessPayload, error) {
+	p, err := r.Work.CreateExpressProcess(ctx, expressProcess(input))
+	if err != nil {
+		return nil, err
+	}
+	return &model.ProcessPayload{Process: p}, nil
+}
+
+// StartProcess is the resolver for the startProcess field.
+func (r *mutationResolver) StartProcess(ctx context.Context, input model.StartProcessInput) (*model.StartProcessPayload, error) {
+	cs, t, err := r.Work.StartProcess(ctx, input.ProcessID)
+	if err != nil {
+		return nil, err
+	}
+	return &model.StartProcessPayload{Case: cs, Task: t}, nil
+}
+
+// StartTask is the resolver for the startTask field.
+func (r *mutationResolver) StartTask(ctx context.Context, input model.TaskIDInput) (*model.TaskPayload, error) {
+	return taskPayload(r.Work.Start(ctx, input.ID))
+}
+
+// ReserveTask is the resolver for the reserveTask field.
+func (r *mutationResolver) ReserveTask(ctx context.Context, input model.TaskIDInput) (*model.TaskPayload, error) {
+	return taskPayload(r.Work.Reserve(ctx, input.ID))
+}
+
+// ResetTask is the resolver for the resetTask field.
+func (r *mutationResolver) ResetTask(ctx context.Context, input model.TaskIDInput) (*model.TaskPayload, error) {
+	return taskPayload(r.Work.Reset(ctx, input.ID))
+}
+
+// DestroyTask is the resolver for the destroyTask field.
+func (r *mutationResolver) DestroyTask(ctx context.Context, input model.TaskIDInput) (*model.TaskPayload, error) {
+	return taskPayload(r.Work.Destroy(ctx, input.ID))
+}
+
+// CompleteTask is the resolver for the completeTask field.
+func (r *mutationResolver) CompleteTask(ctx context.Context, input model.CompleteTaskInput) (*model.CompleteTaskPayload, error) {
+	t, cs, err := r.Work.Complete(ctx, input.ID, input.Data)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CompleteTaskPayload{Task: t, Case: cs}, nil
+}
+
+// DelegateTask is the resolver for the delegateTask field.
+func (r *mutationResolver) DelegateTask(ctx context.Context, input model.DelegateTaskInput) (*model.TaskPayload, error) {
+	return taskPayload(r.Work.Delegate(ctx, input.ID, input.UserIds, input.RoleIds))
+}
+
+// UpdateTask is the resolver for the updateTask field.
+func (r *mutationResolver) UpdateTask(ctx context.Context, input model.UpdateTaskInput) (*model.TaskPayload, error) {
+	return taskPayload(r.Work.Update(ctx, input.ID, workflow.TaskChanges{
+		Name: input.Name, Description: input.Description, Priority: input.Priority,
+		ExpiryTimestamp: input.ExpiryTimestamp, DelayTimestamp: input.DelayTimestamp,
+		ExpiryPriority: input.ExpiryPriority, ExpiryUserIDs: input.ExpiryUserIds, ExpiryRoleIDs: input.ExpiryRoleIds,
+		SetExpiryActivator: input.ExpiryUserIds != nil || input.ExpiryRoleIds != nil,
+	}))
+}
+
+// AddTaskNote is the resolver for the addTaskNote field.
+func (r *mutationResolver) AddTaskNote(ctx context.Context, input model.AddTaskNoteInput) (*model.NotePayload, error) {
+	n, err := r.Work.AddNote(ctx, input.TaskID, input.Content)
+	if err != nil {
+		return nil, err
+	}
+	return &model.NotePayload{Note: n}, nil
+}
+
+// DestroyCase is the resolver for the destroyCase field.
+func (r *mutationResolver) DestroyCase(ctx context.Context, input model.CaseIDInput) (*model.CasePayload, error) {
+	return casePayload(r.Work.DestroyCase(ctx, input.ID))
+}
+
+// UpdateCase is the resolver for the updateCase field.
+func (r *mutationResolver) UpdateCase(ctx context.Context, input model.UpdateCaseInput) (*model.CasePayload, error) {
+	return casePayload(r.Work.UpdateCase(ctx, input.ID, input.Name, input.Description))
+}
+
+// AddCaseNote is the resolver for the addCaseNote field.
+func (r *mutationResolver) AddCaseNote(ctx context.Context, input model.AddCaseNoteInput) (*model.NotePayload, error) {
+	n, err := r.Work.AddCaseNote(ctx, input.CaseID, input.Content)
+	if err != nil {
+		return nil, err
+	}
+	return &model.NotePayload{Note: n}, nil
+}
 
 // BusinessState is the resolver for the businessState field.
 func (r *taskResolver) BusinessState(ctx context.Context, obj *ent.Task) (model.TaskBusinessState, error) {
@@ -35,4 +148,24 @@ func (r *taskResolver) Responsibles(ctx context.Context, obj *ent.Task) ([]ent.N
 		}
 	}
 	return out, nil
+}
+
+// AllowedActions is the resolver for the allowedActions field.
+func (r *taskResolver) AllowedActions(ctx context.Context, obj *ent.Task) ([]model.TaskAction, error) {
+	s, f, err := r.Work.TaskFacts(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	acts := policy.AllowedTaskActions(s, f)
+	out := make([]model.TaskAction, len(acts))
+	for i, a := range acts {
+		out[i] = model.TaskAction(a)
+	}
+	return out, nil
+}
+
+// Notes is the resolver for the notes field.
+func (r *taskResolver) Notes(ctx context.Context, obj *ent.Task, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error) {
+	return r.Client.Note.Query().Where(note.TaskID(obj.ID)).Paginate(ctx, after, first, before, last,
+		ent.WithNoteOrder(&ent.NoteOrder{Field: ent.NoteOrderFieldCreatedAt, Direction: entgql.OrderDirectionDesc}))
 }

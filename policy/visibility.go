@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"slices"
 
 	"entgo.io/ent/dialect/sql"
 
@@ -10,7 +11,11 @@ import (
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/intercept"
+	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/predicate"
+	"github.com/portico-dev/portico/ent/workflowevent"
+	"github.com/portico-dev/portico/ent/process"
+	"github.com/portico-dev/portico/ent/processstarter"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 )
@@ -54,32 +59,101 @@ func (p *Policy) Require(ctx context.Context, perm Permission) (*Subject, error)
 	return s, nil
 }
 
-// TaskVisible is the predicate of the tasks a subject may see: those whose responsibles
-// include the user or one of its roles; every task with TaskReadAll.
-func (s *Subject) TaskVisible() predicate.Task {
-	if s.Has(TaskReadAll) {
-		return func(*sql.Selector) {}
+// WorkAs returns the users and roles whose tasks the subject works: itself and its
+// roles, plus whom the viewer substitutes right now.
+func (s *Subject) WorkAs(v *auth.Viewer) (users, roles []int) {
+	users, roles = []int{s.UserID}, s.RoleIDs
+	if v != nil && v.UserID == s.UserID {
+		users = append(users, v.SubstituteFor...)
+		roles = append(slices.Clip(roles), v.SubstituteRoles...)
 	}
-	return task.HasResponsiblesWith(
-		taskresponsible.Expiry(false),
-		taskresponsible.Or(
-			taskresponsible.UserID(s.UserID),
-			taskresponsible.RoleIDIn(s.RoleIDs...),
-		),
-	)
+	return users, roles
 }
 
-// CaseVisible is the predicate of the cases a subject may see: those it created or owns
-// or has a visible task in; every case with CaseReadAll.
-func (s *Subject) CaseVisible() predicate.BusinessCase {
-	if s.Has(CaseReadAll) {
-		return func(*sql.Selector) {}
+// TaskVisible is the predicate of the tasks a subject may see:
+//   - with TaskReadAll, every task (system tasks only with SystemTaskReadAll);
+//   - tasks whose responsibles include the user, one of its roles, or whom it
+//     substitutes, unless DELAYED (hidden from responsibles until due);
+//   - tasks it works or worked on;
+//   - with TaskReadOwnCaseTasks, the tasks of cases it is involved in.
+func (s *Subject) TaskVisible(v *auth.Viewer) predicate.Task {
+	if s.Has(TaskReadAll) {
+		if s.Has(SystemTaskReadAll) {
+			return func(*sql.Selector) {}
+		}
+		return task.System(false)
 	}
+	users, roles := s.WorkAs(v)
+	paths := []predicate.Task{
+		task.And(task.StateNEQ(task.StateDELAYED), task.HasResponsiblesWith(
+			taskresponsible.Expiry(false),
+			taskresponsible.Or(taskresponsible.UserIDIn(users...), taskresponsible.RoleIDIn(roles...)),
+		)),
+		task.WorkerID(s.UserID),
+	}
+	if s.Has(TaskReadOwnCaseTasks) {
+		paths = append(paths, task.HasCaseWith(s.involved()))
+	}
+	vis := task.Or(paths...)
+	if !s.Has(SystemTaskReadAll) {
+		vis = task.And(task.System(false), vis)
+	}
+	return vis
+}
+
+// involved is the predicate of cases the subject is involved in: created, owns, or
+// worked on one of its tasks.
+func (s *Subject) involved() predicate.BusinessCase {
 	return businesscase.Or(
 		businesscase.CreatorID(s.UserID),
 		businesscase.OwnerID(s.UserID),
-		businesscase.HasTasksWith(s.TaskVisible()),
+		businesscase.HasTasksWith(task.WorkerID(s.UserID)),
 	)
+}
+
+// CaseVisible is the predicate of the cases a subject may see: every case with
+// CaseReadAll, otherwise those it is involved in or has a visible task in.
+func (s *Subject) CaseVisible(v *auth.Viewer) predicate.BusinessCase {
+	if s.Has(CaseReadAll) {
+		return func(*sql.Selector) {}
+	}
+	return businesscase.Or(s.involved(), businesscase.HasTasksWith(s.TaskVisible(v)))
+}
+
+// ProcessVisible is the predicate of the processes a subject may see and start: those
+// whose starters include the user or one of its roles, those it owns, and all of them
+// for an administrator (TaskReadAll and CaseReadAll).
+func (s *Subject) ProcessVisible(v *auth.Viewer) predicate.Process {
+	if s.Has(TaskReadAll) && s.Has(CaseReadAll) {
+		return func(*sql.Selector) {}
+	}
+	return process.Or(
+		process.OwnerID(s.UserID),
+		process.HasStartersWith(processstarter.Or(
+			processstarter.UserID(s.UserID),
+			processstarter.RoleIDIn(s.RoleIDs...),
+		)),
+	)
+}
+
+// NoteVisible is the predicate of the notes a subject may read: those on tasks and cases
+// it can see; system notes only with NoteReadAllCaseTaskDetails.
+func (s *Subject) NoteVisible(v *auth.Viewer) predicate.Note {
+	vis := note.Or(note.HasTaskWith(s.TaskVisible(v)), note.And(note.TaskIDIsNil(), note.HasCaseWith(s.CaseVisible(v))))
+	if !s.Has(NoteReadAllCaseTaskDetails) {
+		vis = note.And(note.System(false), vis)
+	}
+	return vis
+}
+
+// EventVisible is the predicate of the workflow events a subject may read: none without
+// TaskDisplayWorkflowEventAction, else those of tasks and cases it can see.
+func (s *Subject) EventVisible(v *auth.Viewer) predicate.WorkflowEvent {
+	if !s.Has(TaskDisplayWorkflowEventAction) {
+		return workflowevent.IDLT(0)
+	}
+	return workflowevent.Or(workflowevent.HasTaskWith(s.TaskVisible(v)),
+		workflowevent.And(workflowevent.TaskIDIsNil(), workflowevent.HasCaseWith(s.CaseVisible(v))))
 }
 
 // Install adds the visibility predicates to every task and case query, traversal and
@@ -93,7 +167,40 @@ func (p *Policy) Install(client *ent.Client) {
 		if err != nil {
 			return err
 		}
-		q.Where(s.TaskVisible())
+		q.Where(s.TaskVisible(auth.FromContext(ctx)))
+		return nil
+	}))
+	client.Process.Intercept(intercept.TraverseProcess(func(ctx context.Context, q *ent.ProcessQuery) error {
+		if isSystem(ctx) {
+			return nil
+		}
+		s, err := p.SubjectFrom(ctx)
+		if err != nil {
+			return err
+		}
+		q.Where(s.ProcessVisible(auth.FromContext(ctx)))
+		return nil
+	}))
+	client.Note.Intercept(intercept.TraverseNote(func(ctx context.Context, q *ent.NoteQuery) error {
+		if isSystem(ctx) {
+			return nil
+		}
+		s, err := p.SubjectFrom(ctx)
+		if err != nil {
+			return err
+		}
+		q.Where(s.NoteVisible(auth.FromContext(ctx)))
+		return nil
+	}))
+	client.WorkflowEvent.Intercept(intercept.TraverseWorkflowEvent(func(ctx context.Context, q *ent.WorkflowEventQuery) error {
+		if isSystem(ctx) {
+			return nil
+		}
+		s, err := p.SubjectFrom(ctx)
+		if err != nil {
+			return err
+		}
+		q.Where(s.EventVisible(auth.FromContext(ctx)))
 		return nil
 	}))
 	client.BusinessCase.Intercept(intercept.TraverseBusinessCase(func(ctx context.Context, q *ent.BusinessCaseQuery) error {
@@ -104,7 +211,7 @@ func (p *Policy) Install(client *ent.Client) {
 		if err != nil {
 			return err
 		}
-		q.Where(s.CaseVisible())
+		q.Where(s.CaseVisible(auth.FromContext(ctx)))
 		return nil
 	}))
 }

@@ -69,6 +69,18 @@ func (f ProcessFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProcessMutation", m)
 }
 
+// The ProcessStarterFunc type is an adapter to allow the use of ordinary
+// function as ProcessStarter mutator.
+type ProcessStarterFunc func(context.Context, *ent.ProcessStarterMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ProcessStarterFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ProcessStarterMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProcessStarterMutation", m)
+}
+
 // The RoleFunc type is an adapter to allow the use of ordinary
 // function as Role mutator.
 type RoleFunc func(context.Context, *ent.RoleMutation) (ent.Value, error)

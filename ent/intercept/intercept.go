@@ -14,6 +14,7 @@ import (
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/process"
+	"github.com/portico-dev/portico/ent/processstarter"
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/serversecret"
 	"github.com/portico-dev/portico/ent/substitute"
@@ -212,6 +213,33 @@ func (f TraverseProcess) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.ProcessQuery", q)
+}
+
+// The ProcessStarterFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ProcessStarterFunc func(context.Context, *ent.ProcessStarterQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ProcessStarterFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ProcessStarterQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ProcessStarterQuery", q)
+}
+
+// The TraverseProcessStarter type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseProcessStarter func(context.Context, *ent.ProcessStarterQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseProcessStarter) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseProcessStarter) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ProcessStarterQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ProcessStarterQuery", q)
 }
 
 // The RoleFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -416,6 +444,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.NoteQuery, predicate.Note, note.OrderOption]{typ: ent.TypeNote, tq: q}, nil
 	case *ent.ProcessQuery:
 		return &query[*ent.ProcessQuery, predicate.Process, process.OrderOption]{typ: ent.TypeProcess, tq: q}, nil
+	case *ent.ProcessStarterQuery:
+		return &query[*ent.ProcessStarterQuery, predicate.ProcessStarter, processstarter.OrderOption]{typ: ent.TypeProcessStarter, tq: q}, nil
 	case *ent.RoleQuery:
 		return &query[*ent.RoleQuery, predicate.Role, role.OrderOption]{typ: ent.TypeRole, tq: q}, nil
 	case *ent.ServerSecretQuery:

@@ -235,6 +235,56 @@ var (
 			},
 		},
 	}
+	// ProcessStartersColumns holds the columns for the "process_starters" table.
+	ProcessStartersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "process_id", Type: field.TypeInt},
+		{Name: "role_id", Type: field.TypeInt, Nullable: true},
+		{Name: "user_id", Type: field.TypeInt, Nullable: true},
+	}
+	// ProcessStartersTable holds the schema information for the "process_starters" table.
+	ProcessStartersTable = &schema.Table{
+		Name:       "process_starters",
+		Columns:    ProcessStartersColumns,
+		PrimaryKey: []*schema.Column{ProcessStartersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "process_starters_processes_starters",
+				Columns:    []*schema.Column{ProcessStartersColumns[1]},
+				RefColumns: []*schema.Column{ProcessesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "process_starters_roles_role",
+				Columns:    []*schema.Column{ProcessStartersColumns[2]},
+				RefColumns: []*schema.Column{RolesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "process_starters_users_user",
+				Columns:    []*schema.Column{ProcessStartersColumns[3]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "processstarter_role_id_process_id",
+				Unique:  false,
+				Columns: []*schema.Column{ProcessStartersColumns[2], ProcessStartersColumns[1]},
+			},
+			{
+				Name:    "processstarter_user_id_process_id",
+				Unique:  false,
+				Columns: []*schema.Column{ProcessStartersColumns[3], ProcessStartersColumns[1]},
+			},
+			{
+				Name:    "processstarter_process_id",
+				Unique:  false,
+				Columns: []*schema.Column{ProcessStartersColumns[1]},
+			},
+		},
+	}
 	// RolesColumns holds the columns for the "roles" table.
 	RolesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -578,6 +628,7 @@ var (
 		GrantsTable,
 		NotesTable,
 		ProcessesTable,
+		ProcessStartersTable,
 		RolesTable,
 		ServerSecretsTable,
 		SubstitutesTable,
@@ -616,6 +667,12 @@ func init() {
 	ProcessesTable.ForeignKeys[0].RefTable = UsersTable
 	ProcessesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(12884901888),
+	}
+	ProcessStartersTable.ForeignKeys[0].RefTable = ProcessesTable
+	ProcessStartersTable.ForeignKeys[1].RefTable = RolesTable
+	ProcessStartersTable.ForeignKeys[2].RefTable = UsersTable
+	ProcessStartersTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(51539607552),
 	}
 	RolesTable.ForeignKeys[0].RefTable = RolesTable
 	RolesTable.Annotation = &entsql.Annotation{

@@ -21,6 +21,9 @@ type Note func(*sql.Selector)
 // Process is the predicate function for process builders.
 type Process func(*sql.Selector)
 
+// ProcessStarter is the predicate function for processstarter builders.
+type ProcessStarter func(*sql.Selector)
+
 // Role is the predicate function for role builders.
 type Role func(*sql.Selector)
 

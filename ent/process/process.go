@@ -47,6 +47,8 @@ const (
 	EdgeOwner = "owner"
 	// EdgeCases holds the string denoting the cases edge name in mutations.
 	EdgeCases = "cases"
+	// EdgeStarters holds the string denoting the starters edge name in mutations.
+	EdgeStarters = "starters"
 	// Table holds the table name of the process in the database.
 	Table = "processes"
 	// OwnerTable is the table that holds the owner relation/edge.
@@ -63,6 +65,13 @@ const (
 	CasesInverseTable = "cases"
 	// CasesColumn is the table column denoting the cases relation/edge.
 	CasesColumn = "process_id"
+	// StartersTable is the table that holds the starters relation/edge.
+	StartersTable = "process_starters"
+	// StartersInverseTable is the table name for the ProcessStarter entity.
+	// It exists in this package in order to avoid circular dependency with the "processstarter" package.
+	StartersInverseTable = "process_starters"
+	// StartersColumn is the table column denoting the starters relation/edge.
+	StartersColumn = "process_id"
 )
 
 // Columns holds all SQL columns for process fields.
@@ -234,6 +243,20 @@ func ByCases(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newCasesStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByStartersCount orders the results by starters count.
+func ByStartersCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newStartersStep(), opts...)
+	}
+}
+
+// ByStarters orders the results by starters terms.
+func ByStarters(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newStartersStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newOwnerStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -246,6 +269,13 @@ func newCasesStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(CasesInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, CasesTable, CasesColumn),
+	)
+}
+func newStartersStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(StartersInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, StartersTable, StartersColumn),
 	)
 }
 

@@ -711,6 +711,29 @@ func HasCasesWith(preds ...predicate.BusinessCase) predicate.Process {
 	})
 }
 
+// HasStarters applies the HasEdge predicate on the "starters" edge.
+func HasStarters() predicate.Process {
+	return predicate.Process(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, StartersTable, StartersColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasStartersWith applies the HasEdge predicate on the "starters" edge with a given conditions (other predicates).
+func HasStartersWith(preds ...predicate.ProcessStarter) predicate.Process {
+	return predicate.Process(func(s *sql.Selector) {
+		step := newStartersStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.Process) predicate.Process {
 	return predicate.Process(sql.AndPredicates(predicates...))

@@ -5,6 +5,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -43,6 +44,8 @@ func (Process) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("owner", User.Type).Field("owner_id").Unique(),
 		edge.To("cases", BusinessCase.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("starters", ProcessStarter.Type).
+			Annotations(entgql.Skip(entgql.SkipAll), entsql.OnDelete(entsql.Cascade)),
 	}
 }
 

@@ -10,7 +10,37 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/task"
 )
+
+type AddCaseNoteInput struct {
+	CaseID  int    `json:"caseId"`
+	Content string `json:"content"`
+}
+
+type AddTaskNoteInput struct {
+	TaskID  int    `json:"taskId"`
+	Content string `json:"content"`
+}
+
+type CaseIDInput struct {
+	ID int `json:"id"`
+}
+
+type CasePayload struct {
+	Case *ent.BusinessCase `json:"case"`
+}
+
+type CompleteTaskInput struct {
+	ID int `json:"id"`
+	// data: the form's values by elementID; APPROVAL steps need approved: true|false.
+	Data map[string]any `json:"data,omitempty"`
+}
+
+type CompleteTaskPayload struct {
+	Task *ent.Task         `json:"task"`
+	Case *ent.BusinessCase `json:"case"`
+}
 
 type CreateRoleInput struct {
 	Name        string  `json:"name"`
@@ -34,6 +64,12 @@ type CreateUserInput struct {
 	Properties []*PropertyInput `json:"properties,omitempty"`
 }
 
+type DelegateTaskInput struct {
+	ID      int   `json:"id"`
+	UserIds []int `json:"userIds,omitempty"`
+	RoleIds []int `json:"roleIds,omitempty"`
+}
+
 type DeleteRoleInput struct {
 	ID int `json:"id"`
 }
@@ -41,6 +77,54 @@ type DeleteRoleInput struct {
 type DeleteRolePayload struct {
 	// deletedCount counts the role and its descendants.
 	DeletedCount int `json:"deletedCount"`
+}
+
+type ExpressEmailInput struct {
+	Recipients  *string  `json:"recipients,omitempty"`
+	ResponseTo  *string  `json:"responseTo,omitempty"`
+	Subject     *string  `json:"subject,omitempty"`
+	Content     *string  `json:"content,omitempty"`
+	Attachments []string `json:"attachments,omitempty"`
+	Empty       *bool    `json:"empty,omitempty"`
+}
+
+type ExpressFormElementInput struct {
+	ElementID       string   `json:"elementID"`
+	Label           *string  `json:"label,omitempty"`
+	Required        *bool    `json:"required,omitempty"`
+	IntSetting      *int     `json:"intSetting,omitempty"`
+	ElementType     *string  `json:"elementType,omitempty"`
+	OptionStrs      []string `json:"optionStrs,omitempty"`
+	ElementPosition *string  `json:"elementPosition,omitempty"`
+	IndexInPanel    *int     `json:"indexInPanel,omitempty"`
+}
+
+// The express process model of seed 001 (Portal.Processes.ExpressProcesses).
+type ExpressProcessInput struct {
+	ID                 *string                       `json:"id,omitempty"`
+	ProcessName        string                        `json:"processName"`
+	ProcessDescription *string                       `json:"processDescription,omitempty"`
+	ProcessType        *string                       `json:"processType,omitempty"`
+	ProcessPermissions []string                      `json:"processPermissions,omitempty"`
+	ProcessOwner       *string                       `json:"processOwner,omitempty"`
+	ProcessFolder      *string                       `json:"processFolder,omitempty"`
+	ReadyToExecute     *bool                         `json:"readyToExecute,omitempty"`
+	ProcessCoOwners    []string                      `json:"processCoOwners,omitempty"`
+	Icon               *string                       `json:"icon,omitempty"`
+	TaskDefinitions    []*ExpressTaskDefinitionInput `json:"taskDefinitions"`
+	AbleToEdit         *bool                         `json:"ableToEdit,omitempty"`
+	UseDefaultUI       *bool                         `json:"useDefaultUI,omitempty"`
+}
+
+type ExpressTaskDefinitionInput struct {
+	Type         string                     `json:"type"`
+	Responsibles []string                   `json:"responsibles,omitempty"`
+	Subject      *string                    `json:"subject,omitempty"`
+	Description  *string                    `json:"description,omitempty"`
+	TaskPosition int                        `json:"taskPosition"`
+	UntilDays    *int                       `json:"untilDays,omitempty"`
+	FormElements []*ExpressFormElementInput `json:"formElements,omitempty"`
+	Email        *ExpressEmailInput         `json:"email,omitempty"`
 }
 
 type GrantInput struct {
@@ -100,6 +184,10 @@ type MoveRolePayload struct {
 	Role *ent.Role `json:"role"`
 }
 
+type NotePayload struct {
+	Note *ent.Note `json:"note"`
+}
+
 // Why a user holds a permission or not.
 type PermissionDecision struct {
 	Permission string `json:"permission"`
@@ -119,6 +207,10 @@ type PermissionInfo struct {
 	EverybodyDefault bool `json:"everybodyDefault"`
 }
 
+type ProcessPayload struct {
+	Process *ent.Process `json:"process"`
+}
+
 type Property struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
@@ -134,6 +226,30 @@ type SetUserRolesInput struct {
 	RoleIds []int `json:"roleIds"`
 }
 
+type StartProcessInput struct {
+	ProcessID int `json:"processId"`
+}
+
+type StartProcessPayload struct {
+	Case *ent.BusinessCase `json:"case"`
+	// task: the first task created (null when the process has no user step).
+	Task *ent.Task `json:"task,omitempty"`
+}
+
+type TaskIDInput struct {
+	ID int `json:"id"`
+}
+
+type TaskPayload struct {
+	Task *ent.Task `json:"task"`
+}
+
+type UpdateCaseInput struct {
+	ID          int     `json:"id"`
+	Name        *string `json:"name,omitempty"`
+	Description *string `json:"description,omitempty"`
+}
+
 type UpdateRoleInput struct {
 	ID          int    `json:"id"`
 	DisplayName string `json:"displayName"`
@@ -141,6 +257,19 @@ type UpdateRoleInput struct {
 
 type UpdateRolePayload struct {
 	Role *ent.Role `json:"role"`
+}
+
+type UpdateTaskInput struct {
+	ID              int                  `json:"id"`
+	Name            *string              `json:"name,omitempty"`
+	Description     *string              `json:"description,omitempty"`
+	Priority        *task.Priority       `json:"priority,omitempty"`
+	ExpiryTimestamp *time.Time           `json:"expiryTimestamp,omitempty"`
+	DelayTimestamp  *time.Time           `json:"delayTimestamp,omitempty"`
+	ExpiryPriority  *task.ExpiryPriority `json:"expiryPriority,omitempty"`
+	// expiryUserIds/expiryRoleIds replace the expiry responsibles when either is given.
+	ExpiryUserIds []int `json:"expiryUserIds,omitempty"`
+	ExpiryRoleIds []int `json:"expiryRoleIds,omitempty"`
 }
 
 type UpdateUserInput struct {
@@ -159,6 +288,68 @@ type UserIDInput struct {
 
 type UserPayload struct {
 	User *ent.User `json:"user"`
+}
+
+// What the viewer may do to a case now.
+type CaseAction string
+
+const (
+	CaseActionDestroy           CaseAction = "DESTROY"
+	CaseActionChangeName        CaseAction = "CHANGE_NAME"
+	CaseActionChangeDescription CaseAction = "CHANGE_DESCRIPTION"
+	CaseActionAddNote           CaseAction = "ADD_NOTE"
+	CaseActionShowTasks         CaseAction = "SHOW_TASKS"
+)
+
+var AllCaseAction = []CaseAction{
+	CaseActionDestroy,
+	CaseActionChangeName,
+	CaseActionChangeDescription,
+	CaseActionAddNote,
+	CaseActionShowTasks,
+}
+
+func (e CaseAction) IsValid() bool {
+	switch e {
+	case CaseActionDestroy, CaseActionChangeName, CaseActionChangeDescription, CaseActionAddNote, CaseActionShowTasks:
+		return true
+	}
+	return false
+}
+
+func (e CaseAction) String() string {
+	return string(e)
+}
+
+func (e *CaseAction) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CaseAction(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CaseAction", str)
+	}
+	return nil
+}
+
+func (e CaseAction) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CaseAction) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CaseAction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type GrantEffect string
@@ -327,6 +518,84 @@ func (e *RoleFileFormat) UnmarshalJSON(b []byte) error {
 }
 
 func (e RoleFileFormat) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What the viewer may do to a task now (permission and state both allow).
+type TaskAction string
+
+const (
+	TaskActionStart                 TaskAction = "START"
+	TaskActionReserve               TaskAction = "RESERVE"
+	TaskActionReset                 TaskAction = "RESET"
+	TaskActionDelegate              TaskAction = "DELEGATE"
+	TaskActionDestroy               TaskAction = "DESTROY"
+	TaskActionComplete              TaskAction = "COMPLETE"
+	TaskActionChangeName            TaskAction = "CHANGE_NAME"
+	TaskActionChangeDescription     TaskAction = "CHANGE_DESCRIPTION"
+	TaskActionChangeDeadline        TaskAction = "CHANGE_DEADLINE"
+	TaskActionChangePriority        TaskAction = "CHANGE_PRIORITY"
+	TaskActionChangeExpiryActivator TaskAction = "CHANGE_EXPIRY_ACTIVATOR"
+	TaskActionChangeDelay           TaskAction = "CHANGE_DELAY"
+	TaskActionAddNote               TaskAction = "ADD_NOTE"
+)
+
+var AllTaskAction = []TaskAction{
+	TaskActionStart,
+	TaskActionReserve,
+	TaskActionReset,
+	TaskActionDelegate,
+	TaskActionDestroy,
+	TaskActionComplete,
+	TaskActionChangeName,
+	TaskActionChangeDescription,
+	TaskActionChangeDeadline,
+	TaskActionChangePriority,
+	TaskActionChangeExpiryActivator,
+	TaskActionChangeDelay,
+	TaskActionAddNote,
+}
+
+func (e TaskAction) IsValid() bool {
+	switch e {
+	case TaskActionStart, TaskActionReserve, TaskActionReset, TaskActionDelegate, TaskActionDestroy, TaskActionComplete, TaskActionChangeName, TaskActionChangeDescription, TaskActionChangeDeadline, TaskActionChangePriority, TaskActionChangeExpiryActivator, TaskActionChangeDelay, TaskActionAddNote:
+		return true
+	}
+	return false
+}
+
+func (e TaskAction) String() string {
+	return string(e)
+}
+
+func (e *TaskAction) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TaskAction(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TaskAction", str)
+	}
+	return nil
+}
+
+func (e TaskAction) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TaskAction) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TaskAction) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,0 +1,402 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/businesscase"
+	"github.com/portico-dev/portico/ent/process"
+	"github.com/portico-dev/portico/ent/role"
+	"github.com/portico-dev/portico/ent/task"
+	"github.com/portico-dev/portico/ent/user"
+	"github.com/portico-dev/portico/policy"
+)
+
+// ExpressProcess is the seed's Portal.Processes.ExpressProcesses model.
+type ExpressProcess struct {
+	ID                 string           `json:"id"`
+	ProcessName        string           `json:"processName"`
+	ProcessDescription string           `json:"processDescription"`
+	ProcessType        string           `json:"processType"`
+	ProcessPermissions []string         `json:"processPermissions"`
+	ProcessOwner       string           `json:"processOwner"`
+	ProcessFolder      string           `json:"processFolder"`
+	ReadyToExecute     bool             `json:"readyToExecute"`
+	ProcessCoOwners    []string         `json:"processCoOwners"`
+	Icon               string           `json:"icon"`
+	TaskDefinitions    []TaskDefinition `json:"taskDefinitions"`
+	AbleToEdit         bool             `json:"ableToEdit"`
+	UseDefaultUI       bool             `json:"useDefaultUI"`
+}
+
+// TaskDefinition is one step of an express process.
+type TaskDefinition struct {
+	Type         string        `json:"type"`
+	Responsibles []string      `json:"responsibles"`
+	Subject      string        `json:"subject"`
+	Description  string        `json:"description"`
+	TaskPosition int           `json:"taskPosition"`
+	UntilDays    int           `json:"untilDays"`
+	FormElements []FormElement `json:"formElements"`
+	Email        *Email        `json:"email,omitempty"`
+}
+
+// FormElement is one field of a step's form.
+type FormElement struct {
+	ElementID       string   `json:"elementID"`
+	Label           string   `json:"label"`
+	Required        bool     `json:"required"`
+	IntSetting      int      `json:"intSetting"`
+	ElementType     string   `json:"elementType"`
+	OptionStrs      []string `json:"optionStrs"`
+	ElementPosition string   `json:"elementPosition"`
+	IndexInPanel    int      `json:"indexInPanel"`
+}
+
+// Email is an EMAIL step's message.
+type Email struct {
+	Recipients  string   `json:"recipients"`
+	ResponseTo  string   `json:"responseTo"`
+	Subject     string   `json:"subject"`
+	Content     string   `json:"content"`
+	Attachments []string `json:"attachments"`
+	Empty       bool     `json:"empty"`
+}
+
+// Step types of express processes.
+const (
+	StepUserTask          = "USER_TASK"
+	StepUserTaskWithEmail = "USER_TASK_WITH_EMAIL"
+	StepApproval          = "APPROVAL"
+	StepEmail             = "EMAIL"
+)
+
+// validate checks a definition and says what is wrong where.
+func (p *ExpressProcess) validate() error {
+	if strings.TrimSpace(p.ProcessName) == "" {
+		return apperr.BadInput("processName is empty")
+	}
+	if len(p.TaskDefinitions) == 0 {
+		return apperr.BadInput("taskDefinitions is empty; an express process needs at least one step")
+	}
+	for i, d := range p.TaskDefinitions {
+		where := fmt.Sprintf("taskDefinitions[%d]", i)
+		if !slices.Contains([]string{StepUserTask, StepUserTaskWithEmail, StepApproval, StepEmail}, d.Type) {
+			return apperr.BadInput("%s.type %q: use USER_TASK, USER_TASK_WITH_EMAIL, APPROVAL or EMAIL", where, d.Type)
+		}
+		if d.Type != StepEmail && len(d.Responsibles) == 0 {
+			return apperr.BadInput("%s.responsibles is empty; a %s step needs someone to work it", where, d.Type)
+		}
+		if d.Type == StepEmail && d.Email == nil {
+			return apperr.BadInput("%s.email is missing for an EMAIL step", where)
+		}
+		if d.UntilDays < 0 {
+			return apperr.BadInput("%s.untilDays is negative", where)
+		}
+	}
+	return nil
+}
+
+// CreateExpressProcess stores an express process; needs ExpressCreateWorkflow.
+func (e *Engine) CreateExpressProcess(ctx context.Context, def ExpressProcess) (*ent.Process, error) {
+	if _, err := e.policy.Require(ctx, policy.ExpressCreateWorkflow); err != nil {
+		return nil, err
+	}
+	a, err := e.actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := def.validate(); err != nil {
+		return nil, err
+	}
+	var out *ent.Process
+	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
+		if _, err := resolveResponsibles(ctx, c, def.ProcessPermissions); err != nil {
+			return nil, nil, err
+		}
+		for i, d := range def.TaskDefinitions {
+			if _, err := resolveResponsibles(ctx, c, d.Responsibles); err != nil {
+				return nil, nil, apperr.BadInput("taskDefinitions[%d].responsibles: %v", i, err)
+			}
+		}
+		raw, _ := json.Marshal(def)
+		q := c.Process.Create().SetName(def.ProcessName).SetDescription(def.ProcessDescription).SetIcon(def.Icon).
+			SetKind(process.KindEXPRESS_PROCESS).SetPermissions(def.ProcessPermissions).
+			SetReadyToExecute(def.ReadyToExecute).SetDefinition(raw).SetOwnerID(a.userID)
+		if def.ID != "" {
+			q.SetKey(def.ID)
+		}
+		out, err = q.Save(ctx)
+		if ent.IsConstraintError(err) {
+			return nil, nil, apperr.Conflict("an express process with id %q already exists", def.ID)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("create express process: %w", err)
+		}
+		return nil, nil, setStarters(ctx, c, out.ID, def.ProcessPermissions)
+	})
+	return out, err
+}
+
+// setStarters stores who may start a process: the listed roles and #users, Everybody
+// when the list is empty.
+func setStarters(ctx context.Context, c *ent.Client, processID int, perms []string) error {
+	if len(perms) == 0 {
+		perms = []string{policy.EverybodyName}
+	}
+	rs, err := resolveResponsibles(ctx, c, perms)
+	if err != nil {
+		return err
+	}
+	bulk := make([]*ent.ProcessStarterCreate, 0, len(rs.users)+len(rs.roles))
+	for _, u := range rs.users {
+		bulk = append(bulk, c.ProcessStarter.Create().SetProcessID(processID).SetUserID(u))
+	}
+	for _, r := range rs.roles {
+		bulk = append(bulk, c.ProcessStarter.Create().SetProcessID(processID).SetRoleID(r))
+	}
+	return c.ProcessStarter.CreateBulk(bulk...).Exec(ctx)
+}
+
+type members struct{ users, roles []int }
+
+// resolveResponsibles turns role names and #user names into ids.
+func resolveResponsibles(ctx context.Context, c *ent.Client, names []string) (members, error) {
+	var m members
+	for _, n := range names {
+		if un, ok := strings.CutPrefix(n, "#"); ok {
+			un, _, _ = strings.Cut(un, " ") // the seed writes "#name externalId:…"
+			id, err := c.User.Query().Where(user.Name(un)).OnlyID(ctx)
+			if err != nil {
+				return m, apperr.BadInput("unknown user %q", n)
+			}
+			m.users = append(m.users, id)
+			continue
+		}
+		id, err := c.Role.Query().Where(role.Name(n)).OnlyID(ctx)
+		if err != nil {
+			return m, apperr.BadInput("unknown role %q", n)
+		}
+		m.roles = append(m.roles, id)
+	}
+	return m, nil
+}
+
+// StartProcess starts a process the viewer may start: a RUNNING case and its first
+// step's tasks. It returns the case and the first task created.
+func (e *Engine) StartProcess(ctx context.Context, processID int) (*ent.BusinessCase, *ent.Task, error) {
+	a, err := e.actor(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var cs *ent.BusinessCase
+	var first *ent.Task
+	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
+		p, err := c.Process.Get(ctx, processID) // the process interceptor hides what the viewer may not start
+		if ent.IsNotFound(err) {
+			return nil, nil, apperr.NotFound("no process with id %d that you may start", processID)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		def, err := definition(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !p.ReadyToExecute {
+			return nil, nil, apperr.Conflict("process %q is not ready to execute", p.Name)
+		}
+		cs, err = c.BusinessCase.Create().SetName(p.Name).SetDescription(p.Description).SetCategory(p.Category).
+			SetState(businesscase.StateRUNNING).SetProcessID(p.ID).SetCreatorID(a.userID).SetOwnerID(a.userID).Save(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("create case: %w", err)
+		}
+		tasks, err := e.advance(ctx, c, cs, def, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		ids := make([]int, len(tasks))
+		for i, t := range tasks {
+			ids[i] = t.ID
+		}
+		if len(tasks) > 0 {
+			first = tasks[0]
+		}
+		cs, err = c.BusinessCase.Get(policySystem(ctx), cs.ID)
+		return ids, []int{cs.ID}, err
+	})
+	return cs, first, err
+}
+
+func definition(p *ent.Process) (*ExpressProcess, error) {
+	var def ExpressProcess
+	if p.Kind != process.KindEXPRESS_PROCESS || len(p.Definition) == 0 {
+		return nil, apperr.BadInput("process %q is not an express process; it cannot be started here", p.Name)
+	}
+	if err := json.Unmarshal(p.Definition, &def); err != nil {
+		return nil, fmt.Errorf("stored definition of process %d: %w", p.ID, err)
+	}
+	slices.SortStableFunc(def.TaskDefinitions, func(a, b TaskDefinition) int { return a.TaskPosition - b.TaskPosition })
+	return &def, nil
+}
+
+// advance creates the tasks of the first step positioned after `after`. EMAIL steps are
+// sent (logged when no SMTP is set) and passed at once; with no step left the case is DONE.
+func (e *Engine) advance(ctx context.Context, c *ent.Client, cs *ent.BusinessCase, def *ExpressProcess, after int) ([]*ent.Task, error) {
+	for _, d := range def.TaskDefinitions {
+		if d.TaskPosition <= after {
+			continue
+		}
+		if d.Type == StepEmail {
+			e.log.InfoContext(ctx, "express email step (no SMTP configured; logged only)",
+				"case", cs.ID, "to", d.Email.Recipients, "subject", d.Email.Subject)
+			after = d.TaskPosition
+			continue
+		}
+		t, err := e.createTask(ctx, c, cs, d)
+		if err != nil {
+			return nil, err
+		}
+		return []*ent.Task{t}, nil
+	}
+	now := e.now()
+	if err := c.BusinessCase.UpdateOneID(cs.ID).SetState(businesscase.StateDONE).SetEndedAt(now).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("finish case %d: %w", cs.ID, err)
+	}
+	return nil, nil
+}
+
+func (e *Engine) createTask(ctx context.Context, c *ent.Client, cs *ent.BusinessCase, d TaskDefinition) (*ent.Task, error) {
+	q := c.Task.Create().SetName(d.Subject).SetDescription(d.Description).SetKind(d.Type).SetPosition(d.TaskPosition).
+		SetCaseID(cs.ID).SetCategory(cs.Category).SetState(task.StateSUSPENDED).SetNillableCreatorID(cs.CreatorID)
+	if d.UntilDays > 0 {
+		q.SetExpiryTimestamp(e.now().Add(time.Duration(d.UntilDays) * 24 * time.Hour))
+	}
+	t, err := q.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create task %q: %w", d.Subject, err)
+	}
+	rs, err := resolveResponsibles(ctx, c, d.Responsibles)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := setResponsibles(ctx, c, t.ID, false, rs.users, rs.roles); err != nil {
+		return nil, err
+	}
+	return t, event(ctx, c, 0, t, "CREATED", "", task.StateSUSPENDED, nil)
+}
+
+// Complete finishes the viewer's RESUMED task with form data, checked against the step's
+// form; the case moves on to its next step. An APPROVAL step needs data.approved
+// (true or false); a rejection ends the case.
+func (e *Engine) Complete(ctx context.Context, id int, data map[string]any) (*ent.Task, *ent.BusinessCase, error) {
+	a, err := e.actor(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out *ent.Task
+	var cs *ent.BusinessCase
+	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
+		t, f, err := e.visibleTask(ctx, c, a, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := policy.CheckTask(a.sub, policy.TaskComplete, f); err != nil {
+			return nil, nil, err
+		}
+		cs, err = c.BusinessCase.Get(policySystem(ctx), t.CaseID)
+		if err != nil {
+			return nil, nil, err
+		}
+		step, def, err := stepOf(ctx, c, cs, t)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := checkForm(step, data); err != nil {
+			return nil, nil, err
+		}
+		now := e.now()
+		n, err := c.Task.Update().Where(task.ID(t.ID), task.StateEQ(task.StateRESUMED)).
+			SetState(task.StateDONE).SetEndedAt(now).SetData(data).Save(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("complete task %d: %w", t.ID, err)
+		}
+		if n == 0 {
+			return nil, nil, apperr.Conflict("task %d changed while you completed it; reload it", t.ID)
+		}
+		if err := event(ctx, c, a.userID, t, "COMPLETED", t.State, task.StateDONE, nil); err != nil {
+			return nil, nil, err
+		}
+		ids := []int{t.ID}
+		if def != nil {
+			if step.Type == StepApproval && data["approved"] == false {
+				err = c.BusinessCase.UpdateOneID(cs.ID).SetState(businesscase.StateDONE).SetEndedAt(now).Exec(ctx)
+			} else {
+				var next []*ent.Task
+				next, err = e.advance(ctx, c, cs, def, t.Position)
+				for _, nt := range next {
+					ids = append(ids, nt.ID)
+				}
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+		}
+		if out, err = c.Task.Get(policySystem(ctx), t.ID); err != nil {
+			return nil, nil, err
+		}
+		cs, err = c.BusinessCase.Get(policySystem(ctx), cs.ID)
+		return ids, []int{cs.ID}, err
+	})
+	return out, cs, err
+}
+
+// stepOf finds the express step a task was created from (nil definition for tasks of
+// other processes, which complete without moving anything on).
+func stepOf(ctx context.Context, c *ent.Client, cs *ent.BusinessCase, t *ent.Task) (TaskDefinition, *ExpressProcess, error) {
+	if cs.ProcessID == nil {
+		return TaskDefinition{}, nil, nil
+	}
+	p, err := c.Process.Get(policySystem(ctx), *cs.ProcessID)
+	if err != nil || p.Kind != process.KindEXPRESS_PROCESS || len(p.Definition) == 0 {
+		return TaskDefinition{}, nil, nil
+	}
+	def, err := definition(p)
+	if err != nil {
+		return TaskDefinition{}, nil, err
+	}
+	for _, d := range def.TaskDefinitions {
+		if d.TaskPosition == t.Position {
+			return d, def, nil
+		}
+	}
+	return TaskDefinition{}, nil, nil
+}
+
+// checkForm validates completion data against a step's form elements.
+func checkForm(step TaskDefinition, data map[string]any) error {
+	for _, fe := range step.FormElements {
+		v, ok := data[fe.ElementID]
+		if fe.Required && (!ok || v == nil || v == "") {
+			return apperr.BadInput("data.%s (%s) is required", fe.ElementID, fe.Label).WithExtension("field", fe.ElementID)
+		}
+		if ok && len(fe.OptionStrs) > 0 && slices.ContainsFunc(fe.OptionStrs, func(s string) bool { return s != "" }) {
+			s, _ := v.(string)
+			if !slices.Contains(fe.OptionStrs, s) {
+				return apperr.BadInput("data.%s must be one of %s", fe.ElementID, strings.Join(fe.OptionStrs, ", ")).WithExtension("field", fe.ElementID)
+			}
+		}
+	}
+	if step.Type == StepApproval {
+		if _, ok := data["approved"].(bool); !ok {
+			return apperr.BadInput("data.approved must be true or false for an APPROVAL step")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,285 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/task"
+	"github.com/portico-dev/portico/ent/taskresponsible"
+	"github.com/portico-dev/portico/policy"
+)
+
+// transition is what an action does to a task's state and worker.
+type transition struct {
+	action policy.TaskAction
+	event  string
+	to     func(t *ent.Task) task.State
+	worker func(a actor) *int // nil: leave; returns nil pointer: clear
+	note   string             // system note, with %s for the user name; "" for none
+}
+
+func to(s task.State) func(*ent.Task) task.State { return func(*ent.Task) task.State { return s } }
+func me(a actor) *int                            { id := a.userID; return &id }
+func nobody(actor) *int                          { return nil }
+
+var (
+	startT   = transition{policy.TaskStart, "STARTED", to(task.StateRESUMED), me, ""}
+	reserveT = transition{policy.TaskReserve, "RESERVED", to(task.StatePARKED), me, ""}
+	resetT   = transition{policy.TaskResetAction, "RESET", to(task.StateSUSPENDED), nobody, "Task reset by %s."}
+	destroyT = transition{policy.TaskDestroyAction, "DESTROYED", to(task.StateDESTROYED), nil, "Task destroyed by %s."}
+)
+
+// Start starts (or resumes) work on a task: the viewer becomes its worker.
+func (e *Engine) Start(ctx context.Context, id int) (*ent.Task, error) {
+	return e.move(ctx, id, startT)
+}
+
+// Reserve parks a task for the viewer.
+func (e *Engine) Reserve(ctx context.Context, id int) (*ent.Task, error) {
+	return e.move(ctx, id, reserveT)
+}
+
+// Reset returns a task to SUSPENDED with no worker.
+func (e *Engine) Reset(ctx context.Context, id int) (*ent.Task, error) {
+	return e.move(ctx, id, resetT)
+}
+
+// Destroy destroys a task.
+func (e *Engine) Destroy(ctx context.Context, id int) (*ent.Task, error) {
+	return e.move(ctx, id, destroyT)
+}
+
+// move applies a state transition after the policy's check, with optimistic
+// concurrency: the update only matches while the task is still in the state it was read in.
+func (e *Engine) move(ctx context.Context, id int, tr transition) (*ent.Task, error) {
+	a, err := e.actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *ent.Task
+	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
+		t, f, err := e.visibleTask(ctx, c, a, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := policy.CheckTask(a.sub, tr.action, f); err != nil {
+			return nil, nil, err
+		}
+		next := tr.to(t)
+		upd := c.Task.Update().Where(task.ID(t.ID), task.StateEQ(t.State)).SetState(next)
+		if tr.worker != nil {
+			if w := tr.worker(a); w != nil {
+				upd.SetWorkerID(*w)
+			} else {
+				upd.ClearWorkerID()
+			}
+		}
+		now := e.now()
+		if next == task.StateRESUMED && t.StartedAt == nil {
+			upd.SetStartedAt(now)
+		}
+		if next == task.StateDESTROYED || next == task.StateDONE {
+			upd.SetEndedAt(now)
+		}
+		if n, err := upd.Save(ctx); err != nil {
+			return nil, nil, fmt.Errorf("%s task %d: %w", tr.event, t.ID, err)
+		} else if n == 0 {
+			return nil, nil, apperr.Conflict("task %d changed while you acted on it; reload it and try again", t.ID)
+		}
+		if err := event(ctx, c, a.userID, t, tr.event, t.State, next, nil); err != nil {
+			return nil, nil, err
+		}
+		if tr.note != "" {
+			if err := systemNote(ctx, c, t, tr.note, userName(ctx)); err != nil {
+				return nil, nil, err
+			}
+		}
+		out, err = c.Task.Get(policySystem(ctx), t.ID)
+		return []int{t.ID}, []int{t.CaseID}, err
+	})
+	return out, err
+}
+
+// Delegate replaces a task's responsibles with the given users and roles.
+func (e *Engine) Delegate(ctx context.Context, id int, userIDs, roleIDs []int) (*ent.Task, error) {
+	a, err := e.actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(userIDs)+len(roleIDs) == 0 {
+		return nil, apperr.BadInput("give at least one user or role to delegate to")
+	}
+	var out *ent.Task
+	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
+		t, f, err := e.visibleTask(ctx, c, a, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := policy.CheckTask(a.sub, policy.TaskDelegate, f); err != nil {
+			return nil, nil, err
+		}
+		names, err := setResponsibles(ctx, c, t.ID, false, userIDs, roleIDs)
+		if err != nil {
+			return nil, nil, err
+		}
+		// A parked task was reserved for its worker; delegation hands it on open.
+		next := t.State
+		upd := c.Task.UpdateOneID(t.ID)
+		if t.State == task.StatePARKED {
+			next = task.StateSUSPENDED
+			upd.SetState(next).ClearWorkerID()
+		}
+		if err := upd.Exec(ctx); err != nil {
+			return nil, nil, fmt.Errorf("delegate task %d: %w", t.ID, err)
+		}
+		if err := event(ctx, c, a.userID, t, "DELEGATED", t.State, next, map[string]any{"to": names}); err != nil {
+			return nil, nil, err
+		}
+		if err := systemNote(ctx, c, t, "Task delegated by %s to %s.", userName(ctx), strings.Join(names, ", ")); err != nil {
+			return nil, nil, err
+		}
+		out, err = c.Task.Get(policySystem(ctx), t.ID)
+		return []int{t.ID}, []int{t.CaseID}, err
+	})
+	return out, err
+}
+
+// setResponsibles replaces the (expiry) responsibles of a task and returns their names.
+func setResponsibles(ctx context.Context, c *ent.Client, taskID int, expiry bool, userIDs, roleIDs []int) ([]string, error) {
+	users, err := c.User.Query().Where(userIDIn(userIDs)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	roles, err := c.Role.Query().Where(roleIDIn(roleIDs)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(users) != len(uniq(userIDs)) || len(roles) != len(uniq(roleIDs)) {
+		return nil, apperr.BadInput("some of userIds/roleIds do not exist")
+	}
+	if _, err := c.TaskResponsible.Delete().Where(taskresponsible.TaskID(taskID), taskresponsible.Expiry(expiry)).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("clear responsibles of task %d: %w", taskID, err)
+	}
+	var names []string
+	bulk := make([]*ent.TaskResponsibleCreate, 0, len(users)+len(roles))
+	for _, u := range users {
+		bulk = append(bulk, c.TaskResponsible.Create().SetTaskID(taskID).SetUserID(u.ID).SetExpiry(expiry))
+		names = append(names, "#"+u.Name)
+	}
+	for _, r := range roles {
+		bulk = append(bulk, c.TaskResponsible.Create().SetTaskID(taskID).SetRoleID(r.ID).SetExpiry(expiry))
+		names = append(names, r.Name)
+	}
+	if err := c.TaskResponsible.CreateBulk(bulk...).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("set responsibles of task %d: %w", taskID, err)
+	}
+	return names, nil
+}
+
+// TaskChanges are the fields updateTask may change; nil means unchanged.
+type TaskChanges struct {
+	Name, Description  *string
+	Priority           *task.Priority
+	ExpiryTimestamp    *time.Time
+	DelayTimestamp     *time.Time
+	ExpiryPriority     *task.ExpiryPriority
+	ExpiryUserIDs      []int
+	ExpiryRoleIDs      []int
+	SetExpiryActivator bool
+}
+
+// Update changes task fields; each changed field is checked against its own permission
+// and the state table, and recorded as an event.
+func (e *Engine) Update(ctx context.Context, id int, ch TaskChanges) (*ent.Task, error) {
+	a, err := e.actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *ent.Task
+	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
+		t, f, err := e.visibleTask(ctx, c, a, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		upd := c.Task.UpdateOneID(t.ID)
+		changed := map[string]any{}
+		check := func(act policy.TaskAction, field string, v any) error {
+			if err := policy.CheckTask(a.sub, act, f); err != nil {
+				return err
+			}
+			changed[field] = v
+			return nil
+		}
+		steps := []struct {
+			set   bool
+			act   policy.TaskAction
+			field string
+			v     any
+			apply func()
+		}{
+			{ch.Name != nil, policy.TaskChangeName, "name", ch.Name, func() { upd.SetName(*ch.Name) }},
+			{ch.Description != nil, policy.TaskChangeDescription, "description", ch.Description, func() { upd.SetDescription(*ch.Description) }},
+			{ch.Priority != nil, policy.TaskChangePriority, "priority", ch.Priority, func() { upd.SetPriority(*ch.Priority) }},
+			{ch.ExpiryTimestamp != nil, policy.TaskChangeDeadline, "expiryTimestamp", ch.ExpiryTimestamp, func() { upd.SetExpiryTimestamp(ch.ExpiryTimestamp.UTC()) }},
+			{ch.DelayTimestamp != nil, policy.TaskChangeDelay, "delayTimestamp", ch.DelayTimestamp, func() { upd.SetDelayTimestamp(ch.DelayTimestamp.UTC()) }},
+			{ch.ExpiryPriority != nil || ch.SetExpiryActivator, policy.TaskChangeExpiryActivator, "expiryActivator", nil, func() { upd.SetNillableExpiryPriority(ch.ExpiryPriority) }},
+		}
+		for _, s := range steps {
+			if !s.set {
+				continue
+			}
+			if err := check(s.act, s.field, s.v); err != nil {
+				return nil, nil, err
+			}
+			s.apply()
+		}
+		if len(changed) == 0 {
+			return nil, nil, apperr.BadInput("nothing to change: give at least one field")
+		}
+		if ch.SetExpiryActivator {
+			if _, err := setResponsibles(ctx, c, t.ID, true, ch.ExpiryUserIDs, ch.ExpiryRoleIDs); err != nil {
+				return nil, nil, err
+			}
+		}
+		if err := upd.Exec(ctx); err != nil {
+			return nil, nil, fmt.Errorf("update task %d: %w", t.ID, err)
+		}
+		if err := event(ctx, c, a.userID, t, "CHANGED", t.State, t.State, changed); err != nil {
+			return nil, nil, err
+		}
+		out, err = c.Task.Get(policySystem(ctx), t.ID)
+		return []int{t.ID}, []int{t.CaseID}, err
+	})
+	return out, err
+}
+
+// AddNote adds the viewer's note to a task (it shows in the case history too).
+func (e *Engine) AddNote(ctx context.Context, taskID int, content string) (*ent.Note, error) {
+	a, err := e.actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(content) == "" {
+		return nil, apperr.BadInput("the note is empty")
+	}
+	var out *ent.Note
+	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
+		t, f, err := e.visibleTask(ctx, c, a, taskID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := policy.CheckTask(a.sub, policy.TaskAddNote, f); err != nil {
+			return nil, nil, err
+		}
+		out, err = c.Note.Create().SetContent(content).SetAuthorID(a.userID).SetTaskID(t.ID).SetCaseID(t.CaseID).Save(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("add note to task %d: %w", t.ID, err)
+		}
+		return []int{t.ID}, nil, event(ctx, c, a.userID, t, "NOTE_ADDED", t.State, t.State, nil)
+	})
+	return out, err
+}

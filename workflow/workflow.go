@@ -1,0 +1,129 @@
+// Package workflow is the engine behind tasks and cases: what every action does to a
+// task or case, the express-process runner, notes and workflow events. Permissions and
+// states are decided by the policy's one table; this package applies the effects.
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/database"
+	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/task"
+	"github.com/portico-dev/portico/ent/taskresponsible"
+	"github.com/portico-dev/portico/policy"
+)
+
+// Engine runs task and case actions.
+type Engine struct {
+	client *ent.Client
+	policy *policy.Policy
+	log    *slog.Logger
+	now    func() time.Time
+	// Changed, when set, is told after commit which tasks and cases a write touched.
+	Changed func(ctx context.Context, taskIDs, caseIDs []int)
+}
+
+// New returns the engine.
+func New(client *ent.Client, p *policy.Policy, log *slog.Logger) *Engine {
+	return &Engine{client: client, policy: p, log: log, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// actor is the viewer doing an action, with its subject.
+type actor struct {
+	userID int
+	sub    *policy.Subject
+}
+
+func (e *Engine) actor(ctx context.Context) (actor, error) {
+	s, err := e.policy.SubjectFrom(ctx)
+	if err != nil {
+		return actor{}, err
+	}
+	return actor{userID: s.UserID, sub: s}, nil
+}
+
+// write runs fn in the request's transaction and reports the touched ids after commit.
+func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, c *ent.Client) (taskIDs, caseIDs []int, err error)) error {
+	return database.InTx(ctx, e.client, func(ctx context.Context, tx *ent.Tx) error {
+		tids, cids, err := fn(ctx, tx.Client())
+		if err != nil {
+			return err
+		}
+		if e.Changed != nil && (len(tids) > 0 || len(cids) > 0) {
+			database.AfterCommit(tx, func() { e.Changed(ctx, tids, cids) })
+		}
+		return nil
+	})
+}
+
+// visibleTask loads a task the viewer can see (the visibility interceptor applies), with
+// the facts the action table needs.
+func (e *Engine) visibleTask(ctx context.Context, c *ent.Client, a actor, id int) (*ent.Task, policy.TaskFacts, error) {
+	t, err := c.Task.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return nil, policy.TaskFacts{}, apperr.NotFound("no task with id %d (or you may not see it)", id)
+	}
+	if err != nil {
+		return nil, policy.TaskFacts{}, fmt.Errorf("load task %d: %w", id, err)
+	}
+	f, err := e.facts(ctx, c, a, t)
+	return t, f, err
+}
+
+// facts computes what the viewer is to the task.
+func (e *Engine) facts(ctx context.Context, c *ent.Client, a actor, t *ent.Task) (policy.TaskFacts, error) {
+	f := policy.TaskFacts{State: t.State, Working: t.WorkerID != nil && *t.WorkerID == a.userID}
+	users, roles := a.sub.WorkAs(auth.FromContext(ctx))
+	mine, err := c.TaskResponsible.Query().Where(
+		taskresponsible.TaskID(t.ID), taskresponsible.Expiry(false),
+		taskresponsible.Or(taskresponsible.UserIDIn(users...), taskresponsible.RoleIDIn(roles...)),
+	).Exist(policy.SystemContext(ctx))
+	if err != nil {
+		return f, fmt.Errorf("responsibles of task %d: %w", t.ID, err)
+	}
+	f.Mine = mine
+	return f, nil
+}
+
+// TaskFacts returns the facts of a task for the viewer (for allowedActions).
+func (e *Engine) TaskFacts(ctx context.Context, t *ent.Task) (*policy.Subject, policy.TaskFacts, error) {
+	a, err := e.actor(ctx)
+	if err != nil {
+		return nil, policy.TaskFacts{}, err
+	}
+	// Inside a mutation, read through its transaction: what it wrote is not committed yet.
+	c := ent.FromContext(ctx)
+	if c == nil {
+		c = e.client
+	}
+	f, err := e.facts(ctx, c, a, t)
+	return a.sub, f, err
+}
+
+// event records a workflow event on a task (and its case).
+func event(ctx context.Context, c *ent.Client, userID int, t *ent.Task, kind string, before, after task.State, details map[string]any) error {
+	q := c.WorkflowEvent.Create().SetKind(kind).SetTaskID(t.ID).SetCaseID(t.CaseID).
+		SetStateBefore(string(before)).SetStateAfter(string(after)).SetDetails(details)
+	if userID != 0 {
+		q.SetUserID(userID)
+	}
+	if err := q.Exec(ctx); err != nil {
+		return fmt.Errorf("record %s event on task %d: %w", kind, t.ID, err)
+	}
+	return nil
+}
+
+// systemNote writes a note by the server, visible only with NoteReadAllCaseTaskDetails.
+func systemNote(ctx context.Context, c *ent.Client, t *ent.Task, format string, args ...any) error {
+	err := c.Note.Create().SetSystem(true).SetTaskID(t.ID).SetCaseID(t.CaseID).
+		SetContent(fmt.Sprintf(format, args...)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("system note on task %d: %w", t.ID, err)
+	}
+	return nil
+}
