@@ -115,10 +115,13 @@ func TestViewerAndTasks(t *testing.T) {
 		query := `{ viewer { name roles { name } } tasks(first: 10, orderBy: {field: CREATED_AT, direction: DESC}) {
 			totalCount edges { cursor node { name state businessState priority responsibles { __typename ... on User { name } ... on Role { name } } } }
 			pageInfo { hasNextPage endCursor } } }`
-		// demo is in Team A (under Development); alice in First Level (under Support Group).
+		// demo created the demo case, so with TaskReadOwnCaseTasks (an Everybody default)
+		// it sees all its tasks; alice (First Level, under Support Group) sees her group's
+		// task; bob (Team B, under Development) the Development one.
 		want := map[string][]string{
-			"demo":  {"Plan handover", "Approve leave request"},
+			"demo":  {"Plan handover", "Check remaining holidays", "Approve leave request"},
 			"alice": {"Check remaining holidays"},
+			"bob":   {"Approve leave request"},
 			"admin": {"Plan handover", "Check remaining holidays", "Approve leave request"},
 		}
 		for user, names := range want {
@@ -161,8 +164,8 @@ func TestSurvivesRestart(t *testing.T) {
 		c.Token = token // the signing key lives in the database, so tokens survive too
 		var out struct{ Tasks struct{ TotalCount int } }
 		c.MustDo(t, `{ tasks { totalCount } }`, nil, &out)
-		if out.Tasks.TotalCount != 2 {
-			t.Fatalf("after restart demo sees %d tasks, want 2", out.Tasks.TotalCount)
+		if out.Tasks.TotalCount != 3 {
+			t.Fatalf("after restart demo sees %d tasks, want 3", out.Tasks.TotalCount)
 		}
 	})
 }

@@ -314,6 +314,9 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 		return nil, err
 	}
 
+	// Workers, task and case creators are drawn from the other users, never bench, and no
+	// task is DELAYED or a system task: bench sees exactly the tasks its responsibles name,
+	// under the plain responsibles rule and under rules that add own work or own cases.
 	g.log.Info("bench data: tasks", "tasks", g.c.Tasks)
 	// Task i is created at yearAgo + i*step plus less than half a step: distinct, ascending
 	// timestamps, each in a case created shortly before.
