@@ -98,7 +98,7 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	}
 	pol.Install(db.Client)
 	s := &Server{DB: db, Policy: pol, Auth: auth.NewService(db.Client, tokens),
-		Dir: directory.New(db.Client, pol, cfg.Logger), Work: workflow.New(db.Client, pol, cfg.Logger), log: cfg.Logger}
+		Dir: directory.New(db.Client, pol, cfg.Logger), Work: workflow.New(db.Client, db.Dialect, pol, cfg.Logger), log: cfg.Logger}
 	s.Handler = s.routes(cfg)
 	return s, nil
 }

@@ -20,17 +20,18 @@ import (
 
 // Engine runs task and case actions.
 type Engine struct {
-	client *ent.Client
-	policy *policy.Policy
-	log    *slog.Logger
-	now    func() time.Time
+	client  *ent.Client
+	dialect string
+	policy  *policy.Policy
+	log     *slog.Logger
+	now     func() time.Time
 	// Changed, when set, is told after commit which tasks and cases a write touched.
 	Changed func(ctx context.Context, taskIDs, caseIDs []int)
 }
 
-// New returns the engine.
-func New(client *ent.Client, p *policy.Policy, log *slog.Logger) *Engine {
-	return &Engine{client: client, policy: p, log: log, now: func() time.Time { return time.Now().UTC() }}
+// New returns the engine over a database of the given ent dialect.
+func New(client *ent.Client, dialect string, p *policy.Policy, log *slog.Logger) *Engine {
+	return &Engine{client: client, dialect: dialect, policy: p, log: log, now: func() time.Time { return time.Now().UTC() }}
 }
 
 // actor is the viewer doing an action, with its subject.

@@ -62,6 +62,7 @@ func runServe(ctx context.Context, args []string) error {
 	baseCtx, closeSockets := context.WithCancel(context.Background())
 	defer closeSockets()
 	hs.BaseContext = func(net.Listener) context.Context { return baseCtx }
+	go srv.Work.RunTimers(baseCtx, 5*time.Second)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("portico serving", "addr", ln.Addr().String(), "playground", "http://"+displayAddr(ln.Addr())+"/",
