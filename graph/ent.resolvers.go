@@ -78,9 +78,17 @@ func (r *Resolver) Task() TaskResolver { return &taskResolver{r} }
 // User returns UserResolver implementation.
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
+// CaseWhereInput returns CaseWhereInputResolver implementation.
+func (r *Resolver) CaseWhereInput() CaseWhereInputResolver { return &caseWhereInputResolver{r} }
+
+// TaskWhereInput returns TaskWhereInputResolver implementation.
+func (r *Resolver) TaskWhereInput() TaskWhereInputResolver { return &taskWhereInputResolver{r} }
+
 type (
-	caseResolver  struct{ *Resolver }
-	queryResolver struct{ *Resolver }
-	taskResolver  struct{ *Resolver }
-	userResolver  struct{ *Resolver }
+	caseResolver           struct{ *Resolver }
+	queryResolver          struct{ *Resolver }
+	taskResolver           struct{ *Resolver }
+	userResolver           struct{ *Resolver }
+	caseWhereInputResolver struct{ *Resolver }
+	taskWhereInputResolver struct{ *Resolver }
 )

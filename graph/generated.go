@@ -40,6 +40,8 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Task() TaskResolver
 	User() UserResolver
+	CaseWhereInput() CaseWhereInputResolver
+	TaskWhereInput() TaskWhereInputResolver
 }
 
 type DirectiveRoot struct {
@@ -502,6 +504,18 @@ type TaskResolver interface {
 type UserResolver interface {
 	Permissions(ctx context.Context, obj *ent.User) ([]string, error)
 	Properties(ctx context.Context, obj *ent.User) ([]*model.Property, error)
+}
+
+type CaseWhereInputResolver interface {
+	BusinessState(ctx context.Context, obj *ent.CaseWhereInput, data []model.CaseBusinessState) error
+	Text(ctx context.Context, obj *ent.CaseWhereInput, data *string) error
+}
+type TaskWhereInputResolver interface {
+	BusinessState(ctx context.Context, obj *ent.TaskWhereInput, data []model.TaskBusinessState) error
+	ResponsibleUserIds(ctx context.Context, obj *ent.TaskWhereInput, data []int) error
+	ResponsibleRoleIds(ctx context.Context, obj *ent.TaskWhereInput, data []int) error
+	Text(ctx context.Context, obj *ent.TaskWhereInput, data *string) error
+	CustomFields(ctx context.Context, obj *ent.TaskWhereInput, data []*model.CustomFieldFilter) error
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -2297,6 +2311,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CompleteTaskInput", ec.unmarshalInputCompleteTaskInput),
 			graphql.NewInputUnmarshaler("CreateRoleInput", ec.unmarshalInputCreateRoleInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
+			graphql.NewInputUnmarshaler("CustomFieldFilter", ec.unmarshalInputCustomFieldFilter),
 			graphql.NewInputUnmarshaler("DelegateTaskInput", ec.unmarshalInputDelegateTaskInput),
 			graphql.NewInputUnmarshaler("DeleteRoleInput", ec.unmarshalInputDeleteRoleInput),
 			graphql.NewInputUnmarshaler("ExpressEmailInput", ec.unmarshalInputExpressEmailInput),
@@ -13340,7 +13355,7 @@ func (ec *executionContext) unmarshalInputCaseWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "category", "categoryNEQ", "categoryIn", "categoryNotIn", "categoryGT", "categoryGTE", "categoryLT", "categoryLTE", "categoryContains", "categoryHasPrefix", "categoryHasSuffix", "categoryEqualFold", "categoryContainsFold", "state", "stateNEQ", "stateIn", "stateNotIn", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "processID", "processIDNEQ", "processIDIn", "processIDNotIn", "processIDIsNil", "processIDNotNil", "creatorID", "creatorIDNEQ", "creatorIDIn", "creatorIDNotIn", "creatorIDIsNil", "creatorIDNotNil", "ownerID", "ownerIDNEQ", "ownerIDIn", "ownerIDNotIn", "ownerIDIsNil", "ownerIDNotNil", "hasProcess", "hasProcessWith", "hasCreator", "hasCreatorWith", "hasOwner", "hasOwnerWith", "hasTasks", "hasTasksWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "category", "categoryNEQ", "categoryIn", "categoryNotIn", "categoryGT", "categoryGTE", "categoryLT", "categoryLTE", "categoryContains", "categoryHasPrefix", "categoryHasSuffix", "categoryEqualFold", "categoryContainsFold", "state", "stateNEQ", "stateIn", "stateNotIn", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "processID", "processIDNEQ", "processIDIn", "processIDNotIn", "processIDIsNil", "processIDNotNil", "creatorID", "creatorIDNEQ", "creatorIDIn", "creatorIDNotIn", "creatorIDIsNil", "creatorIDNotNil", "ownerID", "ownerIDNEQ", "ownerIDIn", "ownerIDNotIn", "ownerIDIsNil", "ownerIDNotNil", "hasProcess", "hasProcessWith", "hasCreator", "hasCreatorWith", "hasOwner", "hasOwnerWith", "hasTasks", "hasTasksWith", "businessState", "text"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14089,6 +14104,24 @@ func (ec *executionContext) unmarshalInputCaseWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.HasTasksWith = data
+		case "businessState":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("businessState"))
+			data, err := ec.unmarshalOCaseBusinessState2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseBusinessStateᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.CaseWhereInput().BusinessState(ctx, &it, data); err != nil {
+				return it, err
+			}
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.CaseWhereInput().Text(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
@@ -14292,6 +14325,55 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 func UnmarshalCreateUserInput(ctx context.Context, raw any) (model.CreateUserInput, error) {
 	var out model.CreateUserInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateUserInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCustomFieldFilter(ctx context.Context, obj any) (model.CustomFieldFilter, error) {
+	var it model.CustomFieldFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "equals"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "equals":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("equals"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Equals = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCustomFieldFilter unmarshals raw into the CustomFieldFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCustomFieldFilter(ctx context.Context, raw any) (model.CustomFieldFilter, error) {
+	var out model.CustomFieldFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CustomFieldFilter", raw, &out)
 	return out, err
 }
 
@@ -17756,7 +17838,7 @@ func (ec *executionContext) unmarshalInputTaskWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "category", "categoryNEQ", "categoryIn", "categoryNotIn", "categoryGT", "categoryGTE", "categoryLT", "categoryLTE", "categoryContains", "categoryHasPrefix", "categoryHasSuffix", "categoryEqualFold", "categoryContainsFold", "state", "stateNEQ", "stateIn", "stateNotIn", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "kind", "kindNEQ", "kindIn", "kindNotIn", "kindGT", "kindGTE", "kindLT", "kindLTE", "kindContains", "kindHasPrefix", "kindHasSuffix", "kindEqualFold", "kindContainsFold", "position", "positionNEQ", "positionIn", "positionNotIn", "positionGT", "positionGTE", "positionLT", "positionLTE", "system", "systemNEQ", "expiryTimestamp", "expiryTimestampNEQ", "expiryTimestampIn", "expiryTimestampNotIn", "expiryTimestampGT", "expiryTimestampGTE", "expiryTimestampLT", "expiryTimestampLTE", "expiryTimestampIsNil", "expiryTimestampNotNil", "expiryPriority", "expiryPriorityNEQ", "expiryPriorityIn", "expiryPriorityNotIn", "expiryPriorityIsNil", "expiryPriorityNotNil", "delayTimestamp", "delayTimestampNEQ", "delayTimestampIn", "delayTimestampNotIn", "delayTimestampGT", "delayTimestampGTE", "delayTimestampLT", "delayTimestampLTE", "delayTimestampIsNil", "delayTimestampNotNil", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "caseID", "caseIDNEQ", "caseIDIn", "caseIDNotIn", "workerID", "workerIDNEQ", "workerIDIn", "workerIDNotIn", "workerIDIsNil", "workerIDNotNil", "creatorID", "creatorIDNEQ", "creatorIDIn", "creatorIDNotIn", "creatorIDIsNil", "creatorIDNotNil", "hasCase", "hasCaseWith", "hasWorker", "hasWorkerWith", "hasCreator", "hasCreatorWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "category", "categoryNEQ", "categoryIn", "categoryNotIn", "categoryGT", "categoryGTE", "categoryLT", "categoryLTE", "categoryContains", "categoryHasPrefix", "categoryHasSuffix", "categoryEqualFold", "categoryContainsFold", "state", "stateNEQ", "stateIn", "stateNotIn", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "kind", "kindNEQ", "kindIn", "kindNotIn", "kindGT", "kindGTE", "kindLT", "kindLTE", "kindContains", "kindHasPrefix", "kindHasSuffix", "kindEqualFold", "kindContainsFold", "position", "positionNEQ", "positionIn", "positionNotIn", "positionGT", "positionGTE", "positionLT", "positionLTE", "system", "systemNEQ", "expiryTimestamp", "expiryTimestampNEQ", "expiryTimestampIn", "expiryTimestampNotIn", "expiryTimestampGT", "expiryTimestampGTE", "expiryTimestampLT", "expiryTimestampLTE", "expiryTimestampIsNil", "expiryTimestampNotNil", "expiryPriority", "expiryPriorityNEQ", "expiryPriorityIn", "expiryPriorityNotIn", "expiryPriorityIsNil", "expiryPriorityNotNil", "delayTimestamp", "delayTimestampNEQ", "delayTimestampIn", "delayTimestampNotIn", "delayTimestampGT", "delayTimestampGTE", "delayTimestampLT", "delayTimestampLTE", "delayTimestampIsNil", "delayTimestampNotNil", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "caseID", "caseIDNEQ", "caseIDIn", "caseIDNotIn", "workerID", "workerIDNEQ", "workerIDIn", "workerIDNotIn", "workerIDIsNil", "workerIDNotNil", "creatorID", "creatorIDNEQ", "creatorIDIn", "creatorIDNotIn", "creatorIDIsNil", "creatorIDNotNil", "hasCase", "hasCaseWith", "hasWorker", "hasWorkerWith", "hasCreator", "hasCreatorWith", "businessState", "responsibleUserIds", "responsibleRoleIds", "text", "customFields"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -18918,6 +19000,51 @@ func (ec *executionContext) unmarshalInputTaskWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.HasCreatorWith = data
+		case "businessState":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("businessState"))
+			data, err := ec.unmarshalOTaskBusinessState2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskBusinessStateᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.TaskWhereInput().BusinessState(ctx, &it, data); err != nil {
+				return it, err
+			}
+		case "responsibleUserIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responsibleUserIds"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.TaskWhereInput().ResponsibleUserIds(ctx, &it, data); err != nil {
+				return it, err
+			}
+		case "responsibleRoleIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responsibleRoleIds"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.TaskWhereInput().ResponsibleRoleIds(ctx, &it, data); err != nil {
+				return it, err
+			}
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.TaskWhereInput().Text(ctx, &it, data); err != nil {
+				return it, err
+			}
+		case "customFields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customFields"))
+			data, err := ec.unmarshalOCustomFieldFilter2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCustomFieldFilterᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.TaskWhereInput().CustomFields(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
@@ -23898,6 +24025,16 @@ func (ec *executionContext) marshalNCaseAction2ᚕgithubᚗcomᚋporticoᚑdev�
 	return ret
 }
 
+func (ec *executionContext) unmarshalNCaseBusinessState2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseBusinessState(ctx context.Context, v any) (model.CaseBusinessState, error) {
+	var res model.CaseBusinessState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCaseBusinessState2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseBusinessState(ctx context.Context, sel ast.SelectionSet, v model.CaseBusinessState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNCaseConnection2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseConnection(ctx context.Context, sel ast.SelectionSet, v *ent.CaseConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CaseConnection!")
@@ -23987,6 +24124,11 @@ func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCur
 
 func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNCustomFieldFilter2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCustomFieldFilter(ctx context.Context, v any) (*model.CustomFieldFilter, error) {
+	res, err := ec.unmarshalInputCustomFieldFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNDelegateTaskInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDelegateTaskInput(ctx context.Context, v any) (model.DelegateTaskInput, error) {
@@ -24966,6 +25108,42 @@ func (ec *executionContext) marshalOCase2ᚖgithubᚗcomᚋporticoᚑdevᚋporti
 	return ec._Case(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOCaseBusinessState2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseBusinessStateᚄ(ctx context.Context, v any) ([]model.CaseBusinessState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.CaseBusinessState, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCaseBusinessState2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseBusinessState(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOCaseBusinessState2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseBusinessStateᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CaseBusinessState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCaseBusinessState2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseBusinessState(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOCaseEdge2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.CaseEdge) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -25085,6 +25263,23 @@ func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOCustomFieldFilter2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCustomFieldFilterᚄ(ctx context.Context, v any) ([]*model.CustomFieldFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.CustomFieldFilter, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCustomFieldFilter2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCustomFieldFilter(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOExpressEmailInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressEmailInput(ctx context.Context, v any) (*model.ExpressEmailInput, error) {
@@ -25648,6 +25843,42 @@ func (ec *executionContext) marshalOTask2ᚖgithubᚗcomᚋporticoᚑdevᚋporti
 		return graphql.Null
 	}
 	return ec._Task(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOTaskBusinessState2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskBusinessStateᚄ(ctx context.Context, v any) ([]model.TaskBusinessState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.TaskBusinessState, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTaskBusinessState2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskBusinessState(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOTaskBusinessState2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskBusinessStateᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TaskBusinessState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTaskBusinessState2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskBusinessState(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOTaskEdge2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.TaskEdge) graphql.Marshaler {

@@ -169,3 +169,61 @@ func (r *taskResolver) Notes(ctx context.Context, obj *ent.Task, after *entgql.C
 	return r.Client.Note.Query().Where(note.TaskID(obj.ID)).Paginate(ctx, after, first, before, last,
 		ent.WithNoteOrder(&ent.NoteOrder{Field: ent.NoteOrderFieldCreatedAt, Direction: entgql.OrderDirectionDesc}))
 }
+
+// BusinessState is the resolver for the businessState field.
+func (r *caseWhereInputResolver) BusinessState(ctx context.Context, obj *ent.CaseWhereInput, data []model.CaseBusinessState) error {
+	bs := make([]string, len(data))
+	for i, b := range data {
+		bs[i] = string(b)
+	}
+	obj.AddPredicates(workflow.CaseInBusinessStates(bs))
+	return nil
+}
+
+// Text is the resolver for the text field.
+func (r *caseWhereInputResolver) Text(ctx context.Context, obj *ent.CaseWhereInput, data *string) error {
+	if data != nil {
+		obj.AddPredicates(workflow.CaseText(*data))
+	}
+	return nil
+}
+
+// BusinessState is the resolver for the businessState field.
+func (r *taskWhereInputResolver) BusinessState(ctx context.Context, obj *ent.TaskWhereInput, data []model.TaskBusinessState) error {
+	bs := make([]policy.BusinessState, len(data))
+	for i, b := range data {
+		bs[i] = policy.BusinessState(b)
+	}
+	obj.AddPredicates(workflow.TaskInBusinessStates(bs))
+	return nil
+}
+
+// ResponsibleUserIds is the resolver for the responsibleUserIds field.
+func (r *taskWhereInputResolver) ResponsibleUserIds(ctx context.Context, obj *ent.TaskWhereInput, data []int) error {
+	obj.AddPredicates(workflow.TaskAssignedTo(data, nil))
+	return nil
+}
+
+// ResponsibleRoleIds is the resolver for the responsibleRoleIds field.
+func (r *taskWhereInputResolver) ResponsibleRoleIds(ctx context.Context, obj *ent.TaskWhereInput, data []int) error {
+	obj.AddPredicates(workflow.TaskAssignedTo(nil, data))
+	return nil
+}
+
+// Text is the resolver for the text field.
+func (r *taskWhereInputResolver) Text(ctx context.Context, obj *ent.TaskWhereInput, data *string) error {
+	if data != nil {
+		obj.AddPredicates(workflow.TaskText(*data))
+	}
+	return nil
+}
+
+// CustomFields is the resolver for the customFields field.
+func (r *taskWhereInputResolver) CustomFields(ctx context.Context, obj *ent.TaskWhereInput, data []*model.CustomFieldFilter) error {
+	for _, f := range data {
+		if f.Equals != nil {
+			obj.AddPredicates(workflow.TaskCustomField(f.Name, *f.Equals))
+		}
+	}
+	return nil
+}

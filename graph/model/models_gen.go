@@ -64,6 +64,12 @@ type CreateUserInput struct {
 	Properties []*PropertyInput `json:"properties,omitempty"`
 }
 
+// A filter on one custom field: equal to value, or (for text) containing it.
+type CustomFieldFilter struct {
+	Name   string  `json:"name"`
+	Equals *string `json:"equals,omitempty"`
+}
+
 type DelegateTaskInput struct {
 	ID      int   `json:"id"`
 	UserIds []int `json:"userIds,omitempty"`
@@ -347,6 +353,63 @@ func (e *CaseAction) UnmarshalJSON(b []byte) error {
 }
 
 func (e CaseAction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type CaseBusinessState string
+
+const (
+	CaseBusinessStateOpen      CaseBusinessState = "OPEN"
+	CaseBusinessStateDone      CaseBusinessState = "DONE"
+	CaseBusinessStateDestroyed CaseBusinessState = "DESTROYED"
+)
+
+var AllCaseBusinessState = []CaseBusinessState{
+	CaseBusinessStateOpen,
+	CaseBusinessStateDone,
+	CaseBusinessStateDestroyed,
+}
+
+func (e CaseBusinessState) IsValid() bool {
+	switch e {
+	case CaseBusinessStateOpen, CaseBusinessStateDone, CaseBusinessStateDestroyed:
+		return true
+	}
+	return false
+}
+
+func (e CaseBusinessState) String() string {
+	return string(e)
+}
+
+func (e *CaseBusinessState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CaseBusinessState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CaseBusinessState", str)
+	}
+	return nil
+}
+
+func (e CaseBusinessState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CaseBusinessState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CaseBusinessState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
