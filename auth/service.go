@@ -33,7 +33,7 @@ func (s *Service) Login(ctx context.Context, name, password, addr string) (strin
 		return "", time.Time{}, nil, apperr.Forbidden("too many failed logins; try again in %d s", int(wait.Seconds())+1).
 			WithExtension("retryAfterSeconds", int(wait.Seconds())+1)
 	}
-	u, err := s.client.User.Query().Where(user.Name(name)).Only(ctx)
+	u, err := s.client.User.Query().Where(user.Name(name)).Only(SystemContext(ctx))
 	if err != nil && !ent.IsNotFound(err) {
 		return "", time.Time{}, nil, fmt.Errorf("login %q: %w", name, err)
 	}
@@ -63,7 +63,7 @@ func (s *Service) Authenticate(ctx context.Context, header string) (*Viewer, tim
 	if err != nil {
 		return nil, time.Time{}, &apperr.Error{Code: apperr.CodeUnauthenticated, Message: "the token is invalid or expired; log in again"}
 	}
-	u, err := s.client.User.Get(ctx, id)
+	u, err := s.client.User.Get(SystemContext(ctx), id)
 	if ent.IsNotFound(err) || err == nil && u.Disabled {
 		return nil, time.Time{}, &apperr.Error{Code: apperr.CodeUnauthenticated, Message: "the token's user no longer exists or is disabled"}
 	}
@@ -87,7 +87,7 @@ func (s *Service) loadSubstitutions(ctx context.Context, v *Viewer) error {
 			substitute.Permanent(true),
 			substitute.HasUserWith(user.HasAbsencesWith(absence.FromLTE(now), absence.UntilGT(now))),
 		),
-	).All(ctx)
+	).All(SystemContext(ctx))
 	if err != nil {
 		return fmt.Errorf("substitutions of user %d: %w", v.UserID, err)
 	}

@@ -27,3 +27,15 @@ func FromContext(ctx context.Context) *Viewer {
 	v, _ := ctx.Value(viewerKey{}).(*Viewer)
 	return v
 }
+
+type systemKey struct{}
+
+// SystemContext marks work done by the server itself (timers, bootstrap, the command
+// line, internal lookups): visibility filters and permission checks do not apply to it.
+// Never derive it from a request.
+func SystemContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, systemKey{}, true)
+}
+
+// IsSystem reports whether ctx is a SystemContext.
+func IsSystem(ctx context.Context) bool { v, _ := ctx.Value(systemKey{}).(bool); return v }

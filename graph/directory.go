@@ -76,3 +76,14 @@ func casePayload(c *ent.BusinessCase, err error) (*model.CasePayload, error) {
 	}
 	return &model.CasePayload{Case: c}, nil
 }
+
+// userOrViewer returns id, or the viewer's id when id is nil.
+func (r *Resolver) userOrViewer(ctx context.Context, id *int) int {
+	if id != nil {
+		return *id
+	}
+	if s, err := r.Policy.SubjectFrom(ctx); err == nil {
+		return s.UserID
+	}
+	return 0
+}

@@ -70,6 +70,10 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	AbsencePayload struct {
+		Absence func(childComplexity int) int
+	}
+
 	Case struct {
 		AllowedActions func(childComplexity int) int
 		Category       func(childComplexity int) int
@@ -115,6 +119,10 @@ type ComplexityRoot struct {
 		Role func(childComplexity int) int
 	}
 
+	DeletePayload struct {
+		Ok func(childComplexity int) int
+	}
+
 	DeleteRolePayload struct {
 		DeletedCount func(childComplexity int) int
 	}
@@ -149,11 +157,15 @@ type ComplexityRoot struct {
 		AddMemberRole        func(childComplexity int, input model.MemberRoleInput) int
 		AddTaskNote          func(childComplexity int, input model.AddTaskNoteInput) int
 		CompleteTask         func(childComplexity int, input model.CompleteTaskInput) int
+		CreateAbsence        func(childComplexity int, input model.CreateAbsenceInput) int
 		CreateExpressProcess func(childComplexity int, input model.ExpressProcessInput) int
 		CreateRole           func(childComplexity int, input model.CreateRoleInput) int
+		CreateSubstitute     func(childComplexity int, input model.CreateSubstituteInput) int
 		CreateUser           func(childComplexity int, input model.CreateUserInput) int
 		DelegateTask         func(childComplexity int, input model.DelegateTaskInput) int
+		DeleteAbsence        func(childComplexity int, input model.DeleteByIDInput) int
 		DeleteRole           func(childComplexity int, input model.DeleteRoleInput) int
+		DeleteSubstitute     func(childComplexity int, input model.DeleteByIDInput) int
 		DenyPermission       func(childComplexity int, input model.GrantInput) int
 		DestroyCase          func(childComplexity int, input model.CaseIDInput) int
 		DestroyTask          func(childComplexity int, input model.TaskIDInput) int
@@ -333,6 +345,10 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	SubstitutePayload struct {
+		Substitute func(childComplexity int) int
+	}
+
 	Task struct {
 		AllowedActions  func(childComplexity int) int
 		BusinessState   func(childComplexity int) int
@@ -384,6 +400,7 @@ type ComplexityRoot struct {
 	}
 
 	User struct {
+		Absences    func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
 		Disabled    func(childComplexity int) int
 		Email       func(childComplexity int) int
@@ -394,6 +411,7 @@ type ComplexityRoot struct {
 		Permissions func(childComplexity int) int
 		Properties  func(childComplexity int) int
 		Roles       func(childComplexity int) int
+		Substitutes func(childComplexity int) int
 		UpdatedAt   func(childComplexity int) int
 	}
 
@@ -450,6 +468,10 @@ type CaseResolver interface {
 }
 type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error)
+	CreateAbsence(ctx context.Context, input model.CreateAbsenceInput) (*model.AbsencePayload, error)
+	DeleteAbsence(ctx context.Context, input model.DeleteByIDInput) (*model.DeletePayload, error)
+	CreateSubstitute(ctx context.Context, input model.CreateSubstituteInput) (*model.SubstitutePayload, error)
+	DeleteSubstitute(ctx context.Context, input model.DeleteByIDInput) (*model.DeletePayload, error)
 	CreateRole(ctx context.Context, input model.CreateRoleInput) (*model.CreateRolePayload, error)
 	UpdateRole(ctx context.Context, input model.UpdateRoleInput) (*model.UpdateRolePayload, error)
 	DeleteRole(ctx context.Context, input model.DeleteRoleInput) (*model.DeleteRolePayload, error)
@@ -502,6 +524,8 @@ type TaskResolver interface {
 	Notes(ctx context.Context, obj *ent.Task, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error)
 }
 type UserResolver interface {
+	Absences(ctx context.Context, obj *ent.User) ([]*ent.Absence, error)
+	Substitutes(ctx context.Context, obj *ent.User) ([]*ent.Substitute, error)
 	Permissions(ctx context.Context, obj *ent.User) ([]string, error)
 	Properties(ctx context.Context, obj *ent.User) ([]*model.Property, error)
 }
@@ -616,6 +640,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AbsenceEdge.Node(childComplexity), true
+
+	case "AbsencePayload.absence":
+		if e.ComplexityRoot.AbsencePayload.Absence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbsencePayload.Absence(childComplexity), true
 
 	case "Case.allowedActions":
 		if e.ComplexityRoot.Case.AllowedActions == nil {
@@ -795,6 +826,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateRolePayload.Role(childComplexity), true
 
+	case "DeletePayload.ok":
+		if e.ComplexityRoot.DeletePayload.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeletePayload.Ok(childComplexity), true
+
 	case "DeleteRolePayload.deletedCount":
 		if e.ComplexityRoot.DeleteRolePayload.DeletedCount == nil {
 			break
@@ -911,6 +949,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CompleteTask(childComplexity, args["input"].(model.CompleteTaskInput)), true
+	case "Mutation.createAbsence":
+		if e.ComplexityRoot.Mutation.CreateAbsence == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAbsence_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAbsence(childComplexity, args["input"].(model.CreateAbsenceInput)), true
 	case "Mutation.createExpressProcess":
 		if e.ComplexityRoot.Mutation.CreateExpressProcess == nil {
 			break
@@ -933,6 +982,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateRole(childComplexity, args["input"].(model.CreateRoleInput)), true
+	case "Mutation.createSubstitute":
+		if e.ComplexityRoot.Mutation.CreateSubstitute == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSubstitute_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSubstitute(childComplexity, args["input"].(model.CreateSubstituteInput)), true
 	case "Mutation.createUser":
 		if e.ComplexityRoot.Mutation.CreateUser == nil {
 			break
@@ -955,6 +1015,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DelegateTask(childComplexity, args["input"].(model.DelegateTaskInput)), true
+	case "Mutation.deleteAbsence":
+		if e.ComplexityRoot.Mutation.DeleteAbsence == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteAbsence_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteAbsence(childComplexity, args["input"].(model.DeleteByIDInput)), true
 	case "Mutation.deleteRole":
 		if e.ComplexityRoot.Mutation.DeleteRole == nil {
 			break
@@ -966,6 +1037,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteRole(childComplexity, args["input"].(model.DeleteRoleInput)), true
+	case "Mutation.deleteSubstitute":
+		if e.ComplexityRoot.Mutation.DeleteSubstitute == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteSubstitute_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteSubstitute(childComplexity, args["input"].(model.DeleteByIDInput)), true
 	case "Mutation.denyPermission":
 		if e.ComplexityRoot.Mutation.DenyPermission == nil {
 			break
@@ -1855,6 +1937,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SubstituteEdge.Node(childComplexity), true
 
+	case "SubstitutePayload.substitute":
+		if e.ComplexityRoot.SubstitutePayload.Substitute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubstitutePayload.Substitute(childComplexity), true
+
 	case "Task.allowedActions":
 		if e.ComplexityRoot.Task.AllowedActions == nil {
 			break
@@ -2075,6 +2164,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UpdateRolePayload.Role(childComplexity), true
 
+	case "User.absences":
+		if e.ComplexityRoot.User.Absences == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Absences(childComplexity), true
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -2135,6 +2230,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Roles(childComplexity), true
+	case "User.substitutes":
+		if e.ComplexityRoot.User.Substitutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Substitutes(childComplexity), true
 	case "User.updatedAt":
 		if e.ComplexityRoot.User.UpdatedAt == nil {
 			break
@@ -2309,10 +2410,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CaseOrder", ec.unmarshalInputCaseOrder),
 			graphql.NewInputUnmarshaler("CaseWhereInput", ec.unmarshalInputCaseWhereInput),
 			graphql.NewInputUnmarshaler("CompleteTaskInput", ec.unmarshalInputCompleteTaskInput),
+			graphql.NewInputUnmarshaler("CreateAbsenceInput", ec.unmarshalInputCreateAbsenceInput),
 			graphql.NewInputUnmarshaler("CreateRoleInput", ec.unmarshalInputCreateRoleInput),
+			graphql.NewInputUnmarshaler("CreateSubstituteInput", ec.unmarshalInputCreateSubstituteInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
 			graphql.NewInputUnmarshaler("CustomFieldFilter", ec.unmarshalInputCustomFieldFilter),
 			graphql.NewInputUnmarshaler("DelegateTaskInput", ec.unmarshalInputDelegateTaskInput),
+			graphql.NewInputUnmarshaler("DeleteByIdInput", ec.unmarshalInputDeleteByIdInput),
 			graphql.NewInputUnmarshaler("DeleteRoleInput", ec.unmarshalInputDeleteRoleInput),
 			graphql.NewInputUnmarshaler("ExpressEmailInput", ec.unmarshalInputExpressEmailInput),
 			graphql.NewInputUnmarshaler("ExpressFormElementInput", ec.unmarshalInputExpressFormElementInput),
@@ -2421,7 +2525,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "directory.graphqls" "ent.graphqls" "work.graphqls"
+//go:embed "absences.graphqls" "directory.graphqls" "ent.graphqls" "work.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2469,6 +2573,7 @@ extend type Query {
   role(name: String!): Role
 }
 `, BuiltIn: false},
+	{Name: "absences.graphqls", Input: sourceData("absences.graphqls"), BuiltIn: false},
 	{Name: "directory.graphqls", Input: sourceData("directory.graphqls"), BuiltIn: false},
 	{Name: "ent.graphqls", Input: sourceData("ent.graphqls"), BuiltIn: false},
 	{Name: "work.graphqls", Input: sourceData("work.graphqls"), BuiltIn: false},
@@ -2509,6 +2614,14 @@ func (ec *executionContext) childFields_AbsenceEdge(ctx context.Context, field g
 		return ec.fieldContext_AbsenceEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AbsenceEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AbsencePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "absence":
+		return ec.fieldContext_AbsencePayload_absence(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AbsencePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2599,6 +2712,14 @@ func (ec *executionContext) childFields_CreateRolePayload(ctx context.Context, f
 		return ec.fieldContext_CreateRolePayload_role(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreateRolePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DeletePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ok":
+		return ec.fieldContext_DeletePayload_ok(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeletePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_DeleteRolePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2927,6 +3048,14 @@ func (ec *executionContext) childFields_SubstituteEdge(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type SubstituteEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_SubstitutePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "substitute":
+		return ec.fieldContext_SubstitutePayload_substitute(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubstitutePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3047,6 +3176,10 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_disabled(ctx, field)
 	case "roles":
 		return ec.fieldContext_User_roles(ctx, field)
+	case "absences":
+		return ec.fieldContext_User_absences(ctx, field)
+	case "substitutes":
+		return ec.fieldContext_User_substitutes(ctx, field)
 	case "permissions":
 		return ec.fieldContext_User_permissions(ctx, field)
 	case "properties":
@@ -3391,6 +3524,20 @@ func (ec *executionContext) field_Mutation_completeTask_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createAbsence_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateAbsenceInput, error) {
+			return ec.unmarshalNCreateAbsenceInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateAbsenceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createExpressProcess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3411,6 +3558,20 @@ func (ec *executionContext) field_Mutation_createRole_args(ctx context.Context, 
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateRoleInput, error) {
 			return ec.unmarshalNCreateRoleInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateRoleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createSubstitute_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateSubstituteInput, error) {
+			return ec.unmarshalNCreateSubstituteInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateSubstituteInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3447,12 +3608,40 @@ func (ec *executionContext) field_Mutation_delegateTask_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteAbsence_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteByIDInput, error) {
+			return ec.unmarshalNDeleteByIdInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteByIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeleteRoleInput, error) {
 			return ec.unmarshalNDeleteRoleInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteRoleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteSubstitute_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteByIDInput, error) {
+			return ec.unmarshalNDeleteByIdInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteByIDInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4618,6 +4807,38 @@ func (ec *executionContext) fieldContext_AbsenceEdge_cursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("AbsenceEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _AbsencePayload_absence(ctx context.Context, field graphql.CollectedField, obj *model.AbsencePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbsencePayload_absence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Absence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Absence) graphql.Marshaler {
+			return ec.marshalNAbsence2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐAbsence(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbsencePayload_absence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AbsencePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Absence(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Case_id(ctx context.Context, field graphql.CollectedField, obj *ent.BusinessCase) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5371,6 +5592,29 @@ func (ec *executionContext) fieldContext_CreateRolePayload_role(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _DeletePayload_ok(ctx context.Context, field graphql.CollectedField, obj *model.DeletePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeletePayload_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeletePayload_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeletePayload", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _DeleteRolePayload_deletedCount(ctx context.Context, field graphql.CollectedField, obj *model.DeleteRolePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5689,6 +5933,182 @@ func (ec *executionContext) fieldContext_Mutation_login(ctx context.Context, fie
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_login_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createAbsence(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createAbsence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateAbsence(ctx, fc.Args["input"].(model.CreateAbsenceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AbsencePayload) graphql.Marshaler {
+			return ec.marshalNAbsencePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐAbsencePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createAbsence(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbsencePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createAbsence_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteAbsence(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteAbsence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteAbsence(ctx, fc.Args["input"].(model.DeleteByIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeletePayload) graphql.Marshaler {
+			return ec.marshalNDeletePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeletePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteAbsence(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeletePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteAbsence_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createSubstitute(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSubstitute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSubstitute(ctx, fc.Args["input"].(model.CreateSubstituteInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SubstitutePayload) graphql.Marshaler {
+			return ec.marshalNSubstitutePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSubstitutePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSubstitute(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubstitutePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSubstitute_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteSubstitute(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteSubstitute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteSubstitute(ctx, fc.Args["input"].(model.DeleteByIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeletePayload) graphql.Marshaler {
+			return ec.marshalNDeletePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeletePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteSubstitute(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeletePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteSubstitute_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9759,6 +10179,38 @@ func (ec *executionContext) fieldContext_SubstituteEdge_cursor(_ context.Context
 	return graphql.NewScalarFieldContext("SubstituteEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _SubstitutePayload_substitute(ctx context.Context, field graphql.CollectedField, obj *model.SubstitutePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubstitutePayload_substitute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Substitute, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Substitute) graphql.Marshaler {
+			return ec.marshalNSubstitute2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐSubstitute(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubstitutePayload_substitute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubstitutePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Substitute(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Task_id(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10868,6 +11320,70 @@ func (ec *executionContext) fieldContext_User_roles(_ context.Context, field gra
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Role(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_absences(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_absences(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().Absences(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Absence) graphql.Marshaler {
+			return ec.marshalNAbsence2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐAbsenceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_absences(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Absence(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_substitutes(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_substitutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().Substitutes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Substitute) graphql.Marshaler {
+			return ec.marshalNSubstitute2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐSubstituteᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_substitutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Substitute(ctx, field)
 		},
 	}
 	return fc, nil
@@ -14188,6 +14704,69 @@ func UnmarshalCompleteTaskInput(ctx context.Context, raw any) (model.CompleteTas
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateAbsenceInput(ctx context.Context, obj any) (model.CreateAbsenceInput, error) {
+	var it model.CreateAbsenceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"userId", "from", "until", "comment"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "userId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userId"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserID = data
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "until":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("until"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Until = data
+		case "comment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("comment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Comment = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateAbsenceInput unmarshals raw into the CreateAbsenceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateAbsenceInput(ctx context.Context, raw any) (model.CreateAbsenceInput, error) {
+	var out model.CreateAbsenceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAbsenceInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateRoleInput(ctx context.Context, obj any) (model.CreateRoleInput, error) {
 	var it model.CreateRoleInput
 	if obj == nil {
@@ -14241,6 +14820,69 @@ func (ec *executionContext) unmarshalInputCreateRoleInput(ctx context.Context, o
 func UnmarshalCreateRoleInput(ctx context.Context, raw any) (model.CreateRoleInput, error) {
 	var out model.CreateRoleInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateRoleInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateSubstituteInput(ctx context.Context, obj any) (model.CreateSubstituteInput, error) {
+	var it model.CreateSubstituteInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"userId", "substituteId", "roleId", "permanent"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "userId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userId"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserID = data
+		case "substituteId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("substituteId"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubstituteID = data
+		case "roleId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleId"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RoleID = data
+		case "permanent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("permanent"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Permanent = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateSubstituteInput unmarshals raw into the CreateSubstituteInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateSubstituteInput(ctx context.Context, raw any) (model.CreateSubstituteInput, error) {
+	var out model.CreateSubstituteInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateSubstituteInput", raw, &out)
 	return out, err
 }
 
@@ -14430,6 +15072,48 @@ func (ec *executionContext) unmarshalInputDelegateTaskInput(ctx context.Context,
 func UnmarshalDelegateTaskInput(ctx context.Context, raw any) (model.DelegateTaskInput, error) {
 	var out model.DelegateTaskInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DelegateTaskInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeleteByIdInput(ctx context.Context, obj any) (model.DeleteByIDInput, error) {
+	var it model.DeleteByIDInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteByIdInput unmarshals raw into the DeleteByIdInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteByIdInput(ctx context.Context, raw any) (model.DeleteByIDInput, error) {
+	var out model.DeleteByIDInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteByIdInput", raw, &out)
 	return out, err
 }
 
@@ -21010,6 +21694,39 @@ func (ec *executionContext) _AbsenceEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var absencePayloadImplementors = []string{"AbsencePayload"}
+
+func (ec *executionContext) _AbsencePayload(ctx context.Context, sel ast.SelectionSet, obj *model.AbsencePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, absencePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AbsencePayload")
+		case "absence":
+			out.Values[i] = ec._AbsencePayload_absence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var caseImplementors = []string{"Case", "Node"}
 
 func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj *ent.BusinessCase) graphql.Marshaler {
@@ -21319,6 +22036,39 @@ func (ec *executionContext) _CreateRolePayload(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var deletePayloadImplementors = []string{"DeletePayload"}
+
+func (ec *executionContext) _DeletePayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeletePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deletePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeletePayload")
+		case "ok":
+			out.Values[i] = ec._DeletePayload_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var deleteRolePayloadImplementors = []string{"DeleteRolePayload"}
 
 func (ec *executionContext) _DeleteRolePayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteRolePayload) graphql.Marshaler {
@@ -21564,6 +22314,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "login":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_login(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createAbsence":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createAbsence(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteAbsence":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteAbsence(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createSubstitute":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSubstitute(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteSubstitute":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteSubstitute(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -22873,6 +23651,39 @@ func (ec *executionContext) _SubstituteEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var substitutePayloadImplementors = []string{"SubstitutePayload"}
+
+func (ec *executionContext) _SubstitutePayload(ctx context.Context, sel ast.SelectionSet, obj *model.SubstitutePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, substitutePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubstitutePayload")
+		case "substitute":
+			out.Values[i] = ec._SubstitutePayload_substitute(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var taskImplementors = []string{"Task", "Node"}
 
 func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj *ent.Task) graphql.Marshaler {
@@ -23251,6 +24062,18 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_roles(ctx, field, obj)
+				})
+		case "absences":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_absences(ctx, field, obj)
+				})
+		case "substitutes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_substitutes(ctx, field, obj)
 				})
 		case "permissions":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -23934,6 +24757,30 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAbsence2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐAbsenceᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Absence) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAbsence2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐAbsence(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAbsence2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐAbsence(ctx context.Context, sel ast.SelectionSet, v *ent.Absence) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Absence!")
+		return graphql.Null
+	}
+	return ec._Absence(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAbsenceOrderField2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐAbsenceOrderField(ctx context.Context, v any) (*ent.AbsenceOrderField, error) {
 	var res = new(ent.AbsenceOrderField)
 	err := res.UnmarshalGQL(v)
@@ -23946,6 +24793,14 @@ func (ec *executionContext) marshalNAbsenceOrderField2ᚖgithubᚗcomᚋportico�
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNAbsencePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐAbsencePayload(ctx context.Context, sel ast.SelectionSet, v *model.AbsencePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AbsencePayload!")
+		return graphql.Null
+	}
+	return ec._AbsencePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNAbsenceWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐAbsenceWhereInput(ctx context.Context, v any) (*ent.AbsenceWhereInput, error) {
@@ -24098,6 +24953,11 @@ func (ec *executionContext) marshalNCompleteTaskPayload2ᚖgithubᚗcomᚋportic
 	return ec._CompleteTaskPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCreateAbsenceInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateAbsenceInput(ctx context.Context, v any) (model.CreateAbsenceInput, error) {
+	res, err := ec.unmarshalInputCreateAbsenceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateRoleInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateRoleInput(ctx context.Context, v any) (model.CreateRoleInput, error) {
 	res, err := ec.unmarshalInputCreateRoleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -24109,6 +24969,11 @@ func (ec *executionContext) marshalNCreateRolePayload2ᚖgithubᚗcomᚋportico�
 		return graphql.Null
 	}
 	return ec._CreateRolePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreateSubstituteInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateSubstituteInput(ctx context.Context, v any) (model.CreateSubstituteInput, error) {
+	res, err := ec.unmarshalInputCreateSubstituteInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCreateUserInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateUserInput(ctx context.Context, v any) (model.CreateUserInput, error) {
@@ -24134,6 +24999,19 @@ func (ec *executionContext) unmarshalNCustomFieldFilter2ᚖgithubᚗcomᚋportic
 func (ec *executionContext) unmarshalNDelegateTaskInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDelegateTaskInput(ctx context.Context, v any) (model.DelegateTaskInput, error) {
 	res, err := ec.unmarshalInputDelegateTaskInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNDeleteByIdInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteByIDInput(ctx context.Context, v any) (model.DeleteByIDInput, error) {
+	res, err := ec.unmarshalInputDeleteByIdInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeletePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeletePayload(ctx context.Context, sel ast.SelectionSet, v *model.DeletePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeletePayload!")
+		return graphql.Null
+	}
+	return ec._DeletePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDeleteRoleInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteRoleInput(ctx context.Context, v any) (model.DeleteRoleInput, error) {
@@ -24621,6 +25499,30 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) marshalNSubstitute2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐSubstituteᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Substitute) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSubstitute2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐSubstitute(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSubstitute2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐSubstitute(ctx context.Context, sel ast.SelectionSet, v *ent.Substitute) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Substitute!")
+		return graphql.Null
+	}
+	return ec._Substitute(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSubstituteOrderField2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐSubstituteOrderField(ctx context.Context, v any) (*ent.SubstituteOrderField, error) {
 	var res = new(ent.SubstituteOrderField)
 	err := res.UnmarshalGQL(v)
@@ -24633,6 +25535,14 @@ func (ec *executionContext) marshalNSubstituteOrderField2ᚖgithubᚗcomᚋporti
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNSubstitutePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSubstitutePayload(ctx context.Context, sel ast.SelectionSet, v *model.SubstitutePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubstitutePayload!")
+		return graphql.Null
+	}
+	return ec._SubstitutePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSubstituteWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐSubstituteWhereInput(ctx context.Context, v any) (*ent.SubstituteWhereInput, error) {

@@ -9,7 +9,9 @@ import (
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
+	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/intercept"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/predicate"
@@ -20,15 +22,13 @@ import (
 	"github.com/portico-dev/portico/ent/taskresponsible"
 )
 
-type systemKey struct{}
+// SystemContext marks work done by the server itself; see auth.SystemContext.
+func SystemContext(ctx context.Context) context.Context { return auth.SystemContext(ctx) }
 
-// SystemContext marks work done by the server itself (timers, bootstrap, migrations of
-// data): visibility filters do not apply to it. Never derive it from a request.
-func SystemContext(ctx context.Context) context.Context {
-	return context.WithValue(ctx, systemKey{}, true)
-}
+func isSystem(ctx context.Context) bool { return auth.IsSystem(ctx) }
 
-func isSystem(ctx context.Context) bool { v, _ := ctx.Value(systemKey{}).(bool); return v }
+// IsSystem reports whether ctx is a SystemContext.
+func IsSystem(ctx context.Context) bool { return auth.IsSystem(ctx) }
 
 // SubjectFrom returns the subject of the request's viewer, or an UNAUTHENTICATED error.
 func (p *Policy) SubjectFrom(ctx context.Context) (*Subject, error) {
@@ -201,6 +201,36 @@ func (p *Policy) Install(client *ent.Client) {
 			return err
 		}
 		q.Where(s.EventVisible(auth.FromContext(ctx)))
+		return nil
+	}))
+	client.Absence.Intercept(intercept.TraverseAbsence(func(ctx context.Context, q *ent.AbsenceQuery) error {
+		if isSystem(ctx) {
+			return nil
+		}
+		s, err := p.SubjectFrom(ctx)
+		if err != nil {
+			return err
+		}
+		switch {
+		case s.Has(UserReadAbsences):
+		case s.Has(UserReadOwnAbsences):
+			q.Where(absence.UserID(s.UserID))
+		default:
+			q.Where(absence.IDLT(0))
+		}
+		return nil
+	}))
+	client.Substitute.Intercept(intercept.TraverseSubstitute(func(ctx context.Context, q *ent.SubstituteQuery) error {
+		if isSystem(ctx) {
+			return nil
+		}
+		s, err := p.SubjectFrom(ctx)
+		if err != nil {
+			return err
+		}
+		if !s.Has(UserReadSubstitutes) {
+			q.Where(substitute.Or(substitute.UserID(s.UserID), substitute.SubstituteID(s.UserID)))
+		}
 		return nil
 	}))
 	client.BusinessCase.Intercept(intercept.TraverseBusinessCase(func(ctx context.Context, q *ent.BusinessCaseQuery) error {

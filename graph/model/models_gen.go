@@ -13,6 +13,10 @@ import (
 	"github.com/portico-dev/portico/ent/task"
 )
 
+type AbsencePayload struct {
+	Absence *ent.Absence `json:"absence"`
+}
+
 type AddCaseNoteInput struct {
 	CaseID  int    `json:"caseId"`
 	Content string `json:"content"`
@@ -42,6 +46,14 @@ type CompleteTaskPayload struct {
 	Case *ent.BusinessCase `json:"case"`
 }
 
+type CreateAbsenceInput struct {
+	// userId defaults to the viewer.
+	UserID  *int      `json:"userId,omitempty"`
+	From    time.Time `json:"from"`
+	Until   time.Time `json:"until"`
+	Comment *string   `json:"comment,omitempty"`
+}
+
 type CreateRoleInput struct {
 	Name        string  `json:"name"`
 	DisplayName *string `json:"displayName,omitempty"`
@@ -51,6 +63,16 @@ type CreateRoleInput struct {
 
 type CreateRolePayload struct {
 	Role *ent.Role `json:"role"`
+}
+
+type CreateSubstituteInput struct {
+	// userId (who is substituted) defaults to the viewer.
+	UserID       *int `json:"userId,omitempty"`
+	SubstituteID int  `json:"substituteId"`
+	// roleId: substitute only for this role's tasks; omit for personal tasks.
+	RoleID *int `json:"roleId,omitempty"`
+	// permanent: always; otherwise only during the user's absences.
+	Permanent *bool `json:"permanent,omitempty"`
 }
 
 type CreateUserInput struct {
@@ -74,6 +96,14 @@ type DelegateTaskInput struct {
 	ID      int   `json:"id"`
 	UserIds []int `json:"userIds,omitempty"`
 	RoleIds []int `json:"roleIds,omitempty"`
+}
+
+type DeleteByIDInput struct {
+	ID int `json:"id"`
+}
+
+type DeletePayload struct {
+	Ok bool `json:"ok"`
 }
 
 type DeleteRoleInput struct {
@@ -240,6 +270,10 @@ type StartProcessPayload struct {
 	Case *ent.BusinessCase `json:"case"`
 	// task: the first task created (null when the process has no user step).
 	Task *ent.Task `json:"task,omitempty"`
+}
+
+type SubstitutePayload struct {
+	Substitute *ent.Substitute `json:"substitute"`
 }
 
 type TaskIDInput struct {
