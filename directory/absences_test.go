@@ -40,7 +40,9 @@ func TestAbsencesAndSubstitutes(t *testing.T) {
 				}
 			})
 		}
-		var own struct{ Viewer struct{ Absences []struct{ Comment string } } }
+		var own struct {
+			Viewer struct{ Absences []struct{ Comment string } }
+		}
 		alice.MustDo(t, `{ viewer { absences { comment } } }`, nil, &own)
 		if len(own.Viewer.Absences) != 1 || own.Viewer.Absences[0].Comment != "ski" {
 			t.Fatalf("alice's absences: %+v", own)

@@ -11,15 +11,15 @@ import (
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
-	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/intercept"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/predicate"
-	"github.com/portico-dev/portico/ent/workflowevent"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/processstarter"
+	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
+	"github.com/portico-dev/portico/ent/workflowevent"
 )
 
 // SystemContext marks work done by the server itself; see auth.SystemContext.
