@@ -83,6 +83,7 @@ type ComplexityRoot struct {
 		CustomFields   func(childComplexity int) int
 		Description    func(childComplexity int) int
 		EndedAt        func(childComplexity int) int
+		History        func(childComplexity int, first *int) int
 		ID             func(childComplexity int) int
 		Name           func(childComplexity int) int
 		Notes          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
@@ -363,6 +364,7 @@ type ComplexityRoot struct {
 		DelayTimestamp  func(childComplexity int) int
 		Description     func(childComplexity int) int
 		EndedAt         func(childComplexity int) int
+		Events          func(childComplexity int) int
 		ExpiryPriority  func(childComplexity int) int
 		ExpiryTimestamp func(childComplexity int) int
 		ID              func(childComplexity int) int
@@ -465,6 +467,7 @@ type ComplexityRoot struct {
 type CaseResolver interface {
 	AllowedActions(ctx context.Context, obj *ent.BusinessCase) ([]model.CaseAction, error)
 	Notes(ctx context.Context, obj *ent.BusinessCase, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error)
+	History(ctx context.Context, obj *ent.BusinessCase, first *int) ([]ent.Noder, error)
 }
 type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error)
@@ -522,6 +525,7 @@ type TaskResolver interface {
 	Responsibles(ctx context.Context, obj *ent.Task) ([]ent.Noder, error)
 	AllowedActions(ctx context.Context, obj *ent.Task) ([]model.TaskAction, error)
 	Notes(ctx context.Context, obj *ent.Task, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error)
+	Events(ctx context.Context, obj *ent.Task) ([]*ent.WorkflowEvent, error)
 }
 type UserResolver interface {
 	Absences(ctx context.Context, obj *ent.User) ([]*ent.Absence, error)
@@ -696,6 +700,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.EndedAt(childComplexity), true
+	case "Case.history":
+		if e.ComplexityRoot.Case.History == nil {
+			break
+		}
+
+		args, err := ec.field_Case_history_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Case.History(childComplexity, args["first"].(*int)), true
 	case "Case.id":
 		if e.ComplexityRoot.Case.ID == nil {
 			break
@@ -2022,6 +2037,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.EndedAt(childComplexity), true
+	case "Task.events":
+		if e.ComplexityRoot.Task.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Events(childComplexity), true
 	case "Task.expiryPriority":
 		if e.ComplexityRoot.Task.ExpiryPriority == nil {
 			break
@@ -2662,6 +2683,8 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_allowedActions(ctx, field)
 	case "notes":
 		return ec.fieldContext_Case_notes(ctx, field)
+	case "history":
+		return ec.fieldContext_Case_history(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
 }
@@ -3114,6 +3137,8 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_allowedActions(ctx, field)
 	case "notes":
 		return ec.fieldContext_Task_notes(ctx, field)
+	case "events":
+		return ec.fieldContext_Task_events(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Task", field.Name)
 }
@@ -3375,6 +3400,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Case_history_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Case_notes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -5316,6 +5355,50 @@ func (ec *executionContext) fieldContext_Case_notes(ctx context.Context, field g
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Case_notes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_history(ctx context.Context, field graphql.CollectedField, obj *ent.BusinessCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Case().History(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
+			return ec.marshalNHistoryItem2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNoderᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_history(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type HistoryItem does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Case_history_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10899,6 +10982,38 @@ func (ec *executionContext) fieldContext_Task_notes(ctx context.Context, field g
 	if fc.Args, err = ec.field_Task_notes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Task_events(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Task().Events(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.WorkflowEvent) graphql.Marshaler {
+			return ec.marshalNWorkflowEvent2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐWorkflowEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Task",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkflowEvent(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -21459,6 +21574,34 @@ func UnmarshalWorkflowEventWhereInput(ctx context.Context, raw any) (ent.Workflo
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _HistoryItem(ctx context.Context, sel ast.SelectionSet, obj ent.Noder) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case *ent.WorkflowEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._WorkflowEvent(ctx, sel, obj)
+	case *ent.Task:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Task(ctx, sel, obj)
+	case *ent.Note:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Note(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of HistoryItem must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj ent.Noder) graphql.Marshaler {
 	switch obj := (obj).(type) {
 	case nil:
@@ -21833,6 +21976,12 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_notes(ctx, field, obj)
+				})
+		case "history":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_history(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -22559,7 +22708,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	return out
 }
 
-var noteImplementors = []string{"Note", "Node"}
+var noteImplementors = []string{"Note", "Node", "HistoryItem"}
 
 func (ec *executionContext) _Note(ctx context.Context, sel ast.SelectionSet, obj *ent.Note) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, noteImplementors)
@@ -23684,7 +23833,7 @@ func (ec *executionContext) _SubstitutePayload(ctx context.Context, sel ast.Sele
 	return out
 }
 
-var taskImplementors = []string{"Task", "Node"}
+var taskImplementors = []string{"Task", "Node", "HistoryItem"}
 
 func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj *ent.Task) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, taskImplementors)
@@ -23841,6 +23990,12 @@ func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Task_notes(ctx, field, obj)
+				})
+		case "events":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_events(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -24218,7 +24373,7 @@ func (ec *executionContext) _UserPayload(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
-var workflowEventImplementors = []string{"WorkflowEvent", "Node"}
+var workflowEventImplementors = []string{"WorkflowEvent", "Node", "HistoryItem"}
 
 func (ec *executionContext) _WorkflowEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.WorkflowEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, workflowEventImplementors)
@@ -25069,6 +25224,30 @@ func (ec *executionContext) marshalNGrantPayload2ᚖgithubᚗcomᚋporticoᚑdev
 	return ec._GrantPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNHistoryItem2githubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v ent.Noder) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HistoryItem!")
+		return graphql.Null
+	}
+	return ec._HistoryItem(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHistoryItem2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNoderᚄ(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHistoryItem2githubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNoder(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNID2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalIntID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -25766,6 +25945,30 @@ func (ec *executionContext) marshalNUserPayload2ᚖgithubᚗcomᚋporticoᚑdev�
 func (ec *executionContext) unmarshalNUserWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐUserWhereInput(ctx context.Context, v any) (*ent.UserWhereInput, error) {
 	res, err := ec.unmarshalInputUserWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWorkflowEvent2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐWorkflowEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.WorkflowEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWorkflowEvent2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐWorkflowEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWorkflowEvent2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐWorkflowEvent(ctx context.Context, sel ast.SelectionSet, v *ent.WorkflowEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkflowEvent!")
+		return graphql.Null
+	}
+	return ec._WorkflowEvent(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNWorkflowEventOrderField2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐWorkflowEventOrderField(ctx context.Context, v any) (*ent.WorkflowEventOrderField, error) {

@@ -11,6 +11,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/note"
+	"github.com/portico-dev/portico/ent/workflowevent"
 	"github.com/portico-dev/portico/graph/model"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/workflow"
@@ -34,6 +35,15 @@ func (r *caseResolver) AllowedActions(ctx context.Context, obj *ent.BusinessCase
 func (r *caseResolver) Notes(ctx context.Context, obj *ent.BusinessCase, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error) {
 	return r.Client.Note.Query().Where(note.CaseID(obj.ID)).Paginate(ctx, after, first, before, last,
 		ent.WithNoteOrder(&ent.NoteOrder{Field: ent.NoteOrderFieldCreatedAt, Direction: entgql.OrderDirectionDesc}))
+}
+
+// History is the resolver for the history field.
+func (r *caseResolver) History(ctx context.Context, obj *ent.BusinessCase, first *int) ([]ent.Noder, error) {
+	n := 100
+	if first != nil {
+		n = *first
+	}
+	return r.Work.History(ctx, obj.ID, n)
 }
 
 // CreateExpressProcess is the resolver for the createExpressProcess field.
@@ -168,6 +178,11 @@ func (r *taskResolver) AllowedActions(ctx context.Context, obj *ent.Task) ([]mod
 func (r *taskResolver) Notes(ctx context.Context, obj *ent.Task, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error) {
 	return r.Client.Note.Query().Where(note.TaskID(obj.ID)).Paginate(ctx, after, first, before, last,
 		ent.WithNoteOrder(&ent.NoteOrder{Field: ent.NoteOrderFieldCreatedAt, Direction: entgql.OrderDirectionDesc}))
+}
+
+// Events is the resolver for the events field.
+func (r *taskResolver) Events(ctx context.Context, obj *ent.Task) ([]*ent.WorkflowEvent, error) {
+	return obj.QueryEvents().Order(ent.Asc(workflowevent.FieldCreatedAt), ent.Asc(workflowevent.FieldID)).All(ctx)
 }
 
 // BusinessState is the resolver for the businessState field.
