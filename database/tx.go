@@ -3,6 +3,7 @@ package database
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/portico-dev/portico/ent"
 )
@@ -35,16 +36,37 @@ func InTx(ctx context.Context, client *ent.Client, fn func(ctx context.Context, 
 	return nil
 }
 
+// afterCommit holds, per open transaction, the callbacks to run once it commits.
+var afterCommit sync.Map // *ent.Tx -> *[]func()
+
 // AfterCommit runs f once tx has committed, never when it rolls back: side effects such
-// as policy updates and published events must not outrun the data.
+// as policy updates and published events must not outrun the data. Callbacks run in the
+// order they were registered (ent nests commit hooks, which would reverse them, so one
+// hook per transaction runs the whole queue).
 func AfterCommit(tx *ent.Tx, f func()) {
+	q, loaded := afterCommit.LoadOrStore(tx, &[]func(){})
+	queue := q.(*[]func())
+	*queue = append(*queue, f)
+	if loaded {
+		return
+	}
 	tx.OnCommit(func(next ent.Committer) ent.Committer {
 		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-			if err := next.Commit(ctx, tx); err != nil {
+			err := next.Commit(ctx, tx)
+			afterCommit.Delete(tx)
+			if err != nil {
 				return err
 			}
-			f()
+			for _, f := range *queue {
+				f()
+			}
 			return nil
+		})
+	})
+	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
+		return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
+			afterCommit.Delete(tx)
+			return next.Rollback(ctx, tx)
 		})
 	})
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/portico-dev/portico/servertest"
 )
 
-func demo() portico.Config { return portico.Config{Demo: true} }
+func demoConfig() portico.Config { return portico.Config{Demo: true} }
 
 // roleView is a role as the tests read it back.
 type roleView struct {
@@ -202,7 +202,7 @@ var rolePermissions = []policy.Permission{policy.RoleCreate, policy.RoleDelete, 
 // matching permission is granted to demo.
 func TestPermissionChecks(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
-		srv := servertest.Start(t, dialect, demo())
+		srv := servertest.Start(t, dialect, demoConfig())
 		admin := srv.Login(t, "admin", "admin")
 		demoUser := srv.Login(t, "demo", "demo")
 		demoID := userID(t, admin, "demo")
@@ -358,17 +358,32 @@ func TestPermissionChecks(t *testing.T) {
 						t.Fatalf("%s: refused, yet it took effect", what)
 					}
 				}
+				var granted []policy.Permission
+				defer func() { setGrants(t, admin, "revokePermission", demoID, granted...) }()
 				refused("without role permissions")
 				setGrants(t, admin, "grantPermission", demoID, others...)
+				granted = others
 				refused("with " + fmt.Sprint(others))
 				setGrants(t, admin, "grantPermission", demoID, tt.perm)
-				defer setGrants(t, admin, "revokePermission", demoID, rolePermissions...)
+				granted = rolePermissions
 				mustOK(t, demoUser.Do(t, tt.op, vars))
 				if tt.done != nil && !tt.done(t) {
 					t.Fatalf("allowed with %s, but it did not take effect", tt.perm)
 				}
 			})
 		}
+
+		t.Run("own permissions need no role permission", func(t *testing.T) {
+			var out struct {
+				Viewer struct{ Permissions []string }
+				D      struct{ Allowed bool }
+			}
+			demoUser.MustDo(t, `query($u: ID!) { viewer { permissions } d: permissionDecision(permission: "RoleReadAll", userId: $u) { allowed } }`,
+				map[string]any{"u": demoID}, &out)
+			if !out.D.Allowed || !slices.Contains(out.Viewer.Permissions, "RoleReadAll") || slices.Contains(out.Viewer.Permissions, "RoleManagement") {
+				t.Errorf("demo's own view: %+v", out)
+			}
+		})
 
 		t.Run("RoleReadAll", func(t *testing.T) {
 			reads := []struct{ name, query string }{
@@ -407,7 +422,7 @@ func TestPermissionChecks(t *testing.T) {
 // broken rule gives its error code and leaves the directory as it was.
 func TestRules(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
-		srv := servertest.Start(t, dialect, demo())
+		srv := servertest.Start(t, dialect, demoConfig())
 		admin := srv.Login(t, "admin", "admin")
 		id := func(name string) string { return roleID(t, admin, name) }
 		parentIs := func(role, parent string) func(t *testing.T) {
@@ -523,10 +538,25 @@ func TestRules(t *testing.T) {
 			createRole(t, admin, "Dir-tree-1", "Dir-tree")
 			createRole(t, admin, "Dir-tree-11", "Dir-tree-1")
 			u := createUser(t, admin, "dir-tree-user", "Dir-tree-11", "Team B")
-			admin.MustDo(t, `mutation($r: ID!) { grantPermission(input: {permission: "TaskDestroy", roleId: $r}) { ok } }`,
-				map[string]any{"r": id("Dir-tree-1")}, nil)
+			carol := userID(t, admin, "carol")
+			// Member links both ways across the subtree's border: Dir-tree-1 is a member
+			// role of Process N, and Second Level (carol's) a member role of Dir-tree-11.
+			admin.MustDo(t, `mutation($r: ID!, $g: ID!, $n: ID!, $t11: ID!, $sl: ID!) {
+				g: grantPermission(input: {permission: "TaskDestroy", roleId: $r}) { ok }
+				n: grantPermission(input: {permission: "CaseDestroy", roleId: $n}) { ok }
+				a: addMemberRole(input: {roleId: $n, memberRoleId: $g}) { role { id } }
+				b: addMemberRole(input: {roleId: $t11, memberRoleId: $sl}) { role { id } } }`,
+				map[string]any{"r": id("Dir-tree-1"), "g": id("Dir-tree-1"), "n": id("Process N"), "t11": id("Dir-tree-11"), "sl": id("Second Level")}, nil)
+			defer admin.MustDo(t, `mutation($n: ID!) { revokePermission(input: {permission: "CaseDestroy", roleId: $n}) { ok } }`,
+				map[string]any{"n": id("Process N")}, nil)
 			if !holds(t, admin, policy.TaskDestroy, u) {
-				t.Fatal("the grant on Dir-tree-1 does not reach its child's user")
+				t.Fatal("the grant on Dir-tree-1 does not reach the user of its child")
+			}
+			if !holds(t, admin, policy.CaseDestroy, u) {
+				t.Fatal("the grant on Process N does not reach the user of Dir-tree-11 (Dir-tree-1 is its member role)")
+			}
+			if !holds(t, admin, policy.TaskDestroy, carol) {
+				t.Fatal("the grant on Dir-tree-1 does not reach carol (Second Level is a member role of Dir-tree-11)")
 			}
 			roles, users := counts(t, admin)
 			var out struct{ DeleteRole struct{ DeletedCount int } }
@@ -546,8 +576,17 @@ func TestRules(t *testing.T) {
 			if got := getUser(t, admin, "dir-tree-user").roles(); !slices.Equal(got, []string{"Team B"}) {
 				t.Errorf("user's roles after the delete: %v, want [Team B]", got)
 			}
-			if holds(t, admin, policy.TaskDestroy, u) {
-				t.Error("the user still holds the permission granted on a deleted role")
+			if holds(t, admin, policy.TaskDestroy, u) || holds(t, admin, policy.CaseDestroy, u) {
+				t.Error("the user still holds permissions through a deleted role")
+			}
+			if holds(t, admin, policy.TaskDestroy, carol) {
+				t.Error("carol still holds the permission of a deleted role through its member link")
+			}
+			if got := getRole(t, admin, "Process N").members(); !slices.Equal(got, []string{"Support Group"}) {
+				t.Errorf("member roles of Process N after the delete: %v, want [Support Group]", got)
+			}
+			if getRole(t, admin, "Second Level") == nil {
+				t.Error("a member role of a deleted role went too")
 			}
 		})
 
@@ -580,7 +619,7 @@ func TestRules(t *testing.T) {
 // and the cycle checks must see the changes of the earlier fields.
 func TestOneRequestSeesItsOwnChanges(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
-		srv := servertest.Start(t, dialect, demo())
+		srv := servertest.Start(t, dialect, demoConfig())
 		admin := srv.Login(t, "admin", "admin")
 
 		t.Run("grant then revoke", func(t *testing.T) {

@@ -16,7 +16,7 @@ var formats = []string{"YAML", "XML"}
 
 // fresh is the config of a server on an empty database without demo data: Everybody and
 // admin only.
-func fresh() portico.Config { return portico.Config{AdminPassword: "fresh-admin-pw"} }
+func freshConfig() portico.Config { return portico.Config{AdminPassword: "fresh-admin-pw"} }
 
 // export returns exportRoles and exportUsers in the format.
 func export(t *testing.T, c *servertest.Client, format string) (roles, users string) {
@@ -72,7 +72,7 @@ func readTestdata(t *testing.T, name string) string {
 // text must be the same.
 func TestExportImportRoundTrip(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
-		src := servertest.Start(t, dialect, demo())
+		src := servertest.Start(t, dialect, demoConfig())
 		admin := src.Login(t, "admin", "admin")
 		createRole(t, admin, "Files Role", "Team B")
 		admin.MustDo(t, `mutation($id: ID!, $m: ID!) {
@@ -97,7 +97,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 					t.Error("exportUsers contains a password")
 				}
 
-				dst := servertest.Start(t, dialect, fresh())
+				dst := servertest.Start(t, dialect, freshConfig())
 				dstAdmin := dst.Login(t, "admin", "fresh-admin-pw")
 				res := mustImport(t, dstAdmin, format, roles, users)
 				// Everybody and admin exist on a fresh server and are updated.
@@ -134,7 +134,7 @@ func TestImportTestdata(t *testing.T) {
 		for _, format := range formats {
 			t.Run(format, func(t *testing.T) {
 				ext := strings.ToLower(format)
-				srv := servertest.Start(t, dialect, fresh())
+				srv := servertest.Start(t, dialect, freshConfig())
 				admin := srv.Login(t, "admin", "fresh-admin-pw")
 				res := mustImport(t, admin, format, readTestdata(t, "roles."+ext), readTestdata(t, "users."+ext))
 				if want := (importResult{9, 1, 3, 0}); res != want {
@@ -202,7 +202,7 @@ func TestImportTestdata(t *testing.T) {
 // refused with BAD_USER_INPUT naming where the file is broken, and nothing changes.
 func TestBrokenImportChangesNothing(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
-		srv := servertest.Start(t, dialect, demo())
+		srv := servertest.Start(t, dialect, demoConfig())
 		admin := srv.Login(t, "admin", "admin")
 		demoID := userID(t, admin, "demo")
 		aliceID := userID(t, admin, "alice")

@@ -161,6 +161,11 @@ func (d *Directory) MoveRole(ctx context.Context, id, parentID int) (*ent.Role, 
 		if err != nil {
 			return nil, fmt.Errorf("move role %s: %w", r.Name, err)
 		}
+		// The policy knows only committed changes; earlier fields of this request are in
+		// the transaction, so check the graph there too.
+		if err := checkAcyclic(ctx, c); err != nil {
+			return nil, err
+		}
 		sub := policy.RoleSubject(r.ID)
 		return []policy.Change{policy.Unlink(sub, policy.RoleSubject(old)), policy.Link(sub, policy.RoleSubject(parent.ID))}, nil
 	})
@@ -183,11 +188,18 @@ func (d *Directory) AddMemberRole(ctx context.Context, roleID, memberID int) (*e
 			return nil, apperr.BadInput("cannot link %s as a member of %s: %s already inherits %s, so the link would make a cycle",
 				member.Name, holder.Name, holder.Name, member.Name)
 		}
+		linked, err := holder.QueryMembers().Where(role.ID(member.ID)).Exist(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if linked {
+			return nil, apperr.Conflict("%s is already a member role of %s", member.Name, holder.Name)
+		}
 		if err := holder.Update().AddMembers(member).Exec(ctx); err != nil {
-			if ent.IsConstraintError(err) {
-				return nil, apperr.Conflict("%s is already a member role of %s", member.Name, holder.Name)
-			}
 			return nil, fmt.Errorf("link member role: %w", err)
+		}
+		if err := checkAcyclic(ctx, c); err != nil {
+			return nil, err
 		}
 		return []policy.Change{policy.Link(policy.RoleSubject(member.ID), policy.RoleSubject(holder.ID))}, nil
 	})
