@@ -37,6 +37,8 @@ type TaskFacts struct {
 	Mine bool
 	// Working: the viewer is the task's worker.
 	Working bool
+	// Taken: someone else is the task's worker (reserved or working it).
+	Taken bool
 }
 
 // grantRule is one way to be allowed an action: a permission, optionally only under a
@@ -69,6 +71,7 @@ func not(states ...task.State) []task.State {
 }
 
 func mine(f TaskFacts) bool    { return f.Mine }
+func free(f TaskFacts) bool    { return f.Mine && !f.Taken }
 func working(f TaskFacts) bool { return f.Working }
 
 // editable are the states in which a task's fields may change.
@@ -87,9 +90,9 @@ var taskRules = map[TaskAction]taskRule{
 		{perm: TaskResetReadyForJoin, only: func(f TaskFacts) bool { return f.State == task.StateREADY_FOR_JOIN }, what: "tasks ready for join"},
 	}, states: []task.State{task.StateRESUMED, task.StatePARKED, task.StateREADY_FOR_JOIN, task.StateFAILED}},
 	TaskDestroyAction: {grants: []grantRule{{perm: TaskDestroy}}, states: not(task.StateDESTROYED, task.StateDONE)},
-	TaskReserve: {grants: []grantRule{{perm: TaskParkOwnWorkingTask, only: mine, what: "tasks you can work on"}},
+	TaskReserve: {grants: []grantRule{{perm: TaskParkOwnWorkingTask, only: free, what: "tasks you can work on that nobody else has taken"}},
 		states: []task.State{task.StateCREATED, task.StateRESUMED, task.StateSUSPENDED}},
-	TaskStart: {grants: []grantRule{{only: mine, what: "the task to be assigned to you, your roles or someone you substitute"}},
+	TaskStart: {grants: []grantRule{{only: free, what: "the task to be assigned to you, your roles or someone you substitute, and not taken by someone else"}},
 		states: []task.State{task.StateSUSPENDED, task.StatePARKED}},
 	TaskComplete: {grants: []grantRule{{only: working, what: "you to be working on the task (start it first)"}},
 		states: []task.State{task.StateRESUMED}},

@@ -79,6 +79,7 @@ func (e *Engine) visibleTask(ctx context.Context, c *ent.Client, a actor, id int
 // facts computes what the viewer is to the task.
 func (e *Engine) facts(ctx context.Context, c *ent.Client, a actor, t *ent.Task) (policy.TaskFacts, error) {
 	f := policy.TaskFacts{State: t.State, Working: t.WorkerID != nil && *t.WorkerID == a.userID}
+	f.Taken = t.WorkerID != nil && !f.Working
 	users, roles := a.sub.WorkAs(auth.FromContext(ctx))
 	mine, err := c.TaskResponsible.Query().Where(
 		taskresponsible.TaskID(t.ID), taskresponsible.Expiry(false),
