@@ -59,7 +59,7 @@ func Connect(rawURL string) (string, *sql.DB, error) {
 	}
 	d, driver, dsn := dialect.SQLite, "sqlite", sqliteDSN(rawURL)
 	if strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://") {
-		d, driver, dsn = dialect.Postgres, "postgres", rawURL
+		d, driver, dsn = dialect.Postgres, "postgres", postgresDSN(rawURL)
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
@@ -97,4 +97,21 @@ func sqliteDSN(raw string) string {
 	}
 	q.Set("_txlock", "immediate")
 	return path + "?" + q.Encode()
+}
+
+// postgresDSN turns JIT compilation off unless the URL sets it (lib/pq passes unknown
+// parameters on as session settings). The visibility predicates carry high cost
+// estimates, so PostgreSQL compiled every task-list count: 790 ms of a 1,060 ms query
+// at a million tasks (benchdata/EXPLAIN.md), for queries that run in milliseconds.
+func postgresDSN(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	if !q.Has("jit") {
+		q.Set("jit", "off")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }

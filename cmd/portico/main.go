@@ -16,6 +16,7 @@ commands:
   migrate   apply pending migrations; "migrate diff NAME" writes new ones from ent/schema
   import    merge roles and users from files: --format xml|yaml --roles FILE --users FILE
   export    write roles and users files: --format xml|yaml --roles FILE --users FILE
+  seed-bench  fill an empty database with the benchmark data set (--scale, --seed)
 `
 
 func main() {
@@ -35,6 +36,8 @@ func main() {
 		err = runImport(ctx, args)
 	case "export":
 		err = runExport(ctx, args)
+	case "seed-bench":
+		err = runSeedBench(ctx, args)
 	case "help":
 		fmt.Print(usage)
 	default:
