@@ -19,7 +19,9 @@ func TestServeShutsDownGracefully(t *testing.T) {
 		addr := freeAddr(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- runServe(ctx, []string{"--demo", "--addr", addr, "--database-url", db, "--log-level", "error"}) }()
+		go func() {
+			done <- runServe(ctx, []string{"--demo", "--addr", addr, "--database-url", db, "--log-level", "error"})
+		}()
 		waitHealthy(t, "http://"+addr+"/healthz")
 		cancel()
 		select {
