@@ -171,61 +171,26 @@ func (s *Subject) EventVisible(v *auth.Viewer) predicate.WorkflowEvent {
 		workflowevent.And(workflowevent.TaskIDIsNil(), workflowevent.HasCaseWith(s.CaseVisible(v))))
 }
 
-// Install adds the visibility predicates to every task and case query, traversal and
-// eager load of the client, so no read path can skip them.
+// Install adds the visibility predicates to every query, traversal and eager load of
+// tasks, cases, processes, notes, events, absences and substitutes of the client, so no
+// read path can skip them.
 func (p *Policy) Install(client *ent.Client) {
-	client.Task.Intercept(intercept.TraverseTask(func(ctx context.Context, q *ent.TaskQuery) error {
-		if isSystem(ctx) {
-			return nil
-		}
-		s, err := p.SubjectFrom(ctx)
-		if err != nil {
-			return err
-		}
-		q.Where(s.TaskVisible(auth.FromContext(ctx)))
-		return nil
-	}))
-	client.Process.Intercept(intercept.TraverseProcess(func(ctx context.Context, q *ent.ProcessQuery) error {
-		if isSystem(ctx) {
-			return nil
-		}
-		s, err := p.SubjectFrom(ctx)
-		if err != nil {
-			return err
-		}
-		q.Where(s.ProcessVisible(auth.FromContext(ctx)))
-		return nil
-	}))
-	client.Note.Intercept(intercept.TraverseNote(func(ctx context.Context, q *ent.NoteQuery) error {
-		if isSystem(ctx) {
-			return nil
-		}
-		s, err := p.SubjectFrom(ctx)
-		if err != nil {
-			return err
-		}
-		q.Where(s.NoteVisible(auth.FromContext(ctx)))
-		return nil
-	}))
-	client.WorkflowEvent.Intercept(intercept.TraverseWorkflowEvent(func(ctx context.Context, q *ent.WorkflowEventQuery) error {
-		if isSystem(ctx) {
-			return nil
-		}
-		s, err := p.SubjectFrom(ctx)
-		if err != nil {
-			return err
-		}
-		q.Where(s.EventVisible(auth.FromContext(ctx)))
-		return nil
-	}))
-	client.Absence.Intercept(intercept.TraverseAbsence(func(ctx context.Context, q *ent.AbsenceQuery) error {
-		if isSystem(ctx) {
-			return nil
-		}
-		s, err := p.SubjectFrom(ctx)
-		if err != nil {
-			return err
-		}
+	client.Task.Intercept(intercept.TraverseTask(scoped(p, func(s *Subject, v *auth.Viewer, q *ent.TaskQuery) {
+		q.Where(s.TaskVisible(v))
+	})))
+	client.BusinessCase.Intercept(intercept.TraverseBusinessCase(scoped(p, func(s *Subject, v *auth.Viewer, q *ent.BusinessCaseQuery) {
+		q.Where(s.CaseVisible(v))
+	})))
+	client.Process.Intercept(intercept.TraverseProcess(scoped(p, func(s *Subject, v *auth.Viewer, q *ent.ProcessQuery) {
+		q.Where(s.ProcessVisible(v))
+	})))
+	client.Note.Intercept(intercept.TraverseNote(scoped(p, func(s *Subject, v *auth.Viewer, q *ent.NoteQuery) {
+		q.Where(s.NoteVisible(v))
+	})))
+	client.WorkflowEvent.Intercept(intercept.TraverseWorkflowEvent(scoped(p, func(s *Subject, v *auth.Viewer, q *ent.WorkflowEventQuery) {
+		q.Where(s.EventVisible(v))
+	})))
+	client.Absence.Intercept(intercept.TraverseAbsence(scoped(p, func(s *Subject, _ *auth.Viewer, q *ent.AbsenceQuery) {
 		switch {
 		case s.Has(UserReadAbsences):
 		case s.Has(UserReadOwnAbsences):
@@ -233,22 +198,18 @@ func (p *Policy) Install(client *ent.Client) {
 		default:
 			q.Where(absence.IDLT(0))
 		}
-		return nil
-	}))
-	client.Substitute.Intercept(intercept.TraverseSubstitute(func(ctx context.Context, q *ent.SubstituteQuery) error {
-		if isSystem(ctx) {
-			return nil
-		}
-		s, err := p.SubjectFrom(ctx)
-		if err != nil {
-			return err
-		}
+	})))
+	client.Substitute.Intercept(intercept.TraverseSubstitute(scoped(p, func(s *Subject, _ *auth.Viewer, q *ent.SubstituteQuery) {
 		if !s.Has(UserReadSubstitutes) {
 			q.Where(substitute.Or(substitute.UserID(s.UserID), substitute.SubstituteID(s.UserID)))
 		}
-		return nil
-	}))
-	client.BusinessCase.Intercept(intercept.TraverseBusinessCase(func(ctx context.Context, q *ent.BusinessCaseQuery) error {
+	})))
+}
+
+// scoped turns a rule into an interceptor function: system work passes unfiltered, a
+// request without a valid viewer fails (closed by default), anything else gets the rule.
+func scoped[Q any](p *Policy, rule func(*Subject, *auth.Viewer, Q)) func(context.Context, Q) error {
+	return func(ctx context.Context, q Q) error {
 		if isSystem(ctx) {
 			return nil
 		}
@@ -256,7 +217,7 @@ func (p *Policy) Install(client *ent.Client) {
 		if err != nil {
 			return err
 		}
-		q.Where(s.CaseVisible(auth.FromContext(ctx)))
+		rule(s, auth.FromContext(ctx), q)
 		return nil
-	}))
+	}
 }

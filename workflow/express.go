@@ -296,20 +296,10 @@ func (e *Engine) createTask(ctx context.Context, c *ent.Client, cs *ent.Business
 // form; the case moves on to its next step. An APPROVAL step needs data.approved
 // (true or false); a rejection ends the case.
 func (e *Engine) Complete(ctx context.Context, id int, data map[string]any) (*ent.Task, *ent.BusinessCase, error) {
-	a, err := e.actor(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
 	var out *ent.Task
 	var cs *ent.BusinessCase
-	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
-		t, f, err := e.visibleTask(ctx, c, a, id)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := policy.CheckTask(a.sub, policy.TaskComplete, f); err != nil {
-			return nil, nil, err
-		}
+	err := e.onTask(ctx, id, policy.TaskComplete, func(ctx context.Context, c *ent.Client, a actor, t *ent.Task, f policy.TaskFacts) ([]int, []int, error) {
+		var err error
 		cs, err = c.BusinessCase.Get(policySystem(ctx), t.CaseID)
 		if err != nil {
 			return nil, nil, err

@@ -15,7 +15,9 @@ func TestCaseHistory(t *testing.T) {
 		srv := servertest.Start(t, dialect, portico.Config{Demo: true})
 		demo, admin := srv.Login(t, "demo", "demo"), srv.Login(t, "admin", "admin")
 		var procs struct {
-			Processes struct{ Edges []struct{ Node struct{ ID string } } }
+			Processes struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
 		}
 		demo.MustDo(t, `{ processes { edges { node { id } } } }`, nil, &procs)
 		var started struct {

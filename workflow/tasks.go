@@ -56,19 +56,9 @@ func (e *Engine) Destroy(ctx context.Context, id int) (*ent.Task, error) {
 // move applies a state transition after the policy's check, with optimistic
 // concurrency: the update only matches while the task is still in the state it was read in.
 func (e *Engine) move(ctx context.Context, id int, tr transition) (*ent.Task, error) {
-	a, err := e.actor(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var out *ent.Task
-	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
-		t, f, err := e.visibleTask(ctx, c, a, id)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := policy.CheckTask(a.sub, tr.action, f); err != nil {
-			return nil, nil, err
-		}
+	err := e.onTask(ctx, id, tr.action, func(ctx context.Context, c *ent.Client, a actor, t *ent.Task, f policy.TaskFacts) ([]int, []int, error) {
+		var err error
 		next := tr.to(t)
 		upd := c.Task.Update().Where(task.ID(t.ID), task.StateEQ(t.State)).SetState(next)
 		if tr.worker != nil {
@@ -106,22 +96,12 @@ func (e *Engine) move(ctx context.Context, id int, tr transition) (*ent.Task, er
 
 // Delegate replaces a task's responsibles with the given users and roles.
 func (e *Engine) Delegate(ctx context.Context, id int, userIDs, roleIDs []int) (*ent.Task, error) {
-	a, err := e.actor(ctx)
-	if err != nil {
-		return nil, err
-	}
 	if len(userIDs)+len(roleIDs) == 0 {
 		return nil, apperr.BadInput("give at least one user or role to delegate to")
 	}
 	var out *ent.Task
-	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
-		t, f, err := e.visibleTask(ctx, c, a, id)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := policy.CheckTask(a.sub, policy.TaskDelegate, f); err != nil {
-			return nil, nil, err
-		}
+	err := e.onTask(ctx, id, policy.TaskDelegate, func(ctx context.Context, c *ent.Client, a actor, t *ent.Task, f policy.TaskFacts) ([]int, []int, error) {
+		var err error
 		names, err := setResponsibles(ctx, c, t.ID, false, userIDs, roleIDs)
 		if err != nil {
 			return nil, nil, err
@@ -195,16 +175,9 @@ type TaskChanges struct {
 // Update changes task fields; each changed field is checked against its own permission
 // and the state table, and recorded as an event.
 func (e *Engine) Update(ctx context.Context, id int, ch TaskChanges) (*ent.Task, error) {
-	a, err := e.actor(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var out *ent.Task
-	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
-		t, f, err := e.visibleTask(ctx, c, a, id)
-		if err != nil {
-			return nil, nil, err
-		}
+	err := e.onTask(ctx, id, "", func(ctx context.Context, c *ent.Client, a actor, t *ent.Task, f policy.TaskFacts) ([]int, []int, error) {
+		var err error
 		upd := c.Task.UpdateOneID(t.ID)
 		changed := map[string]any{}
 		check := func(act policy.TaskAction, field string, v any) error {
@@ -259,22 +232,12 @@ func (e *Engine) Update(ctx context.Context, id int, ch TaskChanges) (*ent.Task,
 
 // AddNote adds the viewer's note to a task (it shows in the case history too).
 func (e *Engine) AddNote(ctx context.Context, taskID int, content string) (*ent.Note, error) {
-	a, err := e.actor(ctx)
-	if err != nil {
-		return nil, err
-	}
 	if strings.TrimSpace(content) == "" {
 		return nil, apperr.BadInput("the note is empty")
 	}
 	var out *ent.Note
-	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
-		t, f, err := e.visibleTask(ctx, c, a, taskID)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := policy.CheckTask(a.sub, policy.TaskAddNote, f); err != nil {
-			return nil, nil, err
-		}
+	err := e.onTask(ctx, taskID, policy.TaskAddNote, func(ctx context.Context, c *ent.Client, a actor, t *ent.Task, f policy.TaskFacts) ([]int, []int, error) {
+		var err error
 		out, err = c.Note.Create().SetContent(content).SetAuthorID(a.userID).SetTaskID(t.ID).SetCaseID(t.CaseID).Save(ctx)
 		if err != nil {
 			return nil, nil, fmt.Errorf("add note to task %d: %w", t.ID, err)

@@ -62,6 +62,28 @@ func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, c *ent.
 	})
 }
 
+// onTask runs body, in the request's transaction, on a task the viewer can see and may
+// do act to (act "" leaves the checks to body, which gets the facts).
+func (e *Engine) onTask(ctx context.Context, id int, act policy.TaskAction,
+	body func(ctx context.Context, c *ent.Client, a actor, t *ent.Task, f policy.TaskFacts) (taskIDs, caseIDs []int, err error)) error {
+	a, err := e.actor(ctx)
+	if err != nil {
+		return err
+	}
+	return e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
+		t, f, err := e.visibleTask(ctx, c, a, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if act != "" {
+			if err := policy.CheckTask(a.sub, act, f); err != nil {
+				return nil, nil, err
+			}
+		}
+		return body(ctx, c, a, t, f)
+	})
+}
+
 // visibleTask loads a task the viewer can see (the visibility interceptor applies), with
 // the facts the action table needs.
 func (e *Engine) visibleTask(ctx context.Context, c *ent.Client, a actor, id int) (*ent.Task, policy.TaskFacts, error) {
