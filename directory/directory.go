@@ -49,7 +49,7 @@ func (d *Directory) write(ctx context.Context, perm policy.Permission, fn func(c
 func (d *Directory) apply(ctx context.Context, changes []policy.Change) {
 	var err error
 	if policy.NeedsReload(changes) {
-		err = d.policy.Reload(policy.SystemContext(ctx), d.client)
+		err = d.policy.Sync(policy.SystemContext(ctx), d.client)
 	} else {
 		err = d.policy.Apply(changes...)
 	}

@@ -17,7 +17,7 @@ const (
 	OpAddGrant      Op = "add_grant"      // p: Sub, Perm, Effect (replaces Sub's grant for Perm)
 	OpRemoveGrant   Op = "remove_grant"   // p: Sub's grant for Perm
 	OpRemoveSubject Op = "remove_subject" // every g and p line of Sub (deleted role)
-	OpReload        Op = "reload"         // bulk change (import): rebuild from the database
+	OpReload        Op = "reload"         // bulk change (import): sync the lines that differ from the database
 )
 
 // Change is one incremental update of the enforcer. Changes are small and serializable

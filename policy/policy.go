@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/casbin/casbin/v2"
@@ -87,6 +88,63 @@ func (p *Policy) Reload(ctx context.Context, client *ent.Client) error {
 	p.e, p.everyone = e, lines.everybody
 	p.subjects = map[int]*Subject{}
 	return nil
+}
+
+// Sync brings the enforcer in step with the database after a bulk change (an import) by
+// applying only the lines that differ, without rebuilding it.
+func (p *Policy) Sync(ctx context.Context, client *ent.Client) error {
+	lines, err := readLines(ctx, client)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	defer func() { p.subjects = map[int]*Subject{} }()
+	have, err := p.e.GetGroupingPolicy()
+	if err != nil {
+		return fmt.Errorf("read role links: %w", err)
+	}
+	addG, delG := diffLines(have, lines.g)
+	havep, err := p.e.GetPolicy()
+	if err != nil {
+		return fmt.Errorf("read grants: %w", err)
+	}
+	addP, delP := diffLines(havep, lines.p)
+	for _, step := range []struct {
+		rules [][]string
+		fn    func([][]string) (bool, error)
+	}{{delG, p.e.RemoveGroupingPolicies}, {delP, p.e.RemovePolicies}, {addG, p.e.AddGroupingPolicies}, {addP, p.e.AddPolicies}} {
+		if len(step.rules) == 0 {
+			continue
+		}
+		if _, err := step.fn(step.rules); err != nil {
+			return fmt.Errorf("sync policy: %w", err)
+		}
+	}
+	p.everyone = lines.everybody
+	return nil
+}
+
+// diffLines returns the lines of want missing from have, and those of have not in want.
+func diffLines(have, want [][]string) (add, del [][]string) {
+	key := func(l []string) string { return strings.Join(l, "\x00") }
+	in := make(map[string]bool, len(want))
+	for _, l := range want {
+		in[key(l)] = true
+	}
+	had := make(map[string]bool, len(have))
+	for _, l := range have {
+		had[key(l)] = true
+		if !in[key(l)] {
+			del = append(del, l)
+		}
+	}
+	for _, l := range want {
+		if !had[key(l)] {
+			add = append(add, l)
+		}
+	}
+	return add, del
 }
 
 func newEnforcer() (*casbin.Enforcer, error) {
