@@ -165,6 +165,7 @@ type ComplexityRoot struct {
 		CreateUser           func(childComplexity int, input model.CreateUserInput) int
 		DelegateTask         func(childComplexity int, input model.DelegateTaskInput) int
 		DeleteAbsence        func(childComplexity int, input model.DeleteByIDInput) int
+		DeleteExpressProcess func(childComplexity int, input model.DeleteByIDInput) int
 		DeleteRole           func(childComplexity int, input model.DeleteRoleInput) int
 		DeleteSubstitute     func(childComplexity int, input model.DeleteByIDInput) int
 		DenyPermission       func(childComplexity int, input model.GrantInput) int
@@ -184,6 +185,7 @@ type ComplexityRoot struct {
 		StartProcess         func(childComplexity int, input model.StartProcessInput) int
 		StartTask            func(childComplexity int, input model.TaskIDInput) int
 		UpdateCase           func(childComplexity int, input model.UpdateCaseInput) int
+		UpdateExpressProcess func(childComplexity int, input model.UpdateExpressProcessInput) int
 		UpdateRole           func(childComplexity int, input model.UpdateRoleInput) int
 		UpdateTask           func(childComplexity int, input model.UpdateTaskInput) int
 		UpdateUser           func(childComplexity int, input model.UpdateUserInput) int
@@ -503,6 +505,8 @@ type MutationResolver interface {
 	DestroyCase(ctx context.Context, input model.CaseIDInput) (*model.CasePayload, error)
 	UpdateCase(ctx context.Context, input model.UpdateCaseInput) (*model.CasePayload, error)
 	AddCaseNote(ctx context.Context, input model.AddCaseNoteInput) (*model.NotePayload, error)
+	UpdateExpressProcess(ctx context.Context, input model.UpdateExpressProcessInput) (*model.ProcessPayload, error)
+	DeleteExpressProcess(ctx context.Context, input model.DeleteByIDInput) (*model.DeletePayload, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
@@ -1041,6 +1045,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteAbsence(childComplexity, args["input"].(model.DeleteByIDInput)), true
+	case "Mutation.deleteExpressProcess":
+		if e.ComplexityRoot.Mutation.DeleteExpressProcess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteExpressProcess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteExpressProcess(childComplexity, args["input"].(model.DeleteByIDInput)), true
 	case "Mutation.deleteRole":
 		if e.ComplexityRoot.Mutation.DeleteRole == nil {
 			break
@@ -1250,6 +1265,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateCase(childComplexity, args["input"].(model.UpdateCaseInput)), true
+	case "Mutation.updateExpressProcess":
+		if e.ComplexityRoot.Mutation.UpdateExpressProcess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateExpressProcess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateExpressProcess(childComplexity, args["input"].(model.UpdateExpressProcessInput)), true
 	case "Mutation.updateRole":
 		if e.ComplexityRoot.Mutation.UpdateRole == nil {
 			break
@@ -2463,6 +2489,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("TaskOrder", ec.unmarshalInputTaskOrder),
 			graphql.NewInputUnmarshaler("TaskWhereInput", ec.unmarshalInputTaskWhereInput),
 			graphql.NewInputUnmarshaler("UpdateCaseInput", ec.unmarshalInputUpdateCaseInput),
+			graphql.NewInputUnmarshaler("UpdateExpressProcessInput", ec.unmarshalInputUpdateExpressProcessInput),
 			graphql.NewInputUnmarshaler("UpdateRoleInput", ec.unmarshalInputUpdateRoleInput),
 			graphql.NewInputUnmarshaler("UpdateTaskInput", ec.unmarshalInputUpdateTaskInput),
 			graphql.NewInputUnmarshaler("UpdateUserInput", ec.unmarshalInputUpdateUserInput),
@@ -3661,6 +3688,20 @@ func (ec *executionContext) field_Mutation_deleteAbsence_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteExpressProcess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteByIDInput, error) {
+			return ec.unmarshalNDeleteByIdInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteByIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3919,6 +3960,20 @@ func (ec *executionContext) field_Mutation_updateCase_args(ctx context.Context, 
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateCaseInput, error) {
 			return ec.unmarshalNUpdateCaseInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateCaseInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateExpressProcess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateExpressProcessInput, error) {
+			return ec.unmarshalNUpdateExpressProcessInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateExpressProcessInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7424,6 +7479,94 @@ func (ec *executionContext) fieldContext_Mutation_addCaseNote(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_addCaseNote_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateExpressProcess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateExpressProcess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateExpressProcess(ctx, fc.Args["input"].(model.UpdateExpressProcessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProcessPayload) graphql.Marshaler {
+			return ec.marshalNProcessPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐProcessPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateExpressProcess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProcessPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateExpressProcess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteExpressProcess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteExpressProcess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteExpressProcess(ctx, fc.Args["input"].(model.DeleteByIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeletePayload) graphql.Marshaler {
+			return ec.marshalNDeletePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeletePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteExpressProcess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeletePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteExpressProcess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19917,6 +20060,55 @@ func UnmarshalUpdateCaseInput(ctx context.Context, raw any) (model.UpdateCaseInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateExpressProcessInput(ctx context.Context, obj any) (model.UpdateExpressProcessInput, error) {
+	var it model.UpdateExpressProcessInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"processId", "definition"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "processId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processId"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProcessID = data
+		case "definition":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("definition"))
+			data, err := ec.unmarshalNExpressProcessInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressProcessInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Definition = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateExpressProcessInput unmarshals raw into the UpdateExpressProcessInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateExpressProcessInput(ctx context.Context, raw any) (model.UpdateExpressProcessInput, error) {
+	var out model.UpdateExpressProcessInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateExpressProcessInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateRoleInput(ctx context.Context, obj any) (model.UpdateRoleInput, error) {
 	var it model.UpdateRoleInput
 	if obj == nil {
@@ -22691,6 +22883,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "updateExpressProcess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateExpressProcess(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteExpressProcess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteExpressProcess(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25192,6 +25398,11 @@ func (ec *executionContext) unmarshalNExpressProcessInput2githubᚗcomᚋportico
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNExpressProcessInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressProcessInput(ctx context.Context, v any) (*model.ExpressProcessInput, error) {
+	res, err := ec.unmarshalInputExpressProcessInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNExpressTaskDefinitionInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressTaskDefinitionInputᚄ(ctx context.Context, v any) ([]*model.ExpressTaskDefinitionInput, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
@@ -25873,6 +26084,11 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 
 func (ec *executionContext) unmarshalNUpdateCaseInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateCaseInput(ctx context.Context, v any) (model.UpdateCaseInput, error) {
 	res, err := ec.unmarshalInputUpdateCaseInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateExpressProcessInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateExpressProcessInput(ctx context.Context, v any) (model.UpdateExpressProcessInput, error) {
+	res, err := ec.unmarshalInputUpdateExpressProcessInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

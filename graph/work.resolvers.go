@@ -136,6 +136,23 @@ func (r *mutationResolver) AddCaseNote(ctx context.Context, input model.AddCaseN
 	return &model.NotePayload{Note: n}, nil
 }
 
+// UpdateExpressProcess is the resolver for the updateExpressProcess field.
+func (r *mutationResolver) UpdateExpressProcess(ctx context.Context, input model.UpdateExpressProcessInput) (*model.ProcessPayload, error) {
+	p, err := r.Work.UpdateExpressProcess(ctx, input.ProcessID, expressProcess(*input.Definition))
+	if err != nil {
+		return nil, err
+	}
+	return &model.ProcessPayload{Process: p}, nil
+}
+
+// DeleteExpressProcess is the resolver for the deleteExpressProcess field.
+func (r *mutationResolver) DeleteExpressProcess(ctx context.Context, input model.DeleteByIDInput) (*model.DeletePayload, error) {
+	if err := r.Work.DeleteExpressProcess(ctx, input.ID); err != nil {
+		return nil, err
+	}
+	return &model.DeletePayload{Ok: true}, nil
+}
+
 // BusinessState is the resolver for the businessState field.
 func (r *taskResolver) BusinessState(ctx context.Context, obj *ent.Task) (model.TaskBusinessState, error) {
 	return model.TaskBusinessState(policy.TaskBusinessState(obj.State)), nil

@@ -290,6 +290,12 @@ type UpdateCaseInput struct {
 	Description *string `json:"description,omitempty"`
 }
 
+type UpdateExpressProcessInput struct {
+	// id of the Process node to change
+	ProcessID  int                  `json:"processId"`
+	Definition *ExpressProcessInput `json:"definition"`
+}
+
 type UpdateRoleInput struct {
 	ID          int    `json:"id"`
 	DisplayName string `json:"displayName"`
