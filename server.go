@@ -97,6 +97,7 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
 	pol.Install(db.Client)
+	workflow.InstallHooks(db.Client)
 	s := &Server{DB: db, Policy: pol, Auth: auth.NewService(db.Client, tokens),
 		Dir: directory.New(db.Client, pol, cfg.Logger), Work: workflow.New(db.Client, db.Dialect, pol, cfg.Logger), log: cfg.Logger}
 	s.Handler = s.routes(cfg)

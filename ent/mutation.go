@@ -9755,6 +9755,8 @@ type TaskResponsibleMutation struct {
 	typ           string
 	id            *int
 	expiry        *bool
+	delayed       *bool
+	system        *bool
 	clearedFields map[string]struct{}
 	task          *int
 	clearedtask   bool
@@ -9899,6 +9901,78 @@ func (m *TaskResponsibleMutation) OldExpiry(ctx context.Context) (v bool, err er
 // ResetExpiry resets all changes to the "expiry" field.
 func (m *TaskResponsibleMutation) ResetExpiry() {
 	m.expiry = nil
+}
+
+// SetDelayed sets the "delayed" field.
+func (m *TaskResponsibleMutation) SetDelayed(b bool) {
+	m.delayed = &b
+}
+
+// Delayed returns the value of the "delayed" field in the mutation.
+func (m *TaskResponsibleMutation) Delayed() (r bool, exists bool) {
+	v := m.delayed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDelayed returns the old "delayed" field's value of the TaskResponsible entity.
+// If the TaskResponsible object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaskResponsibleMutation) OldDelayed(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDelayed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDelayed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDelayed: %w", err)
+	}
+	return oldValue.Delayed, nil
+}
+
+// ResetDelayed resets all changes to the "delayed" field.
+func (m *TaskResponsibleMutation) ResetDelayed() {
+	m.delayed = nil
+}
+
+// SetSystem sets the "system" field.
+func (m *TaskResponsibleMutation) SetSystem(b bool) {
+	m.system = &b
+}
+
+// System returns the value of the "system" field in the mutation.
+func (m *TaskResponsibleMutation) System() (r bool, exists bool) {
+	v := m.system
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSystem returns the old "system" field's value of the TaskResponsible entity.
+// If the TaskResponsible object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaskResponsibleMutation) OldSystem(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSystem is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSystem requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSystem: %w", err)
+	}
+	return oldValue.System, nil
+}
+
+// ResetSystem resets all changes to the "system" field.
+func (m *TaskResponsibleMutation) ResetSystem() {
+	m.system = nil
 }
 
 // SetTaskID sets the "task_id" field.
@@ -10150,9 +10224,15 @@ func (m *TaskResponsibleMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *TaskResponsibleMutation) Fields() []string {
-	fields := make([]string, 0, 4)
+	fields := make([]string, 0, 6)
 	if m.expiry != nil {
 		fields = append(fields, taskresponsible.FieldExpiry)
+	}
+	if m.delayed != nil {
+		fields = append(fields, taskresponsible.FieldDelayed)
+	}
+	if m.system != nil {
+		fields = append(fields, taskresponsible.FieldSystem)
 	}
 	if m.task != nil {
 		fields = append(fields, taskresponsible.FieldTaskID)
@@ -10173,6 +10253,10 @@ func (m *TaskResponsibleMutation) Field(name string) (ent.Value, bool) {
 	switch name {
 	case taskresponsible.FieldExpiry:
 		return m.Expiry()
+	case taskresponsible.FieldDelayed:
+		return m.Delayed()
+	case taskresponsible.FieldSystem:
+		return m.System()
 	case taskresponsible.FieldTaskID:
 		return m.TaskID()
 	case taskresponsible.FieldUserID:
@@ -10190,6 +10274,10 @@ func (m *TaskResponsibleMutation) OldField(ctx context.Context, name string) (en
 	switch name {
 	case taskresponsible.FieldExpiry:
 		return m.OldExpiry(ctx)
+	case taskresponsible.FieldDelayed:
+		return m.OldDelayed(ctx)
+	case taskresponsible.FieldSystem:
+		return m.OldSystem(ctx)
 	case taskresponsible.FieldTaskID:
 		return m.OldTaskID(ctx)
 	case taskresponsible.FieldUserID:
@@ -10211,6 +10299,20 @@ func (m *TaskResponsibleMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetExpiry(v)
+		return nil
+	case taskresponsible.FieldDelayed:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDelayed(v)
+		return nil
+	case taskresponsible.FieldSystem:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSystem(v)
 		return nil
 	case taskresponsible.FieldTaskID:
 		v, ok := value.(int)
@@ -10302,6 +10404,12 @@ func (m *TaskResponsibleMutation) ResetField(name string) error {
 	switch name {
 	case taskresponsible.FieldExpiry:
 		m.ResetExpiry()
+		return nil
+	case taskresponsible.FieldDelayed:
+		m.ResetDelayed()
+		return nil
+	case taskresponsible.FieldSystem:
+		m.ResetSystem()
 		return nil
 	case taskresponsible.FieldTaskID:
 		m.ResetTaskID()

@@ -330,6 +330,14 @@ func init() {
 	taskresponsibleDescExpiry := taskresponsibleFields[0].Descriptor()
 	// taskresponsible.DefaultExpiry holds the default value on creation for the expiry field.
 	taskresponsible.DefaultExpiry = taskresponsibleDescExpiry.Default.(bool)
+	// taskresponsibleDescDelayed is the schema descriptor for delayed field.
+	taskresponsibleDescDelayed := taskresponsibleFields[1].Descriptor()
+	// taskresponsible.DefaultDelayed holds the default value on creation for the delayed field.
+	taskresponsible.DefaultDelayed = taskresponsibleDescDelayed.Default.(bool)
+	// taskresponsibleDescSystem is the schema descriptor for system field.
+	taskresponsibleDescSystem := taskresponsibleFields[2].Descriptor()
+	// taskresponsible.DefaultSystem holds the default value on creation for the system field.
+	taskresponsible.DefaultSystem = taskresponsibleDescSystem.Default.(bool)
 	userMixin := schema.User{}.Mixin()
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0

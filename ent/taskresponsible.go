@@ -21,6 +21,10 @@ type TaskResponsible struct {
 	ID int `json:"id,omitempty"`
 	// Expiry holds the value of the "expiry" field.
 	Expiry bool `json:"expiry,omitempty"`
+	// Delayed holds the value of the "delayed" field.
+	Delayed bool `json:"delayed,omitempty"`
+	// System holds the value of the "system" field.
+	System bool `json:"system,omitempty"`
 	// TaskID holds the value of the "task_id" field.
 	TaskID int `json:"task_id,omitempty"`
 	// UserID holds the value of the "user_id" field.
@@ -86,7 +90,7 @@ func (*TaskResponsible) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case taskresponsible.FieldExpiry:
+		case taskresponsible.FieldExpiry, taskresponsible.FieldDelayed, taskresponsible.FieldSystem:
 			values[i] = new(sql.NullBool)
 		case taskresponsible.FieldID, taskresponsible.FieldTaskID, taskresponsible.FieldUserID, taskresponsible.FieldRoleID:
 			values[i] = new(sql.NullInt64)
@@ -116,6 +120,18 @@ func (_m *TaskResponsible) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field expiry", values[i])
 			} else if value.Valid {
 				_m.Expiry = value.Bool
+			}
+		case taskresponsible.FieldDelayed:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field delayed", values[i])
+			} else if value.Valid {
+				_m.Delayed = value.Bool
+			}
+		case taskresponsible.FieldSystem:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field system", values[i])
+			} else if value.Valid {
+				_m.System = value.Bool
 			}
 		case taskresponsible.FieldTaskID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -190,6 +206,12 @@ func (_m *TaskResponsible) String() string {
 	builder.WriteString(fmt.Sprintf("id=%v, ", _m.ID))
 	builder.WriteString("expiry=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Expiry))
+	builder.WriteString(", ")
+	builder.WriteString("delayed=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Delayed))
+	builder.WriteString(", ")
+	builder.WriteString("system=")
+	builder.WriteString(fmt.Sprintf("%v", _m.System))
 	builder.WriteString(", ")
 	builder.WriteString("task_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.TaskID))

@@ -38,6 +38,34 @@ func (_c *TaskResponsibleCreate) SetNillableExpiry(v *bool) *TaskResponsibleCrea
 	return _c
 }
 
+// SetDelayed sets the "delayed" field.
+func (_c *TaskResponsibleCreate) SetDelayed(v bool) *TaskResponsibleCreate {
+	_c.mutation.SetDelayed(v)
+	return _c
+}
+
+// SetNillableDelayed sets the "delayed" field if the given value is not nil.
+func (_c *TaskResponsibleCreate) SetNillableDelayed(v *bool) *TaskResponsibleCreate {
+	if v != nil {
+		_c.SetDelayed(*v)
+	}
+	return _c
+}
+
+// SetSystem sets the "system" field.
+func (_c *TaskResponsibleCreate) SetSystem(v bool) *TaskResponsibleCreate {
+	_c.mutation.SetSystem(v)
+	return _c
+}
+
+// SetNillableSystem sets the "system" field if the given value is not nil.
+func (_c *TaskResponsibleCreate) SetNillableSystem(v *bool) *TaskResponsibleCreate {
+	if v != nil {
+		_c.SetSystem(*v)
+	}
+	return _c
+}
+
 // SetTaskID sets the "task_id" field.
 func (_c *TaskResponsibleCreate) SetTaskID(v int) *TaskResponsibleCreate {
 	_c.mutation.SetTaskID(v)
@@ -126,12 +154,26 @@ func (_c *TaskResponsibleCreate) defaults() {
 		v := taskresponsible.DefaultExpiry
 		_c.mutation.SetExpiry(v)
 	}
+	if _, ok := _c.mutation.Delayed(); !ok {
+		v := taskresponsible.DefaultDelayed
+		_c.mutation.SetDelayed(v)
+	}
+	if _, ok := _c.mutation.System(); !ok {
+		v := taskresponsible.DefaultSystem
+		_c.mutation.SetSystem(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
 func (_c *TaskResponsibleCreate) check() error {
 	if _, ok := _c.mutation.Expiry(); !ok {
 		return &ValidationError{Name: "expiry", err: errors.New(`ent: missing required field "TaskResponsible.expiry"`)}
+	}
+	if _, ok := _c.mutation.Delayed(); !ok {
+		return &ValidationError{Name: "delayed", err: errors.New(`ent: missing required field "TaskResponsible.delayed"`)}
+	}
+	if _, ok := _c.mutation.System(); !ok {
+		return &ValidationError{Name: "system", err: errors.New(`ent: missing required field "TaskResponsible.system"`)}
 	}
 	if _, ok := _c.mutation.TaskID(); !ok {
 		return &ValidationError{Name: "task_id", err: errors.New(`ent: missing required field "TaskResponsible.task_id"`)}
@@ -169,6 +211,14 @@ func (_c *TaskResponsibleCreate) createSpec() (*TaskResponsible, *sqlgraph.Creat
 	if value, ok := _c.mutation.Expiry(); ok {
 		_spec.SetField(taskresponsible.FieldExpiry, field.TypeBool, value)
 		_node.Expiry = value
+	}
+	if value, ok := _c.mutation.Delayed(); ok {
+		_spec.SetField(taskresponsible.FieldDelayed, field.TypeBool, value)
+		_node.Delayed = value
+	}
+	if value, ok := _c.mutation.System(); ok {
+		_spec.SetField(taskresponsible.FieldSystem, field.TypeBool, value)
+		_node.System = value
 	}
 	if nodes := _c.mutation.TaskIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -285,6 +335,30 @@ func (u *TaskResponsibleUpsert) UpdateExpiry() *TaskResponsibleUpsert {
 	return u
 }
 
+// SetDelayed sets the "delayed" field.
+func (u *TaskResponsibleUpsert) SetDelayed(v bool) *TaskResponsibleUpsert {
+	u.Set(taskresponsible.FieldDelayed, v)
+	return u
+}
+
+// UpdateDelayed sets the "delayed" field to the value that was provided on create.
+func (u *TaskResponsibleUpsert) UpdateDelayed() *TaskResponsibleUpsert {
+	u.SetExcluded(taskresponsible.FieldDelayed)
+	return u
+}
+
+// SetSystem sets the "system" field.
+func (u *TaskResponsibleUpsert) SetSystem(v bool) *TaskResponsibleUpsert {
+	u.Set(taskresponsible.FieldSystem, v)
+	return u
+}
+
+// UpdateSystem sets the "system" field to the value that was provided on create.
+func (u *TaskResponsibleUpsert) UpdateSystem() *TaskResponsibleUpsert {
+	u.SetExcluded(taskresponsible.FieldSystem)
+	return u
+}
+
 // SetTaskID sets the "task_id" field.
 func (u *TaskResponsibleUpsert) SetTaskID(v int) *TaskResponsibleUpsert {
 	u.Set(taskresponsible.FieldTaskID, v)
@@ -384,6 +458,34 @@ func (u *TaskResponsibleUpsertOne) SetExpiry(v bool) *TaskResponsibleUpsertOne {
 func (u *TaskResponsibleUpsertOne) UpdateExpiry() *TaskResponsibleUpsertOne {
 	return u.Update(func(s *TaskResponsibleUpsert) {
 		s.UpdateExpiry()
+	})
+}
+
+// SetDelayed sets the "delayed" field.
+func (u *TaskResponsibleUpsertOne) SetDelayed(v bool) *TaskResponsibleUpsertOne {
+	return u.Update(func(s *TaskResponsibleUpsert) {
+		s.SetDelayed(v)
+	})
+}
+
+// UpdateDelayed sets the "delayed" field to the value that was provided on create.
+func (u *TaskResponsibleUpsertOne) UpdateDelayed() *TaskResponsibleUpsertOne {
+	return u.Update(func(s *TaskResponsibleUpsert) {
+		s.UpdateDelayed()
+	})
+}
+
+// SetSystem sets the "system" field.
+func (u *TaskResponsibleUpsertOne) SetSystem(v bool) *TaskResponsibleUpsertOne {
+	return u.Update(func(s *TaskResponsibleUpsert) {
+		s.SetSystem(v)
+	})
+}
+
+// UpdateSystem sets the "system" field to the value that was provided on create.
+func (u *TaskResponsibleUpsertOne) UpdateSystem() *TaskResponsibleUpsertOne {
+	return u.Update(func(s *TaskResponsibleUpsert) {
+		s.UpdateSystem()
 	})
 }
 
@@ -658,6 +760,34 @@ func (u *TaskResponsibleUpsertBulk) SetExpiry(v bool) *TaskResponsibleUpsertBulk
 func (u *TaskResponsibleUpsertBulk) UpdateExpiry() *TaskResponsibleUpsertBulk {
 	return u.Update(func(s *TaskResponsibleUpsert) {
 		s.UpdateExpiry()
+	})
+}
+
+// SetDelayed sets the "delayed" field.
+func (u *TaskResponsibleUpsertBulk) SetDelayed(v bool) *TaskResponsibleUpsertBulk {
+	return u.Update(func(s *TaskResponsibleUpsert) {
+		s.SetDelayed(v)
+	})
+}
+
+// UpdateDelayed sets the "delayed" field to the value that was provided on create.
+func (u *TaskResponsibleUpsertBulk) UpdateDelayed() *TaskResponsibleUpsertBulk {
+	return u.Update(func(s *TaskResponsibleUpsert) {
+		s.UpdateDelayed()
+	})
+}
+
+// SetSystem sets the "system" field.
+func (u *TaskResponsibleUpsertBulk) SetSystem(v bool) *TaskResponsibleUpsertBulk {
+	return u.Update(func(s *TaskResponsibleUpsert) {
+		s.SetSystem(v)
+	})
+}
+
+// UpdateSystem sets the "system" field to the value that was provided on create.
+func (u *TaskResponsibleUpsertBulk) UpdateSystem() *TaskResponsibleUpsertBulk {
+	return u.Update(func(s *TaskResponsibleUpsert) {
+		s.UpdateSystem()
 	})
 }
 

@@ -45,6 +45,34 @@ func (_u *TaskResponsibleUpdate) SetNillableExpiry(v *bool) *TaskResponsibleUpda
 	return _u
 }
 
+// SetDelayed sets the "delayed" field.
+func (_u *TaskResponsibleUpdate) SetDelayed(v bool) *TaskResponsibleUpdate {
+	_u.mutation.SetDelayed(v)
+	return _u
+}
+
+// SetNillableDelayed sets the "delayed" field if the given value is not nil.
+func (_u *TaskResponsibleUpdate) SetNillableDelayed(v *bool) *TaskResponsibleUpdate {
+	if v != nil {
+		_u.SetDelayed(*v)
+	}
+	return _u
+}
+
+// SetSystem sets the "system" field.
+func (_u *TaskResponsibleUpdate) SetSystem(v bool) *TaskResponsibleUpdate {
+	_u.mutation.SetSystem(v)
+	return _u
+}
+
+// SetNillableSystem sets the "system" field if the given value is not nil.
+func (_u *TaskResponsibleUpdate) SetNillableSystem(v *bool) *TaskResponsibleUpdate {
+	if v != nil {
+		_u.SetSystem(*v)
+	}
+	return _u
+}
+
 // SetTaskID sets the "task_id" field.
 func (_u *TaskResponsibleUpdate) SetTaskID(v int) *TaskResponsibleUpdate {
 	_u.mutation.SetTaskID(v)
@@ -193,6 +221,12 @@ func (_u *TaskResponsibleUpdate) sqlSave(ctx context.Context) (_node int, err er
 	if value, ok := _u.mutation.Expiry(); ok {
 		_spec.SetField(taskresponsible.FieldExpiry, field.TypeBool, value)
 	}
+	if value, ok := _u.mutation.Delayed(); ok {
+		_spec.SetField(taskresponsible.FieldDelayed, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.System(); ok {
+		_spec.SetField(taskresponsible.FieldSystem, field.TypeBool, value)
+	}
 	if _u.mutation.TaskCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -312,6 +346,34 @@ func (_u *TaskResponsibleUpdateOne) SetExpiry(v bool) *TaskResponsibleUpdateOne 
 func (_u *TaskResponsibleUpdateOne) SetNillableExpiry(v *bool) *TaskResponsibleUpdateOne {
 	if v != nil {
 		_u.SetExpiry(*v)
+	}
+	return _u
+}
+
+// SetDelayed sets the "delayed" field.
+func (_u *TaskResponsibleUpdateOne) SetDelayed(v bool) *TaskResponsibleUpdateOne {
+	_u.mutation.SetDelayed(v)
+	return _u
+}
+
+// SetNillableDelayed sets the "delayed" field if the given value is not nil.
+func (_u *TaskResponsibleUpdateOne) SetNillableDelayed(v *bool) *TaskResponsibleUpdateOne {
+	if v != nil {
+		_u.SetDelayed(*v)
+	}
+	return _u
+}
+
+// SetSystem sets the "system" field.
+func (_u *TaskResponsibleUpdateOne) SetSystem(v bool) *TaskResponsibleUpdateOne {
+	_u.mutation.SetSystem(v)
+	return _u
+}
+
+// SetNillableSystem sets the "system" field if the given value is not nil.
+func (_u *TaskResponsibleUpdateOne) SetNillableSystem(v *bool) *TaskResponsibleUpdateOne {
+	if v != nil {
+		_u.SetSystem(*v)
 	}
 	return _u
 }
@@ -493,6 +555,12 @@ func (_u *TaskResponsibleUpdateOne) sqlSave(ctx context.Context) (_node *TaskRes
 	}
 	if value, ok := _u.mutation.Expiry(); ok {
 		_spec.SetField(taskresponsible.FieldExpiry, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.Delayed(); ok {
+		_spec.SetField(taskresponsible.FieldDelayed, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.System(); ok {
+		_spec.SetField(taskresponsible.FieldSystem, field.TypeBool, value)
 	}
 	if _u.mutation.TaskCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -2,7 +2,11 @@ package migrations_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"ariga.io/atlas/sql/migrate"
 
@@ -111,4 +115,78 @@ func TestApplyIsIdempotent(t *testing.T) {
 			t.Fatalf("second apply: %v %v", second, err)
 		}
 	})
+}
+
+// TestBackfillOfResponsibleFlags upgrades a database holding a DELAYED task and a system
+// task through the migration that copies those flags onto task_responsibles.
+func TestBackfillOfResponsibleFlags(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		d, db, err := database.Connect(servertest.DatabaseURL(t, dialect))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		versions, _ := migrations.Versions(d)
+		dir, _ := migrations.Dir(d)
+		files, _ := dir.Files()
+		var before string
+		for i, f := range files {
+			if strings.HasSuffix(f.Name(), "_task_list_visibility.sql") {
+				before = versions[i-1]
+			}
+		}
+		if before == "" {
+			t.Fatal("no task_list_visibility migration")
+		}
+		ctx := context.Background()
+		if _, err := migrations.Apply(ctx, db, d, before); err != nil {
+			t.Fatal(err)
+		}
+		ph := func(q string) string {
+			if d != "postgres" {
+				return q
+			}
+			for i := 1; strings.Contains(q, "?"); i++ {
+				q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
+			}
+			return q
+		}
+		now := time.Now().UTC()
+		mustExec(t, db, ph(`INSERT INTO cases (id, created_at, updated_at, name, state) VALUES (1, ?, ?, 'c', 'RUNNING')`), now, now)
+		for _, row := range []struct {
+			id     int
+			state  string
+			system bool
+		}{{25769803777, "DELAYED", false}, {25769803778, "SUSPENDED", true}, {25769803779, "SUSPENDED", false}} {
+			mustExec(t, db, ph(`INSERT INTO tasks (id, created_at, updated_at, state, `+"system"+`, case_id) VALUES (?, ?, ?, ?, ?, 1)`), row.id, now, now, row.state, row.system)
+			mustExec(t, db, ph(`INSERT INTO task_responsibles (expiry, task_id) VALUES (?, ?)`), false, row.id)
+		}
+		if _, err := migrations.Apply(ctx, db, d, ""); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.Query(`SELECT task_id, delayed, ` + "system" + ` FROM task_responsibles ORDER BY task_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var got []string
+		for rows.Next() {
+			var id int
+			var delayed, system bool
+			if err := rows.Scan(&id, &delayed, &system); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%v/%v", delayed, system))
+		}
+		if strings.Join(got, " ") != "true/false false/true false/false" {
+			t.Fatalf("flags after the upgrade: %v", got)
+		}
+	})
+}
+
+func mustExec(t *testing.T, db *sql.DB, q string, args ...any) {
+	t.Helper()
+	if _, err := db.Exec(q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
 }

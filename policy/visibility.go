@@ -76,6 +76,10 @@ func (s *Subject) WorkAs(v *auth.Viewer) (users, roles []int) {
 //     substitutes, unless DELAYED (hidden from responsibles until due);
 //   - tasks it works or worked on;
 //   - with TaskReadOwnCaseTasks, the tasks of cases it is involved in.
+//
+// Without TaskReadAll it is one `tasks.id IN (… UNION ALL …)` over index lookups: the
+// responsible branches read only task_responsibles (which copies each task's DELAYED
+// state and system flag), so counting a user's tasks never scans the tasks table.
 func (s *Subject) TaskVisible(v *auth.Viewer) predicate.Task {
 	if s.Has(TaskReadAll) {
 		if s.Has(SystemTaskReadAll) {
@@ -84,36 +88,43 @@ func (s *Subject) TaskVisible(v *auth.Viewer) predicate.Task {
 		return task.System(false)
 	}
 	users, roles := s.WorkAs(v)
-	paths := []predicate.Task{
-		task.And(task.StateNEQ(task.StateDELAYED), task.HasResponsiblesWith(
-			taskresponsible.Expiry(false),
-			taskresponsible.Or(taskresponsible.UserIDIn(users...), taskresponsible.RoleIDIn(roles...)),
-		)),
-		task.WorkerID(s.UserID),
+	withSystem := s.Has(SystemTaskReadAll)
+	return func(sel *sql.Selector) {
+		responsible := func(col string, ids []int) *sql.Selector {
+			q := sql.Select(taskresponsible.FieldTaskID).From(sql.Table(taskresponsible.Table)).
+				Where(sql.And(sql.InInts(col, ids...), sql.EQ(taskresponsible.FieldExpiry, false), sql.EQ(taskresponsible.FieldDelayed, false)))
+			if !withSystem {
+				q.Where(sql.EQ(taskresponsible.FieldSystem, false))
+			}
+			return q
+		}
+		ownTasks := func(where *sql.Predicate) *sql.Selector {
+			q := sql.Select(task.FieldID).From(sql.Table(task.Table)).Where(where)
+			if !withSystem {
+				q.Where(sql.EQ(task.FieldSystem, false))
+			}
+			return q
+		}
+		union := responsible(taskresponsible.FieldRoleID, roles).
+			UnionAll(responsible(taskresponsible.FieldUserID, users)).
+			UnionAll(ownTasks(sql.EQ(task.FieldWorkerID, s.UserID)))
+		if s.Has(TaskReadOwnCaseTasks) {
+			union.UnionAll(ownTasks(sql.In(task.FieldCaseID, s.involvedCaseIDs())))
+		}
+		sel.Where(sql.In(sel.C(task.FieldID), union))
 	}
-	if s.Has(TaskReadOwnCaseTasks) {
-		paths = append(paths, s.inInvolvedCase())
-	}
-	vis := task.Or(paths...)
-	if !s.Has(SystemTaskReadAll) {
-		vis = task.And(task.System(false), vis)
-	}
-	return vis
 }
 
-// inInvolvedCase matches tasks of cases the subject is involved in. It is written as
-// case_id IN (a UNION ALL of three index lookups) because the equivalent EXISTS with an
-// OR made PostgreSQL read every case on each task-list request (benchdata/EXPLAIN.md).
-func (s *Subject) inInvolvedCase() predicate.Task {
-	return func(sel *sql.Selector) {
-		created := sql.Select(businesscase.FieldID).From(sql.Table(businesscase.Table)).
-			Where(sql.EQ(businesscase.FieldCreatorID, s.UserID))
-		owned := sql.Select(businesscase.FieldID).From(sql.Table(businesscase.Table)).
-			Where(sql.EQ(businesscase.FieldOwnerID, s.UserID))
-		worked := sql.Select(task.FieldCaseID).From(sql.Table(task.Table)).
-			Where(sql.EQ(task.FieldWorkerID, s.UserID))
-		sel.Where(sql.In(sel.C(task.FieldCaseID), created.UnionAll(owned).UnionAll(worked)))
-	}
+// involvedCaseIDs selects the ids of the cases the subject is involved in, as a UNION
+// ALL of three index lookups (an EXISTS with an OR made PostgreSQL read every case).
+func (s *Subject) involvedCaseIDs() *sql.Selector {
+	created := sql.Select(businesscase.FieldID).From(sql.Table(businesscase.Table)).
+		Where(sql.EQ(businesscase.FieldCreatorID, s.UserID))
+	owned := sql.Select(businesscase.FieldID).From(sql.Table(businesscase.Table)).
+		Where(sql.EQ(businesscase.FieldOwnerID, s.UserID))
+	worked := sql.Select(task.FieldCaseID).From(sql.Table(task.Table)).
+		Where(sql.EQ(task.FieldWorkerID, s.UserID))
+	return created.UnionAll(owned).UnionAll(worked)
 }
 
 // involved is the predicate of cases the subject is involved in: created, owns, or

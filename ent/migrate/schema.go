@@ -419,9 +419,9 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "task_created_at",
+				Name:    "task_created_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[1]},
+				Columns: []*schema.Column{TasksColumns[1], TasksColumns[0]},
 			},
 			{
 				Name:    "task_state_created_at",
@@ -454,6 +454,8 @@ var (
 	TaskResponsiblesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "expiry", Type: field.TypeBool, Default: false},
+		{Name: "delayed", Type: field.TypeBool, Default: false},
+		{Name: "system", Type: field.TypeBool, Default: false},
 		{Name: "task_id", Type: field.TypeInt},
 		{Name: "user_id", Type: field.TypeInt, Nullable: true},
 		{Name: "role_id", Type: field.TypeInt, Nullable: true},
@@ -466,19 +468,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "task_responsibles_tasks_responsibles",
-				Columns:    []*schema.Column{TaskResponsiblesColumns[2]},
+				Columns:    []*schema.Column{TaskResponsiblesColumns[4]},
 				RefColumns: []*schema.Column{TasksColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "task_responsibles_users_user",
-				Columns:    []*schema.Column{TaskResponsiblesColumns[3]},
+				Columns:    []*schema.Column{TaskResponsiblesColumns[5]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "task_responsibles_roles_role",
-				Columns:    []*schema.Column{TaskResponsiblesColumns[4]},
+				Columns:    []*schema.Column{TaskResponsiblesColumns[6]},
 				RefColumns: []*schema.Column{RolesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -487,17 +489,33 @@ var (
 			{
 				Name:    "taskresponsible_role_id_task_id",
 				Unique:  false,
-				Columns: []*schema.Column{TaskResponsiblesColumns[4], TaskResponsiblesColumns[2]},
+				Columns: []*schema.Column{TaskResponsiblesColumns[6], TaskResponsiblesColumns[4]},
 			},
 			{
 				Name:    "taskresponsible_user_id_task_id",
 				Unique:  false,
-				Columns: []*schema.Column{TaskResponsiblesColumns[3], TaskResponsiblesColumns[2]},
+				Columns: []*schema.Column{TaskResponsiblesColumns[5], TaskResponsiblesColumns[4]},
 			},
 			{
 				Name:    "taskresponsible_task_id",
 				Unique:  false,
-				Columns: []*schema.Column{TaskResponsiblesColumns[2]},
+				Columns: []*schema.Column{TaskResponsiblesColumns[4]},
+			},
+			{
+				Name:    "taskresponsible_visible_role",
+				Unique:  false,
+				Columns: []*schema.Column{TaskResponsiblesColumns[6], TaskResponsiblesColumns[4]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "(NOT expiry) AND (NOT delayed) AND (NOT system)",
+				},
+			},
+			{
+				Name:    "taskresponsible_visible_user",
+				Unique:  false,
+				Columns: []*schema.Column{TaskResponsiblesColumns[5], TaskResponsiblesColumns[4]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "(NOT expiry) AND (NOT delayed) AND (NOT system)",
+				},
 			},
 		},
 	}

@@ -71,7 +71,8 @@ func (Task) Edges() []ent.Edge {
 // Indexes of the Task, for the task list (newest first), timers and case pages.
 func (Task) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("created_at"),
+		// (created_at, id) is the task list's order: its keyset pagination walks this index.
+		index.Fields("created_at", "id"),
 		index.Fields("state", "created_at"),
 		index.Fields("case_id"),
 		index.Fields("worker_id"),

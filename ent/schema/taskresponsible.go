@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -17,6 +18,11 @@ type TaskResponsible struct{ ent.Schema }
 func (TaskResponsible) Fields() []ent.Field {
 	return []ent.Field{
 		field.Bool("expiry").Default(false),
+		// delayed and system copy the task's state DELAYED and its system flag (kept in
+		// step by workflow.InstallHooks), so the task list's visibility lookup reads only
+		// this table's indexes.
+		field.Bool("delayed").Default(false),
+		field.Bool("system").Default(false),
 		field.Int("task_id"),
 		field.Int("user_id").Optional().Nillable(),
 		field.Int("role_id").Optional().Nillable(),
@@ -38,6 +44,11 @@ func (TaskResponsible) Indexes() []ent.Index {
 		index.Fields("role_id", "task_id"),
 		index.Fields("user_id", "task_id"),
 		index.Fields("task_id"),
+		// What a responsible sees of ordinary tasks: index-only lookups by role and user.
+		index.Fields("role_id", "task_id").StorageKey("taskresponsible_visible_role").
+			Annotations(entsql.IndexWhere("(NOT expiry) AND (NOT delayed) AND (NOT system)")),
+		index.Fields("user_id", "task_id").StorageKey("taskresponsible_visible_user").
+			Annotations(entsql.IndexWhere("(NOT expiry) AND (NOT delayed) AND (NOT system)")),
 	}
 }
 

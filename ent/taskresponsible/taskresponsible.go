@@ -14,6 +14,10 @@ const (
 	FieldID = "id"
 	// FieldExpiry holds the string denoting the expiry field in the database.
 	FieldExpiry = "expiry"
+	// FieldDelayed holds the string denoting the delayed field in the database.
+	FieldDelayed = "delayed"
+	// FieldSystem holds the string denoting the system field in the database.
+	FieldSystem = "system"
 	// FieldTaskID holds the string denoting the task_id field in the database.
 	FieldTaskID = "task_id"
 	// FieldUserID holds the string denoting the user_id field in the database.
@@ -55,6 +59,8 @@ const (
 var Columns = []string{
 	FieldID,
 	FieldExpiry,
+	FieldDelayed,
+	FieldSystem,
 	FieldTaskID,
 	FieldUserID,
 	FieldRoleID,
@@ -73,6 +79,10 @@ func ValidColumn(column string) bool {
 var (
 	// DefaultExpiry holds the default value on creation for the "expiry" field.
 	DefaultExpiry bool
+	// DefaultDelayed holds the default value on creation for the "delayed" field.
+	DefaultDelayed bool
+	// DefaultSystem holds the default value on creation for the "system" field.
+	DefaultSystem bool
 )
 
 // OrderOption defines the ordering options for the TaskResponsible queries.
@@ -86,6 +96,16 @@ func ByID(opts ...sql.OrderTermOption) OrderOption {
 // ByExpiry orders the results by the expiry field.
 func ByExpiry(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldExpiry, opts...).ToFunc()
+}
+
+// ByDelayed orders the results by the delayed field.
+func ByDelayed(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDelayed, opts...).ToFunc()
+}
+
+// BySystem orders the results by the system field.
+func BySystem(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSystem, opts...).ToFunc()
 }
 
 // ByTaskID orders the results by the task_id field.

@@ -58,6 +58,16 @@ func Expiry(v bool) predicate.TaskResponsible {
 	return predicate.TaskResponsible(sql.FieldEQ(FieldExpiry, v))
 }
 
+// Delayed applies equality check predicate on the "delayed" field. It's identical to DelayedEQ.
+func Delayed(v bool) predicate.TaskResponsible {
+	return predicate.TaskResponsible(sql.FieldEQ(FieldDelayed, v))
+}
+
+// System applies equality check predicate on the "system" field. It's identical to SystemEQ.
+func System(v bool) predicate.TaskResponsible {
+	return predicate.TaskResponsible(sql.FieldEQ(FieldSystem, v))
+}
+
 // TaskID applies equality check predicate on the "task_id" field. It's identical to TaskIDEQ.
 func TaskID(v int) predicate.TaskResponsible {
 	return predicate.TaskResponsible(sql.FieldEQ(FieldTaskID, v))
@@ -81,6 +91,26 @@ func ExpiryEQ(v bool) predicate.TaskResponsible {
 // ExpiryNEQ applies the NEQ predicate on the "expiry" field.
 func ExpiryNEQ(v bool) predicate.TaskResponsible {
 	return predicate.TaskResponsible(sql.FieldNEQ(FieldExpiry, v))
+}
+
+// DelayedEQ applies the EQ predicate on the "delayed" field.
+func DelayedEQ(v bool) predicate.TaskResponsible {
+	return predicate.TaskResponsible(sql.FieldEQ(FieldDelayed, v))
+}
+
+// DelayedNEQ applies the NEQ predicate on the "delayed" field.
+func DelayedNEQ(v bool) predicate.TaskResponsible {
+	return predicate.TaskResponsible(sql.FieldNEQ(FieldDelayed, v))
+}
+
+// SystemEQ applies the EQ predicate on the "system" field.
+func SystemEQ(v bool) predicate.TaskResponsible {
+	return predicate.TaskResponsible(sql.FieldEQ(FieldSystem, v))
+}
+
+// SystemNEQ applies the NEQ predicate on the "system" field.
+func SystemNEQ(v bool) predicate.TaskResponsible {
+	return predicate.TaskResponsible(sql.FieldNEQ(FieldSystem, v))
 }
 
 // TaskIDEQ applies the EQ predicate on the "task_id" field.

@@ -1,0 +1,72 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/hook"
+	"github.com/portico-dev/portico/ent/task"
+	"github.com/portico-dev/portico/ent/taskresponsible"
+)
+
+// InstallHooks keeps the copies of each task's DELAYED state and system flag on its
+// responsibles in step, whatever code writes tasks, so the visibility lookup of the task
+// list can answer from task_responsibles' indexes alone.
+func InstallHooks(client *ent.Client) {
+	client.TaskResponsible.Use(func(next ent.Mutator) ent.Mutator {
+		return hook.TaskResponsibleFunc(func(ctx context.Context, m *ent.TaskResponsibleMutation) (ent.Value, error) {
+			if id, ok := m.TaskID(); ok && m.Op().Is(ent.OpCreate) {
+				t, err := m.Client().Task.Query().Where(task.ID(id)).Select(task.FieldState, task.FieldSystem).
+					Only(auth.SystemContext(ctx))
+				if err != nil {
+					return nil, fmt.Errorf("task %d of a responsible: %w", id, err)
+				}
+				m.SetDelayed(t.State == task.StateDELAYED)
+				m.SetSystem(t.System)
+			}
+			return next.Mutate(ctx, m)
+		})
+	})
+	client.Task.Use(func(next ent.Mutator) ent.Mutator {
+		return hook.TaskFunc(func(ctx context.Context, m *ent.TaskMutation) (ent.Value, error) {
+			_, stateSet := m.State()
+			_, systemSet := m.System()
+			if !m.Op().Is(ent.OpUpdate|ent.OpUpdateOne) || !stateSet && !systemSet {
+				return next.Mutate(ctx, m)
+			}
+			// Before the update: it may change what its own predicates match.
+			ids, err := m.IDs(auth.SystemContext(ctx))
+			if err != nil {
+				return nil, fmt.Errorf("tasks of an update: %w", err)
+			}
+			v, err := next.Mutate(ctx, m)
+			if err != nil || len(ids) == 0 {
+				return v, err
+			}
+			return v, copyFlags(ctx, m.Client(), ids)
+		})
+	})
+}
+
+// copyFlags copies the tasks' DELAYED state and system flag to their responsibles.
+func copyFlags(ctx context.Context, c *ent.Client, ids []int) error {
+	for _, delayed := range []bool{true, false} {
+		cond := task.StateEQ(task.StateDELAYED)
+		if !delayed {
+			cond = task.StateNEQ(task.StateDELAYED)
+		}
+		if _, err := c.TaskResponsible.Update().Where(taskresponsible.TaskIDIn(ids...), taskresponsible.HasTaskWith(cond),
+			taskresponsible.Delayed(!delayed)).SetDelayed(delayed).Save(ctx); err != nil {
+			return fmt.Errorf("copy DELAYED to responsibles: %w", err)
+		}
+	}
+	for _, system := range []bool{true, false} {
+		if _, err := c.TaskResponsible.Update().Where(taskresponsible.TaskIDIn(ids...), taskresponsible.HasTaskWith(task.System(system)),
+			taskresponsible.System(!system)).SetSystem(system).Save(ctx); err != nil {
+			return fmt.Errorf("copy the system flag to responsibles: %w", err)
+		}
+	}
+	return nil
+}
