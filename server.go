@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"entgo.io/contrib/entgql"
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -46,6 +48,8 @@ type Config struct {
 	MaxDepth       int           // default 15
 	MaxComplexity  int           // default 5000
 	Logger         *slog.Logger  // default slog.Default()
+	// WrapDriver, when set, wraps the database driver (tests count queries with it).
+	WrapDriver func(dialect.Driver) dialect.Driver
 }
 
 // Server is a running Portico instance's state.
@@ -66,6 +70,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	db, err := database.Open(ctx, cfg.DatabaseURL, cfg.Logger)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.WrapDriver != nil {
+		db.Client = ent.NewClient(ent.Driver(cfg.WrapDriver(entsql.OpenDB(db.Dialect, db.SQL))))
 	}
 	s, err := build(ctx, cfg, db)
 	if err != nil {
@@ -195,7 +202,7 @@ func (s *Server) websocketInit(ctx context.Context, p transport.InitPayload) (co
 func (s *Server) routes(cfg Config) http.Handler {
 	gql := s.graphQL(cfg)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.Auth.Middleware(limitBody(gql, cfg.MaxBodyBytes)))
+	mux.Handle("/graphql", s.Auth.Middleware(graph.Loaders(s.DB.Client)(limitBody(gql, cfg.MaxBodyBytes))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

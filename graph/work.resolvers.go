@@ -160,21 +160,7 @@ func (r *taskResolver) BusinessState(ctx context.Context, obj *ent.Task) (model.
 
 // Responsibles is the resolver for the responsibles field.
 func (r *taskResolver) Responsibles(ctx context.Context, obj *ent.Task) ([]ent.Noder, error) {
-	rs, err := obj.QueryResponsibles().WithUser().WithRole().All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ent.Noder, 0, len(rs))
-	for _, x := range rs {
-		switch {
-		case x.Expiry:
-		case x.Edges.User != nil:
-			out = append(out, x.Edges.User)
-		case x.Edges.Role != nil:
-			out = append(out, x.Edges.Role)
-		}
-	}
-	return out, nil
+	return taskResponsibles(ctx, r.Client, obj.ID)
 }
 
 // AllowedActions is the resolver for the allowedActions field.
