@@ -202,7 +202,7 @@ func (s *Server) websocketInit(ctx context.Context, p transport.InitPayload) (co
 func (s *Server) routes(cfg Config) http.Handler {
 	gql := s.graphQL(cfg)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.Auth.Middleware(graph.Loaders(s.DB.Client)(limitBody(gql, cfg.MaxBodyBytes))))
+	mux.Handle("/graphql", s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

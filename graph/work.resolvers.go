@@ -165,11 +165,10 @@ func (r *taskResolver) Responsibles(ctx context.Context, obj *ent.Task) ([]ent.N
 
 // AllowedActions is the resolver for the allowedActions field.
 func (r *taskResolver) AllowedActions(ctx context.Context, obj *ent.Task) ([]model.TaskAction, error) {
-	s, f, err := r.Work.TaskFacts(ctx, obj)
+	acts, err := taskAllowedActions(ctx, r.Work, obj)
 	if err != nil {
 		return nil, err
 	}
-	acts := policy.AllowedTaskActions(s, f)
 	out := make([]model.TaskAction, len(acts))
 	for i, a := range acts {
 		out[i] = model.TaskAction(a)

@@ -100,33 +100,62 @@ func (e *Engine) visibleTask(ctx context.Context, c *ent.Client, a actor, id int
 
 // facts computes what the viewer is to the task.
 func (e *Engine) facts(ctx context.Context, c *ent.Client, a actor, t *ent.Task) (policy.TaskFacts, error) {
-	f := policy.TaskFacts{State: t.State, Working: t.WorkerID != nil && *t.WorkerID == a.userID}
-	f.Taken = t.WorkerID != nil && !f.Working
-	users, roles := a.sub.WorkAs(auth.FromContext(ctx))
-	mine, err := c.TaskResponsible.Query().Where(
-		taskresponsible.TaskID(t.ID), taskresponsible.Expiry(false),
-		taskresponsible.Or(taskresponsible.UserIDIn(users...), taskresponsible.RoleIDIn(roles...)),
-	).Exist(policy.SystemContext(ctx))
+	mine, err := e.mine(ctx, c, a, []int{t.ID})
 	if err != nil {
-		return f, fmt.Errorf("responsibles of task %d: %w", t.ID, err)
+		return policy.TaskFacts{}, err
 	}
-	f.Mine = mine
-	return f, nil
+	return taskFacts(a, t, mine[t.ID]), nil
 }
 
-// TaskFacts returns the facts of a task for the viewer (for allowedActions).
-func (e *Engine) TaskFacts(ctx context.Context, t *ent.Task) (*policy.Subject, policy.TaskFacts, error) {
+func taskFacts(a actor, t *ent.Task, mine bool) policy.TaskFacts {
+	f := policy.TaskFacts{State: t.State, Working: t.WorkerID != nil && *t.WorkerID == a.userID, Mine: mine}
+	f.Taken = t.WorkerID != nil && !f.Working
+	return f
+}
+
+// mine returns which of the tasks the viewer may work: a current responsible is the
+// viewer, one of its roles, or someone it substitutes. One query for any number of tasks.
+func (e *Engine) mine(ctx context.Context, c *ent.Client, a actor, taskIDs []int) (map[int]bool, error) {
+	users, roles := a.sub.WorkAs(auth.FromContext(ctx))
+	ids, err := c.TaskResponsible.Query().Where(
+		taskresponsible.TaskIDIn(taskIDs...), taskresponsible.Expiry(false),
+		taskresponsible.Or(taskresponsible.UserIDIn(users...), taskresponsible.RoleIDIn(roles...)),
+	).Unique(true).Select(taskresponsible.FieldTaskID).Ints(policy.SystemContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("responsibles of tasks: %w", err)
+	}
+	out := make(map[int]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// TaskFacts returns, for allowedActions, the viewer's subject and the facts of each task,
+// with one query for all of them.
+func (e *Engine) TaskFacts(ctx context.Context, tasks []*ent.Task) (*policy.Subject, []policy.TaskFacts, error) {
 	a, err := e.actor(ctx)
 	if err != nil {
-		return nil, policy.TaskFacts{}, err
+		return nil, nil, err
 	}
 	// Inside a mutation, read through its transaction: what it wrote is not committed yet.
 	c := ent.FromContext(ctx)
 	if c == nil {
 		c = e.client
 	}
-	f, err := e.facts(ctx, c, a, t)
-	return a.sub, f, err
+	ids := make([]int, len(tasks))
+	for i, t := range tasks {
+		ids[i] = t.ID
+	}
+	mine, err := e.mine(ctx, c, a, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]policy.TaskFacts, len(tasks))
+	for i, t := range tasks {
+		out[i] = taskFacts(a, t, mine[t.ID])
+	}
+	return a.sub, out, nil
 }
 
 // event records a workflow event on a task (and its case).
