@@ -31,6 +31,7 @@ import (
 	"github.com/portico-dev/portico/ent/serversecret"
 	"github.com/portico-dev/portico/graph"
 	"github.com/portico-dev/portico/graph/wsgorilla"
+	"github.com/portico-dev/portico/live"
 	"github.com/portico-dev/portico/playground"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/requestid"
@@ -59,8 +60,11 @@ type Server struct {
 	Auth    *auth.Service
 	Dir     *directory.Directory
 	Work    *workflow.Engine
+	Bus     live.Bus
 	Handler http.Handler
 	log     *slog.Logger
+	id      string // this server's id on the bus
+	stop    func() // ends the policy follower
 }
 
 // New opens and migrates the database, prepares an empty one, loads the policy and
@@ -107,8 +111,65 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	workflow.InstallHooks(db.Client)
 	s := &Server{DB: db, Policy: pol, Auth: auth.NewService(db.Client, tokens),
 		Dir: directory.New(db.Client, pol, cfg.Logger), Work: workflow.New(db.Client, db.Dialect, pol, cfg.Logger), log: cfg.Logger}
+	if err := s.connectBus(); err != nil {
+		return nil, err
+	}
 	s.Handler = s.routes(cfg)
 	return s, nil
+}
+
+// connectBus opens the event bus (LISTEN/NOTIFY on PostgreSQL, in-process on SQLite),
+// publishes committed policy and work changes on it, and applies the policy changes other
+// servers publish, so every server's enforcer stays in step without a full reload.
+func (s *Server) connectBus() error {
+	s.id = requestid.New()
+	if s.DB.Dialect == dialect.Postgres {
+		bus, err := live.NewPostgres(s.DB.URL, s.DB.SQL, s.log)
+		if err != nil {
+			return err
+		}
+		s.Bus = bus
+	} else {
+		s.Bus = live.NewLocal()
+	}
+	publish := func(ctx context.Context, e live.Event) {
+		e.Origin = s.id
+		if err := s.Bus.Publish(context.WithoutCancel(ctx), e); err != nil {
+			s.log.Error("publish event", "kind", e.Kind, "err", err)
+		}
+	}
+	s.Dir.Publish = func(ctx context.Context, changes []policy.Change) {
+		publish(ctx, live.Event{Kind: live.KindPolicy, Policy: changes})
+	}
+	s.Work.Changed = func(ctx context.Context, tasks, cases []int) {
+		publish(ctx, live.Event{Kind: live.KindWork, Tasks: tasks, Cases: cases})
+	}
+	events, stop := s.Bus.Subscribe()
+	s.stop = stop
+	go s.followPolicy(events)
+	return nil
+}
+
+// followPolicy applies other servers' policy changes; after a possible gap (the bus
+// reconnected) it syncs the enforcer with the database.
+func (s *Server) followPolicy(events <-chan live.Event) {
+	ctx := policy.SystemContext(context.Background())
+	for e := range events {
+		var err error
+		switch {
+		case e.Kind == live.KindResync:
+			err = s.Policy.Sync(ctx, s.DB.Client)
+		case e.Kind != live.KindPolicy || e.Origin == s.id:
+			continue
+		case policy.NeedsReload(e.Policy):
+			err = s.Policy.Sync(ctx, s.DB.Client)
+		default:
+			err = s.Policy.Apply(e.Policy...)
+		}
+		if err != nil {
+			s.log.Error("follow policy change", "err", err)
+		}
+	}
 }
 
 func withDefaults(cfg Config) Config {
@@ -149,8 +210,14 @@ func tokenKey(ctx context.Context, client *ent.Client) ([]byte, error) {
 	return sec.Value, nil
 }
 
-// Close closes the database.
-func (s *Server) Close() error { return s.DB.Close() }
+// Close stops the bus and closes the database.
+func (s *Server) Close() error {
+	if s.Bus != nil {
+		s.stop()
+		s.Bus.Close()
+	}
+	return s.DB.Close()
+}
 
 // GraphQL returns the gqlgen server with its transports, limits and extensions.
 func (s *Server) graphQL(cfg Config) *handler.Server {

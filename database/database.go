@@ -28,6 +28,7 @@ type DB struct {
 	Client  *ent.Client
 	SQL     *sql.DB
 	Dialect string
+	URL     string // the connection URL (PostgreSQL listeners open their own connection)
 }
 
 // Close closes the database.
@@ -49,7 +50,7 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 		log.Info("database migrated", "dialect", d, "applied", applied)
 	}
 	drv := entsql.OpenDB(d, db)
-	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: db, Dialect: d}, nil
+	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: db, Dialect: d, URL: rawURL}, nil
 }
 
 // Connect opens the connection pool for rawURL without migrating, and pings it.

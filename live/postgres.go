@@ -1,0 +1,107 @@
+package live
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// channel is the NOTIFY channel all Portico servers on a database share.
+const channel = "portico_events"
+
+// maxPayload keeps NOTIFY payloads under PostgreSQL's 8,000-byte limit.
+const maxPayload = 7000
+
+// Postgres is the bus over LISTEN/NOTIFY: every server on the database receives every
+// event, its own included.
+type Postgres struct {
+	*fanout
+	db       *sql.DB
+	listener *pq.Listener
+	log      *slog.Logger
+	done     chan struct{}
+}
+
+// NewPostgres listens on dsn and publishes through db.
+func NewPostgres(dsn string, db *sql.DB, log *slog.Logger) (*Postgres, error) {
+	p := &Postgres{fanout: newFanout(), db: db, log: log, done: make(chan struct{})}
+	p.listener = pq.NewListener(dsn, 100*time.Millisecond, 5*time.Second, func(ev pq.ListenerEventType, err error) {
+		if err != nil {
+			log.Warn("event listener", "event", ev, "err", err)
+		}
+	})
+	if err := p.listener.Listen(channel); err != nil {
+		p.listener.Close()
+		return nil, fmt.Errorf("listen on %s: %w", channel, err)
+	}
+	go p.receive()
+	return p, nil
+}
+
+// receive decodes notifications and hands them to the subscribers. lib/pq sends a nil
+// notification after reconnecting: events may have been lost, so subscribers resync.
+func (p *Postgres) receive() {
+	defer close(p.done)
+	for n := range p.listener.NotificationChannel() {
+		if n == nil {
+			p.deliver(Event{Kind: KindResync})
+			continue
+		}
+		var e Event
+		if err := json.Unmarshal([]byte(n.Extra), &e); err != nil {
+			p.log.Error("bad event on the bus", "err", err)
+			continue
+		}
+		p.deliver(e)
+	}
+}
+
+// Publish sends e with NOTIFY, split into several notifications when its ids would not
+// fit one payload.
+func (p *Postgres) Publish(ctx context.Context, e Event) error {
+	for _, part := range split(e) {
+		b, err := json.Marshal(part)
+		if err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+		if _, err := p.db.ExecContext(ctx, "SELECT pg_notify($1, $2)", channel, string(b)); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+	}
+	return nil
+}
+
+// split cuts an event whose encoding exceeds maxPayload into smaller ones.
+func split(e Event) []Event {
+	if b, _ := json.Marshal(e); len(b) <= maxPayload {
+		return []Event{e}
+	}
+	half := func(ids []int) ([]int, []int) { return ids[:len(ids)/2], ids[len(ids)/2:] }
+	a, b := e, e
+	switch {
+	case len(e.Policy) > 1:
+		a.Policy, b.Policy = e.Policy[:len(e.Policy)/2], e.Policy[len(e.Policy)/2:]
+	case len(e.Tasks) > 1:
+		a.Tasks, b.Tasks = half(e.Tasks)
+		b.Cases = nil
+	case len(e.Cases) > 1:
+		a.Cases, b.Cases = half(e.Cases)
+		b.Tasks = nil
+	default:
+		return []Event{e} // one oversized item: let NOTIFY refuse it loudly
+	}
+	return append(split(a), split(b)...)
+}
+
+// Close stops listening and ends every subscription.
+func (p *Postgres) Close() error {
+	err := p.listener.Close()
+	<-p.done
+	p.closeAll()
+	return err
+}

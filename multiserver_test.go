@@ -1,0 +1,47 @@
+package portico_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico"
+	"github.com/portico-dev/portico/servertest"
+)
+
+// TestPolicyFollowsAcrossServers runs three servers on one PostgreSQL database: a deny
+// made through one server is enforced by the others within a second, and so is its revoke.
+func TestPolicyFollowsAcrossServers(t *testing.T) {
+	url := servertest.DatabaseURL(t, "postgres")
+	a := servertest.Start(t, "postgres", portico.Config{DatabaseURL: url, Demo: true})
+	b := servertest.Start(t, "postgres", portico.Config{DatabaseURL: url})
+	c := servertest.Start(t, "postgres", portico.Config{DatabaseURL: url})
+	admin := a.Login(t, "admin", "admin")
+	var demo struct{ Viewer struct{ ID string } }
+	a.Login(t, "demo", "demo").MustDo(t, `{ viewer { id } }`, nil, &demo)
+	readers := []*servertest.Client{b.Login(t, "demo", "demo"), c.Login(t, "demo", "demo")}
+	rolesCode := func(cl *servertest.Client) string { return cl.Do(t, `{ roles(first: 1) { totalCount } }`, nil).Code() }
+	for _, r := range readers {
+		if code := rolesCode(r); code != "" { // prime the other servers' caches
+			t.Fatalf("before the deny: %q", code)
+		}
+	}
+	const bound = time.Second
+	waitFor := func(what, want string) {
+		for i, r := range readers {
+			deadline := time.Now().Add(bound)
+			for rolesCode(r) != want {
+				if time.Now().After(deadline) {
+					t.Fatalf("server %d still answers %q %s after %s", i+2, rolesCode(r), what, bound)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	}
+	start := time.Now()
+	admin.MustDo(t, fmt.Sprintf(`mutation { denyPermission(input: {permission: "RoleReadAll", userId: "%s"}) { ok } }`, demo.Viewer.ID), nil, nil)
+	waitFor("after the deny", "FORBIDDEN")
+	t.Logf("deny enforced on the other servers after %s", time.Since(start))
+	admin.MustDo(t, fmt.Sprintf(`mutation { revokePermission(input: {permission: "RoleReadAll", userId: "%s"}) { ok } }`, demo.Viewer.ID), nil, nil)
+	waitFor("after the revoke", "")
+}
