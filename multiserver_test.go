@@ -45,3 +45,25 @@ func TestPolicyFollowsAcrossServers(t *testing.T) {
 	admin.MustDo(t, fmt.Sprintf(`mutation { revokePermission(input: {permission: "RoleReadAll", userId: "%s"}) { ok } }`, demo.Viewer.ID), nil, nil)
 	waitFor("after the revoke", "")
 }
+
+// TestEventsReachEveryServer: a change made through one server reaches subscribers
+// connected to the other two.
+func TestEventsReachEveryServer(t *testing.T) {
+	url := servertest.DatabaseURL(t, "postgres")
+	a := servertest.Start(t, "postgres", portico.Config{DatabaseURL: url, Demo: true})
+	b := servertest.Start(t, "postgres", portico.Config{DatabaseURL: url})
+	c := servertest.Start(t, "postgres", portico.Config{DatabaseURL: url})
+	q := `subscription { taskUpdated { kind task { id name state } } }`
+	subs := []*wsClient{subscribe(t, b, b.Login(t, "alice", "alice").Token, q), subscribe(t, c, c.Login(t, "alice", "alice").Token, q)}
+	carol := a.Login(t, "carol", "carol")
+	var out struct {
+		Tasks struct{ Edges []struct{ Node struct{ ID string } } }
+	}
+	carol.MustDo(t, `{ tasks(where: {name: "Check remaining holidays"}) { edges { node { id } } } }`, nil, &out)
+	carol.MustDo(t, fmt.Sprintf(`mutation { startTask(input: {id: "%s"}) { task { id } } }`, out.Tasks.Edges[0].Node.ID), nil, nil)
+	for i, s := range subs {
+		if kind, name := s.event(); kind != "CHANGED" || name != "Check remaining holidays" {
+			t.Fatalf("subscriber on server %d got %s %s", i+2, kind, name)
+		}
+	}
+}

@@ -61,6 +61,7 @@ type Server struct {
 	Dir     *directory.Directory
 	Work    *workflow.Engine
 	Bus     live.Bus
+	Hub     *live.Hub
 	Handler http.Handler
 	log     *slog.Logger
 	id      string // this server's id on the bus
@@ -147,6 +148,7 @@ func (s *Server) connectBus() error {
 	events, stop := s.Bus.Subscribe()
 	s.stop = stop
 	go s.followPolicy(events)
+	s.Hub = live.NewHub(s.DB.Client, s.Bus, s.log)
 	return nil
 }
 
@@ -221,7 +223,7 @@ func (s *Server) Close() error {
 
 // GraphQL returns the gqlgen server with its transports, limits and extensions.
 func (s *Server) graphQL(cfg Config) *handler.Server {
-	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Log: s.log}
+	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Hub: s.Hub, Log: s.log}
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
 	srv.AddTransport(transport.Websocket{
 		Implementation:        wsgorilla.New(wsgorilla.Options{AllowedOrigins: cfg.AllowedOrigins}),
@@ -257,13 +259,16 @@ func (s *Server) websocketInit(ctx context.Context, p transport.InitPayload) (co
 	if h == "" {
 		return ctx, nil, nil // anonymous: subscriptions that need a viewer refuse it
 	}
-	v, _, err := s.Auth.Authenticate(ctx, h)
+	v, exp, err := s.Auth.Authenticate(ctx, h)
 	if err != nil {
 		// gqlgen closes with 1000 unless told otherwise; 4401 tells the client to log in.
 		ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4401), err.Error())
 		return ctx, nil, err
 	}
-	return auth.NewContext(ctx, v), nil, nil
+	// The connection's context ends when the token expires, and its subscriptions with it.
+	ctx, cancel := context.WithDeadline(auth.NewContext(ctx, v), exp)
+	context.AfterFunc(ctx, cancel)
+	return ctx, nil, nil
 }
 
 func (s *Server) routes(cfg Config) http.Handler {

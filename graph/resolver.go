@@ -8,6 +8,7 @@ import (
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/directory"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/live"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/workflow"
 )
@@ -19,5 +20,6 @@ type Resolver struct {
 	Policy *policy.Policy
 	Dir    *directory.Directory
 	Work   *workflow.Engine
+	Hub    *live.Hub
 	Log    *slog.Logger
 }

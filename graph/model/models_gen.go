@@ -27,6 +27,11 @@ type AddTaskNoteInput struct {
 	Content string `json:"content"`
 }
 
+type CaseEvent struct {
+	Kind ChangeKind        `json:"kind"`
+	Case *ent.BusinessCase `json:"case"`
+}
+
 type CaseIDInput struct {
 	ID int `json:"id"`
 }
@@ -272,8 +277,16 @@ type StartProcessPayload struct {
 	Task *ent.Task `json:"task,omitempty"`
 }
 
+type Subscription struct {
+}
+
 type SubstitutePayload struct {
 	Substitute *ent.Substitute `json:"substitute"`
+}
+
+type TaskEvent struct {
+	Kind ChangeKind `json:"kind"`
+	Task *ent.Task  `json:"task"`
 }
 
 type TaskIDInput struct {
@@ -450,6 +463,64 @@ func (e *CaseBusinessState) UnmarshalJSON(b []byte) error {
 }
 
 func (e CaseBusinessState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ChangeKind string
+
+const (
+	ChangeKindCreated ChangeKind = "CREATED"
+	ChangeKindChanged ChangeKind = "CHANGED"
+	// DELETED: the object left what the subscriber may see (destroyed, delegated away, rights revoked); only its id is meaningful.
+	ChangeKindDeleted ChangeKind = "DELETED"
+)
+
+var AllChangeKind = []ChangeKind{
+	ChangeKindCreated,
+	ChangeKindChanged,
+	ChangeKindDeleted,
+}
+
+func (e ChangeKind) IsValid() bool {
+	switch e {
+	case ChangeKindCreated, ChangeKindChanged, ChangeKindDeleted:
+		return true
+	}
+	return false
+}
+
+func (e ChangeKind) String() string {
+	return string(e)
+}
+
+func (e *ChangeKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ChangeKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ChangeKind", str)
+	}
+	return nil
+}
+
+func (e ChangeKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ChangeKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ChangeKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,0 +1,208 @@
+package live
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/businesscase"
+	"github.com/portico-dev/portico/ent/task"
+)
+
+// Change kinds delivered to subscribers.
+const (
+	Created = "CREATED"
+	Changed = "CHANGED"
+	Deleted = "DELETED" // no longer visible to the subscriber (destroyed, delegated away, rights revoked)
+)
+
+// TaskChange is a task event for one subscriber.
+type TaskChange struct {
+	Kind string
+	Task *ent.Task
+}
+
+// CaseChange is a case event for one subscriber.
+type CaseChange struct {
+	Kind string
+	Case *ent.BusinessCase
+}
+
+// Hub turns the bus's work events into per-subscriber task and case events. Each event
+// is checked against what the subscriber may see at that moment, with the same
+// visibility predicates as queries: one query per group of subscribers that share a
+// viewer and a filter, not one per subscriber.
+type Hub struct {
+	client *ent.Client
+	log    *slog.Logger
+	mu     sync.Mutex
+	tasks  map[*sub[TaskChange, *ent.TaskQuery]]struct{}
+	cases  map[*sub[CaseChange, *ent.BusinessCaseQuery]]struct{}
+}
+
+type sub[C any, Q any] struct {
+	ctx    context.Context // the subscriber's: carries its viewer
+	key    string          // viewer and filter: subscribers with one key share a query
+	filter func(Q) (Q, error)
+	out    chan C
+	seen   map[int]bool // ids delivered, to tell DELETED when one disappears
+}
+
+// buffer is how many events a subscriber may lag behind before it misses some.
+const buffer = 256
+
+// NewHub starts dispatching the bus's work events; it stops when the bus closes.
+func NewHub(client *ent.Client, bus Bus, log *slog.Logger) *Hub {
+	h := &Hub{client: client, log: log,
+		tasks: map[*sub[TaskChange, *ent.TaskQuery]]struct{}{},
+		cases: map[*sub[CaseChange, *ent.BusinessCaseQuery]]struct{}{}}
+	events, _ := bus.Subscribe()
+	go h.run(events)
+	return h
+}
+
+// Tasks subscribes the viewer of ctx to changes of the tasks it may see that match filter
+// (nil for all). key must be equal for equal viewers and filters. The channel closes when
+// ctx ends.
+func (h *Hub) Tasks(ctx context.Context, key string, filter func(*ent.TaskQuery) (*ent.TaskQuery, error)) <-chan TaskChange {
+	s := &sub[TaskChange, *ent.TaskQuery]{ctx: ctx, key: key, filter: filter, out: make(chan TaskChange, buffer), seen: map[int]bool{}}
+	h.mu.Lock()
+	h.tasks[s] = struct{}{}
+	h.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		h.mu.Lock()
+		delete(h.tasks, s)
+		close(s.out)
+		h.mu.Unlock()
+	}()
+	return s.out
+}
+
+// Cases subscribes the viewer of ctx to changes of the cases it may see.
+func (h *Hub) Cases(ctx context.Context, key string) <-chan CaseChange {
+	s := &sub[CaseChange, *ent.BusinessCaseQuery]{ctx: ctx, key: key, out: make(chan CaseChange, buffer), seen: map[int]bool{}}
+	h.mu.Lock()
+	h.cases[s] = struct{}{}
+	h.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		h.mu.Lock()
+		delete(h.cases, s)
+		close(s.out)
+		h.mu.Unlock()
+	}()
+	return s.out
+}
+
+func (h *Hub) run(events <-chan Event) {
+	for e := range events {
+		if e.Kind != KindWork {
+			continue
+		}
+		if len(e.Tasks) > 0 {
+			h.dispatchTasks(e.Tasks)
+		}
+		if len(e.Cases) > 0 {
+			h.dispatchCases(e.Cases)
+		}
+	}
+}
+
+func (h *Hub) dispatchTasks(ids []int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	groups := map[string][]*sub[TaskChange, *ent.TaskQuery]{}
+	for s := range h.tasks {
+		groups[s.key] = append(groups[s.key], s)
+	}
+	var all map[int]*ent.Task // loaded once, for DELETED events
+	for _, g := range groups {
+		q := h.client.Task.Query().Where(task.IDIn(ids...))
+		var err error
+		if g[0].filter != nil {
+			if q, err = g[0].filter(q); err != nil {
+				continue
+			}
+		}
+		visible, err := q.All(g[0].ctx)
+		if err != nil {
+			h.log.Warn("task event visibility", "err", err)
+			continue
+		}
+		for _, s := range g {
+			got := map[int]bool{}
+			for _, t := range visible {
+				got[t.ID] = true
+				kind := kindOf(t.CreatedAt, t.UpdatedAt)
+				s.seen[t.ID] = true
+				send(s.out, TaskChange{Kind: kind, Task: t})
+			}
+			for _, id := range ids {
+				if s.seen[id] && !got[id] {
+					if all == nil {
+						all = h.loadTasks(ids)
+					}
+					delete(s.seen, id)
+					if t := all[id]; t != nil {
+						send(s.out, TaskChange{Kind: Deleted, Task: t})
+					}
+				}
+			}
+		}
+	}
+}
+
+func (h *Hub) loadTasks(ids []int) map[int]*ent.Task {
+	ts, err := h.client.Task.Query().Where(task.IDIn(ids...)).All(auth.SystemContext(context.Background()))
+	if err != nil {
+		h.log.Warn("load tasks for events", "err", err)
+	}
+	m := make(map[int]*ent.Task, len(ts))
+	for _, t := range ts {
+		m[t.ID] = t
+	}
+	return m
+}
+
+func (h *Hub) dispatchCases(ids []int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	groups := map[string][]*sub[CaseChange, *ent.BusinessCaseQuery]{}
+	for s := range h.cases {
+		groups[s.key] = append(groups[s.key], s)
+	}
+	for _, g := range groups {
+		visible, err := h.client.BusinessCase.Query().Where(businesscase.IDIn(ids...)).All(g[0].ctx)
+		if err != nil {
+			h.log.Warn("case event visibility", "err", err)
+			continue
+		}
+		for _, s := range g {
+			for _, c := range visible {
+				kind := kindOf(c.CreatedAt, c.UpdatedAt)
+				send(s.out, CaseChange{Kind: kind, Case: c})
+			}
+		}
+	}
+}
+
+// kindOf tells a new object from a changed one: ent stamps created_at and updated_at
+// separately on create, so "unchanged since creation" allows a few milliseconds.
+func kindOf(created, updated time.Time) string {
+	if updated.Sub(created) < 50*time.Millisecond {
+		return Created
+	}
+	return Changed
+}
+
+// send never blocks the hub: a subscriber whose buffer is full misses the event.
+func send[C any](ch chan C, c C) {
+	select {
+	case ch <- c:
+	default:
+	}
+}

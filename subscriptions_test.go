@@ -1,0 +1,130 @@
+package portico_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/servertest"
+)
+
+// wsClient is a minimal graphql-transport-ws client.
+type wsClient struct {
+	t    *testing.T
+	conn *websocket.Conn
+}
+
+func subscribe(t *testing.T, srv *servertest.Server, token, query string) *wsClient {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
+	conn, _, err := d.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql", http.Header{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	c := &wsClient{t: t, conn: conn}
+	c.write(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + token}})
+	if m := c.next(); m.Type != "connection_ack" {
+		t.Fatalf("init: %+v", m)
+	}
+	c.write(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": query}})
+	return c
+}
+
+type wsMessage struct {
+	Type    string
+	Payload struct {
+		Data struct {
+			TaskUpdated struct {
+				Kind string
+				Task struct{ ID, Name, State string }
+			}
+		}
+		Errors []any
+	}
+}
+
+func (c *wsClient) write(v any) {
+	if err := c.conn.WriteJSON(v); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *wsClient) next() wsMessage {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var m wsMessage
+		if err := c.conn.ReadJSON(&m); err != nil {
+			c.t.Fatalf("read: %v", err)
+		}
+		if m.Type != "ping" && m.Type != "pong" {
+			return m
+		}
+	}
+}
+
+// event returns the next task event, failing on anything else.
+func (c *wsClient) event() (kind, name string) {
+	c.t.Helper()
+	m := c.next()
+	if m.Type != "next" || len(m.Payload.Errors) > 0 {
+		c.t.Fatalf("want a task event, got %+v", m)
+	}
+	return m.Payload.Data.TaskUpdated.Kind, m.Payload.Data.TaskUpdated.Task.Name
+}
+
+// TestTaskSubscriptions: subscribers get events for the tasks they may see at that
+// moment only; losing a role ends the events (after one DELETED).
+func TestTaskSubscriptions(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		srv := servertest.Start(t, dialect, demo())
+		admin, carol := srv.Login(t, "admin", "admin"), srv.Login(t, "carol", "carol")
+		alice := srv.Login(t, "alice", "alice")
+		ids := map[string]string{}
+		var out struct {
+			Tasks struct{ Edges []struct{ Node struct{ ID, Name string } } }
+			Alice struct{ ID string } `json:"alice"`
+			Every struct{ ID string } `json:"every"`
+		}
+		admin.MustDo(t, `{ tasks { edges { node { id name } } } }`, nil, &out)
+		for _, e := range out.Tasks.Edges {
+			ids[e.Node.Name] = e.Node.ID
+		}
+		alice.MustDo(t, `{ alice: viewer { id } every: role(name: "Everybody") { id } }`, nil, &out)
+		q := `subscription { taskUpdated { kind task { id name state } } }`
+		sub := subscribe(t, srv, alice.Token, q)
+		act := func(c *servertest.Client, mutation, task string) {
+			c.MustDo(t, fmt.Sprintf(`mutation { %s(input: {id: "%s"}) { task { id } } }`, mutation, ids[task]), nil, nil)
+		}
+		// carol (Second Level) starts the Support Group task alice also sees.
+		act(carol, "startTask", "Check remaining holidays")
+		if kind, name := sub.event(); kind != "CHANGED" || name != "Check remaining holidays" {
+			t.Fatalf("alice got %s %s", kind, name)
+		}
+		// A task alice cannot see: nothing; her own new note-free change below comes first.
+		demoUser := srv.Login(t, "demo", "demo")
+		act(demoUser, "startTask", "Plan handover")
+		act(carol, "resetTask", "Check remaining holidays")
+		if kind, name := sub.event(); kind != "CHANGED" || name != "Check remaining holidays" {
+			t.Fatalf("alice got %s %s; the Plan handover event must not reach her", kind, name)
+		}
+		// alice loses First Level: the next change of the task tells her it is gone, and
+		// nothing after that.
+		admin.MustDo(t, fmt.Sprintf(`mutation { setUserRoles(input: {userId: "%s", roleIds: ["%s"]}) { user { id } } }`, out.Alice.ID, out.Every.ID), nil, nil)
+		act(carol, "startTask", "Check remaining holidays")
+		if kind, _ := sub.event(); kind != "DELETED" {
+			t.Fatalf("after losing the role alice got %s, want DELETED", kind)
+		}
+		act(carol, "resetTask", "Check remaining holidays")
+		sub.conn.SetReadDeadline(time.Now().Add(700 * time.Millisecond))
+		var m wsMessage
+		if err := sub.conn.ReadJSON(&m); err == nil && m.Type == "next" {
+			t.Fatalf("a revoked subscriber still receives %+v", m)
+		}
+	})
+}
