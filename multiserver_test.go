@@ -57,7 +57,9 @@ func TestEventsReachEveryServer(t *testing.T) {
 	subs := []*wsClient{subscribe(t, b, b.Login(t, "alice", "alice").Token, q), subscribe(t, c, c.Login(t, "alice", "alice").Token, q)}
 	carol := a.Login(t, "carol", "carol")
 	var out struct {
-		Tasks struct{ Edges []struct{ Node struct{ ID string } } }
+		Tasks struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
 	}
 	carol.MustDo(t, `{ tasks(where: {name: "Check remaining holidays"}) { edges { node { id } } } }`, nil, &out)
 	carol.MustDo(t, fmt.Sprintf(`mutation { startTask(input: {id: "%s"}) { task { id } } }`, out.Tasks.Edges[0].Node.ID), nil, nil)

@@ -87,7 +87,9 @@ func TestTaskSubscriptions(t *testing.T) {
 		alice := srv.Login(t, "alice", "alice")
 		ids := map[string]string{}
 		var out struct {
-			Tasks struct{ Edges []struct{ Node struct{ ID, Name string } } }
+			Tasks struct {
+				Edges []struct{ Node struct{ ID, Name string } }
+			}
 			Alice struct{ ID string } `json:"alice"`
 			Every struct{ ID string } `json:"every"`
 		}
