@@ -125,10 +125,14 @@ func TestRealClients(t *testing.T) {
 
 		ids := map[string]string{}
 		var out struct {
-			Tasks struct{ Edges []struct{ Node struct{ ID, Name string } } }
+			Tasks struct {
+				Edges []struct{ Node struct{ ID, Name string } }
+			}
 			Alice struct{ ID string } `json:"alice"`
 			Every struct{ ID string } `json:"every"`
-			Procs struct{ Edges []struct{ Node struct{ ID string } } } `json:"procs"`
+			Procs struct {
+				Edges []struct{ Node struct{ ID string } }
+			} `json:"procs"`
 		}
 		admin.MustDo(t, `{ tasks { edges { node { id name } } } }`, nil, &out)
 		for _, e := range out.Tasks.Edges {
