@@ -250,6 +250,7 @@ func (s *Server) graphQL(cfg Config) *handler.Server {
 // websocketInit authenticates a websocket from the connection_init payload
 // {"authorization": "Bearer <token>"}; a bad token closes the connection.
 func (s *Server) websocketInit(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	ctx = graph.WithSubscriptionSlots(ctx)
 	h := p.Authorization()
 	if h == "" {
 		if v, ok := p["Authorization"].(string); ok {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/portico-dev/portico/graph"
 	"github.com/portico-dev/portico/servertest"
 )
 
@@ -129,4 +130,18 @@ func TestTaskSubscriptions(t *testing.T) {
 			t.Fatalf("a revoked subscriber still receives %+v", m)
 		}
 	})
+}
+
+// TestSubscriptionLimitPerConnection: one websocket may hold at most
+// graph.MaxSubscriptionsPerConnection subscriptions; the next one is refused.
+func TestSubscriptionLimitPerConnection(t *testing.T) {
+	srv := servertest.Start(t, "sqlite", demo())
+	c := subscribe(t, srv, srv.Login(t, "alice", "alice").Token, `subscription { caseUpdated { kind } }`)
+	for i := 2; i <= graph.MaxSubscriptionsPerConnection+1; i++ {
+		c.write(map[string]any{"id": fmt.Sprint(i), "type": "subscribe", "payload": map[string]any{"query": `subscription { caseUpdated { kind } }`}})
+	}
+	m := c.next()
+	if len(m.Payload.Errors) != 1 || !strings.Contains(fmt.Sprint(m.Payload.Errors[0]), "BAD_USER_INPUT") {
+		t.Fatalf("subscription %d: got %+v, want a BAD_USER_INPUT error", graph.MaxSubscriptionsPerConnection+1, m)
+	}
 }

@@ -1,6 +1,11 @@
 package graph
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/portico-dev/portico/apperr"
+)
 
 // relay converts a hub channel into a subscription channel, ending with ctx. Sends to the
 // client never block the hub: the hub's channel is buffered and drops when full.
@@ -17,4 +22,30 @@ func relay[C, E any](ctx context.Context, in <-chan C, conv func(C) E) <-chan E 
 		}
 	}()
 	return out
+}
+
+// MaxSubscriptionsPerConnection bounds what one websocket may hold open.
+const MaxSubscriptionsPerConnection = 50
+
+type slotsKey struct{}
+
+// WithSubscriptionSlots gives a websocket connection its subscription counter; the
+// websocket init function calls it.
+func WithSubscriptionSlots(ctx context.Context) context.Context {
+	return context.WithValue(ctx, slotsKey{}, new(atomic.Int32))
+}
+
+// takeSlot counts a subscription against its connection's limit and frees the slot when
+// the subscription ends.
+func takeSlot(ctx context.Context) error {
+	n, ok := ctx.Value(slotsKey{}).(*atomic.Int32)
+	if !ok {
+		return nil
+	}
+	if n.Add(1) > MaxSubscriptionsPerConnection {
+		n.Add(-1)
+		return apperr.BadInput("this connection already has %d subscriptions; close some or open another connection", MaxSubscriptionsPerConnection)
+	}
+	context.AfterFunc(ctx, func() { n.Add(-1) })
+	return nil
 }

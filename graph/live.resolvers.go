@@ -21,6 +21,9 @@ func (r *subscriptionResolver) TaskUpdated(ctx context.Context, where *ent.TaskW
 	if err != nil {
 		return nil, err
 	}
+	if err := takeSlot(ctx); err != nil {
+		return nil, err
+	}
 	key := strconv.Itoa(s.UserID)
 	var filter func(*ent.TaskQuery) (*ent.TaskQuery, error)
 	if where != nil {
@@ -36,6 +39,9 @@ func (r *subscriptionResolver) TaskUpdated(ctx context.Context, where *ent.TaskW
 func (r *subscriptionResolver) CaseUpdated(ctx context.Context) (<-chan *model.CaseEvent, error) {
 	s, err := r.Policy.SubjectFrom(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := takeSlot(ctx); err != nil {
 		return nil, err
 	}
 	return relay(ctx, r.Hub.Cases(ctx, strconv.Itoa(s.UserID)), func(c live.CaseChange) *model.CaseEvent {
