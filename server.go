@@ -89,6 +89,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	sys := policy.SystemContext(ctx)
+	workflow.InstallHooks(db.Client) // before anything writes tasks
 	created, err := bootstrap.Ensure(sys, db.Client, cfg.AdminPassword, cfg.Demo)
 	if err != nil {
 		return nil, err
@@ -104,35 +105,46 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	pol, err := policy.Load(sys, db.Client)
-	if err != nil {
-		return nil, fmt.Errorf("load policy: %w", err)
-	}
-	pol.Install(db.Client)
-	workflow.InstallHooks(db.Client)
-	s := &Server{DB: db, Policy: pol, Auth: auth.NewService(db.Client, tokens),
-		Dir: directory.New(db.Client, pol, cfg.Logger), Work: workflow.New(db.Client, db.Dialect, pol, cfg.Logger), log: cfg.Logger}
-	if err := s.connectBus(); err != nil {
+	s := &Server{DB: db, log: cfg.Logger, id: requestid.New()}
+	// Listen before loading the policy, so no change made meanwhile by another server
+	// is missed; applying one twice is harmless.
+	if err := s.openBus(); err != nil {
 		return nil, err
 	}
+	events, stop := s.Bus.Subscribe()
+	s.stop = stop
+	if s.Policy, err = policy.Load(sys, db.Client); err != nil {
+		s.Bus.Close()
+		return nil, fmt.Errorf("load policy: %w", err)
+	}
+	s.Policy.Install(db.Client)
+	s.Auth = auth.NewService(db.Client, tokens)
+	s.Dir = directory.New(db.Client, s.Policy, cfg.Logger)
+	s.Work = workflow.New(db.Client, db.Dialect, s.Policy, cfg.Logger)
+	s.publishChanges()
+	go s.followPolicy(events)
+	s.Hub = live.NewHub(db.Client, s.Bus, s.log)
 	s.Handler = s.routes(cfg)
 	return s, nil
 }
 
-// connectBus opens the event bus (LISTEN/NOTIFY on PostgreSQL, in-process on SQLite),
-// publishes committed policy and work changes on it, and applies the policy changes other
-// servers publish, so every server's enforcer stays in step without a full reload.
-func (s *Server) connectBus() error {
-	s.id = requestid.New()
-	if s.DB.Dialect == dialect.Postgres {
-		bus, err := live.NewPostgres(s.DB.URL, s.DB.SQL, s.log)
-		if err != nil {
-			return err
-		}
-		s.Bus = bus
-	} else {
+// openBus opens the event bus: LISTEN/NOTIFY on PostgreSQL, in-process on SQLite.
+func (s *Server) openBus() error {
+	if s.DB.Dialect != dialect.Postgres {
 		s.Bus = live.NewLocal()
+		return nil
 	}
+	bus, err := live.NewPostgres(s.DB.URL, s.DB.SQL, s.log)
+	if err != nil {
+		return err
+	}
+	s.Bus = bus
+	return nil
+}
+
+// publishChanges puts committed policy and work changes on the bus, for every server's
+// enforcer and subscribers.
+func (s *Server) publishChanges() {
 	publish := func(ctx context.Context, e live.Event) {
 		e.Origin = s.id
 		if err := s.Bus.Publish(context.WithoutCancel(ctx), e); err != nil {
@@ -145,11 +157,6 @@ func (s *Server) connectBus() error {
 	s.Work.Changed = func(ctx context.Context, tasks, cases []int) {
 		publish(ctx, live.Event{Kind: live.KindWork, Tasks: tasks, Cases: cases})
 	}
-	events, stop := s.Bus.Subscribe()
-	s.stop = stop
-	go s.followPolicy(events)
-	s.Hub = live.NewHub(s.DB.Client, s.Bus, s.log)
-	return nil
 }
 
 // followPolicy applies other servers' policy changes; after a possible gap (the bus
