@@ -32,6 +32,7 @@ import (
 	"github.com/portico-dev/portico/graph"
 	"github.com/portico-dev/portico/graph/wsgorilla"
 	"github.com/portico-dev/portico/live"
+	"github.com/portico-dev/portico/mail"
 	"github.com/portico-dev/portico/playground"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/requestid"
@@ -48,6 +49,7 @@ type Config struct {
 	MaxBodyBytes   int64         // default 1 MiB
 	MaxDepth       int           // default 15
 	MaxComplexity  int           // default 5000
+	SMTPURL        string        // smtp://[user:password@]host:port?from=address for EMAIL steps; "" logs them
 	Logger         *slog.Logger  // default slog.Default()
 	// WrapDriver, when set, wraps the database driver (tests count queries with it).
 	WrapDriver func(dialect.Driver) dialect.Driver
@@ -121,6 +123,14 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	s.Auth = auth.NewService(db.Client, tokens)
 	s.Dir = directory.New(db.Client, s.Policy, cfg.Logger)
 	s.Work = workflow.New(db.Client, db.Dialect, s.Policy, cfg.Logger)
+	if cfg.SMTPURL != "" {
+		m, err := mail.New(cfg.SMTPURL)
+		if err != nil {
+			s.Bus.Close()
+			return nil, err
+		}
+		s.Work.Mailer = m
+	}
 	s.publishChanges()
 	go s.followPolicy(events)
 	s.Hub = live.NewHub(db.Client, s.Bus, s.log)

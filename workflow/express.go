@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/process"
@@ -16,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/user"
+	"github.com/portico-dev/portico/mail"
 	"github.com/portico-dev/portico/policy"
 )
 
@@ -330,8 +332,7 @@ func (e *Engine) advance(ctx context.Context, c *ent.Client, cs *ent.BusinessCas
 			continue
 		}
 		if d.Type == StepEmail {
-			e.log.InfoContext(ctx, "express email step (no SMTP configured; logged only)",
-				"case", cs.ID, "to", d.Email.Recipients, "subject", d.Email.Subject)
+			e.sendAfterCommit(ctx, cs.ID, *d.Email)
 			after = d.TaskPosition
 			continue
 		}
@@ -346,6 +347,28 @@ func (e *Engine) advance(ctx context.Context, c *ent.Client, cs *ent.BusinessCas
 		return nil, fmt.Errorf("finish case %d: %w", cs.ID, err)
 	}
 	return nil, nil
+}
+
+// sendAfterCommit sends an EMAIL step's message once the case's transaction commits (a
+// rolled-back step sends nothing), or logs it when no SMTP server is configured.
+func (e *Engine) sendAfterCommit(ctx context.Context, caseID int, m Email) {
+	if e.Mailer == nil {
+		e.log.InfoContext(ctx, "express email step (no SMTP configured; logged only)",
+			"case", caseID, "to", m.Recipients, "subject", m.Subject)
+		return
+	}
+	to := mail.Recipients(m.Recipients)
+	database.AfterCommit(ent.TxFromContext(ctx), func() {
+		go func() {
+			sendCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := e.Mailer.Send(sendCtx, to, m.ResponseTo, m.Subject, m.Content); err != nil {
+				e.log.Error("express email step not sent", "case", caseID, "err", err)
+				return
+			}
+			e.log.Info("express email step sent", "case", caseID, "to", to)
+		}()
+	})
 }
 
 func (e *Engine) createTask(ctx context.Context, c *ent.Client, cs *ent.BusinessCase, d TaskDefinition) (*ent.Task, error) {

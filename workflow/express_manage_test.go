@@ -2,9 +2,12 @@ package workflow_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico"
+	"github.com/portico-dev/portico/mail/mailtest"
 	"github.com/portico-dev/portico/servertest"
 )
 
@@ -47,4 +50,56 @@ func TestManageExpressProcess(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestEmailStepSends runs the demo process through its EMAIL step with an SMTP server
+// configured: the message goes out once the approval commits.
+func TestEmailStepSends(t *testing.T) {
+	addr, msgs := mailtest.Server(t)
+	srv := servertest.Start(t, "sqlite", portico.Config{Demo: true, SMTPURL: "smtp://" + addr + "?from=portal@example.com"})
+	demo, carol := srv.Login(t, "demo", "demo"), srv.Login(t, "carol", "carol")
+	var procs struct {
+		Processes struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
+	}
+	demo.MustDo(t, `{ processes(where: {name: "Leave request"}) { edges { node { id } } } }`, nil, &procs)
+	var started struct {
+		StartProcess struct{ Task struct{ ID string } }
+	}
+	demo.MustDo(t, fmt.Sprintf(`mutation { startProcess(input: {processId: "%s"}) { task { id } } }`, procs.Processes.Edges[0].Node.ID), nil, &started)
+	step := func(c *servertest.Client, id, data string) string {
+		var out struct {
+			CompleteTask struct {
+				Case struct {
+					Tasks struct {
+						Edges []struct{ Node struct{ ID, State string } }
+					}
+				}
+			}
+		}
+		c.MustDo(t, fmt.Sprintf(`mutation { startTask(input: {id: "%s"}) { task { id } } }`, id), nil, nil)
+		c.MustDo(t, fmt.Sprintf(`mutation { completeTask(input: {id: "%s", data: %s}) { case { tasks { edges { node { id state } } } } } }`, id, data), nil, &out)
+		for _, e := range out.CompleteTask.Case.Tasks.Edges {
+			if e.Node.State == "SUSPENDED" {
+				return e.Node.ID
+			}
+		}
+		return ""
+	}
+	approval := step(demo, started.StartProcess.Task.ID, `{days: 3}`)
+	select {
+	case m := <-msgs:
+		t.Fatalf("mail sent before the approval: %s", m)
+	default:
+	}
+	step(carol, approval, `{approved: true}`)
+	select {
+	case m := <-msgs:
+		if !strings.Contains(m, "To: hr@example.com") || !strings.Contains(m, "Leave approved") {
+			t.Fatalf("unexpected mail:\n%s", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no mail within 10 s of the approval")
+	}
 }

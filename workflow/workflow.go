@@ -25,6 +25,10 @@ type Engine struct {
 	policy  *policy.Policy
 	log     *slog.Logger
 	now     func() time.Time
+	// Mailer, when set, sends EMAIL steps; without it they are logged.
+	Mailer interface {
+		Send(ctx context.Context, to []string, replyTo, subject, html string) error
+	}
 	// Changed, when set, is told after commit which tasks and cases a write touched.
 	Changed func(ctx context.Context, taskIDs, caseIDs []int)
 }

@@ -28,6 +28,7 @@ func runServe(ctx context.Context, args []string) error {
 	adminPw := fs.String("admin-password", envOr("PORTICO_ADMIN_PASSWORD", ""), "password of the admin user created on an empty database")
 	origins := fs.String("allowed-origins", envOr("PORTICO_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed on the websocket (* for any); empty: same origin")
 	ttl := fs.Duration("token-ttl", durationEnv("PORTICO_TOKEN_TTL", 12*time.Hour), "how long a login token stays valid")
+	smtpURL := fs.String("smtp-url", envOr("PORTICO_SMTP_URL", ""), "smtp://[user:password@]host:port?from=address for express EMAIL steps; empty logs them")
 	logLevel := fs.String("log-level", envOr("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -45,6 +46,7 @@ func runServe(ctx context.Context, args []string) error {
 		Demo:           *demo,
 		AllowedOrigins: splitList(*origins),
 		TokenTTL:       *ttl,
+		SMTPURL:        *smtpURL,
 		Logger:         log,
 	})
 	if err != nil {
