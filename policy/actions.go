@@ -30,6 +30,10 @@ const (
 	TaskAddNote               TaskAction = "ADD_NOTE"
 )
 
+// EventStarted is the workflow event kind recorded when a user starts a task; visibility
+// counts it as having worked on the task's case.
+const EventStarted = "STARTED"
+
 // TaskFacts is what the rules need to know about a task and the viewer.
 type TaskFacts struct {
 	State task.State

@@ -122,19 +122,20 @@ func (s *Subject) involvedCaseIDs() *sql.Selector {
 		Where(sql.EQ(businesscase.FieldCreatorID, s.UserID))
 	owned := sql.Select(businesscase.FieldID).From(sql.Table(businesscase.Table)).
 		Where(sql.EQ(businesscase.FieldOwnerID, s.UserID))
-	worked := sql.Select(task.FieldCaseID).From(sql.Table(task.Table)).
+	working := sql.Select(task.FieldCaseID).From(sql.Table(task.Table)).
 		Where(sql.EQ(task.FieldWorkerID, s.UserID))
-	return created.UnionAll(owned).UnionAll(worked)
+	// Worked on: started one of its tasks at some time (the worker is cleared by a reset).
+	worked := sql.Select(workflowevent.FieldCaseID).From(sql.Table(workflowevent.Table)).
+		Where(sql.And(sql.EQ(workflowevent.FieldUserID, s.UserID), sql.EQ(workflowevent.FieldKind, EventStarted)))
+	return created.UnionAll(owned).UnionAll(working).UnionAll(worked)
 }
 
 // involved is the predicate of cases the subject is involved in: created, owns, or
-// worked on one of its tasks.
+// works or worked on one of its tasks.
 func (s *Subject) involved() predicate.BusinessCase {
-	return businesscase.Or(
-		businesscase.CreatorID(s.UserID),
-		businesscase.OwnerID(s.UserID),
-		businesscase.HasTasksWith(task.WorkerID(s.UserID)),
-	)
+	return func(sel *sql.Selector) {
+		sel.Where(sql.In(sel.C(businesscase.FieldID), s.involvedCaseIDs()))
+	}
 }
 
 // CaseVisible is the predicate of the cases a subject may see: every case with

@@ -39,3 +39,31 @@ func TestTakenTask(t *testing.T) {
 		}
 	})
 }
+
+// TestWorkedOnCaseStaysVisible: a user who worked on a task of a case keeps seeing the
+// case's tasks (TaskReadOwnCaseTasks) after the task was reset and given to others.
+func TestWorkedOnCaseStaysVisible(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		srv := servertest.Start(t, dialect, portico.Config{Demo: true})
+		ctx := policy.SystemContext(context.Background())
+		c := srv.DB.Client
+		holidays := c.Task.Query().Where(task.Name("Check remaining holidays")).OnlyX(ctx)
+		alice, admin := srv.Login(t, "alice", "alice"), srv.Login(t, "admin", "admin")
+		var devID struct{ Role struct{ ID string } }
+		admin.MustDo(t, `{ role(name: "Team B") { id } }`, nil, &devID)
+		count := func() int {
+			var out struct{ Tasks struct{ TotalCount int } }
+			alice.MustDo(t, `{ tasks { totalCount } }`, nil, &out)
+			return out.Tasks.TotalCount
+		}
+		if n := count(); n != 1 {
+			t.Fatalf("alice sees %d tasks before working, want her group's 1", n)
+		}
+		alice.MustDo(t, fmt.Sprintf(`mutation { startTask(input: {id: "%d"}) { task { id } } }`, holidays.ID), nil, nil)
+		admin.MustDo(t, fmt.Sprintf(`mutation { resetTask(input: {id: "%d"}) { task { id } } }`, holidays.ID), nil, nil)
+		admin.MustDo(t, fmt.Sprintf(`mutation { delegateTask(input: {id: "%d", roleIds: ["%s"]}) { task { id } } }`, holidays.ID, devID.Role.ID), nil, nil)
+		if n := count(); n != 3 {
+			t.Fatalf("alice, who worked on the demo case, sees %d tasks, want all 3 of the case", n)
+		}
+	})
+}

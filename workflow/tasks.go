@@ -27,7 +27,7 @@ func me(a actor) *int                            { id := a.userID; return &id }
 func nobody(actor) *int                          { return nil }
 
 var (
-	startT   = transition{policy.TaskStart, "STARTED", to(task.StateRESUMED), me, ""}
+	startT   = transition{policy.TaskStart, policy.EventStarted, to(task.StateRESUMED), me, ""}
 	reserveT = transition{policy.TaskReserve, "RESERVED", to(task.StatePARKED), me, ""}
 	resetT   = transition{policy.TaskResetAction, "RESET", to(task.StateSUSPENDED), nobody, "Task reset by %s."}
 	destroyT = transition{policy.TaskDestroyAction, "DESTROYED", to(task.StateDESTROYED), nil, "Task destroyed by %s."}

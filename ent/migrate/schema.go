@@ -587,6 +587,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{WorkflowEventsColumns[7]},
 			},
+			{
+				Name:    "workflowevent_user_id_kind",
+				Unique:  false,
+				Columns: []*schema.Column{WorkflowEventsColumns[9], WorkflowEventsColumns[3]},
+			},
 		},
 	}
 	// RoleMembersColumns holds the columns for the "role_members" table.

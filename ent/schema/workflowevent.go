@@ -38,7 +38,8 @@ func (WorkflowEvent) Edges() []ent.Edge {
 
 // Indexes of the WorkflowEvent.
 func (WorkflowEvent) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("task_id"), index.Fields("case_id")}
+	// (user_id, kind): the cases a user worked on (a STARTED event) count as involved.
+	return []ent.Index{index.Fields("task_id"), index.Fields("case_id"), index.Fields("user_id", "kind")}
 }
 
 // Mixin of the WorkflowEvent.
