@@ -115,18 +115,10 @@ func (e *Engine) CreateExpressProcess(ctx context.Context, def ExpressProcess) (
 	if err != nil {
 		return nil, err
 	}
-	if err := def.validate(); err != nil {
-		return nil, err
-	}
 	var out *ent.Process
 	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
-		if _, err := resolveResponsibles(ctx, c, def.ProcessPermissions); err != nil {
+		if err := checkDefinition(ctx, c, def); err != nil {
 			return nil, nil, err
-		}
-		for i, d := range def.TaskDefinitions {
-			if _, err := resolveResponsibles(ctx, c, d.Responsibles); err != nil {
-				return nil, nil, apperr.BadInput("taskDefinitions[%d].responsibles: %v", i, err)
-			}
 		}
 		raw, _ := json.Marshal(def)
 		q := c.Process.Create().SetName(def.ProcessName).SetDescription(def.ProcessDescription).SetIcon(def.Icon).
@@ -177,19 +169,14 @@ func (e *Engine) UpdateExpressProcess(ctx context.Context, id int, def ExpressPr
 	if err != nil {
 		return nil, err
 	}
-	if err := def.validate(); err != nil {
-		return nil, err
-	}
 	var out *ent.Process
 	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
 		p, err := e.mayManage(ctx, c, a, id)
 		if err != nil {
 			return nil, nil, err
 		}
-		for i, d := range def.TaskDefinitions {
-			if _, err := resolveResponsibles(ctx, c, d.Responsibles); err != nil {
-				return nil, nil, apperr.BadInput("taskDefinitions[%d].responsibles: %v", i, err)
-			}
+		if err := checkDefinition(ctx, c, def); err != nil {
+			return nil, nil, err
 		}
 		if def.ID == "" && p.Key != "" {
 			def.ID = p.Key
@@ -220,6 +207,22 @@ func (e *Engine) DeleteExpressProcess(ctx context.Context, id int) error {
 		}
 		return nil, nil, c.Process.DeleteOneID(id).Exec(ctx)
 	})
+}
+
+// checkDefinition validates a definition and checks its roles and #users exist.
+func checkDefinition(ctx context.Context, c *ent.Client, def ExpressProcess) error {
+	if err := def.validate(); err != nil {
+		return err
+	}
+	if _, err := resolveResponsibles(ctx, c, def.ProcessPermissions); err != nil {
+		return apperr.BadInput("processPermissions: %v", err)
+	}
+	for i, d := range def.TaskDefinitions {
+		if _, err := resolveResponsibles(ctx, c, d.Responsibles); err != nil {
+			return apperr.BadInput("taskDefinitions[%d].responsibles: %v", i, err)
+		}
+	}
+	return nil
 }
 
 // setStarters stores who may start a process: the listed roles and #users, Everybody
