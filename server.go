@@ -164,6 +164,9 @@ func (s *Server) publishChanges() {
 	s.Dir.Publish = func(ctx context.Context, changes []policy.Change) {
 		publish(ctx, live.Event{Kind: live.KindPolicy, Policy: changes})
 	}
+	s.Work.Assigned = func(ctx context.Context, kind string, tasks []int) {
+		publish(ctx, live.Event{Kind: live.KindWork, Assigned: tasks, Assignment: kind})
+	}
 	s.Work.Changed = func(ctx context.Context, tasks, cases []int) {
 		publish(ctx, live.Event{Kind: live.KindWork, Tasks: tasks, Cases: cases})
 	}

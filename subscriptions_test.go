@@ -145,3 +145,59 @@ func TestSubscriptionLimitPerConnection(t *testing.T) {
 		t.Fatalf("subscription %d: got %+v, want a BAD_USER_INPUT error", graph.MaxSubscriptionsPerConnection+1, m)
 	}
 }
+
+// TestNotifications: a delegation to alice and a new task for Everybody reach her as
+// notifications; bob hears only of what is assigned to him or his roles.
+func TestNotifications(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		srv := servertest.Start(t, dialect, demo())
+		admin, alice, bob := srv.Login(t, "admin", "admin"), srv.Login(t, "alice", "alice"), srv.Login(t, "bob", "bob")
+		q := `subscription { notifications { kind task { name } } }`
+		forAlice, forBob := subscribe(t, srv, alice.Token, q), subscribe(t, srv, bob.Token, q)
+		var ids struct {
+			Tasks struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
+			Alice struct{ ID string } `json:"alice"`
+			Procs struct {
+				Edges []struct{ Node struct{ ID string } }
+			} `json:"procs"`
+		}
+		admin.MustDo(t, `{ tasks(where: {name: "Plan handover"}) { edges { node { id } } } procs: processes { edges { node { id } } } }`, nil, &ids)
+		alice.MustDo(t, `{ alice: viewer { id } }`, nil, &ids)
+		admin.MustDo(t, fmt.Sprintf(`mutation { delegateTask(input: {id: "%s", userIds: ["%s"]}) { task { id } } }`, ids.Tasks.Edges[0].Node.ID, ids.Alice.ID), nil, nil)
+		bob.MustDo(t, fmt.Sprintf(`mutation { startProcess(input: {processId: "%s"}) { task { id } } }`, ids.Procs.Edges[0].Node.ID), nil, nil)
+		type note struct {
+			Notifications struct {
+				Kind string
+				Task struct{ Name string }
+			}
+		}
+		read := func(c *wsClient) (string, string) {
+			t.Helper()
+			c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			for {
+				var m struct {
+					Type    string
+					Payload struct{ Data note }
+				}
+				if err := c.conn.ReadJSON(&m); err != nil {
+					t.Fatal(err)
+				}
+				if m.Type == "next" {
+					return m.Payload.Data.Notifications.Kind, m.Payload.Data.Notifications.Task.Name
+				}
+			}
+		}
+		if k, n := read(forAlice); k != "DELEGATED" || n != "Plan handover" {
+			t.Fatalf("alice first got %s %q", k, n)
+		}
+		if k, n := read(forAlice); k != "ASSIGNED" || n != "Fill in the leave request" {
+			t.Fatalf("alice then got %s %q", k, n)
+		}
+		// bob's first notification is his own process's task, not alice's delegation.
+		if k, n := read(forBob); k != "ASSIGNED" || n != "Fill in the leave request" {
+			t.Fatalf("bob first got %s %q", k, n)
+		}
+	})
+}

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/graph/model"
 	"github.com/portico-dev/portico/live"
+	"github.com/portico-dev/portico/workflow"
 )
 
 // TaskUpdated is the resolver for the taskUpdated field.
@@ -46,6 +48,24 @@ func (r *subscriptionResolver) CaseUpdated(ctx context.Context) (<-chan *model.C
 	}
 	return relay(ctx, r.Hub.Cases(ctx, strconv.Itoa(s.UserID)), func(c live.CaseChange) *model.CaseEvent {
 		return &model.CaseEvent{Kind: model.ChangeKind(c.Kind), Case: c.Case}
+	}), nil
+}
+
+// Notifications is the resolver for the notifications field.
+func (r *subscriptionResolver) Notifications(ctx context.Context) (<-chan *model.Notification, error) {
+	s, err := r.Policy.SubjectFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := takeSlot(ctx); err != nil {
+		return nil, err
+	}
+	users, roles := s.WorkAs(auth.FromContext(ctx))
+	mine := func(q *ent.TaskQuery) (*ent.TaskQuery, error) {
+		return q.Where(workflow.TaskAssignedTo(users, roles)), nil
+	}
+	return relay(ctx, r.Hub.Notifications(ctx, strconv.Itoa(s.UserID), mine), func(n live.Notification) *model.Notification {
+		return &model.Notification{Kind: model.NotificationKind(n.Kind), Task: n.Task}
 	}), nil
 }
 

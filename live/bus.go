@@ -26,6 +26,9 @@ type Event struct {
 	Policy []policy.Change `json:"p,omitempty"`
 	Tasks  []int           `json:"t,omitempty"`
 	Cases  []int           `json:"c,omitempty"`
+	// Assigned tasks got new responsibles; Assignment says how (ASSIGNED, DELEGATED).
+	Assigned   []int  `json:"a,omitempty"`
+	Assignment string `json:"as,omitempty"`
 }
 
 // Bus publishes events to every server on the database, this one included.

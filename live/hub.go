@@ -25,6 +25,12 @@ type TaskChange struct {
 	Task *ent.Task
 }
 
+// Notification tells a subscriber a task was assigned or delegated to it or its roles.
+type Notification struct {
+	Kind string // ASSIGNED or DELEGATED
+	Task *ent.Task
+}
+
 // CaseChange is a case event for one subscriber.
 type CaseChange struct {
 	Kind string
@@ -41,6 +47,7 @@ type Hub struct {
 	mu     sync.Mutex
 	tasks  map[*sub[TaskChange, *ent.TaskQuery]]struct{}
 	cases  map[*sub[CaseChange, *ent.BusinessCaseQuery]]struct{}
+	notes  map[*sub[Notification, *ent.TaskQuery]]struct{}
 }
 
 type sub[C any, Q any] struct {
@@ -58,7 +65,8 @@ const buffer = 256
 func NewHub(client *ent.Client, bus Bus, log *slog.Logger) *Hub {
 	h := &Hub{client: client, log: log,
 		tasks: map[*sub[TaskChange, *ent.TaskQuery]]struct{}{},
-		cases: map[*sub[CaseChange, *ent.BusinessCaseQuery]]struct{}{}}
+		cases: map[*sub[CaseChange, *ent.BusinessCaseQuery]]struct{}{},
+		notes: map[*sub[Notification, *ent.TaskQuery]]struct{}{}}
 	events, _ := bus.Subscribe()
 	go h.run(events)
 	return h
@@ -98,6 +106,49 @@ func (h *Hub) Cases(ctx context.Context, key string) <-chan CaseChange {
 	return s.out
 }
 
+// Notifications subscribes the viewer of ctx to tasks newly assigned or delegated to it;
+// mine narrows a task query to the tasks whose responsibles include the viewer, its roles
+// or whom it substitutes.
+func (h *Hub) Notifications(ctx context.Context, key string, mine func(*ent.TaskQuery) (*ent.TaskQuery, error)) <-chan Notification {
+	s := &sub[Notification, *ent.TaskQuery]{ctx: ctx, key: key, filter: mine, out: make(chan Notification, buffer)}
+	h.mu.Lock()
+	h.notes[s] = struct{}{}
+	h.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		h.mu.Lock()
+		delete(h.notes, s)
+		close(s.out)
+		h.mu.Unlock()
+	}()
+	return s.out
+}
+
+func (h *Hub) dispatchAssigned(kind string, ids []int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	groups := map[string][]*sub[Notification, *ent.TaskQuery]{}
+	for s := range h.notes {
+		groups[s.key] = append(groups[s.key], s)
+	}
+	for _, g := range groups {
+		q, err := g[0].filter(h.client.Task.Query().Where(task.IDIn(ids...)))
+		if err != nil {
+			continue
+		}
+		mine, err := q.All(g[0].ctx)
+		if err != nil {
+			h.log.Warn("notification visibility", "err", err)
+			continue
+		}
+		for _, s := range g {
+			for _, t := range mine {
+				send(s.out, Notification{Kind: kind, Task: t})
+			}
+		}
+	}
+}
+
 func (h *Hub) run(events <-chan Event) {
 	for e := range events {
 		if e.Kind != KindWork {
@@ -108,6 +159,9 @@ func (h *Hub) run(events <-chan Event) {
 		}
 		if len(e.Cases) > 0 {
 			h.dispatchCases(e.Cases)
+		}
+		if len(e.Assigned) > 0 {
+			h.dispatchAssigned(e.Assignment, e.Assigned)
 		}
 	}
 }

@@ -391,6 +391,7 @@ func (e *Engine) createTask(ctx context.Context, c *ent.Client, cs *ent.Business
 	if _, err := setResponsibles(ctx, c, t.ID, false, rs.users, rs.roles); err != nil {
 		return nil, err
 	}
+	e.afterAssign(ctx, AssignedNew, t.ID)
 	return t, event(ctx, c, 0, t, "CREATED", "", task.StateSUSPENDED, nil)
 }
 

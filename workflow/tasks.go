@@ -122,6 +122,7 @@ func (e *Engine) Delegate(ctx context.Context, id int, userIDs, roleIDs []int) (
 		if err := systemNote(ctx, c, t, "Task delegated by %s to %s.", userName(ctx), strings.Join(names, ", ")); err != nil {
 			return nil, nil, err
 		}
+		e.afterAssign(ctx, AssignedDelegated, t.ID)
 		out, err = c.Task.Get(policySystem(ctx), t.ID)
 		return []int{t.ID}, []int{t.CaseID}, err
 	})

@@ -146,5 +146,6 @@ func (e *Engine) expire(ctx context.Context, c *ent.Client, t *ent.Task) error {
 	if err := event(ctx, c, 0, t, "EXPIRED", t.State, next, map[string]any{"to": names}); err != nil {
 		return err
 	}
+	e.afterAssign(ctx, AssignedNew, t.ID)
 	return systemNote(ctx, c, t, "Task expired and moved to %s.", strings.Join(names, ", "))
 }

@@ -29,6 +29,9 @@ type Engine struct {
 	Mailer interface {
 		Send(ctx context.Context, to []string, replyTo, subject, html string) error
 	}
+	// Assigned, when set, is told after commit which tasks were newly assigned (kind
+	// ASSIGNED: created, or moved on expiry) or delegated (kind DELEGATED).
+	Assigned func(ctx context.Context, kind string, taskIDs []int)
 	// Changed, when set, is told after commit which tasks and cases a write touched.
 	Changed func(ctx context.Context, taskIDs, caseIDs []int)
 }
@@ -64,6 +67,22 @@ func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, c *ent.
 		}
 		return nil
 	})
+}
+
+// Assignment kinds reported through Engine.Assigned.
+const (
+	AssignedNew       = "ASSIGNED"
+	AssignedDelegated = "DELEGATED"
+)
+
+// afterAssign reports, once the transaction commits, that a task got new responsibles.
+func (e *Engine) afterAssign(ctx context.Context, kind string, taskID int) {
+	if e.Assigned == nil {
+		return
+	}
+	if tx := ent.TxFromContext(ctx); tx != nil {
+		database.AfterCommit(tx, func() { e.Assigned(ctx, kind, []int{taskID}) })
+	}
 }
 
 // onTask runs body, in the request's transaction, on a task the viewer can see and may

@@ -229,6 +229,11 @@ type NotePayload struct {
 	Note *ent.Note `json:"note"`
 }
 
+type Notification struct {
+	Kind NotificationKind `json:"kind"`
+	Task *ent.Task        `json:"task"`
+}
+
 // Why a user holds a permission or not.
 type PermissionDecision struct {
 	Permission string `json:"permission"`
@@ -576,6 +581,63 @@ func (e *GrantEffect) UnmarshalJSON(b []byte) error {
 }
 
 func (e GrantEffect) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type NotificationKind string
+
+const (
+	// a new task (or one moved on expiry) for the subscriber or its roles
+	NotificationKindAssigned NotificationKind = "ASSIGNED"
+	// a task delegated to the subscriber or its roles
+	NotificationKindDelegated NotificationKind = "DELEGATED"
+)
+
+var AllNotificationKind = []NotificationKind{
+	NotificationKindAssigned,
+	NotificationKindDelegated,
+}
+
+func (e NotificationKind) IsValid() bool {
+	switch e {
+	case NotificationKindAssigned, NotificationKindDelegated:
+		return true
+	}
+	return false
+}
+
+func (e NotificationKind) String() string {
+	return string(e)
+}
+
+func (e *NotificationKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = NotificationKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid NotificationKind", str)
+	}
+	return nil
+}
+
+func (e NotificationKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *NotificationKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e NotificationKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
