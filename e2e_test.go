@@ -74,6 +74,9 @@ func startNode(t *testing.T, dir, name, url, token, protocol string) *nodeSubscr
 	if l := s.line(); l != `"ready"` {
 		t.Fatalf("%s: %s", name, l)
 	}
+	// "ready" means connected; the subscribe that follows is not acknowledged, so give
+	// the server a moment to register it.
+	time.Sleep(300 * time.Millisecond)
 	return s
 }
 

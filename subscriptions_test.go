@@ -1,6 +1,7 @@
 package portico_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,7 +10,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/graph"
+	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/servertest"
 )
 
@@ -33,6 +36,9 @@ func subscribe(t *testing.T, srv *servertest.Server, token, query string) *wsCli
 		t.Fatalf("init: %+v", m)
 	}
 	c.write(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": query}})
+	// The protocol does not acknowledge a subscribe; give the server a moment to register
+	// it before the test makes the changes it should see.
+	time.Sleep(200 * time.Millisecond)
 	return c
 }
 
@@ -200,4 +206,56 @@ func TestNotifications(t *testing.T) {
 			t.Fatalf("bob first got %s %q", k, n)
 		}
 	})
+}
+
+// TestExpiringNotification: a task of alice's role that expires within the hour is
+// announced to her once.
+func TestExpiringNotification(t *testing.T) {
+	srv := servertest.Start(t, "sqlite", demo())
+	ctx := policy.SystemContext(context.Background())
+	c := srv.DB.Client
+	first := c.Role.Query().Where(role.Name("First Level")).OnlyIDX(ctx)
+	cs := c.BusinessCase.Query().FirstX(ctx)
+	soon := c.Task.Create().SetName("Due soon").SetCaseID(cs.ID).SetExpiryTimestamp(time.Now().Add(30 * time.Minute)).SaveX(ctx)
+	c.TaskResponsible.Create().SetTaskID(soon.ID).SetRoleID(first).ExecX(ctx)
+	later := c.Task.Create().SetName("Due later").SetCaseID(cs.ID).SetExpiryTimestamp(time.Now().Add(5 * time.Hour)).SaveX(ctx)
+	c.TaskResponsible.Create().SetTaskID(later.ID).SetRoleID(first).ExecX(ctx)
+
+	alice, admin := srv.Login(t, "alice", "alice"), srv.Login(t, "admin", "admin")
+	sub := subscribe(t, srv, alice.Token, `subscription { notifications { kind task { name } } }`)
+	var aliceID struct{ Viewer struct{ ID string } }
+	alice.MustDo(t, `{ viewer { id } }`, nil, &aliceID)
+	delegate := func(id int) {
+		admin.MustDo(t, fmt.Sprintf(`mutation { delegateTask(input: {id: "%d", userIds: ["%s"]}) { task { id } } }`, id, aliceID.Viewer.ID), nil, nil)
+	}
+	next := func() string {
+		sub.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var m struct {
+			Payload struct {
+				Data struct {
+					Notifications struct {
+						Kind string
+						Task struct{ Name string }
+					}
+				}
+			}
+		}
+		if err := sub.conn.ReadJSON(&m); err != nil {
+			t.Fatal(err)
+		}
+		n := m.Payload.Data.Notifications
+		return n.Kind + " " + n.Task.Name
+	}
+	delegate(later.ID) // once this arrives, the subscription is live
+	got := []string{next()}
+	for range 2 { // the second round must not warn again
+		if _, err := srv.Work.FireDue(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	delegate(later.ID)
+	got = append(got, next(), next())
+	if strings.Join(got, ", ") != "DELEGATED Due later, EXPIRING Due soon, DELEGATED Due later" {
+		t.Fatalf("alice got %v", got)
+	}
 }

@@ -7808,6 +7808,7 @@ type TaskMutation struct {
 	system              *bool
 	expiry_timestamp    *time.Time
 	expiry_priority     *task.ExpiryPriority
+	expiry_warned       *bool
 	delay_timestamp     *time.Time
 	started_at          *time.Time
 	ended_at            *time.Time
@@ -8408,6 +8409,42 @@ func (m *TaskMutation) ExpiryPriorityCleared() bool {
 func (m *TaskMutation) ResetExpiryPriority() {
 	m.expiry_priority = nil
 	delete(m.clearedFields, task.FieldExpiryPriority)
+}
+
+// SetExpiryWarned sets the "expiry_warned" field.
+func (m *TaskMutation) SetExpiryWarned(b bool) {
+	m.expiry_warned = &b
+}
+
+// ExpiryWarned returns the value of the "expiry_warned" field in the mutation.
+func (m *TaskMutation) ExpiryWarned() (r bool, exists bool) {
+	v := m.expiry_warned
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiryWarned returns the old "expiry_warned" field's value of the Task entity.
+// If the Task object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaskMutation) OldExpiryWarned(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiryWarned is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiryWarned requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiryWarned: %w", err)
+	}
+	return oldValue.ExpiryWarned, nil
+}
+
+// ResetExpiryWarned resets all changes to the "expiry_warned" field.
+func (m *TaskMutation) ResetExpiryWarned() {
+	m.expiry_warned = nil
 }
 
 // SetDelayTimestamp sets the "delay_timestamp" field.
@@ -9066,7 +9103,7 @@ func (m *TaskMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *TaskMutation) Fields() []string {
-	fields := make([]string, 0, 20)
+	fields := make([]string, 0, 21)
 	if m.created_at != nil {
 		fields = append(fields, task.FieldCreatedAt)
 	}
@@ -9102,6 +9139,9 @@ func (m *TaskMutation) Fields() []string {
 	}
 	if m.expiry_priority != nil {
 		fields = append(fields, task.FieldExpiryPriority)
+	}
+	if m.expiry_warned != nil {
+		fields = append(fields, task.FieldExpiryWarned)
 	}
 	if m.delay_timestamp != nil {
 		fields = append(fields, task.FieldDelayTimestamp)
@@ -9159,6 +9199,8 @@ func (m *TaskMutation) Field(name string) (ent.Value, bool) {
 		return m.ExpiryTimestamp()
 	case task.FieldExpiryPriority:
 		return m.ExpiryPriority()
+	case task.FieldExpiryWarned:
+		return m.ExpiryWarned()
 	case task.FieldDelayTimestamp:
 		return m.DelayTimestamp()
 	case task.FieldStartedAt:
@@ -9208,6 +9250,8 @@ func (m *TaskMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldExpiryTimestamp(ctx)
 	case task.FieldExpiryPriority:
 		return m.OldExpiryPriority(ctx)
+	case task.FieldExpiryWarned:
+		return m.OldExpiryWarned(ctx)
 	case task.FieldDelayTimestamp:
 		return m.OldDelayTimestamp(ctx)
 	case task.FieldStartedAt:
@@ -9316,6 +9360,13 @@ func (m *TaskMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetExpiryPriority(v)
+		return nil
+	case task.FieldExpiryWarned:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiryWarned(v)
 		return nil
 	case task.FieldDelayTimestamp:
 		v, ok := value.(time.Time)
@@ -9529,6 +9580,9 @@ func (m *TaskMutation) ResetField(name string) error {
 		return nil
 	case task.FieldExpiryPriority:
 		m.ResetExpiryPriority()
+		return nil
+	case task.FieldExpiryWarned:
+		m.ResetExpiryWarned()
 		return nil
 	case task.FieldDelayTimestamp:
 		m.ResetDelayTimestamp()

@@ -324,6 +324,10 @@ func init() {
 	taskDescSystem := taskFields[7].Descriptor()
 	// task.DefaultSystem holds the default value on creation for the system field.
 	task.DefaultSystem = taskDescSystem.Default.(bool)
+	// taskDescExpiryWarned is the schema descriptor for expiry_warned field.
+	taskDescExpiryWarned := taskFields[10].Descriptor()
+	// task.DefaultExpiryWarned holds the default value on creation for the expiry_warned field.
+	task.DefaultExpiryWarned = taskDescExpiryWarned.Default.(bool)
 	taskresponsibleFields := schema.TaskResponsible{}.Fields()
 	_ = taskresponsibleFields
 	// taskresponsibleDescExpiry is the schema descriptor for expiry field.

@@ -44,6 +44,8 @@ type Task struct {
 	ExpiryTimestamp *time.Time `json:"expiry_timestamp,omitempty"`
 	// ExpiryPriority holds the value of the "expiry_priority" field.
 	ExpiryPriority *task.ExpiryPriority `json:"expiry_priority,omitempty"`
+	// ExpiryWarned holds the value of the "expiry_warned" field.
+	ExpiryWarned bool `json:"expiry_warned,omitempty"`
 	// DelayTimestamp holds the value of the "delay_timestamp" field.
 	DelayTimestamp *time.Time `json:"delay_timestamp,omitempty"`
 	// StartedAt holds the value of the "started_at" field.
@@ -158,7 +160,7 @@ func (*Task) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case task.FieldCustomFields, task.FieldData:
 			values[i] = new([]byte)
-		case task.FieldSystem:
+		case task.FieldSystem, task.FieldExpiryWarned:
 			values[i] = new(sql.NullBool)
 		case task.FieldID, task.FieldPosition, task.FieldCaseID, task.FieldWorkerID, task.FieldCreatorID:
 			values[i] = new(sql.NullInt64)
@@ -260,6 +262,12 @@ func (_m *Task) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ExpiryPriority = new(task.ExpiryPriority)
 				*_m.ExpiryPriority = task.ExpiryPriority(value.String)
+			}
+		case task.FieldExpiryWarned:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field expiry_warned", values[i])
+			} else if value.Valid {
+				_m.ExpiryWarned = value.Bool
 			}
 		case task.FieldDelayTimestamp:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -423,6 +431,9 @@ func (_m *Task) String() string {
 		builder.WriteString("expiry_priority=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("expiry_warned=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ExpiryWarned))
 	builder.WriteString(", ")
 	if v := _m.DelayTimestamp; v != nil {
 		builder.WriteString("delay_timestamp=")

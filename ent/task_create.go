@@ -195,6 +195,20 @@ func (_c *TaskCreate) SetNillableExpiryPriority(v *task.ExpiryPriority) *TaskCre
 	return _c
 }
 
+// SetExpiryWarned sets the "expiry_warned" field.
+func (_c *TaskCreate) SetExpiryWarned(v bool) *TaskCreate {
+	_c.mutation.SetExpiryWarned(v)
+	return _c
+}
+
+// SetNillableExpiryWarned sets the "expiry_warned" field if the given value is not nil.
+func (_c *TaskCreate) SetNillableExpiryWarned(v *bool) *TaskCreate {
+	if v != nil {
+		_c.SetExpiryWarned(*v)
+	}
+	return _c
+}
+
 // SetDelayTimestamp sets the "delay_timestamp" field.
 func (_c *TaskCreate) SetDelayTimestamp(v time.Time) *TaskCreate {
 	_c.mutation.SetDelayTimestamp(v)
@@ -418,6 +432,10 @@ func (_c *TaskCreate) defaults() {
 		v := task.DefaultSystem
 		_c.mutation.SetSystem(v)
 	}
+	if _, ok := _c.mutation.ExpiryWarned(); !ok {
+		v := task.DefaultExpiryWarned
+		_c.mutation.SetExpiryWarned(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -486,6 +504,9 @@ func (_c *TaskCreate) check() error {
 		if err := task.ExpiryPriorityValidator(v); err != nil {
 			return &ValidationError{Name: "expiry_priority", err: fmt.Errorf(`ent: validator failed for field "Task.expiry_priority": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.ExpiryWarned(); !ok {
+		return &ValidationError{Name: "expiry_warned", err: errors.New(`ent: missing required field "Task.expiry_warned"`)}
 	}
 	if _, ok := _c.mutation.CaseID(); !ok {
 		return &ValidationError{Name: "case_id", err: errors.New(`ent: missing required field "Task.case_id"`)}
@@ -567,6 +588,10 @@ func (_c *TaskCreate) createSpec() (*Task, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ExpiryPriority(); ok {
 		_spec.SetField(task.FieldExpiryPriority, field.TypeEnum, value)
 		_node.ExpiryPriority = &value
+	}
+	if value, ok := _c.mutation.ExpiryWarned(); ok {
+		_spec.SetField(task.FieldExpiryWarned, field.TypeBool, value)
+		_node.ExpiryWarned = value
 	}
 	if value, ok := _c.mutation.DelayTimestamp(); ok {
 		_spec.SetField(task.FieldDelayTimestamp, field.TypeTime, value)
@@ -886,6 +911,18 @@ func (u *TaskUpsert) UpdateExpiryPriority() *TaskUpsert {
 // ClearExpiryPriority clears the value of the "expiry_priority" field.
 func (u *TaskUpsert) ClearExpiryPriority() *TaskUpsert {
 	u.SetNull(task.FieldExpiryPriority)
+	return u
+}
+
+// SetExpiryWarned sets the "expiry_warned" field.
+func (u *TaskUpsert) SetExpiryWarned(v bool) *TaskUpsert {
+	u.Set(task.FieldExpiryWarned, v)
+	return u
+}
+
+// UpdateExpiryWarned sets the "expiry_warned" field to the value that was provided on create.
+func (u *TaskUpsert) UpdateExpiryWarned() *TaskUpsert {
+	u.SetExcluded(task.FieldExpiryWarned)
 	return u
 }
 
@@ -1244,6 +1281,20 @@ func (u *TaskUpsertOne) UpdateExpiryPriority() *TaskUpsertOne {
 func (u *TaskUpsertOne) ClearExpiryPriority() *TaskUpsertOne {
 	return u.Update(func(s *TaskUpsert) {
 		s.ClearExpiryPriority()
+	})
+}
+
+// SetExpiryWarned sets the "expiry_warned" field.
+func (u *TaskUpsertOne) SetExpiryWarned(v bool) *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.SetExpiryWarned(v)
+	})
+}
+
+// UpdateExpiryWarned sets the "expiry_warned" field to the value that was provided on create.
+func (u *TaskUpsertOne) UpdateExpiryWarned() *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.UpdateExpiryWarned()
 	})
 }
 
@@ -1791,6 +1842,20 @@ func (u *TaskUpsertBulk) UpdateExpiryPriority() *TaskUpsertBulk {
 func (u *TaskUpsertBulk) ClearExpiryPriority() *TaskUpsertBulk {
 	return u.Update(func(s *TaskUpsert) {
 		s.ClearExpiryPriority()
+	})
+}
+
+// SetExpiryWarned sets the "expiry_warned" field.
+func (u *TaskUpsertBulk) SetExpiryWarned(v bool) *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.SetExpiryWarned(v)
+	})
+}
+
+// UpdateExpiryWarned sets the "expiry_warned" field to the value that was provided on create.
+func (u *TaskUpsertBulk) UpdateExpiryWarned() *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.UpdateExpiryWarned()
 	})
 }
 

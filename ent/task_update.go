@@ -199,6 +199,20 @@ func (_u *TaskUpdate) ClearExpiryPriority() *TaskUpdate {
 	return _u
 }
 
+// SetExpiryWarned sets the "expiry_warned" field.
+func (_u *TaskUpdate) SetExpiryWarned(v bool) *TaskUpdate {
+	_u.mutation.SetExpiryWarned(v)
+	return _u
+}
+
+// SetNillableExpiryWarned sets the "expiry_warned" field if the given value is not nil.
+func (_u *TaskUpdate) SetNillableExpiryWarned(v *bool) *TaskUpdate {
+	if v != nil {
+		_u.SetExpiryWarned(*v)
+	}
+	return _u
+}
+
 // SetDelayTimestamp sets the "delay_timestamp" field.
 func (_u *TaskUpdate) SetDelayTimestamp(v time.Time) *TaskUpdate {
 	_u.mutation.SetDelayTimestamp(v)
@@ -621,6 +635,9 @@ func (_u *TaskUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.ExpiryPriorityCleared() {
 		_spec.ClearField(task.FieldExpiryPriority, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.ExpiryWarned(); ok {
+		_spec.SetField(task.FieldExpiryWarned, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.DelayTimestamp(); ok {
 		_spec.SetField(task.FieldDelayTimestamp, field.TypeTime, value)
@@ -1058,6 +1075,20 @@ func (_u *TaskUpdateOne) SetNillableExpiryPriority(v *task.ExpiryPriority) *Task
 // ClearExpiryPriority clears the value of the "expiry_priority" field.
 func (_u *TaskUpdateOne) ClearExpiryPriority() *TaskUpdateOne {
 	_u.mutation.ClearExpiryPriority()
+	return _u
+}
+
+// SetExpiryWarned sets the "expiry_warned" field.
+func (_u *TaskUpdateOne) SetExpiryWarned(v bool) *TaskUpdateOne {
+	_u.mutation.SetExpiryWarned(v)
+	return _u
+}
+
+// SetNillableExpiryWarned sets the "expiry_warned" field if the given value is not nil.
+func (_u *TaskUpdateOne) SetNillableExpiryWarned(v *bool) *TaskUpdateOne {
+	if v != nil {
+		_u.SetExpiryWarned(*v)
+	}
 	return _u
 }
 
@@ -1513,6 +1544,9 @@ func (_u *TaskUpdateOne) sqlSave(ctx context.Context) (_node *Task, err error) {
 	}
 	if _u.mutation.ExpiryPriorityCleared() {
 		_spec.ClearField(task.FieldExpiryPriority, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.ExpiryWarned(); ok {
+		_spec.SetField(task.FieldExpiryWarned, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.DelayTimestamp(); ok {
 		_spec.SetField(task.FieldDelayTimestamp, field.TypeTime, value)

@@ -198,7 +198,7 @@ func (e *Engine) Update(ctx context.Context, id int, ch TaskChanges) (*ent.Task,
 			{ch.Name != nil, policy.TaskChangeName, "name", ch.Name, func() { upd.SetName(*ch.Name) }},
 			{ch.Description != nil, policy.TaskChangeDescription, "description", ch.Description, func() { upd.SetDescription(*ch.Description) }},
 			{ch.Priority != nil, policy.TaskChangePriority, "priority", ch.Priority, func() { upd.SetPriority(*ch.Priority) }},
-			{ch.ExpiryTimestamp != nil, policy.TaskChangeDeadline, "expiryTimestamp", ch.ExpiryTimestamp, func() { upd.SetExpiryTimestamp(ch.ExpiryTimestamp.UTC()) }},
+			{ch.ExpiryTimestamp != nil, policy.TaskChangeDeadline, "expiryTimestamp", ch.ExpiryTimestamp, func() { upd.SetExpiryTimestamp(ch.ExpiryTimestamp.UTC()).SetExpiryWarned(false) }},
 			{ch.DelayTimestamp != nil, policy.TaskChangeDelay, "delayTimestamp", ch.DelayTimestamp, func() { upd.SetDelayTimestamp(ch.DelayTimestamp.UTC()) }},
 			{ch.ExpiryPriority != nil || ch.SetExpiryActivator, policy.TaskChangeExpiryActivator, "expiryActivator", nil, func() { upd.SetNillableExpiryPriority(ch.ExpiryPriority) }},
 		}

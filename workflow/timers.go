@@ -21,6 +21,9 @@ var openStates = []task.State{task.StateCREATED, task.StateSUSPENDED, task.State
 // timerBatch bounds the tasks one timer transaction handles.
 const timerBatch = 200
 
+// WarnBefore is how long before its expiry a task's responsibles are notified.
+const WarnBefore = time.Hour
+
 // RunTimers fires due expiry and delay timers at start and then every interval, until
 // ctx ends. Timers live in the tasks table, so a restart loses none: whatever fell due
 // while the server was down fires on the first round.
@@ -53,10 +56,47 @@ func (e *Engine) FireDue(ctx context.Context) (int, error) {
 	for {
 		n, err := e.fireBatch(ctx)
 		total += n
+		if err != nil {
+			return total, err
+		}
+		if n < timerBatch {
+			break
+		}
+	}
+	for {
+		n, err := e.warnBatch(ctx)
 		if err != nil || n < timerBatch {
 			return total, err
 		}
 	}
+}
+
+// warnBatch marks open tasks expiring within WarnBefore as warned and reports them as
+// EXPIRING (once per expiry timestamp), with the same SKIP LOCKED claim as fireBatch.
+func (e *Engine) warnBatch(ctx context.Context) (int, error) {
+	n := 0
+	err := e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
+		now := e.now()
+		q := c.Task.Query().Where(task.ExpiryWarned(false), task.StateIn(openStates...),
+			task.ExpiryTimestampGT(now), task.ExpiryTimestampLTE(now.Add(WarnBefore))).
+			Order(task.ByID()).Limit(timerBatch)
+		if e.dialect == dialect.Postgres {
+			q.ForUpdate(entsql.WithLockAction(entsql.SkipLocked))
+		}
+		soon, err := q.IDs(ctx)
+		if err != nil || len(soon) == 0 {
+			return nil, nil, err
+		}
+		if err := c.Task.Update().Where(task.IDIn(soon...)).SetExpiryWarned(true).Exec(ctx); err != nil {
+			return nil, nil, fmt.Errorf("mark tasks warned: %w", err)
+		}
+		for _, id := range soon {
+			e.afterAssign(ctx, AssignedExpiring, id)
+		}
+		n = len(soon)
+		return nil, nil, nil
+	})
+	return n, err
 }
 
 func (e *Engine) fireBatch(ctx context.Context) (int, error) {

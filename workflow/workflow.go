@@ -73,6 +73,7 @@ func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, c *ent.
 const (
 	AssignedNew       = "ASSIGNED"
 	AssignedDelegated = "DELEGATED"
+	AssignedExpiring  = "EXPIRING" // about to expire (WarnBefore)
 )
 
 // afterAssign reports, once the transaction commits, that a task got new responsibles.

@@ -383,6 +383,7 @@ var (
 		{Name: "system", Type: field.TypeBool, Default: false},
 		{Name: "expiry_timestamp", Type: field.TypeTime, Nullable: true},
 		{Name: "expiry_priority", Type: field.TypeEnum, Nullable: true, Enums: []string{"EXCEPTION", "HIGH", "NORMAL", "LOW"}},
+		{Name: "expiry_warned", Type: field.TypeBool, Default: false},
 		{Name: "delay_timestamp", Type: field.TypeTime, Nullable: true},
 		{Name: "started_at", Type: field.TypeTime, Nullable: true},
 		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
@@ -400,19 +401,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "tasks_cases_tasks",
-				Columns:    []*schema.Column{TasksColumns[18]},
+				Columns:    []*schema.Column{TasksColumns[19]},
 				RefColumns: []*schema.Column{CasesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "tasks_users_worker",
-				Columns:    []*schema.Column{TasksColumns[19]},
+				Columns:    []*schema.Column{TasksColumns[20]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "tasks_users_creator",
-				Columns:    []*schema.Column{TasksColumns[20]},
+				Columns:    []*schema.Column{TasksColumns[21]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -431,12 +432,12 @@ var (
 			{
 				Name:    "task_case_id",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[18]},
+				Columns: []*schema.Column{TasksColumns[19]},
 			},
 			{
 				Name:    "task_worker_id",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[19]},
+				Columns: []*schema.Column{TasksColumns[20]},
 			},
 			{
 				Name:    "task_expiry_timestamp",
@@ -446,7 +447,7 @@ var (
 			{
 				Name:    "task_delay_timestamp",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[13]},
+				Columns: []*schema.Column{TasksColumns[14]},
 			},
 		},
 	}

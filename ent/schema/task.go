@@ -39,6 +39,9 @@ func (Task) Fields() []ent.Field {
 		field.Time("expiry_timestamp").Optional().Nillable().
 			Annotations(entgql.OrderField("EXPIRY_TIMESTAMP")),
 		field.Enum("expiry_priority").Values(priorities...).Optional().Nillable(),
+		// expiry_warned: its responsibles were told it is about to expire (reset when the
+		// expiry timestamp changes).
+		field.Bool("expiry_warned").Default(false).Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("delay_timestamp").Optional().Nillable().
 			Annotations(entgql.OrderField("DELAY_TIMESTAMP")),
 		field.Time("started_at").Optional().Nillable(),

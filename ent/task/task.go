@@ -41,6 +41,8 @@ const (
 	FieldExpiryTimestamp = "expiry_timestamp"
 	// FieldExpiryPriority holds the string denoting the expiry_priority field in the database.
 	FieldExpiryPriority = "expiry_priority"
+	// FieldExpiryWarned holds the string denoting the expiry_warned field in the database.
+	FieldExpiryWarned = "expiry_warned"
 	// FieldDelayTimestamp holds the string denoting the delay_timestamp field in the database.
 	FieldDelayTimestamp = "delay_timestamp"
 	// FieldStartedAt holds the string denoting the started_at field in the database.
@@ -130,6 +132,7 @@ var Columns = []string{
 	FieldSystem,
 	FieldExpiryTimestamp,
 	FieldExpiryPriority,
+	FieldExpiryWarned,
 	FieldDelayTimestamp,
 	FieldStartedAt,
 	FieldEndedAt,
@@ -177,6 +180,8 @@ var (
 	DefaultPosition int
 	// DefaultSystem holds the default value on creation for the "system" field.
 	DefaultSystem bool
+	// DefaultExpiryWarned holds the default value on creation for the "expiry_warned" field.
+	DefaultExpiryWarned bool
 )
 
 // State defines the type for the "state" enum field.
@@ -331,6 +336,11 @@ func ByExpiryTimestamp(opts ...sql.OrderTermOption) OrderOption {
 // ByExpiryPriority orders the results by the expiry_priority field.
 func ByExpiryPriority(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldExpiryPriority, opts...).ToFunc()
+}
+
+// ByExpiryWarned orders the results by the expiry_warned field.
+func ByExpiryWarned(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldExpiryWarned, opts...).ToFunc()
 }
 
 // ByDelayTimestamp orders the results by the delay_timestamp field.

@@ -100,6 +100,11 @@ func ExpiryTimestamp(v time.Time) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldExpiryTimestamp, v))
 }
 
+// ExpiryWarned applies equality check predicate on the "expiry_warned" field. It's identical to ExpiryWarnedEQ.
+func ExpiryWarned(v bool) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldExpiryWarned, v))
+}
+
 // DelayTimestamp applies equality check predicate on the "delay_timestamp" field. It's identical to DelayTimestampEQ.
 func DelayTimestamp(v time.Time) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldDelayTimestamp, v))
@@ -638,6 +643,16 @@ func ExpiryPriorityIsNil() predicate.Task {
 // ExpiryPriorityNotNil applies the NotNil predicate on the "expiry_priority" field.
 func ExpiryPriorityNotNil() predicate.Task {
 	return predicate.Task(sql.FieldNotNull(FieldExpiryPriority))
+}
+
+// ExpiryWarnedEQ applies the EQ predicate on the "expiry_warned" field.
+func ExpiryWarnedEQ(v bool) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldExpiryWarned, v))
+}
+
+// ExpiryWarnedNEQ applies the NEQ predicate on the "expiry_warned" field.
+func ExpiryWarnedNEQ(v bool) predicate.Task {
+	return predicate.Task(sql.FieldNEQ(FieldExpiryWarned, v))
 }
 
 // DelayTimestampEQ applies the EQ predicate on the "delay_timestamp" field.

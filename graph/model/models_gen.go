@@ -593,16 +593,19 @@ const (
 	NotificationKindAssigned NotificationKind = "ASSIGNED"
 	// a task delegated to the subscriber or its roles
 	NotificationKindDelegated NotificationKind = "DELEGATED"
+	// a task of the subscriber or its roles expires within the hour
+	NotificationKindExpiring NotificationKind = "EXPIRING"
 )
 
 var AllNotificationKind = []NotificationKind{
 	NotificationKindAssigned,
 	NotificationKindDelegated,
+	NotificationKindExpiring,
 }
 
 func (e NotificationKind) IsValid() bool {
 	switch e {
-	case NotificationKindAssigned, NotificationKindDelegated:
+	case NotificationKindAssigned, NotificationKindDelegated, NotificationKindExpiring:
 		return true
 	}
 	return false
