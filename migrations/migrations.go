@@ -79,7 +79,22 @@ func Apply(ctx context.Context, db *sql.DB, d, upTo string) ([]string, error) {
 	}
 	sort.Slice(mfiles, func(i, j int) bool { return mfiles[i].Version() < mfiles[j].Version() })
 
-	tx, err := db.BeginTx(ctx, nil)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connect for migration: %w", err)
+	}
+	defer conn.Close()
+	if d == dialect.SQLite {
+		// SQLite changes a table by rebuilding it; with foreign keys on, dropping the old
+		// table would cascade-delete the rows that reference it. The pragma only works
+		// outside a transaction, so it is set on this connection around it, and the keys
+		// are checked before commit instead (SQLite's documented procedure).
+		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+			return nil, fmt.Errorf("disable foreign keys for migration: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin migration: %w", err)
 	}
@@ -110,10 +125,33 @@ func Apply(ctx context.Context, db *sql.DB, d, upTo string) ([]string, error) {
 		}
 		applied = append(applied, f.Version())
 	}
+	if d == dialect.SQLite {
+		if err := checkForeignKeys(ctx, tx); err != nil {
+			return nil, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit migrations: %w", err)
 	}
 	return applied, nil
+}
+
+// checkForeignKeys fails when the migrated SQLite database has dangling references.
+func checkForeignKeys(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return fmt.Errorf("check foreign keys: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table string
+		var rowid sql.NullInt64
+		var parent string
+		var fkid int
+		_ = rows.Scan(&table, &rowid, &parent, &fkid)
+		return fmt.Errorf("migration leaves %s rows referencing missing %s rows", table, parent)
+	}
+	return rows.Err()
 }
 
 func appliedVersions(ctx context.Context, tx *sql.Tx) (map[string]bool, error) {
