@@ -43,8 +43,13 @@ func TaskBusinessState(s task.State) BusinessState {
 // TaskStatesOf returns the task states of a business state.
 func TaskStatesOf(b BusinessState) []task.State { return businessStates[b] }
 
-// caseOpenStates are the case states the OPEN business state groups.
-var caseOpenStates = []businesscase.State{businesscase.StateCREATED, businesscase.StateRUNNING}
+// caseBusinessStates groups the case states under the case business states OPEN, DONE
+// and DESTROYED.
+var caseBusinessStates = map[string][]businesscase.State{
+	"OPEN":      {businesscase.StateCREATED, businesscase.StateRUNNING},
+	"DONE":      {businesscase.StateDONE},
+	"DESTROYED": {businesscase.StateDESTROYED},
+}
 
-// CaseOpenStates returns the case states that count as open.
-func CaseOpenStates() []businesscase.State { return caseOpenStates }
+// CaseStatesOf returns the case states of a case business state.
+func CaseStatesOf(b string) []businesscase.State { return caseBusinessStates[b] }

@@ -57,7 +57,7 @@ func (e *Engine) DestroyCase(ctx context.Context, id int) (*ent.BusinessCase, er
 		if n == 0 {
 			return nil, nil, apperr.Conflict("case %d changed meanwhile; reload it", cs.ID)
 		}
-		sys := policySystem(ctx)
+		sys := policy.SystemContext(ctx)
 		open, err := c.Task.Query().Where(task.CaseID(cs.ID), task.StateNotIn(task.StateDONE, task.StateDESTROYED)).All(sys)
 		if err != nil {
 			return nil, nil, err
@@ -121,7 +121,7 @@ func (e *Engine) UpdateCase(ctx context.Context, id int, name, description *stri
 		if err := caseEvent(ctx, c, a.userID, cs, "CHANGED", cs.State, cs.State, changed); err != nil {
 			return nil, nil, err
 		}
-		out, err = c.BusinessCase.Get(policySystem(ctx), cs.ID)
+		out, err = c.BusinessCase.Get(policy.SystemContext(ctx), cs.ID)
 		return nil, []int{cs.ID}, err
 	})
 	return out, err

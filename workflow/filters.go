@@ -25,7 +25,13 @@ func TaskInBusinessStates(bs []policy.BusinessState) predicate.Task {
 
 // TaskAssignedTo matches tasks whose (current) responsibles include any of the users or roles.
 func TaskAssignedTo(userIDs, roleIDs []int) predicate.Task {
-	return task.HasResponsiblesWith(taskresponsible.Expiry(false),
+	return task.HasResponsiblesWith(currentResponsible(userIDs, roleIDs))
+}
+
+// currentResponsible matches the current (not expiry) responsible rows naming any of the
+// users or roles.
+func currentResponsible(userIDs, roleIDs []int) predicate.TaskResponsible {
+	return taskresponsible.And(taskresponsible.Expiry(false),
 		taskresponsible.Or(taskresponsible.UserIDIn(userIDs...), taskresponsible.RoleIDIn(roleIDs...)))
 }
 
@@ -41,18 +47,11 @@ func TaskCustomField(name, value string) predicate.Task {
 	}
 }
 
-// caseBusinessStates groups case states under the case business states of domain.md.
-var caseBusinessStates = map[string][]businesscase.State{
-	"OPEN":      {businesscase.StateCREATED, businesscase.StateRUNNING},
-	"DONE":      {businesscase.StateDONE},
-	"DESTROYED": {businesscase.StateDESTROYED},
-}
-
 // CaseInBusinessStates matches cases in any of the business states.
 func CaseInBusinessStates(bs []string) predicate.BusinessCase {
 	var states []businesscase.State
 	for _, b := range bs {
-		states = append(states, caseBusinessStates[b]...)
+		states = append(states, policy.CaseStatesOf(b)...)
 	}
 	return businesscase.StateIn(states...)
 }

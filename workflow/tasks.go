@@ -3,13 +3,16 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
+	"github.com/portico-dev/portico/ent/user"
 	"github.com/portico-dev/portico/policy"
 )
 
@@ -17,20 +20,25 @@ import (
 type transition struct {
 	action policy.TaskAction
 	event  string
-	to     func(t *ent.Task) task.State
-	worker func(a actor) *int // nil: leave; returns nil pointer: clear
-	note   string             // system note, with %s for the user name; "" for none
+	to     task.State
+	worker workerChange
+	note   string // system note, with %s for the user name; "" for none
 }
 
-func to(s task.State) func(*ent.Task) task.State { return func(*ent.Task) task.State { return s } }
-func me(a actor) *int                            { id := a.userID; return &id }
-func nobody(actor) *int                          { return nil }
+// workerChange says what a transition does to the task's worker.
+type workerChange int
+
+const (
+	keepWorker workerChange = iota
+	viewerWorks
+	clearWorker
+)
 
 var (
-	startT   = transition{policy.TaskStart, policy.EventStarted, to(task.StateRESUMED), me, ""}
-	reserveT = transition{policy.TaskReserve, "RESERVED", to(task.StatePARKED), me, ""}
-	resetT   = transition{policy.TaskResetAction, "RESET", to(task.StateSUSPENDED), nobody, "Task reset by %s."}
-	destroyT = transition{policy.TaskDestroyAction, "DESTROYED", to(task.StateDESTROYED), nil, "Task destroyed by %s."}
+	startT   = transition{policy.TaskStart, policy.EventStarted, task.StateRESUMED, viewerWorks, ""}
+	reserveT = transition{policy.TaskReserve, "RESERVED", task.StatePARKED, viewerWorks, ""}
+	resetT   = transition{policy.TaskResetAction, "RESET", task.StateSUSPENDED, clearWorker, "Task reset by %s."}
+	destroyT = transition{policy.TaskDestroyAction, "DESTROYED", task.StateDESTROYED, keepWorker, "Task destroyed by %s."}
 )
 
 // Start starts (or resumes) work on a task: the viewer becomes its worker.
@@ -58,15 +66,13 @@ func (e *Engine) Destroy(ctx context.Context, id int) (*ent.Task, error) {
 func (e *Engine) move(ctx context.Context, id int, tr transition) (*ent.Task, error) {
 	var out *ent.Task
 	err := e.onTask(ctx, id, tr.action, func(ctx context.Context, c *ent.Client, a actor, t *ent.Task, f policy.TaskFacts) ([]int, []int, error) {
-		var err error
-		next := tr.to(t)
+		next := tr.to
 		upd := c.Task.Update().Where(task.ID(t.ID), task.StateEQ(t.State)).SetState(next)
-		if tr.worker != nil {
-			if w := tr.worker(a); w != nil {
-				upd.SetWorkerID(*w)
-			} else {
-				upd.ClearWorkerID()
-			}
+		switch tr.worker {
+		case viewerWorks:
+			upd.SetWorkerID(a.userID)
+		case clearWorker:
+			upd.ClearWorkerID()
 		}
 		now := e.now()
 		if next == task.StateRESUMED && t.StartedAt == nil {
@@ -75,9 +81,11 @@ func (e *Engine) move(ctx context.Context, id int, tr transition) (*ent.Task, er
 		if next == task.StateDESTROYED || next == task.StateDONE {
 			upd.SetEndedAt(now)
 		}
-		if n, err := upd.Save(ctx); err != nil {
+		n, err := upd.Save(ctx)
+		if err != nil {
 			return nil, nil, fmt.Errorf("%s task %d: %w", tr.event, t.ID, err)
-		} else if n == 0 {
+		}
+		if n == 0 {
 			return nil, nil, apperr.Conflict("task %d changed while you acted on it; reload it and try again", t.ID)
 		}
 		if err := event(ctx, c, a.userID, t, tr.event, t.State, next, nil); err != nil {
@@ -88,7 +96,8 @@ func (e *Engine) move(ctx context.Context, id int, tr transition) (*ent.Task, er
 				return nil, nil, err
 			}
 		}
-		out, err = c.Task.Get(policySystem(ctx), t.ID)
+		// Read back under the system context: the viewer may no longer see the task.
+		out, err = c.Task.Get(policy.SystemContext(ctx), t.ID)
 		return []int{t.ID}, []int{t.CaseID}, err
 	})
 	return out, err
@@ -101,7 +110,6 @@ func (e *Engine) Delegate(ctx context.Context, id int, userIDs, roleIDs []int) (
 	}
 	var out *ent.Task
 	err := e.onTask(ctx, id, policy.TaskDelegate, func(ctx context.Context, c *ent.Client, a actor, t *ent.Task, f policy.TaskFacts) ([]int, []int, error) {
-		var err error
 		names, err := setResponsibles(ctx, c, t.ID, false, userIDs, roleIDs)
 		if err != nil {
 			return nil, nil, err
@@ -123,7 +131,7 @@ func (e *Engine) Delegate(ctx context.Context, id int, userIDs, roleIDs []int) (
 			return nil, nil, err
 		}
 		e.afterAssign(ctx, AssignedDelegated, t.ID)
-		out, err = c.Task.Get(policySystem(ctx), t.ID)
+		out, err = c.Task.Get(policy.SystemContext(ctx), t.ID)
 		return []int{t.ID}, []int{t.CaseID}, err
 	})
 	return out, err
@@ -131,11 +139,11 @@ func (e *Engine) Delegate(ctx context.Context, id int, userIDs, roleIDs []int) (
 
 // setResponsibles replaces the (expiry) responsibles of a task and returns their names.
 func setResponsibles(ctx context.Context, c *ent.Client, taskID int, expiry bool, userIDs, roleIDs []int) ([]string, error) {
-	users, err := c.User.Query().Where(userIDIn(userIDs)).All(ctx)
+	users, err := c.User.Query().Where(user.IDIn(userIDs...)).All(ctx)
 	if err != nil {
 		return nil, err
 	}
-	roles, err := c.Role.Query().Where(roleIDIn(roleIDs)).All(ctx)
+	roles, err := c.Role.Query().Where(role.IDIn(roleIDs...)).All(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -178,16 +186,8 @@ type TaskChanges struct {
 func (e *Engine) Update(ctx context.Context, id int, ch TaskChanges) (*ent.Task, error) {
 	var out *ent.Task
 	err := e.onTask(ctx, id, "", func(ctx context.Context, c *ent.Client, a actor, t *ent.Task, f policy.TaskFacts) ([]int, []int, error) {
-		var err error
 		upd := c.Task.UpdateOneID(t.ID)
 		changed := map[string]any{}
-		check := func(act policy.TaskAction, field string, v any) error {
-			if err := policy.CheckTask(a.sub, act, f); err != nil {
-				return err
-			}
-			changed[field] = v
-			return nil
-		}
 		steps := []struct {
 			set   bool
 			act   policy.TaskAction
@@ -206,9 +206,10 @@ func (e *Engine) Update(ctx context.Context, id int, ch TaskChanges) (*ent.Task,
 			if !s.set {
 				continue
 			}
-			if err := check(s.act, s.field, s.v); err != nil {
+			if err := policy.CheckTask(a.sub, s.act, f); err != nil {
 				return nil, nil, err
 			}
+			changed[s.field] = s.v
 			s.apply()
 		}
 		if len(changed) == 0 {
@@ -225,7 +226,8 @@ func (e *Engine) Update(ctx context.Context, id int, ch TaskChanges) (*ent.Task,
 		if err := event(ctx, c, a.userID, t, "CHANGED", t.State, t.State, changed); err != nil {
 			return nil, nil, err
 		}
-		out, err = c.Task.Get(policySystem(ctx), t.ID)
+		var err error
+		out, err = c.Task.Get(policy.SystemContext(ctx), t.ID)
 		return []int{t.ID}, []int{t.CaseID}, err
 	})
 	return out, err
@@ -246,4 +248,11 @@ func (e *Engine) AddNote(ctx context.Context, taskID int, content string) (*ent.
 		return []int{t.ID}, nil, event(ctx, c, a.userID, t, "NOTE_ADDED", t.State, t.State, nil)
 	})
 	return out, err
+}
+
+// uniq returns the distinct ids, sorted.
+func uniq(ids []int) []int {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -142,8 +142,7 @@ func taskFacts(a actor, t *ent.Task, mine bool) policy.TaskFacts {
 func (e *Engine) mine(ctx context.Context, c *ent.Client, a actor, taskIDs []int) (map[int]bool, error) {
 	users, roles := a.sub.WorkAs(auth.FromContext(ctx))
 	ids, err := c.TaskResponsible.Query().Where(
-		taskresponsible.TaskIDIn(taskIDs...), taskresponsible.Expiry(false),
-		taskresponsible.Or(taskresponsible.UserIDIn(users...), taskresponsible.RoleIDIn(roles...)),
+		taskresponsible.TaskIDIn(taskIDs...), currentResponsible(users, roles),
 	).Unique(true).Select(taskresponsible.FieldTaskID).Ints(policy.SystemContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("responsibles of tasks: %w", err)
@@ -203,4 +202,12 @@ func systemNote(ctx context.Context, c *ent.Client, t *ent.Task, format string, 
 		return fmt.Errorf("system note on task %d: %w", t.ID, err)
 	}
 	return nil
+}
+
+// userName names the viewer in system notes.
+func userName(ctx context.Context) string {
+	if v := auth.FromContext(ctx); v != nil {
+		return v.Name
+	}
+	return "the system"
 }
