@@ -76,62 +76,25 @@ func NewHub(client *ent.Client, bus Bus, log *slog.Logger) *Hub {
 // (nil for all). key must be equal for equal viewers and filters. The channel closes when
 // ctx ends.
 func (h *Hub) Tasks(ctx context.Context, key string, filter func(*ent.TaskQuery) (*ent.TaskQuery, error)) <-chan TaskChange {
-	s := &sub[TaskChange, *ent.TaskQuery]{ctx: ctx, key: key, filter: filter, out: make(chan TaskChange, buffer), seen: map[int]bool{}}
-	h.mu.Lock()
-	h.tasks[s] = struct{}{}
-	h.mu.Unlock()
-	go func() {
-		<-ctx.Done()
-		h.mu.Lock()
-		delete(h.tasks, s)
-		close(s.out)
-		h.mu.Unlock()
-	}()
-	return s.out
+	return add(h, h.tasks, &sub[TaskChange, *ent.TaskQuery]{ctx: ctx, key: key, filter: filter, out: make(chan TaskChange, buffer), seen: map[int]bool{}})
 }
 
 // Cases subscribes the viewer of ctx to changes of the cases it may see.
 func (h *Hub) Cases(ctx context.Context, key string) <-chan CaseChange {
-	s := &sub[CaseChange, *ent.BusinessCaseQuery]{ctx: ctx, key: key, out: make(chan CaseChange, buffer), seen: map[int]bool{}}
-	h.mu.Lock()
-	h.cases[s] = struct{}{}
-	h.mu.Unlock()
-	go func() {
-		<-ctx.Done()
-		h.mu.Lock()
-		delete(h.cases, s)
-		close(s.out)
-		h.mu.Unlock()
-	}()
-	return s.out
+	return add(h, h.cases, &sub[CaseChange, *ent.BusinessCaseQuery]{ctx: ctx, key: key, out: make(chan CaseChange, buffer)})
 }
 
 // Notifications subscribes the viewer of ctx to tasks newly assigned or delegated to it;
 // mine narrows a task query to the tasks whose responsibles include the viewer, its roles
 // or whom it substitutes.
 func (h *Hub) Notifications(ctx context.Context, key string, mine func(*ent.TaskQuery) (*ent.TaskQuery, error)) <-chan Notification {
-	s := &sub[Notification, *ent.TaskQuery]{ctx: ctx, key: key, filter: mine, out: make(chan Notification, buffer)}
-	h.mu.Lock()
-	h.notes[s] = struct{}{}
-	h.mu.Unlock()
-	go func() {
-		<-ctx.Done()
-		h.mu.Lock()
-		delete(h.notes, s)
-		close(s.out)
-		h.mu.Unlock()
-	}()
-	return s.out
+	return add(h, h.notes, &sub[Notification, *ent.TaskQuery]{ctx: ctx, key: key, filter: mine, out: make(chan Notification, buffer)})
 }
 
 func (h *Hub) dispatchAssigned(kind string, ids []int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	groups := map[string][]*sub[Notification, *ent.TaskQuery]{}
-	for s := range h.notes {
-		groups[s.key] = append(groups[s.key], s)
-	}
-	for _, g := range groups {
+	for _, g := range grouped(h.notes) {
 		q, err := g[0].filter(h.client.Task.Query().Where(task.IDIn(ids...)))
 		if err != nil {
 			continue
@@ -147,6 +110,30 @@ func (h *Hub) dispatchAssigned(kind string, ids []int) {
 			}
 		}
 	}
+}
+
+// add registers s until its context ends, then closes its channel.
+func add[C, Q any](h *Hub, subs map[*sub[C, Q]]struct{}, s *sub[C, Q]) <-chan C {
+	h.mu.Lock()
+	subs[s] = struct{}{}
+	h.mu.Unlock()
+	go func() {
+		<-s.ctx.Done()
+		h.mu.Lock()
+		delete(subs, s)
+		close(s.out)
+		h.mu.Unlock()
+	}()
+	return s.out
+}
+
+// grouped returns the subscribers by key: each group shares one visibility query.
+func grouped[C, Q any](subs map[*sub[C, Q]]struct{}) map[string][]*sub[C, Q] {
+	groups := map[string][]*sub[C, Q]{}
+	for s := range subs {
+		groups[s.key] = append(groups[s.key], s)
+	}
+	return groups
 }
 
 func (h *Hub) run(events <-chan Event) {
@@ -169,12 +156,8 @@ func (h *Hub) run(events <-chan Event) {
 func (h *Hub) dispatchTasks(ids []int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	groups := map[string][]*sub[TaskChange, *ent.TaskQuery]{}
-	for s := range h.tasks {
-		groups[s.key] = append(groups[s.key], s)
-	}
 	var all map[int]*ent.Task // loaded once, for DELETED events
-	for _, g := range groups {
+	for _, g := range grouped(h.tasks) {
 		q := h.client.Task.Query().Where(task.IDIn(ids...))
 		var err error
 		if g[0].filter != nil {
@@ -225,11 +208,7 @@ func (h *Hub) loadTasks(ids []int) map[int]*ent.Task {
 func (h *Hub) dispatchCases(ids []int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	groups := map[string][]*sub[CaseChange, *ent.BusinessCaseQuery]{}
-	for s := range h.cases {
-		groups[s.key] = append(groups[s.key], s)
-	}
-	for _, g := range groups {
+	for _, g := range grouped(h.cases) {
 		visible, err := h.client.BusinessCase.Query().Where(businesscase.IDIn(ids...)).All(g[0].ctx)
 		if err != nil {
 			h.log.Warn("case event visibility", "err", err)
