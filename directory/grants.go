@@ -40,15 +40,22 @@ func permissionOf(name string) (policy.Permission, error) {
 	return policy.Permission(name), nil
 }
 
+// grantTarget checks a permission name and a grant's subject, returning the permission
+// and the subject's Casbin name.
+func (d *Directory) grantTarget(ctx context.Context, c *ent.Client, perm string, s Subject) (policy.Permission, string, error) {
+	p, err := permissionOf(perm)
+	if err != nil {
+		return "", "", err
+	}
+	sub, err := d.grantSubject(ctx, c, s)
+	return p, sub, err
+}
+
 // SetGrant allows or denies a permission to a role or user, replacing an earlier grant of
 // the same permission to the same subject.
 func (d *Directory) SetGrant(ctx context.Context, perm string, s Subject, effect grant.Effect) error {
 	return d.write(ctx, policy.RoleManagement, func(ctx context.Context, c *ent.Client) ([]policy.Change, error) {
-		p, err := permissionOf(perm)
-		if err != nil {
-			return nil, err
-		}
-		sub, err := d.grantSubject(ctx, c, s)
+		p, sub, err := d.grantTarget(ctx, c, perm, s)
 		if err != nil {
 			return nil, err
 		}
@@ -66,11 +73,7 @@ func (d *Directory) SetGrant(ctx context.Context, perm string, s Subject, effect
 // RevokeGrant removes a role's or user's grant (allow or deny) of a permission.
 func (d *Directory) RevokeGrant(ctx context.Context, perm string, s Subject) error {
 	return d.write(ctx, policy.RoleManagement, func(ctx context.Context, c *ent.Client) ([]policy.Change, error) {
-		p, err := permissionOf(perm)
-		if err != nil {
-			return nil, err
-		}
-		sub, err := d.grantSubject(ctx, c, s)
+		p, sub, err := d.grantTarget(ctx, c, perm, s)
 		if err != nil {
 			return nil, err
 		}

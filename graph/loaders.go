@@ -14,7 +14,7 @@ import (
 )
 
 // loaders batch the per-task lookups of one request, so a page of tasks costs one query
-// for their responsibles instead of one per task.
+// for their responsibles and one for their allowed actions, not one per task.
 type loaders struct {
 	responsibles   *dataloadgen.Loader[int, []ent.Noder]
 	allowedActions *dataloadgen.Loader[*ent.Task, []policy.TaskAction]
@@ -22,93 +22,105 @@ type loaders struct {
 
 type loadersKey struct{}
 
+// fetchers are the batch lookups behind the loaders.
+type fetchers struct {
+	client *ent.Client
+	work   *workflow.Engine
+}
+
 // Loaders is HTTP middleware that gives each request its own batch loaders; they read
 // through the request's context, so visibility still applies.
 func Loaders(client *ent.Client, work *workflow.Engine) func(http.Handler) http.Handler {
+	f := fetchers{client: client, work: work}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			l := &loaders{
-				responsibles:   dataloadgen.NewLoader(responsiblesOf(client), dataloadgen.WithWait(2*time.Millisecond)),
-				allowedActions: dataloadgen.NewLoader(allowedActionsOf(work), dataloadgen.WithWait(2*time.Millisecond)),
+				responsibles:   dataloadgen.NewLoader(batch(f.responsibles), dataloadgen.WithWait(2*time.Millisecond)),
+				allowedActions: dataloadgen.NewLoader(batch(f.allowedActions), dataloadgen.WithWait(2*time.Millisecond)),
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loadersKey{}, l)))
 		})
 	}
 }
 
-// responsiblesOf loads the current (non-expiry) responsibles of many tasks at once.
-func responsiblesOf(client *ent.Client) func(ctx context.Context, taskIDs []int) ([][]ent.Noder, []error) {
-	return func(ctx context.Context, taskIDs []int) ([][]ent.Noder, []error) {
-		rs, err := client.TaskResponsible.Query().
-			Where(taskresponsible.TaskIDIn(taskIDs...), taskresponsible.Expiry(false)).
-			WithUser().WithRole().Order(ent.Asc(taskresponsible.FieldID)).All(ctx)
+// batch adapts a lookup that fails as a whole to the loader's per-key errors.
+func batch[K comparable, V any](fetch func(context.Context, []K) ([]V, error)) func(context.Context, []K) ([]V, []error) {
+	return func(ctx context.Context, keys []K) ([]V, []error) {
+		vs, err := fetch(ctx, keys)
 		if err != nil {
-			errs := make([]error, len(taskIDs))
+			errs := make([]error, len(keys))
 			for i := range errs {
 				errs[i] = err
 			}
 			return nil, errs
 		}
-		byTask := map[int][]ent.Noder{}
-		for _, x := range rs {
-			switch {
-			case x.Edges.User != nil:
-				byTask[x.TaskID] = append(byTask[x.TaskID], x.Edges.User)
-			case x.Edges.Role != nil:
-				byTask[x.TaskID] = append(byTask[x.TaskID], x.Edges.Role)
-			}
-		}
-		out := make([][]ent.Noder, len(taskIDs))
-		for i, id := range taskIDs {
-			out[i] = append([]ent.Noder{}, byTask[id]...)
-		}
-		return out, nil
+		return vs, nil
 	}
 }
 
-// taskResponsibles returns a task's responsibles through the request's loader, or with
-// a direct query inside a mutation and outside HTTP requests (websocket operations).
-func taskResponsibles(ctx context.Context, client *ent.Client, taskID int) ([]ent.Noder, error) {
-	if tx := ent.FromContext(ctx); tx != nil && ent.TxFromContext(ctx) != nil {
-		client = tx // a mutation's payload: read what it wrote, before commit
-	} else if l, ok := ctx.Value(loadersKey{}).(*loaders); ok {
-		return l.responsibles.Load(ctx, taskID)
-	}
-	rs, errs := responsiblesOf(client)(ctx, []int{taskID})
-	if errs != nil {
-		return nil, errs[0]
-	}
-	return rs[0], nil
-}
-
-// allowedActionsOf computes allowedActions for many tasks with one query.
-func allowedActionsOf(work *workflow.Engine) func(ctx context.Context, tasks []*ent.Task) ([][]policy.TaskAction, []error) {
-	return func(ctx context.Context, tasks []*ent.Task) ([][]policy.TaskAction, []error) {
-		s, facts, err := work.TaskFacts(ctx, tasks)
-		if err != nil {
-			errs := make([]error, len(tasks))
-			for i := range errs {
-				errs[i] = err
-			}
-			return nil, errs
-		}
-		out := make([][]policy.TaskAction, len(tasks))
-		for i, f := range facts {
-			out[i] = policy.AllowedTaskActions(s, f)
-		}
-		return out, nil
-	}
-}
-
-// taskAllowedActions returns what the viewer may do to a task, batched per request
-// (directly inside a mutation, whose transaction holds what it just wrote).
-func taskAllowedActions(ctx context.Context, work *workflow.Engine, t *ent.Task) ([]policy.TaskAction, error) {
+// load goes through the request's loader, or fetches directly inside a mutation (its
+// transaction holds what it just wrote) and outside HTTP requests (websocket operations).
+func load[K comparable, V any](ctx context.Context, pick func(*loaders) *dataloadgen.Loader[K, V], fetch func(context.Context, []K) ([]V, error), key K) (V, error) {
 	if l, ok := ctx.Value(loadersKey{}).(*loaders); ok && ent.TxFromContext(ctx) == nil {
-		return l.allowedActions.Load(ctx, t)
+		return pick(l).Load(ctx, key)
 	}
-	acts, errs := allowedActionsOf(work)(ctx, []*ent.Task{t})
-	if errs != nil {
-		return nil, errs[0]
+	vs, err := fetch(ctx, []K{key})
+	if err != nil {
+		var zero V
+		return zero, err
 	}
-	return acts[0], nil
+	return vs[0], nil
+}
+
+// responsibles loads the current (non-expiry) responsibles of many tasks at once.
+func (f fetchers) responsibles(ctx context.Context, taskIDs []int) ([][]ent.Noder, error) {
+	c := f.client
+	if tc := ent.FromContext(ctx); tc != nil {
+		c = tc
+	}
+	rs, err := c.TaskResponsible.Query().
+		Where(taskresponsible.TaskIDIn(taskIDs...), taskresponsible.Expiry(false)).
+		WithUser().WithRole().Order(ent.Asc(taskresponsible.FieldID)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byTask := map[int][]ent.Noder{}
+	for _, x := range rs {
+		switch {
+		case x.Edges.User != nil:
+			byTask[x.TaskID] = append(byTask[x.TaskID], x.Edges.User)
+		case x.Edges.Role != nil:
+			byTask[x.TaskID] = append(byTask[x.TaskID], x.Edges.Role)
+		}
+	}
+	out := make([][]ent.Noder, len(taskIDs))
+	for i, id := range taskIDs {
+		out[i] = append([]ent.Noder{}, byTask[id]...)
+	}
+	return out, nil
+}
+
+// allowedActions computes allowedActions for many tasks with one query.
+func (f fetchers) allowedActions(ctx context.Context, tasks []*ent.Task) ([][]policy.TaskAction, error) {
+	s, facts, err := f.work.TaskFacts(ctx, tasks)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]policy.TaskAction, len(tasks))
+	for i, fact := range facts {
+		out[i] = policy.AllowedTaskActions(s, fact)
+	}
+	return out, nil
+}
+
+// taskResponsibles returns a task's responsibles, batched per request.
+func taskResponsibles(ctx context.Context, client *ent.Client, taskID int) ([]ent.Noder, error) {
+	f := fetchers{client: client}
+	return load(ctx, func(l *loaders) *dataloadgen.Loader[int, []ent.Noder] { return l.responsibles }, f.responsibles, taskID)
+}
+
+// taskAllowedActions returns what the viewer may do to a task, batched per request.
+func taskAllowedActions(ctx context.Context, work *workflow.Engine, t *ent.Task) ([]policy.TaskAction, error) {
+	f := fetchers{work: work}
+	return load(ctx, func(l *loaders) *dataloadgen.Loader[*ent.Task, []policy.TaskAction] { return l.allowedActions }, f.allowedActions, t)
 }
