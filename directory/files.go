@@ -194,11 +194,9 @@ func importUsers(ctx context.Context, c *ent.Client, us []rolefile.User, roleIDs
 	for _, u := range us {
 		ids := make([]int, 0, len(u.Roles))
 		for _, rn := range u.Roles {
-			id, ok := roleIDs[rn]
+			id, ok := roleIDs[rn] // every role of the database and the file
 			if !ok {
-				if id, _ = c.Role.Query().Where(role.Name(rn)).OnlyID(ctx); id == 0 {
-					return apperr.BadInput("users file: user %q: role %q is neither in the roles file nor in the database", u.Name, rn)
-				}
+				return apperr.BadInput("users file: user %q: role %q is neither in the roles file nor in the database", u.Name, rn)
 			}
 			ids = append(ids, id)
 		}
