@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -30,7 +31,12 @@ func runServe(ctx context.Context, args []string) error {
 	ttl := fs.Duration("token-ttl", durationEnv("PORTICO_TOKEN_TTL", 12*time.Hour), "how long a login token stays valid")
 	smtpURL := fs.String("smtp-url", envOr("PORTICO_SMTP_URL", ""), "smtp://[user:password@]host:port?from=address for express EMAIL steps; empty logs them")
 	logLevel := fs.String("log-level", envOr("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error")
+	debugAddr := fs.String("debug-addr", envOr("PORTICO_DEBUG_ADDR", ""), "loopback address (127.0.0.1:6060) serving net/http/pprof under /debug/pprof/; empty: off")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// Refuse a bad debug address before anything starts: profiles expose internals.
+	if err := checkDebugAddr(*debugAddr); err != nil {
 		return err
 	}
 	log, err := newLogger(*logLevel)
@@ -65,8 +71,22 @@ func runServe(ctx context.Context, args []string) error {
 	defer closeSockets()
 	hs.BaseContext = func(net.Listener) context.Context { return baseCtx }
 	go srv.Work.RunTimers(baseCtx, 5*time.Second)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	if *debugAddr != "" {
+		dln, err := net.Listen("tcp", *debugAddr)
+		if err != nil {
+			return fmt.Errorf("listen on debug address %s: %w", *debugAddr, err)
+		}
+		ds := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		defer ds.Close()
+		go func() {
+			if err := ds.Serve(dln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("debug listener: %w", err)
+			}
+		}()
+		log.Info("pprof debug listener", "addr", dln.Addr().String())
+	}
 	log.Info("portico serving", "addr", ln.Addr().String(), "playground", "http://"+displayAddr(ln.Addr())+"/",
 		"startup", time.Since(start).String())
 
@@ -83,6 +103,31 @@ func runServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// checkDebugAddr accepts "" (off) or a host:port whose host is localhost or a loopback
+// IP: the pprof endpoints show stacks and memory and must not be reachable from outside.
+func checkDebugAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err == nil && (host == "localhost" || net.ParseIP(host).IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("--debug-addr %q: only localhost or a loopback address (127.0.0.1:6060) is allowed", addr)
+}
+
+// debugHandler serves net/http/pprof on its own mux, only on the debug listener (the
+// package also registers on http.DefaultServeMux, which nothing here serves).
+func debugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // also serves goroutine, heap, allocs, …
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 func displayAddr(a net.Addr) string {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -61,4 +63,54 @@ func waitHealthy(t *testing.T, url string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s never became healthy", url)
+}
+
+// TestServeDebugListener: --debug-addr serves pprof on its own loopback listener, not on
+// the main one, and a non-loopback address is refused before anything starts.
+func TestServeDebugListener(t *testing.T) {
+	db := "file:" + filepath.Join(t.TempDir(), "portico.db")
+	addr, debug := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--demo", "--addr", addr, "--debug-addr", debug, "--database-url", db, "--log-level", "error"})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	waitHealthy(t, "http://"+addr+"/healthz")
+	get := func(url string) string {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if body := get("http://" + debug + "/debug/pprof/goroutine?debug=1"); !strings.HasPrefix(body, "goroutine profile: total ") {
+		t.Errorf("debug listener: goroutine profile starts %.80q", body)
+	}
+	if body := get("http://" + addr + "/debug/pprof/goroutine?debug=1"); strings.Contains(body, "goroutine profile") {
+		t.Error("the main listener serves pprof")
+	}
+
+	// A cancelled context: should the check let an address through, serve fails (or stops)
+	// at once with another error instead of listening on it.
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	for _, bad := range []string{"0.0.0.0:6060", ":6060", "192.0.2.1:6060", "example.com:6060", "127.0.0.1"} {
+		err := runServe(stopped, []string{"--demo", "--addr", freeAddr(t), "--debug-addr", bad,
+			"--database-url", "file:" + filepath.Join(t.TempDir(), "other.db"), "--log-level", "error"})
+		if err == nil || !strings.Contains(err.Error(), "--debug-addr") {
+			t.Errorf("--debug-addr %s: %v, want refused", bad, err)
+		}
+	}
 }
