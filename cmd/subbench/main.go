@@ -1,0 +1,302 @@
+// Command subbench measures live subscriptions under load (issue #5): N websocket
+// subscribers on one or more Portico servers, events published at a steady rate, every
+// event checked for arrival at every subscriber. The same load runs, in the same run,
+// against a bare websocket fan-out server (no GraphQL, no database, no auth: see bare.go),
+// which is the limit on this machine; the report gives Portico's ratios against it.
+//
+// Every server is a child process (Portico built from this module, or -portico; the bare
+// server is this binary re-executed with -bare-serve), so its CPU (utime+stime from
+// /proc/PID/stat) and memory (VmRSS from /proc/PID/status) are measured apart from the
+// load generator's. Each Portico configuration gets a fresh PostgreSQL database, created
+// and dropped here, and runs `portico serve --demo` with the pprof debug listener, whose
+// goroutine profile gives the goroutines per connection.
+//
+// Per target, in order:
+//
+//  1. measure RSS and goroutines before connecting;
+//  2. connect -subscribers clients (spread evenly over the instances; at most
+//     -dial-concurrency handshakes at a time); on Portico each speaks graphql-transport-ws:
+//     connection_init with the admin's token (one login, shared by every subscriber),
+//     connection_ack, then one subscribe;
+//  3. wait -settle, then measure RSS and goroutines with every subscriber idle;
+//  4. warm up: publish an unmeasured event (seq=0) every second until every subscriber
+//     has one, which proves every subscription is registered (at most -warmup);
+//  5. the measured window: publish -rate events per second for -window, from one client
+//     on instance 1 (Portico: the setAnnouncement mutation over HTTP as admin; bare: POST
+//     /broadcast). Each event's text is "seq=N t=UNIXNANO", the send time, so every
+//     subscriber records which events arrived and when (latency = arrival - send, one
+//     machine, one clock). Server and load generator CPU are measured over the window;
+//  6. wait -grace for late deliveries, close every connection, then count misses (events
+//     a subscriber never got) and compute exact latency percentiles over all deliveries.
+//
+// Flags:
+//
+//	-subscribers N       subscribers per target (default 10000)
+//	-rate R              events per second in the window (default 5)
+//	-window D            measured publishing time (default 30s)
+//	-grace D             wait for late deliveries after the window (default 5s)
+//	-settle D            idle time before measuring idle memory (default 3s)
+//	-warmup D            give up waiting for every subscriber's warm-up event after D (default 30s)
+//	-dial-concurrency N  handshakes in flight at once (default 64)
+//	-bare                run the bare fan-out server (default true)
+//	-instances LIST      comma-separated Portico instance counts, one run each (default 1,3; "" for none)
+//	-portico PATH        portico binary (default: go build ./cmd/portico into a temporary folder)
+//	-postgres URL        PostgreSQL maintenance database where the benchmark databases are
+//	                     created and dropped (default postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)
+//	-subscription KIND   announcement (announcementChanged, set by setAnnouncement) or task
+//	                     (taskUpdated, set by updateTask on one demo task) (default announcement)
+//	-json                print the results as JSON
+//
+// Only loopback addresses are used: servers listen on 127.0.0.1 and -postgres must be
+// local. The targets run one after another on the same cores as the load generator.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+type config struct {
+	Subscribers     int
+	Rate            float64
+	Window          time.Duration
+	Grace           time.Duration
+	Settle          time.Duration
+	Warmup          time.Duration
+	DialConcurrency int
+	Bare            bool
+	Instances       []int
+	Portico         string
+	Postgres        string
+	Subscription    string
+}
+
+// events is how many events the window publishes.
+func (c config) events() int {
+	return max(1, int(c.Rate*c.Window.Seconds()+0.5))
+}
+
+func main() {
+	cfg := config{Instances: []int{1, 3}}
+	bareAddr := flag.String("bare-serve", "", "internal: run the bare fan-out server on this address")
+	flag.IntVar(&cfg.Subscribers, "subscribers", 10000, "subscribers per target")
+	flag.Float64Var(&cfg.Rate, "rate", 5, "events per second in the measured window")
+	flag.DurationVar(&cfg.Window, "window", 30*time.Second, "measured publishing time")
+	flag.DurationVar(&cfg.Grace, "grace", 5*time.Second, "wait for late deliveries after the window")
+	flag.DurationVar(&cfg.Settle, "settle", 3*time.Second, "idle time before measuring idle memory")
+	flag.DurationVar(&cfg.Warmup, "warmup", 30*time.Second, "longest wait for every subscriber's warm-up event")
+	flag.IntVar(&cfg.DialConcurrency, "dial-concurrency", 64, "websocket handshakes in flight at once")
+	flag.BoolVar(&cfg.Bare, "bare", true, "run the bare websocket fan-out server")
+	flag.Func("instances", `comma-separated Portico instance counts, one run each (default 1,3; "" for none)`, func(s string) error {
+		cfg.Instances = nil
+		for f := range strings.SplitSeq(s, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			n, err := strconv.Atoi(f)
+			if err != nil || n < 1 || n > 8 {
+				return fmt.Errorf("bad instance count %q: want 1..8", f)
+			}
+			cfg.Instances = append(cfg.Instances, n)
+		}
+		return nil
+	})
+	flag.StringVar(&cfg.Portico, "portico", "", "portico binary (default: build ./cmd/portico)")
+	flag.StringVar(&cfg.Postgres, "postgres", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL maintenance database (loopback)")
+	flag.StringVar(&cfg.Subscription, "subscription", "announcement", "announcement or task")
+	asJSON := flag.Bool("json", false, "print the results as JSON")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *bareAddr != "" {
+		if err := serveBare(ctx, *bareAddr); err != nil {
+			fmt.Fprintln(os.Stderr, "subbench bare server:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	results, err := run(ctx, cfg)
+	if *asJSON {
+		b, _ := json.MarshalIndent(results, "", "  ")
+		fmt.Println(string(b))
+	} else {
+		printTable(os.Stdout, cfg, results)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "subbench:", err)
+		os.Exit(1)
+	}
+}
+
+// checkConfig refuses settings the measurement cannot honour.
+func checkConfig(cfg config) error {
+	switch {
+	case cfg.Subscribers < 1:
+		return errors.New("-subscribers must be at least 1")
+	case cfg.Rate <= 0 || cfg.Window <= 0:
+		return errors.New("-rate and -window must be positive")
+	case cfg.DialConcurrency < 1:
+		return errors.New("-dial-concurrency must be at least 1")
+	case cfg.Subscription != "announcement" && cfg.Subscription != "task":
+		return fmt.Errorf("-subscription %q: want announcement or task", cfg.Subscription)
+	}
+	u, err := url.Parse(cfg.Postgres)
+	if err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql" ||
+		u.Hostname() != "localhost" && !net.ParseIP(u.Hostname()).IsLoopback() {
+		return fmt.Errorf("refusing -postgres %q: only postgres:// URLs on localhost or a loopback address", cfg.Postgres)
+	}
+	return nil
+}
+
+// run measures the bare server, then each Portico configuration, in that order. A failed
+// target ends the run with the results so far.
+func run(ctx context.Context, cfg config) ([]*Result, error) {
+	if err := checkConfig(cfg); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "subbench-")
+	if err != nil {
+		return nil, err
+	}
+	keep := false // server logs stay for a look when something failed
+	defer func() {
+		if !keep {
+			os.RemoveAll(tmp)
+		}
+	}()
+	var results []*Result
+	measureOne := func(name string, start func(context.Context) (*target, error)) error {
+		tctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		slog.Info("starting", "target", name)
+		t, err := start(tctx)
+		if t != nil {
+			defer t.close()
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		r, err := measure(tctx, cfg, t)
+		if r != nil {
+			results = append(results, r)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
+	if cfg.Bare {
+		if err := measureOne("bare", func(ctx context.Context) (*target, error) { return startBare(ctx, tmp) }); err != nil {
+			keep = true
+			return results, fmt.Errorf("%w (logs in %s)", err, tmp)
+		}
+	}
+	if len(cfg.Instances) > 0 {
+		bin := cfg.Portico
+		if bin == "" {
+			if bin, err = buildPortico(ctx, tmp); err != nil {
+				return results, err
+			}
+		}
+		for _, n := range cfg.Instances {
+			name := fmt.Sprintf("portico×%d", n)
+			err := measureOne(name, func(ctx context.Context) (*target, error) { return startPortico(ctx, cfg, bin, tmp, n) })
+			if err != nil {
+				keep = true
+				return results, fmt.Errorf("%w (logs in %s)", err, tmp)
+			}
+		}
+	}
+	return results, nil
+}
+
+// Targets of issue #5: Portico against the bare server.
+const (
+	targetP99    = 1.5
+	targetMemory = 1.3
+)
+
+func printTable(w io.Writer, cfg config, results []*Result) {
+	if len(results) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "%d subscribers per target, %g events/s for %s (%d events), grace %s\n\n",
+		cfg.Subscribers, cfg.Rate, cfg.Window, cfg.events(), cfg.Grace)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "target\tinstance\tsubscribers\tevents\tdeliveries\tmisses\tdup\tp50 ms\tp99 ms\tmax ms\t"+
+		"cpu s\tcpu %\tRSS before MB\tRSS idle MB\tKB/idle sub\tgoroutines/conn\t")
+	for _, r := range results {
+		rows := r.Instances
+		if len(rows) > 1 {
+			rows = append(rows, r.Total)
+		}
+		for _, i := range rows {
+			name := strconv.Itoa(i.Instance)
+			if i.Instance == 0 {
+				name = "total"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%.1f\t%.1f\t%.1f\t%.2f\t\n",
+				r.Target, name, i.Connected, i.Events, i.Deliveries, i.Misses, i.Duplicates, i.P50, i.P99, i.Max,
+				i.CPUSeconds, i.CPUPercent, i.RSSBeforeMB, i.RSSIdleMB, i.KBPerSubscriber, i.GoroutinesPerConn)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	for _, r := range results {
+		fmt.Fprintf(w, "%s: load generator CPU %.1f s (%.0f%%) over the window; %d publish errors; %d subscribers never ready",
+			r.Target, r.LoadgenCPUSeconds, 100*r.LoadgenCPUSeconds/cfg.Window.Seconds(), r.PublishErrors, r.NotReady)
+		if r.FirstError != "" {
+			fmt.Fprintf(w, "; first error: %.200s", r.FirstError)
+		}
+		fmt.Fprintln(w)
+	}
+	var bare *Result
+	for _, r := range results {
+		if r.Target == "bare" {
+			bare = r
+		}
+	}
+	if bare == nil {
+		return
+	}
+	fmt.Fprintln(w)
+	for _, r := range results {
+		if r == bare {
+			continue
+		}
+		p99 := ratio(r.Total.P99, bare.Total.P99)
+		mem := ratio(r.Total.KBPerSubscriber, bare.Total.KBPerSubscriber)
+		fmt.Fprintf(w, "%s / bare: p99 %.2f× (target ≤ %.1f×: %s), memory per idle subscriber %.2f× (target ≤ %.1f×: %s), misses %d (target 0: %s)\n",
+			r.Target, p99, targetP99, verdict(p99 <= targetP99), mem, targetMemory, verdict(mem <= targetMemory),
+			r.Total.Misses, verdict(r.Total.Misses == 0))
+	}
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}

@@ -1,0 +1,473 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// target is one server configuration under load.
+type target struct {
+	name      string
+	instances []*instance
+	// init and subscribe are the graphql-transport-ws messages a subscriber sends after
+	// connecting; nil init means no handshake (the bare server just sends).
+	init, subscribe []byte
+	// publish sends one event with text on instance 1 and returns once the server answered.
+	publish func(ctx context.Context, text string) error
+	close   func() // stops the servers and drops the database
+}
+
+// instance is one server process.
+type instance struct {
+	wsURL string
+	pid   int // measured through /proc; 0 in tests, where the server is in-process
+	// goroutines returns the server's goroutine count.
+	goroutines func(ctx context.Context) (int, error)
+}
+
+// Figures is one instance's results, or the total of a target's instances (Instance 0).
+type Figures struct {
+	Instance          int     `json:"instance"` // 1-based; 0 = total
+	Subscribers       int     `json:"subscribers"`
+	Connected         int     `json:"connected"`
+	Events            int     `json:"events"`
+	Deliveries        int     `json:"deliveries"`
+	Misses            int     `json:"misses"`     // (subscriber, event) pairs never delivered, subscribers that failed to connect included
+	Duplicates        int     `json:"duplicates"` // events delivered twice to one subscriber
+	P50               float64 `json:"p50Ms"`
+	P99               float64 `json:"p99Ms"`
+	Max               float64 `json:"maxMs"`
+	CPUSeconds        float64 `json:"cpuSeconds"` // server process, over the window
+	CPUPercent        float64 `json:"cpuPercent"` // of one core
+	RSSBeforeMB       float64 `json:"rssBeforeMB"`
+	RSSIdleMB         float64 `json:"rssIdleMB"`
+	KBPerSubscriber   float64 `json:"kbPerIdleSubscriber"` // (idle - before) / connected
+	GoroutinesBefore  int     `json:"goroutinesBefore"`
+	GoroutinesIdle    int     `json:"goroutinesIdle"`
+	GoroutinesPerConn float64 `json:"goroutinesPerConnection"`
+}
+
+// Result is one target's measurement.
+type Result struct {
+	Target            string    `json:"target"`
+	Instances         []Figures `json:"instances"`
+	Total             Figures   `json:"total"`
+	LoadgenCPUSeconds float64   `json:"loadgenCpuSeconds"`
+	PublishErrors     int       `json:"publishErrors"`
+	NotReady          int       `json:"notReady"` // subscribers without a warm-up event
+	FirstError        string    `json:"firstError,omitempty"`
+}
+
+// subscriber is one websocket client. Only its reading goroutine touches got, lat and the
+// counters until it has returned.
+type subscriber struct {
+	inst       int
+	conn       *websocket.Conn
+	got        []bool          // got[seq-1]: event seq arrived
+	lat        []time.Duration // lat[seq-1]: its latency
+	dups       int
+	ready      bool  // got a warm-up event
+	err        error // connection failure, early close or unexpected message (the first)
+	connected  bool
+	unexpected int
+}
+
+// dialer keeps the load generator's per-connection buffers small: messages are a few
+// hundred bytes.
+var dialer = websocket.Dialer{
+	Subprotocols:     []string{"graphql-transport-ws"},
+	HandshakeTimeout: time.Minute,
+	ReadBufferSize:   1024,
+	WriteBufferSize:  1024,
+}
+
+// connect opens the websocket and, on Portico, does the graphql-transport-ws handshake
+// and subscribes.
+func (s *subscriber) connect(ctx context.Context, t *target) error {
+	conn, _, err := dialer.DialContext(ctx, t.instances[s.inst].wsURL, nil)
+	if err != nil {
+		return fmt.Errorf("dial: %w", err)
+	}
+	s.conn = conn
+	if t.init == nil {
+		return nil
+	}
+	conn.SetReadDeadline(time.Now().Add(time.Minute))
+	if err := conn.WriteMessage(websocket.TextMessage, t.init); err != nil {
+		return fmt.Errorf("connection_init: %w", err)
+	}
+	_, msg, err := conn.ReadMessage()
+	if err != nil {
+		return fmt.Errorf("wait for connection_ack: %w", err)
+	}
+	if !bytes.Contains(msg, []byte(`"type":"connection_ack"`)) {
+		return fmt.Errorf("connection_init answered %.200s", msg)
+	}
+	conn.SetReadDeadline(time.Time{})
+	if err := conn.WriteMessage(websocket.TextMessage, t.subscribe); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	return nil
+}
+
+// read records events until the connection closes; closing tells our own closing from
+// a failure. It answers the server's pings (gqlgen drops clients that miss pongs).
+func (s *subscriber) read(t *target, closing *atomic.Bool, ready *atomic.Int64) {
+	pong := []byte(`{"type":"pong"}`)
+	for {
+		_, msg, err := s.conn.ReadMessage()
+		if err != nil {
+			if !closing.Load() && s.err == nil {
+				s.err = fmt.Errorf("connection ended: %w", err)
+			}
+			return
+		}
+		now := time.Now()
+		if t.init != nil { // graphql-transport-ws: only "next" carries events
+			switch {
+			case bytes.Contains(msg, []byte(`"type":"ping"`)):
+				if err := s.conn.WriteMessage(websocket.TextMessage, pong); err != nil && s.err == nil && !closing.Load() {
+					s.err = fmt.Errorf("pong: %w", err)
+				}
+				continue
+			case !bytes.Contains(msg, []byte(`"type":"next"`)), bytes.Contains(msg, []byte(`"errors"`)):
+				s.unexpected++
+				if s.err == nil {
+					s.err = fmt.Errorf("unexpected message %.300s", msg)
+				}
+				continue
+			}
+		}
+		seq, sent, ok := parseEvent(msg)
+		switch {
+		case !ok || seq > len(s.got):
+			s.unexpected++
+			if s.err == nil {
+				s.err = fmt.Errorf("unexpected event %.300s", msg)
+			}
+		case seq == 0: // warm-up
+			if !s.ready {
+				s.ready = true
+				ready.Add(1)
+			}
+		case s.got[seq-1]:
+			s.dups++
+		default:
+			s.got[seq-1] = true
+			s.lat[seq-1] = now.Sub(time.Unix(0, sent))
+		}
+	}
+}
+
+// eventText is what the publisher puts in an event: its sequence number (0 for warm-up)
+// and send time.
+func eventText(seq int, sent time.Time) string {
+	return fmt.Sprintf("seq=%d t=%d", seq, sent.UnixNano())
+}
+
+// parseEvent finds the first "seq=N t=T" in a message; no JSON decoding, so that 50,000
+// messages a second cost the load generator (sharing the servers' cores) little.
+func parseEvent(msg []byte) (seq int, sent int64, ok bool) {
+	i := bytes.Index(msg, []byte("seq="))
+	if i < 0 {
+		return 0, 0, false
+	}
+	rest := msg[i+len("seq="):]
+	n, rest := digits(rest)
+	if !bytes.HasPrefix(rest, []byte(" t=")) {
+		return 0, 0, false
+	}
+	t, _ := digits(rest[len(" t="):])
+	s, err1 := strconv.Atoi(string(n))
+	ns, err2 := strconv.ParseInt(string(t), 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, false
+	}
+	return s, ns, true
+}
+
+func digits(b []byte) (num, rest []byte) {
+	i := 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return b[:i], b[i:]
+}
+
+// sample is a server process's state at one moment.
+type sample struct {
+	rssKB, goroutines int
+	cpu               time.Duration
+}
+
+func (in *instance) sample(ctx context.Context, withGoroutines bool) (sample, error) {
+	var s sample
+	var err error
+	if in.pid != 0 {
+		if s.rssKB, err = rssKB(in.pid); err != nil {
+			return s, err
+		}
+		if s.cpu, err = cpuTime(in.pid); err != nil {
+			return s, err
+		}
+	}
+	if withGoroutines {
+		if s.goroutines, err = in.goroutines(ctx); err != nil {
+			return s, fmt.Errorf("goroutines: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func sampleAll(ctx context.Context, t *target, withGoroutines bool) ([]sample, error) {
+	out := make([]sample, len(t.instances))
+	for i, in := range t.instances {
+		var err error
+		if out[i], err = in.sample(ctx, withGoroutines); err != nil {
+			return nil, fmt.Errorf("instance %d: %w", i+1, err)
+		}
+	}
+	return out, nil
+}
+
+// measure runs the load on t (see the package comment for the steps).
+func measure(ctx context.Context, cfg config, t *target) (*Result, error) {
+	n, events := cfg.Subscribers, cfg.events()
+	before, err := sampleAll(ctx, t, true)
+	if err != nil {
+		return nil, err
+	}
+
+	// Connect, at most DialConcurrency handshakes at a time.
+	subs := make([]*subscriber, n)
+	var closing atomic.Bool
+	var ready atomic.Int64
+	var reading, connecting sync.WaitGroup
+	sem := make(chan struct{}, cfg.DialConcurrency)
+	began := time.Now()
+	for i := range subs {
+		s := &subscriber{inst: i % len(t.instances), got: make([]bool, events), lat: make([]time.Duration, events)}
+		subs[i] = s
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		connecting.Add(1)
+		reading.Go(func() {
+			// connected and err are set before Done: the warm-up reads them after Wait.
+			err := s.connect(ctx, t)
+			if err != nil {
+				s.err = err
+				if s.conn != nil {
+					s.conn.Close()
+				}
+			}
+			s.connected = err == nil
+			<-sem
+			connecting.Done()
+			if err == nil {
+				s.read(t, &closing, &ready)
+			}
+		})
+	}
+	connecting.Wait()
+	closeAll := func() {
+		closing.Store(true)
+		for _, s := range subs {
+			if s != nil && s.conn != nil {
+				s.conn.Close()
+			}
+		}
+		reading.Wait()
+	}
+	if ctx.Err() != nil {
+		closeAll()
+		return nil, ctx.Err()
+	}
+	slog.Info("subscribers connected", "target", t.name, "took", time.Since(began).Round(time.Millisecond))
+
+	select {
+	case <-time.After(cfg.Settle):
+	case <-ctx.Done():
+	}
+	idle, err := sampleAll(ctx, t, true)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+
+	// Warm-up: one unmeasured event a second until every subscriber has one. Connected
+	// subscribers only: the others are counted as misses anyway.
+	r := &Result{Target: t.name}
+	var pubErrs atomic.Int64
+	var firstPubErr atomic.Value
+	publish := func(seq int) {
+		if err := t.publish(ctx, eventText(seq, time.Now())); err != nil && ctx.Err() == nil {
+			pubErrs.Add(1)
+			firstPubErr.CompareAndSwap(nil, fmt.Sprintf("publish seq=%d: %v", seq, err))
+		}
+	}
+	var live int64
+	for _, s := range subs {
+		if s != nil && s.connected {
+			live++
+		}
+	}
+	began = time.Now()
+	for deadline := began.Add(cfg.Warmup); ready.Load() < live && time.Now().Before(deadline) && ctx.Err() == nil; {
+		publish(0)
+		for wait := time.Now().Add(time.Second); ready.Load() < live && time.Now().Before(wait) && ctx.Err() == nil; {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	slog.Info("warmed up", "target", t.name, "ready", ready.Load(), "of", n, "took", time.Since(began).Round(time.Millisecond))
+	time.Sleep(time.Second) // let the last warm-up's deliveries finish before the window
+
+	// The window: events at fixed times (each in its own goroutine, so a slow answer does
+	// not delay the next), then the grace period.
+	cpu0, err := sampleAll(ctx, t, false)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	gen0 := selfCPU()
+	start := time.Now()
+	interval := time.Duration(float64(time.Second) / cfg.Rate)
+	var publishing sync.WaitGroup
+	for seq := 1; seq <= events && ctx.Err() == nil; seq++ {
+		select {
+		case <-time.After(time.Until(start.Add(time.Duration(seq-1) * interval))):
+		case <-ctx.Done():
+		}
+		publishing.Go(func() { publish(seq) })
+	}
+	select {
+	case <-time.After(time.Until(start.Add(cfg.Window))):
+	case <-ctx.Done():
+	}
+	cpu1, err := sampleAll(ctx, t, false)
+	gen1 := selfCPU()
+	publishing.Wait()
+	if err == nil {
+		select {
+		case <-time.After(cfg.Grace):
+		case <-ctx.Done():
+		}
+	}
+	closeAll()
+	if err != nil {
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+
+	r.LoadgenCPUSeconds = (gen1 - gen0).Seconds()
+	r.PublishErrors = int(pubErrs.Load())
+	if e, ok := firstPubErr.Load().(string); ok {
+		r.FirstError = e
+	}
+	r.NotReady = n - int(ready.Load())
+	window := cfg.Window.Seconds()
+	var all []time.Duration
+	for i := range t.instances {
+		f, lat := tally(subs, i, events, &r.FirstError)
+		f.Instance = i + 1
+		f.CPUSeconds = (cpu1[i].cpu - cpu0[i].cpu).Seconds()
+		f.CPUPercent = 100 * f.CPUSeconds / window
+		f.RSSBeforeMB, f.RSSIdleMB = float64(before[i].rssKB)/1024, float64(idle[i].rssKB)/1024
+		f.GoroutinesBefore, f.GoroutinesIdle = before[i].goroutines, idle[i].goroutines
+		if f.Connected > 0 {
+			f.KBPerSubscriber = float64(idle[i].rssKB-before[i].rssKB) / float64(f.Connected)
+			f.GoroutinesPerConn = float64(idle[i].goroutines-before[i].goroutines) / float64(f.Connected)
+		}
+		r.Instances = append(r.Instances, f)
+		all = append(all, lat...)
+	}
+	r.Total = total(r.Instances, all, window)
+	return r, nil
+}
+
+// tally counts instance inst's subscribers' deliveries and misses and returns their
+// latencies, sorted; firstErr gets the first subscriber error when it is still empty.
+func tally(subs []*subscriber, inst, events int, firstErr *string) (Figures, []time.Duration) {
+	f := Figures{Events: events}
+	var lat []time.Duration
+	for _, s := range subs {
+		if s == nil || s.inst != inst {
+			continue
+		}
+		f.Subscribers++
+		if s.connected {
+			f.Connected++
+		}
+		if s.err != nil && *firstErr == "" {
+			*firstErr = s.err.Error()
+		}
+		f.Duplicates += s.dups
+		for i, ok := range s.got {
+			if ok {
+				lat = append(lat, s.lat[i])
+			} else {
+				f.Misses++
+			}
+		}
+	}
+	f.Deliveries = len(lat)
+	slices.Sort(lat)
+	f.P50, f.P99, f.Max = ms(percentile(lat, 50)), ms(percentile(lat, 99)), ms(percentile(lat, 100))
+	return f, lat
+}
+
+// total sums the instances; percentiles are over all deliveries, and the memory and
+// goroutines per subscriber are the summed growth over the summed subscribers.
+func total(per []Figures, all []time.Duration, window float64) Figures {
+	var t Figures
+	var rssGrowthKB float64
+	for _, f := range per {
+		t.Subscribers += f.Subscribers
+		t.Connected += f.Connected
+		t.Events = f.Events
+		t.Deliveries += f.Deliveries
+		t.Misses += f.Misses
+		t.Duplicates += f.Duplicates
+		t.CPUSeconds += f.CPUSeconds
+		t.RSSBeforeMB += f.RSSBeforeMB
+		t.RSSIdleMB += f.RSSIdleMB
+		rssGrowthKB += (f.RSSIdleMB - f.RSSBeforeMB) * 1024
+		t.GoroutinesBefore += f.GoroutinesBefore
+		t.GoroutinesIdle += f.GoroutinesIdle
+	}
+	t.CPUPercent = 100 * t.CPUSeconds / window
+	if t.Connected > 0 {
+		t.KBPerSubscriber = rssGrowthKB / float64(t.Connected)
+		t.GoroutinesPerConn = float64(t.GoroutinesIdle-t.GoroutinesBefore) / float64(t.Connected)
+	}
+	slices.Sort(all)
+	t.P50, t.P99, t.Max = ms(percentile(all, 50)), ms(percentile(all, 99)), ms(percentile(all, 100))
+	return t
+}
+
+// percentile returns the nearest-rank p-th percentile of sorted durations: the smallest
+// value with at least p% of all values at or below it (0 for none).
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(max(int(math.Ceil(p/100*float64(len(sorted))))-1, 0), len(sorted)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
