@@ -37,7 +37,9 @@
 //	-grace D             wait for late deliveries after the window (default 5s)
 //	-settle D            idle time before measuring idle memory (default 3s)
 //	-warmup D            give up waiting for every subscriber's warm-up event after D (default 30s)
-//	-dial-concurrency N  handshakes in flight at once (default 64)
+//	-dial-concurrency N  handshakes in flight at once (default 16: each Portico handshake
+//	                     reads the user, and three servers' pools of 32 would otherwise
+//	                     exhaust a default PostgreSQL's 100 connections)
 //	-bare                run the bare fan-out server (default true)
 //	-instances LIST      comma-separated Portico instance counts, one run each (default 1,3; "" for none)
 //	-portico PATH        portico binary (default: go build ./cmd/portico into a temporary folder)
@@ -45,6 +47,8 @@
 //	                     created and dropped (default postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)
 //	-subscription KIND   announcement (announcementChanged, set by setAnnouncement) or task
 //	                     (taskUpdated, set by updateTask on one demo task) (default announcement)
+//	-profile DIR         save each Portico server's pprof profiles in DIR: goroutines
+//	                     (text) and heap when idle, CPU over the window
 //	-json                print the results as JSON
 //
 // Only loopback addresses are used: servers listen on 127.0.0.1 and -postgres must be
@@ -83,6 +87,7 @@ type config struct {
 	Portico         string
 	Postgres        string
 	Subscription    string
+	Profile         string
 }
 
 // events is how many events the window publishes.
@@ -99,7 +104,7 @@ func main() {
 	flag.DurationVar(&cfg.Grace, "grace", 5*time.Second, "wait for late deliveries after the window")
 	flag.DurationVar(&cfg.Settle, "settle", 3*time.Second, "idle time before measuring idle memory")
 	flag.DurationVar(&cfg.Warmup, "warmup", 30*time.Second, "longest wait for every subscriber's warm-up event")
-	flag.IntVar(&cfg.DialConcurrency, "dial-concurrency", 64, "websocket handshakes in flight at once")
+	flag.IntVar(&cfg.DialConcurrency, "dial-concurrency", 16, "websocket handshakes in flight at once")
 	flag.BoolVar(&cfg.Bare, "bare", true, "run the bare websocket fan-out server")
 	flag.Func("instances", `comma-separated Portico instance counts, one run each (default 1,3; "" for none)`, func(s string) error {
 		cfg.Instances = nil
@@ -118,6 +123,7 @@ func main() {
 	flag.StringVar(&cfg.Portico, "portico", "", "portico binary (default: build ./cmd/portico)")
 	flag.StringVar(&cfg.Postgres, "postgres", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL maintenance database (loopback)")
 	flag.StringVar(&cfg.Subscription, "subscription", "announcement", "announcement or task")
+	flag.StringVar(&cfg.Profile, "profile", "", "folder for Portico's pprof profiles: goroutines and heap when idle, CPU over the window")
 	asJSON := flag.Bool("json", false, "print the results as JSON")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
+	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -31,6 +35,8 @@ type target struct {
 type instance struct {
 	wsURL string
 	pid   int // measured through /proc; 0 in tests, where the server is in-process
+	// debug is the server's pprof base URL (http://host:port/debug/pprof), "" for none.
+	debug string
 	// goroutines returns the server's goroutine count.
 	goroutines func(ctx context.Context) (int, error)
 }
@@ -308,6 +314,11 @@ func measure(ctx context.Context, cfg config, t *target) (*Result, error) {
 		closeAll()
 		return nil, err
 	}
+	if cfg.Profile != "" {
+		saveProfiles(ctx, cfg.Profile, t, "idle-goroutines.txt", "goroutine?debug=1")
+		saveProfiles(ctx, cfg.Profile, t, "idle-heap.pb.gz", "heap")
+		saveProfiles(ctx, cfg.Profile, t, "idle-memstats.txt", "heap?debug=1") // ends with runtime.MemStats: stacks, heap, GC
+	}
 
 	// Warm-up: one unmeasured event a second until every subscriber has one. Connected
 	// subscribers only: the others are counted as misses anyway.
@@ -343,10 +354,16 @@ func measure(ctx context.Context, cfg config, t *target) (*Result, error) {
 		closeAll()
 		return nil, err
 	}
+	var publishing sync.WaitGroup
 	gen0 := selfCPU()
 	start := time.Now()
+	if cfg.Profile != "" {
+		// A CPU profile of each server over the window.
+		publishing.Go(func() {
+			saveProfiles(ctx, cfg.Profile, t, "window-cpu.pb.gz", fmt.Sprintf("profile?seconds=%d", int(cfg.Window.Seconds())))
+		})
+	}
 	interval := time.Duration(float64(time.Second) / cfg.Rate)
-	var publishing sync.WaitGroup
 	for seq := 1; seq <= events && ctx.Err() == nil; seq++ {
 		select {
 		case <-time.After(time.Until(start.Add(time.Duration(seq-1) * interval))):
@@ -471,3 +488,29 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// saveProfiles writes each server's pprof profile at path (under /debug/pprof/) to dir as
+// TARGET-INSTANCE-NAME; a failure is logged, not fatal.
+func saveProfiles(ctx context.Context, dir string, t *target, name, path string) {
+	for i, in := range t.instances {
+		if in.debug == "" {
+			continue
+		}
+		file := filepath.Join(dir, fmt.Sprintf("%s-%d-%s", t.name, i+1, name))
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.debug+"/"+path, nil)
+		if err != nil {
+			continue
+		}
+		resp, err := http.DefaultClient.Do(req) // no timeout: a CPU profile takes the window
+		if err == nil {
+			var b []byte
+			if b, err = io.ReadAll(resp.Body); err == nil {
+				err = os.WriteFile(file, b, 0o644)
+			}
+			resp.Body.Close()
+		}
+		if err != nil {
+			slog.Warn("profile", "file", file, "err", err)
+		}
+	}
+}

@@ -83,6 +83,7 @@ func startPortico(ctx context.Context, cfg config, bin, tmp string, n int) (*tar
 		t.instances = append(t.instances, &instance{
 			wsURL: "ws://" + addr + "/graphql",
 			pid:   c.cmd.Process.Pid,
+			debug: "http://" + debug + "/debug/pprof",
 			goroutines: func(ctx context.Context) (int, error) {
 				return goroutineTotal(ctx, "http://"+debug+"/debug/pprof/goroutine?debug=1")
 			},
