@@ -173,10 +173,12 @@ func (s *Server) publishChanges() {
 }
 
 // followPolicy applies other servers' policy changes; after a possible gap (the bus
-// reconnected) it syncs the enforcer with the database.
+// reconnected) it syncs the enforcer with the database. Any event, from any server, may
+// change who sees which tasks, so each one also drops the task list's cached counts.
 func (s *Server) followPolicy(events <-chan live.Event) {
 	ctx := policy.SystemContext(context.Background())
 	for e := range events {
+		s.Work.Invalidate()
 		var err error
 		switch {
 		case e.Kind == live.KindResync:

@@ -323,6 +323,7 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 	step := 365 * 24 * time.Hour / time.Duration(g.c.Tasks)
 	type resp struct {
 		task       int
+		created    time.Time
 		user, role int64
 	}
 	var resps []resp
@@ -352,7 +353,7 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 			var seen [2]int64
 			for k := range 1 + g.rng.IntN(2) {
 				for {
-					r := resp{task: i}
+					r := resp{task: i, created: created}
 					var key int64
 					if g.rng.IntN(100) < 85 {
 						ri := g.rng.IntN(g.c.Roles)
@@ -379,7 +380,7 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 
 	g.log.Info("bench data: task responsibles", "responsibles", len(resps))
 	benchID := g.userID(g.c.Users)
-	err = table(ctx, s, "task_responsibles", []string{"id", "expiry", "task_id", "user_id", "role_id"}, func(row rowFunc) error {
+	err = table(ctx, s, "task_responsibles", []string{"id", "expiry", "task_created_at", "task_id", "user_id", "role_id"}, func(row rowFunc) error {
 		for n, r := range resps {
 			var user, role any
 			if r.role != 0 {
@@ -392,7 +393,7 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 					g.benchTasks = append(g.benchTasks, int32(r.task))
 				}
 			}
-			if err := row(g.base["task_responsibles"]+int64(n), false, g.taskID(r.task), user, role); err != nil {
+			if err := row(g.base["task_responsibles"]+int64(n), false, r.created, g.taskID(r.task), user, role); err != nil {
 				return err
 			}
 		}

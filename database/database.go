@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -49,7 +50,10 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 	if len(applied) > 0 {
 		log.Info("database migrated", "dialect", d, "applied", applied)
 	}
-	drv := entsql.OpenDB(d, db)
+	var drv dialect.Driver = entsql.OpenDB(d, db)
+	if d == dialect.Postgres {
+		drv = PreparedReads(entsql.OpenDB(d, db), db)
+	}
 	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: db, Dialect: d, URL: rawURL}, nil
 }
 
@@ -70,8 +74,11 @@ func Connect(rawURL string) (string, *sql.DB, error) {
 		// One writer at a time is all SQLite allows; a small pool avoids busy errors.
 		db.SetMaxOpenConns(4)
 	} else {
-		db.SetMaxOpenConns(32)
-		db.SetMaxIdleConns(32)
+		// A few connections per core: more only make PostgreSQL's backends fight for
+		// the same cores (measured on 2 cores: 32 gave 20% less throughput than 8).
+		conns := max(8, 4*runtime.GOMAXPROCS(0))
+		db.SetMaxOpenConns(conns)
+		db.SetMaxIdleConns(conns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

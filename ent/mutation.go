@@ -9805,22 +9805,23 @@ func (m *TaskMutation) ResetEdge(name string) error {
 // TaskResponsibleMutation represents an operation that mutates the TaskResponsible nodes in the graph.
 type TaskResponsibleMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *int
-	expiry        *bool
-	delayed       *bool
-	system        *bool
-	clearedFields map[string]struct{}
-	task          *int
-	clearedtask   bool
-	user          *int
-	cleareduser   bool
-	role          *int
-	clearedrole   bool
-	done          bool
-	oldValue      func(context.Context) (*TaskResponsible, error)
-	predicates    []predicate.TaskResponsible
+	op              Op
+	typ             string
+	id              *int
+	expiry          *bool
+	delayed         *bool
+	system          *bool
+	task_created_at *time.Time
+	clearedFields   map[string]struct{}
+	task            *int
+	clearedtask     bool
+	user            *int
+	cleareduser     bool
+	role            *int
+	clearedrole     bool
+	done            bool
+	oldValue        func(context.Context) (*TaskResponsible, error)
+	predicates      []predicate.TaskResponsible
 }
 
 var _ ent.Mutation = (*TaskResponsibleMutation)(nil)
@@ -10027,6 +10028,42 @@ func (m *TaskResponsibleMutation) OldSystem(ctx context.Context) (v bool, err er
 // ResetSystem resets all changes to the "system" field.
 func (m *TaskResponsibleMutation) ResetSystem() {
 	m.system = nil
+}
+
+// SetTaskCreatedAt sets the "task_created_at" field.
+func (m *TaskResponsibleMutation) SetTaskCreatedAt(t time.Time) {
+	m.task_created_at = &t
+}
+
+// TaskCreatedAt returns the value of the "task_created_at" field in the mutation.
+func (m *TaskResponsibleMutation) TaskCreatedAt() (r time.Time, exists bool) {
+	v := m.task_created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaskCreatedAt returns the old "task_created_at" field's value of the TaskResponsible entity.
+// If the TaskResponsible object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaskResponsibleMutation) OldTaskCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaskCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaskCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaskCreatedAt: %w", err)
+	}
+	return oldValue.TaskCreatedAt, nil
+}
+
+// ResetTaskCreatedAt resets all changes to the "task_created_at" field.
+func (m *TaskResponsibleMutation) ResetTaskCreatedAt() {
+	m.task_created_at = nil
 }
 
 // SetTaskID sets the "task_id" field.
@@ -10278,7 +10315,7 @@ func (m *TaskResponsibleMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *TaskResponsibleMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.expiry != nil {
 		fields = append(fields, taskresponsible.FieldExpiry)
 	}
@@ -10287,6 +10324,9 @@ func (m *TaskResponsibleMutation) Fields() []string {
 	}
 	if m.system != nil {
 		fields = append(fields, taskresponsible.FieldSystem)
+	}
+	if m.task_created_at != nil {
+		fields = append(fields, taskresponsible.FieldTaskCreatedAt)
 	}
 	if m.task != nil {
 		fields = append(fields, taskresponsible.FieldTaskID)
@@ -10311,6 +10351,8 @@ func (m *TaskResponsibleMutation) Field(name string) (ent.Value, bool) {
 		return m.Delayed()
 	case taskresponsible.FieldSystem:
 		return m.System()
+	case taskresponsible.FieldTaskCreatedAt:
+		return m.TaskCreatedAt()
 	case taskresponsible.FieldTaskID:
 		return m.TaskID()
 	case taskresponsible.FieldUserID:
@@ -10332,6 +10374,8 @@ func (m *TaskResponsibleMutation) OldField(ctx context.Context, name string) (en
 		return m.OldDelayed(ctx)
 	case taskresponsible.FieldSystem:
 		return m.OldSystem(ctx)
+	case taskresponsible.FieldTaskCreatedAt:
+		return m.OldTaskCreatedAt(ctx)
 	case taskresponsible.FieldTaskID:
 		return m.OldTaskID(ctx)
 	case taskresponsible.FieldUserID:
@@ -10367,6 +10411,13 @@ func (m *TaskResponsibleMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetSystem(v)
+		return nil
+	case taskresponsible.FieldTaskCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaskCreatedAt(v)
 		return nil
 	case taskresponsible.FieldTaskID:
 		v, ok := value.(int)
@@ -10464,6 +10515,9 @@ func (m *TaskResponsibleMutation) ResetField(name string) error {
 		return nil
 	case taskresponsible.FieldSystem:
 		m.ResetSystem()
+		return nil
+	case taskresponsible.FieldTaskCreatedAt:
+		m.ResetTaskCreatedAt()
 		return nil
 	case taskresponsible.FieldTaskID:
 		m.ResetTaskID()

@@ -342,6 +342,10 @@ func init() {
 	taskresponsibleDescSystem := taskresponsibleFields[2].Descriptor()
 	// taskresponsible.DefaultSystem holds the default value on creation for the system field.
 	taskresponsible.DefaultSystem = taskresponsibleDescSystem.Default.(bool)
+	// taskresponsibleDescTaskCreatedAt is the schema descriptor for task_created_at field.
+	taskresponsibleDescTaskCreatedAt := taskresponsibleFields[3].Descriptor()
+	// taskresponsible.DefaultTaskCreatedAt holds the default value on creation for the task_created_at field.
+	taskresponsible.DefaultTaskCreatedAt = taskresponsibleDescTaskCreatedAt.Default.(func() time.Time)
 	userMixin := schema.User{}.Mixin()
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0

@@ -5,6 +5,7 @@ package ent
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
@@ -25,6 +26,8 @@ type TaskResponsible struct {
 	Delayed bool `json:"delayed,omitempty"`
 	// System holds the value of the "system" field.
 	System bool `json:"system,omitempty"`
+	// TaskCreatedAt holds the value of the "task_created_at" field.
+	TaskCreatedAt time.Time `json:"task_created_at,omitempty"`
 	// TaskID holds the value of the "task_id" field.
 	TaskID int `json:"task_id,omitempty"`
 	// UserID holds the value of the "user_id" field.
@@ -94,6 +97,8 @@ func (*TaskResponsible) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case taskresponsible.FieldID, taskresponsible.FieldTaskID, taskresponsible.FieldUserID, taskresponsible.FieldRoleID:
 			values[i] = new(sql.NullInt64)
+		case taskresponsible.FieldTaskCreatedAt:
+			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
 		}
@@ -132,6 +137,12 @@ func (_m *TaskResponsible) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field system", values[i])
 			} else if value.Valid {
 				_m.System = value.Bool
+			}
+		case taskresponsible.FieldTaskCreatedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field task_created_at", values[i])
+			} else if value.Valid {
+				_m.TaskCreatedAt = value.Time
 			}
 		case taskresponsible.FieldTaskID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -212,6 +223,9 @@ func (_m *TaskResponsible) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("system=")
 	builder.WriteString(fmt.Sprintf("%v", _m.System))
+	builder.WriteString(", ")
+	builder.WriteString("task_created_at=")
+	builder.WriteString(_m.TaskCreatedAt.Format(time.ANSIC))
 	builder.WriteString(", ")
 	builder.WriteString("task_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.TaskID))

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
@@ -62,6 +63,20 @@ func (_c *TaskResponsibleCreate) SetSystem(v bool) *TaskResponsibleCreate {
 func (_c *TaskResponsibleCreate) SetNillableSystem(v *bool) *TaskResponsibleCreate {
 	if v != nil {
 		_c.SetSystem(*v)
+	}
+	return _c
+}
+
+// SetTaskCreatedAt sets the "task_created_at" field.
+func (_c *TaskResponsibleCreate) SetTaskCreatedAt(v time.Time) *TaskResponsibleCreate {
+	_c.mutation.SetTaskCreatedAt(v)
+	return _c
+}
+
+// SetNillableTaskCreatedAt sets the "task_created_at" field if the given value is not nil.
+func (_c *TaskResponsibleCreate) SetNillableTaskCreatedAt(v *time.Time) *TaskResponsibleCreate {
+	if v != nil {
+		_c.SetTaskCreatedAt(*v)
 	}
 	return _c
 }
@@ -162,6 +177,10 @@ func (_c *TaskResponsibleCreate) defaults() {
 		v := taskresponsible.DefaultSystem
 		_c.mutation.SetSystem(v)
 	}
+	if _, ok := _c.mutation.TaskCreatedAt(); !ok {
+		v := taskresponsible.DefaultTaskCreatedAt()
+		_c.mutation.SetTaskCreatedAt(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -174,6 +193,9 @@ func (_c *TaskResponsibleCreate) check() error {
 	}
 	if _, ok := _c.mutation.System(); !ok {
 		return &ValidationError{Name: "system", err: errors.New(`ent: missing required field "TaskResponsible.system"`)}
+	}
+	if _, ok := _c.mutation.TaskCreatedAt(); !ok {
+		return &ValidationError{Name: "task_created_at", err: errors.New(`ent: missing required field "TaskResponsible.task_created_at"`)}
 	}
 	if _, ok := _c.mutation.TaskID(); !ok {
 		return &ValidationError{Name: "task_id", err: errors.New(`ent: missing required field "TaskResponsible.task_id"`)}
@@ -219,6 +241,10 @@ func (_c *TaskResponsibleCreate) createSpec() (*TaskResponsible, *sqlgraph.Creat
 	if value, ok := _c.mutation.System(); ok {
 		_spec.SetField(taskresponsible.FieldSystem, field.TypeBool, value)
 		_node.System = value
+	}
+	if value, ok := _c.mutation.TaskCreatedAt(); ok {
+		_spec.SetField(taskresponsible.FieldTaskCreatedAt, field.TypeTime, value)
+		_node.TaskCreatedAt = value
 	}
 	if nodes := _c.mutation.TaskIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -417,6 +443,11 @@ func (u *TaskResponsibleUpsert) ClearRoleID() *TaskResponsibleUpsert {
 //		Exec(ctx)
 func (u *TaskResponsibleUpsertOne) UpdateNewValues() *TaskResponsibleUpsertOne {
 	u.create.conflict = append(u.create.conflict, sql.ResolveWithNewValues())
+	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
+		if _, exists := u.create.mutation.TaskCreatedAt(); exists {
+			s.SetIgnore(taskresponsible.FieldTaskCreatedAt)
+		}
+	}))
 	return u
 }
 
@@ -719,6 +750,13 @@ type TaskResponsibleUpsertBulk struct {
 //		Exec(ctx)
 func (u *TaskResponsibleUpsertBulk) UpdateNewValues() *TaskResponsibleUpsertBulk {
 	u.create.conflict = append(u.create.conflict, sql.ResolveWithNewValues())
+	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
+		for _, b := range u.create.builders {
+			if _, exists := b.mutation.TaskCreatedAt(); exists {
+				s.SetIgnore(taskresponsible.FieldTaskCreatedAt)
+			}
+		}
+	}))
 	return u
 }
 

@@ -53,6 +53,9 @@ func (r *queryResolver) Roles(ctx context.Context, after *entgql.Cursor[int], fi
 
 // Tasks is the resolver for the tasks field.
 func (r *queryResolver) Tasks(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) (*ent.TaskConnection, error) {
+	if defaultTaskList(ctx, after, first, before, last, orderBy, where) {
+		return r.Work.TaskList(withoutTotals(ctx), after, *first, orderBy.Direction == entgql.OrderDirectionDesc, selectsTotalCount(ctx))
+	}
 	return r.Client.Task.Query().Paginate(ctx, after, first, before, last,
 		ent.WithTaskOrder(orderBy), ent.WithTaskFilter(where.Filter))
 }

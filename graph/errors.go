@@ -56,7 +56,11 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 // maskInternal logs err with the request id and replaces the message with that id.
 func maskInternal(ctx context.Context, log *slog.Logger, gqlErr *gqlerror.Error, err error) {
 	id := requestid.FromContext(ctx)
-	log.ErrorContext(ctx, "internal error", "requestId", id, "path", gqlErr.Path.String(), "err", err)
+	level := slog.LevelError
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		level = slog.LevelDebug // the client went away; nothing failed on our side
+	}
+	log.Log(ctx, level, "internal error", "requestId", id, "path", gqlErr.Path.String(), "err", err)
 	gqlErr.Message = fmt.Sprintf("internal error; quote request id %s when reporting it", id)
 	setCode(gqlErr, apperr.CodeInternal)
 	gqlErr.Extensions["requestId"] = id

@@ -118,7 +118,8 @@ func TestApplyIsIdempotent(t *testing.T) {
 }
 
 // TestBackfillOfResponsibleFlags upgrades a database holding a DELAYED task and a system
-// task through the migration that copies those flags onto task_responsibles.
+// task through the migrations that copy those flags, and each task's creation time, onto
+// task_responsibles.
 func TestBackfillOfResponsibleFlags(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
 		d, db, err := database.Connect(servertest.DatabaseURL(t, dialect))
@@ -158,7 +159,8 @@ func TestBackfillOfResponsibleFlags(t *testing.T) {
 			state  string
 			system bool
 		}{{25769803777, "DELAYED", false}, {25769803778, "SUSPENDED", true}, {25769803779, "SUSPENDED", false}} {
-			mustExec(t, db, ph(`INSERT INTO tasks (id, created_at, updated_at, state, `+"system"+`, case_id) VALUES (?, ?, ?, ?, ?, 1)`), row.id, now, now, row.state, row.system)
+			created := now.Add(time.Duration(row.id%10) * time.Hour)
+			mustExec(t, db, ph(`INSERT INTO tasks (id, created_at, updated_at, state, `+"system"+`, case_id) VALUES (?, ?, ?, ?, ?, 1)`), row.id, created, now, row.state, row.system)
 			mustExec(t, db, ph(`INSERT INTO task_responsibles (expiry, task_id) VALUES (?, ?)`), false, row.id)
 		}
 		if _, err := migrations.Apply(ctx, db, d, ""); err != nil {
@@ -180,6 +182,13 @@ func TestBackfillOfResponsibleFlags(t *testing.T) {
 		}
 		if strings.Join(got, " ") != "true/false false/true false/false" {
 			t.Fatalf("flags after the upgrade: %v", got)
+		}
+		var copied int
+		if err := db.QueryRow(`SELECT count(*) FROM task_responsibles r JOIN tasks t ON t.id = r.task_id WHERE r.task_created_at = t.created_at`).Scan(&copied); err != nil {
+			t.Fatal(err)
+		}
+		if copied != 3 {
+			t.Fatalf("%d of 3 responsibles got their task's creation time", copied)
 		}
 	})
 }

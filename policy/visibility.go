@@ -70,49 +70,83 @@ func (s *Subject) WorkAs(v *auth.Viewer) (users, roles []int) {
 	return users, roles
 }
 
-// TaskVisible is the predicate of the tasks a subject may see:
+// taskSources says where a subject's visible tasks come from. It is the one statement
+// of the task visibility rule; the predicate of every task query and the task list's
+// page and count queries (tasklist.go) are built from it.
+type taskSources struct {
+	all    bool  // TaskReadAll: every task
+	system bool  // SystemTaskReadAll: system tasks too
+	users  []int // responsible users: the subject and whom the viewer substitutes
+	roles  []int // responsible roles: the subject's and the substituted users' roles
+	worker int   // the subject: tasks it works or worked on
+	cases  bool  // TaskReadOwnCaseTasks: tasks of the cases it is involved in
+}
+
+// taskSources returns where the subject's visible tasks come from:
 //   - with TaskReadAll, every task (system tasks only with SystemTaskReadAll);
 //   - tasks whose responsibles include the user, one of its roles, or whom it
 //     substitutes, unless DELAYED (hidden from responsibles until due);
 //   - tasks it works or worked on;
 //   - with TaskReadOwnCaseTasks, the tasks of cases it is involved in.
-//
+func (s *Subject) taskSources(v *auth.Viewer) taskSources {
+	users, roles := s.WorkAs(v)
+	return taskSources{all: s.Has(TaskReadAll), system: s.Has(SystemTaskReadAll),
+		users: users, roles: roles, worker: s.UserID, cases: s.Has(TaskReadOwnCaseTasks)}
+}
+
+// TaskVisible is the predicate of the tasks a subject may see (see taskSources).
 // Without TaskReadAll it is one `tasks.id IN (… UNION ALL …)` over index lookups: the
 // responsible branches read only task_responsibles (which copies each task's DELAYED
 // state and system flag), so counting a user's tasks never scans the tasks table.
 func (s *Subject) TaskVisible(v *auth.Viewer) predicate.Task {
-	if s.Has(TaskReadAll) {
-		if s.Has(SystemTaskReadAll) {
+	src := s.taskSources(v)
+	if src.all {
+		if src.system {
 			return func(*sql.Selector) {}
 		}
 		return task.System(false)
 	}
-	users, roles := s.WorkAs(v)
-	withSystem := s.Has(SystemTaskReadAll)
 	return func(sel *sql.Selector) {
-		responsible := func(col string, ids []int) *sql.Selector {
-			q := sql.Select(taskresponsible.FieldTaskID).From(sql.Table(taskresponsible.Table)).
-				Where(sql.And(sql.InInts(col, ids...), sql.EQ(taskresponsible.FieldExpiry, false), sql.EQ(taskresponsible.FieldDelayed, false)))
-			if !withSystem {
-				q.Where(sql.EQ(taskresponsible.FieldSystem, false))
-			}
-			return q
-		}
-		ownTasks := func(where *sql.Predicate) *sql.Selector {
-			q := sql.Select(task.FieldID).From(sql.Table(task.Table)).Where(where)
-			if !withSystem {
-				q.Where(sql.EQ(task.FieldSystem, false))
-			}
-			return q
-		}
-		union := responsible(taskresponsible.FieldRoleID, roles).
-			UnionAll(responsible(taskresponsible.FieldUserID, users)).
-			UnionAll(ownTasks(sql.EQ(task.FieldWorkerID, s.UserID)))
-		if s.Has(TaskReadOwnCaseTasks) {
-			union.UnionAll(ownTasks(sql.In(task.FieldCaseID, s.involvedCaseIDs())))
-		}
-		sel.Where(sql.In(sel.C(task.FieldID), union))
+		sel.Where(sql.In(sel.C(task.FieldID), s.visibleTaskIDs(src)))
 	}
+}
+
+// visibleTaskIDs selects the ids of the tasks visible through src's responsibles, work
+// and cases (not src.all), as a UNION ALL: a task may come more than once.
+func (s *Subject) visibleTaskIDs(src taskSources) *sql.Selector {
+	union := src.responsible(taskresponsible.FieldRoleID, src.roles).
+		UnionAll(src.responsible(taskresponsible.FieldUserID, src.users)).
+		UnionAll(src.ownTasks(sql.EQ(task.FieldWorkerID, src.worker)))
+	if src.cases {
+		union.UnionAll(src.ownTasks(sql.In(task.FieldCaseID, s.involvedCaseIDs())))
+	}
+	return union
+}
+
+// responsible selects the task ids of the responsibles whose col is one of ids.
+func (src taskSources) responsible(col string, ids []int) *sql.Selector {
+	return sql.Select(taskresponsible.FieldTaskID).From(sql.Table(taskresponsible.Table)).
+		Where(src.responsibleWhere(sql.InInts(col, ids...)))
+}
+
+// responsibleWhere adds to a condition on task_responsibles what hides a task from its
+// responsibles: being an expiry responsible, DELAYED, or a system task.
+func (src taskSources) responsibleWhere(cond *sql.Predicate) *sql.Predicate {
+	p := sql.And(cond, sql.EQ(taskresponsible.FieldExpiry, false), sql.EQ(taskresponsible.FieldDelayed, false))
+	if !src.system {
+		p = sql.And(p, sql.EQ(taskresponsible.FieldSystem, false))
+	}
+	return p
+}
+
+// ownTasks selects the ids of the tasks matching where (system ones only with
+// SystemTaskReadAll).
+func (src taskSources) ownTasks(where *sql.Predicate) *sql.Selector {
+	q := sql.Select(task.FieldID).From(sql.Table(task.Table)).Where(where)
+	if !src.system {
+		q.Where(sql.EQ(task.FieldSystem, false))
+	}
+	return q
 }
 
 // involvedCaseIDs selects the ids of the cases the subject is involved in, as a UNION
@@ -187,9 +221,15 @@ func (s *Subject) EventVisible(v *auth.Viewer) predicate.WorkflowEvent {
 // tasks, cases, processes, notes, events, absences and substitutes of the client, so no
 // read path can skip them.
 func (p *Policy) Install(client *ent.Client) {
-	client.Task.Intercept(intercept.TraverseTask(scoped(p, func(s *Subject, v *auth.Viewer, q *ent.TaskQuery) {
-		q.Where(s.TaskVisible(v))
-	})))
+	client.Task.Intercept(intercept.TraverseTask(func(ctx context.Context, q *ent.TaskQuery) error {
+		if page, ok := taskPage(ctx); ok && !isSystem(ctx) {
+			q.Where(page)
+			return nil
+		}
+		return scoped(p, func(s *Subject, v *auth.Viewer, q *ent.TaskQuery) {
+			q.Where(s.TaskVisible(v))
+		})(ctx, q)
+	}))
 	client.BusinessCase.Intercept(intercept.TraverseBusinessCase(scoped(p, func(s *Subject, v *auth.Viewer, q *ent.BusinessCaseQuery) {
 		q.Where(s.CaseVisible(v))
 	})))

@@ -11,20 +11,21 @@ import (
 	"github.com/portico-dev/portico/ent/taskresponsible"
 )
 
-// InstallHooks keeps the copies of each task's DELAYED state and system flag on its
-// responsibles in step, whatever code writes tasks, so the visibility lookup of the task
+// InstallHooks keeps the copies of each task's DELAYED state, system flag and creation
+// time on its responsibles in step, whatever code writes tasks, so the visibility lookup of the task
 // list can answer from task_responsibles' indexes alone.
 func InstallHooks(client *ent.Client) {
 	client.TaskResponsible.Use(func(next ent.Mutator) ent.Mutator {
 		return hook.TaskResponsibleFunc(func(ctx context.Context, m *ent.TaskResponsibleMutation) (ent.Value, error) {
 			if id, ok := m.TaskID(); ok && m.Op().Is(ent.OpCreate) {
-				t, err := m.Client().Task.Query().Where(task.ID(id)).Select(task.FieldState, task.FieldSystem).
+				t, err := m.Client().Task.Query().Where(task.ID(id)).Select(task.FieldState, task.FieldSystem, task.FieldCreatedAt).
 					Only(auth.SystemContext(ctx))
 				if err != nil {
 					return nil, fmt.Errorf("task %d of a responsible: %w", id, err)
 				}
 				m.SetDelayed(t.State == task.StateDELAYED)
 				m.SetSystem(t.System)
+				m.SetTaskCreatedAt(t.CreatedAt)
 			}
 			return next.Mutate(ctx, m)
 		})

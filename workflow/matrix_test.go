@@ -678,6 +678,15 @@ func (e *mxEnv) sees(t *testing.T, who string, u *servertest.Client, tk *ent.Tas
 				}
 			}
 		}
+		Newest struct {
+			TotalCount int
+			Edges      []struct {
+				Node struct {
+					ID   mxID
+					Case *caseRef
+				}
+			}
+		}
 		Cases struct {
 			TotalCount int
 			Edges      []struct{ Node struct{ ID mxID } }
@@ -690,12 +699,29 @@ func (e *mxEnv) sees(t *testing.T, who string, u *servertest.Client, tk *ent.Tas
 	}
 	u.MustDo(t, `query($t: ID!, $c: ID!) {
 		tasks { totalCount edges { node { id case { id } } } }
+		newest: tasks(first: 1000, orderBy: {field: CREATED_AT, direction: DESC}) { totalCount edges { node { id case { id } } } }
 		cases { totalCount edges { node { id } } }
 		t: node(id: $t) { ... on Task { id case { id } } }
 		c: node(id: $c) { ... on Case { id } } }`, map[string]any{"t": tk.ID, "c": tk.CaseID}, &out)
 	if out.Tasks.TotalCount != len(out.Tasks.Edges) || out.Cases.TotalCount != len(out.Cases.Edges) {
 		t.Errorf("%s: totalCount %d/%d but %d/%d edges", who, out.Tasks.TotalCount, out.Cases.TotalCount,
 			len(out.Tasks.Edges), len(out.Cases.Edges))
+	}
+	// The default task list (workflow.TaskList) must list exactly what the filtered query does.
+	var all, newest []int
+	for _, ed := range out.Tasks.Edges {
+		all = append(all, int(ed.Node.ID))
+	}
+	for _, ed := range out.Newest.Edges {
+		newest = append(newest, int(ed.Node.ID))
+		if ed.Node.Case == nil {
+			t.Errorf("%s: newest-first list gives task %d no case", who, ed.Node.ID)
+		}
+	}
+	slices.Sort(all)
+	slices.Sort(newest)
+	if !slices.Equal(all, newest) || out.Newest.TotalCount != out.Tasks.TotalCount {
+		t.Errorf("%s: newest-first list %v (total %d), filtered query %v (total %d)", who, newest, out.Newest.TotalCount, all, out.Tasks.TotalCount)
 	}
 	inList := false
 	for _, ed := range out.Tasks.Edges {

@@ -457,6 +457,7 @@ var (
 		{Name: "expiry", Type: field.TypeBool, Default: false},
 		{Name: "delayed", Type: field.TypeBool, Default: false},
 		{Name: "system", Type: field.TypeBool, Default: false},
+		{Name: "task_created_at", Type: field.TypeTime},
 		{Name: "task_id", Type: field.TypeInt},
 		{Name: "user_id", Type: field.TypeInt, Nullable: true},
 		{Name: "role_id", Type: field.TypeInt, Nullable: true},
@@ -469,19 +470,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "task_responsibles_tasks_responsibles",
-				Columns:    []*schema.Column{TaskResponsiblesColumns[4]},
+				Columns:    []*schema.Column{TaskResponsiblesColumns[5]},
 				RefColumns: []*schema.Column{TasksColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "task_responsibles_users_user",
-				Columns:    []*schema.Column{TaskResponsiblesColumns[5]},
+				Columns:    []*schema.Column{TaskResponsiblesColumns[6]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "task_responsibles_roles_role",
-				Columns:    []*schema.Column{TaskResponsiblesColumns[6]},
+				Columns:    []*schema.Column{TaskResponsiblesColumns[7]},
 				RefColumns: []*schema.Column{RolesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -490,22 +491,22 @@ var (
 			{
 				Name:    "taskresponsible_role_id_task_id",
 				Unique:  false,
-				Columns: []*schema.Column{TaskResponsiblesColumns[6], TaskResponsiblesColumns[4]},
+				Columns: []*schema.Column{TaskResponsiblesColumns[7], TaskResponsiblesColumns[5]},
 			},
 			{
 				Name:    "taskresponsible_user_id_task_id",
 				Unique:  false,
-				Columns: []*schema.Column{TaskResponsiblesColumns[5], TaskResponsiblesColumns[4]},
+				Columns: []*schema.Column{TaskResponsiblesColumns[6], TaskResponsiblesColumns[5]},
 			},
 			{
 				Name:    "taskresponsible_task_id",
 				Unique:  false,
-				Columns: []*schema.Column{TaskResponsiblesColumns[4]},
+				Columns: []*schema.Column{TaskResponsiblesColumns[5]},
 			},
 			{
 				Name:    "taskresponsible_visible_role",
 				Unique:  false,
-				Columns: []*schema.Column{TaskResponsiblesColumns[6], TaskResponsiblesColumns[4]},
+				Columns: []*schema.Column{TaskResponsiblesColumns[7], TaskResponsiblesColumns[4], TaskResponsiblesColumns[5]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "(NOT expiry) AND (NOT delayed) AND (NOT system)",
 				},
@@ -513,7 +514,7 @@ var (
 			{
 				Name:    "taskresponsible_visible_user",
 				Unique:  false,
-				Columns: []*schema.Column{TaskResponsiblesColumns[5], TaskResponsiblesColumns[4]},
+				Columns: []*schema.Column{TaskResponsiblesColumns[6], TaskResponsiblesColumns[4], TaskResponsiblesColumns[5]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "(NOT expiry) AND (NOT delayed) AND (NOT system)",
 				},

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"time"
+
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/entsql"
@@ -23,6 +25,9 @@ func (TaskResponsible) Fields() []ent.Field {
 		// this table's indexes.
 		field.Bool("delayed").Default(false),
 		field.Bool("system").Default(false),
+		// task_created_at copies the task's creation time (set by workflow.InstallHooks),
+		// so the default task list can take its newest tasks per role from one index walk.
+		field.Time("task_created_at").Default(time.Now).Immutable(),
 		field.Int("task_id"),
 		field.Int("user_id").Optional().Nillable(),
 		field.Int("role_id").Optional().Nillable(),
@@ -44,10 +49,11 @@ func (TaskResponsible) Indexes() []ent.Index {
 		index.Fields("role_id", "task_id"),
 		index.Fields("user_id", "task_id"),
 		index.Fields("task_id"),
-		// What a responsible sees of ordinary tasks: index-only lookups by role and user.
-		index.Fields("role_id", "task_id").StorageKey("taskresponsible_visible_role").
+		// What a responsible sees of ordinary tasks, newest first: index-only lookups by
+		// role and user for counting, and ordered walks for the task list's first page.
+		index.Fields("role_id", "task_created_at", "task_id").StorageKey("taskresponsible_visible_role").
 			Annotations(entsql.IndexWhere("(NOT expiry) AND (NOT delayed) AND (NOT system)")),
-		index.Fields("user_id", "task_id").StorageKey("taskresponsible_visible_user").
+		index.Fields("user_id", "task_created_at", "task_id").StorageKey("taskresponsible_visible_user").
 			Annotations(entsql.IndexWhere("(NOT expiry) AND (NOT delayed) AND (NOT system)")),
 	}
 }

@@ -3,6 +3,8 @@
 package taskresponsible
 
 import (
+	"time"
+
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 )
@@ -18,6 +20,8 @@ const (
 	FieldDelayed = "delayed"
 	// FieldSystem holds the string denoting the system field in the database.
 	FieldSystem = "system"
+	// FieldTaskCreatedAt holds the string denoting the task_created_at field in the database.
+	FieldTaskCreatedAt = "task_created_at"
 	// FieldTaskID holds the string denoting the task_id field in the database.
 	FieldTaskID = "task_id"
 	// FieldUserID holds the string denoting the user_id field in the database.
@@ -61,6 +65,7 @@ var Columns = []string{
 	FieldExpiry,
 	FieldDelayed,
 	FieldSystem,
+	FieldTaskCreatedAt,
 	FieldTaskID,
 	FieldUserID,
 	FieldRoleID,
@@ -83,6 +88,8 @@ var (
 	DefaultDelayed bool
 	// DefaultSystem holds the default value on creation for the "system" field.
 	DefaultSystem bool
+	// DefaultTaskCreatedAt holds the default value on creation for the "task_created_at" field.
+	DefaultTaskCreatedAt func() time.Time
 )
 
 // OrderOption defines the ordering options for the TaskResponsible queries.
@@ -106,6 +113,11 @@ func ByDelayed(opts ...sql.OrderTermOption) OrderOption {
 // BySystem orders the results by the system field.
 func BySystem(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSystem, opts...).ToFunc()
+}
+
+// ByTaskCreatedAt orders the results by the task_created_at field.
+func ByTaskCreatedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTaskCreatedAt, opts...).ToFunc()
 }
 
 // ByTaskID orders the results by the task_id field.

@@ -3,6 +3,8 @@
 package taskresponsible
 
 import (
+	"time"
+
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/portico-dev/portico/ent/predicate"
@@ -68,6 +70,11 @@ func System(v bool) predicate.TaskResponsible {
 	return predicate.TaskResponsible(sql.FieldEQ(FieldSystem, v))
 }
 
+// TaskCreatedAt applies equality check predicate on the "task_created_at" field. It's identical to TaskCreatedAtEQ.
+func TaskCreatedAt(v time.Time) predicate.TaskResponsible {
+	return predicate.TaskResponsible(sql.FieldEQ(FieldTaskCreatedAt, v))
+}
+
 // TaskID applies equality check predicate on the "task_id" field. It's identical to TaskIDEQ.
 func TaskID(v int) predicate.TaskResponsible {
 	return predicate.TaskResponsible(sql.FieldEQ(FieldTaskID, v))
@@ -111,6 +118,46 @@ func SystemEQ(v bool) predicate.TaskResponsible {
 // SystemNEQ applies the NEQ predicate on the "system" field.
 func SystemNEQ(v bool) predicate.TaskResponsible {
 	return predicate.TaskResponsible(sql.FieldNEQ(FieldSystem, v))
+}
+
+// TaskCreatedAtEQ applies the EQ predicate on the "task_created_at" field.
+func TaskCreatedAtEQ(v time.Time) predicate.TaskResponsible {
+	return predicate.TaskResponsible(sql.FieldEQ(FieldTaskCreatedAt, v))
+}
+
+// TaskCreatedAtNEQ applies the NEQ predicate on the "task_created_at" field.
+func TaskCreatedAtNEQ(v time.Time) predicate.TaskResponsible {
+	return predicate.TaskResponsible(sql.FieldNEQ(FieldTaskCreatedAt, v))
+}
+
+// TaskCreatedAtIn applies the In predicate on the "task_created_at" field.
+func TaskCreatedAtIn(vs ...time.Time) predicate.TaskResponsible {
+	return predicate.TaskResponsible(sql.FieldIn(FieldTaskCreatedAt, vs...))
+}
+
+// TaskCreatedAtNotIn applies the NotIn predicate on the "task_created_at" field.
+func TaskCreatedAtNotIn(vs ...time.Time) predicate.TaskResponsible {
+	return predicate.TaskResponsible(sql.FieldNotIn(FieldTaskCreatedAt, vs...))
+}
+
+// TaskCreatedAtGT applies the GT predicate on the "task_created_at" field.
+func TaskCreatedAtGT(v time.Time) predicate.TaskResponsible {
+	return predicate.TaskResponsible(sql.FieldGT(FieldTaskCreatedAt, v))
+}
+
+// TaskCreatedAtGTE applies the GTE predicate on the "task_created_at" field.
+func TaskCreatedAtGTE(v time.Time) predicate.TaskResponsible {
+	return predicate.TaskResponsible(sql.FieldGTE(FieldTaskCreatedAt, v))
+}
+
+// TaskCreatedAtLT applies the LT predicate on the "task_created_at" field.
+func TaskCreatedAtLT(v time.Time) predicate.TaskResponsible {
+	return predicate.TaskResponsible(sql.FieldLT(FieldTaskCreatedAt, v))
+}
+
+// TaskCreatedAtLTE applies the LTE predicate on the "task_created_at" field.
+func TaskCreatedAtLTE(v time.Time) predicate.TaskResponsible {
+	return predicate.TaskResponsible(sql.FieldLTE(FieldTaskCreatedAt, v))
 }
 
 // TaskIDEQ applies the EQ predicate on the "task_id" field.
