@@ -32,7 +32,7 @@ func (r *subscriptionResolver) TaskUpdated(ctx context.Context, where *ent.TaskW
 		filter = where.Filter
 		key = fmt.Sprintf("%d/%p", s.UserID, where) // filters with added predicates do not compare: no sharing
 	}
-	return relay(ctx, r.Hub.Tasks(ctx, key, filter), func(c live.TaskChange) *model.TaskEvent {
+	return live.Tasks(r.Hub, ctx, key, filter, func(c live.TaskChange) *model.TaskEvent {
 		return &model.TaskEvent{Kind: model.ChangeKind(c.Kind), Task: c.Task}
 	}), nil
 }
@@ -46,7 +46,7 @@ func (r *subscriptionResolver) CaseUpdated(ctx context.Context) (<-chan *model.C
 	if err := takeSlot(ctx); err != nil {
 		return nil, err
 	}
-	return relay(ctx, r.Hub.Cases(ctx, strconv.Itoa(s.UserID)), func(c live.CaseChange) *model.CaseEvent {
+	return live.Cases(r.Hub, ctx, strconv.Itoa(s.UserID), func(c live.CaseChange) *model.CaseEvent {
 		return &model.CaseEvent{Kind: model.ChangeKind(c.Kind), Case: c.Case}
 	}), nil
 }
@@ -64,7 +64,7 @@ func (r *subscriptionResolver) Notifications(ctx context.Context) (<-chan *model
 	mine := func(q *ent.TaskQuery) (*ent.TaskQuery, error) {
 		return q.Where(workflow.TaskAssignedTo(users, roles)), nil
 	}
-	return relay(ctx, r.Hub.Notifications(ctx, strconv.Itoa(s.UserID), mine), func(n live.Notification) *model.Notification {
+	return live.Notifications(r.Hub, ctx, strconv.Itoa(s.UserID), mine, func(n live.Notification) *model.Notification {
 		return &model.Notification{Kind: model.NotificationKind(n.Kind), Task: n.Task}
 	}), nil
 }

@@ -54,7 +54,7 @@ type sub[C any, Q any] struct {
 	ctx    context.Context // the subscriber's: carries its viewer
 	key    string          // viewer and filter: subscribers with one key share a query
 	filter func(Q) (Q, error)
-	out    chan C
+	send   func(C)      // hands an event to the subscriber's channel, never blocking
 	seen   map[int]bool // ids delivered, to tell DELETED when one disappears
 }
 
@@ -73,22 +73,23 @@ func NewHub(client *ent.Client, bus Bus, log *slog.Logger) *Hub {
 }
 
 // Tasks subscribes the viewer of ctx to changes of the tasks it may see that match filter
-// (nil for all). key must be equal for equal viewers and filters. The channel closes when
-// ctx ends.
-func (h *Hub) Tasks(ctx context.Context, key string, filter func(*ent.TaskQuery) (*ent.TaskQuery, error)) <-chan TaskChange {
-	return add(h, h.tasks, &sub[TaskChange, *ent.TaskQuery]{ctx: ctx, key: key, filter: filter, out: make(chan TaskChange, buffer), seen: map[int]bool{}})
+// (nil for all). key must be equal for equal viewers and filters. conv turns each change
+// into what the returned channel carries, so the GraphQL executor reads the hub's channel
+// directly, with no goroutine in between. The channel closes when ctx ends.
+func Tasks[E any](h *Hub, ctx context.Context, key string, filter func(*ent.TaskQuery) (*ent.TaskQuery, error), conv func(TaskChange) E) <-chan E {
+	return add(h, h.tasks, &sub[TaskChange, *ent.TaskQuery]{ctx: ctx, key: key, filter: filter, seen: map[int]bool{}}, conv)
 }
 
 // Cases subscribes the viewer of ctx to changes of the cases it may see.
-func (h *Hub) Cases(ctx context.Context, key string) <-chan CaseChange {
-	return add(h, h.cases, &sub[CaseChange, *ent.BusinessCaseQuery]{ctx: ctx, key: key, out: make(chan CaseChange, buffer)})
+func Cases[E any](h *Hub, ctx context.Context, key string, conv func(CaseChange) E) <-chan E {
+	return add(h, h.cases, &sub[CaseChange, *ent.BusinessCaseQuery]{ctx: ctx, key: key}, conv)
 }
 
 // Notifications subscribes the viewer of ctx to tasks newly assigned or delegated to it;
 // mine narrows a task query to the tasks whose responsibles include the viewer, its roles
 // or whom it substitutes.
-func (h *Hub) Notifications(ctx context.Context, key string, mine func(*ent.TaskQuery) (*ent.TaskQuery, error)) <-chan Notification {
-	return add(h, h.notes, &sub[Notification, *ent.TaskQuery]{ctx: ctx, key: key, filter: mine, out: make(chan Notification, buffer)})
+func Notifications[E any](h *Hub, ctx context.Context, key string, mine func(*ent.TaskQuery) (*ent.TaskQuery, error), conv func(Notification) E) <-chan E {
+	return add(h, h.notes, &sub[Notification, *ent.TaskQuery]{ctx: ctx, key: key, filter: mine}, conv)
 }
 
 func (h *Hub) dispatchAssigned(kind string, ids []int) {
@@ -106,25 +107,33 @@ func (h *Hub) dispatchAssigned(kind string, ids []int) {
 		}
 		for _, s := range g {
 			for _, t := range mine {
-				send(s.out, Notification{Kind: kind, Task: t})
+				s.send(Notification{Kind: kind, Task: t})
 			}
 		}
 	}
 }
 
-// add registers s until its context ends, then closes its channel.
-func add[C, Q any](h *Hub, subs map[*sub[C, Q]]struct{}, s *sub[C, Q]) <-chan C {
+// add registers s until its context ends, then closes its channel. Nothing waits for
+// the end: with thousands of idle subscribers a goroutine each is most of their memory.
+func add[C, Q, E any](h *Hub, subs map[*sub[C, Q]]struct{}, s *sub[C, Q], conv func(C) E) <-chan E {
+	out := make(chan E, buffer)
+	s.send = func(c C) {
+		select {
+		case out <- conv(c):
+		default: // the subscriber lags buffer events behind: it misses this one
+		}
+	}
 	h.mu.Lock()
 	subs[s] = struct{}{}
 	h.mu.Unlock()
-	go func() {
-		<-s.ctx.Done()
+	// Dispatches send under h.mu, so none is sending when out closes.
+	context.AfterFunc(s.ctx, func() {
 		h.mu.Lock()
 		delete(subs, s)
-		close(s.out)
+		close(out)
 		h.mu.Unlock()
-	}()
-	return s.out
+	})
+	return out
 }
 
 // grouped returns the subscribers by key: each group shares one visibility query.
@@ -176,7 +185,7 @@ func (h *Hub) dispatchTasks(ids []int) {
 				got[t.ID] = true
 				kind := kindOf(t.CreatedAt, t.UpdatedAt)
 				s.seen[t.ID] = true
-				send(s.out, TaskChange{Kind: kind, Task: t})
+				s.send(TaskChange{Kind: kind, Task: t})
 			}
 			for _, id := range ids {
 				if s.seen[id] && !got[id] {
@@ -185,7 +194,7 @@ func (h *Hub) dispatchTasks(ids []int) {
 					}
 					delete(s.seen, id)
 					if t := all[id]; t != nil {
-						send(s.out, TaskChange{Kind: Deleted, Task: t})
+						s.send(TaskChange{Kind: Deleted, Task: t})
 					}
 				}
 			}
@@ -217,7 +226,7 @@ func (h *Hub) dispatchCases(ids []int) {
 		for _, s := range g {
 			for _, c := range visible {
 				kind := kindOf(c.CreatedAt, c.UpdatedAt)
-				send(s.out, CaseChange{Kind: kind, Case: c})
+				s.send(CaseChange{Kind: kind, Case: c})
 			}
 		}
 	}
@@ -230,12 +239,4 @@ func kindOf(created, updated time.Time) string {
 		return Created
 	}
 	return Changed
-}
-
-// send never blocks the hub: a subscriber whose buffer is full misses the event.
-func send[C any](ch chan C, c C) {
-	select {
-	case ch <- c:
-	default:
-	}
 }
