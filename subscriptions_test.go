@@ -50,6 +50,10 @@ type wsMessage struct {
 				Kind string
 				Task struct{ ID, Name, State string }
 			}
+			AnnouncementChanged *struct {
+				Enabled bool
+				Value   string
+			}
 		}
 		Errors []any
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/task"
+	"github.com/portico-dev/portico/settings"
 )
 
 type AbsencePayload struct {
@@ -194,6 +195,20 @@ type ImportRolesPayload struct {
 	UsersUpdated int `json:"usersUpdated"`
 }
 
+type ImportVariablesInput struct {
+	// a variables.yaml: variable names (or their dotted parts nested) to values
+	Yaml string `json:"yaml"`
+}
+
+type ImportVariablesPayload struct {
+	Variables []*settings.Variable `json:"variables"`
+}
+
+type LocalizedValueInput struct {
+	Language string `json:"language"`
+	Value    string `json:"value"`
+}
+
 type LoginInput struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
@@ -267,9 +282,28 @@ type PropertyInput struct {
 	Value string `json:"value"`
 }
 
+type SetAnnouncementInput struct {
+	Contents []*LocalizedValueInput `json:"contents"`
+	Enabled  bool                   `json:"enabled"`
+}
+
+type SetAnnouncementPayload struct {
+	Announcement *settings.AnnouncementView `json:"announcement"`
+}
+
 type SetUserRolesInput struct {
 	UserID  int   `json:"userId"`
 	RoleIds []int `json:"roleIds"`
+}
+
+type SetVariableInput struct {
+	Name string `json:"name"`
+	// the new value; empty returns the variable to its default
+	Value string `json:"value"`
+}
+
+type SetVariablePayload struct {
+	Variable *settings.Variable `json:"variable"`
 }
 
 type StartProcessInput struct {
