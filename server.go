@@ -37,6 +37,7 @@ import (
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/requestid"
 	"github.com/portico-dev/portico/settings"
+	"github.com/portico-dev/portico/statistics"
 	"github.com/portico-dev/portico/workflow"
 )
 
@@ -66,10 +67,13 @@ type Server struct {
 	Work     *workflow.Engine
 	Bus      live.Bus
 	Hub      *live.Hub
+	Charts   *statistics.Service
+	Feeds    *statistics.Feeds
 	Handler  http.Handler
 	log      *slog.Logger
 	id       string // this server's id on the bus
 	stop     func() // ends the policy follower
+	cancel   func() // ends what runs for the server's lifetime (chart feeds)
 }
 
 // New opens and migrates the database, prepares an empty one, loads the policy and
@@ -138,6 +142,10 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	s.publishChanges()
 	go s.followPolicy(events)
 	s.Hub = live.NewHub(db.Client, s.Bus, s.log)
+	s.Charts = statistics.New(db.Client, db.Dialect)
+	life, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.Feeds = statistics.NewFeeds(s.Hub.Changes(life), s.log)
 	s.Handler = s.routes(cfg)
 	return s, nil
 }
@@ -247,6 +255,9 @@ func tokenKey(ctx context.Context, client *ent.Client) ([]byte, error) {
 
 // Close stops the bus and closes the database.
 func (s *Server) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
 	if s.Bus != nil {
 		s.stop()
 		s.Bus.Close()
@@ -257,7 +268,7 @@ func (s *Server) Close() error {
 // GraphQL returns the gqlgen server with its transports, limits and extensions.
 func (s *Server) graphQL(cfg Config) *handler.Server {
 	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Hub: s.Hub,
-		Settings: s.Settings, Log: s.log}
+		Settings: s.Settings, Charts: s.Charts, Feeds: s.Feeds, Log: s.log}
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
 	srv.AddTransport(transport.Websocket{
 		Implementation:        wsgorilla.New(wsgorilla.Options{AllowedOrigins: cfg.AllowedOrigins}),

@@ -54,6 +54,7 @@ type wsMessage struct {
 				Enabled bool
 				Value   string
 			}
+			StatisticUpdated *chartOut
 		}
 		Errors []any
 	}

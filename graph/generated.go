@@ -22,6 +22,7 @@ import (
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/graph/model"
 	"github.com/portico-dev/portico/settings"
+	"github.com/portico-dev/portico/statistics"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -39,6 +40,7 @@ type ResolverRoot interface {
 	Case() CaseResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	StatisticChart() StatisticChartResolver
 	Subscription() SubscriptionResolver
 	Task() TaskResolver
 	User() UserResolver
@@ -122,6 +124,12 @@ type ComplexityRoot struct {
 
 	CasePayload struct {
 		Case func(childComplexity int) int
+	}
+
+	ChartData struct {
+		Labels func(childComplexity int) int
+		Total  func(childComplexity int) int
+		Values func(childComplexity int) int
 	}
 
 	CompleteTaskPayload struct {
@@ -320,6 +328,8 @@ type ComplexityRoot struct {
 		Processes          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProcessOrder, where *ent.ProcessWhereInput) int
 		Role               func(childComplexity int, name string) int
 		Roles              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoleOrder, where *ent.RoleWhereInput) int
+		StatisticChart     func(childComplexity int, input model.StatisticChartInput) int
+		StatisticCharts    func(childComplexity int) int
 		Tasks              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
 		User               func(childComplexity int, id int) int
 		Users              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
@@ -364,10 +374,19 @@ type ComplexityRoot struct {
 		Task func(childComplexity int) int
 	}
 
+	StatisticChart struct {
+		Data     func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Position func(childComplexity int) int
+		Type     func(childComplexity int) int
+	}
+
 	Subscription struct {
 		AnnouncementChanged func(childComplexity int) int
 		CaseUpdated         func(childComplexity int) int
 		Notifications       func(childComplexity int) int
+		StatisticUpdated    func(childComplexity int, chartID string) int
 		TaskUpdated         func(childComplexity int, where *ent.TaskWhereInput) int
 	}
 
@@ -589,12 +608,20 @@ type QueryResolver interface {
 	ExportUsers(ctx context.Context, format model.RoleFileFormat) (string, error)
 	Variables(ctx context.Context) ([]*settings.Variable, error)
 	Announcement(ctx context.Context) (*settings.AnnouncementView, error)
+	StatisticChart(ctx context.Context, input model.StatisticChartInput) (*statistics.Data, error)
+	StatisticCharts(ctx context.Context) ([]*settings.StatisticChart, error)
+}
+type StatisticChartResolver interface {
+	Name(ctx context.Context, obj *settings.StatisticChart) (string, error)
+
+	Data(ctx context.Context, obj *settings.StatisticChart) (*statistics.Data, error)
 }
 type SubscriptionResolver interface {
 	TaskUpdated(ctx context.Context, where *ent.TaskWhereInput) (<-chan *model.TaskEvent, error)
 	CaseUpdated(ctx context.Context) (<-chan *model.CaseEvent, error)
 	Notifications(ctx context.Context) (<-chan *model.Notification, error)
 	AnnouncementChanged(ctx context.Context) (<-chan *settings.AnnouncementView, error)
+	StatisticUpdated(ctx context.Context, chartID string) (<-chan *statistics.Data, error)
 }
 type TaskResolver interface {
 	BusinessState(ctx context.Context, obj *ent.Task) (model.TaskBusinessState, error)
@@ -928,6 +955,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CasePayload.Case(childComplexity), true
+
+	case "ChartData.labels":
+		if e.ComplexityRoot.ChartData.Labels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChartData.Labels(childComplexity), true
+	case "ChartData.total":
+		if e.ComplexityRoot.ChartData.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChartData.Total(childComplexity), true
+	case "ChartData.values":
+		if e.ComplexityRoot.ChartData.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChartData.Values(childComplexity), true
 
 	case "CompleteTaskPayload.case":
 		if e.ComplexityRoot.CompleteTaskPayload.Case == nil {
@@ -1910,6 +1956,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Roles(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.RoleOrder), args["where"].(*ent.RoleWhereInput)), true
+	case "Query.statisticChart":
+		if e.ComplexityRoot.Query.StatisticChart == nil {
+			break
+		}
+
+		args, err := ec.field_Query_statisticChart_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.StatisticChart(childComplexity, args["input"].(model.StatisticChartInput)), true
+	case "Query.statisticCharts":
+		if e.ComplexityRoot.Query.StatisticCharts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.StatisticCharts(childComplexity), true
 	case "Query.tasks":
 		if e.ComplexityRoot.Query.Tasks == nil {
 			break
@@ -2081,6 +2144,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StartProcessPayload.Task(childComplexity), true
 
+	case "StatisticChart.data":
+		if e.ComplexityRoot.StatisticChart.Data == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticChart.Data(childComplexity), true
+	case "StatisticChart.id":
+		if e.ComplexityRoot.StatisticChart.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticChart.ID(childComplexity), true
+	case "StatisticChart.name":
+		if e.ComplexityRoot.StatisticChart.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticChart.Name(childComplexity), true
+	case "StatisticChart.position":
+		if e.ComplexityRoot.StatisticChart.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticChart.Position(childComplexity), true
+	case "StatisticChart.type":
+		if e.ComplexityRoot.StatisticChart.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticChart.Type(childComplexity), true
+
 	case "Subscription.announcementChanged":
 		if e.ComplexityRoot.Subscription.AnnouncementChanged == nil {
 			break
@@ -2099,6 +2193,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.Notifications(childComplexity), true
+	case "Subscription.statisticUpdated":
+		if e.ComplexityRoot.Subscription.StatisticUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_statisticUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.StatisticUpdated(childComplexity, args["chartId"].(string)), true
 	case "Subscription.taskUpdated":
 		if e.ComplexityRoot.Subscription.TaskUpdated == nil {
 			break
@@ -2732,6 +2837,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CaseIdInput", ec.unmarshalInputCaseIdInput),
 			graphql.NewInputUnmarshaler("CaseOrder", ec.unmarshalInputCaseOrder),
 			graphql.NewInputUnmarshaler("CaseWhereInput", ec.unmarshalInputCaseWhereInput),
+			graphql.NewInputUnmarshaler("ChartFilterInput", ec.unmarshalInputChartFilterInput),
 			graphql.NewInputUnmarshaler("CompleteTaskInput", ec.unmarshalInputCompleteTaskInput),
 			graphql.NewInputUnmarshaler("CreateAbsenceInput", ec.unmarshalInputCreateAbsenceInput),
 			graphql.NewInputUnmarshaler("CreateRoleInput", ec.unmarshalInputCreateRoleInput),
@@ -2763,6 +2869,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SetUserRolesInput", ec.unmarshalInputSetUserRolesInput),
 			graphql.NewInputUnmarshaler("SetVariableInput", ec.unmarshalInputSetVariableInput),
 			graphql.NewInputUnmarshaler("StartProcessInput", ec.unmarshalInputStartProcessInput),
+			graphql.NewInputUnmarshaler("StatisticChartInput", ec.unmarshalInputStatisticChartInput),
 			graphql.NewInputUnmarshaler("SubstituteOrder", ec.unmarshalInputSubstituteOrder),
 			graphql.NewInputUnmarshaler("SubstituteWhereInput", ec.unmarshalInputSubstituteWhereInput),
 			graphql.NewInputUnmarshaler("TaskIdInput", ec.unmarshalInputTaskIdInput),
@@ -2870,7 +2977,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "absences.graphqls" "directory.graphqls" "ent.graphqls" "live.graphqls" "settings.graphqls" "work.graphqls"
+//go:embed "absences.graphqls" "directory.graphqls" "ent.graphqls" "live.graphqls" "settings.graphqls" "statistics.graphqls" "work.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2923,6 +3030,7 @@ extend type Query {
 	{Name: "ent.graphqls", Input: sourceData("ent.graphqls"), BuiltIn: false},
 	{Name: "live.graphqls", Input: sourceData("live.graphqls"), BuiltIn: false},
 	{Name: "settings.graphqls", Input: sourceData("settings.graphqls"), BuiltIn: false},
+	{Name: "statistics.graphqls", Input: sourceData("statistics.graphqls"), BuiltIn: false},
 	{Name: "work.graphqls", Input: sourceData("work.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3065,6 +3173,18 @@ func (ec *executionContext) childFields_CasePayload(ctx context.Context, field g
 		return ec.fieldContext_CasePayload_case(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CasePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ChartData(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "labels":
+		return ec.fieldContext_ChartData_labels(ctx, field)
+	case "values":
+		return ec.fieldContext_ChartData_values(ctx, field)
+	case "total":
+		return ec.fieldContext_ChartData_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChartData", field.Name)
 }
 
 func (ec *executionContext) childFields_CompleteTaskPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3425,6 +3545,22 @@ func (ec *executionContext) childFields_StartProcessPayload(ctx context.Context,
 		return ec.fieldContext_StartProcessPayload_task(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StartProcessPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_StatisticChart(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_StatisticChart_id(ctx, field)
+	case "name":
+		return ec.fieldContext_StatisticChart_name(ctx, field)
+	case "type":
+		return ec.fieldContext_StatisticChart_type(ctx, field)
+	case "position":
+		return ec.fieldContext_StatisticChart_position(ctx, field)
+	case "data":
+		return ec.fieldContext_StatisticChart_data(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatisticChart", field.Name)
 }
 
 func (ec *executionContext) childFields_Substitute(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4727,6 +4863,20 @@ func (ec *executionContext) field_Query_roles_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_statisticChart_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.StatisticChartInput, error) {
+			return ec.unmarshalNStatisticChartInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐStatisticChartInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_tasks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4900,6 +5050,20 @@ func (ec *executionContext) field_Role_users_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_statisticUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "chartId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["chartId"] = arg0
 	return args, nil
 }
 
@@ -6214,6 +6378,75 @@ func (ec *executionContext) fieldContext_CasePayload_case(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ChartData_labels(ctx context.Context, field graphql.CollectedField, obj *statistics.Data) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChartData_labels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Labels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChartData_labels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChartData", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChartData_values(ctx context.Context, field graphql.CollectedField, obj *statistics.Data) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChartData_values(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Values, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []float64) graphql.Marshaler {
+			return ec.marshalNFloat2ᚕfloat64ᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChartData_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChartData", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChartData_total(ctx context.Context, field graphql.CollectedField, obj *statistics.Data) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChartData_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChartData_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChartData", field, false, false, "Float")
 }
 
 func (ec *executionContext) _CompleteTaskPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.CompleteTaskPayload) (ret graphql.Marshaler) {
@@ -10357,6 +10590,82 @@ func (ec *executionContext) fieldContext_Query_announcement(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_statisticChart(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_statisticChart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().StatisticChart(ctx, fc.Args["input"].(model.StatisticChartInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *statistics.Data) graphql.Marshaler {
+			return ec.marshalNChartData2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐData(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_statisticChart(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChartData(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_statisticChart_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_statisticCharts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_statisticCharts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().StatisticCharts(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*settings.StatisticChart) graphql.Marshaler {
+			return ec.marshalNStatisticChart2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐStatisticChartᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_statisticCharts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatisticChart(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10981,6 +11290,130 @@ func (ec *executionContext) fieldContext_StartProcessPayload_task(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _StatisticChart_id(ctx context.Context, field graphql.CollectedField, obj *settings.StatisticChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatisticChart_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatisticChart_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatisticChart", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatisticChart_name(ctx context.Context, field graphql.CollectedField, obj *settings.StatisticChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatisticChart_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StatisticChart().Name(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatisticChart_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatisticChart", field, true, true, "String")
+}
+
+func (ec *executionContext) _StatisticChart_type(ctx context.Context, field graphql.CollectedField, obj *settings.StatisticChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatisticChart_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatisticChart_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatisticChart", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatisticChart_position(ctx context.Context, field graphql.CollectedField, obj *settings.StatisticChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatisticChart_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatisticChart_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatisticChart", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StatisticChart_data(ctx context.Context, field graphql.CollectedField, obj *settings.StatisticChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatisticChart_data(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StatisticChart().Data(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *statistics.Data) graphql.Marshaler {
+			return ec.marshalNChartData2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐData(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatisticChart_data(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StatisticChart",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChartData(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Subscription_taskUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -11117,6 +11550,50 @@ func (ec *executionContext) fieldContext_Subscription_announcementChanged(_ cont
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Announcement(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_statisticUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_statisticUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().StatisticUpdated(ctx, fc.Args["chartId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *statistics.Data) graphql.Marshaler {
+			return ec.marshalNChartData2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐData(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_statisticUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChartData(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_statisticUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -16221,6 +16698,118 @@ func UnmarshalCaseWhereInput(ctx context.Context, raw any) (ent.CaseWhereInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputChartFilterInput(ctx context.Context, obj any) (model.ChartFilterInput, error) {
+	var it model.ChartFilterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"timePeriodSelection", "createdDateFrom", "createdDateTo", "selectedCaseCategories", "selectedRoles", "isAllRolesSelected", "selectedCaseStates", "isAllCaseStatesSelected", "selectedTaskPriorities", "isAllTaskPrioritiesSelected", "customFieldFilters"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "timePeriodSelection":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timePeriodSelection"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimePeriodSelection = data
+		case "createdDateFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdDateFrom"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedDateFrom = data
+		case "createdDateTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdDateTo"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedDateTo = data
+		case "selectedCaseCategories":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("selectedCaseCategories"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SelectedCaseCategories = data
+		case "selectedRoles":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("selectedRoles"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SelectedRoles = data
+		case "isAllRolesSelected":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isAllRolesSelected"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsAllRolesSelected = data
+		case "selectedCaseStates":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("selectedCaseStates"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SelectedCaseStates = data
+		case "isAllCaseStatesSelected":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isAllCaseStatesSelected"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsAllCaseStatesSelected = data
+		case "selectedTaskPriorities":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("selectedTaskPriorities"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SelectedTaskPriorities = data
+		case "isAllTaskPrioritiesSelected":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isAllTaskPrioritiesSelected"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsAllTaskPrioritiesSelected = data
+		case "customFieldFilters":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customFieldFilters"))
+			data, err := ec.unmarshalOMap2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomFieldFilters = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalChartFilterInput unmarshals raw into the ChartFilterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalChartFilterInput(ctx context.Context, raw any) (model.ChartFilterInput, error) {
+	var out model.ChartFilterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChartFilterInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCompleteTaskInput(ctx context.Context, obj any) (model.CompleteTaskInput, error) {
 	var it model.CompleteTaskInput
 	if obj == nil {
@@ -19737,6 +20326,104 @@ func (ec *executionContext) unmarshalInputStartProcessInput(ctx context.Context,
 func UnmarshalStartProcessInput(ctx context.Context, raw any) (model.StartProcessInput, error) {
 	var out model.StartProcessInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "StartProcessInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputStatisticChartInput(ctx context.Context, obj any) (model.StatisticChartInput, error) {
+	var it model.StatisticChartInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"type", "filter", "target", "groupBy", "interval", "aggregation", "field", "taskWhere", "caseWhere"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "filter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filter"))
+			data, err := ec.unmarshalOChartFilterInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐChartFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Filter = data
+		case "target":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("target"))
+			data, err := ec.unmarshalOChartTarget2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐTarget(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Target = data
+		case "groupBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupBy"))
+			data, err := ec.unmarshalOChartGroupBy2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐGroupBy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupBy = data
+		case "interval":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("interval"))
+			data, err := ec.unmarshalOChartInterval2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐInterval(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Interval = data
+		case "aggregation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("aggregation"))
+			data, err := ec.unmarshalOChartAggregation2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐAggregation(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Aggregation = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalOChartField2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐChartField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "taskWhere":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taskWhere"))
+			data, err := ec.unmarshalOTaskWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaskWhere = data
+		case "caseWhere":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseWhere"))
+			data, err := ec.unmarshalOCaseWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseWhere = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalStatisticChartInput unmarshals raw into the StatisticChartInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalStatisticChartInput(ctx context.Context, raw any) (model.StatisticChartInput, error) {
+	var out model.StatisticChartInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "StatisticChartInput", raw, &out)
 	return out, err
 }
 
@@ -23884,6 +24571,49 @@ func (ec *executionContext) _CasePayload(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var chartDataImplementors = []string{"ChartData"}
+
+func (ec *executionContext) _ChartData(ctx context.Context, sel ast.SelectionSet, obj *statistics.Data) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, chartDataImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChartData")
+		case "labels":
+			out.Values[i] = ec._ChartData_labels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "values":
+			out.Values[i] = ec._ChartData_values(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._ChartData_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var completeTaskPayloadImplementors = []string{"CompleteTaskPayload"}
 
 func (ec *executionContext) _CompleteTaskPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CompleteTaskPayload) graphql.Marshaler {
@@ -25332,6 +26062,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_announcement(ctx, field)
 				})
+		case "statisticChart":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_statisticChart(ctx, field)
+				})
+		case "statisticCharts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_statisticCharts(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -25630,6 +26372,61 @@ func (ec *executionContext) _StartProcessPayload(ctx context.Context, sel ast.Se
 	return out
 }
 
+var statisticChartImplementors = []string{"StatisticChart"}
+
+func (ec *executionContext) _StatisticChart(ctx context.Context, sel ast.SelectionSet, obj *settings.StatisticChart) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statisticChartImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StatisticChart")
+		case "id":
+			out.Values[i] = ec._StatisticChart_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StatisticChart_name(ctx, field, obj)
+				})
+		case "type":
+			out.Values[i] = ec._StatisticChart_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "position":
+			out.Values[i] = ec._StatisticChart_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "data":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StatisticChart_data(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
@@ -25651,6 +26448,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_notifications(ctx, fields[0])
 	case "announcementChanged":
 		return ec._Subscription_announcementChanged(ctx, fields[0])
+	case "statisticUpdated":
+		return ec._Subscription_statisticUpdated(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -27235,6 +28034,14 @@ func (ec *executionContext) marshalNChangeKind2githubᚗcomᚋporticoᚑdevᚋpo
 	return v
 }
 
+func (ec *executionContext) marshalNChartData2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐData(ctx context.Context, sel ast.SelectionSet, v *statistics.Data) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChartData!")
+		return graphql.Null
+	}
+	return ec._ChartData(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCompleteTaskInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCompleteTaskInput(ctx context.Context, v any) (model.CompleteTaskInput, error) {
 	res, err := ec.unmarshalInputCompleteTaskInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -27354,6 +28161,49 @@ func (ec *executionContext) unmarshalNExpressTaskDefinitionInput2ᚕᚖgithubᚗ
 func (ec *executionContext) unmarshalNExpressTaskDefinitionInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressTaskDefinitionInput(ctx context.Context, v any) (*model.ExpressTaskDefinitionInput, error) {
 	res, err := ec.unmarshalInputExpressTaskDefinitionInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalNFloat2ᚕfloat64ᚄ(ctx context.Context, v any) ([]float64, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]float64, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFloat2float64(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNFloat2ᚕfloat64ᚄ(ctx context.Context, sel ast.SelectionSet, v []float64) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNFloat2float64(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNGrantInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐGrantInput(ctx context.Context, v any) (model.GrantInput, error) {
@@ -27874,6 +28724,35 @@ func (ec *executionContext) marshalNStartProcessPayload2ᚖgithubᚗcomᚋportic
 		return graphql.Null
 	}
 	return ec._StartProcessPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStatisticChart2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐStatisticChartᚄ(ctx context.Context, sel ast.SelectionSet, v []*settings.StatisticChart) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatisticChart2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐStatisticChart(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStatisticChart2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐStatisticChart(ctx context.Context, sel ast.SelectionSet, v *settings.StatisticChart) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StatisticChart!")
+		return graphql.Null
+	}
+	return ec._StatisticChart(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNStatisticChartInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐStatisticChartInput(ctx context.Context, v any) (model.StatisticChartInput, error) {
+	res, err := ec.unmarshalInputStatisticChartInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -28660,6 +29539,106 @@ func (ec *executionContext) unmarshalOCaseWhereInput2ᚖgithubᚗcomᚋportico�
 	}
 	res, err := ec.unmarshalInputCaseWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOChartAggregation2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐAggregation(ctx context.Context, v any) (*statistics.Aggregation, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := statistics.Aggregation(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOChartAggregation2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐAggregation(ctx context.Context, sel ast.SelectionSet, v *statistics.Aggregation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOChartField2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐChartField(ctx context.Context, v any) (*model.ChartField, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ChartField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOChartField2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐChartField(ctx context.Context, sel ast.SelectionSet, v *model.ChartField) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOChartFilterInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐChartFilterInput(ctx context.Context, v any) (*model.ChartFilterInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputChartFilterInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOChartGroupBy2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐGroupBy(ctx context.Context, v any) (*statistics.GroupBy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := statistics.GroupBy(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOChartGroupBy2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐGroupBy(ctx context.Context, sel ast.SelectionSet, v *statistics.GroupBy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOChartInterval2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐInterval(ctx context.Context, v any) (*statistics.Interval, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := statistics.Interval(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOChartInterval2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐInterval(ctx context.Context, sel ast.SelectionSet, v *statistics.Interval) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOChartTarget2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐTarget(ctx context.Context, v any) (*statistics.Target, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := statistics.Target(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOChartTarget2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐTarget(ctx context.Context, sel ast.SelectionSet, v *statistics.Target) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (*entgql.Cursor[int], error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/portico-dev/portico/live"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/settings"
+	"github.com/portico-dev/portico/statistics"
 	"github.com/portico-dev/portico/workflow"
 )
 
@@ -23,5 +24,7 @@ type Resolver struct {
 	Work     *workflow.Engine
 	Hub      *live.Hub
 	Settings *settings.Service
+	Charts   *statistics.Service
+	Feeds    *statistics.Feeds
 	Log      *slog.Logger
 }

@@ -2,6 +2,7 @@ package settings
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -225,3 +226,34 @@ const defaultCharts = `[` +
 	`{"id":"elapsed-time-by-case-category","names":[{"locale":"en","value":"Average case runtime by category"}],"type":"ELAPSED_TIME_BY_CASE_CATEGORY","filter":{},"position":4},` +
 	`{"id":"cases-by-category","names":[{"locale":"en","value":"Cases by category"}],"type":"CASES_BY_CATEGORY","filter":{},"position":5}` +
 	`]`
+
+// StatisticCharts returns Portal.StatisticCharts in their position order.
+func (s *Service) StatisticCharts(ctx context.Context) ([]*StatisticChart, error) {
+	text, err := s.Value(ctx, StatisticChartsName)
+	if err != nil {
+		return nil, err
+	}
+	var charts []*StatisticChart
+	if err := json.Unmarshal([]byte(text), &charts); err != nil {
+		return nil, fmt.Errorf("stored %s: %w", StatisticChartsName, err)
+	}
+	slices.SortStableFunc(charts, func(a, b *StatisticChart) int { return a.Position - b.Position })
+	return charts, nil
+}
+
+// LocalizedName returns the name for a user whose own language setting is own.
+func (s *Service) LocalizedName(ctx context.Context, names []LocaleValue, own string) (string, error) {
+	lang, err := s.Language(ctx, own)
+	if err != nil {
+		return "", err
+	}
+	def, err := s.Value(ctx, DefaultLanguage)
+	if err != nil {
+		return "", err
+	}
+	texts := make([]LocalizedValue, len(names))
+	for i, n := range names {
+		texts[i] = LocalizedValue{Language: n.Locale, Value: n.Value}
+	}
+	return Pick(texts, lang, def), nil
+}
