@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"reflect"
 
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/graph/model"
@@ -80,36 +79,5 @@ func (r *subscriptionResolver) AnnouncementChanged(ctx context.Context) (<-chan 
 	if err := takeSlot(ctx); err != nil {
 		return nil, err
 	}
-	lang := auth.FromContext(ctx).Language
-	last, err := r.Settings.Announcement(ctx, lang)
-	if err != nil {
-		return nil, err
-	}
-	wake := r.Settings.Watch(ctx)
-	out := make(chan *settings.AnnouncementView, 1)
-	go func() {
-		defer close(out)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-wake:
-			}
-			view, err := r.Settings.Announcement(ctx, lang)
-			if err != nil {
-				r.Log.Warn("announcement for a subscriber", "err", err)
-				continue
-			}
-			if reflect.DeepEqual(view, last) {
-				continue // another variable changed
-			}
-			last = view
-			select {
-			case out <- view:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
+	return r.Settings.WatchAnnouncement(ctx, auth.FromContext(ctx).Language)
 }

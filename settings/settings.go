@@ -127,7 +127,7 @@ type Variable struct {
 
 // Service reads and writes variables. Values are cached in memory: they are read on
 // many requests and change rarely; every change, here or on another server (through
-// Refresh), drops the cache and wakes the watchers.
+// Refresh), drops the cache and updates the announcement's subscribers.
 type Service struct {
 	client *ent.Client
 	policy *policy.Policy
@@ -135,10 +135,14 @@ type Service struct {
 	// Changed, when set, is told after commit which variables changed (for the bus).
 	Changed func(ctx context.Context, names []string)
 
-	mu       sync.Mutex
-	cache    map[string]string // every variable's value, nil until loaded
-	gen      uint64            // bumped by Refresh; a load started before one is not kept
-	watchers map[chan struct{}]struct{}
+	mu    sync.Mutex
+	cache map[string]string // every variable's value, nil until loaded
+	gen   uint64            // bumped by Refresh; a load started before one is not kept
+	// announced are the announcementChanged subscribers (see WatchAnnouncement);
+	// dispatching says a goroutine is sending them the announcement, again that
+	// variables changed meanwhile and it must go round once more.
+	announced          map[*announcementSub]struct{}
+	dispatching, again bool
 }
 
 // New returns the settings service.
@@ -177,36 +181,15 @@ func (s *Service) Value(ctx context.Context, name string) (string, error) {
 }
 
 // Refresh drops the cached values after variables changed (names; nil for any) and
-// wakes every watcher.
+// has the announcement's subscribers sent what changed for them.
 func (s *Service) Refresh(names []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cache = nil
 	s.gen++
-	for w := range s.watchers {
-		select {
-		case w <- struct{}{}:
-		default: // a wake-up is pending already; it will read the newest values
-		}
+	if len(s.announced) > 0 {
+		s.dispatchLocked()
 	}
-}
-
-// Watch returns a channel that receives a signal after variables change, until ctx
-// ends. Signals coalesce: a watcher that lags gets one for many changes, never none.
-func (s *Service) Watch(ctx context.Context) <-chan struct{} {
-	w := make(chan struct{}, 1)
-	s.mu.Lock()
-	if s.watchers == nil {
-		s.watchers = map[chan struct{}]struct{}{}
-	}
-	s.watchers[w] = struct{}{}
-	s.mu.Unlock()
-	context.AfterFunc(ctx, func() {
-		s.mu.Lock()
-		delete(s.watchers, w)
-		s.mu.Unlock()
-	})
-	return w
 }
 
 // Get returns one variable with its current value (as the request's transaction sees
