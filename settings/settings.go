@@ -160,7 +160,15 @@ func (s *Service) Value(ctx context.Context, name string) (string, error) {
 	cache, gen := s.cache, s.gen
 	s.mu.Unlock()
 	if cache == nil {
-		rows, err := s.client.Variable.Query().All(policy.SystemContext(ctx))
+		// Inside a transaction (a mutation's) read through it: taking a second pool
+		// connection while holding one deadlocks once concurrent mutations hold them all,
+		// each waiting for a row lock another holds. What a transaction reads may be its
+		// own uncommitted writes, so it is not kept.
+		c, keep := s.client, true
+		if tx := ent.TxFromContext(ctx); tx != nil {
+			c, keep = tx.Client(), false
+		}
+		rows, err := c.Variable.Query().All(policy.SystemContext(ctx))
 		if err != nil {
 			return "", fmt.Errorf("read variables: %w", err)
 		}
@@ -172,7 +180,7 @@ func (s *Service) Value(ctx context.Context, name string) (string, error) {
 			cache[r.Name] = r.Value
 		}
 		s.mu.Lock()
-		if s.gen == gen {
+		if keep && s.gen == gen {
 			s.cache = cache
 		}
 		s.mu.Unlock()
