@@ -21,8 +21,10 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/gorilla/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/bootstrap"
 	"github.com/portico-dev/portico/database"
@@ -306,6 +308,16 @@ func (s *Server) websocketInit(ctx context.Context, p transport.InitPayload) (co
 		return ctx, nil, nil // anonymous: subscriptions that need a viewer refuse it
 	}
 	v, exp, err := s.Auth.Authenticate(ctx, h)
+	var ae *apperr.Error
+	if err != nil && !errors.As(err, &ae) {
+		// Not the token: the database failed (a thousand handshakes at once can exhaust
+		// its connections). Telling the client to log in again would be wrong, and the
+		// driver's text must not reach it: 1011, and the error in the log.
+		s.log.Error("websocket authentication", "err", err)
+		err = errors.New("internal error; connect again later")
+		ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, websocket.CloseInternalServerErr), err.Error())
+		return ctx, nil, err
+	}
 	if err != nil {
 		// gqlgen closes with 1000 unless told otherwise; 4401 tells the client to log in.
 		ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4401), err.Error())

@@ -1,6 +1,7 @@
 package portico_test
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -86,4 +87,38 @@ func TestInternalErrorsAreMasked(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWebsocketInitDatabaseFailure: when the database fails during connection_init the
+// socket closes with 1011, not 4401 (the token is fine: logging in again would not
+// help), and the close reason does not show the driver's text.
+func TestWebsocketInitDatabaseFailure(t *testing.T) {
+	srv := servertest.Start(t, "sqlite", demo())
+	token := srv.Login(t, "demo", "demo").Token
+	srv.DB.SQL.Close()
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
+	conn, resp, err := d.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql", http.Header{})
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	defer conn.Close()
+	if err := conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + token}}); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		var msg struct{ Type string }
+		err := conn.ReadJSON(&msg)
+		if err == nil {
+			if msg.Type == "connection_ack" {
+				t.Fatal("acknowledged without a database")
+			}
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.CloseInternalServerErr || strings.Contains(strings.ToLower(ce.Text), "sql") {
+			t.Fatalf("closed with %v, want 1011 without the driver's text", err)
+		}
+		return
+	}
 }
