@@ -37,9 +37,8 @@
 //	-grace D             wait for late deliveries after the window (default 5s)
 //	-settle D            idle time before measuring idle memory (default 3s)
 //	-warmup D            give up waiting for every subscriber's warm-up event after D (default 30s)
-//	-dial-concurrency N  handshakes in flight at once (default 16: each Portico handshake
-//	                     reads the user, and three servers' pools of 32 would otherwise
-//	                     exhaust a default PostgreSQL's 100 connections)
+//	-dial-concurrency N  handshakes in flight at once (default 16; connecting is bound by
+//	                     the cores, and each Portico handshake reads the user)
 //	-bare                run the bare fan-out server (default true)
 //	-instances LIST      comma-separated Portico instance counts, one run each (default 1,3; "" for none)
 //	-portico PATH        portico binary (default: go build ./cmd/portico into a temporary folder)
