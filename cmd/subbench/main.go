@@ -47,7 +47,8 @@
 //	-subscription KIND   announcement (announcementChanged, set by setAnnouncement) or task
 //	                     (taskUpdated, set by updateTask on one demo task) (default announcement)
 //	-profile DIR         save each Portico server's pprof profiles in DIR: goroutines
-//	                     (text) and heap when idle, CPU over the window
+//	                     (text), heap and memory statistics when idle, CPU over the
+//	                     window, heap at its end
 //	-json                print the results as JSON
 //
 // Only loopback addresses are used: servers listen on 127.0.0.1 and -postgres must be

@@ -377,6 +377,10 @@ func measure(ctx context.Context, cfg config, t *target) (*Result, error) {
 	}
 	cpu1, err := sampleAll(ctx, t, false)
 	gen1 := selfCPU()
+	if cfg.Profile != "" && err == nil {
+		// With idle-heap as -diff_base: what the window allocated (-sample_index=alloc_space).
+		saveProfiles(ctx, cfg.Profile, t, "window-heap.pb.gz", "heap")
+	}
 	publishing.Wait()
 	if err == nil {
 		select {
