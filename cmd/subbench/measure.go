@@ -130,8 +130,10 @@ func (s *subscriber) connect(ctx context.Context, t *target) error {
 // a failure. It answers the server's pings (gqlgen drops clients that miss pongs).
 func (s *subscriber) read(t *target, closing *atomic.Bool, ready *atomic.Int64) {
 	pong := []byte(`{"type":"pong"}`)
+	var buf []byte // reused: the load generator shares the servers' cores, so it allocates little
 	for {
-		_, msg, err := s.conn.ReadMessage()
+		msg, err := readMessage(s.conn, buf[:0])
+		buf = msg
 		if err != nil {
 			if !closing.Load() && s.err == nil {
 				s.err = fmt.Errorf("connection ended: %w", err)
@@ -171,6 +173,27 @@ func (s *subscriber) read(t *target, closing *atomic.Bool, ready *atomic.Int64) 
 		default:
 			s.got[seq-1] = true
 			s.lat[seq-1] = now.Sub(time.Unix(0, sent))
+		}
+	}
+}
+
+// readMessage appends the next message to buf.
+func readMessage(conn *websocket.Conn, buf []byte) ([]byte, error) {
+	_, r, err := conn.NextReader()
+	if err != nil {
+		return buf, err
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
 		}
 	}
 }
