@@ -449,6 +449,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{TasksColumns[14]},
 			},
+			{
+				Name:    "task_priority",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[7]},
+			},
 		},
 	}
 	// TaskResponsiblesColumns holds the columns for the "task_responsibles" table.
