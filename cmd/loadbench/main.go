@@ -187,6 +187,9 @@ func check(status int, raw []byte, out response, query string) error {
 
 // measure runs n clients for warmup+duration, keeping the requests answered after the warmup.
 func measure(ctx context.Context, client *http.Client, cfg config, token string, n int) Result {
+	if cfg.Query == "" {
+		cfg.Query = TasksQuery
+	}
 	body, _ := json.Marshal(map[string]string{"query": cfg.Query})
 	from := time.Now().Add(cfg.Warmup)
 	lctx, cancel := context.WithDeadline(ctx, from.Add(cfg.Duration))
