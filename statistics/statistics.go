@@ -147,14 +147,15 @@ func (s *Service) Chart(ctx context.Context, spec Spec) (*Data, error) {
 		return nil, err
 	}
 	modify := func(sel *sql.Selector) {
-		lbl := label(sel)
+		group, lbl := label(sel)
 		if spec.GroupBy == ByResponsible {
 			r := sql.Table(taskresponsible.Table)
 			sel.Join(r).On(sel.C(task.FieldID), r.C(taskresponsible.FieldTaskID)).
 				Where(sql.EQ(r.C(taskresponsible.FieldExpiry), false))
 			lbl = fmt.Sprintf("COALESCE('r' || CAST(%s AS TEXT), 'u' || CAST(%s AS TEXT))", r.C(taskresponsible.FieldRoleID), r.C(taskresponsible.FieldUserID))
+			group = lbl
 		}
-		sel.Select(sql.As(lbl, "label"), sql.As(s.valueExpr(spec, sel), "value"), sql.As("COUNT(*)", "n")).GroupBy(lbl)
+		sel.Select(sql.As(lbl, "label"), sql.As(s.valueExpr(spec, sel), "value"), sql.As("COUNT(*)", "n")).GroupBy(group)
 	}
 	var rows []row
 	switch spec.Target {
@@ -177,10 +178,10 @@ func (s *Service) Chart(ctx context.Context, spec Spec) (*Data, error) {
 	return s.finish(ctx, spec, rows)
 }
 
-// labelExpr returns the SQL of a row's label.
-func (s *Service) labelExpr(spec Spec) (func(*sql.Selector) string, error) {
-	col := func(name string) func(*sql.Selector) string {
-		return func(sel *sql.Selector) string { return sel.C(name) }
+// labelExpr returns the SQL a row is grouped by, and the SQL of its label.
+func (s *Service) labelExpr(spec Spec) (func(*sql.Selector) (group, label string), error) {
+	col := func(name string) func(*sql.Selector) (string, string) {
+		return func(sel *sql.Selector) (string, string) { return sel.C(name), sel.C(name) }
 	}
 	switch spec.GroupBy {
 	case ByState, ByBusinessState:
@@ -198,7 +199,7 @@ func (s *Service) labelExpr(spec Spec) (func(*sql.Selector) string, error) {
 	case ByResponsible:
 		return col(task.FieldID), nil // replaced by the join in Chart
 	case ByExpiry:
-		return s.expiryExpr, nil
+		return func(sel *sql.Selector) (string, string) { e := s.expiryExpr(sel); return e, e }, nil
 	case ByCreatedAt:
 		return s.bucketExpr("created_at", spec.Interval), nil
 	case ByEndedAt:
@@ -219,24 +220,30 @@ func (s *Service) valueExpr(spec Spec, sel *sql.Selector) string {
 	return string(spec.Aggregation) + "(" + runtime + ")"
 }
 
-// bucketExpr returns the SQL of the start day (YYYY-MM-DD) of a time column's interval.
-func (s *Service) bucketExpr(column string, iv Interval) func(*sql.Selector) string {
-	return func(sel *sql.Selector) string {
+// bucketExpr returns the SQL of the start of a time column's interval, and of its label
+// (YYYY-MM-DD) computed from the bucket, so the per-row work is only the truncation.
+func (s *Service) bucketExpr(column string, iv Interval) func(*sql.Selector) (group, label string) {
+	return func(sel *sql.Selector) (string, string) {
 		c := sel.C(column)
 		if s.dialect == dialect.Postgres {
+			// Sessions run in UTC (database.postgresDSN), so date_trunc cuts UTC days.
 			unit := map[Interval]string{Day: "day", Week: "week", Month: "month"}[iv]
-			return fmt.Sprintf("to_char(date_trunc('%s', %s AT TIME ZONE 'UTC'), 'YYYY-MM-DD')", unit, c)
+			g := fmt.Sprintf("date_trunc('%s', %s)", unit, c)
+			return g, fmt.Sprintf("to_char(%s, 'YYYY-MM-DD')", g)
 		}
 		// SQLite: ent stores times as text; substr keeps "YYYY-MM-DD HH:MM:SS", which its
 		// date functions read. Weeks start on Monday, as PostgreSQL's date_trunc.
 		day := fmt.Sprintf("substr(%s, 1, 19)", c)
+		var g string
 		switch iv {
 		case Week:
-			return fmt.Sprintf("date(%s, '-6 days', 'weekday 1')", day)
+			g = fmt.Sprintf("date(%s, '-6 days', 'weekday 1')", day)
 		case Month:
-			return fmt.Sprintf("date(%s, 'start of month')", day)
+			g = fmt.Sprintf("date(%s, 'start of month')", day)
+		default:
+			g = fmt.Sprintf("date(%s)", day)
 		}
-		return fmt.Sprintf("date(%s)", day)
+		return g, g
 	}
 }
 
