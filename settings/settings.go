@@ -164,10 +164,8 @@ func (s *Service) Value(ctx context.Context, name string) (string, error) {
 		// connection while holding one deadlocks once concurrent mutations hold them all,
 		// each waiting for a row lock another holds. What a transaction reads may be its
 		// own uncommitted writes, so it is not kept.
-		c, keep := s.client, true
-		if tx := ent.TxFromContext(ctx); tx != nil {
-			c, keep = tx.Client(), false
-		}
+		c := database.Reader(ctx, s.client)
+		keep := c == s.client
 		rows, err := c.Variable.Query().All(policy.SystemContext(ctx))
 		if err != nil {
 			return "", fmt.Errorf("read variables: %w", err)
