@@ -193,8 +193,8 @@ func (s *Server) publishChanges() {
 	s.Work.Changed = func(ctx context.Context, tasks, cases []int) {
 		publish(ctx, live.Event{Kind: live.KindWork, Tasks: tasks, Cases: cases})
 	}
-	s.Settings.Changed = func(ctx context.Context, names []string) {
-		publish(ctx, live.Event{Kind: live.KindSettings, Variables: names})
+	s.Settings.Changed = func(ctx context.Context, names []string, values map[string]string) {
+		publish(ctx, live.Event{Kind: live.KindSettings, Variables: names, Values: values})
 	}
 }
 
@@ -209,10 +209,10 @@ func (s *Server) followPolicy(events <-chan live.Event) {
 		var err error
 		switch {
 		case e.Kind == live.KindResync:
-			s.Settings.Refresh(nil)
+			s.Settings.Refresh(nil, nil)
 			err = s.Policy.Sync(ctx, s.DB.Client)
 		case e.Kind == live.KindSettings && e.Origin != s.id:
-			s.Settings.Refresh(e.Variables)
+			s.Settings.Refresh(e.Variables, e.Values)
 		case e.Kind != live.KindPolicy || e.Origin == s.id:
 			continue
 		case policy.NeedsReload(e.Policy):

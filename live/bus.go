@@ -30,8 +30,10 @@ type Event struct {
 	// Assigned tasks got new responsibles; Assignment says how (ASSIGNED, DELEGATED).
 	Assigned   []int  `json:"a,omitempty"`
 	Assignment string `json:"as,omitempty"`
-	// Variables names the settings that changed.
-	Variables []string `json:"v,omitempty"`
+	// Variables names the settings that changed; Values has their new values ("" for
+	// the default) unless that made the event too large for NOTIFY.
+	Variables []string          `json:"v,omitempty"`
+	Values    map[string]string `json:"vv,omitempty"`
 }
 
 // Bus publishes events to every server on the database, this one included.

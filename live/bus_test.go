@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/policy"
@@ -56,5 +57,19 @@ func TestLocalFanoutAndResync(t *testing.T) {
 	}
 	if e := <-slow; e.Kind != KindWork {
 		t.Fatalf("then %q, want the new event", e.Kind)
+	}
+}
+
+// TestSplitDropsValuesThatDoNotFit: settings values ride along while the event fits in a
+// NOTIFY; otherwise the event goes without them (receivers read the database).
+func TestSplitDropsValuesThatDoNotFit(t *testing.T) {
+	small := Event{Kind: KindSettings, Variables: []string{"a"}, Values: map[string]string{"a": "x"}}
+	if parts := split(small); len(parts) != 1 || parts[0].Values["a"] != "x" {
+		t.Fatalf("small event: %+v", parts)
+	}
+	big := Event{Kind: KindSettings, Variables: []string{"a"}, Values: map[string]string{"a": strings.Repeat("x", maxPayload)}}
+	parts := split(big)
+	if len(parts) != 1 || parts[0].Values != nil || len(parts[0].Variables) != 1 {
+		t.Fatalf("big event: %d parts, values kept: %v", len(parts), parts[0].Values != nil)
 	}
 }

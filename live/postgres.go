@@ -84,6 +84,9 @@ func split(e Event) []Event {
 	half := func(ids []int) ([]int, []int) { return ids[:len(ids)/2], ids[len(ids)/2:] }
 	a, b := e, e
 	switch {
+	case len(e.Values) > 0: // receivers read them from the database instead
+		e.Values = nil
+		return split(e)
 	case len(e.Policy) > 1:
 		a.Policy, b.Policy = e.Policy[:len(e.Policy)/2], e.Policy[len(e.Policy)/2:]
 	case len(e.Tasks) > 1:

@@ -20,9 +20,9 @@ type announcementSub struct {
 
 // WatchAnnouncement sends the announcement as a user whose language setting is own sees
 // it, each time that changes, until ctx ends; then the channel closes. One goroutine,
-// running only while there is something to send, reads the announcement once per change
+// running only while there is something to send, makes one view per change and language
 // and hands every subscriber its view: thousands of idle subscribers cost a map entry and
-// a channel each, and a change costs one read, not one per subscriber.
+// a channel each, and a change costs at most one read, not one per subscriber.
 func (s *Service) WatchAnnouncement(ctx context.Context, own string) (<-chan *AnnouncementView, error) {
 	s.mu.Lock()
 	gen := s.gen
@@ -39,7 +39,7 @@ func (s *Service) WatchAnnouncement(ctx context.Context, own string) (<-chan *An
 	s.announced[sub] = struct{}{}
 	if s.gen != gen {
 		// A change came between reading and registering: the dispatch compares.
-		s.dispatchLocked()
+		s.queueLocked(announcementChange{})
 	}
 	s.mu.Unlock()
 	context.AfterFunc(ctx, func() {
@@ -51,39 +51,76 @@ func (s *Service) WatchAnnouncement(ctx context.Context, own string) (<-chan *An
 	return sub.out, nil
 }
 
-// dispatchLocked has a goroutine send the current announcement to the subscribers; s.mu
-// is held. One goroutine at a time, so its reads, and what subscribers get, follow the
-// order of the changes.
-func (s *Service) dispatchLocked() {
+// announcementChange is one change to send: the announcement's new text when the change
+// carried it, else (carried false) it is read from the database.
+type announcementChange struct {
+	text    string
+	carried bool
+}
+
+// maxPending bounds the changes waiting for the dispatch; beyond it only the newest
+// matters, read from the database.
+const maxPending = 64
+
+// affectsAnnouncement tells the variables that change what subscribers see.
+func affectsAnnouncement(name string) bool {
+	return name == AnnouncementName || name == DefaultLanguage || name == SupportedLanguages
+}
+
+// announcementDefault is the announcement while the variable is unset.
+var announcementDefault = func() string {
+	d, _ := Lookup(AnnouncementName)
+	return d.Default
+}()
+
+// queueLocked adds a change for the dispatch goroutine, starting it when it is not
+// running; s.mu is held. One goroutine at a time sends, so subscribers get changes in
+// the order they were queued.
+func (s *Service) queueLocked(c announcementChange) {
+	s.pending = append(s.pending, c)
+	if len(s.pending) > maxPending {
+		s.pending = []announcementChange{{}}
+	}
 	if s.dispatching {
-		s.again = true
 		return
 	}
 	s.dispatching = true
 	go func() {
+		// After carried changes, whose order is the order their commits reached this
+		// server (two concurrent ones may swap), one read of the database makes sure
+		// subscribers end with the newest; it sends nothing when they have it.
+		check := false
 		for {
-			if err := s.sendAnnouncement(); err != nil {
-				s.log.Warn("announcement for its subscribers", "err", err)
-			}
 			s.mu.Lock()
-			if !s.again {
+			if len(s.pending) == 0 && check {
+				s.pending = append(s.pending, announcementChange{})
+			}
+			if len(s.pending) == 0 {
 				s.dispatching = false
 				s.mu.Unlock()
 				return
 			}
-			s.again = false
+			c := s.pending[0]
+			s.pending = s.pending[1:]
 			s.mu.Unlock()
+			check = c.carried
+			if err := s.sendAnnouncement(c); err != nil {
+				s.log.Warn("announcement for its subscribers", "err", err)
+			}
 		}
 	}()
 }
 
-// sendAnnouncement reads the announcement once, makes one view per language among the
-// subscribers, and hands each subscriber its view when it differs from its last one.
-func (s *Service) sendAnnouncement() error {
+// sendAnnouncement makes one view of the change per language among the subscribers and
+// hands each subscriber its view when it differs from its last one.
+func (s *Service) sendAnnouncement(c announcementChange) error {
 	ctx := context.Background()
-	text, err := s.Value(ctx, AnnouncementName)
-	if err != nil {
-		return err
+	text := c.text
+	if !c.carried {
+		var err error
+		if text, err = s.Value(ctx, AnnouncementName); err != nil {
+			return err
+		}
 	}
 	var a Announcement
 	if err := json.Unmarshal([]byte(text), &a); err != nil {
@@ -96,6 +133,7 @@ func (s *Service) sendAnnouncement() error {
 	}
 	s.mu.Unlock()
 	for own := range views {
+		var err error
 		if views[own], err = s.View(ctx, a, own); err != nil {
 			return err
 		}
@@ -105,7 +143,7 @@ func (s *Service) sendAnnouncement() error {
 	for sub := range s.announced {
 		v := views[sub.own]
 		if v == nil || sameView(v, sub.last) {
-			continue // nil: subscribed meanwhile, with a view as new as this one or newer
+			continue // nil: subscribed meanwhile, after this change
 		}
 		sub.last = v
 		select {

@@ -35,7 +35,7 @@ func TestWatchAnnouncement(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.Refresh([]string{name})
+		s.Refresh([]string{name}, nil)
 	}
 	announce := func(en, de string) {
 		b, _ := json.Marshal(Announcement{Enabled: true, Contents: []LocalizedValue{{"en", en}, {"de", de}}})
@@ -119,6 +119,35 @@ func TestWatchAnnouncement(t *testing.T) {
 		if v := next(de[0]); v.Value != fmt.Sprint(i) {
 			t.Fatalf("lagging subscriber: %q, want %d", v.Value, i)
 		}
+	}
+
+	// Changes that carry their value all arrive, in order, however fast they come: the
+	// database (read for nothing but the final check) already has the last of them.
+	for range len(de[1]) {
+		<-de[1]
+	}
+	const burst = announcementBuffer - 2
+	var texts []string
+	for i := range burst {
+		b, _ := json.Marshal(Announcement{Enabled: true, Contents: []LocalizedValue{{"de", fmt.Sprint("burst ", i)}}})
+		texts = append(texts, string(b))
+	}
+	set(AnnouncementName, texts[burst-1]) // refreshes without values: the newest
+	idle()
+	if v := next(de[1]); v.Value != fmt.Sprint("burst ", burst-1) {
+		t.Fatalf("after a change without its value: %q", v.Value)
+	}
+	for i := range burst {
+		s.Refresh([]string{AnnouncementName}, map[string]string{AnnouncementName: texts[i]})
+	}
+	idle()
+	for i := range burst {
+		if v := next(de[1]); v.Value != fmt.Sprint("burst ", i) {
+			t.Fatalf("carried change %d: got %q", i, v.Value)
+		}
+	}
+	if n := len(de[1]); n != 0 {
+		t.Fatalf("%d more after the carried changes", n)
 	}
 
 	cancel()

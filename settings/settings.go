@@ -132,17 +132,19 @@ type Service struct {
 	client *ent.Client
 	policy *policy.Policy
 	log    *slog.Logger
-	// Changed, when set, is told after commit which variables changed (for the bus).
-	Changed func(ctx context.Context, names []string)
+	// Changed, when set, is told after commit which variables changed and their new
+	// values (for the bus).
+	Changed func(ctx context.Context, names []string, values map[string]string)
 
 	mu    sync.Mutex
 	cache map[string]string // every variable's value, nil until loaded
 	gen   uint64            // bumped by Refresh; a load started before one is not kept
 	// announced are the announcementChanged subscribers (see WatchAnnouncement);
-	// dispatching says a goroutine is sending them the announcement, again that
-	// variables changed meanwhile and it must go round once more.
-	announced          map[*announcementSub]struct{}
-	dispatching, again bool
+	// pending the changes still to send them, in order; dispatching says a goroutine
+	// is sending them.
+	announced   map[*announcementSub]struct{}
+	pending     []announcementChange
+	dispatching bool
 }
 
 // New returns the settings service.
@@ -187,14 +189,21 @@ func (s *Service) Value(ctx context.Context, name string) (string, error) {
 }
 
 // Refresh drops the cached values after variables changed (names; nil for any) and
-// has the announcement's subscribers sent what changed for them.
-func (s *Service) Refresh(names []string) {
+// has the announcement's subscribers sent what changed for them. values holds the new
+// values when the change carried them (nil: they are read from the database); with
+// them subscribers get every announcement in turn, not only the one current when the
+// database is read, which may already be the next.
+func (s *Service) Refresh(names []string, values map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cache = nil
 	s.gen++
-	if len(s.announced) > 0 {
-		s.dispatchLocked()
+	if len(s.announced) > 0 && (names == nil || slices.ContainsFunc(names, affectsAnnouncement)) {
+		text, carried := values[AnnouncementName]
+		if carried && text == "" {
+			text = announcementDefault // reset to its default
+		}
+		s.queueLocked(announcementChange{text: text, carried: carried})
 	}
 }
 
@@ -279,9 +288,9 @@ func (s *Service) Set(ctx context.Context, values map[string]string) error {
 			}
 		}
 		database.AfterCommit(tx, func() {
-			s.Refresh(names)
+			s.Refresh(names, values)
 			if s.Changed != nil {
-				s.Changed(ctx, names)
+				s.Changed(ctx, names, values)
 			}
 		})
 		return nil
