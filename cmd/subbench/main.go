@@ -245,7 +245,7 @@ func printTable(w io.Writer, cfg config, results []*Result) {
 		cfg.Subscribers, cfg.Rate, cfg.Window, cfg.events(), cfg.Grace)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "target\tinstance\tsubscribers\tevents\tdeliveries\tmisses\tdup\tp50 ms\tp99 ms\tmax ms\t"+
-		"cpu s\tcpu %\tRSS before MB\tRSS idle MB\tKB/idle sub\tgoroutines/conn\t")
+		"cpu s\tcpu %\tcpu µs/delivery\tRSS before MB\tRSS idle MB\tKB/idle sub\tgoroutines/conn\t")
 	for _, r := range results {
 		rows := r.Instances
 		if len(rows) > 1 {
@@ -256,9 +256,10 @@ func printTable(w io.Writer, cfg config, results []*Result) {
 			if i.Instance == 0 {
 				name = "total"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%.1f\t%.1f\t%.1f\t%.2f\t\n",
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t\n",
 				r.Target, name, i.Connected, i.Events, i.Deliveries, i.Misses, i.Duplicates, i.P50, i.P99, i.Max,
-				i.CPUSeconds, i.CPUPercent, i.RSSBeforeMB, i.RSSIdleMB, i.KBPerSubscriber, i.GoroutinesPerConn)
+				i.CPUSeconds, i.CPUPercent, 1e6*ratio(i.CPUSeconds, float64(i.Deliveries)),
+				i.RSSBeforeMB, i.RSSIdleMB, i.KBPerSubscriber, i.GoroutinesPerConn)
 		}
 	}
 	tw.Flush()
