@@ -25,6 +25,7 @@ import (
 
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/bootstrap"
+	"github.com/portico-dev/portico/cleanup"
 	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/directory"
@@ -75,6 +76,7 @@ type Server struct {
 	Hub        *live.Hub
 	Charts     *statistics.Service
 	Feeds      *statistics.Feeds
+	Cleanup    *cleanup.Job
 	Handler    http.Handler
 	log        *slog.Logger
 	id         string // this server's id on the bus
@@ -155,6 +157,8 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	life, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.Feeds = statistics.NewFeeds(s.Hub.Changes(life), s.log)
+	s.Cleanup = cleanup.New(db.Client, db.Dialect, s.Settings, s.log)
+	go s.Cleanup.Schedule(life)
 	s.Handler = s.routes(cfg)
 	return s, nil
 }
@@ -277,7 +281,7 @@ func (s *Server) Close() error {
 // GraphQL returns the gqlgen server with its transports, limits and extensions.
 func (s *Server) graphQL(cfg Config) *handler.Server {
 	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Hub: s.Hub,
-		Settings: s.Settings, Boards: s.Dashboards, Favorites: s.Favorites, Bulletin: s.News, Charts: s.Charts, Feeds: s.Feeds, Log: s.log}
+		Settings: s.Settings, Boards: s.Dashboards, Favorites: s.Favorites, Cleanup: s.Cleanup, Bulletin: s.News, Charts: s.Charts, Feeds: s.Feeds, Log: s.log}
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
 	srv.AddTransport(transport.Websocket{
 		Implementation:        wsgorilla.New(wsgorilla.Options{AllowedOrigins: cfg.AllowedOrigins}),

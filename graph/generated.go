@@ -147,6 +147,11 @@ type ComplexityRoot struct {
 		Values func(childComplexity int) int
 	}
 
+	CleanupSchedule struct {
+		Expression func(childComplexity int) int
+		NextRun    func(childComplexity int) int
+	}
+
 	CompleteTaskPayload struct {
 		Case func(childComplexity int) int
 		Task func(childComplexity int) int
@@ -275,6 +280,7 @@ type ComplexityRoot struct {
 		ReserveTask              func(childComplexity int, input model.TaskIDInput) int
 		ResetTask                func(childComplexity int, input model.TaskIDInput) int
 		RevokePermission         func(childComplexity int, input model.GrantInput) int
+		RunCleanup               func(childComplexity int, input model.RunCleanupInput) int
 		SetAnnouncement          func(childComplexity int, input model.SetAnnouncementInput) int
 		SetUserRoles             func(childComplexity int, input model.SetUserRolesInput) int
 		SetVariable              func(childComplexity int, input model.SetVariableInput) int
@@ -422,6 +428,7 @@ type ComplexityRoot struct {
 		Announcement           func(childComplexity int) int
 		ApplicationFavorites   func(childComplexity int) int
 		Cases                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CaseOrder, where *ent.CaseWhereInput) int
+		CleanupSchedule        func(childComplexity int) int
 		Dashboard              func(childComplexity int, id int) int
 		DashboardCases         func(childComplexity int, dashboardID int, widgetID string, after *entgql.Cursor[int], first *int) int
 		DashboardTasks         func(childComplexity int, dashboardID int, widgetID string, after *entgql.Cursor[int], first *int) int
@@ -475,6 +482,13 @@ type ComplexityRoot struct {
 	RoleEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	RunCleanupPayload struct {
+		Dashboards func(childComplexity int) int
+		Favorites  func(childComplexity int) int
+		Positions  func(childComplexity int) int
+		Skipped    func(childComplexity int) int
 	}
 
 	SetAnnouncementPayload struct {
@@ -722,6 +736,7 @@ type MutationResolver interface {
 	SetVariable(ctx context.Context, input model.SetVariableInput) (*model.SetVariablePayload, error)
 	ImportVariables(ctx context.Context, input model.ImportVariablesInput) (*model.ImportVariablesPayload, error)
 	SetAnnouncement(ctx context.Context, input model.SetAnnouncementInput) (*model.SetAnnouncementPayload, error)
+	RunCleanup(ctx context.Context, input model.RunCleanupInput) (*model.RunCleanupPayload, error)
 	CreateExpressProcess(ctx context.Context, input model.ExpressProcessInput) (*model.ProcessPayload, error)
 	StartProcess(ctx context.Context, input model.StartProcessInput) (*model.StartProcessPayload, error)
 	StartTask(ctx context.Context, input model.TaskIDInput) (*model.TaskPayload, error)
@@ -774,6 +789,7 @@ type QueryResolver interface {
 	MySettings(ctx context.Context) (*settings.UserSettings, error)
 	Variables(ctx context.Context) ([]*settings.Variable, error)
 	Announcement(ctx context.Context) (*settings.AnnouncementView, error)
+	CleanupSchedule(ctx context.Context) (*model.CleanupSchedule, error)
 	StatisticChart(ctx context.Context, input model.StatisticChartInput) (*statistics.Data, error)
 	StatisticCharts(ctx context.Context) ([]*settings.StatisticChart, error)
 }
@@ -1181,6 +1197,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ChartData.Values(childComplexity), true
+
+	case "CleanupSchedule.expression":
+		if e.ComplexityRoot.CleanupSchedule.Expression == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleanupSchedule.Expression(childComplexity), true
+	case "CleanupSchedule.nextRun":
+		if e.ComplexityRoot.CleanupSchedule.NextRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleanupSchedule.NextRun(childComplexity), true
 
 	case "CompleteTaskPayload.case":
 		if e.ComplexityRoot.CompleteTaskPayload.Case == nil {
@@ -1823,6 +1852,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokePermission(childComplexity, args["input"].(model.GrantInput)), true
+	case "Mutation.runCleanup":
+		if e.ComplexityRoot.Mutation.RunCleanup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_runCleanup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RunCleanup(childComplexity, args["input"].(model.RunCleanupInput)), true
 	case "Mutation.setAnnouncement":
 		if e.ComplexityRoot.Mutation.SetAnnouncement == nil {
 			break
@@ -2435,6 +2475,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Cases(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.CaseOrder), args["where"].(*ent.CaseWhereInput)), true
+	case "Query.cleanupSchedule":
+		if e.ComplexityRoot.Query.CleanupSchedule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.CleanupSchedule(childComplexity), true
 	case "Query.dashboard":
 		if e.ComplexityRoot.Query.Dashboard == nil {
 			break
@@ -2776,6 +2822,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RoleEdge.Node(childComplexity), true
+
+	case "RunCleanupPayload.dashboards":
+		if e.ComplexityRoot.RunCleanupPayload.Dashboards == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunCleanupPayload.Dashboards(childComplexity), true
+	case "RunCleanupPayload.favorites":
+		if e.ComplexityRoot.RunCleanupPayload.Favorites == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunCleanupPayload.Favorites(childComplexity), true
+	case "RunCleanupPayload.positions":
+		if e.ComplexityRoot.RunCleanupPayload.Positions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunCleanupPayload.Positions(childComplexity), true
+	case "RunCleanupPayload.skipped":
+		if e.ComplexityRoot.RunCleanupPayload.Skipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunCleanupPayload.Skipped(childComplexity), true
 
 	case "SetAnnouncementPayload.announcement":
 		if e.ComplexityRoot.SetAnnouncementPayload.Announcement == nil {
@@ -3573,6 +3644,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReorderFavoriteProcessesInput", ec.unmarshalInputReorderFavoriteProcessesInput),
 			graphql.NewInputUnmarshaler("RoleOrder", ec.unmarshalInputRoleOrder),
 			graphql.NewInputUnmarshaler("RoleWhereInput", ec.unmarshalInputRoleWhereInput),
+			graphql.NewInputUnmarshaler("RunCleanupInput", ec.unmarshalInputRunCleanupInput),
 			graphql.NewInputUnmarshaler("SetAnnouncementInput", ec.unmarshalInputSetAnnouncementInput),
 			graphql.NewInputUnmarshaler("SetUserRolesInput", ec.unmarshalInputSetUserRolesInput),
 			graphql.NewInputUnmarshaler("SetVariableInput", ec.unmarshalInputSetVariableInput),
@@ -3916,6 +3988,16 @@ func (ec *executionContext) childFields_ChartData(ctx context.Context, field gra
 		return ec.fieldContext_ChartData_total(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ChartData", field.Name)
+}
+
+func (ec *executionContext) childFields_CleanupSchedule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "expression":
+		return ec.fieldContext_CleanupSchedule_expression(ctx, field)
+	case "nextRun":
+		return ec.fieldContext_CleanupSchedule_nextRun(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CleanupSchedule", field.Name)
 }
 
 func (ec *executionContext) childFields_CompleteTaskPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4408,6 +4490,20 @@ func (ec *executionContext) childFields_RoleEdge(ctx context.Context, field grap
 		return ec.fieldContext_RoleEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RoleEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RunCleanupPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dashboards":
+		return ec.fieldContext_RunCleanupPayload_dashboards(ctx, field)
+	case "positions":
+		return ec.fieldContext_RunCleanupPayload_positions(ctx, field)
+	case "favorites":
+		return ec.fieldContext_RunCleanupPayload_favorites(ctx, field)
+	case "skipped":
+		return ec.fieldContext_RunCleanupPayload_skipped(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunCleanupPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SetAnnouncementPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5480,6 +5576,20 @@ func (ec *executionContext) field_Mutation_revokePermission_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.GrantInput, error) {
 			return ec.unmarshalNGrantInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐGrantInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_runCleanup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RunCleanupInput, error) {
+			return ec.unmarshalNRunCleanupInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐRunCleanupInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7778,6 +7888,52 @@ func (ec *executionContext) _ChartData_total(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_ChartData_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChartData", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CleanupSchedule_expression(ctx context.Context, field graphql.CollectedField, obj *model.CleanupSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleanupSchedule_expression(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expression, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CleanupSchedule_expression(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CleanupSchedule", field, false, false, "String")
+}
+
+func (ec *executionContext) _CleanupSchedule_nextRun(ctx context.Context, field graphql.CollectedField, obj *model.CleanupSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleanupSchedule_nextRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CleanupSchedule_nextRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CleanupSchedule", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CompleteTaskPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.CompleteTaskPayload) (ret graphql.Marshaler) {
@@ -10241,6 +10397,50 @@ func (ec *executionContext) fieldContext_Mutation_setAnnouncement(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setAnnouncement_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_runCleanup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_runCleanup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RunCleanup(ctx, fc.Args["input"].(model.RunCleanupInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunCleanupPayload) graphql.Marshaler {
+			return ec.marshalNRunCleanupPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐRunCleanupPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_runCleanup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunCleanupPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_runCleanup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13729,6 +13929,38 @@ func (ec *executionContext) fieldContext_Query_announcement(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_cleanupSchedule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cleanupSchedule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().CleanupSchedule(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CleanupSchedule) graphql.Marshaler {
+			return ec.marshalNCleanupSchedule2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCleanupSchedule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cleanupSchedule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CleanupSchedule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_statisticChart(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14331,6 +14563,98 @@ func (ec *executionContext) _RoleEdge_cursor(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_RoleEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RoleEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _RunCleanupPayload_dashboards(ctx context.Context, field graphql.CollectedField, obj *model.RunCleanupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunCleanupPayload_dashboards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dashboards, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunCleanupPayload_dashboards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunCleanupPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RunCleanupPayload_positions(ctx context.Context, field graphql.CollectedField, obj *model.RunCleanupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunCleanupPayload_positions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Positions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunCleanupPayload_positions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunCleanupPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RunCleanupPayload_favorites(ctx context.Context, field graphql.CollectedField, obj *model.RunCleanupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunCleanupPayload_favorites(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Favorites, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunCleanupPayload_favorites(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunCleanupPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RunCleanupPayload_skipped(ctx context.Context, field graphql.CollectedField, obj *model.RunCleanupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunCleanupPayload_skipped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skipped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunCleanupPayload_skipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunCleanupPayload", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _SetAnnouncementPayload_announcement(ctx context.Context, field graphql.CollectedField, obj *model.SetAnnouncementPayload) (ret graphql.Marshaler) {
@@ -23988,6 +24312,48 @@ func UnmarshalRoleWhereInput(ctx context.Context, raw any) (ent.RoleWhereInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRunCleanupInput(ctx context.Context, obj any) (model.RunCleanupInput, error) {
+	var it model.RunCleanupInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"dryRun"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "dryRun":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dryRun"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DryRun = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRunCleanupInput unmarshals raw into the RunCleanupInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRunCleanupInput(ctx context.Context, raw any) (model.RunCleanupInput, error) {
+	var out model.RunCleanupInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RunCleanupInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetAnnouncementInput(ctx context.Context, obj any) (model.SetAnnouncementInput, error) {
 	var it model.SetAnnouncementInput
 	if obj == nil {
@@ -28709,6 +29075,44 @@ func (ec *executionContext) _ChartData(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var cleanupScheduleImplementors = []string{"CleanupSchedule"}
+
+func (ec *executionContext) _CleanupSchedule(ctx context.Context, sel ast.SelectionSet, obj *model.CleanupSchedule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cleanupScheduleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CleanupSchedule")
+		case "expression":
+			out.Values[i] = ec._CleanupSchedule_expression(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nextRun":
+			out.Values[i] = ec._CleanupSchedule_nextRun(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var completeTaskPayloadImplementors = []string{"CompleteTaskPayload"}
 
 func (ec *executionContext) _CompleteTaskPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CompleteTaskPayload) graphql.Marshaler {
@@ -29660,6 +30064,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setAnnouncement":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setAnnouncement(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runCleanup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_runCleanup(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -30857,6 +31268,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_announcement(ctx, field)
 				})
+		case "cleanupSchedule":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_cleanupSchedule(ctx, field)
+				})
 		case "statisticChart":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -31076,6 +31493,54 @@ func (ec *executionContext) _RoleEdge(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "cursor":
 			out.Values[i] = ec._RoleEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var runCleanupPayloadImplementors = []string{"RunCleanupPayload"}
+
+func (ec *executionContext) _RunCleanupPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RunCleanupPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runCleanupPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunCleanupPayload")
+		case "dashboards":
+			out.Values[i] = ec._RunCleanupPayload_dashboards(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "positions":
+			out.Values[i] = ec._RunCleanupPayload_positions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "favorites":
+			out.Values[i] = ec._RunCleanupPayload_favorites(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skipped":
+			out.Values[i] = ec._RunCleanupPayload_skipped(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -32954,6 +33419,14 @@ func (ec *executionContext) marshalNChartData2ᚖgithubᚗcomᚋporticoᚑdevᚋ
 	return ec._ChartData(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCleanupSchedule2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCleanupSchedule(ctx context.Context, sel ast.SelectionSet, v *model.CleanupSchedule) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CleanupSchedule!")
+		return graphql.Null
+	}
+	return ec._CleanupSchedule(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCompleteTaskInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCompleteTaskInput(ctx context.Context, v any) (model.CompleteTaskInput, error) {
 	res, err := ec.unmarshalInputCompleteTaskInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -33873,6 +34346,19 @@ func (ec *executionContext) marshalNRoleOrderField2ᚖgithubᚗcomᚋporticoᚑd
 func (ec *executionContext) unmarshalNRoleWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐRoleWhereInput(ctx context.Context, v any) (*ent.RoleWhereInput, error) {
 	res, err := ec.unmarshalInputRoleWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRunCleanupInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐRunCleanupInput(ctx context.Context, v any) (model.RunCleanupInput, error) {
+	res, err := ec.unmarshalInputRunCleanupInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRunCleanupPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐRunCleanupPayload(ctx context.Context, sel ast.SelectionSet, v *model.RunCleanupPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RunCleanupPayload!")
+		return graphql.Null
+	}
+	return ec._RunCleanupPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSecurityMember2githubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v ent.Noder) graphql.Marshaler {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/cleanup"
 	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/directory"
 	"github.com/portico-dev/portico/ent"
@@ -29,6 +30,7 @@ type Resolver struct {
 	Settings  *settings.Service
 	Boards    *dashboards.Service // named apart from the dashboards query field
 	Favorites *favorites.Service
+	Cleanup   *cleanup.Job
 	Bulletin  *news.Service // named apart from the news query field
 	Charts    *statistics.Service
 	Feeds     *statistics.Feeds

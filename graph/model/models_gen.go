@@ -59,6 +59,13 @@ type ChartFilterInput struct {
 	CustomFieldFilters          map[string]any `json:"customFieldFilters,omitempty"`
 }
 
+// The cleanup of obsolete (disabled) users' data: private dashboards, dashboard order, favorites.
+type CleanupSchedule struct {
+	// PortalStartTimeCleanObsoletedUserData, Quartz style with seconds
+	Expression string     `json:"expression"`
+	NextRun    *time.Time `json:"nextRun,omitempty"`
+}
+
 type CompleteTaskInput struct {
 	ID int `json:"id"`
 	// data: the form's values by elementID; APPROVAL steps need approved: true|false.
@@ -395,6 +402,19 @@ type ReorderDashboardsPayload struct {
 
 type ReorderFavoriteProcessesInput struct {
 	ProcessIds []int `json:"processIds"`
+}
+
+type RunCleanupInput struct {
+	// count what would be removed, remove nothing
+	DryRun *bool `json:"dryRun,omitempty"`
+}
+
+type RunCleanupPayload struct {
+	Dashboards int `json:"dashboards"`
+	Positions  int `json:"positions"`
+	Favorites  int `json:"favorites"`
+	// another server was running the cleanup
+	Skipped bool `json:"skipped"`
 }
 
 type SetAnnouncementInput struct {
