@@ -6,8 +6,10 @@ import (
 	"log/slog"
 
 	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/cleanup"
 	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/directory"
+	"github.com/portico-dev/portico/documents"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/favorites"
 	"github.com/portico-dev/portico/live"
@@ -29,7 +31,9 @@ type Resolver struct {
 	Settings  *settings.Service
 	Boards    *dashboards.Service // named apart from the dashboards query field
 	Favorites *favorites.Service
-	Bulletin  *news.Service // named apart from the news query field
+	Cleanup   *cleanup.Job
+	Files     *documents.Service // named apart from the documents query field
+	Bulletin  *news.Service      // named apart from the news query field
 	Charts    *statistics.Service
 	Feeds     *statistics.Feeds
 	Log       *slog.Logger

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/task"
@@ -57,6 +58,13 @@ type ChartFilterInput struct {
 	SelectedTaskPriorities      []string       `json:"selectedTaskPriorities,omitempty"`
 	IsAllTaskPrioritiesSelected *bool          `json:"isAllTaskPrioritiesSelected,omitempty"`
 	CustomFieldFilters          map[string]any `json:"customFieldFilters,omitempty"`
+}
+
+// The cleanup of obsolete (disabled) users' data: private dashboards, dashboard order, favorites.
+type CleanupSchedule struct {
+	// PortalStartTimeCleanObsoletedUserData, Quartz style with seconds
+	Expression string     `json:"expression"`
+	NextRun    *time.Time `json:"nextRun,omitempty"`
 }
 
 type CompleteTaskInput struct {
@@ -157,6 +165,14 @@ type DeleteDashboardPayload struct {
 	ID int `json:"id"`
 }
 
+type DeleteDocumentInput struct {
+	ID int `json:"id"`
+}
+
+type DeleteDocumentPayload struct {
+	ID int `json:"id"`
+}
+
 type DeleteNewsInput struct {
 	ID int `json:"id"`
 }
@@ -176,6 +192,10 @@ type DeleteRoleInput struct {
 type DeleteRolePayload struct {
 	// deletedCount counts the role and its descendants.
 	DeletedCount int `json:"deletedCount"`
+}
+
+type DocumentPayload struct {
+	Document *ent.Document `json:"document"`
 }
 
 type ExpressEmailInput struct {
@@ -397,6 +417,19 @@ type ReorderFavoriteProcessesInput struct {
 	ProcessIds []int `json:"processIds"`
 }
 
+type RunCleanupInput struct {
+	// count what would be removed, remove nothing
+	DryRun *bool `json:"dryRun,omitempty"`
+}
+
+type RunCleanupPayload struct {
+	Dashboards int `json:"dashboards"`
+	Positions  int `json:"positions"`
+	Favorites  int `json:"favorites"`
+	// another server was running the cleanup
+	Skipped bool `json:"skipped"`
+}
+
 type SetAnnouncementInput struct {
 	Contents []*LocalizedValueInput `json:"contents"`
 	Enabled  bool                   `json:"enabled"`
@@ -531,6 +564,11 @@ type UpdateUserInput struct {
 	Language *string `json:"language,omitempty"`
 	// properties replaces all properties when given.
 	Properties []*PropertyInput `json:"properties,omitempty"`
+}
+
+type UploadDocumentInput struct {
+	CaseID int            `json:"caseId"`
+	File   graphql.Upload `json:"file"`
 }
 
 type UserIDInput struct {
