@@ -127,7 +127,8 @@ type Variable struct {
 
 // Service reads and writes variables. Values are cached in memory: they are read on
 // many requests and change rarely; every change, here or on another server (through
-// Refresh), drops the cache and updates the announcement's subscribers.
+// Refresh), drops the cache, wakes the watchers and updates the announcement's
+// subscribers.
 type Service struct {
 	client *ent.Client
 	policy *policy.Policy
@@ -145,6 +146,7 @@ type Service struct {
 	announced   map[*announcementSub]struct{}
 	pending     []announcementChange
 	dispatching bool
+	watchers    map[chan struct{}]struct{} // see Watch
 }
 
 // New returns the settings service.
@@ -188,8 +190,8 @@ func (s *Service) Value(ctx context.Context, name string) (string, error) {
 	return cache[name], nil
 }
 
-// Refresh drops the cached values after variables changed (names; nil for any) and
-// has the announcement's subscribers sent what changed for them. values holds the new
+// Refresh drops the cached values after variables changed (names; nil for any), wakes
+// every watcher and has the announcement's subscribers sent what changed for them. values holds the new
 // values when the change carried them (nil: they are read from the database); with
 // them subscribers get every announcement in turn, not only the one current when the
 // database is read, which may already be the next.
@@ -198,6 +200,12 @@ func (s *Service) Refresh(names []string, values map[string]string) {
 	defer s.mu.Unlock()
 	s.cache = nil
 	s.gen++
+	for w := range s.watchers {
+		select {
+		case w <- struct{}{}:
+		default: // a wake-up is pending already; it will read the newest values
+		}
+	}
 	if len(s.announced) > 0 && (names == nil || slices.ContainsFunc(names, affectsAnnouncement)) {
 		text, carried := values[AnnouncementName]
 		if carried && text == "" {
@@ -205,6 +213,24 @@ func (s *Service) Refresh(names []string, values map[string]string) {
 		}
 		s.queueLocked(announcementChange{text: text, carried: carried})
 	}
+}
+
+// Watch returns a channel that receives a signal after variables change, until ctx
+// ends. Signals coalesce: a watcher that lags gets one for many changes, never none.
+func (s *Service) Watch(ctx context.Context) <-chan struct{} {
+	w := make(chan struct{}, 1)
+	s.mu.Lock()
+	if s.watchers == nil {
+		s.watchers = map[chan struct{}]struct{}{}
+	}
+	s.watchers[w] = struct{}{}
+	s.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		delete(s.watchers, w)
+		s.mu.Unlock()
+	})
+	return w
 }
 
 // Get returns one variable with its current value (as the request's transaction sees
