@@ -265,8 +265,8 @@ func printTable(w io.Writer, cfg config, results []*Result) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	for _, r := range results {
-		fmt.Fprintf(w, "%s: load generator CPU %.1f s (%.0f%%) over the window; %d publish errors; %d subscribers never ready",
-			r.Target, r.LoadgenCPUSeconds, 100*r.LoadgenCPUSeconds/cfg.Window.Seconds(), r.PublishErrors, r.NotReady)
+		fmt.Fprintf(w, "%s: load generator CPU %.1f s (%.0f%%) over the window; publish answered in p50 %.1f ms, p99 %.1f ms; %d publish errors; %d subscribers never ready",
+			r.Target, r.LoadgenCPUSeconds, 100*r.LoadgenCPUSeconds/cfg.Window.Seconds(), r.PublishP50, r.PublishP99, r.PublishErrors, r.NotReady)
 		if r.FirstError != "" {
 			fmt.Fprintf(w, "; first error: %.200s", r.FirstError)
 		}

@@ -70,6 +70,8 @@ type Result struct {
 	Total             Figures   `json:"total"`
 	LoadgenCPUSeconds float64   `json:"loadgenCpuSeconds"`
 	PublishErrors     int       `json:"publishErrors"`
+	PublishP50        float64   `json:"publishP50Ms"` // time for the publish request to answer
+	PublishP99        float64   `json:"publishP99Ms"`
 	NotReady          int       `json:"notReady"` // subscribers without a warm-up event
 	FirstError        string    `json:"firstError,omitempty"`
 }
@@ -348,8 +350,14 @@ func measure(ctx context.Context, cfg config, t *target) (*Result, error) {
 	r := &Result{Target: t.name}
 	var pubErrs atomic.Int64
 	var firstPubErr atomic.Value
+	pubLat := make([]time.Duration, events) // how long each measured publish took to answer
 	publish := func(seq int) {
-		if err := t.publish(ctx, eventText(seq, time.Now())); err != nil && ctx.Err() == nil {
+		t0 := time.Now()
+		err := t.publish(ctx, eventText(seq, t0))
+		if seq > 0 {
+			pubLat[seq-1] = time.Since(t0)
+		}
+		if err != nil && ctx.Err() == nil {
 			pubErrs.Add(1)
 			firstPubErr.CompareAndSwap(nil, fmt.Sprintf("publish seq=%d: %v", seq, err))
 		}
@@ -384,6 +392,10 @@ func measure(ctx context.Context, cfg config, t *target) (*Result, error) {
 		// A CPU profile of each server over the window.
 		publishing.Go(func() {
 			saveProfiles(ctx, cfg.Profile, t, "window-cpu.pb.gz", fmt.Sprintf("profile?seconds=%d", int(cfg.Window.Seconds())))
+		})
+		publishing.Go(func() { // what everything waits on, halfway
+			time.Sleep(cfg.Window / 2)
+			saveProfiles(ctx, cfg.Profile, t, "window-goroutines.txt", "goroutine?debug=1")
 		})
 	}
 	interval := time.Duration(float64(time.Second) / cfg.Rate)
@@ -420,6 +432,8 @@ func measure(ctx context.Context, cfg config, t *target) (*Result, error) {
 	}
 
 	r.LoadgenCPUSeconds = (gen1 - gen0).Seconds()
+	slices.Sort(pubLat)
+	r.PublishP50, r.PublishP99 = ms(percentile(pubLat, 50)), ms(percentile(pubLat, 99))
 	r.PublishErrors = int(pubErrs.Load())
 	if e, ok := firstPubErr.Load().(string); ok {
 		r.FirstError = e
