@@ -10,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/live"
 	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/search"
 	"github.com/portico-dev/portico/workflow"
 )
 
@@ -21,5 +22,6 @@ type Resolver struct {
 	Dir    *directory.Directory
 	Work   *workflow.Engine
 	Hub    *live.Hub
+	Finder *search.Service // named so, not Search: queryResolver has the method Search
 	Log    *slog.Logger
 }

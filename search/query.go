@@ -1,0 +1,219 @@
+package search
+
+import (
+	"context"
+	"fmt"
+
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/businesscase"
+	"github.com/portico-dev/portico/ent/predicate"
+	"github.com/portico-dev/portico/ent/process"
+	"github.com/portico-dev/portico/ent/task"
+)
+
+// MaxCandidates bounds the ranking work of a search: of each kind, only this many
+// visible matches are ranked, the first ones the database finds (on PostgreSQL in the
+// order of the table's storage, about oldest first; on SQLite in id order), and only
+// they are results.
+//
+// Ranking needs each match's row, so ranking all of them costs in proportion to the
+// matches: at a million tasks one common word ("invoice", every eighth task of the
+// benchmark data) matches 125,000 rows, and ranking those took 350-400 ms on
+// PostgreSQL; a full count alone 120 ms. Capped, a search costs the index lookup plus
+// MaxCandidates rows whatever the word. A text that matches fewer rows than the cap,
+// which is any more specific one, is ranked exactly; a broader one returns the
+// best-ranked of its first MaxCandidates matches per kind, and totalCount says how many
+// results there are under that rule (never more than MaxCandidates per kind).
+const MaxCandidates = 1000
+
+// rankColumn is the name of the rank in the statement's result.
+const rankColumn = "search_rank"
+
+// kindTable describes a kind's tables.
+type kindTable struct {
+	kind  Kind
+	table string // the ent table; the PostgreSQL index is <table>_search
+	fts   string // the SQLite FTS5 table
+}
+
+// kinds are the searched kinds in Kind order.
+var kinds = []kindTable{
+	{KindTask, task.Table, "tasks_fts"},
+	{KindCase, businesscase.Table, "cases_fts"},
+	{KindProcess, process.Table, "processes_fts"},
+}
+
+// page returns the first n results of kind k for q after position from (nil: from the
+// start), best first. Their visibility is in the statement: the kind's interceptor adds
+// it to the predicates, and shape, a modifier, moves them into the candidates. (Modify
+// returns a select builder, unused: the modifier stays on the query, and when ent loads
+// entities it applies modifiers after all predicates, order and limit.)
+func (s *Service) page(ctx context.Context, k kindTable, q query, from *position, n int) ([]Hit, error) {
+	match, shape := s.match(k, q), s.shape(k, q, from)
+	var hits []Hit
+	var err error
+	switch k.kind {
+	case KindTask:
+		var rows []*ent.Task
+		q := s.client.Task.Query().Where(predicate.Task(match)).Limit(n)
+		q.Modify(shape)
+		if rows, err = q.All(ctx); err == nil {
+			hits, err = hitsOf(k.kind, rows, func(r *ent.Task) int { return r.ID })
+		}
+	case KindCase:
+		var rows []*ent.BusinessCase
+		q := s.client.BusinessCase.Query().Where(predicate.BusinessCase(match)).Limit(n)
+		q.Modify(shape)
+		if rows, err = q.All(ctx); err == nil {
+			hits, err = hitsOf(k.kind, rows, func(r *ent.BusinessCase) int { return r.ID })
+		}
+	case KindProcess:
+		var rows []*ent.Process
+		q := s.client.Process.Query().Where(predicate.Process(match)).Limit(n)
+		q.Modify(shape)
+		if rows, err = q.All(ctx); err == nil {
+			hits, err = hitsOf(k.kind, rows, func(r *ent.Process) int { return r.ID })
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("search %s: %w", k.table, err)
+	}
+	return hits, nil
+}
+
+// rankedRow is an ent entity loaded with the rank column.
+type rankedRow interface {
+	ent.Noder
+	Value(name string) (ent.Value, error)
+}
+
+// hitsOf turns rows loaded by page into hits.
+func hitsOf[T rankedRow](k Kind, rows []T, id func(T) int) ([]Hit, error) {
+	hits := make([]Hit, 0, len(rows))
+	for _, r := range rows {
+		v, err := r.Value(rankColumn)
+		if err != nil {
+			return nil, err
+		}
+		rank, ok := v.(float64)
+		if !ok {
+			return nil, fmt.Errorf("rank of %s %d is %T, not a float", k, id(r), v)
+		}
+		hits = append(hits, Hit{Node: r, Kind: k, ID: id(r), Rank: rank})
+	}
+	return hits, nil
+}
+
+// count returns the number of results of kind k for q: the visible matches, at most
+// MaxCandidates.
+func (s *Service) count(ctx context.Context, k kindTable, q query) (int, error) {
+	match := s.match(k, q)
+	var ids []int
+	var err error
+	switch k.kind {
+	case KindTask:
+		ids, err = s.client.Task.Query().Where(predicate.Task(match)).Limit(s.candidates).IDs(ctx)
+	case KindCase:
+		ids, err = s.client.BusinessCase.Query().Where(predicate.BusinessCase(match)).Limit(s.candidates).IDs(ctx)
+	case KindProcess:
+		ids, err = s.client.Process.Query().Where(predicate.Process(match)).Limit(s.candidates).IDs(ctx)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count %s search results: %w", k.table, err)
+	}
+	return len(ids), nil
+}
+
+// match is the predicate of the rows of kind k that contain every word of q.
+func (s *Service) match(k kindTable, q query) func(*sql.Selector) {
+	return func(sel *sql.Selector) {
+		if s.dialect == dialect.Postgres {
+			// The expression of the <table>_search index: the planner uses the index
+			// for `document @@ query`.
+			sel.Where(sql.P(func(b *sql.Builder) {
+				b.WriteString(pgDocument(sel) + " @@ to_tsquery('simple'::regconfig, ").Arg(q.tsquery()).WriteString(")")
+			}))
+			return
+		}
+		sel.Where(sql.P(func(b *sql.Builder) {
+			b.WriteString(sel.C("id") + " IN (SELECT rowid FROM " + b.Quote(k.fts) + " WHERE " + b.Quote(k.fts) + " MATCH ").
+				Arg(q.fts5()).WriteString(")")
+		}))
+	}
+}
+
+// pgDocument is the weighted text of a row for PostgreSQL: the name with weight A, the
+// description with B, so that ts_rank ranks a name match above a description match.
+// It must stay the expression of the <table>_search indexes of the migration
+// migrations/postgres/20261124150620_search.sql (TestIndexUsed checks).
+func pgDocument(sel *sql.Selector) string {
+	return "(setweight(to_tsvector('simple'::regconfig, coalesce(" + sel.C("name") + ", '')), 'A') || " +
+		"setweight(to_tsvector('simple'::regconfig, coalesce(" + sel.C("description") + ", '')), 'B'))"
+}
+
+// nameWeight is how much more a name match counts than a description match in SQLite's
+// bm25 (PostgreSQL's ts_rank weighs A and B as 1.0 and 0.4).
+const nameWeight = "10.0"
+
+// rank is the expression of a row's rank for q, higher is better: ts_rank on
+// PostgreSQL (per row, as float8 so that a cursor holds it exactly), the negated bm25
+// of the row's FTS5 match on SQLite.
+func (s *Service) rank(k kindTable, q query, sel *sql.Selector) sql.Querier {
+	return sql.ExprFunc(func(b *sql.Builder) {
+		if s.dialect == dialect.Postgres {
+			b.WriteString("ts_rank(" + pgDocument(sel) + ", to_tsquery('simple'::regconfig, ").Arg(q.tsquery()).WriteString("))::float8")
+			return
+		}
+		fts := b.Quote(k.fts)
+		b.WriteString("(SELECT -bm25(" + fts + ", " + nameWeight + ", 1.0) FROM " + fts + " WHERE " + fts + " MATCH ").
+			Arg(q.fts5()).WriteString(" AND " + fts + ".rowid = " + sel.C("id") + ")")
+	})
+}
+
+// shape turns a kind's query into its page of results. It runs as the query's
+// modifier, the last step of building the statement, when the WHERE holds the text
+// match and the visibility the interceptor added. It moves that WHERE into a subquery
+// of the first MaxCandidates matching ids (no order: on PostgreSQL a bitmap scan of the
+// search index or, for a common word, a scan that stops early; for a user who sees
+// few rows, a walk of those), then ranks only the candidates, keeps those after the
+// cursor and orders them best first; the query's Limit takes the page.
+//
+//	SELECT <columns>, <rank> AS search_rank FROM tasks
+//	WHERE tasks.id IN (SELECT tasks.id FROM tasks WHERE <match> AND <visible> LIMIT 1000)
+//	  AND <after the cursor>
+//	ORDER BY search_rank DESC, tasks.id LIMIT n
+func (s *Service) shape(k kindTable, q query, from *position) func(*sql.Selector) {
+	return func(sel *sql.Selector) {
+		// Same table name, no alias: inside the subquery the predicates' qualified
+		// columns ("tasks"."id") name the subquery's own table.
+		candidates := sql.Select(sel.C("id")).From(sql.Table(k.table)).Where(sel.P()).Limit(s.candidates)
+		sel.SetP(sql.In(sel.C("id"), candidates))
+		rank := s.rank(k, q, sel)
+		sel.AppendSelectExprAs(rank, rankColumn)
+		if from != nil {
+			sel.Where(after(k.kind, rank, sel.C("id"), *from))
+		}
+		sel.OrderExpr(sql.ExprFunc(func(b *sql.Builder) {
+			b.Ident(rankColumn).WriteString(" DESC, ").WriteString(sel.C("id"))
+		}))
+	}
+}
+
+// after is the predicate of the rows of kind k that come after position p in the order
+// rank descending, kind, id: lower rank; or equal rank and a later kind, or the same
+// kind and a higher id.
+func after(k Kind, rank sql.Querier, id string, p position) *sql.Predicate {
+	rankIs := func(op string) *sql.Predicate {
+		return sql.P(func(b *sql.Builder) { b.Join(rank).WriteString(" " + op + " ").Arg(p.rank) })
+	}
+	switch {
+	case k < p.kind:
+		return rankIs("<")
+	case k > p.kind:
+		return rankIs("<=")
+	}
+	return sql.Or(rankIs("<"), sql.And(rankIs("="), sql.GT(id, p.id)))
+}
