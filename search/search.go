@@ -103,16 +103,17 @@ func (s *Service) Search(ctx context.Context, text string, first *int, after *en
 	for i, k := range kinds {
 		g.Go(func() error {
 			var err error
-			pages[i], err = s.page(gctx, k, q, from, n+1)
+			pages[i], counts[i], err = s.page(gctx, k, q, from, n+1)
+			switch {
+			case err != nil || counts[i] >= 0:
+			case !total || from == nil:
+				counts[i] = 0 // no results at all, or no count asked
+			default:
+				// Every result of the kind comes before the cursor: count them apart.
+				counts[i], err = s.count(gctx, k, q)
+			}
 			return err
 		})
-		if total {
-			g.Go(func() error {
-				var err error
-				counts[i], err = s.count(gctx, k, q)
-				return err
-			})
-		}
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
