@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/ent"
 )
 
@@ -95,7 +96,9 @@ func (s *Service) Search(ctx context.Context, text string, first *int, after *en
 			return nil, err
 		}
 	}
-	// The kinds are independent queries: run them side by side.
+	// The kinds are independent queries: run them side by side, each planned for its
+	// text (the plan that suits a word depends on how common it is).
+	ctx = database.Unprepared(ctx)
 	res := &Result{}
 	pages := make([][]Hit, len(kinds))
 	counts := make([]int, len(kinds))
