@@ -13,21 +13,25 @@ import (
 // handMadeObject is a database object a hand-written migration creates and the ent
 // schema cannot express.
 type handMadeObject struct {
-	kind  string // "index" (PostgreSQL), "table" or "trigger" (SQLite)
+	kind  string // "column", "index" (PostgreSQL), "table" or "trigger" (SQLite)
 	table string // the ent table it belongs to
 	name  string
 }
 
 // handMade lists, per dialect, the objects of the full-text search migration (package
-// search): expression GIN indexes on PostgreSQL; FTS5 tables and the triggers that keep
-// them in step on SQLite. The drift check knows them by name: the diff against the ent
-// schema leaves exactly these alone (it would drop the indexes, which ent does not
-// know), and CheckHandMade fails when one is missing from a migrated database. Add an
-// object here in the same commit as the migration that creates it.
+// search): generated document columns and their GIN indexes on PostgreSQL; FTS5 tables
+// and the triggers that keep them in step on SQLite. The drift check knows them by
+// name: the diff against the ent schema leaves exactly these alone (it would drop the
+// columns and indexes, which ent does not know), and CheckHandMade fails when one is
+// missing from a migrated database. Add an object here in the same commit as the
+// migration that creates it.
 var handMade = map[string][]handMadeObject{
 	dialect.Postgres: {
+		{"column", "tasks", "search_document"},
 		{"index", "tasks", "tasks_search"},
+		{"column", "cases", "search_document"},
 		{"index", "cases", "cases_search"},
+		{"column", "processes", "search_document"},
 		{"index", "processes", "processes_search"},
 	},
 	dialect.SQLite: {
@@ -47,14 +51,21 @@ var handMade = map[string][]handMadeObject{
 }
 
 // keepHandMade is a diff hook that removes from the diff the drops of the hand-made
-// indexes of dialect d, and nothing else. (SQLite's FTS tables and triggers never show
-// up: ent inspects only its own tables, and atlas does not read triggers.)
+// columns and indexes of dialect d, and nothing else. (SQLite's FTS tables and triggers
+// never show up: ent inspects only its own tables, and atlas does not read triggers.)
 func keepHandMade(d string) entschema.DiffHook {
-	names := map[string]bool{}
+	keep := map[string]bool{}
 	for _, o := range handMade[d] {
-		if o.kind == "index" {
-			names[o.table+"."+o.name] = true
+		keep[o.kind+" "+o.table+"."+o.name] = true
+	}
+	handMadeDrop := func(table string, c schema.Change) bool {
+		switch c := c.(type) {
+		case *schema.DropColumn:
+			return keep["column "+table+"."+c.C.Name]
+		case *schema.DropIndex:
+			return keep["index "+table+"."+c.I.Name]
 		}
+		return false
 	}
 	return func(next entschema.Differ) entschema.Differ {
 		return entschema.DiffFunc(func(current, desired *schema.Schema) ([]schema.Change, error) {
@@ -67,10 +78,9 @@ func keepHandMade(d string) entschema.DiffHook {
 				if m, ok := c.(*schema.ModifyTable); ok {
 					var rest []schema.Change
 					for _, tc := range m.Changes {
-						if drop, ok := tc.(*schema.DropIndex); ok && names[m.T.Name+"."+drop.I.Name] {
-							continue
+						if !handMadeDrop(m.T.Name, tc) {
+							rest = append(rest, tc)
 						}
-						rest = append(rest, tc)
 					}
 					if len(rest) == 0 {
 						continue
@@ -93,7 +103,11 @@ func CheckHandMade(ctx context.Context, db *sql.DB, d string) error {
 		var err error
 		switch d {
 		case dialect.Postgres:
-			err = db.QueryRowContext(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname = $2`, o.table, o.name).Scan(&n)
+			q := `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname = $2`
+			if o.kind == "column" {
+				q = `SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`
+			}
+			err = db.QueryRowContext(ctx, q, o.table, o.name).Scan(&n)
 		default:
 			err = db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = ? AND name = ?`, o.kind, o.name).Scan(&n)
 		}

@@ -71,7 +71,7 @@ func TestSearchAfterUpgrade(t *testing.T) {
 }
 
 // TestIndexUsed: the match is answered from the search index of each kind (on
-// PostgreSQL the query's expression must be the index's exactly).
+// PostgreSQL by the GIN index over the generated document column).
 func TestIndexUsed(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()

@@ -147,10 +147,9 @@ func (s *Service) count(ctx context.Context, k kindTable, q query) (int, error) 
 func (s *Service) match(k kindTable, q query) func(*sql.Selector) {
 	return func(sel *sql.Selector) {
 		if s.dialect == dialect.Postgres {
-			// The expression of the <table>_search index: the planner uses the index
-			// for `document @@ query`.
+			// The <table>_search GIN index serves `search_document @@ query`.
 			sel.Where(sql.P(func(b *sql.Builder) {
-				b.WriteString(pgDocument(sel) + " @@ to_tsquery('simple'::regconfig, ").Arg(q.tsquery()).WriteString(")")
+				b.WriteString(sel.C(documentColumn) + " @@ to_tsquery('simple'::regconfig, ").Arg(q.tsquery()).WriteString(")")
 			}))
 			return
 		}
@@ -161,26 +160,22 @@ func (s *Service) match(k kindTable, q query) func(*sql.Selector) {
 	}
 }
 
-// pgDocument is the weighted text of a row for PostgreSQL: the name with weight A, the
-// description with B, so that ts_rank ranks a name match above a description match.
-// It must stay the expression of the <table>_search indexes of the migration
-// migrations/postgres/20261124150620_search.sql (TestIndexUsed checks).
-func pgDocument(sel *sql.Selector) string {
-	return "(setweight(to_tsvector('simple'::regconfig, coalesce(" + sel.C("name") + ", '')), 'A') || " +
-		"setweight(to_tsvector('simple'::regconfig, coalesce(" + sel.C("description") + ", '')), 'B'))"
-}
+// documentColumn is the PostgreSQL column with the weighted text of a row, generated
+// by the database (migration *_search.sql): the name with weight A, the description
+// with B, so that ts_rank ranks a name match above a description match.
+const documentColumn = "search_document"
 
 // nameWeight is how much more a name match counts than a description match in SQLite's
 // bm25 (PostgreSQL's ts_rank weighs A and B as 1.0 and 0.4).
 const nameWeight = "10.0"
 
 // rank is the expression of a row's rank for q, higher is better: ts_rank on
-// PostgreSQL (per row, as float8 so that a cursor holds it exactly), the negated bm25
+// PostgreSQL (as float8 so that a cursor holds it exactly), the negated bm25
 // of the row's FTS5 match on SQLite.
 func (s *Service) rank(k kindTable, q query, sel *sql.Selector) sql.Querier {
 	return sql.ExprFunc(func(b *sql.Builder) {
 		if s.dialect == dialect.Postgres {
-			b.WriteString("ts_rank(" + pgDocument(sel) + ", to_tsquery('simple'::regconfig, ").Arg(q.tsquery()).WriteString("))::float8")
+			b.WriteString("ts_rank(" + sel.C(documentColumn) + ", to_tsquery('simple'::regconfig, ").Arg(q.tsquery()).WriteString("))::float8")
 			return
 		}
 		fts := b.Quote(k.fts)

@@ -1,7 +1,7 @@
 // Package search is the global full-text search over the tasks, cases and processes a
-// viewer may see: PostgreSQL text search over expression GIN indexes, SQLite FTS5 tables
-// (both made by the migrations *_search.sql), results of the three kinds merged by rank
-// and paginated with an opaque cursor.
+// viewer may see: PostgreSQL text search over generated tsvector columns with GIN
+// indexes, SQLite FTS5 tables (both made by the migrations *_search.sql), results of
+// the three kinds merged by rank and paginated with an opaque cursor.
 //
 // Visibility is never checked here: each kind is an ent query with the text match as a
 // predicate, so the interceptors of policy.Install add the viewer's visibility predicate
