@@ -31,23 +31,8 @@ func PreparedReads(drv *entsql.Driver, db *sql.DB) dialect.Driver {
 	return &preparedReads{Driver: drv, db: db, stmts: stmts}
 }
 
-// unpreparedKey marks a context whose reads run as plain statements.
-type unpreparedKey struct{}
-
-// Unprepared returns a context in which reads run as plain statements, planned for their
-// arguments each time, instead of prepared ones that PostgreSQL may run with a generic
-// plan after a few executions. For statements whose best plan depends on the values:
-// a full-text match on a rare word wants the search index, on a common word a scan
-// that stops early, and a generic plan cannot tell them apart.
-func Unprepared(ctx context.Context) context.Context {
-	return context.WithValue(ctx, unpreparedKey{}, true)
-}
-
-// Query runs query as a prepared statement, or plainly under Unprepared.
+// Query runs query as a prepared statement.
 func (d *preparedReads) Query(ctx context.Context, query string, args, v any) error {
-	if plain, _ := ctx.Value(unpreparedKey{}).(bool); plain {
-		return d.Driver.Query(ctx, query, args, v)
-	}
 	rows, ok := v.(*entsql.Rows)
 	if !ok {
 		return fmt.Errorf("prepared read: invalid rows type %T", v)

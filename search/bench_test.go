@@ -1,8 +1,11 @@
 package search_test
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -84,14 +87,23 @@ func BenchmarkSearch(b *testing.B) {
 					c.MustDo(b, query, map[string]any{"text": text}, nil)
 				}
 				lat := make([]time.Duration, 0, b.N)
+				slowest := map[string]time.Duration{}
 				b.ResetTimer()
 				for i := range b.N {
+					text := texts[i%len(texts)]
 					start := time.Now()
-					c.MustDo(b, query, map[string]any{"text": texts[i%len(texts)]}, nil)
-					lat = append(lat, time.Since(start))
+					c.MustDo(b, query, map[string]any{"text": text}, nil)
+					d := time.Since(start)
+					lat = append(lat, d)
+					slowest[text] = max(slowest[text], d)
 				}
 				b.StopTimer()
 				slices.Sort(lat)
+				byTime := slices.Collect(maps.Keys(slowest))
+				slices.SortFunc(byTime, func(x, y string) int { return cmp.Compare(slowest[y], slowest[x]) })
+				for _, text := range byTime[:min(5, len(byTime))] {
+					b.Logf("slow: %q %v", text, slowest[text].Round(time.Millisecond))
+				}
 				pct := func(p float64) float64 {
 					return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
 				}
@@ -130,7 +142,15 @@ func TestExplainSearch(t *testing.T) {
 			rec.start()
 			c.MustDo(t, fmt.Sprintf(benchQuery, "totalCount"), map[string]any{"text": text}, nil)
 			for _, st := range rec.stop() {
-				rows, err := db.Query("EXPLAIN (ANALYZE, BUFFERS) "+st.query, st.args...)
+				// As search runs it: in a transaction with sequential scans off.
+				tx, err := db.Begin()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tx.Exec("SET LOCAL enable_seqscan = off"); err != nil {
+					t.Fatal(err)
+				}
+				rows, err := tx.Query("EXPLAIN (ANALYZE, BUFFERS) "+st.query, st.args...)
 				if err != nil {
 					t.Fatalf("explain %s: %v", st.query, err)
 				}
@@ -143,6 +163,7 @@ func TestExplainSearch(t *testing.T) {
 					plan = append(plan, line)
 				}
 				rows.Close()
+				tx.Rollback()
 				t.Logf("%s searching %q:\n%s\n%s\n", user, text, st.query, strings.Join(plan, "\n"))
 			}
 		}
@@ -174,13 +195,36 @@ func (r *recorder) stop() []statement {
 
 // Query records and runs a statement.
 func (r *recorder) Query(ctx context.Context, query string, args, v any) error {
+	r.record(query, args)
+	return r.Driver.Query(ctx, query, args, v)
+}
+
+func (r *recorder) record(query string, args any) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.recording && strings.Contains(query, fmt.Sprintf("LIMIT %d", search.MaxCandidates)) {
 		argv, _ := args.([]any)
 		r.got = append(r.got, statement{query, argv})
 	}
-	r.mu.Unlock()
-	return r.Driver.Query(ctx, query, args, v)
+}
+
+// BeginTx starts a transaction whose statements are recorded too (search runs its
+// statements in read-only transactions on PostgreSQL).
+func (r *recorder) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
+	tx, err := r.Driver.(interface {
+		BeginTx(context.Context, *sql.TxOptions) (dialect.Tx, error)
+	}).BeginTx(ctx, opts)
+	return &recordingTx{Tx: tx, r: r}, err
+}
+
+type recordingTx struct {
+	dialect.Tx
+	r *recorder
+}
+
+func (t *recordingTx) Query(ctx context.Context, query string, args, v any) error {
+	t.r.record(query, args)
+	return t.Tx.Query(ctx, query, args, v)
 }
 
 // explainTexts are the texts TestExplainSearch explains (PORTICO_SEARCH_EXPLAIN, comma
@@ -191,3 +235,9 @@ var explainTexts = func() []string {
 	}
 	return []string{"invoice", "review inv", "purchase order", "zebra"}
 }()
+
+func (t *recordingTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.Tx.(interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	}).ExecContext(ctx, query, args...)
+}

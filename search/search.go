@@ -25,7 +25,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/portico-dev/portico/apperr"
-	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/ent"
 )
 
@@ -96,9 +95,7 @@ func (s *Service) Search(ctx context.Context, text string, first *int, after *en
 			return nil, err
 		}
 	}
-	// The kinds are independent queries: run them side by side, each planned for its
-	// text (the plan that suits a word depends on how common it is).
-	ctx = database.Unprepared(ctx)
+	// The kinds are independent queries: run them side by side.
 	res := &Result{}
 	pages := make([][]Hit, len(kinds))
 	counts := make([]int, len(kinds))
