@@ -16,16 +16,17 @@ import (
 )
 
 // MaxCandidates bounds the ranking work of a search: of each kind, only this many
-// visible matches are ranked, the first ones the database finds (on PostgreSQL in the
-// order of the table's storage, about oldest first; on SQLite in id order), and only
-// they are results.
+// visible matches are ranked, the first ones the statement finds (on PostgreSQL in the
+// order of the table's storage, about oldest first, or of the rows the user may see;
+// on SQLite in id order), and only they are results.
 //
 // Ranking needs each match's row, so ranking all of them costs in proportion to the
 // matches: at a million tasks one common word ("invoice", every eighth task of the
 // benchmark data) matches 125,000 rows, and ranking those took 350-400 ms on
-// PostgreSQL; a full count alone 120 ms. Capped, a search costs the index lookup plus
-// MaxCandidates rows whatever the word. A text that matches fewer rows than the cap,
-// which is any more specific one, is ranked exactly; a broader one returns the
+// PostgreSQL, a full count alone 120 ms. Capped, ranking costs at most MaxCandidates
+// rows whatever the word; finding the candidates costs the index lookup, or for a
+// user who sees few rows a check of those. A text that matches fewer rows than the cap,
+// which is nearly any more specific one, is ranked exactly; a broader one returns the
 // best-ranked of its first MaxCandidates matches per kind, and totalCount says how many
 // results there are under that rule (never more than MaxCandidates per kind).
 const MaxCandidates = 1000
@@ -110,7 +111,7 @@ func (s *Service) planned(ctx context.Context, fn func(*ent.Client) error) error
 	}
 	tx, err := s.client.BeginTx(ctx, &stdsql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return err
+		return fmt.Errorf("begin search: %w", err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
@@ -119,7 +120,10 @@ func (s *Service) planned(ctx context.Context, fn func(*ent.Client) error) error
 	if err := fn(tx.Client()); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("end search: %w", err)
+	}
+	return nil
 }
 
 // rankedRow is an ent entity loaded with the rank and total columns.
@@ -222,11 +226,11 @@ func (s *Service) rank(k kindTable, q query, sel *sql.Selector) sql.Querier {
 // shape turns a kind's query into its page of results. It runs as the query's
 // modifier, the last step of building the statement, when the WHERE holds the text
 // match and the visibility the interceptor added. It moves that WHERE into a subquery
-// of the first candidates (no order: on PostgreSQL a bitmap scan of the search index
-// or, for a common word, a scan that stops early; for a user who sees few rows, a walk
-// of those), ranks and counts only the candidates in a derived table named like the
-// table (so the query's own columns, "tasks"."name", read it), keeps the rows after the
-// cursor and orders them best first; the query's Limit takes the page:
+// of the first candidates (no order: a bitmap scan of the search index, or for a user
+// who sees few rows a walk of those, each checked), ranks and counts only the
+// candidates in a derived table named like the table (so the query's own columns,
+// "tasks"."name", read it), keeps the rows after the cursor and orders them best
+// first; the query's Limit takes the page:
 //
 //	SELECT "tasks"."id", …, "tasks"."search_rank", "tasks"."search_total"
 //	FROM (SELECT "tasks".*, <rank> AS search_rank, count(*) OVER () AS search_total
