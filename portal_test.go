@@ -234,3 +234,28 @@ func TestFavoritesNewsAndMySettings(t *testing.T) {
 		}
 	})
 }
+
+func TestDemoPortal(t *testing.T) {
+	srv := servertest.Start(t, "sqlite", portico.Config{Demo: true})
+	demo, admin := srv.Login(t, "demo", "demo"), srv.Login(t, "admin", "admin")
+	ds := dashboardsOf(t, demo)
+	if len(ds) != 1 || ds[0].Title != "Start" {
+		t.Fatalf("demo dashboards: %+v", ds)
+	}
+	var wt struct {
+		DashboardTasks struct{ Edges []struct{ Node struct{ Name string } } }
+	}
+	demo.MustDo(t, `query($d: ID!) { dashboardTasks(dashboardId: $d, widgetId: "my-tasks") { edges { node { name } } } }`, map[string]any{"d": ds[0].ID}, &wt)
+	if fmt.Sprint(wt.DashboardTasks.Edges) != "[{{Approve leave request}} {{Plan handover}}]" { // demo's own and its role Development's
+		t.Errorf("demo's open tasks on the start dashboard: %+v", wt.DashboardTasks.Edges)
+	}
+	// The demo dashboard is valid: it survives an export and an import.
+	var ex struct{ ExportDashboard string }
+	admin.MustDo(t, `query($id: ID!) { exportDashboard(id: $id) }`, map[string]any{"id": ds[0].ID}, &ex)
+	admin.MustDo(t, `mutation($j: String!) { importDashboard(input: {json: $j}) { warnings } }`, map[string]any{"j": ex.ExportDashboard}, nil)
+	var n struct{ News []struct{ Title string } }
+	demo.MustDo(t, `{ news { title } }`, nil, &n)
+	if len(n.News) != 1 || n.News[0].Title != "Welcome to Portico" {
+		t.Errorf("demo news: %+v", n.News)
+	}
+}
