@@ -7,11 +7,15 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"entgo.io/contrib/entgql"
@@ -23,20 +27,28 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/bootstrap"
+	"github.com/portico-dev/portico/cleanup"
+	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/directory"
+	"github.com/portico-dev/portico/documents"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/serversecret"
+	"github.com/portico-dev/portico/favorites"
 	"github.com/portico-dev/portico/graph"
 	"github.com/portico-dev/portico/graph/wsgorilla"
 	"github.com/portico-dev/portico/live"
 	"github.com/portico-dev/portico/mail"
+	"github.com/portico-dev/portico/news"
 	"github.com/portico-dev/portico/playground"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/requestid"
 	"github.com/portico-dev/portico/search"
+	"github.com/portico-dev/portico/settings"
+	"github.com/portico-dev/portico/statistics"
 	"github.com/portico-dev/portico/workflow"
 )
 
@@ -51,6 +63,8 @@ type Config struct {
 	MaxDepth       int           // default 15
 	MaxComplexity  int           // default 5000
 	SMTPURL        string        // smtp://[user:password@]host:port?from=address for EMAIL steps; "" logs them
+	MaxUploadBytes int64         // largest document upload; default documents.DefaultMaxSize
+	ClamdAddr      string        // host:port of a ClamAV daemon scanning uploads; "" scans nothing
 	Logger         *slog.Logger  // default slog.Default()
 	// WrapDriver, when set, wraps the database driver (tests count queries with it).
 	WrapDriver func(dialect.Driver) dialect.Driver
@@ -58,17 +72,26 @@ type Config struct {
 
 // Server is a running Portico instance's state.
 type Server struct {
-	DB      *database.DB
-	Policy  *policy.Policy
-	Auth    *auth.Service
-	Dir     *directory.Directory
-	Work    *workflow.Engine
-	Bus     live.Bus
-	Hub     *live.Hub
-	Handler http.Handler
-	log     *slog.Logger
-	id      string // this server's id on the bus
-	stop    func() // ends the policy follower
+	DB         *database.DB
+	Policy     *policy.Policy
+	Auth       *auth.Service
+	Dir        *directory.Directory
+	Settings   *settings.Service
+	Dashboards *dashboards.Service
+	Favorites  *favorites.Service
+	News       *news.Service
+	Documents  *documents.Service
+	Work       *workflow.Engine
+	Bus        live.Bus
+	Hub        *live.Hub
+	Charts     *statistics.Service
+	Feeds      *statistics.Feeds
+	Cleanup    *cleanup.Job
+	Handler    http.Handler
+	log        *slog.Logger
+	id         string // this server's id on the bus
+	stop       func() // ends the policy follower
+	cancel     func() // ends what runs for the server's lifetime (chart feeds)
 }
 
 // New opens and migrates the database, prepares an empty one, loads the policy and
@@ -124,6 +147,20 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	s.Auth = auth.NewService(db.Client, tokens)
 	s.Dir = directory.New(db.Client, s.Policy, cfg.Logger)
 	s.Work = workflow.New(db.Client, db.Dialect, s.Policy, cfg.Logger)
+	s.Settings = settings.New(db.Client, s.Policy, cfg.Logger)
+	s.Dir.PasswordRules = s.Settings.CheckPassword
+	s.Dashboards = dashboards.New(db.Client, s.Policy)
+	s.Favorites = favorites.New(db.Client, s.Policy)
+	s.News = news.New(db.Client, s.Policy)
+	s.Documents = documents.New(db.Client, s.Policy)
+	s.Documents.MaxSize = cfg.MaxUploadBytes
+	if cfg.ClamdAddr != "" {
+		s.Documents.Scanner = documents.Clamd{Addr: cfg.ClamdAddr}
+		s.Documents.ScanEnabled = func(ctx context.Context) bool {
+			v, err := s.Settings.Value(ctx, settings.VirusScanner)
+			return err != nil || v != "false" // scan unless switched off
+		}
+	}
 	if cfg.SMTPURL != "" {
 		m, err := mail.New(cfg.SMTPURL)
 		if err != nil {
@@ -135,6 +172,12 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	s.publishChanges()
 	go s.followPolicy(events)
 	s.Hub = live.NewHub(db.Client, s.Bus, s.log)
+	s.Charts = statistics.New(db.Client, db.Dialect)
+	life, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.Feeds = statistics.NewFeeds(s.Hub.Changes(life), s.log)
+	s.Cleanup = cleanup.New(db.Client, db.Dialect, s.Settings, s.log)
+	go s.Cleanup.Schedule(life)
 	s.Handler = s.routes(cfg)
 	return s, nil
 }
@@ -171,11 +214,15 @@ func (s *Server) publishChanges() {
 	s.Work.Changed = func(ctx context.Context, tasks, cases []int) {
 		publish(ctx, live.Event{Kind: live.KindWork, Tasks: tasks, Cases: cases})
 	}
+	s.Settings.Changed = func(ctx context.Context, names []string) {
+		publish(ctx, live.Event{Kind: live.KindSettings, Variables: names})
+	}
 }
 
 // followPolicy applies other servers' policy changes; after a possible gap (the bus
-// reconnected) it syncs the enforcer with the database. Any event, from any server, may
-// change who sees which tasks, so each one also drops the task list's cached counts.
+// reconnected) it syncs the enforcer with the database and drops cached settings. Any
+// event, from any server, may change who sees which tasks, so each one also drops the
+// task list's cached counts; other servers' settings changes refresh the settings.
 func (s *Server) followPolicy(events <-chan live.Event) {
 	ctx := policy.SystemContext(context.Background())
 	for e := range events {
@@ -183,7 +230,10 @@ func (s *Server) followPolicy(events <-chan live.Event) {
 		var err error
 		switch {
 		case e.Kind == live.KindResync:
+			s.Settings.Refresh(nil)
 			err = s.Policy.Sync(ctx, s.DB.Client)
+		case e.Kind == live.KindSettings && e.Origin != s.id:
+			s.Settings.Refresh(e.Variables)
 		case e.Kind != live.KindPolicy || e.Origin == s.id:
 			continue
 		case policy.NeedsReload(e.Policy):
@@ -203,6 +253,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.MaxUploadBytes == 0 {
+		cfg.MaxUploadBytes = documents.DefaultMaxSize
 	}
 	if cfg.MaxDepth == 0 {
 		cfg.MaxDepth = 15
@@ -237,6 +290,9 @@ func tokenKey(ctx context.Context, client *ent.Client) ([]byte, error) {
 
 // Close stops the bus and closes the database.
 func (s *Server) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
 	if s.Bus != nil {
 		s.stop()
 		s.Bus.Close()
@@ -247,6 +303,7 @@ func (s *Server) Close() error {
 // GraphQL returns the gqlgen server with its transports, limits and extensions.
 func (s *Server) graphQL(cfg Config) *handler.Server {
 	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Hub: s.Hub,
+		Settings: s.Settings, Boards: s.Dashboards, Favorites: s.Favorites, Cleanup: s.Cleanup, Files: s.Documents, Bulletin: s.News, Charts: s.Charts, Feeds: s.Feeds,
 		Finder: search.New(s.DB.Client, s.DB.Dialect), Log: s.log}
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
 	srv.AddTransport(transport.Websocket{
@@ -259,6 +316,7 @@ func (s *Server) graphQL(cfg Config) *handler.Server {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.MultipartForm{MaxUploadSize: cfg.MaxUploadBytes + 1<<20, MaxMemory: 32 << 20})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
@@ -299,7 +357,8 @@ func (s *Server) websocketInit(ctx context.Context, p transport.InitPayload) (co
 func (s *Server) routes(cfg Config) http.Handler {
 	gql := s.graphQL(cfg)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes))))
+	mux.Handle("/graphql", s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes, cfg.MaxUploadBytes))))
+	mux.Handle("GET /documents/{id}", s.Auth.Middleware(http.HandlerFunc(s.downloadDocument)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -318,12 +377,50 @@ func (s *Server) routes(cfg Config) http.Handler {
 	return requestid.Middleware(s.accessLog(withClientAddr(mux)))
 }
 
-// limitBody caps request bodies so a huge POST cannot exhaust memory.
-func limitBody(next http.Handler, n int64) http.Handler {
+// limitBody caps request bodies so a huge POST cannot exhaust memory; multipart
+// requests (document uploads) may carry a file of up to upload bytes.
+func limitBody(next http.Handler, n, upload int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+			n = upload + 1<<20
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, n)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// downloadDocument sends a document's content to a viewer who may read it.
+func (s *Server) downloadDocument(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(r.PathValue("id"))
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, apperr.BadInput("document id %q is not a number", r.PathValue("id")))
+		return
+	}
+	doc, err := s.Documents.Content(r.Context(), id)
+	if err != nil {
+		status := http.StatusInternalServerError
+		if e, ok := apperr.As(err); ok {
+			status = map[apperr.Code]int{apperr.CodeUnauthenticated: http.StatusUnauthorized, apperr.CodeForbidden: http.StatusForbidden,
+				apperr.CodeNotFound: http.StatusNotFound, apperr.CodeBadUserInput: http.StatusBadRequest}[e.Code]
+			writeJSONError(w, status, e)
+			return
+		}
+		s.log.ErrorContext(r.Context(), "download document", "id", id, "err", err)
+		writeJSONError(w, status, &apperr.Error{Code: apperr.CodeInternal, Message: "internal error; quote request id " + requestid.FromContext(r.Context())})
+		return
+	}
+	w.Header().Set("Content-Type", doc.ContentType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": doc.Name}))
+	w.Header().Set("Content-Length", strconv.FormatInt(doc.Size, 10))
+	w.Write(doc.Content)
+}
+
+// writeJSONError answers a non-GraphQL route with an error in GraphQL's shape.
+func writeJSONError(w http.ResponseWriter, status int, e *apperr.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"message": e.Message, "extensions": map[string]any{"code": e.Code}}}})
 }
 
 func withClientAddr(next http.Handler) http.Handler {

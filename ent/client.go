@@ -17,7 +17,12 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
+	"github.com/portico-dev/portico/ent/dashboard"
+	"github.com/portico-dev/portico/ent/dashboardposition"
+	"github.com/portico-dev/portico/ent/document"
+	"github.com/portico-dev/portico/ent/favoriteprocess"
 	"github.com/portico-dev/portico/ent/grant"
+	"github.com/portico-dev/portico/ent/newsitem"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/processstarter"
@@ -27,6 +32,7 @@ import (
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/user"
+	"github.com/portico-dev/portico/ent/variable"
 	"github.com/portico-dev/portico/ent/workflowevent"
 
 	stdsql "database/sql"
@@ -41,8 +47,18 @@ type Client struct {
 	Absence *AbsenceClient
 	// BusinessCase is the client for interacting with the BusinessCase builders.
 	BusinessCase *BusinessCaseClient
+	// Dashboard is the client for interacting with the Dashboard builders.
+	Dashboard *DashboardClient
+	// DashboardPosition is the client for interacting with the DashboardPosition builders.
+	DashboardPosition *DashboardPositionClient
+	// Document is the client for interacting with the Document builders.
+	Document *DocumentClient
+	// FavoriteProcess is the client for interacting with the FavoriteProcess builders.
+	FavoriteProcess *FavoriteProcessClient
 	// Grant is the client for interacting with the Grant builders.
 	Grant *GrantClient
+	// NewsItem is the client for interacting with the NewsItem builders.
+	NewsItem *NewsItemClient
 	// Note is the client for interacting with the Note builders.
 	Note *NoteClient
 	// Process is the client for interacting with the Process builders.
@@ -61,6 +77,8 @@ type Client struct {
 	TaskResponsible *TaskResponsibleClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// Variable is the client for interacting with the Variable builders.
+	Variable *VariableClient
 	// WorkflowEvent is the client for interacting with the WorkflowEvent builders.
 	WorkflowEvent *WorkflowEventClient
 }
@@ -76,7 +94,12 @@ func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Absence = NewAbsenceClient(c.config)
 	c.BusinessCase = NewBusinessCaseClient(c.config)
+	c.Dashboard = NewDashboardClient(c.config)
+	c.DashboardPosition = NewDashboardPositionClient(c.config)
+	c.Document = NewDocumentClient(c.config)
+	c.FavoriteProcess = NewFavoriteProcessClient(c.config)
 	c.Grant = NewGrantClient(c.config)
+	c.NewsItem = NewNewsItemClient(c.config)
 	c.Note = NewNoteClient(c.config)
 	c.Process = NewProcessClient(c.config)
 	c.ProcessStarter = NewProcessStarterClient(c.config)
@@ -86,6 +109,7 @@ func (c *Client) init() {
 	c.Task = NewTaskClient(c.config)
 	c.TaskResponsible = NewTaskResponsibleClient(c.config)
 	c.User = NewUserClient(c.config)
+	c.Variable = NewVariableClient(c.config)
 	c.WorkflowEvent = NewWorkflowEventClient(c.config)
 }
 
@@ -177,21 +201,27 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:             ctx,
-		config:          cfg,
-		Absence:         NewAbsenceClient(cfg),
-		BusinessCase:    NewBusinessCaseClient(cfg),
-		Grant:           NewGrantClient(cfg),
-		Note:            NewNoteClient(cfg),
-		Process:         NewProcessClient(cfg),
-		ProcessStarter:  NewProcessStarterClient(cfg),
-		Role:            NewRoleClient(cfg),
-		ServerSecret:    NewServerSecretClient(cfg),
-		Substitute:      NewSubstituteClient(cfg),
-		Task:            NewTaskClient(cfg),
-		TaskResponsible: NewTaskResponsibleClient(cfg),
-		User:            NewUserClient(cfg),
-		WorkflowEvent:   NewWorkflowEventClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		Absence:           NewAbsenceClient(cfg),
+		BusinessCase:      NewBusinessCaseClient(cfg),
+		Dashboard:         NewDashboardClient(cfg),
+		DashboardPosition: NewDashboardPositionClient(cfg),
+		Document:          NewDocumentClient(cfg),
+		FavoriteProcess:   NewFavoriteProcessClient(cfg),
+		Grant:             NewGrantClient(cfg),
+		NewsItem:          NewNewsItemClient(cfg),
+		Note:              NewNoteClient(cfg),
+		Process:           NewProcessClient(cfg),
+		ProcessStarter:    NewProcessStarterClient(cfg),
+		Role:              NewRoleClient(cfg),
+		ServerSecret:      NewServerSecretClient(cfg),
+		Substitute:        NewSubstituteClient(cfg),
+		Task:              NewTaskClient(cfg),
+		TaskResponsible:   NewTaskResponsibleClient(cfg),
+		User:              NewUserClient(cfg),
+		Variable:          NewVariableClient(cfg),
+		WorkflowEvent:     NewWorkflowEventClient(cfg),
 	}, nil
 }
 
@@ -209,21 +239,27 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:             ctx,
-		config:          cfg,
-		Absence:         NewAbsenceClient(cfg),
-		BusinessCase:    NewBusinessCaseClient(cfg),
-		Grant:           NewGrantClient(cfg),
-		Note:            NewNoteClient(cfg),
-		Process:         NewProcessClient(cfg),
-		ProcessStarter:  NewProcessStarterClient(cfg),
-		Role:            NewRoleClient(cfg),
-		ServerSecret:    NewServerSecretClient(cfg),
-		Substitute:      NewSubstituteClient(cfg),
-		Task:            NewTaskClient(cfg),
-		TaskResponsible: NewTaskResponsibleClient(cfg),
-		User:            NewUserClient(cfg),
-		WorkflowEvent:   NewWorkflowEventClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		Absence:           NewAbsenceClient(cfg),
+		BusinessCase:      NewBusinessCaseClient(cfg),
+		Dashboard:         NewDashboardClient(cfg),
+		DashboardPosition: NewDashboardPositionClient(cfg),
+		Document:          NewDocumentClient(cfg),
+		FavoriteProcess:   NewFavoriteProcessClient(cfg),
+		Grant:             NewGrantClient(cfg),
+		NewsItem:          NewNewsItemClient(cfg),
+		Note:              NewNoteClient(cfg),
+		Process:           NewProcessClient(cfg),
+		ProcessStarter:    NewProcessStarterClient(cfg),
+		Role:              NewRoleClient(cfg),
+		ServerSecret:      NewServerSecretClient(cfg),
+		Substitute:        NewSubstituteClient(cfg),
+		Task:              NewTaskClient(cfg),
+		TaskResponsible:   NewTaskResponsibleClient(cfg),
+		User:              NewUserClient(cfg),
+		Variable:          NewVariableClient(cfg),
+		WorkflowEvent:     NewWorkflowEventClient(cfg),
 	}, nil
 }
 
@@ -253,9 +289,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Absence, c.BusinessCase, c.Grant, c.Note, c.Process, c.ProcessStarter, c.Role,
-		c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User,
-		c.WorkflowEvent,
+		c.Absence, c.BusinessCase, c.Dashboard, c.DashboardPosition, c.Document,
+		c.FavoriteProcess, c.Grant, c.NewsItem, c.Note, c.Process, c.ProcessStarter,
+		c.Role, c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User,
+		c.Variable, c.WorkflowEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -265,9 +302,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Absence, c.BusinessCase, c.Grant, c.Note, c.Process, c.ProcessStarter, c.Role,
-		c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User,
-		c.WorkflowEvent,
+		c.Absence, c.BusinessCase, c.Dashboard, c.DashboardPosition, c.Document,
+		c.FavoriteProcess, c.Grant, c.NewsItem, c.Note, c.Process, c.ProcessStarter,
+		c.Role, c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User,
+		c.Variable, c.WorkflowEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -280,8 +318,18 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Absence.mutate(ctx, m)
 	case *BusinessCaseMutation:
 		return c.BusinessCase.mutate(ctx, m)
+	case *DashboardMutation:
+		return c.Dashboard.mutate(ctx, m)
+	case *DashboardPositionMutation:
+		return c.DashboardPosition.mutate(ctx, m)
+	case *DocumentMutation:
+		return c.Document.mutate(ctx, m)
+	case *FavoriteProcessMutation:
+		return c.FavoriteProcess.mutate(ctx, m)
 	case *GrantMutation:
 		return c.Grant.mutate(ctx, m)
+	case *NewsItemMutation:
+		return c.NewsItem.mutate(ctx, m)
 	case *NoteMutation:
 		return c.Note.mutate(ctx, m)
 	case *ProcessMutation:
@@ -300,6 +348,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.TaskResponsible.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
+	case *VariableMutation:
+		return c.Variable.mutate(ctx, m)
 	case *WorkflowEventMutation:
 		return c.WorkflowEvent.mutate(ctx, m)
 	default:
@@ -685,6 +735,666 @@ func (c *BusinessCaseClient) mutate(ctx context.Context, m *BusinessCaseMutation
 	}
 }
 
+// DashboardClient is a client for the Dashboard schema.
+type DashboardClient struct {
+	config
+}
+
+// NewDashboardClient returns a client for the Dashboard from the given config.
+func NewDashboardClient(c config) *DashboardClient {
+	return &DashboardClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `dashboard.Hooks(f(g(h())))`.
+func (c *DashboardClient) Use(hooks ...Hook) {
+	c.hooks.Dashboard = append(c.hooks.Dashboard, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `dashboard.Intercept(f(g(h())))`.
+func (c *DashboardClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Dashboard = append(c.inters.Dashboard, interceptors...)
+}
+
+// Create returns a builder for creating a Dashboard entity.
+func (c *DashboardClient) Create() *DashboardCreate {
+	mutation := newDashboardMutation(c.config, OpCreate)
+	return &DashboardCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Dashboard entities.
+func (c *DashboardClient) CreateBulk(builders ...*DashboardCreate) *DashboardCreateBulk {
+	return &DashboardCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DashboardClient) MapCreateBulk(slice any, setFunc func(*DashboardCreate, int)) *DashboardCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DashboardCreateBulk{err: fmt.Errorf("calling to DashboardClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DashboardCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DashboardCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Dashboard.
+func (c *DashboardClient) Update() *DashboardUpdate {
+	mutation := newDashboardMutation(c.config, OpUpdate)
+	return &DashboardUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DashboardClient) UpdateOne(_m *Dashboard) *DashboardUpdateOne {
+	mutation := newDashboardMutation(c.config, OpUpdateOne, withDashboard(_m))
+	return &DashboardUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DashboardClient) UpdateOneID(id int) *DashboardUpdateOne {
+	mutation := newDashboardMutation(c.config, OpUpdateOne, withDashboardID(id))
+	return &DashboardUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Dashboard.
+func (c *DashboardClient) Delete() *DashboardDelete {
+	mutation := newDashboardMutation(c.config, OpDelete)
+	return &DashboardDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DashboardClient) DeleteOne(_m *Dashboard) *DashboardDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DashboardClient) DeleteOneID(id int) *DashboardDeleteOne {
+	builder := c.Delete().Where(dashboard.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DashboardDeleteOne{builder}
+}
+
+// Query returns a query builder for Dashboard.
+func (c *DashboardClient) Query() *DashboardQuery {
+	return &DashboardQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDashboard},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Dashboard entity by its id.
+func (c *DashboardClient) Get(ctx context.Context, id int) (*Dashboard, error) {
+	return c.Query().Where(dashboard.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DashboardClient) GetX(ctx context.Context, id int) *Dashboard {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryOwner queries the owner edge of a Dashboard.
+func (c *DashboardClient) QueryOwner(_m *Dashboard) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dashboard.Table, dashboard.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, dashboard.OwnerTable, dashboard.OwnerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryPositions queries the positions edge of a Dashboard.
+func (c *DashboardClient) QueryPositions(_m *Dashboard) *DashboardPositionQuery {
+	query := (&DashboardPositionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dashboard.Table, dashboard.FieldID, id),
+			sqlgraph.To(dashboardposition.Table, dashboardposition.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, dashboard.PositionsTable, dashboard.PositionsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DashboardClient) Hooks() []Hook {
+	return c.hooks.Dashboard
+}
+
+// Interceptors returns the client interceptors.
+func (c *DashboardClient) Interceptors() []Interceptor {
+	return c.inters.Dashboard
+}
+
+func (c *DashboardClient) mutate(ctx context.Context, m *DashboardMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DashboardCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DashboardUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DashboardUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DashboardDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Dashboard mutation op: %q", m.Op())
+	}
+}
+
+// DashboardPositionClient is a client for the DashboardPosition schema.
+type DashboardPositionClient struct {
+	config
+}
+
+// NewDashboardPositionClient returns a client for the DashboardPosition from the given config.
+func NewDashboardPositionClient(c config) *DashboardPositionClient {
+	return &DashboardPositionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `dashboardposition.Hooks(f(g(h())))`.
+func (c *DashboardPositionClient) Use(hooks ...Hook) {
+	c.hooks.DashboardPosition = append(c.hooks.DashboardPosition, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `dashboardposition.Intercept(f(g(h())))`.
+func (c *DashboardPositionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DashboardPosition = append(c.inters.DashboardPosition, interceptors...)
+}
+
+// Create returns a builder for creating a DashboardPosition entity.
+func (c *DashboardPositionClient) Create() *DashboardPositionCreate {
+	mutation := newDashboardPositionMutation(c.config, OpCreate)
+	return &DashboardPositionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DashboardPosition entities.
+func (c *DashboardPositionClient) CreateBulk(builders ...*DashboardPositionCreate) *DashboardPositionCreateBulk {
+	return &DashboardPositionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DashboardPositionClient) MapCreateBulk(slice any, setFunc func(*DashboardPositionCreate, int)) *DashboardPositionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DashboardPositionCreateBulk{err: fmt.Errorf("calling to DashboardPositionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DashboardPositionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DashboardPositionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DashboardPosition.
+func (c *DashboardPositionClient) Update() *DashboardPositionUpdate {
+	mutation := newDashboardPositionMutation(c.config, OpUpdate)
+	return &DashboardPositionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DashboardPositionClient) UpdateOne(_m *DashboardPosition) *DashboardPositionUpdateOne {
+	mutation := newDashboardPositionMutation(c.config, OpUpdateOne, withDashboardPosition(_m))
+	return &DashboardPositionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DashboardPositionClient) UpdateOneID(id int) *DashboardPositionUpdateOne {
+	mutation := newDashboardPositionMutation(c.config, OpUpdateOne, withDashboardPositionID(id))
+	return &DashboardPositionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DashboardPosition.
+func (c *DashboardPositionClient) Delete() *DashboardPositionDelete {
+	mutation := newDashboardPositionMutation(c.config, OpDelete)
+	return &DashboardPositionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DashboardPositionClient) DeleteOne(_m *DashboardPosition) *DashboardPositionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DashboardPositionClient) DeleteOneID(id int) *DashboardPositionDeleteOne {
+	builder := c.Delete().Where(dashboardposition.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DashboardPositionDeleteOne{builder}
+}
+
+// Query returns a query builder for DashboardPosition.
+func (c *DashboardPositionClient) Query() *DashboardPositionQuery {
+	return &DashboardPositionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDashboardPosition},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DashboardPosition entity by its id.
+func (c *DashboardPositionClient) Get(ctx context.Context, id int) (*DashboardPosition, error) {
+	return c.Query().Where(dashboardposition.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DashboardPositionClient) GetX(ctx context.Context, id int) *DashboardPosition {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryDashboard queries the dashboard edge of a DashboardPosition.
+func (c *DashboardPositionClient) QueryDashboard(_m *DashboardPosition) *DashboardQuery {
+	query := (&DashboardClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dashboardposition.Table, dashboardposition.FieldID, id),
+			sqlgraph.To(dashboard.Table, dashboard.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, dashboardposition.DashboardTable, dashboardposition.DashboardColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryUser queries the user edge of a DashboardPosition.
+func (c *DashboardPositionClient) QueryUser(_m *DashboardPosition) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dashboardposition.Table, dashboardposition.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, dashboardposition.UserTable, dashboardposition.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DashboardPositionClient) Hooks() []Hook {
+	return c.hooks.DashboardPosition
+}
+
+// Interceptors returns the client interceptors.
+func (c *DashboardPositionClient) Interceptors() []Interceptor {
+	return c.inters.DashboardPosition
+}
+
+func (c *DashboardPositionClient) mutate(ctx context.Context, m *DashboardPositionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DashboardPositionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DashboardPositionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DashboardPositionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DashboardPositionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DashboardPosition mutation op: %q", m.Op())
+	}
+}
+
+// DocumentClient is a client for the Document schema.
+type DocumentClient struct {
+	config
+}
+
+// NewDocumentClient returns a client for the Document from the given config.
+func NewDocumentClient(c config) *DocumentClient {
+	return &DocumentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `document.Hooks(f(g(h())))`.
+func (c *DocumentClient) Use(hooks ...Hook) {
+	c.hooks.Document = append(c.hooks.Document, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `document.Intercept(f(g(h())))`.
+func (c *DocumentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Document = append(c.inters.Document, interceptors...)
+}
+
+// Create returns a builder for creating a Document entity.
+func (c *DocumentClient) Create() *DocumentCreate {
+	mutation := newDocumentMutation(c.config, OpCreate)
+	return &DocumentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Document entities.
+func (c *DocumentClient) CreateBulk(builders ...*DocumentCreate) *DocumentCreateBulk {
+	return &DocumentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DocumentClient) MapCreateBulk(slice any, setFunc func(*DocumentCreate, int)) *DocumentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DocumentCreateBulk{err: fmt.Errorf("calling to DocumentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DocumentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DocumentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Document.
+func (c *DocumentClient) Update() *DocumentUpdate {
+	mutation := newDocumentMutation(c.config, OpUpdate)
+	return &DocumentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DocumentClient) UpdateOne(_m *Document) *DocumentUpdateOne {
+	mutation := newDocumentMutation(c.config, OpUpdateOne, withDocument(_m))
+	return &DocumentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DocumentClient) UpdateOneID(id int) *DocumentUpdateOne {
+	mutation := newDocumentMutation(c.config, OpUpdateOne, withDocumentID(id))
+	return &DocumentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Document.
+func (c *DocumentClient) Delete() *DocumentDelete {
+	mutation := newDocumentMutation(c.config, OpDelete)
+	return &DocumentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DocumentClient) DeleteOne(_m *Document) *DocumentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DocumentClient) DeleteOneID(id int) *DocumentDeleteOne {
+	builder := c.Delete().Where(document.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DocumentDeleteOne{builder}
+}
+
+// Query returns a query builder for Document.
+func (c *DocumentClient) Query() *DocumentQuery {
+	return &DocumentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDocument},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Document entity by its id.
+func (c *DocumentClient) Get(ctx context.Context, id int) (*Document, error) {
+	return c.Query().Where(document.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DocumentClient) GetX(ctx context.Context, id int) *Document {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryCase queries the case edge of a Document.
+func (c *DocumentClient) QueryCase(_m *Document) *BusinessCaseQuery {
+	query := (&BusinessCaseClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(document.Table, document.FieldID, id),
+			sqlgraph.To(businesscase.Table, businesscase.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, document.CaseTable, document.CaseColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryUploader queries the uploader edge of a Document.
+func (c *DocumentClient) QueryUploader(_m *Document) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(document.Table, document.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, document.UploaderTable, document.UploaderColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DocumentClient) Hooks() []Hook {
+	return c.hooks.Document
+}
+
+// Interceptors returns the client interceptors.
+func (c *DocumentClient) Interceptors() []Interceptor {
+	return c.inters.Document
+}
+
+func (c *DocumentClient) mutate(ctx context.Context, m *DocumentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DocumentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DocumentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DocumentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DocumentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Document mutation op: %q", m.Op())
+	}
+}
+
+// FavoriteProcessClient is a client for the FavoriteProcess schema.
+type FavoriteProcessClient struct {
+	config
+}
+
+// NewFavoriteProcessClient returns a client for the FavoriteProcess from the given config.
+func NewFavoriteProcessClient(c config) *FavoriteProcessClient {
+	return &FavoriteProcessClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `favoriteprocess.Hooks(f(g(h())))`.
+func (c *FavoriteProcessClient) Use(hooks ...Hook) {
+	c.hooks.FavoriteProcess = append(c.hooks.FavoriteProcess, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `favoriteprocess.Intercept(f(g(h())))`.
+func (c *FavoriteProcessClient) Intercept(interceptors ...Interceptor) {
+	c.inters.FavoriteProcess = append(c.inters.FavoriteProcess, interceptors...)
+}
+
+// Create returns a builder for creating a FavoriteProcess entity.
+func (c *FavoriteProcessClient) Create() *FavoriteProcessCreate {
+	mutation := newFavoriteProcessMutation(c.config, OpCreate)
+	return &FavoriteProcessCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of FavoriteProcess entities.
+func (c *FavoriteProcessClient) CreateBulk(builders ...*FavoriteProcessCreate) *FavoriteProcessCreateBulk {
+	return &FavoriteProcessCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *FavoriteProcessClient) MapCreateBulk(slice any, setFunc func(*FavoriteProcessCreate, int)) *FavoriteProcessCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &FavoriteProcessCreateBulk{err: fmt.Errorf("calling to FavoriteProcessClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*FavoriteProcessCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &FavoriteProcessCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for FavoriteProcess.
+func (c *FavoriteProcessClient) Update() *FavoriteProcessUpdate {
+	mutation := newFavoriteProcessMutation(c.config, OpUpdate)
+	return &FavoriteProcessUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *FavoriteProcessClient) UpdateOne(_m *FavoriteProcess) *FavoriteProcessUpdateOne {
+	mutation := newFavoriteProcessMutation(c.config, OpUpdateOne, withFavoriteProcess(_m))
+	return &FavoriteProcessUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *FavoriteProcessClient) UpdateOneID(id int) *FavoriteProcessUpdateOne {
+	mutation := newFavoriteProcessMutation(c.config, OpUpdateOne, withFavoriteProcessID(id))
+	return &FavoriteProcessUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for FavoriteProcess.
+func (c *FavoriteProcessClient) Delete() *FavoriteProcessDelete {
+	mutation := newFavoriteProcessMutation(c.config, OpDelete)
+	return &FavoriteProcessDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *FavoriteProcessClient) DeleteOne(_m *FavoriteProcess) *FavoriteProcessDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *FavoriteProcessClient) DeleteOneID(id int) *FavoriteProcessDeleteOne {
+	builder := c.Delete().Where(favoriteprocess.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &FavoriteProcessDeleteOne{builder}
+}
+
+// Query returns a query builder for FavoriteProcess.
+func (c *FavoriteProcessClient) Query() *FavoriteProcessQuery {
+	return &FavoriteProcessQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeFavoriteProcess},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a FavoriteProcess entity by its id.
+func (c *FavoriteProcessClient) Get(ctx context.Context, id int) (*FavoriteProcess, error) {
+	return c.Query().Where(favoriteprocess.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *FavoriteProcessClient) GetX(ctx context.Context, id int) *FavoriteProcess {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a FavoriteProcess.
+func (c *FavoriteProcessClient) QueryUser(_m *FavoriteProcess) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(favoriteprocess.Table, favoriteprocess.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, favoriteprocess.UserTable, favoriteprocess.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryProcess queries the process edge of a FavoriteProcess.
+func (c *FavoriteProcessClient) QueryProcess(_m *FavoriteProcess) *ProcessQuery {
+	query := (&ProcessClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(favoriteprocess.Table, favoriteprocess.FieldID, id),
+			sqlgraph.To(process.Table, process.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, favoriteprocess.ProcessTable, favoriteprocess.ProcessColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *FavoriteProcessClient) Hooks() []Hook {
+	return c.hooks.FavoriteProcess
+}
+
+// Interceptors returns the client interceptors.
+func (c *FavoriteProcessClient) Interceptors() []Interceptor {
+	return c.inters.FavoriteProcess
+}
+
+func (c *FavoriteProcessClient) mutate(ctx context.Context, m *FavoriteProcessMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&FavoriteProcessCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&FavoriteProcessUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&FavoriteProcessUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&FavoriteProcessDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown FavoriteProcess mutation op: %q", m.Op())
+	}
+}
+
 // GrantClient is a client for the Grant schema.
 type GrantClient struct {
 	config
@@ -847,6 +1557,155 @@ func (c *GrantClient) mutate(ctx context.Context, m *GrantMutation) (Value, erro
 		return (&GrantDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Grant mutation op: %q", m.Op())
+	}
+}
+
+// NewsItemClient is a client for the NewsItem schema.
+type NewsItemClient struct {
+	config
+}
+
+// NewNewsItemClient returns a client for the NewsItem from the given config.
+func NewNewsItemClient(c config) *NewsItemClient {
+	return &NewsItemClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `newsitem.Hooks(f(g(h())))`.
+func (c *NewsItemClient) Use(hooks ...Hook) {
+	c.hooks.NewsItem = append(c.hooks.NewsItem, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `newsitem.Intercept(f(g(h())))`.
+func (c *NewsItemClient) Intercept(interceptors ...Interceptor) {
+	c.inters.NewsItem = append(c.inters.NewsItem, interceptors...)
+}
+
+// Create returns a builder for creating a NewsItem entity.
+func (c *NewsItemClient) Create() *NewsItemCreate {
+	mutation := newNewsItemMutation(c.config, OpCreate)
+	return &NewsItemCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of NewsItem entities.
+func (c *NewsItemClient) CreateBulk(builders ...*NewsItemCreate) *NewsItemCreateBulk {
+	return &NewsItemCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *NewsItemClient) MapCreateBulk(slice any, setFunc func(*NewsItemCreate, int)) *NewsItemCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &NewsItemCreateBulk{err: fmt.Errorf("calling to NewsItemClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*NewsItemCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &NewsItemCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for NewsItem.
+func (c *NewsItemClient) Update() *NewsItemUpdate {
+	mutation := newNewsItemMutation(c.config, OpUpdate)
+	return &NewsItemUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *NewsItemClient) UpdateOne(_m *NewsItem) *NewsItemUpdateOne {
+	mutation := newNewsItemMutation(c.config, OpUpdateOne, withNewsItem(_m))
+	return &NewsItemUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *NewsItemClient) UpdateOneID(id int) *NewsItemUpdateOne {
+	mutation := newNewsItemMutation(c.config, OpUpdateOne, withNewsItemID(id))
+	return &NewsItemUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for NewsItem.
+func (c *NewsItemClient) Delete() *NewsItemDelete {
+	mutation := newNewsItemMutation(c.config, OpDelete)
+	return &NewsItemDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *NewsItemClient) DeleteOne(_m *NewsItem) *NewsItemDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *NewsItemClient) DeleteOneID(id int) *NewsItemDeleteOne {
+	builder := c.Delete().Where(newsitem.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &NewsItemDeleteOne{builder}
+}
+
+// Query returns a query builder for NewsItem.
+func (c *NewsItemClient) Query() *NewsItemQuery {
+	return &NewsItemQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeNewsItem},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a NewsItem entity by its id.
+func (c *NewsItemClient) Get(ctx context.Context, id int) (*NewsItem, error) {
+	return c.Query().Where(newsitem.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *NewsItemClient) GetX(ctx context.Context, id int) *NewsItem {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAuthor queries the author edge of a NewsItem.
+func (c *NewsItemClient) QueryAuthor(_m *NewsItem) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(newsitem.Table, newsitem.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, newsitem.AuthorTable, newsitem.AuthorColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *NewsItemClient) Hooks() []Hook {
+	return c.hooks.NewsItem
+}
+
+// Interceptors returns the client interceptors.
+func (c *NewsItemClient) Interceptors() []Interceptor {
+	return c.inters.NewsItem
+}
+
+func (c *NewsItemClient) mutate(ctx context.Context, m *NewsItemMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&NewsItemCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&NewsItemUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&NewsItemUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&NewsItemDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown NewsItem mutation op: %q", m.Op())
 	}
 }
 
@@ -2559,6 +3418,139 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 	}
 }
 
+// VariableClient is a client for the Variable schema.
+type VariableClient struct {
+	config
+}
+
+// NewVariableClient returns a client for the Variable from the given config.
+func NewVariableClient(c config) *VariableClient {
+	return &VariableClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `variable.Hooks(f(g(h())))`.
+func (c *VariableClient) Use(hooks ...Hook) {
+	c.hooks.Variable = append(c.hooks.Variable, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `variable.Intercept(f(g(h())))`.
+func (c *VariableClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Variable = append(c.inters.Variable, interceptors...)
+}
+
+// Create returns a builder for creating a Variable entity.
+func (c *VariableClient) Create() *VariableCreate {
+	mutation := newVariableMutation(c.config, OpCreate)
+	return &VariableCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Variable entities.
+func (c *VariableClient) CreateBulk(builders ...*VariableCreate) *VariableCreateBulk {
+	return &VariableCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *VariableClient) MapCreateBulk(slice any, setFunc func(*VariableCreate, int)) *VariableCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &VariableCreateBulk{err: fmt.Errorf("calling to VariableClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*VariableCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &VariableCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Variable.
+func (c *VariableClient) Update() *VariableUpdate {
+	mutation := newVariableMutation(c.config, OpUpdate)
+	return &VariableUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *VariableClient) UpdateOne(_m *Variable) *VariableUpdateOne {
+	mutation := newVariableMutation(c.config, OpUpdateOne, withVariable(_m))
+	return &VariableUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *VariableClient) UpdateOneID(id int) *VariableUpdateOne {
+	mutation := newVariableMutation(c.config, OpUpdateOne, withVariableID(id))
+	return &VariableUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Variable.
+func (c *VariableClient) Delete() *VariableDelete {
+	mutation := newVariableMutation(c.config, OpDelete)
+	return &VariableDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *VariableClient) DeleteOne(_m *Variable) *VariableDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *VariableClient) DeleteOneID(id int) *VariableDeleteOne {
+	builder := c.Delete().Where(variable.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &VariableDeleteOne{builder}
+}
+
+// Query returns a query builder for Variable.
+func (c *VariableClient) Query() *VariableQuery {
+	return &VariableQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeVariable},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Variable entity by its id.
+func (c *VariableClient) Get(ctx context.Context, id int) (*Variable, error) {
+	return c.Query().Where(variable.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *VariableClient) GetX(ctx context.Context, id int) *Variable {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *VariableClient) Hooks() []Hook {
+	return c.hooks.Variable
+}
+
+// Interceptors returns the client interceptors.
+func (c *VariableClient) Interceptors() []Interceptor {
+	return c.inters.Variable
+}
+
+func (c *VariableClient) mutate(ctx context.Context, m *VariableMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&VariableCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&VariableUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&VariableUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&VariableDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Variable mutation op: %q", m.Op())
+	}
+}
+
 // WorkflowEventClient is a client for the WorkflowEvent schema.
 type WorkflowEventClient struct {
 	config
@@ -2743,12 +3735,14 @@ func (c *WorkflowEventClient) mutate(ctx context.Context, m *WorkflowEventMutati
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Absence, BusinessCase, Grant, Note, Process, ProcessStarter, Role, ServerSecret,
-		Substitute, Task, TaskResponsible, User, WorkflowEvent []ent.Hook
+		Absence, BusinessCase, Dashboard, DashboardPosition, Document, FavoriteProcess,
+		Grant, NewsItem, Note, Process, ProcessStarter, Role, ServerSecret, Substitute,
+		Task, TaskResponsible, User, Variable, WorkflowEvent []ent.Hook
 	}
 	inters struct {
-		Absence, BusinessCase, Grant, Note, Process, ProcessStarter, Role, ServerSecret,
-		Substitute, Task, TaskResponsible, User, WorkflowEvent []ent.Interceptor
+		Absence, BusinessCase, Dashboard, DashboardPosition, Document, FavoriteProcess,
+		Grant, NewsItem, Note, Process, ProcessStarter, Role, ServerSecret, Substitute,
+		Task, TaskResponsible, User, Variable, WorkflowEvent []ent.Interceptor
 	}
 )
 

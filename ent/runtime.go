@@ -7,7 +7,11 @@ import (
 
 	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
+	"github.com/portico-dev/portico/ent/dashboard"
+	"github.com/portico-dev/portico/ent/document"
+	"github.com/portico-dev/portico/ent/favoriteprocess"
 	"github.com/portico-dev/portico/ent/grant"
+	"github.com/portico-dev/portico/ent/newsitem"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/role"
@@ -17,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/user"
+	"github.com/portico-dev/portico/ent/variable"
 	"github.com/portico-dev/portico/ent/workflowevent"
 )
 
@@ -78,6 +83,76 @@ func init() {
 	businesscase.DefaultCategory = businesscaseDescCategory.Default.(string)
 	// businesscase.CategoryValidator is a validator for the "category" field. It is called by the builders before save.
 	businesscase.CategoryValidator = businesscaseDescCategory.Validators[0].(func(string) error)
+	dashboardMixin := schema.Dashboard{}.Mixin()
+	dashboardMixinFields0 := dashboardMixin[0].Fields()
+	_ = dashboardMixinFields0
+	dashboardFields := schema.Dashboard{}.Fields()
+	_ = dashboardFields
+	// dashboardDescCreatedAt is the schema descriptor for created_at field.
+	dashboardDescCreatedAt := dashboardMixinFields0[0].Descriptor()
+	// dashboard.DefaultCreatedAt holds the default value on creation for the created_at field.
+	dashboard.DefaultCreatedAt = dashboardDescCreatedAt.Default.(func() time.Time)
+	// dashboardDescUpdatedAt is the schema descriptor for updated_at field.
+	dashboardDescUpdatedAt := dashboardMixinFields0[1].Descriptor()
+	// dashboard.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	dashboard.DefaultUpdatedAt = dashboardDescUpdatedAt.Default.(func() time.Time)
+	// dashboard.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	dashboard.UpdateDefaultUpdatedAt = dashboardDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// dashboardDescPublic is the schema descriptor for public field.
+	dashboardDescPublic := dashboardFields[1].Descriptor()
+	// dashboard.DefaultPublic holds the default value on creation for the public field.
+	dashboard.DefaultPublic = dashboardDescPublic.Default.(bool)
+	// dashboardDescVersion is the schema descriptor for version field.
+	dashboardDescVersion := dashboardFields[2].Descriptor()
+	// dashboard.DefaultVersion holds the default value on creation for the version field.
+	dashboard.DefaultVersion = dashboardDescVersion.Default.(int)
+	documentMixin := schema.Document{}.Mixin()
+	documentMixinFields0 := documentMixin[0].Fields()
+	_ = documentMixinFields0
+	documentFields := schema.Document{}.Fields()
+	_ = documentFields
+	// documentDescCreatedAt is the schema descriptor for created_at field.
+	documentDescCreatedAt := documentMixinFields0[0].Descriptor()
+	// document.DefaultCreatedAt holds the default value on creation for the created_at field.
+	document.DefaultCreatedAt = documentDescCreatedAt.Default.(func() time.Time)
+	// documentDescUpdatedAt is the schema descriptor for updated_at field.
+	documentDescUpdatedAt := documentMixinFields0[1].Descriptor()
+	// document.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	document.DefaultUpdatedAt = documentDescUpdatedAt.Default.(func() time.Time)
+	// document.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	document.UpdateDefaultUpdatedAt = documentDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// documentDescName is the schema descriptor for name field.
+	documentDescName := documentFields[2].Descriptor()
+	// document.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	document.NameValidator = func() func(string) error {
+		validators := documentDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// documentDescContentType is the schema descriptor for content_type field.
+	documentDescContentType := documentFields[3].Descriptor()
+	// document.ContentTypeValidator is a validator for the "content_type" field. It is called by the builders before save.
+	document.ContentTypeValidator = documentDescContentType.Validators[0].(func(string) error)
+	// documentDescSha256 is the schema descriptor for sha256 field.
+	documentDescSha256 := documentFields[5].Descriptor()
+	// document.Sha256Validator is a validator for the "sha256" field. It is called by the builders before save.
+	document.Sha256Validator = documentDescSha256.Validators[0].(func(string) error)
+	favoriteprocessFields := schema.FavoriteProcess{}.Fields()
+	_ = favoriteprocessFields
+	// favoriteprocessDescPosition is the schema descriptor for position field.
+	favoriteprocessDescPosition := favoriteprocessFields[2].Descriptor()
+	// favoriteprocess.DefaultPosition holds the default value on creation for the position field.
+	favoriteprocess.DefaultPosition = favoriteprocessDescPosition.Default.(int)
 	grantMixin := schema.Grant{}.Mixin()
 	grantMixinFields0 := grantMixin[0].Fields()
 	_ = grantMixinFields0
@@ -111,6 +186,27 @@ func init() {
 			return nil
 		}
 	}()
+	newsitemMixin := schema.NewsItem{}.Mixin()
+	newsitemMixinFields0 := newsitemMixin[0].Fields()
+	_ = newsitemMixinFields0
+	newsitemFields := schema.NewsItem{}.Fields()
+	_ = newsitemFields
+	// newsitemDescCreatedAt is the schema descriptor for created_at field.
+	newsitemDescCreatedAt := newsitemMixinFields0[0].Descriptor()
+	// newsitem.DefaultCreatedAt holds the default value on creation for the created_at field.
+	newsitem.DefaultCreatedAt = newsitemDescCreatedAt.Default.(func() time.Time)
+	// newsitemDescUpdatedAt is the schema descriptor for updated_at field.
+	newsitemDescUpdatedAt := newsitemMixinFields0[1].Descriptor()
+	// newsitem.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	newsitem.DefaultUpdatedAt = newsitemDescUpdatedAt.Default.(func() time.Time)
+	// newsitem.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	newsitem.UpdateDefaultUpdatedAt = newsitemDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// newsitemDescIcon is the schema descriptor for icon field.
+	newsitemDescIcon := newsitemFields[2].Descriptor()
+	// newsitem.DefaultIcon holds the default value on creation for the icon field.
+	newsitem.DefaultIcon = newsitemDescIcon.Default.(string)
+	// newsitem.IconValidator is a validator for the "icon" field. It is called by the builders before save.
+	newsitem.IconValidator = newsitemDescIcon.Validators[0].(func(string) error)
 	noteMixin := schema.Note{}.Mixin()
 	noteMixinFields0 := noteMixin[0].Fields()
 	_ = noteMixinFields0
@@ -405,6 +501,39 @@ func init() {
 	userDescDisabled := userFields[6].Descriptor()
 	// user.DefaultDisabled holds the default value on creation for the disabled field.
 	user.DefaultDisabled = userDescDisabled.Default.(bool)
+	variableMixin := schema.Variable{}.Mixin()
+	variableMixinFields0 := variableMixin[0].Fields()
+	_ = variableMixinFields0
+	variableFields := schema.Variable{}.Fields()
+	_ = variableFields
+	// variableDescCreatedAt is the schema descriptor for created_at field.
+	variableDescCreatedAt := variableMixinFields0[0].Descriptor()
+	// variable.DefaultCreatedAt holds the default value on creation for the created_at field.
+	variable.DefaultCreatedAt = variableDescCreatedAt.Default.(func() time.Time)
+	// variableDescUpdatedAt is the schema descriptor for updated_at field.
+	variableDescUpdatedAt := variableMixinFields0[1].Descriptor()
+	// variable.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	variable.DefaultUpdatedAt = variableDescUpdatedAt.Default.(func() time.Time)
+	// variable.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	variable.UpdateDefaultUpdatedAt = variableDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// variableDescName is the schema descriptor for name field.
+	variableDescName := variableFields[0].Descriptor()
+	// variable.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	variable.NameValidator = func() func(string) error {
+		validators := variableDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	workfloweventMixin := schema.WorkflowEvent{}.Mixin()
 	workfloweventMixinFields0 := workfloweventMixin[0].Fields()
 	_ = workfloweventMixinFields0

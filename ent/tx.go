@@ -18,8 +18,18 @@ type Tx struct {
 	Absence *AbsenceClient
 	// BusinessCase is the client for interacting with the BusinessCase builders.
 	BusinessCase *BusinessCaseClient
+	// Dashboard is the client for interacting with the Dashboard builders.
+	Dashboard *DashboardClient
+	// DashboardPosition is the client for interacting with the DashboardPosition builders.
+	DashboardPosition *DashboardPositionClient
+	// Document is the client for interacting with the Document builders.
+	Document *DocumentClient
+	// FavoriteProcess is the client for interacting with the FavoriteProcess builders.
+	FavoriteProcess *FavoriteProcessClient
 	// Grant is the client for interacting with the Grant builders.
 	Grant *GrantClient
+	// NewsItem is the client for interacting with the NewsItem builders.
+	NewsItem *NewsItemClient
 	// Note is the client for interacting with the Note builders.
 	Note *NoteClient
 	// Process is the client for interacting with the Process builders.
@@ -38,6 +48,8 @@ type Tx struct {
 	TaskResponsible *TaskResponsibleClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// Variable is the client for interacting with the Variable builders.
+	Variable *VariableClient
 	// WorkflowEvent is the client for interacting with the WorkflowEvent builders.
 	WorkflowEvent *WorkflowEventClient
 
@@ -173,7 +185,12 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.Absence = NewAbsenceClient(tx.config)
 	tx.BusinessCase = NewBusinessCaseClient(tx.config)
+	tx.Dashboard = NewDashboardClient(tx.config)
+	tx.DashboardPosition = NewDashboardPositionClient(tx.config)
+	tx.Document = NewDocumentClient(tx.config)
+	tx.FavoriteProcess = NewFavoriteProcessClient(tx.config)
 	tx.Grant = NewGrantClient(tx.config)
+	tx.NewsItem = NewNewsItemClient(tx.config)
 	tx.Note = NewNoteClient(tx.config)
 	tx.Process = NewProcessClient(tx.config)
 	tx.ProcessStarter = NewProcessStarterClient(tx.config)
@@ -183,6 +200,7 @@ func (tx *Tx) init() {
 	tx.Task = NewTaskClient(tx.config)
 	tx.TaskResponsible = NewTaskResponsibleClient(tx.config)
 	tx.User = NewUserClient(tx.config)
+	tx.Variable = NewVariableClient(tx.config)
 	tx.WorkflowEvent = NewWorkflowEventClient(tx.config)
 }
 

@@ -6,22 +6,37 @@ import (
 	"log/slog"
 
 	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/cleanup"
+	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/directory"
+	"github.com/portico-dev/portico/documents"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/favorites"
 	"github.com/portico-dev/portico/live"
+	"github.com/portico-dev/portico/news"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/search"
+	"github.com/portico-dev/portico/settings"
+	"github.com/portico-dev/portico/statistics"
 	"github.com/portico-dev/portico/workflow"
 )
 
 // Resolver is the dependency root of the resolvers.
 type Resolver struct {
-	Client *ent.Client
-	Auth   *auth.Service
-	Policy *policy.Policy
-	Dir    *directory.Directory
-	Work   *workflow.Engine
-	Hub    *live.Hub
-	Finder *search.Service // named so, not Search: queryResolver has the method Search
-	Log    *slog.Logger
+	Client    *ent.Client
+	Auth      *auth.Service
+	Policy    *policy.Policy
+	Dir       *directory.Directory
+	Work      *workflow.Engine
+	Hub       *live.Hub
+	Settings  *settings.Service
+	Boards    *dashboards.Service // named apart from the dashboards query field
+	Favorites *favorites.Service
+	Cleanup   *cleanup.Job
+	Files     *documents.Service // named apart from the documents query field
+	Bulletin  *news.Service      // named apart from the news query field
+	Charts    *statistics.Service
+	Feeds     *statistics.Feeds
+	Finder    *search.Service // named apart from the search query field
+	Log       *slog.Logger
 }

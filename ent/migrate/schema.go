@@ -103,6 +103,151 @@ var (
 			},
 		},
 	}
+	// DashboardsColumns holds the columns for the "dashboards" table.
+	DashboardsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "public", Type: field.TypeBool, Default: false},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "permissions", Type: field.TypeJSON, Nullable: true},
+		{Name: "document", Type: field.TypeString, Size: 2147483647},
+		{Name: "owner_id", Type: field.TypeInt},
+	}
+	// DashboardsTable holds the schema information for the "dashboards" table.
+	DashboardsTable = &schema.Table{
+		Name:       "dashboards",
+		Columns:    DashboardsColumns,
+		PrimaryKey: []*schema.Column{DashboardsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "dashboards_users_owner",
+				Columns:    []*schema.Column{DashboardsColumns[7]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "dashboard_owner_id",
+				Unique:  false,
+				Columns: []*schema.Column{DashboardsColumns[7]},
+			},
+			{
+				Name:    "dashboard_public",
+				Unique:  false,
+				Columns: []*schema.Column{DashboardsColumns[3]},
+			},
+		},
+	}
+	// DashboardPositionsColumns holds the columns for the "dashboard_positions" table.
+	DashboardPositionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "position", Type: field.TypeInt},
+		{Name: "dashboard_id", Type: field.TypeInt},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// DashboardPositionsTable holds the schema information for the "dashboard_positions" table.
+	DashboardPositionsTable = &schema.Table{
+		Name:       "dashboard_positions",
+		Columns:    DashboardPositionsColumns,
+		PrimaryKey: []*schema.Column{DashboardPositionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "dashboard_positions_dashboards_positions",
+				Columns:    []*schema.Column{DashboardPositionsColumns[2]},
+				RefColumns: []*schema.Column{DashboardsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "dashboard_positions_users_user",
+				Columns:    []*schema.Column{DashboardPositionsColumns[3]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "dashboardposition_user_id_dashboard_id",
+				Unique:  true,
+				Columns: []*schema.Column{DashboardPositionsColumns[3], DashboardPositionsColumns[2]},
+			},
+		},
+	}
+	// DocumentsColumns holds the columns for the "documents" table.
+	DocumentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "content_type", Type: field.TypeString, Size: 200},
+		{Name: "size", Type: field.TypeInt64},
+		{Name: "sha256", Type: field.TypeString, Size: 64},
+		{Name: "content", Type: field.TypeBytes},
+		{Name: "case_id", Type: field.TypeInt},
+		{Name: "uploader_id", Type: field.TypeInt},
+	}
+	// DocumentsTable holds the schema information for the "documents" table.
+	DocumentsTable = &schema.Table{
+		Name:       "documents",
+		Columns:    DocumentsColumns,
+		PrimaryKey: []*schema.Column{DocumentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "documents_cases_case",
+				Columns:    []*schema.Column{DocumentsColumns[8]},
+				RefColumns: []*schema.Column{CasesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "documents_users_uploader",
+				Columns:    []*schema.Column{DocumentsColumns[9]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "document_case_id",
+				Unique:  false,
+				Columns: []*schema.Column{DocumentsColumns[8]},
+			},
+		},
+	}
+	// FavoriteProcessesColumns holds the columns for the "favorite_processes" table.
+	FavoriteProcessesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "position", Type: field.TypeInt, Default: 0},
+		{Name: "user_id", Type: field.TypeInt},
+		{Name: "process_id", Type: field.TypeInt},
+	}
+	// FavoriteProcessesTable holds the schema information for the "favorite_processes" table.
+	FavoriteProcessesTable = &schema.Table{
+		Name:       "favorite_processes",
+		Columns:    FavoriteProcessesColumns,
+		PrimaryKey: []*schema.Column{FavoriteProcessesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "favorite_processes_users_user",
+				Columns:    []*schema.Column{FavoriteProcessesColumns[2]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "favorite_processes_processes_process",
+				Columns:    []*schema.Column{FavoriteProcessesColumns[3]},
+				RefColumns: []*schema.Column{ProcessesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "favoriteprocess_user_id_process_id",
+				Unique:  true,
+				Columns: []*schema.Column{FavoriteProcessesColumns[2], FavoriteProcessesColumns[3]},
+			},
+		},
+	}
 	// GrantsColumns holds the columns for the "grants" table.
 	GrantsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -152,6 +297,29 @@ var (
 				Name:    "grant_role_id",
 				Unique:  false,
 				Columns: []*schema.Column{GrantsColumns[5]},
+			},
+		},
+	}
+	// NewsItemsColumns holds the columns for the "news_items" table.
+	NewsItemsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "translations", Type: field.TypeString, Size: 2147483647},
+		{Name: "icon", Type: field.TypeString, Size: 100, Default: ""},
+		{Name: "author_id", Type: field.TypeInt},
+	}
+	// NewsItemsTable holds the schema information for the "news_items" table.
+	NewsItemsTable = &schema.Table{
+		Name:       "news_items",
+		Columns:    NewsItemsColumns,
+		PrimaryKey: []*schema.Column{NewsItemsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "news_items_users_author",
+				Columns:    []*schema.Column{NewsItemsColumns[5]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
 			},
 		},
 	}
@@ -449,6 +617,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{TasksColumns[14]},
 			},
+			{
+				Name:    "task_priority",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[7]},
+			},
 		},
 	}
 	// TaskResponsiblesColumns holds the columns for the "task_responsibles" table.
@@ -533,12 +706,27 @@ var (
 		{Name: "password_hash", Type: field.TypeString, Default: ""},
 		{Name: "properties", Type: field.TypeJSON, Nullable: true},
 		{Name: "disabled", Type: field.TypeBool, Default: false},
+		{Name: "notification_channels", Type: field.TypeJSON, Nullable: true},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{
 		Name:       "users",
 		Columns:    UsersColumns,
 		PrimaryKey: []*schema.Column{UsersColumns[0]},
+	}
+	// VariablesColumns holds the columns for the "variables" table.
+	VariablesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 200},
+		{Name: "value", Type: field.TypeString, Size: 2147483647},
+	}
+	// VariablesTable holds the schema information for the "variables" table.
+	VariablesTable = &schema.Table{
+		Name:       "variables",
+		Columns:    VariablesColumns,
+		PrimaryKey: []*schema.Column{VariablesColumns[0]},
 	}
 	// WorkflowEventsColumns holds the columns for the "workflow_events" table.
 	WorkflowEventsColumns = []*schema.Column{
@@ -650,7 +838,12 @@ var (
 	Tables = []*schema.Table{
 		AbsencesTable,
 		CasesTable,
+		DashboardsTable,
+		DashboardPositionsTable,
+		DocumentsTable,
+		FavoriteProcessesTable,
 		GrantsTable,
+		NewsItemsTable,
 		NotesTable,
 		ProcessesTable,
 		ProcessStartersTable,
@@ -660,6 +853,7 @@ var (
 		TasksTable,
 		TaskResponsiblesTable,
 		UsersTable,
+		VariablesTable,
 		WorkflowEventsTable,
 		RoleMembersTable,
 		UserRolesTable,
@@ -678,10 +872,33 @@ func init() {
 		Table:          "cases",
 		IncrementStart: func(i int) *int { return &i }(0),
 	}
+	DashboardsTable.ForeignKeys[0].RefTable = UsersTable
+	DashboardsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(60129542144),
+	}
+	DashboardPositionsTable.ForeignKeys[0].RefTable = DashboardsTable
+	DashboardPositionsTable.ForeignKeys[1].RefTable = UsersTable
+	DashboardPositionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(64424509440),
+	}
+	DocumentsTable.ForeignKeys[0].RefTable = CasesTable
+	DocumentsTable.ForeignKeys[1].RefTable = UsersTable
+	DocumentsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(77309411328),
+	}
+	FavoriteProcessesTable.ForeignKeys[0].RefTable = UsersTable
+	FavoriteProcessesTable.ForeignKeys[1].RefTable = ProcessesTable
+	FavoriteProcessesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(68719476736),
+	}
 	GrantsTable.ForeignKeys[0].RefTable = RolesTable
 	GrantsTable.ForeignKeys[1].RefTable = UsersTable
 	GrantsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(4294967296),
+	}
+	NewsItemsTable.ForeignKeys[0].RefTable = UsersTable
+	NewsItemsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(73014444032),
 	}
 	NotesTable.ForeignKeys[0].RefTable = CasesTable
 	NotesTable.ForeignKeys[1].RefTable = UsersTable
@@ -726,6 +943,9 @@ func init() {
 	}
 	UsersTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(34359738368),
+	}
+	VariablesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(55834574848),
 	}
 	WorkflowEventsTable.ForeignKeys[0].RefTable = CasesTable
 	WorkflowEventsTable.ForeignKeys[1].RefTable = TasksTable

@@ -12,8 +12,23 @@ type Absence func(*sql.Selector)
 // BusinessCase is the predicate function for businesscase builders.
 type BusinessCase func(*sql.Selector)
 
+// Dashboard is the predicate function for dashboard builders.
+type Dashboard func(*sql.Selector)
+
+// DashboardPosition is the predicate function for dashboardposition builders.
+type DashboardPosition func(*sql.Selector)
+
+// Document is the predicate function for document builders.
+type Document func(*sql.Selector)
+
+// FavoriteProcess is the predicate function for favoriteprocess builders.
+type FavoriteProcess func(*sql.Selector)
+
 // Grant is the predicate function for grant builders.
 type Grant func(*sql.Selector)
+
+// NewsItem is the predicate function for newsitem builders.
+type NewsItem func(*sql.Selector)
 
 // Note is the predicate function for note builders.
 type Note func(*sql.Selector)
@@ -41,6 +56,9 @@ type TaskResponsible func(*sql.Selector)
 
 // User is the predicate function for user builders.
 type User func(*sql.Selector)
+
+// Variable is the predicate function for variable builders.
+type Variable func(*sql.Selector)
 
 // WorkflowEvent is the predicate function for workflowevent builders.
 type WorkflowEvent func(*sql.Selector)

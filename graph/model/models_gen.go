@@ -10,8 +10,13 @@ import (
 	"time"
 
 	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/task"
+	"github.com/portico-dev/portico/news"
+	"github.com/portico-dev/portico/settings"
+	"github.com/portico-dev/portico/statistics"
 )
 
 type AbsencePayload struct {
@@ -41,6 +46,28 @@ type CasePayload struct {
 	Case *ent.BusinessCase `json:"case"`
 }
 
+// The filter of a seed statistic chart (Portal.StatisticCharts).
+type ChartFilterInput struct {
+	TimePeriodSelection         *string        `json:"timePeriodSelection,omitempty"`
+	CreatedDateFrom             *string        `json:"createdDateFrom,omitempty"`
+	CreatedDateTo               *string        `json:"createdDateTo,omitempty"`
+	SelectedCaseCategories      []string       `json:"selectedCaseCategories,omitempty"`
+	SelectedRoles               []string       `json:"selectedRoles,omitempty"`
+	IsAllRolesSelected          *bool          `json:"isAllRolesSelected,omitempty"`
+	SelectedCaseStates          []string       `json:"selectedCaseStates,omitempty"`
+	IsAllCaseStatesSelected     *bool          `json:"isAllCaseStatesSelected,omitempty"`
+	SelectedTaskPriorities      []string       `json:"selectedTaskPriorities,omitempty"`
+	IsAllTaskPrioritiesSelected *bool          `json:"isAllTaskPrioritiesSelected,omitempty"`
+	CustomFieldFilters          map[string]any `json:"customFieldFilters,omitempty"`
+}
+
+// The cleanup of obsolete (disabled) users' data: private dashboards, dashboard order, favorites.
+type CleanupSchedule struct {
+	// PortalStartTimeCleanObsoletedUserData, Quartz style with seconds
+	Expression string     `json:"expression"`
+	NextRun    *time.Time `json:"nextRun,omitempty"`
+}
+
 type CompleteTaskInput struct {
 	ID int `json:"id"`
 	// data: the form's values by elementID; APPROVAL steps need approved: true|false.
@@ -58,6 +85,20 @@ type CreateAbsenceInput struct {
 	From    time.Time `json:"from"`
 	Until   time.Time `json:"until"`
 	Comment *string   `json:"comment,omitempty"`
+}
+
+type CreateDashboardInput struct {
+	Titles      []*DashboardTitleInput `json:"titles"`
+	Public      *bool                  `json:"public,omitempty"`
+	Permissions []string               `json:"permissions,omitempty"`
+	Widgets     any                    `json:"widgets,omitempty"`
+	Icon        *string                `json:"icon,omitempty"`
+	Description *string                `json:"description,omitempty"`
+}
+
+type CreateNewsInput struct {
+	Translations []*NewsTranslationInput `json:"translations"`
+	Icon         *string                 `json:"icon,omitempty"`
 }
 
 type CreateRoleInput struct {
@@ -98,6 +139,15 @@ type CustomFieldFilter struct {
 	Equals *string `json:"equals,omitempty"`
 }
 
+type DashboardPayload struct {
+	Dashboard *dashboards.Dashboard `json:"dashboard"`
+}
+
+type DashboardTitleInput struct {
+	Locale string `json:"locale"`
+	Value  string `json:"value"`
+}
+
 type DelegateTaskInput struct {
 	ID      int   `json:"id"`
 	UserIds []int `json:"userIds,omitempty"`
@@ -105,6 +155,30 @@ type DelegateTaskInput struct {
 }
 
 type DeleteByIDInput struct {
+	ID int `json:"id"`
+}
+
+type DeleteDashboardInput struct {
+	ID int `json:"id"`
+}
+
+type DeleteDashboardPayload struct {
+	ID int `json:"id"`
+}
+
+type DeleteDocumentInput struct {
+	ID int `json:"id"`
+}
+
+type DeleteDocumentPayload struct {
+	ID int `json:"id"`
+}
+
+type DeleteNewsInput struct {
+	ID int `json:"id"`
+}
+
+type DeleteNewsPayload struct {
 	ID int `json:"id"`
 }
 
@@ -119,6 +193,10 @@ type DeleteRoleInput struct {
 type DeleteRolePayload struct {
 	// deletedCount counts the role and its descendants.
 	DeletedCount int `json:"deletedCount"`
+}
+
+type DocumentPayload struct {
+	Document *ent.Document `json:"document"`
 }
 
 type ExpressEmailInput struct {
@@ -169,6 +247,15 @@ type ExpressTaskDefinitionInput struct {
 	Email        *ExpressEmailInput         `json:"email,omitempty"`
 }
 
+type FavoriteProcessInput struct {
+	ProcessID int `json:"processId"`
+}
+
+type FavoriteProcessesPayload struct {
+	// the viewer's favorite processes, in its order
+	Processes []*ent.Process `json:"processes"`
+}
+
 type GrantInput struct {
 	Permission string `json:"permission"`
 	// exactly one of roleId and userId
@@ -178,6 +265,18 @@ type GrantInput struct {
 
 type GrantPayload struct {
 	Ok bool `json:"ok"`
+}
+
+type ImportDashboardInput struct {
+	// a JSON array of one dashboard, as exportDashboard gives
+	JSON   string `json:"json"`
+	Public *bool  `json:"public,omitempty"`
+}
+
+type ImportDashboardPayload struct {
+	Dashboard *dashboards.Dashboard `json:"dashboard"`
+	// what the import left out, such as permissions of roles that do not exist
+	Warnings []string `json:"warnings"`
 }
 
 type ImportRolesInput struct {
@@ -193,6 +292,20 @@ type ImportRolesPayload struct {
 	RolesUpdated int `json:"rolesUpdated"`
 	UsersCreated int `json:"usersCreated"`
 	UsersUpdated int `json:"usersUpdated"`
+}
+
+type ImportVariablesInput struct {
+	// a variables.yaml: variable names (or their dotted parts nested) to values
+	Yaml string `json:"yaml"`
+}
+
+type ImportVariablesPayload struct {
+	Variables []*settings.Variable `json:"variables"`
+}
+
+type LocalizedValueInput struct {
+	Language string `json:"language"`
+	Value    string `json:"value"`
 }
 
 type LoginInput struct {
@@ -226,6 +339,20 @@ type MoveRolePayload struct {
 	Role *ent.Role `json:"role"`
 }
 
+type MySettingsPayload struct {
+	Settings *settings.UserSettings `json:"settings"`
+}
+
+type NewsPayload struct {
+	News *news.Item `json:"news"`
+}
+
+type NewsTranslationInput struct {
+	Language string `json:"language"`
+	Title    string `json:"title"`
+	Content  string `json:"content"`
+}
+
 type NotePayload struct {
 	Note *ent.Note `json:"note"`
 }
@@ -233,6 +360,16 @@ type NotePayload struct {
 type Notification struct {
 	Kind NotificationKind `json:"kind"`
 	Task *ent.Task        `json:"task"`
+}
+
+type NotificationChannel struct {
+	Channel string `json:"channel"`
+	Enabled bool   `json:"enabled"`
+}
+
+type NotificationChannelInput struct {
+	Channel string `json:"channel"`
+	Enabled bool   `json:"enabled"`
 }
 
 // Why a user holds a permission or not.
@@ -268,6 +405,32 @@ type PropertyInput struct {
 	Value string `json:"value"`
 }
 
+type ReorderDashboardsInput struct {
+	// the viewer's order; dashboards not named follow
+	Ids []int `json:"ids"`
+}
+
+type ReorderDashboardsPayload struct {
+	Dashboards []*dashboards.Dashboard `json:"dashboards"`
+}
+
+type ReorderFavoriteProcessesInput struct {
+	ProcessIds []int `json:"processIds"`
+}
+
+type RunCleanupInput struct {
+	// count what would be removed, remove nothing
+	DryRun *bool `json:"dryRun,omitempty"`
+}
+
+type RunCleanupPayload struct {
+	Dashboards int `json:"dashboards"`
+	Positions  int `json:"positions"`
+	Favorites  int `json:"favorites"`
+	// another server was running the cleanup
+	Skipped bool `json:"skipped"`
+}
+
 type SearchConnection struct {
 	Edges    []*SearchEdge         `json:"edges"`
 	PageInfo *entgql.PageInfo[int] `json:"pageInfo"`
@@ -286,9 +449,28 @@ type SearchEdge struct {
 	Rank float64 `json:"rank"`
 }
 
+type SetAnnouncementInput struct {
+	Contents []*LocalizedValueInput `json:"contents"`
+	Enabled  bool                   `json:"enabled"`
+}
+
+type SetAnnouncementPayload struct {
+	Announcement *settings.AnnouncementView `json:"announcement"`
+}
+
 type SetUserRolesInput struct {
 	UserID  int   `json:"userId"`
 	RoleIds []int `json:"roleIds"`
+}
+
+type SetVariableInput struct {
+	Name string `json:"name"`
+	// the new value; empty returns the variable to its default
+	Value string `json:"value"`
+}
+
+type SetVariablePayload struct {
+	Variable *settings.Variable `json:"variable"`
 }
 
 type StartProcessInput struct {
@@ -299,6 +481,21 @@ type StartProcessPayload struct {
 	Case *ent.BusinessCase `json:"case"`
 	// task: the first task created (null when the process has no user step).
 	Task *ent.Task `json:"task,omitempty"`
+}
+
+type StatisticChartInput struct {
+	// a seed chart type (TASK_BY_PRIORITY, CASES_BY_STATE, TASK_BY_EXPIRY, ELAPSED_TIME_BY_CASE_CATEGORY, CASES_BY_FINISHED_TASK, CASES_BY_FINISHED_TIME, CASES_BY_CATEGORY); when given, it sets target, grouping and aggregation
+	Type        *string                 `json:"type,omitempty"`
+	Filter      *ChartFilterInput       `json:"filter,omitempty"`
+	Target      *statistics.Target      `json:"target,omitempty"`
+	GroupBy     *statistics.GroupBy     `json:"groupBy,omitempty"`
+	Interval    *statistics.Interval    `json:"interval,omitempty"`
+	Aggregation *statistics.Aggregation `json:"aggregation,omitempty"`
+	Field       *ChartField             `json:"field,omitempty"`
+	// narrows a task chart like the task list's where
+	TaskWhere *ent.TaskWhereInput `json:"taskWhere,omitempty"`
+	// narrows a case chart like the case list's where
+	CaseWhere *ent.CaseWhereInput `json:"caseWhere,omitempty"`
 }
 
 type Subscription struct {
@@ -327,10 +524,33 @@ type UpdateCaseInput struct {
 	Description *string `json:"description,omitempty"`
 }
 
+type UpdateDashboardInput struct {
+	ID          int                    `json:"id"`
+	Titles      []*DashboardTitleInput `json:"titles,omitempty"`
+	Public      *bool                  `json:"public,omitempty"`
+	Permissions []string               `json:"permissions,omitempty"`
+	Widgets     any                    `json:"widgets,omitempty"`
+	Icon        *string                `json:"icon,omitempty"`
+	Description *string                `json:"description,omitempty"`
+}
+
 type UpdateExpressProcessInput struct {
 	// id of the Process node to change
 	ProcessID  int                  `json:"processId"`
 	Definition *ExpressProcessInput `json:"definition"`
+}
+
+type UpdateMySettingsInput struct {
+	// a supported language, or "" for the application default
+	Language *string `json:"language,omitempty"`
+	// needs NotificationChannelsSetting
+	NotificationChannels []*NotificationChannelInput `json:"notificationChannels,omitempty"`
+}
+
+type UpdateNewsInput struct {
+	ID           int                     `json:"id"`
+	Translations []*NewsTranslationInput `json:"translations,omitempty"`
+	Icon         *string                 `json:"icon,omitempty"`
 }
 
 type UpdateRoleInput struct {
@@ -363,6 +583,11 @@ type UpdateUserInput struct {
 	Language *string `json:"language,omitempty"`
 	// properties replaces all properties when given.
 	Properties []*PropertyInput `json:"properties,omitempty"`
+}
+
+type UploadDocumentInput struct {
+	CaseID int            `json:"caseId"`
+	File   graphql.Upload `json:"file"`
 }
 
 type UserIDInput struct {
@@ -545,6 +770,60 @@ func (e *ChangeKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e ChangeKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ChartField string
+
+const (
+	// seconds from creation to end, of ended tasks or cases
+	ChartFieldBusinessRuntime ChartField = "BUSINESS_RUNTIME"
+)
+
+var AllChartField = []ChartField{
+	ChartFieldBusinessRuntime,
+}
+
+func (e ChartField) IsValid() bool {
+	switch e {
+	case ChartFieldBusinessRuntime:
+		return true
+	}
+	return false
+}
+
+func (e ChartField) String() string {
+	return string(e)
+}
+
+func (e *ChartField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ChartField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ChartField", str)
+	}
+	return nil
+}
+
+func (e ChartField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ChartField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ChartField) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
