@@ -111,9 +111,9 @@ func sheets(t testing.TB, body []byte) ([]string, map[string][][]string) {
 	return f.GetSheetList(), out
 }
 
-// export downloads an export that must succeed and returns its single sheet's rows
+// fetch downloads an export that must succeed and returns its single sheet's rows
 // without the header, which must be want.
-func export(t testing.TB, srv *servertest.Server, path, token string, query url.Values, header []string) [][]string {
+func fetch(t testing.TB, srv *servertest.Server, path, token string, query url.Values, header []string) [][]string {
 	t.Helper()
 	resp, body := download(t, srv.URL, path, token, query)
 	if resp.StatusCode != http.StatusOK {
@@ -177,11 +177,11 @@ func TestExportVisibility(t *testing.T) {
 		seen := map[string][]int{}
 		for _, name := range []string{"admin", "demo", "alice", "bob"} {
 			c := f.srv.Login(t, name, name)
-			tasks := ids(t, export(t, f.srv, "/export/tasks.xlsx", c.Token, nil, taskHeader))
+			tasks := ids(t, fetch(t, f.srv, "/export/tasks.xlsx", c.Token, nil, taskHeader))
 			if want := listIDs(t, c, "tasks", "{}"); !slices.Equal(sorted(tasks), want) {
 				t.Errorf("%s: exported tasks %v, the tasks query returns %v", name, sorted(tasks), want)
 			}
-			cases := ids(t, export(t, f.srv, "/export/cases.xlsx", c.Token, nil, caseHeader))
+			cases := ids(t, fetch(t, f.srv, "/export/cases.xlsx", c.Token, nil, caseHeader))
 			if want := listIDs(t, c, "cases", "{}"); !slices.Equal(sorted(cases), want) {
 				t.Errorf("%s: exported cases %v, the cases query returns %v", name, sorted(cases), want)
 			}
@@ -226,7 +226,7 @@ func TestExportCells(t *testing.T) {
 		c.BusinessCase.UpdateOne(f.ops).SetState(businesscase.StateDONE).SetEndedAt(ended).ExecX(ctx)
 		admin := f.srv.Login(t, "admin", "admin")
 
-		rows := export(t, f.srv, "/export/tasks.xlsx", admin.Token, nil, taskHeader)
+		rows := fetch(t, f.srv, "/export/tasks.xlsx", admin.Token, nil, taskHeader)
 		created := c.Task.GetX(ctx, f.alice.ID).CreatedAt.UTC().Format("2006-01-02 15:04:05")
 		want := []string{strconv.Itoa(f.alice.ID), "Call the movers", "Three quotes", "RESUMED", "IN_PROGRESS",
 			"HIGH", "IT", strconv.Itoa(f.ops.ID), "alice, Development", "carol", "admin", created,
@@ -235,7 +235,7 @@ func TestExportCells(t *testing.T) {
 			t.Errorf("task row\n got %q\nwant %q", got, want)
 		}
 
-		rows = export(t, f.srv, "/export/cases.xlsx", admin.Token, nil, caseHeader)
+		rows = fetch(t, f.srv, "/export/cases.xlsx", admin.Token, nil, caseHeader)
 		created = c.BusinessCase.GetX(ctx, f.ops.ID).CreatedAt.UTC().Format("2006-01-02 15:04:05")
 		want = []string{strconv.Itoa(f.ops.ID), "Server move", "Move the racks", "DONE", "DONE", "IT",
 			"admin", "admin", created, "2026-04-01 00:00:00"}
@@ -289,7 +289,7 @@ func TestExportFilters(t *testing.T) {
 				if tt.gql == "cases" {
 					header = caseHeader
 				}
-				got := sorted(ids(t, export(t, f.srv, tt.path, admin.Token, url.Values{"where": {tt.where}}, header)))
+				got := sorted(ids(t, fetch(t, f.srv, tt.path, admin.Token, url.Values{"where": {tt.where}}, header)))
 				if len(got) != tt.want {
 					t.Errorf("exported %v, want %d rows", got, tt.want)
 				}
@@ -383,4 +383,56 @@ func TestExportErrors(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestExportLargeList exports 2,500 tasks (more than two batches; groups of five share a
+// creation time) and checks that they come out complete and in (created, id) order,
+// both ways.
+func TestExportLargeList(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		srv := servertest.Start(t, dialect, portico.Config{Demo: true})
+		ctx := policy.SystemContext(context.Background())
+		c := srv.DB.Client
+		cs := c.BusinessCase.Create().SetName("Bulk").SaveX(ctx)
+		base := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+		const n = 2500
+		for start := 0; start < n; start += 500 {
+			bulk := make([]*ent.TaskCreate, 500)
+			for i := range bulk {
+				k := start + i
+				bulk[i] = c.Task.Create().SetName(fmt.Sprintf("bulk %04d", k)).SetCaseID(cs.ID).
+					SetCreatedAt(base.Add(time.Duration(k/5) * time.Millisecond))
+			}
+			c.Task.CreateBulk(bulk...).ExecX(ctx)
+		}
+		admin := srv.Login(t, "admin", "admin")
+		for _, dir := range []string{"ASC", "DESC"} {
+			order := ent.Asc(task.FieldCreatedAt, task.FieldID)
+			if dir == "DESC" {
+				order = ent.Desc(task.FieldCreatedAt, task.FieldID)
+			}
+			want := c.Task.Query().Order(order).IDsX(ctx)
+			if len(want) != n+3 {
+				t.Fatalf("%d tasks in the database, want %d", len(want), n+3)
+			}
+			q := url.Values{"orderBy": {`{"field":"CREATED_AT","direction":"` + dir + `"}`}}
+			if dir == "ASC" {
+				q = nil // the default order
+			}
+			got := ids(t, fetch(t, srv, "/export/tasks.xlsx", admin.Token, q, taskHeader))
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: exported %d tasks, want %d in database order; first difference at %d",
+					dir, len(got), len(want), firstDiff(got, want))
+			}
+		}
+	})
+}
+
+func firstDiff(a, b []int) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }
