@@ -92,8 +92,9 @@ func download(t testing.TB, base, path, token string, query url.Values) (*http.R
 	return resp, body
 }
 
-// sheets opens an xlsx and returns each sheet's rows by sheet name, in sheet order.
-func sheets(t testing.TB, body []byte) ([]string, map[string][][]string) {
+// sheets opens an xlsx and returns each sheet's rows by sheet name, in sheet order;
+// opts may ask for raw cell values (no date formatting, much faster).
+func sheets(t testing.TB, body []byte, opts ...excelize.Options) ([]string, map[string][][]string) {
 	t.Helper()
 	f, err := excelize.OpenReader(bytes.NewReader(body))
 	if err != nil {
@@ -102,7 +103,7 @@ func sheets(t testing.TB, body []byte) ([]string, map[string][][]string) {
 	defer f.Close()
 	out := map[string][][]string{}
 	for _, name := range f.GetSheetList() {
-		rows, err := f.GetRows(name)
+		rows, err := f.GetRows(name, opts...)
 		if err != nil {
 			t.Fatalf("rows of %s: %v", name, err)
 		}
