@@ -27,7 +27,7 @@ func (e *Exporter) caseList(ctx context.Context, where, orderBy string) (*list, 
 	}
 	base, err := w.Filter(e.Client.BusinessCase.Query())
 	if err != nil {
-		return nil, apperr.BadInput("where: %v", err)
+		return nil, apperr.BadInput("where: %v (an empty object inside and, or or not filters nothing; leave it out)", err)
 	}
 	if order == nil {
 		order = &ent.CaseOrder{Field: ent.BusinessCaseOrderFieldCreatedAt, Direction: entgql.OrderDirectionAsc}

@@ -32,7 +32,7 @@ func (e *Exporter) taskList(ctx context.Context, where, orderBy string) (*list, 
 	}
 	base, err := w.Filter(e.Client.Task.Query())
 	if err != nil {
-		return nil, apperr.BadInput("where: %v", err)
+		return nil, apperr.BadInput("where: %v (an empty object inside and, or or not filters nothing; leave it out)", err)
 	}
 	if order == nil {
 		order = &ent.TaskOrder{Field: ent.TaskOrderFieldCreatedAt, Direction: entgql.OrderDirectionAsc}
