@@ -37,6 +37,8 @@ import (
 	"github.com/portico-dev/portico/playground"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/requestid"
+	"github.com/portico-dev/portico/settings"
+	"github.com/portico-dev/portico/statistics"
 	"github.com/portico-dev/portico/workflow"
 )
 
@@ -58,17 +60,21 @@ type Config struct {
 
 // Server is a running Portico instance's state.
 type Server struct {
-	DB      *database.DB
-	Policy  *policy.Policy
-	Auth    *auth.Service
-	Dir     *directory.Directory
-	Work    *workflow.Engine
-	Bus     live.Bus
-	Hub     *live.Hub
-	Handler http.Handler
-	log     *slog.Logger
-	id      string // this server's id on the bus
-	stop    func() // ends the policy follower
+	DB       *database.DB
+	Policy   *policy.Policy
+	Auth     *auth.Service
+	Dir      *directory.Directory
+	Settings *settings.Service
+	Work     *workflow.Engine
+	Bus      live.Bus
+	Hub      *live.Hub
+	Charts   *statistics.Service
+	Feeds    *statistics.Feeds
+	Handler  http.Handler
+	log      *slog.Logger
+	id       string // this server's id on the bus
+	stop     func() // ends the policy follower
+	cancel   func() // ends what runs for the server's lifetime (chart feeds)
 }
 
 // New opens and migrates the database, prepares an empty one, loads the policy and
@@ -124,6 +130,8 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	s.Auth = auth.NewService(db.Client, tokens)
 	s.Dir = directory.New(db.Client, s.Policy, cfg.Logger)
 	s.Work = workflow.New(db.Client, db.Dialect, s.Policy, cfg.Logger)
+	s.Settings = settings.New(db.Client, s.Policy, cfg.Logger)
+	s.Dir.PasswordRules = s.Settings.CheckPassword
 	if cfg.SMTPURL != "" {
 		m, err := mail.New(cfg.SMTPURL)
 		if err != nil {
@@ -135,6 +143,10 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	s.publishChanges()
 	go s.followPolicy(events)
 	s.Hub = live.NewHub(db.Client, s.Bus, s.log)
+	s.Charts = statistics.New(db.Client, db.Dialect)
+	life, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.Feeds = statistics.NewFeeds(s.Hub.Changes(life), s.log)
 	s.Handler = s.routes(cfg)
 	return s, nil
 }
@@ -171,11 +183,15 @@ func (s *Server) publishChanges() {
 	s.Work.Changed = func(ctx context.Context, tasks, cases []int) {
 		publish(ctx, live.Event{Kind: live.KindWork, Tasks: tasks, Cases: cases})
 	}
+	s.Settings.Changed = func(ctx context.Context, names []string) {
+		publish(ctx, live.Event{Kind: live.KindSettings, Variables: names})
+	}
 }
 
 // followPolicy applies other servers' policy changes; after a possible gap (the bus
-// reconnected) it syncs the enforcer with the database. Any event, from any server, may
-// change who sees which tasks, so each one also drops the task list's cached counts.
+// reconnected) it syncs the enforcer with the database and drops cached settings. Any
+// event, from any server, may change who sees which tasks, so each one also drops the
+// task list's cached counts; other servers' settings changes refresh the settings.
 func (s *Server) followPolicy(events <-chan live.Event) {
 	ctx := policy.SystemContext(context.Background())
 	for e := range events {
@@ -183,7 +199,10 @@ func (s *Server) followPolicy(events <-chan live.Event) {
 		var err error
 		switch {
 		case e.Kind == live.KindResync:
+			s.Settings.Refresh(nil)
 			err = s.Policy.Sync(ctx, s.DB.Client)
+		case e.Kind == live.KindSettings && e.Origin != s.id:
+			s.Settings.Refresh(e.Variables)
 		case e.Kind != live.KindPolicy || e.Origin == s.id:
 			continue
 		case policy.NeedsReload(e.Policy):
@@ -237,6 +256,9 @@ func tokenKey(ctx context.Context, client *ent.Client) ([]byte, error) {
 
 // Close stops the bus and closes the database.
 func (s *Server) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
 	if s.Bus != nil {
 		s.stop()
 		s.Bus.Close()
@@ -295,7 +317,8 @@ func (s *Server) websocketInit(ctx context.Context, p transport.InitPayload) (co
 }
 
 func (s *Server) routes(cfg Config) http.Handler {
-	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Hub: s.Hub, Log: s.log}
+	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Hub: s.Hub,
+		Settings: s.Settings, Charts: s.Charts, Feeds: s.Feeds, Log: s.log}
 	gql := s.graphQL(cfg, res)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes))))

@@ -50,6 +50,11 @@ type wsMessage struct {
 				Kind string
 				Task struct{ ID, Name, State string }
 			}
+			AnnouncementChanged *struct {
+				Enabled bool
+				Value   string
+			}
+			StatisticUpdated *chartOut
 		}
 		Errors []any
 	}

@@ -70,7 +70,7 @@ func (s *Service) Authenticate(ctx context.Context, header string) (*Viewer, tim
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("load user %d: %w", id, err)
 	}
-	v := &Viewer{UserID: u.ID, Name: u.Name}
+	v := &Viewer{UserID: u.ID, Name: u.Name, Language: u.Language}
 	if err := s.loadSubstitutions(ctx, v); err != nil {
 		return nil, time.Time{}, err
 	}

@@ -8,6 +8,8 @@ import "context"
 type Viewer struct {
 	UserID int
 	Name   string
+	// Language is the user's own language setting ("" for the application default).
+	Language string
 	// SubstituteFor are users whose personal tasks the viewer works now (as their
 	// substitute, permanently or during their absence).
 	SubstituteFor []int

@@ -111,15 +111,19 @@ func sqliteDSN(raw string) string {
 // parameters on as session settings). The visibility predicates carry high cost
 // estimates, so PostgreSQL compiled every task-list count: 790 ms of a 1,060 ms query
 // at a million tasks (benchdata/EXPLAIN.md), for queries that run in milliseconds.
+// Sessions also run in UTC unless the URL says otherwise: times are stored and shown in
+// UTC, and chart buckets (date_trunc) then need no per-row time zone conversion.
 func postgresDSN(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return raw
 	}
 	q := u.Query()
-	if !q.Has("jit") {
-		q.Set("jit", "off")
-		u.RawQuery = q.Encode()
+	for k, v := range map[string]string{"jit": "off", "timezone": "UTC"} {
+		if !q.Has(k) {
+			q.Set(k, v)
+		}
 	}
+	u.RawQuery = q.Encode()
 	return u.String()
 }

@@ -23,6 +23,9 @@ type Directory struct {
 	// Publish, when set, receives every committed batch of policy changes so that other
 	// server instances can apply them too.
 	Publish func(ctx context.Context, changes []policy.Change)
+	// PasswordRules, when set, checks a new password for a user (the password
+	// validation settings); it returns a BAD_USER_INPUT error naming what is missing.
+	PasswordRules func(ctx context.Context, name, password string) error
 }
 
 // New returns the directory over client and the server's policy.

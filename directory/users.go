@@ -30,8 +30,8 @@ func validateUser(in UserInput) error {
 			return apperr.BadInput("email %q is not an e-mail address", *in.Email)
 		}
 	}
-	if in.Password != nil && (len(*in.Password) < 8 || len(*in.Password) > auth.MaxPasswordLength) {
-		return apperr.BadInput("the password must be 8 to %d bytes long", auth.MaxPasswordLength)
+	if in.Password != nil && (*in.Password == "" || len(*in.Password) > auth.MaxPasswordLength) {
+		return apperr.BadInput("the password must be 1 to %d bytes long", auth.MaxPasswordLength)
 	}
 	for k := range in.Properties {
 		if k == "" {
@@ -85,6 +85,9 @@ func (d *Directory) CreateUser(ctx context.Context, in UserInput) (*ent.User, er
 		q := c.User.Create().SetName(in.Name).AddRoles(roles...).SetProperties(in.Properties).
 			SetNillableFullName(in.FullName).SetNillableEmail(in.Email).SetNillableLanguage(in.Language)
 		if in.Password != nil {
+			if err := d.checkPassword(ctx, in.Name, *in.Password); err != nil {
+				return nil, err
+			}
 			hash, err := auth.HashPassword(*in.Password)
 			if err != nil {
 				return nil, apperr.BadInput("%v", err)
@@ -119,6 +122,9 @@ func (d *Directory) UpdateUser(ctx context.Context, id int, in UserInput) (*ent.
 			q.SetProperties(in.Properties)
 		}
 		if in.Password != nil {
+			if err := d.checkPassword(ctx, u.Name, *in.Password); err != nil {
+				return nil, err
+			}
 			hash, err := auth.HashPassword(*in.Password)
 			if err != nil {
 				return nil, apperr.BadInput("%v", err)
@@ -202,4 +208,12 @@ func viewerID(ctx context.Context) int {
 		return v.UserID
 	}
 	return 0
+}
+
+// checkPassword applies the password rules, when the server set them.
+func (d *Directory) checkPassword(ctx context.Context, name, password string) error {
+	if d.PasswordRules == nil {
+		return nil
+	}
+	return d.PasswordRules(ctx, name, password)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/user"
+	"github.com/portico-dev/portico/ent/variable"
 	"github.com/portico-dev/portico/ent/workflowevent"
 
 	stdsql "database/sql"
@@ -61,6 +62,8 @@ type Client struct {
 	TaskResponsible *TaskResponsibleClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// Variable is the client for interacting with the Variable builders.
+	Variable *VariableClient
 	// WorkflowEvent is the client for interacting with the WorkflowEvent builders.
 	WorkflowEvent *WorkflowEventClient
 }
@@ -86,6 +89,7 @@ func (c *Client) init() {
 	c.Task = NewTaskClient(c.config)
 	c.TaskResponsible = NewTaskResponsibleClient(c.config)
 	c.User = NewUserClient(c.config)
+	c.Variable = NewVariableClient(c.config)
 	c.WorkflowEvent = NewWorkflowEventClient(c.config)
 }
 
@@ -191,6 +195,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Task:            NewTaskClient(cfg),
 		TaskResponsible: NewTaskResponsibleClient(cfg),
 		User:            NewUserClient(cfg),
+		Variable:        NewVariableClient(cfg),
 		WorkflowEvent:   NewWorkflowEventClient(cfg),
 	}, nil
 }
@@ -223,6 +228,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Task:            NewTaskClient(cfg),
 		TaskResponsible: NewTaskResponsibleClient(cfg),
 		User:            NewUserClient(cfg),
+		Variable:        NewVariableClient(cfg),
 		WorkflowEvent:   NewWorkflowEventClient(cfg),
 	}, nil
 }
@@ -254,7 +260,7 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.Absence, c.BusinessCase, c.Grant, c.Note, c.Process, c.ProcessStarter, c.Role,
-		c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User,
+		c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User, c.Variable,
 		c.WorkflowEvent,
 	} {
 		n.Use(hooks...)
@@ -266,7 +272,7 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.Absence, c.BusinessCase, c.Grant, c.Note, c.Process, c.ProcessStarter, c.Role,
-		c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User,
+		c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User, c.Variable,
 		c.WorkflowEvent,
 	} {
 		n.Intercept(interceptors...)
@@ -300,6 +306,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.TaskResponsible.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
+	case *VariableMutation:
+		return c.Variable.mutate(ctx, m)
 	case *WorkflowEventMutation:
 		return c.WorkflowEvent.mutate(ctx, m)
 	default:
@@ -2559,6 +2567,139 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 	}
 }
 
+// VariableClient is a client for the Variable schema.
+type VariableClient struct {
+	config
+}
+
+// NewVariableClient returns a client for the Variable from the given config.
+func NewVariableClient(c config) *VariableClient {
+	return &VariableClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `variable.Hooks(f(g(h())))`.
+func (c *VariableClient) Use(hooks ...Hook) {
+	c.hooks.Variable = append(c.hooks.Variable, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `variable.Intercept(f(g(h())))`.
+func (c *VariableClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Variable = append(c.inters.Variable, interceptors...)
+}
+
+// Create returns a builder for creating a Variable entity.
+func (c *VariableClient) Create() *VariableCreate {
+	mutation := newVariableMutation(c.config, OpCreate)
+	return &VariableCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Variable entities.
+func (c *VariableClient) CreateBulk(builders ...*VariableCreate) *VariableCreateBulk {
+	return &VariableCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *VariableClient) MapCreateBulk(slice any, setFunc func(*VariableCreate, int)) *VariableCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &VariableCreateBulk{err: fmt.Errorf("calling to VariableClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*VariableCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &VariableCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Variable.
+func (c *VariableClient) Update() *VariableUpdate {
+	mutation := newVariableMutation(c.config, OpUpdate)
+	return &VariableUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *VariableClient) UpdateOne(_m *Variable) *VariableUpdateOne {
+	mutation := newVariableMutation(c.config, OpUpdateOne, withVariable(_m))
+	return &VariableUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *VariableClient) UpdateOneID(id int) *VariableUpdateOne {
+	mutation := newVariableMutation(c.config, OpUpdateOne, withVariableID(id))
+	return &VariableUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Variable.
+func (c *VariableClient) Delete() *VariableDelete {
+	mutation := newVariableMutation(c.config, OpDelete)
+	return &VariableDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *VariableClient) DeleteOne(_m *Variable) *VariableDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *VariableClient) DeleteOneID(id int) *VariableDeleteOne {
+	builder := c.Delete().Where(variable.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &VariableDeleteOne{builder}
+}
+
+// Query returns a query builder for Variable.
+func (c *VariableClient) Query() *VariableQuery {
+	return &VariableQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeVariable},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Variable entity by its id.
+func (c *VariableClient) Get(ctx context.Context, id int) (*Variable, error) {
+	return c.Query().Where(variable.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *VariableClient) GetX(ctx context.Context, id int) *Variable {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *VariableClient) Hooks() []Hook {
+	return c.hooks.Variable
+}
+
+// Interceptors returns the client interceptors.
+func (c *VariableClient) Interceptors() []Interceptor {
+	return c.inters.Variable
+}
+
+func (c *VariableClient) mutate(ctx context.Context, m *VariableMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&VariableCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&VariableUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&VariableUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&VariableDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Variable mutation op: %q", m.Op())
+	}
+}
+
 // WorkflowEventClient is a client for the WorkflowEvent schema.
 type WorkflowEventClient struct {
 	config
@@ -2744,11 +2885,12 @@ func (c *WorkflowEventClient) mutate(ctx context.Context, m *WorkflowEventMutati
 type (
 	hooks struct {
 		Absence, BusinessCase, Grant, Note, Process, ProcessStarter, Role, ServerSecret,
-		Substitute, Task, TaskResponsible, User, WorkflowEvent []ent.Hook
+		Substitute, Task, TaskResponsible, User, Variable, WorkflowEvent []ent.Hook
 	}
 	inters struct {
 		Absence, BusinessCase, Grant, Note, Process, ProcessStarter, Role, ServerSecret,
-		Substitute, Task, TaskResponsible, User, WorkflowEvent []ent.Interceptor
+		Substitute, Task, TaskResponsible, User, Variable,
+		WorkflowEvent []ent.Interceptor
 	}
 )
 

@@ -24,6 +24,7 @@ import (
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/user"
+	"github.com/portico-dev/portico/ent/variable"
 	"github.com/portico-dev/portico/ent/workflowevent"
 )
 
@@ -97,6 +98,7 @@ func checkColumn(t, c string) error {
 			task.Table:            task.ValidColumn,
 			taskresponsible.Table: taskresponsible.ValidColumn,
 			user.Table:            user.ValidColumn,
+			variable.Table:        variable.ValidColumn,
 			workflowevent.Table:   workflowevent.ValidColumn,
 		})
 	})

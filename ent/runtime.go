@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/user"
+	"github.com/portico-dev/portico/ent/variable"
 	"github.com/portico-dev/portico/ent/workflowevent"
 )
 
@@ -405,6 +406,39 @@ func init() {
 	userDescDisabled := userFields[6].Descriptor()
 	// user.DefaultDisabled holds the default value on creation for the disabled field.
 	user.DefaultDisabled = userDescDisabled.Default.(bool)
+	variableMixin := schema.Variable{}.Mixin()
+	variableMixinFields0 := variableMixin[0].Fields()
+	_ = variableMixinFields0
+	variableFields := schema.Variable{}.Fields()
+	_ = variableFields
+	// variableDescCreatedAt is the schema descriptor for created_at field.
+	variableDescCreatedAt := variableMixinFields0[0].Descriptor()
+	// variable.DefaultCreatedAt holds the default value on creation for the created_at field.
+	variable.DefaultCreatedAt = variableDescCreatedAt.Default.(func() time.Time)
+	// variableDescUpdatedAt is the schema descriptor for updated_at field.
+	variableDescUpdatedAt := variableMixinFields0[1].Descriptor()
+	// variable.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	variable.DefaultUpdatedAt = variableDescUpdatedAt.Default.(func() time.Time)
+	// variable.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	variable.UpdateDefaultUpdatedAt = variableDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// variableDescName is the schema descriptor for name field.
+	variableDescName := variableFields[0].Descriptor()
+	// variable.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	variable.NameValidator = func() func(string) error {
+		validators := variableDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	workfloweventMixin := schema.WorkflowEvent{}.Mixin()
 	workfloweventMixinFields0 := workfloweventMixin[0].Fields()
 	_ = workfloweventMixinFields0

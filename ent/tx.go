@@ -38,6 +38,8 @@ type Tx struct {
 	TaskResponsible *TaskResponsibleClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// Variable is the client for interacting with the Variable builders.
+	Variable *VariableClient
 	// WorkflowEvent is the client for interacting with the WorkflowEvent builders.
 	WorkflowEvent *WorkflowEventClient
 
@@ -183,6 +185,7 @@ func (tx *Tx) init() {
 	tx.Task = NewTaskClient(tx.config)
 	tx.TaskResponsible = NewTaskResponsibleClient(tx.config)
 	tx.User = NewUserClient(tx.config)
+	tx.Variable = NewVariableClient(tx.config)
 	tx.WorkflowEvent = NewWorkflowEventClient(tx.config)
 }
 

@@ -21,6 +21,8 @@ import (
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/graph/model"
+	"github.com/portico-dev/portico/settings"
+	"github.com/portico-dev/portico/statistics"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -38,6 +40,7 @@ type ResolverRoot interface {
 	Case() CaseResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	StatisticChart() StatisticChartResolver
 	Subscription() SubscriptionResolver
 	Task() TaskResolver
 	User() UserResolver
@@ -73,6 +76,12 @@ type ComplexityRoot struct {
 
 	AbsencePayload struct {
 		Absence func(childComplexity int) int
+	}
+
+	Announcement struct {
+		Contents func(childComplexity int) int
+		Enabled  func(childComplexity int) int
+		Value    func(childComplexity int) int
 	}
 
 	Case struct {
@@ -117,6 +126,12 @@ type ComplexityRoot struct {
 		Case func(childComplexity int) int
 	}
 
+	ChartData struct {
+		Labels func(childComplexity int) int
+		Total  func(childComplexity int) int
+		Values func(childComplexity int) int
+	}
+
 	CompleteTaskPayload struct {
 		Case func(childComplexity int) int
 		Task func(childComplexity int) int
@@ -143,6 +158,15 @@ type ComplexityRoot struct {
 		RolesUpdated func(childComplexity int) int
 		UsersCreated func(childComplexity int) int
 		UsersUpdated func(childComplexity int) int
+	}
+
+	ImportVariablesPayload struct {
+		Variables func(childComplexity int) int
+	}
+
+	LocalizedValue struct {
+		Language func(childComplexity int) int
+		Value    func(childComplexity int) int
 	}
 
 	LoginPayload struct {
@@ -181,13 +205,16 @@ type ComplexityRoot struct {
 		EnableUser           func(childComplexity int, input model.UserIDInput) int
 		GrantPermission      func(childComplexity int, input model.GrantInput) int
 		ImportRoles          func(childComplexity int, input model.ImportRolesInput) int
+		ImportVariables      func(childComplexity int, input model.ImportVariablesInput) int
 		Login                func(childComplexity int, input model.LoginInput) int
 		MoveRole             func(childComplexity int, input model.MoveRoleInput) int
 		RemoveMemberRole     func(childComplexity int, input model.MemberRoleInput) int
 		ReserveTask          func(childComplexity int, input model.TaskIDInput) int
 		ResetTask            func(childComplexity int, input model.TaskIDInput) int
 		RevokePermission     func(childComplexity int, input model.GrantInput) int
+		SetAnnouncement      func(childComplexity int, input model.SetAnnouncementInput) int
 		SetUserRoles         func(childComplexity int, input model.SetUserRolesInput) int
+		SetVariable          func(childComplexity int, input model.SetVariableInput) int
 		StartProcess         func(childComplexity int, input model.StartProcessInput) int
 		StartTask            func(childComplexity int, input model.TaskIDInput) int
 		UpdateCase           func(childComplexity int, input model.UpdateCaseInput) int
@@ -290,6 +317,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Announcement       func(childComplexity int) int
 		Cases              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CaseOrder, where *ent.CaseWhereInput) int
 		ExportRoles        func(childComplexity int, format model.RoleFileFormat) int
 		ExportUsers        func(childComplexity int, format model.RoleFileFormat) int
@@ -300,9 +328,12 @@ type ComplexityRoot struct {
 		Processes          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProcessOrder, where *ent.ProcessWhereInput) int
 		Role               func(childComplexity int, name string) int
 		Roles              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoleOrder, where *ent.RoleWhereInput) int
+		StatisticChart     func(childComplexity int, input model.StatisticChartInput) int
+		StatisticCharts    func(childComplexity int) int
 		Tasks              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
 		User               func(childComplexity int, id int) int
 		Users              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
+		Variables          func(childComplexity int) int
 		Viewer             func(childComplexity int) int
 	}
 
@@ -330,15 +361,33 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	SetAnnouncementPayload struct {
+		Announcement func(childComplexity int) int
+	}
+
+	SetVariablePayload struct {
+		Variable func(childComplexity int) int
+	}
+
 	StartProcessPayload struct {
 		Case func(childComplexity int) int
 		Task func(childComplexity int) int
 	}
 
+	StatisticChart struct {
+		Data     func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Position func(childComplexity int) int
+		Type     func(childComplexity int) int
+	}
+
 	Subscription struct {
-		CaseUpdated   func(childComplexity int) int
-		Notifications func(childComplexity int) int
-		TaskUpdated   func(childComplexity int, where *ent.TaskWhereInput) int
+		AnnouncementChanged func(childComplexity int) int
+		CaseUpdated         func(childComplexity int) int
+		Notifications       func(childComplexity int) int
+		StatisticUpdated    func(childComplexity int, chartID string) int
+		TaskUpdated         func(childComplexity int, where *ent.TaskWhereInput) int
 	}
 
 	Substitute struct {
@@ -456,6 +505,15 @@ type ComplexityRoot struct {
 		User func(childComplexity int) int
 	}
 
+	Variable struct {
+		Default     func(childComplexity int) int
+		Description func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Name        func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+		Value       func(childComplexity int) int
+	}
+
 	WorkflowEvent struct {
 		Case        func(childComplexity int) int
 		CaseID      func(childComplexity int) int
@@ -514,6 +572,9 @@ type MutationResolver interface {
 	DenyPermission(ctx context.Context, input model.GrantInput) (*model.GrantPayload, error)
 	RevokePermission(ctx context.Context, input model.GrantInput) (*model.GrantPayload, error)
 	ImportRoles(ctx context.Context, input model.ImportRolesInput) (*model.ImportRolesPayload, error)
+	SetVariable(ctx context.Context, input model.SetVariableInput) (*model.SetVariablePayload, error)
+	ImportVariables(ctx context.Context, input model.ImportVariablesInput) (*model.ImportVariablesPayload, error)
+	SetAnnouncement(ctx context.Context, input model.SetAnnouncementInput) (*model.SetAnnouncementPayload, error)
 	CreateExpressProcess(ctx context.Context, input model.ExpressProcessInput) (*model.ProcessPayload, error)
 	StartProcess(ctx context.Context, input model.StartProcessInput) (*model.StartProcessPayload, error)
 	StartTask(ctx context.Context, input model.TaskIDInput) (*model.TaskPayload, error)
@@ -545,11 +606,22 @@ type QueryResolver interface {
 	PermissionDecision(ctx context.Context, permission string, userID int) (*model.PermissionDecision, error)
 	ExportRoles(ctx context.Context, format model.RoleFileFormat) (string, error)
 	ExportUsers(ctx context.Context, format model.RoleFileFormat) (string, error)
+	Variables(ctx context.Context) ([]*settings.Variable, error)
+	Announcement(ctx context.Context) (*settings.AnnouncementView, error)
+	StatisticChart(ctx context.Context, input model.StatisticChartInput) (*statistics.Data, error)
+	StatisticCharts(ctx context.Context) ([]*settings.StatisticChart, error)
+}
+type StatisticChartResolver interface {
+	Name(ctx context.Context, obj *settings.StatisticChart) (string, error)
+
+	Data(ctx context.Context, obj *settings.StatisticChart) (*statistics.Data, error)
 }
 type SubscriptionResolver interface {
 	TaskUpdated(ctx context.Context, where *ent.TaskWhereInput) (<-chan *model.TaskEvent, error)
 	CaseUpdated(ctx context.Context) (<-chan *model.CaseEvent, error)
 	Notifications(ctx context.Context) (<-chan *model.Notification, error)
+	AnnouncementChanged(ctx context.Context) (<-chan *settings.AnnouncementView, error)
+	StatisticUpdated(ctx context.Context, chartID string) (<-chan *statistics.Data, error)
 }
 type TaskResolver interface {
 	BusinessState(ctx context.Context, obj *ent.Task) (model.TaskBusinessState, error)
@@ -682,6 +754,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AbsencePayload.Absence(childComplexity), true
+
+	case "Announcement.contents":
+		if e.ComplexityRoot.Announcement.Contents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Announcement.Contents(childComplexity), true
+	case "Announcement.enabled":
+		if e.ComplexityRoot.Announcement.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Announcement.Enabled(childComplexity), true
+	case "Announcement.value":
+		if e.ComplexityRoot.Announcement.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Announcement.Value(childComplexity), true
 
 	case "Case.allowedActions":
 		if e.ComplexityRoot.Case.AllowedActions == nil {
@@ -865,6 +956,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CasePayload.Case(childComplexity), true
 
+	case "ChartData.labels":
+		if e.ComplexityRoot.ChartData.Labels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChartData.Labels(childComplexity), true
+	case "ChartData.total":
+		if e.ComplexityRoot.ChartData.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChartData.Total(childComplexity), true
+	case "ChartData.values":
+		if e.ComplexityRoot.ChartData.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChartData.Values(childComplexity), true
+
 	case "CompleteTaskPayload.case":
 		if e.ComplexityRoot.CompleteTaskPayload.Case == nil {
 			break
@@ -930,6 +1040,26 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ImportRolesPayload.UsersUpdated(childComplexity), true
+
+	case "ImportVariablesPayload.variables":
+		if e.ComplexityRoot.ImportVariablesPayload.Variables == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportVariablesPayload.Variables(childComplexity), true
+
+	case "LocalizedValue.language":
+		if e.ComplexityRoot.LocalizedValue.Language == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LocalizedValue.Language(childComplexity), true
+	case "LocalizedValue.value":
+		if e.ComplexityRoot.LocalizedValue.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LocalizedValue.Value(childComplexity), true
 
 	case "LoginPayload.expiresAt":
 		if e.ComplexityRoot.LoginPayload.ExpiresAt == nil {
@@ -1195,6 +1325,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ImportRoles(childComplexity, args["input"].(model.ImportRolesInput)), true
+	case "Mutation.importVariables":
+		if e.ComplexityRoot.Mutation.ImportVariables == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importVariables_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportVariables(childComplexity, args["input"].(model.ImportVariablesInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -1261,6 +1402,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokePermission(childComplexity, args["input"].(model.GrantInput)), true
+	case "Mutation.setAnnouncement":
+		if e.ComplexityRoot.Mutation.SetAnnouncement == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setAnnouncement_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetAnnouncement(childComplexity, args["input"].(model.SetAnnouncementInput)), true
 	case "Mutation.setUserRoles":
 		if e.ComplexityRoot.Mutation.SetUserRoles == nil {
 			break
@@ -1272,6 +1424,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetUserRoles(childComplexity, args["input"].(model.SetUserRolesInput)), true
+	case "Mutation.setVariable":
+		if e.ComplexityRoot.Mutation.SetVariable == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setVariable_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetVariable(childComplexity, args["input"].(model.SetVariableInput)), true
 	case "Mutation.startProcess":
 		if e.ComplexityRoot.Mutation.StartProcess == nil {
 			break
@@ -1681,6 +1844,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Property.Value(childComplexity), true
 
+	case "Query.announcement":
+		if e.ComplexityRoot.Query.Announcement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Announcement(childComplexity), true
 	case "Query.cases":
 		if e.ComplexityRoot.Query.Cases == nil {
 			break
@@ -1787,6 +1956,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Roles(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.RoleOrder), args["where"].(*ent.RoleWhereInput)), true
+	case "Query.statisticChart":
+		if e.ComplexityRoot.Query.StatisticChart == nil {
+			break
+		}
+
+		args, err := ec.field_Query_statisticChart_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.StatisticChart(childComplexity, args["input"].(model.StatisticChartInput)), true
+	case "Query.statisticCharts":
+		if e.ComplexityRoot.Query.StatisticCharts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.StatisticCharts(childComplexity), true
 	case "Query.tasks":
 		if e.ComplexityRoot.Query.Tasks == nil {
 			break
@@ -1820,6 +2006,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Users(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.UserOrder), args["where"].(*ent.UserWhereInput)), true
+	case "Query.variables":
+		if e.ComplexityRoot.Query.Variables == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Variables(childComplexity), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -1925,6 +2117,20 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RoleEdge.Node(childComplexity), true
 
+	case "SetAnnouncementPayload.announcement":
+		if e.ComplexityRoot.SetAnnouncementPayload.Announcement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetAnnouncementPayload.Announcement(childComplexity), true
+
+	case "SetVariablePayload.variable":
+		if e.ComplexityRoot.SetVariablePayload.Variable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetVariablePayload.Variable(childComplexity), true
+
 	case "StartProcessPayload.case":
 		if e.ComplexityRoot.StartProcessPayload.Case == nil {
 			break
@@ -1938,6 +2144,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StartProcessPayload.Task(childComplexity), true
 
+	case "StatisticChart.data":
+		if e.ComplexityRoot.StatisticChart.Data == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticChart.Data(childComplexity), true
+	case "StatisticChart.id":
+		if e.ComplexityRoot.StatisticChart.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticChart.ID(childComplexity), true
+	case "StatisticChart.name":
+		if e.ComplexityRoot.StatisticChart.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticChart.Name(childComplexity), true
+	case "StatisticChart.position":
+		if e.ComplexityRoot.StatisticChart.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticChart.Position(childComplexity), true
+	case "StatisticChart.type":
+		if e.ComplexityRoot.StatisticChart.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticChart.Type(childComplexity), true
+
+	case "Subscription.announcementChanged":
+		if e.ComplexityRoot.Subscription.AnnouncementChanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.AnnouncementChanged(childComplexity), true
 	case "Subscription.caseUpdated":
 		if e.ComplexityRoot.Subscription.CaseUpdated == nil {
 			break
@@ -1950,6 +2193,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.Notifications(childComplexity), true
+	case "Subscription.statisticUpdated":
+		if e.ComplexityRoot.Subscription.StatisticUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_statisticUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.StatisticUpdated(childComplexity, args["chartId"].(string)), true
 	case "Subscription.taskUpdated":
 		if e.ComplexityRoot.Subscription.TaskUpdated == nil {
 			break
@@ -2419,6 +2673,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UserPayload.User(childComplexity), true
 
+	case "Variable.default":
+		if e.ComplexityRoot.Variable.Default == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Variable.Default(childComplexity), true
+	case "Variable.description":
+		if e.ComplexityRoot.Variable.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Variable.Description(childComplexity), true
+	case "Variable.kind":
+		if e.ComplexityRoot.Variable.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Variable.Kind(childComplexity), true
+	case "Variable.name":
+		if e.ComplexityRoot.Variable.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Variable.Name(childComplexity), true
+	case "Variable.updatedAt":
+		if e.ComplexityRoot.Variable.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Variable.UpdatedAt(childComplexity), true
+	case "Variable.value":
+		if e.ComplexityRoot.Variable.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Variable.Value(childComplexity), true
+
 	case "WorkflowEvent.case":
 		if e.ComplexityRoot.WorkflowEvent.Case == nil {
 			break
@@ -2546,6 +2837,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CaseIdInput", ec.unmarshalInputCaseIdInput),
 			graphql.NewInputUnmarshaler("CaseOrder", ec.unmarshalInputCaseOrder),
 			graphql.NewInputUnmarshaler("CaseWhereInput", ec.unmarshalInputCaseWhereInput),
+			graphql.NewInputUnmarshaler("ChartFilterInput", ec.unmarshalInputChartFilterInput),
 			graphql.NewInputUnmarshaler("CompleteTaskInput", ec.unmarshalInputCompleteTaskInput),
 			graphql.NewInputUnmarshaler("CreateAbsenceInput", ec.unmarshalInputCreateAbsenceInput),
 			graphql.NewInputUnmarshaler("CreateRoleInput", ec.unmarshalInputCreateRoleInput),
@@ -2561,6 +2853,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ExpressTaskDefinitionInput", ec.unmarshalInputExpressTaskDefinitionInput),
 			graphql.NewInputUnmarshaler("GrantInput", ec.unmarshalInputGrantInput),
 			graphql.NewInputUnmarshaler("ImportRolesInput", ec.unmarshalInputImportRolesInput),
+			graphql.NewInputUnmarshaler("ImportVariablesInput", ec.unmarshalInputImportVariablesInput),
+			graphql.NewInputUnmarshaler("LocalizedValueInput", ec.unmarshalInputLocalizedValueInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("MemberRoleInput", ec.unmarshalInputMemberRoleInput),
 			graphql.NewInputUnmarshaler("MoveRoleInput", ec.unmarshalInputMoveRoleInput),
@@ -2571,8 +2865,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PropertyInput", ec.unmarshalInputPropertyInput),
 			graphql.NewInputUnmarshaler("RoleOrder", ec.unmarshalInputRoleOrder),
 			graphql.NewInputUnmarshaler("RoleWhereInput", ec.unmarshalInputRoleWhereInput),
+			graphql.NewInputUnmarshaler("SetAnnouncementInput", ec.unmarshalInputSetAnnouncementInput),
 			graphql.NewInputUnmarshaler("SetUserRolesInput", ec.unmarshalInputSetUserRolesInput),
+			graphql.NewInputUnmarshaler("SetVariableInput", ec.unmarshalInputSetVariableInput),
 			graphql.NewInputUnmarshaler("StartProcessInput", ec.unmarshalInputStartProcessInput),
+			graphql.NewInputUnmarshaler("StatisticChartInput", ec.unmarshalInputStatisticChartInput),
 			graphql.NewInputUnmarshaler("SubstituteOrder", ec.unmarshalInputSubstituteOrder),
 			graphql.NewInputUnmarshaler("SubstituteWhereInput", ec.unmarshalInputSubstituteWhereInput),
 			graphql.NewInputUnmarshaler("TaskIdInput", ec.unmarshalInputTaskIdInput),
@@ -2680,7 +2977,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "absences.graphqls" "directory.graphqls" "ent.graphqls" "live.graphqls" "work.graphqls"
+//go:embed "absences.graphqls" "directory.graphqls" "ent.graphqls" "live.graphqls" "settings.graphqls" "statistics.graphqls" "work.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2732,6 +3029,8 @@ extend type Query {
 	{Name: "directory.graphqls", Input: sourceData("directory.graphqls"), BuiltIn: false},
 	{Name: "ent.graphqls", Input: sourceData("ent.graphqls"), BuiltIn: false},
 	{Name: "live.graphqls", Input: sourceData("live.graphqls"), BuiltIn: false},
+	{Name: "settings.graphqls", Input: sourceData("settings.graphqls"), BuiltIn: false},
+	{Name: "statistics.graphqls", Input: sourceData("statistics.graphqls"), BuiltIn: false},
 	{Name: "work.graphqls", Input: sourceData("work.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2778,6 +3077,18 @@ func (ec *executionContext) childFields_AbsencePayload(ctx context.Context, fiel
 		return ec.fieldContext_AbsencePayload_absence(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AbsencePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Announcement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "enabled":
+		return ec.fieldContext_Announcement_enabled(ctx, field)
+	case "value":
+		return ec.fieldContext_Announcement_value(ctx, field)
+	case "contents":
+		return ec.fieldContext_Announcement_contents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Announcement", field.Name)
 }
 
 func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2864,6 +3175,18 @@ func (ec *executionContext) childFields_CasePayload(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type CasePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ChartData(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "labels":
+		return ec.fieldContext_ChartData_labels(ctx, field)
+	case "values":
+		return ec.fieldContext_ChartData_values(ctx, field)
+	case "total":
+		return ec.fieldContext_ChartData_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChartData", field.Name)
+}
+
 func (ec *executionContext) childFields_CompleteTaskPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "task":
@@ -2918,6 +3241,24 @@ func (ec *executionContext) childFields_ImportRolesPayload(ctx context.Context, 
 		return ec.fieldContext_ImportRolesPayload_usersUpdated(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ImportRolesPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ImportVariablesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "variables":
+		return ec.fieldContext_ImportVariablesPayload_variables(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportVariablesPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_LocalizedValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "language":
+		return ec.fieldContext_LocalizedValue_language(ctx, field)
+	case "value":
+		return ec.fieldContext_LocalizedValue_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LocalizedValue", field.Name)
 }
 
 func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3180,6 +3521,22 @@ func (ec *executionContext) childFields_RoleEdge(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type RoleEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_SetAnnouncementPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "announcement":
+		return ec.fieldContext_SetAnnouncementPayload_announcement(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetAnnouncementPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SetVariablePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "variable":
+		return ec.fieldContext_SetVariablePayload_variable(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetVariablePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_StartProcessPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "case":
@@ -3188,6 +3545,22 @@ func (ec *executionContext) childFields_StartProcessPayload(ctx context.Context,
 		return ec.fieldContext_StartProcessPayload_task(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StartProcessPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_StatisticChart(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_StatisticChart_id(ctx, field)
+	case "name":
+		return ec.fieldContext_StatisticChart_name(ctx, field)
+	case "type":
+		return ec.fieldContext_StatisticChart_type(ctx, field)
+	case "position":
+		return ec.fieldContext_StatisticChart_position(ctx, field)
+	case "data":
+		return ec.fieldContext_StatisticChart_data(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatisticChart", field.Name)
 }
 
 func (ec *executionContext) childFields_Substitute(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3406,6 +3779,24 @@ func (ec *executionContext) childFields_UserPayload(ctx context.Context, field g
 		return ec.fieldContext_UserPayload_user(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Variable(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Variable_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_Variable_kind(ctx, field)
+	case "value":
+		return ec.fieldContext_Variable_value(ctx, field)
+	case "default":
+		return ec.fieldContext_Variable_default(ctx, field)
+	case "description":
+		return ec.fieldContext_Variable_description(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Variable_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Variable", field.Name)
 }
 
 func (ec *executionContext) childFields_WorkflowEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3966,6 +4357,20 @@ func (ec *executionContext) field_Mutation_importRoles_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_importVariables_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ImportVariablesInput, error) {
+			return ec.unmarshalNImportVariablesInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐImportVariablesInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4050,12 +4455,40 @@ func (ec *executionContext) field_Mutation_revokePermission_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setAnnouncement_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetAnnouncementInput, error) {
+			return ec.unmarshalNSetAnnouncementInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetAnnouncementInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setUserRoles_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetUserRolesInput, error) {
 			return ec.unmarshalNSetUserRolesInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetUserRolesInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setVariable_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetVariableInput, error) {
+			return ec.unmarshalNSetVariableInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetVariableInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4430,6 +4863,20 @@ func (ec *executionContext) field_Query_roles_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_statisticChart_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.StatisticChartInput, error) {
+			return ec.unmarshalNStatisticChartInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐStatisticChartInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_tasks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4603,6 +5050,20 @@ func (ec *executionContext) field_Role_users_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_statisticUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "chartId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["chartId"] = arg0
 	return args, nil
 }
 
@@ -5080,6 +5541,84 @@ func (ec *executionContext) fieldContext_AbsencePayload_absence(_ context.Contex
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Absence(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Announcement_enabled(ctx context.Context, field graphql.CollectedField, obj *settings.AnnouncementView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Announcement_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Announcement_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Announcement", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Announcement_value(ctx context.Context, field graphql.CollectedField, obj *settings.AnnouncementView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Announcement_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Announcement_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Announcement", field, false, false, "String")
+}
+
+func (ec *executionContext) _Announcement_contents(ctx context.Context, field graphql.CollectedField, obj *settings.AnnouncementView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Announcement_contents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []settings.LocalizedValue) graphql.Marshaler {
+			return ec.marshalNLocalizedValue2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐLocalizedValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Announcement_contents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Announcement",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LocalizedValue(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5841,6 +6380,75 @@ func (ec *executionContext) fieldContext_CasePayload_case(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _ChartData_labels(ctx context.Context, field graphql.CollectedField, obj *statistics.Data) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChartData_labels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Labels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChartData_labels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChartData", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChartData_values(ctx context.Context, field graphql.CollectedField, obj *statistics.Data) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChartData_values(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Values, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []float64) graphql.Marshaler {
+			return ec.marshalNFloat2ᚕfloat64ᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChartData_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChartData", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChartData_total(ctx context.Context, field graphql.CollectedField, obj *statistics.Data) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChartData_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChartData_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChartData", field, false, false, "Float")
+}
+
 func (ec *executionContext) _CompleteTaskPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.CompleteTaskPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6096,6 +6704,84 @@ func (ec *executionContext) _ImportRolesPayload_usersUpdated(ctx context.Context
 }
 func (ec *executionContext) fieldContext_ImportRolesPayload_usersUpdated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ImportRolesPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportVariablesPayload_variables(ctx context.Context, field graphql.CollectedField, obj *model.ImportVariablesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportVariablesPayload_variables(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Variables, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*settings.Variable) graphql.Marshaler {
+			return ec.marshalNVariable2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐVariableᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportVariablesPayload_variables(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportVariablesPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Variable(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LocalizedValue_language(ctx context.Context, field graphql.CollectedField, obj *settings.LocalizedValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LocalizedValue_language(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Language, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LocalizedValue_language(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LocalizedValue", field, false, false, "String")
+}
+
+func (ec *executionContext) _LocalizedValue_value(ctx context.Context, field graphql.CollectedField, obj *settings.LocalizedValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LocalizedValue_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LocalizedValue_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LocalizedValue", field, false, false, "String")
 }
 
 func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
@@ -7114,6 +7800,138 @@ func (ec *executionContext) fieldContext_Mutation_importRoles(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_importRoles_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setVariable(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setVariable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetVariable(ctx, fc.Args["input"].(model.SetVariableInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetVariablePayload) graphql.Marshaler {
+			return ec.marshalNSetVariablePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetVariablePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setVariable(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetVariablePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setVariable_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_importVariables(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_importVariables(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ImportVariables(ctx, fc.Args["input"].(model.ImportVariablesInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ImportVariablesPayload) graphql.Marshaler {
+			return ec.marshalNImportVariablesPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐImportVariablesPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_importVariables(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportVariablesPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_importVariables_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setAnnouncement(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setAnnouncement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetAnnouncement(ctx, fc.Args["input"].(model.SetAnnouncementInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetAnnouncementPayload) graphql.Marshaler {
+			return ec.marshalNSetAnnouncementPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetAnnouncementPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setAnnouncement(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetAnnouncementPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setAnnouncement_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9708,6 +10526,146 @@ func (ec *executionContext) fieldContext_Query_exportUsers(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_variables(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_variables(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Variables(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*settings.Variable) graphql.Marshaler {
+			return ec.marshalNVariable2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐVariableᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_variables(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Variable(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_announcement(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_announcement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Announcement(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *settings.AnnouncementView) graphql.Marshaler {
+			return ec.marshalOAnnouncement2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐAnnouncementView(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_announcement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Announcement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_statisticChart(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_statisticChart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().StatisticChart(ctx, fc.Args["input"].(model.StatisticChartInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *statistics.Data) graphql.Marshaler {
+			return ec.marshalNChartData2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐData(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_statisticChart(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChartData(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_statisticChart_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_statisticCharts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_statisticCharts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().StatisticCharts(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*settings.StatisticChart) graphql.Marshaler {
+			return ec.marshalNStatisticChart2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐStatisticChartᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_statisticCharts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatisticChart(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10204,6 +11162,70 @@ func (ec *executionContext) fieldContext_RoleEdge_cursor(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("RoleEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _SetAnnouncementPayload_announcement(ctx context.Context, field graphql.CollectedField, obj *model.SetAnnouncementPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetAnnouncementPayload_announcement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Announcement, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *settings.AnnouncementView) graphql.Marshaler {
+			return ec.marshalNAnnouncement2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐAnnouncementView(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetAnnouncementPayload_announcement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetAnnouncementPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Announcement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetVariablePayload_variable(ctx context.Context, field graphql.CollectedField, obj *model.SetVariablePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetVariablePayload_variable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Variable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *settings.Variable) graphql.Marshaler {
+			return ec.marshalNVariable2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐVariable(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetVariablePayload_variable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetVariablePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Variable(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _StartProcessPayload_case(ctx context.Context, field graphql.CollectedField, obj *model.StartProcessPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10263,6 +11285,130 @@ func (ec *executionContext) fieldContext_StartProcessPayload_task(_ context.Cont
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Task(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StatisticChart_id(ctx context.Context, field graphql.CollectedField, obj *settings.StatisticChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatisticChart_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatisticChart_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatisticChart", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatisticChart_name(ctx context.Context, field graphql.CollectedField, obj *settings.StatisticChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatisticChart_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StatisticChart().Name(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatisticChart_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatisticChart", field, true, true, "String")
+}
+
+func (ec *executionContext) _StatisticChart_type(ctx context.Context, field graphql.CollectedField, obj *settings.StatisticChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatisticChart_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatisticChart_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatisticChart", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatisticChart_position(ctx context.Context, field graphql.CollectedField, obj *settings.StatisticChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatisticChart_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatisticChart_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatisticChart", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StatisticChart_data(ctx context.Context, field graphql.CollectedField, obj *settings.StatisticChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatisticChart_data(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StatisticChart().Data(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *statistics.Data) graphql.Marshaler {
+			return ec.marshalNChartData2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐData(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatisticChart_data(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StatisticChart",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChartData(ctx, field)
 		},
 	}
 	return fc, nil
@@ -10372,6 +11518,82 @@ func (ec *executionContext) fieldContext_Subscription_notifications(_ context.Co
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Notification(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_announcementChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_announcementChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().AnnouncementChanged(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *settings.AnnouncementView) graphql.Marshaler {
+			return ec.marshalOAnnouncement2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐAnnouncementView(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_announcementChanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Announcement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_statisticUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_statisticUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().StatisticUpdated(ctx, fc.Args["chartId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *statistics.Data) graphql.Marshaler {
+			return ec.marshalNChartData2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐData(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_statisticUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChartData(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_statisticUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -12299,6 +13521,144 @@ func (ec *executionContext) fieldContext_UserPayload_user(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Variable_name(ctx context.Context, field graphql.CollectedField, obj *settings.Variable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Variable_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Variable_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Variable", field, false, false, "String")
+}
+
+func (ec *executionContext) _Variable_kind(ctx context.Context, field graphql.CollectedField, obj *settings.Variable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Variable_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v settings.Kind) graphql.Marshaler {
+			return ec.marshalNVariableKind2githubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Variable_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Variable", field, false, false, "VariableKind")
+}
+
+func (ec *executionContext) _Variable_value(ctx context.Context, field graphql.CollectedField, obj *settings.Variable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Variable_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Variable_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Variable", field, false, false, "String")
+}
+
+func (ec *executionContext) _Variable_default(ctx context.Context, field graphql.CollectedField, obj *settings.Variable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Variable_default(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Default, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Variable_default(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Variable", field, false, false, "String")
+}
+
+func (ec *executionContext) _Variable_description(ctx context.Context, field graphql.CollectedField, obj *settings.Variable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Variable_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Variable_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Variable", field, false, false, "String")
+}
+
+func (ec *executionContext) _Variable_updatedAt(ctx context.Context, field graphql.CollectedField, obj *settings.Variable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Variable_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Variable_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Variable", field, false, false, "Time")
 }
 
 func (ec *executionContext) _WorkflowEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.WorkflowEvent) (ret graphql.Marshaler) {
@@ -15338,6 +16698,118 @@ func UnmarshalCaseWhereInput(ctx context.Context, raw any) (ent.CaseWhereInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputChartFilterInput(ctx context.Context, obj any) (model.ChartFilterInput, error) {
+	var it model.ChartFilterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"timePeriodSelection", "createdDateFrom", "createdDateTo", "selectedCaseCategories", "selectedRoles", "isAllRolesSelected", "selectedCaseStates", "isAllCaseStatesSelected", "selectedTaskPriorities", "isAllTaskPrioritiesSelected", "customFieldFilters"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "timePeriodSelection":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timePeriodSelection"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimePeriodSelection = data
+		case "createdDateFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdDateFrom"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedDateFrom = data
+		case "createdDateTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdDateTo"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedDateTo = data
+		case "selectedCaseCategories":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("selectedCaseCategories"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SelectedCaseCategories = data
+		case "selectedRoles":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("selectedRoles"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SelectedRoles = data
+		case "isAllRolesSelected":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isAllRolesSelected"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsAllRolesSelected = data
+		case "selectedCaseStates":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("selectedCaseStates"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SelectedCaseStates = data
+		case "isAllCaseStatesSelected":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isAllCaseStatesSelected"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsAllCaseStatesSelected = data
+		case "selectedTaskPriorities":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("selectedTaskPriorities"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SelectedTaskPriorities = data
+		case "isAllTaskPrioritiesSelected":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isAllTaskPrioritiesSelected"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsAllTaskPrioritiesSelected = data
+		case "customFieldFilters":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customFieldFilters"))
+			data, err := ec.unmarshalOMap2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomFieldFilters = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalChartFilterInput unmarshals raw into the ChartFilterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalChartFilterInput(ctx context.Context, raw any) (model.ChartFilterInput, error) {
+	var out model.ChartFilterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChartFilterInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCompleteTaskInput(ctx context.Context, obj any) (model.CompleteTaskInput, error) {
 	var it model.CompleteTaskInput
 	if obj == nil {
@@ -16336,6 +17808,97 @@ func (ec *executionContext) unmarshalInputImportRolesInput(ctx context.Context, 
 func UnmarshalImportRolesInput(ctx context.Context, raw any) (model.ImportRolesInput, error) {
 	var out model.ImportRolesInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ImportRolesInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputImportVariablesInput(ctx context.Context, obj any) (model.ImportVariablesInput, error) {
+	var it model.ImportVariablesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"yaml"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "yaml":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("yaml"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Yaml = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalImportVariablesInput unmarshals raw into the ImportVariablesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalImportVariablesInput(ctx context.Context, raw any) (model.ImportVariablesInput, error) {
+	var out model.ImportVariablesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ImportVariablesInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputLocalizedValueInput(ctx context.Context, obj any) (model.LocalizedValueInput, error) {
+	var it model.LocalizedValueInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"language", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "language":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("language"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Language = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLocalizedValueInput unmarshals raw into the LocalizedValueInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLocalizedValueInput(ctx context.Context, raw any) (model.LocalizedValueInput, error) {
+	var out model.LocalizedValueInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LocalizedValueInput", raw, &out)
 	return out, err
 }
 
@@ -18577,6 +20140,55 @@ func UnmarshalRoleWhereInput(ctx context.Context, raw any) (ent.RoleWhereInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSetAnnouncementInput(ctx context.Context, obj any) (model.SetAnnouncementInput, error) {
+	var it model.SetAnnouncementInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"contents", "enabled"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "contents":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contents"))
+			data, err := ec.unmarshalNLocalizedValueInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐLocalizedValueInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Contents = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetAnnouncementInput unmarshals raw into the SetAnnouncementInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetAnnouncementInput(ctx context.Context, raw any) (model.SetAnnouncementInput, error) {
+	var out model.SetAnnouncementInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetAnnouncementInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetUserRolesInput(ctx context.Context, obj any) (model.SetUserRolesInput, error) {
 	var it model.SetUserRolesInput
 	if obj == nil {
@@ -18626,6 +20238,55 @@ func UnmarshalSetUserRolesInput(ctx context.Context, raw any) (model.SetUserRole
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSetVariableInput(ctx context.Context, obj any) (model.SetVariableInput, error) {
+	var it model.SetVariableInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetVariableInput unmarshals raw into the SetVariableInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetVariableInput(ctx context.Context, raw any) (model.SetVariableInput, error) {
+	var out model.SetVariableInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetVariableInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputStartProcessInput(ctx context.Context, obj any) (model.StartProcessInput, error) {
 	var it model.StartProcessInput
 	if obj == nil {
@@ -18665,6 +20326,104 @@ func (ec *executionContext) unmarshalInputStartProcessInput(ctx context.Context,
 func UnmarshalStartProcessInput(ctx context.Context, raw any) (model.StartProcessInput, error) {
 	var out model.StartProcessInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "StartProcessInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputStatisticChartInput(ctx context.Context, obj any) (model.StatisticChartInput, error) {
+	var it model.StatisticChartInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"type", "filter", "target", "groupBy", "interval", "aggregation", "field", "taskWhere", "caseWhere"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "filter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filter"))
+			data, err := ec.unmarshalOChartFilterInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐChartFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Filter = data
+		case "target":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("target"))
+			data, err := ec.unmarshalOChartTarget2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐTarget(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Target = data
+		case "groupBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupBy"))
+			data, err := ec.unmarshalOChartGroupBy2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐGroupBy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupBy = data
+		case "interval":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("interval"))
+			data, err := ec.unmarshalOChartInterval2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐInterval(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Interval = data
+		case "aggregation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("aggregation"))
+			data, err := ec.unmarshalOChartAggregation2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐAggregation(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Aggregation = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalOChartField2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐChartField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "taskWhere":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taskWhere"))
+			data, err := ec.unmarshalOTaskWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaskWhere = data
+		case "caseWhere":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseWhere"))
+			data, err := ec.unmarshalOCaseWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseWhere = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalStatisticChartInput unmarshals raw into the StatisticChartInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalStatisticChartInput(ctx context.Context, raw any) (model.StatisticChartInput, error) {
+	var out model.StatisticChartInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "StatisticChartInput", raw, &out)
 	return out, err
 }
 
@@ -22487,6 +24246,49 @@ func (ec *executionContext) _AbsencePayload(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var announcementImplementors = []string{"Announcement"}
+
+func (ec *executionContext) _Announcement(ctx context.Context, sel ast.SelectionSet, obj *settings.AnnouncementView) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, announcementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Announcement")
+		case "enabled":
+			out.Values[i] = ec._Announcement_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._Announcement_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contents":
+			out.Values[i] = ec._Announcement_contents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var caseImplementors = []string{"Case", "Node"}
 
 func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj *ent.BusinessCase) graphql.Marshaler {
@@ -22769,6 +24571,49 @@ func (ec *executionContext) _CasePayload(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var chartDataImplementors = []string{"ChartData"}
+
+func (ec *executionContext) _ChartData(ctx context.Context, sel ast.SelectionSet, obj *statistics.Data) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, chartDataImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChartData")
+		case "labels":
+			out.Values[i] = ec._ChartData_labels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "values":
+			out.Values[i] = ec._ChartData_values(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._ChartData_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var completeTaskPayloadImplementors = []string{"CompleteTaskPayload"}
 
 func (ec *executionContext) _CompleteTaskPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CompleteTaskPayload) graphql.Marshaler {
@@ -22967,6 +24812,77 @@ func (ec *executionContext) _ImportRolesPayload(ctx context.Context, sel ast.Sel
 			}
 		case "usersUpdated":
 			out.Values[i] = ec._ImportRolesPayload_usersUpdated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var importVariablesPayloadImplementors = []string{"ImportVariablesPayload"}
+
+func (ec *executionContext) _ImportVariablesPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ImportVariablesPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importVariablesPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportVariablesPayload")
+		case "variables":
+			out.Values[i] = ec._ImportVariablesPayload_variables(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var localizedValueImplementors = []string{"LocalizedValue"}
+
+func (ec *executionContext) _LocalizedValue(ctx context.Context, sel ast.SelectionSet, obj *settings.LocalizedValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, localizedValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LocalizedValue")
+		case "language":
+			out.Values[i] = ec._LocalizedValue_language(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._LocalizedValue_value(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -23251,6 +25167,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "importRoles":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_importRoles(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setVariable":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setVariable(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "importVariables":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_importVariables(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setAnnouncement":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setAnnouncement(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -24113,6 +26050,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_exportUsers(ctx, field)
 				})
+		case "variables":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_variables(ctx, field)
+				})
+		case "announcement":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_announcement(ctx, field)
+				})
+		case "statisticChart":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_statisticChart(ctx, field)
+				})
+		case "statisticCharts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_statisticCharts(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -24307,6 +26268,72 @@ func (ec *executionContext) _RoleEdge(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var setAnnouncementPayloadImplementors = []string{"SetAnnouncementPayload"}
+
+func (ec *executionContext) _SetAnnouncementPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetAnnouncementPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setAnnouncementPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetAnnouncementPayload")
+		case "announcement":
+			out.Values[i] = ec._SetAnnouncementPayload_announcement(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var setVariablePayloadImplementors = []string{"SetVariablePayload"}
+
+func (ec *executionContext) _SetVariablePayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetVariablePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setVariablePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetVariablePayload")
+		case "variable":
+			out.Values[i] = ec._SetVariablePayload_variable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var startProcessPayloadImplementors = []string{"StartProcessPayload"}
 
 func (ec *executionContext) _StartProcessPayload(ctx context.Context, sel ast.SelectionSet, obj *model.StartProcessPayload) graphql.Marshaler {
@@ -24345,6 +26372,61 @@ func (ec *executionContext) _StartProcessPayload(ctx context.Context, sel ast.Se
 	return out
 }
 
+var statisticChartImplementors = []string{"StatisticChart"}
+
+func (ec *executionContext) _StatisticChart(ctx context.Context, sel ast.SelectionSet, obj *settings.StatisticChart) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statisticChartImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StatisticChart")
+		case "id":
+			out.Values[i] = ec._StatisticChart_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StatisticChart_name(ctx, field, obj)
+				})
+		case "type":
+			out.Values[i] = ec._StatisticChart_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "position":
+			out.Values[i] = ec._StatisticChart_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "data":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StatisticChart_data(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
@@ -24364,6 +26446,10 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_caseUpdated(ctx, fields[0])
 	case "notifications":
 		return ec._Subscription_notifications(ctx, fields[0])
+	case "announcementChanged":
+		return ec._Subscription_announcementChanged(ctx, fields[0])
+	case "statisticUpdated":
+		return ec._Subscription_statisticUpdated(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -25142,6 +27228,64 @@ func (ec *executionContext) _UserPayload(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var variableImplementors = []string{"Variable"}
+
+func (ec *executionContext) _Variable(ctx context.Context, sel ast.SelectionSet, obj *settings.Variable) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, variableImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Variable")
+		case "name":
+			out.Values[i] = ec._Variable_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._Variable_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._Variable_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "default":
+			out.Values[i] = ec._Variable_default(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._Variable_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Variable_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var workflowEventImplementors = []string{"WorkflowEvent", "Node", "HistoryItem"}
 
 func (ec *executionContext) _WorkflowEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.WorkflowEvent) graphql.Marshaler {
@@ -25742,6 +27886,14 @@ func (ec *executionContext) unmarshalNAddTaskNoteInput2githubᚗcomᚋporticoᚑ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNAnnouncement2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐAnnouncementView(ctx context.Context, sel ast.SelectionSet, v *settings.AnnouncementView) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Announcement!")
+		return graphql.Null
+	}
+	return ec._Announcement(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -25882,6 +28034,14 @@ func (ec *executionContext) marshalNChangeKind2githubᚗcomᚋporticoᚑdevᚋpo
 	return v
 }
 
+func (ec *executionContext) marshalNChartData2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐData(ctx context.Context, sel ast.SelectionSet, v *statistics.Data) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChartData!")
+		return graphql.Null
+	}
+	return ec._ChartData(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCompleteTaskInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCompleteTaskInput(ctx context.Context, v any) (model.CompleteTaskInput, error) {
 	res, err := ec.unmarshalInputCompleteTaskInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -26003,6 +28163,49 @@ func (ec *executionContext) unmarshalNExpressTaskDefinitionInput2ᚖgithubᚗcom
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalNFloat2ᚕfloat64ᚄ(ctx context.Context, v any) ([]float64, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]float64, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFloat2float64(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNFloat2ᚕfloat64ᚄ(ctx context.Context, sel ast.SelectionSet, v []float64) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNFloat2float64(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNGrantInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐGrantInput(ctx context.Context, v any) (model.GrantInput, error) {
 	res, err := ec.unmarshalInputGrantInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -26096,6 +28299,19 @@ func (ec *executionContext) marshalNImportRolesPayload2ᚖgithubᚗcomᚋportico
 	return ec._ImportRolesPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNImportVariablesInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐImportVariablesInput(ctx context.Context, v any) (model.ImportVariablesInput, error) {
+	res, err := ec.unmarshalInputImportVariablesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNImportVariablesPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐImportVariablesPayload(ctx context.Context, sel ast.SelectionSet, v *model.ImportVariablesPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ImportVariablesPayload!")
+		return graphql.Null
+	}
+	return ec._ImportVariablesPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -26108,6 +28324,45 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNLocalizedValue2githubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐLocalizedValue(ctx context.Context, sel ast.SelectionSet, v settings.LocalizedValue) graphql.Marshaler {
+	return ec._LocalizedValue(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLocalizedValue2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐLocalizedValueᚄ(ctx context.Context, sel ast.SelectionSet, v []settings.LocalizedValue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLocalizedValue2githubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐLocalizedValue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNLocalizedValueInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐLocalizedValueInputᚄ(ctx context.Context, v any) ([]*model.LocalizedValueInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.LocalizedValueInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNLocalizedValueInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐLocalizedValueInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNLocalizedValueInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐLocalizedValueInput(ctx context.Context, v any) (*model.LocalizedValueInput, error) {
+	res, err := ec.unmarshalInputLocalizedValueInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNLoginInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐLoginInput(ctx context.Context, v any) (model.LoginInput, error) {
@@ -26427,9 +28682,35 @@ func (ec *executionContext) marshalNSecurityMember2ᚕgithubᚗcomᚋporticoᚑd
 	return ret
 }
 
+func (ec *executionContext) unmarshalNSetAnnouncementInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetAnnouncementInput(ctx context.Context, v any) (model.SetAnnouncementInput, error) {
+	res, err := ec.unmarshalInputSetAnnouncementInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetAnnouncementPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetAnnouncementPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetAnnouncementPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetAnnouncementPayload!")
+		return graphql.Null
+	}
+	return ec._SetAnnouncementPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSetUserRolesInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetUserRolesInput(ctx context.Context, v any) (model.SetUserRolesInput, error) {
 	res, err := ec.unmarshalInputSetUserRolesInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSetVariableInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetVariableInput(ctx context.Context, v any) (model.SetVariableInput, error) {
+	res, err := ec.unmarshalInputSetVariableInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetVariablePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetVariablePayload(ctx context.Context, sel ast.SelectionSet, v *model.SetVariablePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetVariablePayload!")
+		return graphql.Null
+	}
+	return ec._SetVariablePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNStartProcessInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐStartProcessInput(ctx context.Context, v any) (model.StartProcessInput, error) {
@@ -26443,6 +28724,35 @@ func (ec *executionContext) marshalNStartProcessPayload2ᚖgithubᚗcomᚋportic
 		return graphql.Null
 	}
 	return ec._StartProcessPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStatisticChart2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐStatisticChartᚄ(ctx context.Context, sel ast.SelectionSet, v []*settings.StatisticChart) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatisticChart2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐStatisticChart(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStatisticChart2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐStatisticChart(ctx context.Context, sel ast.SelectionSet, v *settings.StatisticChart) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StatisticChart!")
+		return graphql.Null
+	}
+	return ec._StatisticChart(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNStatisticChartInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐStatisticChartInput(ctx context.Context, v any) (model.StatisticChartInput, error) {
+	res, err := ec.unmarshalInputStatisticChartInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -26770,6 +29080,45 @@ func (ec *executionContext) unmarshalNUserWhereInput2ᚖgithubᚗcomᚋportico�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNVariable2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐVariableᚄ(ctx context.Context, sel ast.SelectionSet, v []*settings.Variable) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVariable2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐVariable(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNVariable2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐVariable(ctx context.Context, sel ast.SelectionSet, v *settings.Variable) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Variable!")
+		return graphql.Null
+	}
+	return ec._Variable(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVariableKind2githubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐKind(ctx context.Context, v any) (settings.Kind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := settings.Kind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVariableKind2githubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐKind(ctx context.Context, sel ast.SelectionSet, v settings.Kind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "VariableKind!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNWorkflowEvent2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐWorkflowEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.WorkflowEvent) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -27007,6 +29356,13 @@ func (ec *executionContext) unmarshalOAbsenceWhereInput2ᚖgithubᚗcomᚋportic
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOAnnouncement2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐAnnouncementView(ctx context.Context, sel ast.SelectionSet, v *settings.AnnouncementView) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Announcement(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -27183,6 +29539,106 @@ func (ec *executionContext) unmarshalOCaseWhereInput2ᚖgithubᚗcomᚋportico�
 	}
 	res, err := ec.unmarshalInputCaseWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOChartAggregation2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐAggregation(ctx context.Context, v any) (*statistics.Aggregation, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := statistics.Aggregation(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOChartAggregation2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐAggregation(ctx context.Context, sel ast.SelectionSet, v *statistics.Aggregation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOChartField2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐChartField(ctx context.Context, v any) (*model.ChartField, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ChartField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOChartField2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐChartField(ctx context.Context, sel ast.SelectionSet, v *model.ChartField) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOChartFilterInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐChartFilterInput(ctx context.Context, v any) (*model.ChartFilterInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputChartFilterInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOChartGroupBy2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐGroupBy(ctx context.Context, v any) (*statistics.GroupBy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := statistics.GroupBy(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOChartGroupBy2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐGroupBy(ctx context.Context, sel ast.SelectionSet, v *statistics.GroupBy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOChartInterval2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐInterval(ctx context.Context, v any) (*statistics.Interval, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := statistics.Interval(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOChartInterval2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐInterval(ctx context.Context, sel ast.SelectionSet, v *statistics.Interval) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOChartTarget2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐTarget(ctx context.Context, v any) (*statistics.Target, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := statistics.Target(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOChartTarget2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋstatisticsᚐTarget(ctx context.Context, sel ast.SelectionSet, v *statistics.Target) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (*entgql.Cursor[int], error) {

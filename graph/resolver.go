@@ -10,16 +10,21 @@ import (
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/live"
 	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/settings"
+	"github.com/portico-dev/portico/statistics"
 	"github.com/portico-dev/portico/workflow"
 )
 
 // Resolver is the dependency root of the resolvers.
 type Resolver struct {
-	Client *ent.Client
-	Auth   *auth.Service
-	Policy *policy.Policy
-	Dir    *directory.Directory
-	Work   *workflow.Engine
-	Hub    *live.Hub
-	Log    *slog.Logger
+	Client   *ent.Client
+	Auth     *auth.Service
+	Policy   *policy.Policy
+	Dir      *directory.Directory
+	Work     *workflow.Engine
+	Hub      *live.Hub
+	Settings *settings.Service
+	Charts   *statistics.Service
+	Feeds    *statistics.Feeds
+	Log      *slog.Logger
 }

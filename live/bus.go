@@ -12,8 +12,9 @@ import (
 
 // Kinds of events.
 const (
-	KindPolicy = "policy" // role, membership or grant changes (Policy)
-	KindWork   = "work"   // tasks and cases changed (Tasks, Cases)
+	KindPolicy   = "policy"   // role, membership or grant changes (Policy)
+	KindWork     = "work"     // tasks and cases changed (Tasks, Cases)
+	KindSettings = "settings" // variables changed (Variables)
 	// KindResync tells receivers that events may have been lost (the listener
 	// reconnected): reload state instead of trusting increments.
 	KindResync = "resync"
@@ -29,6 +30,8 @@ type Event struct {
 	// Assigned tasks got new responsibles; Assignment says how (ASSIGNED, DELEGATED).
 	Assigned   []int  `json:"a,omitempty"`
 	Assignment string `json:"as,omitempty"`
+	// Variables names the settings that changed.
+	Variables []string `json:"v,omitempty"`
 }
 
 // Bus publishes events to every server on the database, this one included.

@@ -48,6 +48,9 @@ type Hub struct {
 	tasks  map[*sub[TaskChange, *ent.TaskQuery]]struct{}
 	cases  map[*sub[CaseChange, *ent.BusinessCaseQuery]]struct{}
 	notes  map[*sub[Notification, *ent.TaskQuery]]struct{}
+	// changes wake those who recompute derived numbers (charts) after work or policy
+	// changes.
+	changes map[chan struct{}]struct{}
 }
 
 type sub[C any, Q any] struct {
@@ -64,9 +67,10 @@ const buffer = 256
 // NewHub starts dispatching the bus's work events; it stops when the bus closes.
 func NewHub(client *ent.Client, bus Bus, log *slog.Logger) *Hub {
 	h := &Hub{client: client, log: log,
-		tasks: map[*sub[TaskChange, *ent.TaskQuery]]struct{}{},
-		cases: map[*sub[CaseChange, *ent.BusinessCaseQuery]]struct{}{},
-		notes: map[*sub[Notification, *ent.TaskQuery]]struct{}{}}
+		tasks:   map[*sub[TaskChange, *ent.TaskQuery]]struct{}{},
+		cases:   map[*sub[CaseChange, *ent.BusinessCaseQuery]]struct{}{},
+		notes:   map[*sub[Notification, *ent.TaskQuery]]struct{}{},
+		changes: map[chan struct{}]struct{}{}}
 	events, _ := bus.Subscribe()
 	go h.run(events)
 	return h
@@ -136,8 +140,39 @@ func grouped[C, Q any](subs map[*sub[C, Q]]struct{}) map[string][]*sub[C, Q] {
 	return groups
 }
 
+// Changes returns a channel that receives a signal after committed work or policy
+// changes on any server, until ctx ends. Signals coalesce: a slow receiver gets one for
+// many changes, never none.
+func (h *Hub) Changes(ctx context.Context) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	h.mu.Lock()
+	h.changes[ch] = struct{}{}
+	h.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		h.mu.Lock()
+		delete(h.changes, ch)
+		close(ch)
+		h.mu.Unlock()
+	})
+	return ch
+}
+
+func (h *Hub) signalChanges() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.changes {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
 func (h *Hub) run(events <-chan Event) {
 	for e := range events {
+		if e.Kind != KindSettings {
+			h.signalChanges()
+		}
 		if e.Kind != KindWork {
 			continue
 		}

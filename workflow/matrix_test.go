@@ -66,7 +66,7 @@ func (e *mxEnv) user(t *testing.T, roleIDs ...int) mxUser {
 	t.Helper()
 	e.n++
 	name := fmt.Sprintf("m-%d", e.n)
-	pw := "pw-" + name + "-secret"
+	pw := fmt.Sprintf("pw-%d-secret", e.n) // must not contain the user name (password rules)
 	var out struct {
 		CreateUser struct{ User struct{ ID mxID } }
 	}

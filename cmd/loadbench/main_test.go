@@ -87,7 +87,7 @@ func TestCheck(t *testing.T) {
 	} {
 		var out response
 		_ = json.Unmarshal([]byte(c.body), &out) // as post does: not JSON leaves it empty
-		if err := check(c.status, []byte(c.body), out); (err == nil) != c.ok {
+		if err := check(c.status, []byte(c.body), out, TasksQuery); (err == nil) != c.ok {
 			t.Errorf("%s: %v, want ok=%v", c.name, err, c.ok)
 		}
 	}

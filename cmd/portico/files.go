@@ -19,17 +19,19 @@ type fileFlags struct {
 	fs                   *flag.FlagSet
 	dbURL, format        *string
 	roles, users, adminP *string
+	variables            *string
 }
 
 func newFileFlags(name string) *fileFlags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	return &fileFlags{
-		fs:     fs,
-		dbURL:  fs.String("database-url", envOr("PORTICO_DATABASE_URL", database.DefaultURL), "database"),
-		format: fs.String("format", "yaml", "xml (roles.xml/users.xml) or yaml (roles.yaml/users.yaml)"),
-		roles:  fs.String("roles", "", "roles file"),
-		users:  fs.String("users", "", "users file"),
-		adminP: fs.String("admin-password", envOr("PORTICO_ADMIN_PASSWORD", ""), "admin password, needed when the database is empty"),
+		fs:        fs,
+		dbURL:     fs.String("database-url", envOr("PORTICO_DATABASE_URL", database.DefaultURL), "database"),
+		format:    fs.String("format", "yaml", "xml (roles.xml/users.xml) or yaml (roles.yaml/users.yaml)"),
+		roles:     fs.String("roles", "", "roles file"),
+		users:     fs.String("users", "", "users file"),
+		variables: fs.String("variables", "", "variables.yaml of portal settings (import only)"),
+		adminP:    fs.String("admin-password", envOr("PORTICO_ADMIN_PASSWORD", ""), "admin password, needed when the database is empty"),
 	}
 }
 
@@ -41,14 +43,15 @@ func (f *fileFlags) open(ctx context.Context, args []string) (*portico.Server, d
 	if format != directory.FormatXML && format != directory.FormatYAML {
 		return nil, "", fmt.Errorf("--format must be xml or yaml, not %q", *f.format)
 	}
-	if *f.roles == "" && *f.users == "" {
-		return nil, "", fmt.Errorf("give --roles FILE and/or --users FILE")
+	if *f.roles == "" && *f.users == "" && *f.variables == "" {
+		return nil, "", fmt.Errorf("give --roles FILE, --users FILE and/or --variables FILE")
 	}
 	srv, err := portico.New(ctx, portico.Config{DatabaseURL: *f.dbURL, AdminPassword: *f.adminP})
 	return srv, format, err
 }
 
-// runImport merges roles and users files into the database, all or nothing.
+// runImport merges roles and users files into the database, all or nothing, and sets
+// the variables of a variables.yaml, all or nothing.
 func runImport(ctx context.Context, args []string) error {
 	f := newFileFlags("import")
 	srv, format, err := f.open(ctx, args)
@@ -56,6 +59,20 @@ func runImport(ctx context.Context, args []string) error {
 		return err
 	}
 	defer srv.Close()
+	if *f.variables != "" {
+		text, err := os.ReadFile(*f.variables)
+		if err != nil {
+			return err
+		}
+		names, err := srv.Settings.Import(policy.SystemContext(ctx), text)
+		if err != nil {
+			return fmt.Errorf("no variables set: %w", err)
+		}
+		fmt.Printf("variables: %d set\n", len(names))
+		if *f.roles == "" && *f.users == "" {
+			return nil
+		}
+	}
 	var roles, users io.Reader
 	for _, in := range []struct {
 		path string

@@ -21,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/user"
+	"github.com/portico-dev/portico/ent/variable"
 	"github.com/portico-dev/portico/ent/workflowevent"
 )
 
@@ -404,6 +405,33 @@ func (f TraverseUser) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.UserQuery", q)
 }
 
+// The VariableFunc type is an adapter to allow the use of ordinary function as a Querier.
+type VariableFunc func(context.Context, *ent.VariableQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f VariableFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.VariableQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.VariableQuery", q)
+}
+
+// The TraverseVariable type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseVariable func(context.Context, *ent.VariableQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseVariable) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseVariable) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.VariableQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.VariableQuery", q)
+}
+
 // The WorkflowEventFunc type is an adapter to allow the use of ordinary function as a Querier.
 type WorkflowEventFunc func(context.Context, *ent.WorkflowEventQuery) (ent.Value, error)
 
@@ -458,6 +486,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.TaskResponsibleQuery, predicate.TaskResponsible, taskresponsible.OrderOption]{typ: ent.TypeTaskResponsible, tq: q}, nil
 	case *ent.UserQuery:
 		return &query[*ent.UserQuery, predicate.User, user.OrderOption]{typ: ent.TypeUser, tq: q}, nil
+	case *ent.VariableQuery:
+		return &query[*ent.VariableQuery, predicate.Variable, variable.OrderOption]{typ: ent.TypeVariable, tq: q}, nil
 	case *ent.WorkflowEventQuery:
 		return &query[*ent.WorkflowEventQuery, predicate.WorkflowEvent, workflowevent.OrderOption]{typ: ent.TypeWorkflowEvent, tq: q}, nil
 	default:

@@ -449,6 +449,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{TasksColumns[14]},
 			},
+			{
+				Name:    "task_priority",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[7]},
+			},
 		},
 	}
 	// TaskResponsiblesColumns holds the columns for the "task_responsibles" table.
@@ -539,6 +544,20 @@ var (
 		Name:       "users",
 		Columns:    UsersColumns,
 		PrimaryKey: []*schema.Column{UsersColumns[0]},
+	}
+	// VariablesColumns holds the columns for the "variables" table.
+	VariablesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 200},
+		{Name: "value", Type: field.TypeString, Size: 2147483647},
+	}
+	// VariablesTable holds the schema information for the "variables" table.
+	VariablesTable = &schema.Table{
+		Name:       "variables",
+		Columns:    VariablesColumns,
+		PrimaryKey: []*schema.Column{VariablesColumns[0]},
 	}
 	// WorkflowEventsColumns holds the columns for the "workflow_events" table.
 	WorkflowEventsColumns = []*schema.Column{
@@ -660,6 +679,7 @@ var (
 		TasksTable,
 		TaskResponsiblesTable,
 		UsersTable,
+		VariablesTable,
 		WorkflowEventsTable,
 		RoleMembersTable,
 		UserRolesTable,
@@ -726,6 +746,9 @@ func init() {
 	}
 	UsersTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(34359738368),
+	}
+	VariablesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(55834574848),
 	}
 	WorkflowEventsTable.ForeignKeys[0].RefTable = CasesTable
 	WorkflowEventsTable.ForeignKeys[1].RefTable = TasksTable

@@ -42,5 +42,8 @@ type TaskResponsible func(*sql.Selector)
 // User is the predicate function for user builders.
 type User func(*sql.Selector)
 
+// Variable is the predicate function for variable builders.
+type Variable func(*sql.Selector)
+
 // WorkflowEvent is the predicate function for workflowevent builders.
 type WorkflowEvent func(*sql.Selector)

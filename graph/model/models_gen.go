@@ -11,6 +11,8 @@ import (
 
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/task"
+	"github.com/portico-dev/portico/settings"
+	"github.com/portico-dev/portico/statistics"
 )
 
 type AbsencePayload struct {
@@ -38,6 +40,21 @@ type CaseIDInput struct {
 
 type CasePayload struct {
 	Case *ent.BusinessCase `json:"case"`
+}
+
+// The filter of a seed statistic chart (Portal.StatisticCharts).
+type ChartFilterInput struct {
+	TimePeriodSelection         *string        `json:"timePeriodSelection,omitempty"`
+	CreatedDateFrom             *string        `json:"createdDateFrom,omitempty"`
+	CreatedDateTo               *string        `json:"createdDateTo,omitempty"`
+	SelectedCaseCategories      []string       `json:"selectedCaseCategories,omitempty"`
+	SelectedRoles               []string       `json:"selectedRoles,omitempty"`
+	IsAllRolesSelected          *bool          `json:"isAllRolesSelected,omitempty"`
+	SelectedCaseStates          []string       `json:"selectedCaseStates,omitempty"`
+	IsAllCaseStatesSelected     *bool          `json:"isAllCaseStatesSelected,omitempty"`
+	SelectedTaskPriorities      []string       `json:"selectedTaskPriorities,omitempty"`
+	IsAllTaskPrioritiesSelected *bool          `json:"isAllTaskPrioritiesSelected,omitempty"`
+	CustomFieldFilters          map[string]any `json:"customFieldFilters,omitempty"`
 }
 
 type CompleteTaskInput struct {
@@ -194,6 +211,20 @@ type ImportRolesPayload struct {
 	UsersUpdated int `json:"usersUpdated"`
 }
 
+type ImportVariablesInput struct {
+	// a variables.yaml: variable names (or their dotted parts nested) to values
+	Yaml string `json:"yaml"`
+}
+
+type ImportVariablesPayload struct {
+	Variables []*settings.Variable `json:"variables"`
+}
+
+type LocalizedValueInput struct {
+	Language string `json:"language"`
+	Value    string `json:"value"`
+}
+
 type LoginInput struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
@@ -267,9 +298,28 @@ type PropertyInput struct {
 	Value string `json:"value"`
 }
 
+type SetAnnouncementInput struct {
+	Contents []*LocalizedValueInput `json:"contents"`
+	Enabled  bool                   `json:"enabled"`
+}
+
+type SetAnnouncementPayload struct {
+	Announcement *settings.AnnouncementView `json:"announcement"`
+}
+
 type SetUserRolesInput struct {
 	UserID  int   `json:"userId"`
 	RoleIds []int `json:"roleIds"`
+}
+
+type SetVariableInput struct {
+	Name string `json:"name"`
+	// the new value; empty returns the variable to its default
+	Value string `json:"value"`
+}
+
+type SetVariablePayload struct {
+	Variable *settings.Variable `json:"variable"`
 }
 
 type StartProcessInput struct {
@@ -280,6 +330,21 @@ type StartProcessPayload struct {
 	Case *ent.BusinessCase `json:"case"`
 	// task: the first task created (null when the process has no user step).
 	Task *ent.Task `json:"task,omitempty"`
+}
+
+type StatisticChartInput struct {
+	// a seed chart type (TASK_BY_PRIORITY, CASES_BY_STATE, TASK_BY_EXPIRY, ELAPSED_TIME_BY_CASE_CATEGORY, CASES_BY_FINISHED_TASK, CASES_BY_FINISHED_TIME, CASES_BY_CATEGORY); when given, it sets target, grouping and aggregation
+	Type        *string                 `json:"type,omitempty"`
+	Filter      *ChartFilterInput       `json:"filter,omitempty"`
+	Target      *statistics.Target      `json:"target,omitempty"`
+	GroupBy     *statistics.GroupBy     `json:"groupBy,omitempty"`
+	Interval    *statistics.Interval    `json:"interval,omitempty"`
+	Aggregation *statistics.Aggregation `json:"aggregation,omitempty"`
+	Field       *ChartField             `json:"field,omitempty"`
+	// narrows a task chart like the task list's where
+	TaskWhere *ent.TaskWhereInput `json:"taskWhere,omitempty"`
+	// narrows a case chart like the case list's where
+	CaseWhere *ent.CaseWhereInput `json:"caseWhere,omitempty"`
 }
 
 type Subscription struct {
@@ -526,6 +591,60 @@ func (e *ChangeKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e ChangeKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ChartField string
+
+const (
+	// seconds from creation to end, of ended tasks or cases
+	ChartFieldBusinessRuntime ChartField = "BUSINESS_RUNTIME"
+)
+
+var AllChartField = []ChartField{
+	ChartFieldBusinessRuntime,
+}
+
+func (e ChartField) IsValid() bool {
+	switch e {
+	case ChartFieldBusinessRuntime:
+		return true
+	}
+	return false
+}
+
+func (e ChartField) String() string {
+	return string(e)
+}
+
+func (e *ChartField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ChartField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ChartField", str)
+	}
+	return nil
+}
+
+func (e ChartField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ChartField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ChartField) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

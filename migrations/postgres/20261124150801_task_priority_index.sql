@@ -1,0 +1,2 @@
+-- Create index "task_priority" to table: "tasks"
+CREATE INDEX "task_priority" ON "tasks" ("priority");

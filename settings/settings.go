@@ -1,0 +1,352 @@
+// Package settings holds the portal's settings as variables (seed 001's global
+// variables): their names, defaults and data models in one list, reading and writing
+// them with validation, and loading a variables.yaml. A broken value is refused whole and
+// the error says where it is broken.
+package settings
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/database"
+	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/variable"
+	"github.com/portico-dev/portico/policy"
+)
+
+// Kind tells how a variable's value is written.
+type Kind string
+
+// Variable kinds.
+const (
+	Plain Kind = "PLAIN"
+	JSON  Kind = "JSON"
+)
+
+// Names of the variables the server itself reads.
+const (
+	CleanupCron         = "PortalStartTimeCleanObsoletedUserData"
+	CleanupAllHidden    = "PortalDeleteAllFinishedHiddenCases"
+	HiddenExcluded      = "PortalHiddenTaskCaseExcluded"
+	LoginPageDisplay    = "PortalLoginPageDisplay"
+	VirusScanner        = "EnableVirusScanner"
+	SupportedLanguages  = "Portal.SupportedLanguages"
+	DefaultLanguage     = "Portal.DefaultLanguage"
+	AnnouncementName    = "Portal.Announcement"
+	ThirdPartyApps      = "Portal.ThirdPartyApplications"
+	StatisticChartsName = "Portal.StatisticCharts"
+	FavoriteProcesses   = "Portal.Dashboard.FavoriteProcesses"
+	PasswordRules       = "Portal.PasswordValidation"
+)
+
+// AdminSettings is the permission that opens the portal's Admin Settings, where seed 002
+// places role management; it guards every variable without a permission of its own.
+const AdminSettings = policy.RoleManagement
+
+// Definition is a known variable.
+type Definition struct {
+	Name        string
+	Kind        Kind
+	Default     string
+	Description string
+	// Permission needed to change it (AdminSettings unless set).
+	Permission policy.Permission
+	check      func(string) error
+}
+
+// Definitions is the one list of the variables, in the documents' order.
+var Definitions = []Definition{
+	{Name: CleanupCron, Kind: Plain, Default: "0 0 6 * * ?", check: checkCron,
+		Description: "Quartz cron expression (seconds first) of the daily cleanup of obsolete users' data."},
+	{Name: CleanupAllHidden, Kind: Plain, Default: "false", check: checkBool,
+		Description: "true: the cleanup removes all finished hidden cases; false: only those the portal made."},
+	{Name: HiddenExcluded, Kind: Plain, Default: "true", check: checkBool,
+		Description: "true: task and case queries skip hidden tasks and cases."},
+	{Name: LoginPageDisplay, Kind: Plain, Default: "true", check: checkBool,
+		Description: "true: an unknown user is sent to the login page; false: to the login error page."},
+	{Name: VirusScanner, Kind: Plain, Default: "true", check: checkBool,
+		Description: "true: uploaded documents go through the virus scanner when one is configured."},
+	{Name: SupportedLanguages, Kind: Plain, Default: "en,de,fr,es", check: checkLanguages,
+		Description: "Languages of the application, comma separated without spaces."},
+	{Name: DefaultLanguage, Kind: Plain, Default: "en", check: checkLanguage,
+		Description: "The application's language, for users whose language is the application default."},
+	{Name: AnnouncementName, Kind: JSON, Default: `{"contents":[],"enabled":false}`, check: checkAnnouncement,
+		Description: "The announcement every user sees while enabled: contents per language."},
+	{Name: ThirdPartyApps, Kind: JSON, Default: `[]`, check: checkThirdPartyApplications,
+		Description: "Third-party applications in the left menu."},
+	{Name: StatisticChartsName, Kind: JSON, Default: defaultCharts, check: checkStatisticCharts,
+		Description: "The standard statistic charts of the statistics page."},
+	{Name: FavoriteProcesses, Kind: JSON, Default: `[]`, check: checkFavoriteProcesses,
+		Description: "Application favorite processes shown on the dashboard."},
+	{Name: PasswordRules, Kind: JSON, Default: defaultPasswordRules, check: checkPasswordRules, Permission: policy.PasswordValidation,
+		Description: "Password complexity rules for new passwords."},
+}
+
+// Lookup returns the definition of a variable.
+func Lookup(name string) (Definition, bool) {
+	i := slices.IndexFunc(Definitions, func(d Definition) bool { return d.Name == name })
+	if i < 0 {
+		return Definition{}, false
+	}
+	return Definitions[i], true
+}
+
+func (d Definition) permission() policy.Permission {
+	if d.Permission != "" {
+		return d.Permission
+	}
+	return AdminSettings
+}
+
+// Check validates a value for the variable.
+func (d Definition) Check(value string) error {
+	if err := d.check(value); err != nil {
+		return apperr.BadInput("variable %s: %v", d.Name, err)
+	}
+	return nil
+}
+
+// Variable is a variable with its current value.
+type Variable struct {
+	Name        string
+	Kind        Kind
+	Value       string
+	Default     string
+	Description string
+	UpdatedAt   *time.Time // nil while it has its default
+}
+
+// Service reads and writes variables. Values are cached in memory: they are read on
+// many requests and change rarely; every change, here or on another server (through
+// Refresh), drops the cache and wakes the watchers.
+type Service struct {
+	client *ent.Client
+	policy *policy.Policy
+	log    *slog.Logger
+	// Changed, when set, is told after commit which variables changed (for the bus).
+	Changed func(ctx context.Context, names []string)
+
+	mu       sync.Mutex
+	cache    map[string]string // every variable's value, nil until loaded
+	gen      uint64            // bumped by Refresh; a load started before one is not kept
+	watchers map[chan struct{}]struct{}
+}
+
+// New returns the settings service.
+func New(client *ent.Client, p *policy.Policy, log *slog.Logger) *Service {
+	return &Service{client: client, policy: p, log: log}
+}
+
+// Value returns a variable's value (its default when unset). It checks no permission:
+// callers expose only what their own rules allow.
+func (s *Service) Value(ctx context.Context, name string) (string, error) {
+	if _, ok := Lookup(name); !ok {
+		return "", fmt.Errorf("unknown variable %s", name)
+	}
+	s.mu.Lock()
+	cache, gen := s.cache, s.gen
+	s.mu.Unlock()
+	if cache == nil {
+		rows, err := s.client.Variable.Query().All(policy.SystemContext(ctx))
+		if err != nil {
+			return "", fmt.Errorf("read variables: %w", err)
+		}
+		cache = map[string]string{}
+		for _, d := range Definitions {
+			cache[d.Name] = d.Default
+		}
+		for _, r := range rows {
+			cache[r.Name] = r.Value
+		}
+		s.mu.Lock()
+		if s.gen == gen {
+			s.cache = cache
+		}
+		s.mu.Unlock()
+	}
+	return cache[name], nil
+}
+
+// Refresh drops the cached values after variables changed (names; nil for any) and
+// wakes every watcher.
+func (s *Service) Refresh(names []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cache = nil
+	s.gen++
+	for w := range s.watchers {
+		select {
+		case w <- struct{}{}:
+		default: // a wake-up is pending already; it will read the newest values
+		}
+	}
+}
+
+// Watch returns a channel that receives a signal after variables change, until ctx
+// ends. Signals coalesce: a watcher that lags gets one for many changes, never none.
+func (s *Service) Watch(ctx context.Context) <-chan struct{} {
+	w := make(chan struct{}, 1)
+	s.mu.Lock()
+	if s.watchers == nil {
+		s.watchers = map[chan struct{}]struct{}{}
+	}
+	s.watchers[w] = struct{}{}
+	s.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		delete(s.watchers, w)
+		s.mu.Unlock()
+	})
+	return w
+}
+
+// Get returns one variable with its current value (as the request's transaction sees
+// it), checking no permission.
+func (s *Service) Get(ctx context.Context, name string) (*Variable, error) {
+	def, ok := Lookup(name)
+	if !ok {
+		return nil, apperr.BadInput("unknown variable %q; known: %s", name, knownNames())
+	}
+	v := &Variable{Name: def.Name, Kind: def.Kind, Value: def.Default, Default: def.Default, Description: def.Description}
+	c := s.client
+	if tx := ent.TxFromContext(ctx); tx != nil {
+		c = tx.Client() // the request's own writes, not yet committed
+	}
+	row, err := c.Variable.Query().Where(variable.Name(name)).Only(policy.SystemContext(ctx))
+	switch {
+	case ent.IsNotFound(err):
+	case err != nil:
+		return nil, fmt.Errorf("read variable %s: %w", name, err)
+	default:
+		v.Value, v.UpdatedAt = row.Value, &row.UpdatedAt
+	}
+	return v, nil
+}
+
+// List returns every variable; it needs AdminSettings.
+func (s *Service) List(ctx context.Context) ([]*Variable, error) {
+	if _, err := s.policy.Require(ctx, AdminSettings); err != nil {
+		return nil, err
+	}
+	rows, err := s.client.Variable.Query().All(policy.SystemContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("read variables: %w", err)
+	}
+	out := make([]*Variable, 0, len(Definitions))
+	for _, d := range Definitions {
+		v := &Variable{Name: d.Name, Kind: d.Kind, Value: d.Default, Default: d.Default, Description: d.Description}
+		if i := slices.IndexFunc(rows, func(r *ent.Variable) bool { return r.Name == d.Name }); i >= 0 {
+			v.Value, v.UpdatedAt = rows[i].Value, &rows[i].UpdatedAt
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Set changes variables in one transaction, each checked against its model and its
+// permission; an empty value returns a variable to its default. Nothing changes when
+// any of them is refused.
+func (s *Service) Set(ctx context.Context, values map[string]string) error {
+	names := make([]string, 0, len(values))
+	for name := range values {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		def, ok := Lookup(name)
+		if !ok {
+			return apperr.BadInput("unknown variable %q; known: %s", name, knownNames())
+		}
+		if _, err := s.policy.Require(ctx, def.permission()); err != nil {
+			return err
+		}
+		if v := values[name]; v != "" {
+			if err := def.Check(v); err != nil {
+				return err
+			}
+			if def.Kind == JSON {
+				values[name] = compact(v)
+			}
+		}
+	}
+	return database.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+		c := tx.Client()
+		for _, name := range names {
+			if values[name] == "" {
+				if _, err := c.Variable.Delete().Where(variable.Name(name)).Exec(ctx); err != nil {
+					return fmt.Errorf("reset variable %s: %w", name, err)
+				}
+				continue
+			}
+			err := c.Variable.Create().SetName(name).SetValue(values[name]).
+				OnConflictColumns(variable.FieldName).UpdateValue().UpdateUpdatedAt().Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("write variable %s: %w", name, err)
+			}
+		}
+		database.AfterCommit(tx, func() {
+			s.Refresh(names)
+			if s.Changed != nil {
+				s.Changed(ctx, names)
+			}
+		})
+		return nil
+	})
+}
+
+func knownNames() string {
+	names := make([]string, len(Definitions))
+	for i, d := range Definitions {
+		names[i] = d.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// quartz parses Quartz-style cron expressions: seconds first, "?" for "any".
+var quartz = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseCron parses a Quartz-style cron expression such as "0 0 6 * * ?".
+func ParseCron(expr string) (cron.Schedule, error) { return quartz.Parse(expr) }
+
+func checkCron(v string) error {
+	if _, err := ParseCron(v); err != nil {
+		return fmt.Errorf("%q is not a cron expression with seconds first, such as \"0 0 6 * * ?\" (6 AM daily): %v", v, err)
+	}
+	return nil
+}
+
+func checkBool(v string) error {
+	if _, err := strconv.ParseBool(v); err != nil || (v != "true" && v != "false") {
+		return fmt.Errorf("%q must be true or false", v)
+	}
+	return nil
+}
+
+func checkLanguage(v string) error {
+	if v == "" || strings.ContainsAny(v, " ,") || len(v) > 35 {
+		return fmt.Errorf("%q is not a language code such as en or de-CH", v)
+	}
+	return nil
+}
+
+func checkLanguages(v string) error {
+	for i, l := range strings.Split(v, ",") {
+		if err := checkLanguage(l); err != nil {
+			return fmt.Errorf("entry %d: %v (the list is comma separated without spaces, such as en,de,fr)", i+1, err)
+		}
+	}
+	return nil
+}
+
+func badPassword(problems []string) error {
+	return apperr.BadInput("the password needs %s", strings.Join(problems, ", "))
+}

@@ -1,0 +1,127 @@
+package statistics
+
+import (
+	"context"
+	"log/slog"
+	"reflect"
+	"sync"
+	"time"
+)
+
+// Feeds pushes charts' numbers to subscribers when they change. Subscribers with one key
+// (a viewer and a chart) share one computation per change, run with the context of one
+// of them (so with that viewer's visibility).
+type Feeds struct {
+	log   *slog.Logger
+	mu    sync.Mutex
+	feeds map[string]*feed
+}
+
+type feed struct {
+	compute func(context.Context) (*Data, error)
+	subs    map[*feedSub]struct{}
+	last    *Data
+}
+
+type feedSub struct {
+	ctx context.Context
+	out chan *Data
+}
+
+// settle lets a burst of changes (one request writes several rows) end before charts
+// are recomputed.
+const settle = 200 * time.Millisecond
+
+// NewFeeds recomputes every feed after each signal on changes (committed work or policy
+// changes, coalesced), until changes closes.
+func NewFeeds(changes <-chan struct{}, log *slog.Logger) *Feeds {
+	f := &Feeds{log: log, feeds: map[string]*feed{}}
+	go func() {
+		for range changes {
+			time.Sleep(settle)
+			f.refresh()
+		}
+	}()
+	return f
+}
+
+// Subscribe sends the chart's current numbers, then its new numbers after each change
+// that alters them, until ctx ends. compute must give equal results for equal keys.
+func (f *Feeds) Subscribe(ctx context.Context, key string, compute func(context.Context) (*Data, error)) (<-chan *Data, error) {
+	first, err := compute(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &feedSub{ctx: ctx, out: make(chan *Data, 1)}
+	s.out <- first
+	f.mu.Lock()
+	fd, ok := f.feeds[key]
+	if !ok {
+		fd = &feed{compute: compute, subs: map[*feedSub]struct{}{}, last: first}
+		f.feeds[key] = fd
+	}
+	fd.subs[s] = struct{}{}
+	f.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		delete(fd.subs, s)
+		if len(fd.subs) == 0 && f.feeds[key] == fd {
+			delete(f.feeds, key)
+		}
+		close(s.out)
+	})
+	return s.out, nil
+}
+
+// refresh recomputes each feed once and sends what changed.
+func (f *Feeds) refresh() {
+	f.mu.Lock()
+	feeds := make(map[string]*feed, len(f.feeds))
+	for k, fd := range f.feeds {
+		feeds[k] = fd
+	}
+	f.mu.Unlock()
+	for key, fd := range feeds {
+		f.mu.Lock()
+		var ctx context.Context
+		for s := range fd.subs {
+			if s.ctx.Err() == nil {
+				ctx = s.ctx
+				break
+			}
+		}
+		f.mu.Unlock()
+		if ctx == nil {
+			continue
+		}
+		d, err := fd.compute(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				f.log.Warn("recompute chart", "feed", key, "err", err)
+			}
+			continue
+		}
+		f.mu.Lock()
+		if !reflect.DeepEqual(d, fd.last) {
+			fd.last = d
+			for s := range fd.subs {
+				latest(s.out, d)
+			}
+		}
+		f.mu.Unlock()
+	}
+}
+
+// latest puts d in a one-slot channel, replacing numbers the subscriber has not read:
+// only the newest numbers matter.
+func latest(ch chan *Data, d *Data) {
+	select {
+	case <-ch:
+	default:
+	}
+	select {
+	case ch <- d:
+	default:
+	}
+}
