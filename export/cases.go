@@ -19,13 +19,13 @@ var caseColumns = []column{
 }
 
 // caseList prepares the export of the cases the viewer sees that match where, in the
-// order of orderBy.
-func (e *Exporter) caseList(ctx context.Context, where, orderBy string) (*list, error) {
+// order of orderBy, reading through client.
+func (e *Exporter) caseList(ctx context.Context, client *ent.Client, where, orderBy string) (*list, error) {
 	w, order, err := e.Args.Cases(ctx, where, orderBy)
 	if err != nil {
 		return nil, err
 	}
-	base, err := w.Filter(e.Client.BusinessCase.Query())
+	base, err := w.Filter(client.BusinessCase.Query())
 	if err != nil {
 		return nil, apperr.BadInput("where: %v (an empty object inside and, or or not filters nothing; leave it out)", err)
 	}

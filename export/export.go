@@ -14,7 +14,8 @@
 // Every row is read with ent through the request's context, so the visibility predicates
 // policy.Install adds to task and case queries decide what is exported: exactly what the
 // viewer sees in the lists. Rows are read in keyset-paginated batches (BatchSize, by the
-// order column and the id), never all at once.
+// order column and the id), never all at once, inside one read-only transaction so that
+// all batches see the same snapshot.
 //
 // Columns of tasks.xlsx: ID, Name, Description, State, Business state, Priority,
 // Category, Case ID, Responsibles (current, non-expiry ones: user and role names, comma
@@ -35,6 +36,7 @@ package export
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,7 +89,7 @@ func (e *Exporter) Cases(w http.ResponseWriter, r *http.Request) {
 
 // serve checks the viewer and the parameters, reads the list into a workbook and sends it.
 func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, filename string,
-	open func(ctx context.Context, where, orderBy string) (*list, error)) {
+	open func(ctx context.Context, client *ent.Client, where, orderBy string) (*list, error)) {
 	ctx := r.Context()
 	start := time.Now()
 	if _, err := e.Policy.SubjectFrom(ctx); err != nil {
@@ -99,25 +101,12 @@ func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, filename string
 		e.fail(w, r, err)
 		return
 	}
-	l, err := open(ctx, where, orderBy)
+	wb, rows, err := e.read(ctx, filename, open, where, orderBy)
 	if err != nil {
 		e.fail(w, r, err)
 		return
 	}
-	wb, err := newWorkbook(l.title, l.columns, e.SheetRows)
-	if err != nil {
-		e.fail(w, r, fmt.Errorf("start %s: %w", filename, err))
-		return
-	}
 	defer wb.close()
-	rows, err := e.fill(ctx, l, wb)
-	if err == nil {
-		err = wb.finish()
-	}
-	if err != nil {
-		e.fail(w, r, fmt.Errorf("export %s: %w", filename, err))
-		return
-	}
 	h := w.Header()
 	h.Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", filename))
@@ -137,6 +126,36 @@ func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, filename string
 	}
 	e.Log.Debug("export sent", "file", filename, "rows", rows, "duration", time.Since(start),
 		"requestId", requestid.FromContext(ctx))
+}
+
+// read reads the list into a new workbook and returns it with its number of rows. The
+// batches run in one read-only transaction, REPEATABLE READ on PostgreSQL (SQLite's
+// transactions are snapshots anyway), so they all see one snapshot: a row whose order
+// value changes during a long export is neither exported twice nor missed.
+func (e *Exporter) read(ctx context.Context, filename string, open func(context.Context, *ent.Client, string, string) (*list, error),
+	where, orderBy string) (*workbook, int, error) {
+	tx, err := e.Client.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return nil, 0, fmt.Errorf("export %s: %w", filename, err)
+	}
+	defer tx.Rollback() // nothing was written
+	l, err := open(ctx, tx.Client(), where, orderBy)
+	if err != nil {
+		return nil, 0, err
+	}
+	wb, err := newWorkbook(l.title, l.columns, e.SheetRows)
+	if err != nil {
+		return nil, 0, fmt.Errorf("start %s: %w", filename, err)
+	}
+	rows, err := e.fill(ctx, l, wb)
+	if err == nil {
+		err = wb.finish()
+	}
+	if err != nil {
+		wb.close()
+		return nil, 0, fmt.Errorf("export %s: %w", filename, err)
+	}
+	return wb, rows, nil
 }
 
 // fill reads the list batch by batch into the workbook and returns the number of rows.

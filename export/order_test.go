@@ -2,6 +2,7 @@ package export_test
 
 import (
 	"context"
+	stdsql "database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,9 +10,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	entdialect "entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/portico-dev/portico"
@@ -145,4 +148,86 @@ func sheetIDs(t *testing.T, name string, body []byte, perSheet int) []int {
 		out = append(out, ids(t, rows[1:])...)
 	}
 	return out
+}
+
+// TestExportSnapshot orders by UPDATED_AT in batches of 3 and, right after the first
+// batch is read, moves a task of that batch to the end by updating it: the export must
+// read one snapshot, so the task comes once, in its old place.
+func TestExportSnapshot(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		var armed atomic.Pointer[func()]
+		srv := servertest.Start(t, dialect, portico.Config{Demo: true, WrapDriver: func(d entdialect.Driver) entdialect.Driver {
+			return &meddler{Driver: d, after: &armed}
+		}})
+		ctx := policy.SystemContext(context.Background())
+		c := srv.DB.Client
+		cs := c.BusinessCase.Create().SetName("Snapshot").SaveX(ctx)
+		for i := range 8 {
+			c.Task.Create().SetName(fmt.Sprintf("task %d", i)).SetCaseID(cs.ID).ExecX(ctx)
+		}
+		want := c.Task.Query().Order(ent.Asc(task.FieldUpdatedAt, task.FieldID)).IDsX(ctx)
+		exp := &export.Exporter{Client: c, Policy: srv.Policy, Log: slog.New(slog.DiscardHandler),
+			Args: graph.NewListArgs(&graph.Resolver{Client: c, Policy: srv.Policy}), BatchSize: 3}
+		hs := httptest.NewServer(srv.Auth.Middleware(http.HandlerFunc(exp.Tasks)))
+		defer hs.Close()
+		admin := srv.Login(t, "admin", "admin")
+		move := func() {
+			c.Task.UpdateOneID(want[0]).SetName("moved").SetUpdatedAt(time.Now().UTC().Add(time.Hour)).ExecX(ctx)
+		}
+		armed.Store(&move)
+		q := url.Values{"orderBy": {`{"field":"UPDATED_AT"}`}}
+		resp, body := download(t, hs.URL, "/export/tasks.xlsx", admin.Token, q)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("HTTP %d: %s", resp.StatusCode, body)
+		}
+		if armed.Load() != nil {
+			t.Fatal("the update did not run during the export")
+		}
+		if got := sheetIDs(t, "tasks", body, 1000); !slices.Equal(got, want) {
+			t.Errorf("exported %v, want the snapshot's %v", got, want)
+		}
+	})
+}
+
+// meddler is a database driver that runs the armed function once, after the first query
+// ordered by updated_at (the export's first batch), inside a transaction or not.
+type meddler struct {
+	entdialect.Driver
+	after *atomic.Pointer[func()]
+}
+
+func (m *meddler) Query(ctx context.Context, query string, args, v any) error {
+	err := m.Driver.Query(ctx, query, args, v)
+	m.fire(query)
+	return err
+}
+
+func (m *meddler) fire(query string) {
+	if !strings.Contains(query, "ORDER BY") || !strings.Contains(query, "updated_at") {
+		return
+	}
+	if f := m.after.Swap(nil); f != nil {
+		(*f)()
+	}
+}
+
+func (m *meddler) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (entdialect.Tx, error) {
+	tx, err := m.Driver.(interface {
+		BeginTx(context.Context, *stdsql.TxOptions) (entdialect.Tx, error)
+	}).BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &meddlingTx{Tx: tx, m: m}, nil
+}
+
+type meddlingTx struct {
+	entdialect.Tx
+	m *meddler
+}
+
+func (t *meddlingTx) Query(ctx context.Context, query string, args, v any) error {
+	err := t.Tx.Query(ctx, query, args, v)
+	t.m.fire(query)
+	return err
 }

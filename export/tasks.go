@@ -24,13 +24,13 @@ var taskColumns = []column{
 }
 
 // taskList prepares the export of the tasks the viewer sees that match where, in the
-// order of orderBy.
-func (e *Exporter) taskList(ctx context.Context, where, orderBy string) (*list, error) {
+// order of orderBy, reading through client.
+func (e *Exporter) taskList(ctx context.Context, client *ent.Client, where, orderBy string) (*list, error) {
 	w, order, err := e.Args.Tasks(ctx, where, orderBy)
 	if err != nil {
 		return nil, err
 	}
-	base, err := w.Filter(e.Client.Task.Query())
+	base, err := w.Filter(client.Task.Query())
 	if err != nil {
 		return nil, apperr.BadInput("where: %v (an empty object inside and, or or not filters nothing; leave it out)", err)
 	}
