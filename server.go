@@ -25,15 +25,19 @@ import (
 
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/bootstrap"
+	"github.com/portico-dev/portico/cleanup"
+	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/directory"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/serversecret"
 	"github.com/portico-dev/portico/export"
+	"github.com/portico-dev/portico/favorites"
 	"github.com/portico-dev/portico/graph"
 	"github.com/portico-dev/portico/graph/wsgorilla"
 	"github.com/portico-dev/portico/live"
 	"github.com/portico-dev/portico/mail"
+	"github.com/portico-dev/portico/news"
 	"github.com/portico-dev/portico/playground"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/requestid"
@@ -60,21 +64,25 @@ type Config struct {
 
 // Server is a running Portico instance's state.
 type Server struct {
-	DB       *database.DB
-	Policy   *policy.Policy
-	Auth     *auth.Service
-	Dir      *directory.Directory
-	Settings *settings.Service
-	Work     *workflow.Engine
-	Bus      live.Bus
-	Hub      *live.Hub
-	Charts   *statistics.Service
-	Feeds    *statistics.Feeds
-	Handler  http.Handler
-	log      *slog.Logger
-	id       string // this server's id on the bus
-	stop     func() // ends the policy follower
-	cancel   func() // ends what runs for the server's lifetime (chart feeds)
+	DB         *database.DB
+	Policy     *policy.Policy
+	Auth       *auth.Service
+	Dir        *directory.Directory
+	Settings   *settings.Service
+	Dashboards *dashboards.Service
+	Favorites  *favorites.Service
+	News       *news.Service
+	Work       *workflow.Engine
+	Bus        live.Bus
+	Hub        *live.Hub
+	Charts     *statistics.Service
+	Feeds      *statistics.Feeds
+	Cleanup    *cleanup.Job
+	Handler    http.Handler
+	log        *slog.Logger
+	id         string // this server's id on the bus
+	stop       func() // ends the policy follower
+	cancel     func() // ends what runs for the server's lifetime (chart feeds)
 }
 
 // New opens and migrates the database, prepares an empty one, loads the policy and
@@ -132,6 +140,9 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	s.Work = workflow.New(db.Client, db.Dialect, s.Policy, cfg.Logger)
 	s.Settings = settings.New(db.Client, s.Policy, cfg.Logger)
 	s.Dir.PasswordRules = s.Settings.CheckPassword
+	s.Dashboards = dashboards.New(db.Client, s.Policy)
+	s.Favorites = favorites.New(db.Client, s.Policy)
+	s.News = news.New(db.Client, s.Policy)
 	if cfg.SMTPURL != "" {
 		m, err := mail.New(cfg.SMTPURL)
 		if err != nil {
@@ -147,6 +158,8 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	life, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.Feeds = statistics.NewFeeds(s.Hub.Changes(life), s.log)
+	s.Cleanup = cleanup.New(db.Client, db.Dialect, s.Settings, s.log)
+	go s.Cleanup.Schedule(life)
 	s.Handler = s.routes(cfg)
 	return s, nil
 }
@@ -318,7 +331,7 @@ func (s *Server) websocketInit(ctx context.Context, p transport.InitPayload) (co
 
 func (s *Server) routes(cfg Config) http.Handler {
 	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Hub: s.Hub,
-		Settings: s.Settings, Charts: s.Charts, Feeds: s.Feeds, Log: s.log}
+		Settings: s.Settings, Boards: s.Dashboards, Favorites: s.Favorites, Cleanup: s.Cleanup, Bulletin: s.News, Charts: s.Charts, Feeds: s.Feeds, Log: s.log}
 	gql := s.graphQL(cfg, res)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes))))

@@ -70,3 +70,12 @@ func AfterCommit(tx *ent.Tx, f func()) {
 		})
 	})
 }
+
+// Reader returns the client a read should use: the request's transaction when there is
+// one (so a mutation reads its own uncommitted writes), else client.
+func Reader(ctx context.Context, client *ent.Client) *ent.Client {
+	if tx := ent.TxFromContext(ctx); tx != nil {
+		return tx.Client()
+	}
+	return client
+}

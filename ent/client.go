@@ -17,7 +17,11 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
+	"github.com/portico-dev/portico/ent/dashboard"
+	"github.com/portico-dev/portico/ent/dashboardposition"
+	"github.com/portico-dev/portico/ent/favoriteprocess"
 	"github.com/portico-dev/portico/ent/grant"
+	"github.com/portico-dev/portico/ent/newsitem"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/processstarter"
@@ -42,8 +46,16 @@ type Client struct {
 	Absence *AbsenceClient
 	// BusinessCase is the client for interacting with the BusinessCase builders.
 	BusinessCase *BusinessCaseClient
+	// Dashboard is the client for interacting with the Dashboard builders.
+	Dashboard *DashboardClient
+	// DashboardPosition is the client for interacting with the DashboardPosition builders.
+	DashboardPosition *DashboardPositionClient
+	// FavoriteProcess is the client for interacting with the FavoriteProcess builders.
+	FavoriteProcess *FavoriteProcessClient
 	// Grant is the client for interacting with the Grant builders.
 	Grant *GrantClient
+	// NewsItem is the client for interacting with the NewsItem builders.
+	NewsItem *NewsItemClient
 	// Note is the client for interacting with the Note builders.
 	Note *NoteClient
 	// Process is the client for interacting with the Process builders.
@@ -79,7 +91,11 @@ func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Absence = NewAbsenceClient(c.config)
 	c.BusinessCase = NewBusinessCaseClient(c.config)
+	c.Dashboard = NewDashboardClient(c.config)
+	c.DashboardPosition = NewDashboardPositionClient(c.config)
+	c.FavoriteProcess = NewFavoriteProcessClient(c.config)
 	c.Grant = NewGrantClient(c.config)
+	c.NewsItem = NewNewsItemClient(c.config)
 	c.Note = NewNoteClient(c.config)
 	c.Process = NewProcessClient(c.config)
 	c.ProcessStarter = NewProcessStarterClient(c.config)
@@ -181,22 +197,26 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:             ctx,
-		config:          cfg,
-		Absence:         NewAbsenceClient(cfg),
-		BusinessCase:    NewBusinessCaseClient(cfg),
-		Grant:           NewGrantClient(cfg),
-		Note:            NewNoteClient(cfg),
-		Process:         NewProcessClient(cfg),
-		ProcessStarter:  NewProcessStarterClient(cfg),
-		Role:            NewRoleClient(cfg),
-		ServerSecret:    NewServerSecretClient(cfg),
-		Substitute:      NewSubstituteClient(cfg),
-		Task:            NewTaskClient(cfg),
-		TaskResponsible: NewTaskResponsibleClient(cfg),
-		User:            NewUserClient(cfg),
-		Variable:        NewVariableClient(cfg),
-		WorkflowEvent:   NewWorkflowEventClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		Absence:           NewAbsenceClient(cfg),
+		BusinessCase:      NewBusinessCaseClient(cfg),
+		Dashboard:         NewDashboardClient(cfg),
+		DashboardPosition: NewDashboardPositionClient(cfg),
+		FavoriteProcess:   NewFavoriteProcessClient(cfg),
+		Grant:             NewGrantClient(cfg),
+		NewsItem:          NewNewsItemClient(cfg),
+		Note:              NewNoteClient(cfg),
+		Process:           NewProcessClient(cfg),
+		ProcessStarter:    NewProcessStarterClient(cfg),
+		Role:              NewRoleClient(cfg),
+		ServerSecret:      NewServerSecretClient(cfg),
+		Substitute:        NewSubstituteClient(cfg),
+		Task:              NewTaskClient(cfg),
+		TaskResponsible:   NewTaskResponsibleClient(cfg),
+		User:              NewUserClient(cfg),
+		Variable:          NewVariableClient(cfg),
+		WorkflowEvent:     NewWorkflowEventClient(cfg),
 	}, nil
 }
 
@@ -214,22 +234,26 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:             ctx,
-		config:          cfg,
-		Absence:         NewAbsenceClient(cfg),
-		BusinessCase:    NewBusinessCaseClient(cfg),
-		Grant:           NewGrantClient(cfg),
-		Note:            NewNoteClient(cfg),
-		Process:         NewProcessClient(cfg),
-		ProcessStarter:  NewProcessStarterClient(cfg),
-		Role:            NewRoleClient(cfg),
-		ServerSecret:    NewServerSecretClient(cfg),
-		Substitute:      NewSubstituteClient(cfg),
-		Task:            NewTaskClient(cfg),
-		TaskResponsible: NewTaskResponsibleClient(cfg),
-		User:            NewUserClient(cfg),
-		Variable:        NewVariableClient(cfg),
-		WorkflowEvent:   NewWorkflowEventClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		Absence:           NewAbsenceClient(cfg),
+		BusinessCase:      NewBusinessCaseClient(cfg),
+		Dashboard:         NewDashboardClient(cfg),
+		DashboardPosition: NewDashboardPositionClient(cfg),
+		FavoriteProcess:   NewFavoriteProcessClient(cfg),
+		Grant:             NewGrantClient(cfg),
+		NewsItem:          NewNewsItemClient(cfg),
+		Note:              NewNoteClient(cfg),
+		Process:           NewProcessClient(cfg),
+		ProcessStarter:    NewProcessStarterClient(cfg),
+		Role:              NewRoleClient(cfg),
+		ServerSecret:      NewServerSecretClient(cfg),
+		Substitute:        NewSubstituteClient(cfg),
+		Task:              NewTaskClient(cfg),
+		TaskResponsible:   NewTaskResponsibleClient(cfg),
+		User:              NewUserClient(cfg),
+		Variable:          NewVariableClient(cfg),
+		WorkflowEvent:     NewWorkflowEventClient(cfg),
 	}, nil
 }
 
@@ -259,7 +283,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Absence, c.BusinessCase, c.Grant, c.Note, c.Process, c.ProcessStarter, c.Role,
+		c.Absence, c.BusinessCase, c.Dashboard, c.DashboardPosition, c.FavoriteProcess,
+		c.Grant, c.NewsItem, c.Note, c.Process, c.ProcessStarter, c.Role,
 		c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User, c.Variable,
 		c.WorkflowEvent,
 	} {
@@ -271,7 +296,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Absence, c.BusinessCase, c.Grant, c.Note, c.Process, c.ProcessStarter, c.Role,
+		c.Absence, c.BusinessCase, c.Dashboard, c.DashboardPosition, c.FavoriteProcess,
+		c.Grant, c.NewsItem, c.Note, c.Process, c.ProcessStarter, c.Role,
 		c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User, c.Variable,
 		c.WorkflowEvent,
 	} {
@@ -286,8 +312,16 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Absence.mutate(ctx, m)
 	case *BusinessCaseMutation:
 		return c.BusinessCase.mutate(ctx, m)
+	case *DashboardMutation:
+		return c.Dashboard.mutate(ctx, m)
+	case *DashboardPositionMutation:
+		return c.DashboardPosition.mutate(ctx, m)
+	case *FavoriteProcessMutation:
+		return c.FavoriteProcess.mutate(ctx, m)
 	case *GrantMutation:
 		return c.Grant.mutate(ctx, m)
+	case *NewsItemMutation:
+		return c.NewsItem.mutate(ctx, m)
 	case *NoteMutation:
 		return c.Note.mutate(ctx, m)
 	case *ProcessMutation:
@@ -693,6 +727,501 @@ func (c *BusinessCaseClient) mutate(ctx context.Context, m *BusinessCaseMutation
 	}
 }
 
+// DashboardClient is a client for the Dashboard schema.
+type DashboardClient struct {
+	config
+}
+
+// NewDashboardClient returns a client for the Dashboard from the given config.
+func NewDashboardClient(c config) *DashboardClient {
+	return &DashboardClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `dashboard.Hooks(f(g(h())))`.
+func (c *DashboardClient) Use(hooks ...Hook) {
+	c.hooks.Dashboard = append(c.hooks.Dashboard, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `dashboard.Intercept(f(g(h())))`.
+func (c *DashboardClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Dashboard = append(c.inters.Dashboard, interceptors...)
+}
+
+// Create returns a builder for creating a Dashboard entity.
+func (c *DashboardClient) Create() *DashboardCreate {
+	mutation := newDashboardMutation(c.config, OpCreate)
+	return &DashboardCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Dashboard entities.
+func (c *DashboardClient) CreateBulk(builders ...*DashboardCreate) *DashboardCreateBulk {
+	return &DashboardCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DashboardClient) MapCreateBulk(slice any, setFunc func(*DashboardCreate, int)) *DashboardCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DashboardCreateBulk{err: fmt.Errorf("calling to DashboardClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DashboardCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DashboardCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Dashboard.
+func (c *DashboardClient) Update() *DashboardUpdate {
+	mutation := newDashboardMutation(c.config, OpUpdate)
+	return &DashboardUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DashboardClient) UpdateOne(_m *Dashboard) *DashboardUpdateOne {
+	mutation := newDashboardMutation(c.config, OpUpdateOne, withDashboard(_m))
+	return &DashboardUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DashboardClient) UpdateOneID(id int) *DashboardUpdateOne {
+	mutation := newDashboardMutation(c.config, OpUpdateOne, withDashboardID(id))
+	return &DashboardUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Dashboard.
+func (c *DashboardClient) Delete() *DashboardDelete {
+	mutation := newDashboardMutation(c.config, OpDelete)
+	return &DashboardDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DashboardClient) DeleteOne(_m *Dashboard) *DashboardDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DashboardClient) DeleteOneID(id int) *DashboardDeleteOne {
+	builder := c.Delete().Where(dashboard.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DashboardDeleteOne{builder}
+}
+
+// Query returns a query builder for Dashboard.
+func (c *DashboardClient) Query() *DashboardQuery {
+	return &DashboardQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDashboard},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Dashboard entity by its id.
+func (c *DashboardClient) Get(ctx context.Context, id int) (*Dashboard, error) {
+	return c.Query().Where(dashboard.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DashboardClient) GetX(ctx context.Context, id int) *Dashboard {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryOwner queries the owner edge of a Dashboard.
+func (c *DashboardClient) QueryOwner(_m *Dashboard) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dashboard.Table, dashboard.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, dashboard.OwnerTable, dashboard.OwnerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryPositions queries the positions edge of a Dashboard.
+func (c *DashboardClient) QueryPositions(_m *Dashboard) *DashboardPositionQuery {
+	query := (&DashboardPositionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dashboard.Table, dashboard.FieldID, id),
+			sqlgraph.To(dashboardposition.Table, dashboardposition.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, dashboard.PositionsTable, dashboard.PositionsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DashboardClient) Hooks() []Hook {
+	return c.hooks.Dashboard
+}
+
+// Interceptors returns the client interceptors.
+func (c *DashboardClient) Interceptors() []Interceptor {
+	return c.inters.Dashboard
+}
+
+func (c *DashboardClient) mutate(ctx context.Context, m *DashboardMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DashboardCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DashboardUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DashboardUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DashboardDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Dashboard mutation op: %q", m.Op())
+	}
+}
+
+// DashboardPositionClient is a client for the DashboardPosition schema.
+type DashboardPositionClient struct {
+	config
+}
+
+// NewDashboardPositionClient returns a client for the DashboardPosition from the given config.
+func NewDashboardPositionClient(c config) *DashboardPositionClient {
+	return &DashboardPositionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `dashboardposition.Hooks(f(g(h())))`.
+func (c *DashboardPositionClient) Use(hooks ...Hook) {
+	c.hooks.DashboardPosition = append(c.hooks.DashboardPosition, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `dashboardposition.Intercept(f(g(h())))`.
+func (c *DashboardPositionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DashboardPosition = append(c.inters.DashboardPosition, interceptors...)
+}
+
+// Create returns a builder for creating a DashboardPosition entity.
+func (c *DashboardPositionClient) Create() *DashboardPositionCreate {
+	mutation := newDashboardPositionMutation(c.config, OpCreate)
+	return &DashboardPositionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DashboardPosition entities.
+func (c *DashboardPositionClient) CreateBulk(builders ...*DashboardPositionCreate) *DashboardPositionCreateBulk {
+	return &DashboardPositionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DashboardPositionClient) MapCreateBulk(slice any, setFunc func(*DashboardPositionCreate, int)) *DashboardPositionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DashboardPositionCreateBulk{err: fmt.Errorf("calling to DashboardPositionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DashboardPositionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DashboardPositionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DashboardPosition.
+func (c *DashboardPositionClient) Update() *DashboardPositionUpdate {
+	mutation := newDashboardPositionMutation(c.config, OpUpdate)
+	return &DashboardPositionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DashboardPositionClient) UpdateOne(_m *DashboardPosition) *DashboardPositionUpdateOne {
+	mutation := newDashboardPositionMutation(c.config, OpUpdateOne, withDashboardPosition(_m))
+	return &DashboardPositionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DashboardPositionClient) UpdateOneID(id int) *DashboardPositionUpdateOne {
+	mutation := newDashboardPositionMutation(c.config, OpUpdateOne, withDashboardPositionID(id))
+	return &DashboardPositionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DashboardPosition.
+func (c *DashboardPositionClient) Delete() *DashboardPositionDelete {
+	mutation := newDashboardPositionMutation(c.config, OpDelete)
+	return &DashboardPositionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DashboardPositionClient) DeleteOne(_m *DashboardPosition) *DashboardPositionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DashboardPositionClient) DeleteOneID(id int) *DashboardPositionDeleteOne {
+	builder := c.Delete().Where(dashboardposition.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DashboardPositionDeleteOne{builder}
+}
+
+// Query returns a query builder for DashboardPosition.
+func (c *DashboardPositionClient) Query() *DashboardPositionQuery {
+	return &DashboardPositionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDashboardPosition},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DashboardPosition entity by its id.
+func (c *DashboardPositionClient) Get(ctx context.Context, id int) (*DashboardPosition, error) {
+	return c.Query().Where(dashboardposition.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DashboardPositionClient) GetX(ctx context.Context, id int) *DashboardPosition {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryDashboard queries the dashboard edge of a DashboardPosition.
+func (c *DashboardPositionClient) QueryDashboard(_m *DashboardPosition) *DashboardQuery {
+	query := (&DashboardClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dashboardposition.Table, dashboardposition.FieldID, id),
+			sqlgraph.To(dashboard.Table, dashboard.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, dashboardposition.DashboardTable, dashboardposition.DashboardColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryUser queries the user edge of a DashboardPosition.
+func (c *DashboardPositionClient) QueryUser(_m *DashboardPosition) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dashboardposition.Table, dashboardposition.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, dashboardposition.UserTable, dashboardposition.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DashboardPositionClient) Hooks() []Hook {
+	return c.hooks.DashboardPosition
+}
+
+// Interceptors returns the client interceptors.
+func (c *DashboardPositionClient) Interceptors() []Interceptor {
+	return c.inters.DashboardPosition
+}
+
+func (c *DashboardPositionClient) mutate(ctx context.Context, m *DashboardPositionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DashboardPositionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DashboardPositionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DashboardPositionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DashboardPositionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DashboardPosition mutation op: %q", m.Op())
+	}
+}
+
+// FavoriteProcessClient is a client for the FavoriteProcess schema.
+type FavoriteProcessClient struct {
+	config
+}
+
+// NewFavoriteProcessClient returns a client for the FavoriteProcess from the given config.
+func NewFavoriteProcessClient(c config) *FavoriteProcessClient {
+	return &FavoriteProcessClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `favoriteprocess.Hooks(f(g(h())))`.
+func (c *FavoriteProcessClient) Use(hooks ...Hook) {
+	c.hooks.FavoriteProcess = append(c.hooks.FavoriteProcess, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `favoriteprocess.Intercept(f(g(h())))`.
+func (c *FavoriteProcessClient) Intercept(interceptors ...Interceptor) {
+	c.inters.FavoriteProcess = append(c.inters.FavoriteProcess, interceptors...)
+}
+
+// Create returns a builder for creating a FavoriteProcess entity.
+func (c *FavoriteProcessClient) Create() *FavoriteProcessCreate {
+	mutation := newFavoriteProcessMutation(c.config, OpCreate)
+	return &FavoriteProcessCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of FavoriteProcess entities.
+func (c *FavoriteProcessClient) CreateBulk(builders ...*FavoriteProcessCreate) *FavoriteProcessCreateBulk {
+	return &FavoriteProcessCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *FavoriteProcessClient) MapCreateBulk(slice any, setFunc func(*FavoriteProcessCreate, int)) *FavoriteProcessCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &FavoriteProcessCreateBulk{err: fmt.Errorf("calling to FavoriteProcessClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*FavoriteProcessCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &FavoriteProcessCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for FavoriteProcess.
+func (c *FavoriteProcessClient) Update() *FavoriteProcessUpdate {
+	mutation := newFavoriteProcessMutation(c.config, OpUpdate)
+	return &FavoriteProcessUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *FavoriteProcessClient) UpdateOne(_m *FavoriteProcess) *FavoriteProcessUpdateOne {
+	mutation := newFavoriteProcessMutation(c.config, OpUpdateOne, withFavoriteProcess(_m))
+	return &FavoriteProcessUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *FavoriteProcessClient) UpdateOneID(id int) *FavoriteProcessUpdateOne {
+	mutation := newFavoriteProcessMutation(c.config, OpUpdateOne, withFavoriteProcessID(id))
+	return &FavoriteProcessUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for FavoriteProcess.
+func (c *FavoriteProcessClient) Delete() *FavoriteProcessDelete {
+	mutation := newFavoriteProcessMutation(c.config, OpDelete)
+	return &FavoriteProcessDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *FavoriteProcessClient) DeleteOne(_m *FavoriteProcess) *FavoriteProcessDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *FavoriteProcessClient) DeleteOneID(id int) *FavoriteProcessDeleteOne {
+	builder := c.Delete().Where(favoriteprocess.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &FavoriteProcessDeleteOne{builder}
+}
+
+// Query returns a query builder for FavoriteProcess.
+func (c *FavoriteProcessClient) Query() *FavoriteProcessQuery {
+	return &FavoriteProcessQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeFavoriteProcess},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a FavoriteProcess entity by its id.
+func (c *FavoriteProcessClient) Get(ctx context.Context, id int) (*FavoriteProcess, error) {
+	return c.Query().Where(favoriteprocess.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *FavoriteProcessClient) GetX(ctx context.Context, id int) *FavoriteProcess {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a FavoriteProcess.
+func (c *FavoriteProcessClient) QueryUser(_m *FavoriteProcess) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(favoriteprocess.Table, favoriteprocess.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, favoriteprocess.UserTable, favoriteprocess.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryProcess queries the process edge of a FavoriteProcess.
+func (c *FavoriteProcessClient) QueryProcess(_m *FavoriteProcess) *ProcessQuery {
+	query := (&ProcessClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(favoriteprocess.Table, favoriteprocess.FieldID, id),
+			sqlgraph.To(process.Table, process.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, favoriteprocess.ProcessTable, favoriteprocess.ProcessColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *FavoriteProcessClient) Hooks() []Hook {
+	return c.hooks.FavoriteProcess
+}
+
+// Interceptors returns the client interceptors.
+func (c *FavoriteProcessClient) Interceptors() []Interceptor {
+	return c.inters.FavoriteProcess
+}
+
+func (c *FavoriteProcessClient) mutate(ctx context.Context, m *FavoriteProcessMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&FavoriteProcessCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&FavoriteProcessUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&FavoriteProcessUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&FavoriteProcessDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown FavoriteProcess mutation op: %q", m.Op())
+	}
+}
+
 // GrantClient is a client for the Grant schema.
 type GrantClient struct {
 	config
@@ -855,6 +1384,155 @@ func (c *GrantClient) mutate(ctx context.Context, m *GrantMutation) (Value, erro
 		return (&GrantDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Grant mutation op: %q", m.Op())
+	}
+}
+
+// NewsItemClient is a client for the NewsItem schema.
+type NewsItemClient struct {
+	config
+}
+
+// NewNewsItemClient returns a client for the NewsItem from the given config.
+func NewNewsItemClient(c config) *NewsItemClient {
+	return &NewsItemClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `newsitem.Hooks(f(g(h())))`.
+func (c *NewsItemClient) Use(hooks ...Hook) {
+	c.hooks.NewsItem = append(c.hooks.NewsItem, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `newsitem.Intercept(f(g(h())))`.
+func (c *NewsItemClient) Intercept(interceptors ...Interceptor) {
+	c.inters.NewsItem = append(c.inters.NewsItem, interceptors...)
+}
+
+// Create returns a builder for creating a NewsItem entity.
+func (c *NewsItemClient) Create() *NewsItemCreate {
+	mutation := newNewsItemMutation(c.config, OpCreate)
+	return &NewsItemCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of NewsItem entities.
+func (c *NewsItemClient) CreateBulk(builders ...*NewsItemCreate) *NewsItemCreateBulk {
+	return &NewsItemCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *NewsItemClient) MapCreateBulk(slice any, setFunc func(*NewsItemCreate, int)) *NewsItemCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &NewsItemCreateBulk{err: fmt.Errorf("calling to NewsItemClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*NewsItemCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &NewsItemCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for NewsItem.
+func (c *NewsItemClient) Update() *NewsItemUpdate {
+	mutation := newNewsItemMutation(c.config, OpUpdate)
+	return &NewsItemUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *NewsItemClient) UpdateOne(_m *NewsItem) *NewsItemUpdateOne {
+	mutation := newNewsItemMutation(c.config, OpUpdateOne, withNewsItem(_m))
+	return &NewsItemUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *NewsItemClient) UpdateOneID(id int) *NewsItemUpdateOne {
+	mutation := newNewsItemMutation(c.config, OpUpdateOne, withNewsItemID(id))
+	return &NewsItemUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for NewsItem.
+func (c *NewsItemClient) Delete() *NewsItemDelete {
+	mutation := newNewsItemMutation(c.config, OpDelete)
+	return &NewsItemDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *NewsItemClient) DeleteOne(_m *NewsItem) *NewsItemDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *NewsItemClient) DeleteOneID(id int) *NewsItemDeleteOne {
+	builder := c.Delete().Where(newsitem.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &NewsItemDeleteOne{builder}
+}
+
+// Query returns a query builder for NewsItem.
+func (c *NewsItemClient) Query() *NewsItemQuery {
+	return &NewsItemQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeNewsItem},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a NewsItem entity by its id.
+func (c *NewsItemClient) Get(ctx context.Context, id int) (*NewsItem, error) {
+	return c.Query().Where(newsitem.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *NewsItemClient) GetX(ctx context.Context, id int) *NewsItem {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAuthor queries the author edge of a NewsItem.
+func (c *NewsItemClient) QueryAuthor(_m *NewsItem) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(newsitem.Table, newsitem.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, newsitem.AuthorTable, newsitem.AuthorColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *NewsItemClient) Hooks() []Hook {
+	return c.hooks.NewsItem
+}
+
+// Interceptors returns the client interceptors.
+func (c *NewsItemClient) Interceptors() []Interceptor {
+	return c.inters.NewsItem
+}
+
+func (c *NewsItemClient) mutate(ctx context.Context, m *NewsItemMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&NewsItemCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&NewsItemUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&NewsItemUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&NewsItemDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown NewsItem mutation op: %q", m.Op())
 	}
 }
 
@@ -2884,13 +3562,14 @@ func (c *WorkflowEventClient) mutate(ctx context.Context, m *WorkflowEventMutati
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Absence, BusinessCase, Grant, Note, Process, ProcessStarter, Role, ServerSecret,
-		Substitute, Task, TaskResponsible, User, Variable, WorkflowEvent []ent.Hook
+		Absence, BusinessCase, Dashboard, DashboardPosition, FavoriteProcess, Grant,
+		NewsItem, Note, Process, ProcessStarter, Role, ServerSecret, Substitute, Task,
+		TaskResponsible, User, Variable, WorkflowEvent []ent.Hook
 	}
 	inters struct {
-		Absence, BusinessCase, Grant, Note, Process, ProcessStarter, Role, ServerSecret,
-		Substitute, Task, TaskResponsible, User, Variable,
-		WorkflowEvent []ent.Interceptor
+		Absence, BusinessCase, Dashboard, DashboardPosition, FavoriteProcess, Grant,
+		NewsItem, Note, Process, ProcessStarter, Role, ServerSecret, Substitute, Task,
+		TaskResponsible, User, Variable, WorkflowEvent []ent.Interceptor
 	}
 )
 

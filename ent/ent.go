@@ -14,7 +14,11 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
+	"github.com/portico-dev/portico/ent/dashboard"
+	"github.com/portico-dev/portico/ent/dashboardposition"
+	"github.com/portico-dev/portico/ent/favoriteprocess"
 	"github.com/portico-dev/portico/ent/grant"
+	"github.com/portico-dev/portico/ent/newsitem"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/processstarter"
@@ -86,20 +90,24 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			absence.Table:         absence.ValidColumn,
-			businesscase.Table:    businesscase.ValidColumn,
-			grant.Table:           grant.ValidColumn,
-			note.Table:            note.ValidColumn,
-			process.Table:         process.ValidColumn,
-			processstarter.Table:  processstarter.ValidColumn,
-			role.Table:            role.ValidColumn,
-			serversecret.Table:    serversecret.ValidColumn,
-			substitute.Table:      substitute.ValidColumn,
-			task.Table:            task.ValidColumn,
-			taskresponsible.Table: taskresponsible.ValidColumn,
-			user.Table:            user.ValidColumn,
-			variable.Table:        variable.ValidColumn,
-			workflowevent.Table:   workflowevent.ValidColumn,
+			absence.Table:           absence.ValidColumn,
+			businesscase.Table:      businesscase.ValidColumn,
+			dashboard.Table:         dashboard.ValidColumn,
+			dashboardposition.Table: dashboardposition.ValidColumn,
+			favoriteprocess.Table:   favoriteprocess.ValidColumn,
+			grant.Table:             grant.ValidColumn,
+			newsitem.Table:          newsitem.ValidColumn,
+			note.Table:              note.ValidColumn,
+			process.Table:           process.ValidColumn,
+			processstarter.Table:    processstarter.ValidColumn,
+			role.Table:              role.ValidColumn,
+			serversecret.Table:      serversecret.ValidColumn,
+			substitute.Table:        substitute.ValidColumn,
+			task.Table:              task.ValidColumn,
+			taskresponsible.Table:   taskresponsible.ValidColumn,
+			user.Table:              user.ValidColumn,
+			variable.Table:          variable.ValidColumn,
+			workflowevent.Table:     workflowevent.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

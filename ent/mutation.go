@@ -14,7 +14,11 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
+	"github.com/portico-dev/portico/ent/dashboard"
+	"github.com/portico-dev/portico/ent/dashboardposition"
+	"github.com/portico-dev/portico/ent/favoriteprocess"
 	"github.com/portico-dev/portico/ent/grant"
+	"github.com/portico-dev/portico/ent/newsitem"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/process"
@@ -38,20 +42,24 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAbsence         = "Absence"
-	TypeBusinessCase    = "BusinessCase"
-	TypeGrant           = "Grant"
-	TypeNote            = "Note"
-	TypeProcess         = "Process"
-	TypeProcessStarter  = "ProcessStarter"
-	TypeRole            = "Role"
-	TypeServerSecret    = "ServerSecret"
-	TypeSubstitute      = "Substitute"
-	TypeTask            = "Task"
-	TypeTaskResponsible = "TaskResponsible"
-	TypeUser            = "User"
-	TypeVariable        = "Variable"
-	TypeWorkflowEvent   = "WorkflowEvent"
+	TypeAbsence           = "Absence"
+	TypeBusinessCase      = "BusinessCase"
+	TypeDashboard         = "Dashboard"
+	TypeDashboardPosition = "DashboardPosition"
+	TypeFavoriteProcess   = "FavoriteProcess"
+	TypeGrant             = "Grant"
+	TypeNewsItem          = "NewsItem"
+	TypeNote              = "Note"
+	TypeProcess           = "Process"
+	TypeProcessStarter    = "ProcessStarter"
+	TypeRole              = "Role"
+	TypeServerSecret      = "ServerSecret"
+	TypeSubstitute        = "Substitute"
+	TypeTask              = "Task"
+	TypeTaskResponsible   = "TaskResponsible"
+	TypeUser              = "User"
+	TypeVariable          = "Variable"
+	TypeWorkflowEvent     = "WorkflowEvent"
 )
 
 // AbsenceMutation represents an operation that mutates the Absence nodes in the graph.
@@ -2071,6 +2079,2010 @@ func (m *BusinessCaseMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown BusinessCase edge %s", name)
 }
 
+// DashboardMutation represents an operation that mutates the Dashboard nodes in the graph.
+type DashboardMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	created_at        *time.Time
+	updated_at        *time.Time
+	public            *bool
+	version           *int
+	addversion        *int
+	permissions       *[]string
+	appendpermissions []string
+	document          *string
+	clearedFields     map[string]struct{}
+	owner             *int
+	clearedowner      bool
+	positions         map[int]struct{}
+	removedpositions  map[int]struct{}
+	clearedpositions  bool
+	done              bool
+	oldValue          func(context.Context) (*Dashboard, error)
+	predicates        []predicate.Dashboard
+}
+
+var _ ent.Mutation = (*DashboardMutation)(nil)
+
+// dashboardOption allows management of the mutation configuration using functional options.
+type dashboardOption func(*DashboardMutation)
+
+// newDashboardMutation creates new mutation for the Dashboard entity.
+func newDashboardMutation(c config, op Op, opts ...dashboardOption) *DashboardMutation {
+	m := &DashboardMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDashboard,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDashboardID sets the ID field of the mutation.
+func withDashboardID(id int) dashboardOption {
+	return func(m *DashboardMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Dashboard
+		)
+		m.oldValue = func(ctx context.Context) (*Dashboard, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Dashboard.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDashboard sets the old Dashboard of the mutation.
+func withDashboard(node *Dashboard) dashboardOption {
+	return func(m *DashboardMutation) {
+		m.oldValue = func(context.Context) (*Dashboard, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DashboardMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DashboardMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DashboardMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DashboardMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Dashboard.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DashboardMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DashboardMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Dashboard entity.
+// If the Dashboard object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DashboardMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DashboardMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DashboardMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DashboardMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Dashboard entity.
+// If the Dashboard object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DashboardMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DashboardMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetOwnerID sets the "owner_id" field.
+func (m *DashboardMutation) SetOwnerID(i int) {
+	m.owner = &i
+}
+
+// OwnerID returns the value of the "owner_id" field in the mutation.
+func (m *DashboardMutation) OwnerID() (r int, exists bool) {
+	v := m.owner
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOwnerID returns the old "owner_id" field's value of the Dashboard entity.
+// If the Dashboard object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DashboardMutation) OldOwnerID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOwnerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOwnerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOwnerID: %w", err)
+	}
+	return oldValue.OwnerID, nil
+}
+
+// ResetOwnerID resets all changes to the "owner_id" field.
+func (m *DashboardMutation) ResetOwnerID() {
+	m.owner = nil
+}
+
+// SetPublic sets the "public" field.
+func (m *DashboardMutation) SetPublic(b bool) {
+	m.public = &b
+}
+
+// Public returns the value of the "public" field in the mutation.
+func (m *DashboardMutation) Public() (r bool, exists bool) {
+	v := m.public
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPublic returns the old "public" field's value of the Dashboard entity.
+// If the Dashboard object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DashboardMutation) OldPublic(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPublic is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPublic requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPublic: %w", err)
+	}
+	return oldValue.Public, nil
+}
+
+// ResetPublic resets all changes to the "public" field.
+func (m *DashboardMutation) ResetPublic() {
+	m.public = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *DashboardMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *DashboardMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the Dashboard entity.
+// If the Dashboard object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DashboardMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *DashboardMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *DashboardMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *DashboardMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetPermissions sets the "permissions" field.
+func (m *DashboardMutation) SetPermissions(s []string) {
+	m.permissions = &s
+	m.appendpermissions = nil
+}
+
+// Permissions returns the value of the "permissions" field in the mutation.
+func (m *DashboardMutation) Permissions() (r []string, exists bool) {
+	v := m.permissions
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPermissions returns the old "permissions" field's value of the Dashboard entity.
+// If the Dashboard object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DashboardMutation) OldPermissions(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPermissions is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPermissions requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPermissions: %w", err)
+	}
+	return oldValue.Permissions, nil
+}
+
+// AppendPermissions adds s to the "permissions" field.
+func (m *DashboardMutation) AppendPermissions(s []string) {
+	m.appendpermissions = append(m.appendpermissions, s...)
+}
+
+// AppendedPermissions returns the list of values that were appended to the "permissions" field in this mutation.
+func (m *DashboardMutation) AppendedPermissions() ([]string, bool) {
+	if len(m.appendpermissions) == 0 {
+		return nil, false
+	}
+	return m.appendpermissions, true
+}
+
+// ClearPermissions clears the value of the "permissions" field.
+func (m *DashboardMutation) ClearPermissions() {
+	m.permissions = nil
+	m.appendpermissions = nil
+	m.clearedFields[dashboard.FieldPermissions] = struct{}{}
+}
+
+// PermissionsCleared returns if the "permissions" field was cleared in this mutation.
+func (m *DashboardMutation) PermissionsCleared() bool {
+	_, ok := m.clearedFields[dashboard.FieldPermissions]
+	return ok
+}
+
+// ResetPermissions resets all changes to the "permissions" field.
+func (m *DashboardMutation) ResetPermissions() {
+	m.permissions = nil
+	m.appendpermissions = nil
+	delete(m.clearedFields, dashboard.FieldPermissions)
+}
+
+// SetDocument sets the "document" field.
+func (m *DashboardMutation) SetDocument(s string) {
+	m.document = &s
+}
+
+// Document returns the value of the "document" field in the mutation.
+func (m *DashboardMutation) Document() (r string, exists bool) {
+	v := m.document
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDocument returns the old "document" field's value of the Dashboard entity.
+// If the Dashboard object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DashboardMutation) OldDocument(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDocument is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDocument requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDocument: %w", err)
+	}
+	return oldValue.Document, nil
+}
+
+// ResetDocument resets all changes to the "document" field.
+func (m *DashboardMutation) ResetDocument() {
+	m.document = nil
+}
+
+// ClearOwner clears the "owner" edge to the User entity.
+func (m *DashboardMutation) ClearOwner() {
+	m.clearedowner = true
+	m.clearedFields[dashboard.FieldOwnerID] = struct{}{}
+}
+
+// OwnerCleared reports if the "owner" edge to the User entity was cleared.
+func (m *DashboardMutation) OwnerCleared() bool {
+	return m.clearedowner
+}
+
+// OwnerIDs returns the "owner" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OwnerID instead. It exists only for internal usage by the builders.
+func (m *DashboardMutation) OwnerIDs() (ids []int) {
+	if id := m.owner; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOwner resets all changes to the "owner" edge.
+func (m *DashboardMutation) ResetOwner() {
+	m.owner = nil
+	m.clearedowner = false
+}
+
+// AddPositionIDs adds the "positions" edge to the DashboardPosition entity by ids.
+func (m *DashboardMutation) AddPositionIDs(ids ...int) {
+	if m.positions == nil {
+		m.positions = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.positions[ids[i]] = struct{}{}
+	}
+}
+
+// ClearPositions clears the "positions" edge to the DashboardPosition entity.
+func (m *DashboardMutation) ClearPositions() {
+	m.clearedpositions = true
+}
+
+// PositionsCleared reports if the "positions" edge to the DashboardPosition entity was cleared.
+func (m *DashboardMutation) PositionsCleared() bool {
+	return m.clearedpositions
+}
+
+// RemovePositionIDs removes the "positions" edge to the DashboardPosition entity by IDs.
+func (m *DashboardMutation) RemovePositionIDs(ids ...int) {
+	if m.removedpositions == nil {
+		m.removedpositions = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.positions, ids[i])
+		m.removedpositions[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedPositions returns the removed IDs of the "positions" edge to the DashboardPosition entity.
+func (m *DashboardMutation) RemovedPositionsIDs() (ids []int) {
+	for id := range m.removedpositions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// PositionsIDs returns the "positions" edge IDs in the mutation.
+func (m *DashboardMutation) PositionsIDs() (ids []int) {
+	for id := range m.positions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetPositions resets all changes to the "positions" edge.
+func (m *DashboardMutation) ResetPositions() {
+	m.positions = nil
+	m.clearedpositions = false
+	m.removedpositions = nil
+}
+
+// Where appends a list predicates to the DashboardMutation builder.
+func (m *DashboardMutation) Where(ps ...predicate.Dashboard) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DashboardMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DashboardMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Dashboard, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DashboardMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DashboardMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Dashboard).
+func (m *DashboardMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DashboardMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, dashboard.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, dashboard.FieldUpdatedAt)
+	}
+	if m.owner != nil {
+		fields = append(fields, dashboard.FieldOwnerID)
+	}
+	if m.public != nil {
+		fields = append(fields, dashboard.FieldPublic)
+	}
+	if m.version != nil {
+		fields = append(fields, dashboard.FieldVersion)
+	}
+	if m.permissions != nil {
+		fields = append(fields, dashboard.FieldPermissions)
+	}
+	if m.document != nil {
+		fields = append(fields, dashboard.FieldDocument)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DashboardMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case dashboard.FieldCreatedAt:
+		return m.CreatedAt()
+	case dashboard.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case dashboard.FieldOwnerID:
+		return m.OwnerID()
+	case dashboard.FieldPublic:
+		return m.Public()
+	case dashboard.FieldVersion:
+		return m.Version()
+	case dashboard.FieldPermissions:
+		return m.Permissions()
+	case dashboard.FieldDocument:
+		return m.Document()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DashboardMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case dashboard.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case dashboard.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case dashboard.FieldOwnerID:
+		return m.OldOwnerID(ctx)
+	case dashboard.FieldPublic:
+		return m.OldPublic(ctx)
+	case dashboard.FieldVersion:
+		return m.OldVersion(ctx)
+	case dashboard.FieldPermissions:
+		return m.OldPermissions(ctx)
+	case dashboard.FieldDocument:
+		return m.OldDocument(ctx)
+	}
+	return nil, fmt.Errorf("unknown Dashboard field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DashboardMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case dashboard.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case dashboard.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case dashboard.FieldOwnerID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOwnerID(v)
+		return nil
+	case dashboard.FieldPublic:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPublic(v)
+		return nil
+	case dashboard.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case dashboard.FieldPermissions:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPermissions(v)
+		return nil
+	case dashboard.FieldDocument:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDocument(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Dashboard field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DashboardMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, dashboard.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DashboardMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case dashboard.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DashboardMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case dashboard.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Dashboard numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DashboardMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(dashboard.FieldPermissions) {
+		fields = append(fields, dashboard.FieldPermissions)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DashboardMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DashboardMutation) ClearField(name string) error {
+	switch name {
+	case dashboard.FieldPermissions:
+		m.ClearPermissions()
+		return nil
+	}
+	return fmt.Errorf("unknown Dashboard nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DashboardMutation) ResetField(name string) error {
+	switch name {
+	case dashboard.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case dashboard.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case dashboard.FieldOwnerID:
+		m.ResetOwnerID()
+		return nil
+	case dashboard.FieldPublic:
+		m.ResetPublic()
+		return nil
+	case dashboard.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case dashboard.FieldPermissions:
+		m.ResetPermissions()
+		return nil
+	case dashboard.FieldDocument:
+		m.ResetDocument()
+		return nil
+	}
+	return fmt.Errorf("unknown Dashboard field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DashboardMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.owner != nil {
+		edges = append(edges, dashboard.EdgeOwner)
+	}
+	if m.positions != nil {
+		edges = append(edges, dashboard.EdgePositions)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DashboardMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case dashboard.EdgeOwner:
+		if id := m.owner; id != nil {
+			return []ent.Value{*id}
+		}
+	case dashboard.EdgePositions:
+		ids := make([]ent.Value, 0, len(m.positions))
+		for id := range m.positions {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DashboardMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.removedpositions != nil {
+		edges = append(edges, dashboard.EdgePositions)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DashboardMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case dashboard.EdgePositions:
+		ids := make([]ent.Value, 0, len(m.removedpositions))
+		for id := range m.removedpositions {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DashboardMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedowner {
+		edges = append(edges, dashboard.EdgeOwner)
+	}
+	if m.clearedpositions {
+		edges = append(edges, dashboard.EdgePositions)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DashboardMutation) EdgeCleared(name string) bool {
+	switch name {
+	case dashboard.EdgeOwner:
+		return m.clearedowner
+	case dashboard.EdgePositions:
+		return m.clearedpositions
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DashboardMutation) ClearEdge(name string) error {
+	switch name {
+	case dashboard.EdgeOwner:
+		m.ClearOwner()
+		return nil
+	}
+	return fmt.Errorf("unknown Dashboard unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DashboardMutation) ResetEdge(name string) error {
+	switch name {
+	case dashboard.EdgeOwner:
+		m.ResetOwner()
+		return nil
+	case dashboard.EdgePositions:
+		m.ResetPositions()
+		return nil
+	}
+	return fmt.Errorf("unknown Dashboard edge %s", name)
+}
+
+// DashboardPositionMutation represents an operation that mutates the DashboardPosition nodes in the graph.
+type DashboardPositionMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	position         *int
+	addposition      *int
+	clearedFields    map[string]struct{}
+	dashboard        *int
+	cleareddashboard bool
+	user             *int
+	cleareduser      bool
+	done             bool
+	oldValue         func(context.Context) (*DashboardPosition, error)
+	predicates       []predicate.DashboardPosition
+}
+
+var _ ent.Mutation = (*DashboardPositionMutation)(nil)
+
+// dashboardpositionOption allows management of the mutation configuration using functional options.
+type dashboardpositionOption func(*DashboardPositionMutation)
+
+// newDashboardPositionMutation creates new mutation for the DashboardPosition entity.
+func newDashboardPositionMutation(c config, op Op, opts ...dashboardpositionOption) *DashboardPositionMutation {
+	m := &DashboardPositionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDashboardPosition,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDashboardPositionID sets the ID field of the mutation.
+func withDashboardPositionID(id int) dashboardpositionOption {
+	return func(m *DashboardPositionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DashboardPosition
+		)
+		m.oldValue = func(ctx context.Context) (*DashboardPosition, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DashboardPosition.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDashboardPosition sets the old DashboardPosition of the mutation.
+func withDashboardPosition(node *DashboardPosition) dashboardpositionOption {
+	return func(m *DashboardPositionMutation) {
+		m.oldValue = func(context.Context) (*DashboardPosition, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DashboardPositionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DashboardPositionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DashboardPositionMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DashboardPositionMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DashboardPosition.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *DashboardPositionMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *DashboardPositionMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the DashboardPosition entity.
+// If the DashboardPosition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DashboardPositionMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *DashboardPositionMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetDashboardID sets the "dashboard_id" field.
+func (m *DashboardPositionMutation) SetDashboardID(i int) {
+	m.dashboard = &i
+}
+
+// DashboardID returns the value of the "dashboard_id" field in the mutation.
+func (m *DashboardPositionMutation) DashboardID() (r int, exists bool) {
+	v := m.dashboard
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDashboardID returns the old "dashboard_id" field's value of the DashboardPosition entity.
+// If the DashboardPosition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DashboardPositionMutation) OldDashboardID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDashboardID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDashboardID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDashboardID: %w", err)
+	}
+	return oldValue.DashboardID, nil
+}
+
+// ResetDashboardID resets all changes to the "dashboard_id" field.
+func (m *DashboardPositionMutation) ResetDashboardID() {
+	m.dashboard = nil
+}
+
+// SetPosition sets the "position" field.
+func (m *DashboardPositionMutation) SetPosition(i int) {
+	m.position = &i
+	m.addposition = nil
+}
+
+// Position returns the value of the "position" field in the mutation.
+func (m *DashboardPositionMutation) Position() (r int, exists bool) {
+	v := m.position
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPosition returns the old "position" field's value of the DashboardPosition entity.
+// If the DashboardPosition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DashboardPositionMutation) OldPosition(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPosition is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPosition requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPosition: %w", err)
+	}
+	return oldValue.Position, nil
+}
+
+// AddPosition adds i to the "position" field.
+func (m *DashboardPositionMutation) AddPosition(i int) {
+	if m.addposition != nil {
+		*m.addposition += i
+	} else {
+		m.addposition = &i
+	}
+}
+
+// AddedPosition returns the value that was added to the "position" field in this mutation.
+func (m *DashboardPositionMutation) AddedPosition() (r int, exists bool) {
+	v := m.addposition
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPosition resets all changes to the "position" field.
+func (m *DashboardPositionMutation) ResetPosition() {
+	m.position = nil
+	m.addposition = nil
+}
+
+// ClearDashboard clears the "dashboard" edge to the Dashboard entity.
+func (m *DashboardPositionMutation) ClearDashboard() {
+	m.cleareddashboard = true
+	m.clearedFields[dashboardposition.FieldDashboardID] = struct{}{}
+}
+
+// DashboardCleared reports if the "dashboard" edge to the Dashboard entity was cleared.
+func (m *DashboardPositionMutation) DashboardCleared() bool {
+	return m.cleareddashboard
+}
+
+// DashboardIDs returns the "dashboard" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DashboardID instead. It exists only for internal usage by the builders.
+func (m *DashboardPositionMutation) DashboardIDs() (ids []int) {
+	if id := m.dashboard; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDashboard resets all changes to the "dashboard" edge.
+func (m *DashboardPositionMutation) ResetDashboard() {
+	m.dashboard = nil
+	m.cleareddashboard = false
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *DashboardPositionMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[dashboardposition.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *DashboardPositionMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *DashboardPositionMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *DashboardPositionMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the DashboardPositionMutation builder.
+func (m *DashboardPositionMutation) Where(ps ...predicate.DashboardPosition) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DashboardPositionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DashboardPositionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DashboardPosition, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DashboardPositionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DashboardPositionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DashboardPosition).
+func (m *DashboardPositionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DashboardPositionMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.user != nil {
+		fields = append(fields, dashboardposition.FieldUserID)
+	}
+	if m.dashboard != nil {
+		fields = append(fields, dashboardposition.FieldDashboardID)
+	}
+	if m.position != nil {
+		fields = append(fields, dashboardposition.FieldPosition)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DashboardPositionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case dashboardposition.FieldUserID:
+		return m.UserID()
+	case dashboardposition.FieldDashboardID:
+		return m.DashboardID()
+	case dashboardposition.FieldPosition:
+		return m.Position()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DashboardPositionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case dashboardposition.FieldUserID:
+		return m.OldUserID(ctx)
+	case dashboardposition.FieldDashboardID:
+		return m.OldDashboardID(ctx)
+	case dashboardposition.FieldPosition:
+		return m.OldPosition(ctx)
+	}
+	return nil, fmt.Errorf("unknown DashboardPosition field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DashboardPositionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case dashboardposition.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case dashboardposition.FieldDashboardID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDashboardID(v)
+		return nil
+	case dashboardposition.FieldPosition:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPosition(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DashboardPosition field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DashboardPositionMutation) AddedFields() []string {
+	var fields []string
+	if m.addposition != nil {
+		fields = append(fields, dashboardposition.FieldPosition)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DashboardPositionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case dashboardposition.FieldPosition:
+		return m.AddedPosition()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DashboardPositionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case dashboardposition.FieldPosition:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPosition(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DashboardPosition numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DashboardPositionMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DashboardPositionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DashboardPositionMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown DashboardPosition nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DashboardPositionMutation) ResetField(name string) error {
+	switch name {
+	case dashboardposition.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case dashboardposition.FieldDashboardID:
+		m.ResetDashboardID()
+		return nil
+	case dashboardposition.FieldPosition:
+		m.ResetPosition()
+		return nil
+	}
+	return fmt.Errorf("unknown DashboardPosition field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DashboardPositionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.dashboard != nil {
+		edges = append(edges, dashboardposition.EdgeDashboard)
+	}
+	if m.user != nil {
+		edges = append(edges, dashboardposition.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DashboardPositionMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case dashboardposition.EdgeDashboard:
+		if id := m.dashboard; id != nil {
+			return []ent.Value{*id}
+		}
+	case dashboardposition.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DashboardPositionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DashboardPositionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DashboardPositionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.cleareddashboard {
+		edges = append(edges, dashboardposition.EdgeDashboard)
+	}
+	if m.cleareduser {
+		edges = append(edges, dashboardposition.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DashboardPositionMutation) EdgeCleared(name string) bool {
+	switch name {
+	case dashboardposition.EdgeDashboard:
+		return m.cleareddashboard
+	case dashboardposition.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DashboardPositionMutation) ClearEdge(name string) error {
+	switch name {
+	case dashboardposition.EdgeDashboard:
+		m.ClearDashboard()
+		return nil
+	case dashboardposition.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown DashboardPosition unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DashboardPositionMutation) ResetEdge(name string) error {
+	switch name {
+	case dashboardposition.EdgeDashboard:
+		m.ResetDashboard()
+		return nil
+	case dashboardposition.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown DashboardPosition edge %s", name)
+}
+
+// FavoriteProcessMutation represents an operation that mutates the FavoriteProcess nodes in the graph.
+type FavoriteProcessMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	position       *int
+	addposition    *int
+	clearedFields  map[string]struct{}
+	user           *int
+	cleareduser    bool
+	process        *int
+	clearedprocess bool
+	done           bool
+	oldValue       func(context.Context) (*FavoriteProcess, error)
+	predicates     []predicate.FavoriteProcess
+}
+
+var _ ent.Mutation = (*FavoriteProcessMutation)(nil)
+
+// favoriteprocessOption allows management of the mutation configuration using functional options.
+type favoriteprocessOption func(*FavoriteProcessMutation)
+
+// newFavoriteProcessMutation creates new mutation for the FavoriteProcess entity.
+func newFavoriteProcessMutation(c config, op Op, opts ...favoriteprocessOption) *FavoriteProcessMutation {
+	m := &FavoriteProcessMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeFavoriteProcess,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withFavoriteProcessID sets the ID field of the mutation.
+func withFavoriteProcessID(id int) favoriteprocessOption {
+	return func(m *FavoriteProcessMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *FavoriteProcess
+		)
+		m.oldValue = func(ctx context.Context) (*FavoriteProcess, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().FavoriteProcess.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withFavoriteProcess sets the old FavoriteProcess of the mutation.
+func withFavoriteProcess(node *FavoriteProcess) favoriteprocessOption {
+	return func(m *FavoriteProcessMutation) {
+		m.oldValue = func(context.Context) (*FavoriteProcess, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m FavoriteProcessMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m FavoriteProcessMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *FavoriteProcessMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *FavoriteProcessMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().FavoriteProcess.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *FavoriteProcessMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *FavoriteProcessMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the FavoriteProcess entity.
+// If the FavoriteProcess object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FavoriteProcessMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *FavoriteProcessMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetProcessID sets the "process_id" field.
+func (m *FavoriteProcessMutation) SetProcessID(i int) {
+	m.process = &i
+}
+
+// ProcessID returns the value of the "process_id" field in the mutation.
+func (m *FavoriteProcessMutation) ProcessID() (r int, exists bool) {
+	v := m.process
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcessID returns the old "process_id" field's value of the FavoriteProcess entity.
+// If the FavoriteProcess object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FavoriteProcessMutation) OldProcessID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcessID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcessID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcessID: %w", err)
+	}
+	return oldValue.ProcessID, nil
+}
+
+// ResetProcessID resets all changes to the "process_id" field.
+func (m *FavoriteProcessMutation) ResetProcessID() {
+	m.process = nil
+}
+
+// SetPosition sets the "position" field.
+func (m *FavoriteProcessMutation) SetPosition(i int) {
+	m.position = &i
+	m.addposition = nil
+}
+
+// Position returns the value of the "position" field in the mutation.
+func (m *FavoriteProcessMutation) Position() (r int, exists bool) {
+	v := m.position
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPosition returns the old "position" field's value of the FavoriteProcess entity.
+// If the FavoriteProcess object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FavoriteProcessMutation) OldPosition(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPosition is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPosition requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPosition: %w", err)
+	}
+	return oldValue.Position, nil
+}
+
+// AddPosition adds i to the "position" field.
+func (m *FavoriteProcessMutation) AddPosition(i int) {
+	if m.addposition != nil {
+		*m.addposition += i
+	} else {
+		m.addposition = &i
+	}
+}
+
+// AddedPosition returns the value that was added to the "position" field in this mutation.
+func (m *FavoriteProcessMutation) AddedPosition() (r int, exists bool) {
+	v := m.addposition
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPosition resets all changes to the "position" field.
+func (m *FavoriteProcessMutation) ResetPosition() {
+	m.position = nil
+	m.addposition = nil
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *FavoriteProcessMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[favoriteprocess.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *FavoriteProcessMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *FavoriteProcessMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *FavoriteProcessMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// ClearProcess clears the "process" edge to the Process entity.
+func (m *FavoriteProcessMutation) ClearProcess() {
+	m.clearedprocess = true
+	m.clearedFields[favoriteprocess.FieldProcessID] = struct{}{}
+}
+
+// ProcessCleared reports if the "process" edge to the Process entity was cleared.
+func (m *FavoriteProcessMutation) ProcessCleared() bool {
+	return m.clearedprocess
+}
+
+// ProcessIDs returns the "process" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ProcessID instead. It exists only for internal usage by the builders.
+func (m *FavoriteProcessMutation) ProcessIDs() (ids []int) {
+	if id := m.process; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetProcess resets all changes to the "process" edge.
+func (m *FavoriteProcessMutation) ResetProcess() {
+	m.process = nil
+	m.clearedprocess = false
+}
+
+// Where appends a list predicates to the FavoriteProcessMutation builder.
+func (m *FavoriteProcessMutation) Where(ps ...predicate.FavoriteProcess) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the FavoriteProcessMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *FavoriteProcessMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.FavoriteProcess, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *FavoriteProcessMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *FavoriteProcessMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (FavoriteProcess).
+func (m *FavoriteProcessMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *FavoriteProcessMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.user != nil {
+		fields = append(fields, favoriteprocess.FieldUserID)
+	}
+	if m.process != nil {
+		fields = append(fields, favoriteprocess.FieldProcessID)
+	}
+	if m.position != nil {
+		fields = append(fields, favoriteprocess.FieldPosition)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *FavoriteProcessMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case favoriteprocess.FieldUserID:
+		return m.UserID()
+	case favoriteprocess.FieldProcessID:
+		return m.ProcessID()
+	case favoriteprocess.FieldPosition:
+		return m.Position()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *FavoriteProcessMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case favoriteprocess.FieldUserID:
+		return m.OldUserID(ctx)
+	case favoriteprocess.FieldProcessID:
+		return m.OldProcessID(ctx)
+	case favoriteprocess.FieldPosition:
+		return m.OldPosition(ctx)
+	}
+	return nil, fmt.Errorf("unknown FavoriteProcess field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FavoriteProcessMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case favoriteprocess.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case favoriteprocess.FieldProcessID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcessID(v)
+		return nil
+	case favoriteprocess.FieldPosition:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPosition(v)
+		return nil
+	}
+	return fmt.Errorf("unknown FavoriteProcess field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *FavoriteProcessMutation) AddedFields() []string {
+	var fields []string
+	if m.addposition != nil {
+		fields = append(fields, favoriteprocess.FieldPosition)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *FavoriteProcessMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case favoriteprocess.FieldPosition:
+		return m.AddedPosition()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FavoriteProcessMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case favoriteprocess.FieldPosition:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPosition(v)
+		return nil
+	}
+	return fmt.Errorf("unknown FavoriteProcess numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *FavoriteProcessMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *FavoriteProcessMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *FavoriteProcessMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown FavoriteProcess nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *FavoriteProcessMutation) ResetField(name string) error {
+	switch name {
+	case favoriteprocess.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case favoriteprocess.FieldProcessID:
+		m.ResetProcessID()
+		return nil
+	case favoriteprocess.FieldPosition:
+		m.ResetPosition()
+		return nil
+	}
+	return fmt.Errorf("unknown FavoriteProcess field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *FavoriteProcessMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.user != nil {
+		edges = append(edges, favoriteprocess.EdgeUser)
+	}
+	if m.process != nil {
+		edges = append(edges, favoriteprocess.EdgeProcess)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *FavoriteProcessMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case favoriteprocess.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	case favoriteprocess.EdgeProcess:
+		if id := m.process; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *FavoriteProcessMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *FavoriteProcessMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *FavoriteProcessMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.cleareduser {
+		edges = append(edges, favoriteprocess.EdgeUser)
+	}
+	if m.clearedprocess {
+		edges = append(edges, favoriteprocess.EdgeProcess)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *FavoriteProcessMutation) EdgeCleared(name string) bool {
+	switch name {
+	case favoriteprocess.EdgeUser:
+		return m.cleareduser
+	case favoriteprocess.EdgeProcess:
+		return m.clearedprocess
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *FavoriteProcessMutation) ClearEdge(name string) error {
+	switch name {
+	case favoriteprocess.EdgeUser:
+		m.ClearUser()
+		return nil
+	case favoriteprocess.EdgeProcess:
+		m.ClearProcess()
+		return nil
+	}
+	return fmt.Errorf("unknown FavoriteProcess unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *FavoriteProcessMutation) ResetEdge(name string) error {
+	switch name {
+	case favoriteprocess.EdgeUser:
+		m.ResetUser()
+		return nil
+	case favoriteprocess.EdgeProcess:
+		m.ResetProcess()
+		return nil
+	}
+	return fmt.Errorf("unknown FavoriteProcess edge %s", name)
+}
+
 // GrantMutation represents an operation that mutates the Grant nodes in the graph.
 type GrantMutation struct {
 	config
@@ -2809,6 +4821,605 @@ func (m *GrantMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Grant edge %s", name)
+}
+
+// NewsItemMutation represents an operation that mutates the NewsItem nodes in the graph.
+type NewsItemMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	created_at    *time.Time
+	updated_at    *time.Time
+	translations  *string
+	icon          *string
+	clearedFields map[string]struct{}
+	author        *int
+	clearedauthor bool
+	done          bool
+	oldValue      func(context.Context) (*NewsItem, error)
+	predicates    []predicate.NewsItem
+}
+
+var _ ent.Mutation = (*NewsItemMutation)(nil)
+
+// newsitemOption allows management of the mutation configuration using functional options.
+type newsitemOption func(*NewsItemMutation)
+
+// newNewsItemMutation creates new mutation for the NewsItem entity.
+func newNewsItemMutation(c config, op Op, opts ...newsitemOption) *NewsItemMutation {
+	m := &NewsItemMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeNewsItem,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withNewsItemID sets the ID field of the mutation.
+func withNewsItemID(id int) newsitemOption {
+	return func(m *NewsItemMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *NewsItem
+		)
+		m.oldValue = func(ctx context.Context) (*NewsItem, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().NewsItem.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withNewsItem sets the old NewsItem of the mutation.
+func withNewsItem(node *NewsItem) newsitemOption {
+	return func(m *NewsItemMutation) {
+		m.oldValue = func(context.Context) (*NewsItem, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m NewsItemMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m NewsItemMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *NewsItemMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *NewsItemMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().NewsItem.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *NewsItemMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *NewsItemMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the NewsItem entity.
+// If the NewsItem object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NewsItemMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *NewsItemMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *NewsItemMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *NewsItemMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the NewsItem entity.
+// If the NewsItem object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NewsItemMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *NewsItemMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetAuthorID sets the "author_id" field.
+func (m *NewsItemMutation) SetAuthorID(i int) {
+	m.author = &i
+}
+
+// AuthorID returns the value of the "author_id" field in the mutation.
+func (m *NewsItemMutation) AuthorID() (r int, exists bool) {
+	v := m.author
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAuthorID returns the old "author_id" field's value of the NewsItem entity.
+// If the NewsItem object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NewsItemMutation) OldAuthorID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAuthorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAuthorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAuthorID: %w", err)
+	}
+	return oldValue.AuthorID, nil
+}
+
+// ResetAuthorID resets all changes to the "author_id" field.
+func (m *NewsItemMutation) ResetAuthorID() {
+	m.author = nil
+}
+
+// SetTranslations sets the "translations" field.
+func (m *NewsItemMutation) SetTranslations(s string) {
+	m.translations = &s
+}
+
+// Translations returns the value of the "translations" field in the mutation.
+func (m *NewsItemMutation) Translations() (r string, exists bool) {
+	v := m.translations
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTranslations returns the old "translations" field's value of the NewsItem entity.
+// If the NewsItem object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NewsItemMutation) OldTranslations(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTranslations is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTranslations requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTranslations: %w", err)
+	}
+	return oldValue.Translations, nil
+}
+
+// ResetTranslations resets all changes to the "translations" field.
+func (m *NewsItemMutation) ResetTranslations() {
+	m.translations = nil
+}
+
+// SetIcon sets the "icon" field.
+func (m *NewsItemMutation) SetIcon(s string) {
+	m.icon = &s
+}
+
+// Icon returns the value of the "icon" field in the mutation.
+func (m *NewsItemMutation) Icon() (r string, exists bool) {
+	v := m.icon
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIcon returns the old "icon" field's value of the NewsItem entity.
+// If the NewsItem object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NewsItemMutation) OldIcon(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIcon is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIcon requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIcon: %w", err)
+	}
+	return oldValue.Icon, nil
+}
+
+// ResetIcon resets all changes to the "icon" field.
+func (m *NewsItemMutation) ResetIcon() {
+	m.icon = nil
+}
+
+// ClearAuthor clears the "author" edge to the User entity.
+func (m *NewsItemMutation) ClearAuthor() {
+	m.clearedauthor = true
+	m.clearedFields[newsitem.FieldAuthorID] = struct{}{}
+}
+
+// AuthorCleared reports if the "author" edge to the User entity was cleared.
+func (m *NewsItemMutation) AuthorCleared() bool {
+	return m.clearedauthor
+}
+
+// AuthorIDs returns the "author" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AuthorID instead. It exists only for internal usage by the builders.
+func (m *NewsItemMutation) AuthorIDs() (ids []int) {
+	if id := m.author; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAuthor resets all changes to the "author" edge.
+func (m *NewsItemMutation) ResetAuthor() {
+	m.author = nil
+	m.clearedauthor = false
+}
+
+// Where appends a list predicates to the NewsItemMutation builder.
+func (m *NewsItemMutation) Where(ps ...predicate.NewsItem) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the NewsItemMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *NewsItemMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.NewsItem, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *NewsItemMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *NewsItemMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (NewsItem).
+func (m *NewsItemMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *NewsItemMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.created_at != nil {
+		fields = append(fields, newsitem.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, newsitem.FieldUpdatedAt)
+	}
+	if m.author != nil {
+		fields = append(fields, newsitem.FieldAuthorID)
+	}
+	if m.translations != nil {
+		fields = append(fields, newsitem.FieldTranslations)
+	}
+	if m.icon != nil {
+		fields = append(fields, newsitem.FieldIcon)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *NewsItemMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case newsitem.FieldCreatedAt:
+		return m.CreatedAt()
+	case newsitem.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case newsitem.FieldAuthorID:
+		return m.AuthorID()
+	case newsitem.FieldTranslations:
+		return m.Translations()
+	case newsitem.FieldIcon:
+		return m.Icon()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *NewsItemMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case newsitem.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case newsitem.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case newsitem.FieldAuthorID:
+		return m.OldAuthorID(ctx)
+	case newsitem.FieldTranslations:
+		return m.OldTranslations(ctx)
+	case newsitem.FieldIcon:
+		return m.OldIcon(ctx)
+	}
+	return nil, fmt.Errorf("unknown NewsItem field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *NewsItemMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case newsitem.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case newsitem.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case newsitem.FieldAuthorID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAuthorID(v)
+		return nil
+	case newsitem.FieldTranslations:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTranslations(v)
+		return nil
+	case newsitem.FieldIcon:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIcon(v)
+		return nil
+	}
+	return fmt.Errorf("unknown NewsItem field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *NewsItemMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *NewsItemMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *NewsItemMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown NewsItem numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *NewsItemMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *NewsItemMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *NewsItemMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown NewsItem nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *NewsItemMutation) ResetField(name string) error {
+	switch name {
+	case newsitem.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case newsitem.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case newsitem.FieldAuthorID:
+		m.ResetAuthorID()
+		return nil
+	case newsitem.FieldTranslations:
+		m.ResetTranslations()
+		return nil
+	case newsitem.FieldIcon:
+		m.ResetIcon()
+		return nil
+	}
+	return fmt.Errorf("unknown NewsItem field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *NewsItemMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.author != nil {
+		edges = append(edges, newsitem.EdgeAuthor)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *NewsItemMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case newsitem.EdgeAuthor:
+		if id := m.author; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *NewsItemMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *NewsItemMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *NewsItemMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedauthor {
+		edges = append(edges, newsitem.EdgeAuthor)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *NewsItemMutation) EdgeCleared(name string) bool {
+	switch name {
+	case newsitem.EdgeAuthor:
+		return m.clearedauthor
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *NewsItemMutation) ClearEdge(name string) error {
+	switch name {
+	case newsitem.EdgeAuthor:
+		m.ClearAuthor()
+		return nil
+	}
+	return fmt.Errorf("unknown NewsItem unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *NewsItemMutation) ResetEdge(name string) error {
+	switch name {
+	case newsitem.EdgeAuthor:
+		m.ResetAuthor()
+		return nil
+	}
+	return fmt.Errorf("unknown NewsItem edge %s", name)
 }
 
 // NoteMutation represents an operation that mutates the Note nodes in the graph.
@@ -10659,6 +13270,7 @@ type UserMutation struct {
 	password_hash          *string
 	properties             *map[string]string
 	disabled               *bool
+	notification_channels  *map[string]bool
 	clearedFields          map[string]struct{}
 	roles                  map[int]struct{}
 	removedroles           map[int]struct{}
@@ -11115,6 +13727,55 @@ func (m *UserMutation) ResetDisabled() {
 	m.disabled = nil
 }
 
+// SetNotificationChannels sets the "notification_channels" field.
+func (m *UserMutation) SetNotificationChannels(value map[string]bool) {
+	m.notification_channels = &value
+}
+
+// NotificationChannels returns the value of the "notification_channels" field in the mutation.
+func (m *UserMutation) NotificationChannels() (r map[string]bool, exists bool) {
+	v := m.notification_channels
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNotificationChannels returns the old "notification_channels" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldNotificationChannels(ctx context.Context) (v map[string]bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNotificationChannels is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNotificationChannels requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNotificationChannels: %w", err)
+	}
+	return oldValue.NotificationChannels, nil
+}
+
+// ClearNotificationChannels clears the value of the "notification_channels" field.
+func (m *UserMutation) ClearNotificationChannels() {
+	m.notification_channels = nil
+	m.clearedFields[user.FieldNotificationChannels] = struct{}{}
+}
+
+// NotificationChannelsCleared returns if the "notification_channels" field was cleared in this mutation.
+func (m *UserMutation) NotificationChannelsCleared() bool {
+	_, ok := m.clearedFields[user.FieldNotificationChannels]
+	return ok
+}
+
+// ResetNotificationChannels resets all changes to the "notification_channels" field.
+func (m *UserMutation) ResetNotificationChannels() {
+	m.notification_channels = nil
+	delete(m.clearedFields, user.FieldNotificationChannels)
+}
+
 // AddRoleIDs adds the "roles" edge to the Role entity by ids.
 func (m *UserMutation) AddRoleIDs(ids ...int) {
 	if m.roles == nil {
@@ -11419,7 +14080,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 10)
 	if m.created_at != nil {
 		fields = append(fields, user.FieldCreatedAt)
 	}
@@ -11447,6 +14108,9 @@ func (m *UserMutation) Fields() []string {
 	if m.disabled != nil {
 		fields = append(fields, user.FieldDisabled)
 	}
+	if m.notification_channels != nil {
+		fields = append(fields, user.FieldNotificationChannels)
+	}
 	return fields
 }
 
@@ -11473,6 +14137,8 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.Properties()
 	case user.FieldDisabled:
 		return m.Disabled()
+	case user.FieldNotificationChannels:
+		return m.NotificationChannels()
 	}
 	return nil, false
 }
@@ -11500,6 +14166,8 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldProperties(ctx)
 	case user.FieldDisabled:
 		return m.OldDisabled(ctx)
+	case user.FieldNotificationChannels:
+		return m.OldNotificationChannels(ctx)
 	}
 	return nil, fmt.Errorf("unknown User field %s", name)
 }
@@ -11572,6 +14240,13 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDisabled(v)
 		return nil
+	case user.FieldNotificationChannels:
+		v, ok := value.(map[string]bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNotificationChannels(v)
+		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)
 }
@@ -11605,6 +14280,9 @@ func (m *UserMutation) ClearedFields() []string {
 	if m.FieldCleared(user.FieldProperties) {
 		fields = append(fields, user.FieldProperties)
 	}
+	if m.FieldCleared(user.FieldNotificationChannels) {
+		fields = append(fields, user.FieldNotificationChannels)
+	}
 	return fields
 }
 
@@ -11621,6 +14299,9 @@ func (m *UserMutation) ClearField(name string) error {
 	switch name {
 	case user.FieldProperties:
 		m.ClearProperties()
+		return nil
+	case user.FieldNotificationChannels:
+		m.ClearNotificationChannels()
 		return nil
 	}
 	return fmt.Errorf("unknown User nullable field %s", name)
@@ -11656,6 +14337,9 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldDisabled:
 		m.ResetDisabled()
+		return nil
+	case user.FieldNotificationChannels:
+		m.ResetNotificationChannels()
 		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)

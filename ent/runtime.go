@@ -7,7 +7,10 @@ import (
 
 	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
+	"github.com/portico-dev/portico/ent/dashboard"
+	"github.com/portico-dev/portico/ent/favoriteprocess"
 	"github.com/portico-dev/portico/ent/grant"
+	"github.com/portico-dev/portico/ent/newsitem"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/role"
@@ -79,6 +82,35 @@ func init() {
 	businesscase.DefaultCategory = businesscaseDescCategory.Default.(string)
 	// businesscase.CategoryValidator is a validator for the "category" field. It is called by the builders before save.
 	businesscase.CategoryValidator = businesscaseDescCategory.Validators[0].(func(string) error)
+	dashboardMixin := schema.Dashboard{}.Mixin()
+	dashboardMixinFields0 := dashboardMixin[0].Fields()
+	_ = dashboardMixinFields0
+	dashboardFields := schema.Dashboard{}.Fields()
+	_ = dashboardFields
+	// dashboardDescCreatedAt is the schema descriptor for created_at field.
+	dashboardDescCreatedAt := dashboardMixinFields0[0].Descriptor()
+	// dashboard.DefaultCreatedAt holds the default value on creation for the created_at field.
+	dashboard.DefaultCreatedAt = dashboardDescCreatedAt.Default.(func() time.Time)
+	// dashboardDescUpdatedAt is the schema descriptor for updated_at field.
+	dashboardDescUpdatedAt := dashboardMixinFields0[1].Descriptor()
+	// dashboard.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	dashboard.DefaultUpdatedAt = dashboardDescUpdatedAt.Default.(func() time.Time)
+	// dashboard.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	dashboard.UpdateDefaultUpdatedAt = dashboardDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// dashboardDescPublic is the schema descriptor for public field.
+	dashboardDescPublic := dashboardFields[1].Descriptor()
+	// dashboard.DefaultPublic holds the default value on creation for the public field.
+	dashboard.DefaultPublic = dashboardDescPublic.Default.(bool)
+	// dashboardDescVersion is the schema descriptor for version field.
+	dashboardDescVersion := dashboardFields[2].Descriptor()
+	// dashboard.DefaultVersion holds the default value on creation for the version field.
+	dashboard.DefaultVersion = dashboardDescVersion.Default.(int)
+	favoriteprocessFields := schema.FavoriteProcess{}.Fields()
+	_ = favoriteprocessFields
+	// favoriteprocessDescPosition is the schema descriptor for position field.
+	favoriteprocessDescPosition := favoriteprocessFields[2].Descriptor()
+	// favoriteprocess.DefaultPosition holds the default value on creation for the position field.
+	favoriteprocess.DefaultPosition = favoriteprocessDescPosition.Default.(int)
 	grantMixin := schema.Grant{}.Mixin()
 	grantMixinFields0 := grantMixin[0].Fields()
 	_ = grantMixinFields0
@@ -112,6 +144,27 @@ func init() {
 			return nil
 		}
 	}()
+	newsitemMixin := schema.NewsItem{}.Mixin()
+	newsitemMixinFields0 := newsitemMixin[0].Fields()
+	_ = newsitemMixinFields0
+	newsitemFields := schema.NewsItem{}.Fields()
+	_ = newsitemFields
+	// newsitemDescCreatedAt is the schema descriptor for created_at field.
+	newsitemDescCreatedAt := newsitemMixinFields0[0].Descriptor()
+	// newsitem.DefaultCreatedAt holds the default value on creation for the created_at field.
+	newsitem.DefaultCreatedAt = newsitemDescCreatedAt.Default.(func() time.Time)
+	// newsitemDescUpdatedAt is the schema descriptor for updated_at field.
+	newsitemDescUpdatedAt := newsitemMixinFields0[1].Descriptor()
+	// newsitem.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	newsitem.DefaultUpdatedAt = newsitemDescUpdatedAt.Default.(func() time.Time)
+	// newsitem.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	newsitem.UpdateDefaultUpdatedAt = newsitemDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// newsitemDescIcon is the schema descriptor for icon field.
+	newsitemDescIcon := newsitemFields[2].Descriptor()
+	// newsitem.DefaultIcon holds the default value on creation for the icon field.
+	newsitem.DefaultIcon = newsitemDescIcon.Default.(string)
+	// newsitem.IconValidator is a validator for the "icon" field. It is called by the builders before save.
+	newsitem.IconValidator = newsitemDescIcon.Validators[0].(func(string) error)
 	noteMixin := schema.Note{}.Mixin()
 	noteMixinFields0 := noteMixin[0].Fields()
 	_ = noteMixinFields0

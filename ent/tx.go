@@ -18,8 +18,16 @@ type Tx struct {
 	Absence *AbsenceClient
 	// BusinessCase is the client for interacting with the BusinessCase builders.
 	BusinessCase *BusinessCaseClient
+	// Dashboard is the client for interacting with the Dashboard builders.
+	Dashboard *DashboardClient
+	// DashboardPosition is the client for interacting with the DashboardPosition builders.
+	DashboardPosition *DashboardPositionClient
+	// FavoriteProcess is the client for interacting with the FavoriteProcess builders.
+	FavoriteProcess *FavoriteProcessClient
 	// Grant is the client for interacting with the Grant builders.
 	Grant *GrantClient
+	// NewsItem is the client for interacting with the NewsItem builders.
+	NewsItem *NewsItemClient
 	// Note is the client for interacting with the Note builders.
 	Note *NoteClient
 	// Process is the client for interacting with the Process builders.
@@ -175,7 +183,11 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.Absence = NewAbsenceClient(tx.config)
 	tx.BusinessCase = NewBusinessCaseClient(tx.config)
+	tx.Dashboard = NewDashboardClient(tx.config)
+	tx.DashboardPosition = NewDashboardPositionClient(tx.config)
+	tx.FavoriteProcess = NewFavoriteProcessClient(tx.config)
 	tx.Grant = NewGrantClient(tx.config)
+	tx.NewsItem = NewNewsItemClient(tx.config)
 	tx.Note = NewNoteClient(tx.config)
 	tx.Process = NewProcessClient(tx.config)
 	tx.ProcessStarter = NewProcessStarterClient(tx.config)

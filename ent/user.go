@@ -36,6 +36,8 @@ type User struct {
 	Properties map[string]string `json:"properties,omitempty"`
 	// Disabled holds the value of the "disabled" field.
 	Disabled bool `json:"disabled,omitempty"`
+	// NotificationChannels holds the value of the "notification_channels" field.
+	NotificationChannels map[string]bool `json:"notification_channels,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UserQuery when eager-loading is set.
 	Edges        UserEdges `json:"edges"`
@@ -117,7 +119,7 @@ func (*User) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case user.FieldProperties:
+		case user.FieldProperties, user.FieldNotificationChannels:
 			values[i] = new([]byte)
 		case user.FieldDisabled:
 			values[i] = new(sql.NullBool)
@@ -203,6 +205,14 @@ func (_m *User) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field disabled", values[i])
 			} else if value.Valid {
 				_m.Disabled = value.Bool
+			}
+		case user.FieldNotificationChannels:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field notification_channels", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.NotificationChannels); err != nil {
+					return fmt.Errorf("unmarshal field notification_channels: %w", err)
+				}
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -290,6 +300,9 @@ func (_m *User) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("disabled=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Disabled))
+	builder.WriteString(", ")
+	builder.WriteString("notification_channels=")
+	builder.WriteString(fmt.Sprintf("%v", _m.NotificationChannels))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -136,6 +136,12 @@ func (_c *UserCreate) SetNillableDisabled(v *bool) *UserCreate {
 	return _c
 }
 
+// SetNotificationChannels sets the "notification_channels" field.
+func (_c *UserCreate) SetNotificationChannels(v map[string]bool) *UserCreate {
+	_c.mutation.SetNotificationChannels(v)
+	return _c
+}
+
 // AddRoleIDs adds the "roles" edge to the Role entity by IDs.
 func (_c *UserCreate) AddRoleIDs(ids ...int) *UserCreate {
 	_c.mutation.AddRoleIDs(ids...)
@@ -385,6 +391,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 		_spec.SetField(user.FieldDisabled, field.TypeBool, value)
 		_node.Disabled = value
 	}
+	if value, ok := _c.mutation.NotificationChannels(); ok {
+		_spec.SetField(user.FieldNotificationChannels, field.TypeJSON, value)
+		_node.NotificationChannels = value
+	}
 	if nodes := _c.mutation.RolesIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2M,
@@ -619,6 +629,24 @@ func (u *UserUpsert) UpdateDisabled() *UserUpsert {
 	return u
 }
 
+// SetNotificationChannels sets the "notification_channels" field.
+func (u *UserUpsert) SetNotificationChannels(v map[string]bool) *UserUpsert {
+	u.Set(user.FieldNotificationChannels, v)
+	return u
+}
+
+// UpdateNotificationChannels sets the "notification_channels" field to the value that was provided on create.
+func (u *UserUpsert) UpdateNotificationChannels() *UserUpsert {
+	u.SetExcluded(user.FieldNotificationChannels)
+	return u
+}
+
+// ClearNotificationChannels clears the value of the "notification_channels" field.
+func (u *UserUpsert) ClearNotificationChannels() *UserUpsert {
+	u.SetNull(user.FieldNotificationChannels)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -780,6 +808,27 @@ func (u *UserUpsertOne) SetDisabled(v bool) *UserUpsertOne {
 func (u *UserUpsertOne) UpdateDisabled() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.UpdateDisabled()
+	})
+}
+
+// SetNotificationChannels sets the "notification_channels" field.
+func (u *UserUpsertOne) SetNotificationChannels(v map[string]bool) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetNotificationChannels(v)
+	})
+}
+
+// UpdateNotificationChannels sets the "notification_channels" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateNotificationChannels() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateNotificationChannels()
+	})
+}
+
+// ClearNotificationChannels clears the value of the "notification_channels" field.
+func (u *UserUpsertOne) ClearNotificationChannels() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearNotificationChannels()
 	})
 }
 
@@ -1110,6 +1159,27 @@ func (u *UserUpsertBulk) SetDisabled(v bool) *UserUpsertBulk {
 func (u *UserUpsertBulk) UpdateDisabled() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.UpdateDisabled()
+	})
+}
+
+// SetNotificationChannels sets the "notification_channels" field.
+func (u *UserUpsertBulk) SetNotificationChannels(v map[string]bool) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetNotificationChannels(v)
+	})
+}
+
+// UpdateNotificationChannels sets the "notification_channels" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateNotificationChannels() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateNotificationChannels()
+	})
+}
+
+// ClearNotificationChannels clears the value of the "notification_channels" field.
+func (u *UserUpsertBulk) ClearNotificationChannels() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearNotificationChannels()
 	})
 }
 

@@ -135,6 +135,18 @@ func (_u *UserUpdate) SetNillableDisabled(v *bool) *UserUpdate {
 	return _u
 }
 
+// SetNotificationChannels sets the "notification_channels" field.
+func (_u *UserUpdate) SetNotificationChannels(v map[string]bool) *UserUpdate {
+	_u.mutation.SetNotificationChannels(v)
+	return _u
+}
+
+// ClearNotificationChannels clears the value of the "notification_channels" field.
+func (_u *UserUpdate) ClearNotificationChannels() *UserUpdate {
+	_u.mutation.ClearNotificationChannels()
+	return _u
+}
+
 // AddRoleIDs adds the "roles" edge to the Role entity by IDs.
 func (_u *UserUpdate) AddRoleIDs(ids ...int) *UserUpdate {
 	_u.mutation.AddRoleIDs(ids...)
@@ -425,6 +437,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Disabled(); ok {
 		_spec.SetField(user.FieldDisabled, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.NotificationChannels(); ok {
+		_spec.SetField(user.FieldNotificationChannels, field.TypeJSON, value)
+	}
+	if _u.mutation.NotificationChannelsCleared() {
+		_spec.ClearField(user.FieldNotificationChannels, field.TypeJSON)
 	}
 	if _u.mutation.RolesCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -775,6 +793,18 @@ func (_u *UserUpdateOne) SetNillableDisabled(v *bool) *UserUpdateOne {
 	return _u
 }
 
+// SetNotificationChannels sets the "notification_channels" field.
+func (_u *UserUpdateOne) SetNotificationChannels(v map[string]bool) *UserUpdateOne {
+	_u.mutation.SetNotificationChannels(v)
+	return _u
+}
+
+// ClearNotificationChannels clears the value of the "notification_channels" field.
+func (_u *UserUpdateOne) ClearNotificationChannels() *UserUpdateOne {
+	_u.mutation.ClearNotificationChannels()
+	return _u
+}
+
 // AddRoleIDs adds the "roles" edge to the Role entity by IDs.
 func (_u *UserUpdateOne) AddRoleIDs(ids ...int) *UserUpdateOne {
 	_u.mutation.AddRoleIDs(ids...)
@@ -1095,6 +1125,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if value, ok := _u.mutation.Disabled(); ok {
 		_spec.SetField(user.FieldDisabled, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.NotificationChannels(); ok {
+		_spec.SetField(user.FieldNotificationChannels, field.TypeJSON, value)
+	}
+	if _u.mutation.NotificationChannelsCleared() {
+		_spec.ClearField(user.FieldNotificationChannels, field.TypeJSON)
 	}
 	if _u.mutation.RolesCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -16,11 +16,13 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/graph/model"
+	"github.com/portico-dev/portico/news"
 	"github.com/portico-dev/portico/settings"
 	"github.com/portico-dev/portico/statistics"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -38,11 +40,15 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Case() CaseResolver
+	Dashboard() DashboardResolver
 	Mutation() MutationResolver
+	MySettings() MySettingsResolver
+	NewsItem() NewsItemResolver
 	Query() QueryResolver
 	StatisticChart() StatisticChartResolver
 	Subscription() SubscriptionResolver
 	Task() TaskResolver
+	ThirdPartyApplication() ThirdPartyApplicationResolver
 	User() UserResolver
 	CaseWhereInput() CaseWhereInputResolver
 	TaskWhereInput() TaskWhereInputResolver
@@ -82,6 +88,15 @@ type ComplexityRoot struct {
 		Contents func(childComplexity int) int
 		Enabled  func(childComplexity int) int
 		Value    func(childComplexity int) int
+	}
+
+	ApplicationFavorite struct {
+		ID          func(childComplexity int) int
+		Icon        func(childComplexity int) int
+		Index       func(childComplexity int) int
+		ProcessID   func(childComplexity int) int
+		ProcessName func(childComplexity int) int
+		ProcessType func(childComplexity int) int
 	}
 
 	Case struct {
@@ -132,6 +147,11 @@ type ComplexityRoot struct {
 		Values func(childComplexity int) int
 	}
 
+	CleanupSchedule struct {
+		Expression func(childComplexity int) int
+		NextRun    func(childComplexity int) int
+	}
+
 	CompleteTaskPayload struct {
 		Case func(childComplexity int) int
 		Task func(childComplexity int) int
@@ -139,6 +159,36 @@ type ComplexityRoot struct {
 
 	CreateRolePayload struct {
 		Role func(childComplexity int) int
+	}
+
+	Dashboard struct {
+		Description func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Icon        func(childComplexity int) int
+		Permissions func(childComplexity int) int
+		Public      func(childComplexity int) int
+		Title       func(childComplexity int) int
+		Titles      func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+		Version     func(childComplexity int) int
+		Widgets     func(childComplexity int) int
+	}
+
+	DashboardPayload struct {
+		Dashboard func(childComplexity int) int
+	}
+
+	DashboardTitle struct {
+		Locale func(childComplexity int) int
+		Value  func(childComplexity int) int
+	}
+
+	DeleteDashboardPayload struct {
+		ID func(childComplexity int) int
+	}
+
+	DeleteNewsPayload struct {
+		ID func(childComplexity int) int
 	}
 
 	DeletePayload struct {
@@ -149,8 +199,17 @@ type ComplexityRoot struct {
 		DeletedCount func(childComplexity int) int
 	}
 
+	FavoriteProcessesPayload struct {
+		Processes func(childComplexity int) int
+	}
+
 	GrantPayload struct {
 		Ok func(childComplexity int) int
+	}
+
+	ImportDashboardPayload struct {
+		Dashboard func(childComplexity int) int
+		Warnings  func(childComplexity int) int
 	}
 
 	ImportRolesPayload struct {
@@ -184,44 +243,88 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddCaseNote          func(childComplexity int, input model.AddCaseNoteInput) int
-		AddMemberRole        func(childComplexity int, input model.MemberRoleInput) int
-		AddTaskNote          func(childComplexity int, input model.AddTaskNoteInput) int
-		CompleteTask         func(childComplexity int, input model.CompleteTaskInput) int
-		CreateAbsence        func(childComplexity int, input model.CreateAbsenceInput) int
-		CreateExpressProcess func(childComplexity int, input model.ExpressProcessInput) int
-		CreateRole           func(childComplexity int, input model.CreateRoleInput) int
-		CreateSubstitute     func(childComplexity int, input model.CreateSubstituteInput) int
-		CreateUser           func(childComplexity int, input model.CreateUserInput) int
-		DelegateTask         func(childComplexity int, input model.DelegateTaskInput) int
-		DeleteAbsence        func(childComplexity int, input model.DeleteByIDInput) int
-		DeleteExpressProcess func(childComplexity int, input model.DeleteByIDInput) int
-		DeleteRole           func(childComplexity int, input model.DeleteRoleInput) int
-		DeleteSubstitute     func(childComplexity int, input model.DeleteByIDInput) int
-		DenyPermission       func(childComplexity int, input model.GrantInput) int
-		DestroyCase          func(childComplexity int, input model.CaseIDInput) int
-		DestroyTask          func(childComplexity int, input model.TaskIDInput) int
-		DisableUser          func(childComplexity int, input model.UserIDInput) int
-		EnableUser           func(childComplexity int, input model.UserIDInput) int
-		GrantPermission      func(childComplexity int, input model.GrantInput) int
-		ImportRoles          func(childComplexity int, input model.ImportRolesInput) int
-		ImportVariables      func(childComplexity int, input model.ImportVariablesInput) int
-		Login                func(childComplexity int, input model.LoginInput) int
-		MoveRole             func(childComplexity int, input model.MoveRoleInput) int
-		RemoveMemberRole     func(childComplexity int, input model.MemberRoleInput) int
-		ReserveTask          func(childComplexity int, input model.TaskIDInput) int
-		ResetTask            func(childComplexity int, input model.TaskIDInput) int
-		RevokePermission     func(childComplexity int, input model.GrantInput) int
-		SetAnnouncement      func(childComplexity int, input model.SetAnnouncementInput) int
-		SetUserRoles         func(childComplexity int, input model.SetUserRolesInput) int
-		SetVariable          func(childComplexity int, input model.SetVariableInput) int
-		StartProcess         func(childComplexity int, input model.StartProcessInput) int
-		StartTask            func(childComplexity int, input model.TaskIDInput) int
-		UpdateCase           func(childComplexity int, input model.UpdateCaseInput) int
-		UpdateExpressProcess func(childComplexity int, input model.UpdateExpressProcessInput) int
-		UpdateRole           func(childComplexity int, input model.UpdateRoleInput) int
-		UpdateTask           func(childComplexity int, input model.UpdateTaskInput) int
-		UpdateUser           func(childComplexity int, input model.UpdateUserInput) int
+		AddCaseNote              func(childComplexity int, input model.AddCaseNoteInput) int
+		AddFavoriteProcess       func(childComplexity int, input model.FavoriteProcessInput) int
+		AddMemberRole            func(childComplexity int, input model.MemberRoleInput) int
+		AddTaskNote              func(childComplexity int, input model.AddTaskNoteInput) int
+		CompleteTask             func(childComplexity int, input model.CompleteTaskInput) int
+		CreateAbsence            func(childComplexity int, input model.CreateAbsenceInput) int
+		CreateDashboard          func(childComplexity int, input model.CreateDashboardInput) int
+		CreateExpressProcess     func(childComplexity int, input model.ExpressProcessInput) int
+		CreateNews               func(childComplexity int, input model.CreateNewsInput) int
+		CreateRole               func(childComplexity int, input model.CreateRoleInput) int
+		CreateSubstitute         func(childComplexity int, input model.CreateSubstituteInput) int
+		CreateUser               func(childComplexity int, input model.CreateUserInput) int
+		DelegateTask             func(childComplexity int, input model.DelegateTaskInput) int
+		DeleteAbsence            func(childComplexity int, input model.DeleteByIDInput) int
+		DeleteDashboard          func(childComplexity int, input model.DeleteDashboardInput) int
+		DeleteExpressProcess     func(childComplexity int, input model.DeleteByIDInput) int
+		DeleteNews               func(childComplexity int, input model.DeleteNewsInput) int
+		DeleteRole               func(childComplexity int, input model.DeleteRoleInput) int
+		DeleteSubstitute         func(childComplexity int, input model.DeleteByIDInput) int
+		DenyPermission           func(childComplexity int, input model.GrantInput) int
+		DestroyCase              func(childComplexity int, input model.CaseIDInput) int
+		DestroyTask              func(childComplexity int, input model.TaskIDInput) int
+		DisableUser              func(childComplexity int, input model.UserIDInput) int
+		EnableUser               func(childComplexity int, input model.UserIDInput) int
+		GrantPermission          func(childComplexity int, input model.GrantInput) int
+		ImportDashboard          func(childComplexity int, input model.ImportDashboardInput) int
+		ImportRoles              func(childComplexity int, input model.ImportRolesInput) int
+		ImportVariables          func(childComplexity int, input model.ImportVariablesInput) int
+		Login                    func(childComplexity int, input model.LoginInput) int
+		MoveRole                 func(childComplexity int, input model.MoveRoleInput) int
+		RemoveFavoriteProcess    func(childComplexity int, input model.FavoriteProcessInput) int
+		RemoveMemberRole         func(childComplexity int, input model.MemberRoleInput) int
+		ReorderDashboards        func(childComplexity int, input model.ReorderDashboardsInput) int
+		ReorderFavoriteProcesses func(childComplexity int, input model.ReorderFavoriteProcessesInput) int
+		ReserveTask              func(childComplexity int, input model.TaskIDInput) int
+		ResetTask                func(childComplexity int, input model.TaskIDInput) int
+		RevokePermission         func(childComplexity int, input model.GrantInput) int
+		RunCleanup               func(childComplexity int, input model.RunCleanupInput) int
+		SetAnnouncement          func(childComplexity int, input model.SetAnnouncementInput) int
+		SetUserRoles             func(childComplexity int, input model.SetUserRolesInput) int
+		SetVariable              func(childComplexity int, input model.SetVariableInput) int
+		StartProcess             func(childComplexity int, input model.StartProcessInput) int
+		StartTask                func(childComplexity int, input model.TaskIDInput) int
+		UpdateCase               func(childComplexity int, input model.UpdateCaseInput) int
+		UpdateDashboard          func(childComplexity int, input model.UpdateDashboardInput) int
+		UpdateExpressProcess     func(childComplexity int, input model.UpdateExpressProcessInput) int
+		UpdateMySettings         func(childComplexity int, input model.UpdateMySettingsInput) int
+		UpdateNews               func(childComplexity int, input model.UpdateNewsInput) int
+		UpdateRole               func(childComplexity int, input model.UpdateRoleInput) int
+		UpdateTask               func(childComplexity int, input model.UpdateTaskInput) int
+		UpdateUser               func(childComplexity int, input model.UpdateUserInput) int
+	}
+
+	MySettings struct {
+		EffectiveLanguage    func(childComplexity int) int
+		Language             func(childComplexity int) int
+		NotificationChannels func(childComplexity int) int
+		SupportedLanguages   func(childComplexity int) int
+	}
+
+	MySettingsPayload struct {
+		Settings func(childComplexity int) int
+	}
+
+	NewsItem struct {
+		Content      func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Icon         func(childComplexity int) int
+		Title        func(childComplexity int) int
+		Translations func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+	}
+
+	NewsPayload struct {
+		News func(childComplexity int) int
+	}
+
+	NewsTranslation struct {
+		Content  func(childComplexity int) int
+		Language func(childComplexity int) int
+		Title    func(childComplexity int) int
 	}
 
 	Note struct {
@@ -256,6 +359,11 @@ type ComplexityRoot struct {
 	Notification struct {
 		Kind func(childComplexity int) int
 		Task func(childComplexity int) int
+	}
+
+	NotificationChannel struct {
+		Channel func(childComplexity int) int
+		Enabled func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -317,24 +425,39 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Announcement       func(childComplexity int) int
-		Cases              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CaseOrder, where *ent.CaseWhereInput) int
-		ExportRoles        func(childComplexity int, format model.RoleFileFormat) int
-		ExportUsers        func(childComplexity int, format model.RoleFileFormat) int
-		Node               func(childComplexity int, id int) int
-		Nodes              func(childComplexity int, ids []int) int
-		PermissionDecision func(childComplexity int, permission string, userID int) int
-		Permissions        func(childComplexity int) int
-		Processes          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProcessOrder, where *ent.ProcessWhereInput) int
-		Role               func(childComplexity int, name string) int
-		Roles              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoleOrder, where *ent.RoleWhereInput) int
-		StatisticChart     func(childComplexity int, input model.StatisticChartInput) int
-		StatisticCharts    func(childComplexity int) int
-		Tasks              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
-		User               func(childComplexity int, id int) int
-		Users              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
-		Variables          func(childComplexity int) int
-		Viewer             func(childComplexity int) int
+		Announcement           func(childComplexity int) int
+		ApplicationFavorites   func(childComplexity int) int
+		Cases                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CaseOrder, where *ent.CaseWhereInput) int
+		CleanupSchedule        func(childComplexity int) int
+		Dashboard              func(childComplexity int, id int) int
+		DashboardCases         func(childComplexity int, dashboardID int, widgetID string, after *entgql.Cursor[int], first *int) int
+		DashboardTasks         func(childComplexity int, dashboardID int, widgetID string, after *entgql.Cursor[int], first *int) int
+		Dashboards             func(childComplexity int) int
+		ExportDashboard        func(childComplexity int, id int) int
+		ExportRoles            func(childComplexity int, format model.RoleFileFormat) int
+		ExportUsers            func(childComplexity int, format model.RoleFileFormat) int
+		FavoriteProcesses      func(childComplexity int) int
+		MySettings             func(childComplexity int) int
+		News                   func(childComplexity int, first *int) int
+		Node                   func(childComplexity int, id int) int
+		Nodes                  func(childComplexity int, ids []int) int
+		PermissionDecision     func(childComplexity int, permission string, userID int) int
+		Permissions            func(childComplexity int) int
+		Processes              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProcessOrder, where *ent.ProcessWhereInput) int
+		Role                   func(childComplexity int, name string) int
+		Roles                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoleOrder, where *ent.RoleWhereInput) int
+		StatisticChart         func(childComplexity int, input model.StatisticChartInput) int
+		StatisticCharts        func(childComplexity int) int
+		Tasks                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
+		ThirdPartyApplications func(childComplexity int) int
+		User                   func(childComplexity int, id int) int
+		Users                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
+		Variables              func(childComplexity int) int
+		Viewer                 func(childComplexity int) int
+	}
+
+	ReorderDashboardsPayload struct {
+		Dashboards func(childComplexity int) int
 	}
 
 	Role struct {
@@ -359,6 +482,13 @@ type ComplexityRoot struct {
 	RoleEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	RunCleanupPayload struct {
+		Dashboards func(childComplexity int) int
+		Favorites  func(childComplexity int) int
+		Positions  func(childComplexity int) int
+		Skipped    func(childComplexity int) int
 	}
 
 	SetAnnouncementPayload struct {
@@ -470,6 +600,15 @@ type ComplexityRoot struct {
 		Task func(childComplexity int) int
 	}
 
+	ThirdPartyApplication struct {
+		DisplayName func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Link        func(childComplexity int) int
+		MenuIcon    func(childComplexity int) int
+		MenuOrdinal func(childComplexity int) int
+		Name        func(childComplexity int) int
+	}
+
 	UpdateRolePayload struct {
 		Role func(childComplexity int) int
 	}
@@ -551,12 +690,27 @@ type CaseResolver interface {
 	Notes(ctx context.Context, obj *ent.BusinessCase, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error)
 	History(ctx context.Context, obj *ent.BusinessCase, first *int) ([]ent.Noder, error)
 }
+type DashboardResolver interface {
+	Title(ctx context.Context, obj *dashboards.Dashboard) (string, error)
+	Titles(ctx context.Context, obj *dashboards.Dashboard) ([]*dashboards.Title, error)
+	Icon(ctx context.Context, obj *dashboards.Dashboard) (string, error)
+	Description(ctx context.Context, obj *dashboards.Dashboard) (string, error)
+
+	Permissions(ctx context.Context, obj *dashboards.Dashboard) ([]string, error)
+	Widgets(ctx context.Context, obj *dashboards.Dashboard) (any, error)
+	Version(ctx context.Context, obj *dashboards.Dashboard) (int, error)
+}
 type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error)
 	CreateAbsence(ctx context.Context, input model.CreateAbsenceInput) (*model.AbsencePayload, error)
 	DeleteAbsence(ctx context.Context, input model.DeleteByIDInput) (*model.DeletePayload, error)
 	CreateSubstitute(ctx context.Context, input model.CreateSubstituteInput) (*model.SubstitutePayload, error)
 	DeleteSubstitute(ctx context.Context, input model.DeleteByIDInput) (*model.DeletePayload, error)
+	CreateDashboard(ctx context.Context, input model.CreateDashboardInput) (*model.DashboardPayload, error)
+	UpdateDashboard(ctx context.Context, input model.UpdateDashboardInput) (*model.DashboardPayload, error)
+	DeleteDashboard(ctx context.Context, input model.DeleteDashboardInput) (*model.DeleteDashboardPayload, error)
+	ReorderDashboards(ctx context.Context, input model.ReorderDashboardsInput) (*model.ReorderDashboardsPayload, error)
+	ImportDashboard(ctx context.Context, input model.ImportDashboardInput) (*model.ImportDashboardPayload, error)
 	CreateRole(ctx context.Context, input model.CreateRoleInput) (*model.CreateRolePayload, error)
 	UpdateRole(ctx context.Context, input model.UpdateRoleInput) (*model.UpdateRolePayload, error)
 	DeleteRole(ctx context.Context, input model.DeleteRoleInput) (*model.DeleteRolePayload, error)
@@ -572,9 +726,17 @@ type MutationResolver interface {
 	DenyPermission(ctx context.Context, input model.GrantInput) (*model.GrantPayload, error)
 	RevokePermission(ctx context.Context, input model.GrantInput) (*model.GrantPayload, error)
 	ImportRoles(ctx context.Context, input model.ImportRolesInput) (*model.ImportRolesPayload, error)
+	AddFavoriteProcess(ctx context.Context, input model.FavoriteProcessInput) (*model.FavoriteProcessesPayload, error)
+	RemoveFavoriteProcess(ctx context.Context, input model.FavoriteProcessInput) (*model.FavoriteProcessesPayload, error)
+	ReorderFavoriteProcesses(ctx context.Context, input model.ReorderFavoriteProcessesInput) (*model.FavoriteProcessesPayload, error)
+	CreateNews(ctx context.Context, input model.CreateNewsInput) (*model.NewsPayload, error)
+	UpdateNews(ctx context.Context, input model.UpdateNewsInput) (*model.NewsPayload, error)
+	DeleteNews(ctx context.Context, input model.DeleteNewsInput) (*model.DeleteNewsPayload, error)
+	UpdateMySettings(ctx context.Context, input model.UpdateMySettingsInput) (*model.MySettingsPayload, error)
 	SetVariable(ctx context.Context, input model.SetVariableInput) (*model.SetVariablePayload, error)
 	ImportVariables(ctx context.Context, input model.ImportVariablesInput) (*model.ImportVariablesPayload, error)
 	SetAnnouncement(ctx context.Context, input model.SetAnnouncementInput) (*model.SetAnnouncementPayload, error)
+	RunCleanup(ctx context.Context, input model.RunCleanupInput) (*model.RunCleanupPayload, error)
 	CreateExpressProcess(ctx context.Context, input model.ExpressProcessInput) (*model.ProcessPayload, error)
 	StartProcess(ctx context.Context, input model.StartProcessInput) (*model.StartProcessPayload, error)
 	StartTask(ctx context.Context, input model.TaskIDInput) (*model.TaskPayload, error)
@@ -591,6 +753,15 @@ type MutationResolver interface {
 	UpdateExpressProcess(ctx context.Context, input model.UpdateExpressProcessInput) (*model.ProcessPayload, error)
 	DeleteExpressProcess(ctx context.Context, input model.DeleteByIDInput) (*model.DeletePayload, error)
 }
+type MySettingsResolver interface {
+	EffectiveLanguage(ctx context.Context, obj *settings.UserSettings) (string, error)
+	SupportedLanguages(ctx context.Context, obj *settings.UserSettings) ([]string, error)
+	NotificationChannels(ctx context.Context, obj *settings.UserSettings) ([]*model.NotificationChannel, error)
+}
+type NewsItemResolver interface {
+	Title(ctx context.Context, obj *news.Item) (string, error)
+	Content(ctx context.Context, obj *news.Item) (string, error)
+}
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
@@ -601,13 +772,24 @@ type QueryResolver interface {
 	Users(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 	Viewer(ctx context.Context) (*ent.User, error)
 	Role(ctx context.Context, name string) (*ent.Role, error)
+	Dashboards(ctx context.Context) ([]*dashboards.Dashboard, error)
+	Dashboard(ctx context.Context, id int) (*dashboards.Dashboard, error)
+	ExportDashboard(ctx context.Context, id int) (string, error)
+	DashboardTasks(ctx context.Context, dashboardID int, widgetID string, after *entgql.Cursor[int], first *int) (*ent.TaskConnection, error)
+	DashboardCases(ctx context.Context, dashboardID int, widgetID string, after *entgql.Cursor[int], first *int) (*ent.CaseConnection, error)
 	Permissions(ctx context.Context) ([]*model.PermissionInfo, error)
 	User(ctx context.Context, id int) (*ent.User, error)
 	PermissionDecision(ctx context.Context, permission string, userID int) (*model.PermissionDecision, error)
 	ExportRoles(ctx context.Context, format model.RoleFileFormat) (string, error)
 	ExportUsers(ctx context.Context, format model.RoleFileFormat) (string, error)
+	FavoriteProcesses(ctx context.Context) ([]*ent.Process, error)
+	ApplicationFavorites(ctx context.Context) ([]*settings.FavoriteProcess, error)
+	ThirdPartyApplications(ctx context.Context) ([]*settings.ThirdPartyApplication, error)
+	News(ctx context.Context, first *int) ([]*news.Item, error)
+	MySettings(ctx context.Context) (*settings.UserSettings, error)
 	Variables(ctx context.Context) ([]*settings.Variable, error)
 	Announcement(ctx context.Context) (*settings.AnnouncementView, error)
+	CleanupSchedule(ctx context.Context) (*model.CleanupSchedule, error)
 	StatisticChart(ctx context.Context, input model.StatisticChartInput) (*statistics.Data, error)
 	StatisticCharts(ctx context.Context) ([]*settings.StatisticChart, error)
 }
@@ -629,6 +811,10 @@ type TaskResolver interface {
 	AllowedActions(ctx context.Context, obj *ent.Task) ([]model.TaskAction, error)
 	Notes(ctx context.Context, obj *ent.Task, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error)
 	Events(ctx context.Context, obj *ent.Task) ([]*ent.WorkflowEvent, error)
+}
+type ThirdPartyApplicationResolver interface {
+	DisplayName(ctx context.Context, obj *settings.ThirdPartyApplication) (string, error)
+	Name(ctx context.Context, obj *settings.ThirdPartyApplication) (string, error)
 }
 type UserResolver interface {
 	Absences(ctx context.Context, obj *ent.User) ([]*ent.Absence, error)
@@ -773,6 +959,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Announcement.Value(childComplexity), true
+
+	case "ApplicationFavorite.id":
+		if e.ComplexityRoot.ApplicationFavorite.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApplicationFavorite.ID(childComplexity), true
+	case "ApplicationFavorite.icon":
+		if e.ComplexityRoot.ApplicationFavorite.Icon == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApplicationFavorite.Icon(childComplexity), true
+	case "ApplicationFavorite.index":
+		if e.ComplexityRoot.ApplicationFavorite.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApplicationFavorite.Index(childComplexity), true
+	case "ApplicationFavorite.processId":
+		if e.ComplexityRoot.ApplicationFavorite.ProcessID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApplicationFavorite.ProcessID(childComplexity), true
+	case "ApplicationFavorite.processName":
+		if e.ComplexityRoot.ApplicationFavorite.ProcessName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApplicationFavorite.ProcessName(childComplexity), true
+	case "ApplicationFavorite.processType":
+		if e.ComplexityRoot.ApplicationFavorite.ProcessType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApplicationFavorite.ProcessType(childComplexity), true
 
 	case "Case.allowedActions":
 		if e.ComplexityRoot.Case.AllowedActions == nil {
@@ -975,6 +1198,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ChartData.Values(childComplexity), true
 
+	case "CleanupSchedule.expression":
+		if e.ComplexityRoot.CleanupSchedule.Expression == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleanupSchedule.Expression(childComplexity), true
+	case "CleanupSchedule.nextRun":
+		if e.ComplexityRoot.CleanupSchedule.NextRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleanupSchedule.NextRun(childComplexity), true
+
 	case "CompleteTaskPayload.case":
 		if e.ComplexityRoot.CompleteTaskPayload.Case == nil {
 			break
@@ -995,6 +1231,101 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateRolePayload.Role(childComplexity), true
 
+	case "Dashboard.description":
+		if e.ComplexityRoot.Dashboard.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.Description(childComplexity), true
+	case "Dashboard.id":
+		if e.ComplexityRoot.Dashboard.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.ID(childComplexity), true
+	case "Dashboard.icon":
+		if e.ComplexityRoot.Dashboard.Icon == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.Icon(childComplexity), true
+	case "Dashboard.permissions":
+		if e.ComplexityRoot.Dashboard.Permissions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.Permissions(childComplexity), true
+	case "Dashboard.public":
+		if e.ComplexityRoot.Dashboard.Public == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.Public(childComplexity), true
+	case "Dashboard.title":
+		if e.ComplexityRoot.Dashboard.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.Title(childComplexity), true
+	case "Dashboard.titles":
+		if e.ComplexityRoot.Dashboard.Titles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.Titles(childComplexity), true
+	case "Dashboard.updatedAt":
+		if e.ComplexityRoot.Dashboard.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.UpdatedAt(childComplexity), true
+	case "Dashboard.version":
+		if e.ComplexityRoot.Dashboard.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.Version(childComplexity), true
+	case "Dashboard.widgets":
+		if e.ComplexityRoot.Dashboard.Widgets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.Widgets(childComplexity), true
+
+	case "DashboardPayload.dashboard":
+		if e.ComplexityRoot.DashboardPayload.Dashboard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DashboardPayload.Dashboard(childComplexity), true
+
+	case "DashboardTitle.locale":
+		if e.ComplexityRoot.DashboardTitle.Locale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DashboardTitle.Locale(childComplexity), true
+	case "DashboardTitle.value":
+		if e.ComplexityRoot.DashboardTitle.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DashboardTitle.Value(childComplexity), true
+
+	case "DeleteDashboardPayload.id":
+		if e.ComplexityRoot.DeleteDashboardPayload.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteDashboardPayload.ID(childComplexity), true
+
+	case "DeleteNewsPayload.id":
+		if e.ComplexityRoot.DeleteNewsPayload.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteNewsPayload.ID(childComplexity), true
+
 	case "DeletePayload.ok":
 		if e.ComplexityRoot.DeletePayload.Ok == nil {
 			break
@@ -1009,12 +1340,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeleteRolePayload.DeletedCount(childComplexity), true
 
+	case "FavoriteProcessesPayload.processes":
+		if e.ComplexityRoot.FavoriteProcessesPayload.Processes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FavoriteProcessesPayload.Processes(childComplexity), true
+
 	case "GrantPayload.ok":
 		if e.ComplexityRoot.GrantPayload.Ok == nil {
 			break
 		}
 
 		return e.ComplexityRoot.GrantPayload.Ok(childComplexity), true
+
+	case "ImportDashboardPayload.dashboard":
+		if e.ComplexityRoot.ImportDashboardPayload.Dashboard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportDashboardPayload.Dashboard(childComplexity), true
+	case "ImportDashboardPayload.warnings":
+		if e.ComplexityRoot.ImportDashboardPayload.Warnings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportDashboardPayload.Warnings(childComplexity), true
 
 	case "ImportRolesPayload.rolesCreated":
 		if e.ComplexityRoot.ImportRolesPayload.RolesCreated == nil {
@@ -1105,6 +1456,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddCaseNote(childComplexity, args["input"].(model.AddCaseNoteInput)), true
+	case "Mutation.addFavoriteProcess":
+		if e.ComplexityRoot.Mutation.AddFavoriteProcess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addFavoriteProcess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddFavoriteProcess(childComplexity, args["input"].(model.FavoriteProcessInput)), true
 	case "Mutation.addMemberRole":
 		if e.ComplexityRoot.Mutation.AddMemberRole == nil {
 			break
@@ -1149,6 +1511,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAbsence(childComplexity, args["input"].(model.CreateAbsenceInput)), true
+	case "Mutation.createDashboard":
+		if e.ComplexityRoot.Mutation.CreateDashboard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createDashboard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateDashboard(childComplexity, args["input"].(model.CreateDashboardInput)), true
 	case "Mutation.createExpressProcess":
 		if e.ComplexityRoot.Mutation.CreateExpressProcess == nil {
 			break
@@ -1160,6 +1533,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateExpressProcess(childComplexity, args["input"].(model.ExpressProcessInput)), true
+	case "Mutation.createNews":
+		if e.ComplexityRoot.Mutation.CreateNews == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createNews_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateNews(childComplexity, args["input"].(model.CreateNewsInput)), true
 	case "Mutation.createRole":
 		if e.ComplexityRoot.Mutation.CreateRole == nil {
 			break
@@ -1215,6 +1599,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteAbsence(childComplexity, args["input"].(model.DeleteByIDInput)), true
+	case "Mutation.deleteDashboard":
+		if e.ComplexityRoot.Mutation.DeleteDashboard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteDashboard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteDashboard(childComplexity, args["input"].(model.DeleteDashboardInput)), true
 	case "Mutation.deleteExpressProcess":
 		if e.ComplexityRoot.Mutation.DeleteExpressProcess == nil {
 			break
@@ -1226,6 +1621,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteExpressProcess(childComplexity, args["input"].(model.DeleteByIDInput)), true
+	case "Mutation.deleteNews":
+		if e.ComplexityRoot.Mutation.DeleteNews == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteNews_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteNews(childComplexity, args["input"].(model.DeleteNewsInput)), true
 	case "Mutation.deleteRole":
 		if e.ComplexityRoot.Mutation.DeleteRole == nil {
 			break
@@ -1314,6 +1720,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.GrantPermission(childComplexity, args["input"].(model.GrantInput)), true
+	case "Mutation.importDashboard":
+		if e.ComplexityRoot.Mutation.ImportDashboard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importDashboard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportDashboard(childComplexity, args["input"].(model.ImportDashboardInput)), true
 	case "Mutation.importRoles":
 		if e.ComplexityRoot.Mutation.ImportRoles == nil {
 			break
@@ -1358,6 +1775,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MoveRole(childComplexity, args["input"].(model.MoveRoleInput)), true
+	case "Mutation.removeFavoriteProcess":
+		if e.ComplexityRoot.Mutation.RemoveFavoriteProcess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeFavoriteProcess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveFavoriteProcess(childComplexity, args["input"].(model.FavoriteProcessInput)), true
 	case "Mutation.removeMemberRole":
 		if e.ComplexityRoot.Mutation.RemoveMemberRole == nil {
 			break
@@ -1369,6 +1797,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveMemberRole(childComplexity, args["input"].(model.MemberRoleInput)), true
+	case "Mutation.reorderDashboards":
+		if e.ComplexityRoot.Mutation.ReorderDashboards == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reorderDashboards_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReorderDashboards(childComplexity, args["input"].(model.ReorderDashboardsInput)), true
+	case "Mutation.reorderFavoriteProcesses":
+		if e.ComplexityRoot.Mutation.ReorderFavoriteProcesses == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reorderFavoriteProcesses_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReorderFavoriteProcesses(childComplexity, args["input"].(model.ReorderFavoriteProcessesInput)), true
 	case "Mutation.reserveTask":
 		if e.ComplexityRoot.Mutation.ReserveTask == nil {
 			break
@@ -1402,6 +1852,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokePermission(childComplexity, args["input"].(model.GrantInput)), true
+	case "Mutation.runCleanup":
+		if e.ComplexityRoot.Mutation.RunCleanup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_runCleanup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RunCleanup(childComplexity, args["input"].(model.RunCleanupInput)), true
 	case "Mutation.setAnnouncement":
 		if e.ComplexityRoot.Mutation.SetAnnouncement == nil {
 			break
@@ -1468,6 +1929,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateCase(childComplexity, args["input"].(model.UpdateCaseInput)), true
+	case "Mutation.updateDashboard":
+		if e.ComplexityRoot.Mutation.UpdateDashboard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateDashboard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateDashboard(childComplexity, args["input"].(model.UpdateDashboardInput)), true
 	case "Mutation.updateExpressProcess":
 		if e.ComplexityRoot.Mutation.UpdateExpressProcess == nil {
 			break
@@ -1479,6 +1951,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateExpressProcess(childComplexity, args["input"].(model.UpdateExpressProcessInput)), true
+	case "Mutation.updateMySettings":
+		if e.ComplexityRoot.Mutation.UpdateMySettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateMySettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateMySettings(childComplexity, args["input"].(model.UpdateMySettingsInput)), true
+	case "Mutation.updateNews":
+		if e.ComplexityRoot.Mutation.UpdateNews == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateNews_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateNews(childComplexity, args["input"].(model.UpdateNewsInput)), true
 	case "Mutation.updateRole":
 		if e.ComplexityRoot.Mutation.UpdateRole == nil {
 			break
@@ -1512,6 +2006,107 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateUser(childComplexity, args["input"].(model.UpdateUserInput)), true
+
+	case "MySettings.effectiveLanguage":
+		if e.ComplexityRoot.MySettings.EffectiveLanguage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MySettings.EffectiveLanguage(childComplexity), true
+	case "MySettings.language":
+		if e.ComplexityRoot.MySettings.Language == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MySettings.Language(childComplexity), true
+	case "MySettings.notificationChannels":
+		if e.ComplexityRoot.MySettings.NotificationChannels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MySettings.NotificationChannels(childComplexity), true
+	case "MySettings.supportedLanguages":
+		if e.ComplexityRoot.MySettings.SupportedLanguages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MySettings.SupportedLanguages(childComplexity), true
+
+	case "MySettingsPayload.settings":
+		if e.ComplexityRoot.MySettingsPayload.Settings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MySettingsPayload.Settings(childComplexity), true
+
+	case "NewsItem.content":
+		if e.ComplexityRoot.NewsItem.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NewsItem.Content(childComplexity), true
+	case "NewsItem.createdAt":
+		if e.ComplexityRoot.NewsItem.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NewsItem.CreatedAt(childComplexity), true
+	case "NewsItem.id":
+		if e.ComplexityRoot.NewsItem.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NewsItem.ID(childComplexity), true
+	case "NewsItem.icon":
+		if e.ComplexityRoot.NewsItem.Icon == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NewsItem.Icon(childComplexity), true
+	case "NewsItem.title":
+		if e.ComplexityRoot.NewsItem.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NewsItem.Title(childComplexity), true
+	case "NewsItem.translations":
+		if e.ComplexityRoot.NewsItem.Translations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NewsItem.Translations(childComplexity), true
+	case "NewsItem.updatedAt":
+		if e.ComplexityRoot.NewsItem.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NewsItem.UpdatedAt(childComplexity), true
+
+	case "NewsPayload.news":
+		if e.ComplexityRoot.NewsPayload.News == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NewsPayload.News(childComplexity), true
+
+	case "NewsTranslation.content":
+		if e.ComplexityRoot.NewsTranslation.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NewsTranslation.Content(childComplexity), true
+	case "NewsTranslation.language":
+		if e.ComplexityRoot.NewsTranslation.Language == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NewsTranslation.Language(childComplexity), true
+	case "NewsTranslation.title":
+		if e.ComplexityRoot.NewsTranslation.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NewsTranslation.Title(childComplexity), true
 
 	case "Note.author":
 		if e.ComplexityRoot.Note.Author == nil {
@@ -1631,6 +2226,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Notification.Task(childComplexity), true
+
+	case "NotificationChannel.channel":
+		if e.ComplexityRoot.NotificationChannel.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationChannel.Channel(childComplexity), true
+	case "NotificationChannel.enabled":
+		if e.ComplexityRoot.NotificationChannel.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationChannel.Enabled(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1850,6 +2458,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Announcement(childComplexity), true
+	case "Query.applicationFavorites":
+		if e.ComplexityRoot.Query.ApplicationFavorites == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ApplicationFavorites(childComplexity), true
 	case "Query.cases":
 		if e.ComplexityRoot.Query.Cases == nil {
 			break
@@ -1861,6 +2475,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Cases(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.CaseOrder), args["where"].(*ent.CaseWhereInput)), true
+	case "Query.cleanupSchedule":
+		if e.ComplexityRoot.Query.CleanupSchedule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.CleanupSchedule(childComplexity), true
+	case "Query.dashboard":
+		if e.ComplexityRoot.Query.Dashboard == nil {
+			break
+		}
+
+		args, err := ec.field_Query_dashboard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Dashboard(childComplexity, args["id"].(int)), true
+	case "Query.dashboardCases":
+		if e.ComplexityRoot.Query.DashboardCases == nil {
+			break
+		}
+
+		args, err := ec.field_Query_dashboardCases_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DashboardCases(childComplexity, args["dashboardId"].(int), args["widgetId"].(string), args["after"].(*entgql.Cursor[int]), args["first"].(*int)), true
+	case "Query.dashboardTasks":
+		if e.ComplexityRoot.Query.DashboardTasks == nil {
+			break
+		}
+
+		args, err := ec.field_Query_dashboardTasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DashboardTasks(childComplexity, args["dashboardId"].(int), args["widgetId"].(string), args["after"].(*entgql.Cursor[int]), args["first"].(*int)), true
+	case "Query.dashboards":
+		if e.ComplexityRoot.Query.Dashboards == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Dashboards(childComplexity), true
+	case "Query.exportDashboard":
+		if e.ComplexityRoot.Query.ExportDashboard == nil {
+			break
+		}
+
+		args, err := ec.field_Query_exportDashboard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ExportDashboard(childComplexity, args["id"].(int)), true
 	case "Query.exportRoles":
 		if e.ComplexityRoot.Query.ExportRoles == nil {
 			break
@@ -1883,7 +2553,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ExportUsers(childComplexity, args["format"].(model.RoleFileFormat)), true
+	case "Query.favoriteProcesses":
+		if e.ComplexityRoot.Query.FavoriteProcesses == nil {
+			break
+		}
 
+		return e.ComplexityRoot.Query.FavoriteProcesses(childComplexity), true
+
+	case "Query.mySettings":
+		if e.ComplexityRoot.Query.MySettings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MySettings(childComplexity), true
+	case "Query.news":
+		if e.ComplexityRoot.Query.News == nil {
+			break
+		}
+
+		args, err := ec.field_Query_news_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.News(childComplexity, args["first"].(*int)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -1984,6 +2677,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Tasks(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.TaskOrder), args["where"].(*ent.TaskWhereInput)), true
+	case "Query.thirdPartyApplications":
+		if e.ComplexityRoot.Query.ThirdPartyApplications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ThirdPartyApplications(childComplexity), true
 	case "Query.user":
 		if e.ComplexityRoot.Query.User == nil {
 			break
@@ -2018,6 +2717,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "ReorderDashboardsPayload.dashboards":
+		if e.ComplexityRoot.ReorderDashboardsPayload.Dashboards == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReorderDashboardsPayload.Dashboards(childComplexity), true
 
 	case "Role.children":
 		if e.ComplexityRoot.Role.Children == nil {
@@ -2116,6 +2822,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RoleEdge.Node(childComplexity), true
+
+	case "RunCleanupPayload.dashboards":
+		if e.ComplexityRoot.RunCleanupPayload.Dashboards == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunCleanupPayload.Dashboards(childComplexity), true
+	case "RunCleanupPayload.favorites":
+		if e.ComplexityRoot.RunCleanupPayload.Favorites == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunCleanupPayload.Favorites(childComplexity), true
+	case "RunCleanupPayload.positions":
+		if e.ComplexityRoot.RunCleanupPayload.Positions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunCleanupPayload.Positions(childComplexity), true
+	case "RunCleanupPayload.skipped":
+		if e.ComplexityRoot.RunCleanupPayload.Skipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunCleanupPayload.Skipped(childComplexity), true
 
 	case "SetAnnouncementPayload.announcement":
 		if e.ComplexityRoot.SetAnnouncementPayload.Announcement == nil {
@@ -2548,6 +3279,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TaskPayload.Task(childComplexity), true
 
+	case "ThirdPartyApplication.displayName":
+		if e.ComplexityRoot.ThirdPartyApplication.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartyApplication.DisplayName(childComplexity), true
+	case "ThirdPartyApplication.id":
+		if e.ComplexityRoot.ThirdPartyApplication.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartyApplication.ID(childComplexity), true
+	case "ThirdPartyApplication.link":
+		if e.ComplexityRoot.ThirdPartyApplication.Link == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartyApplication.Link(childComplexity), true
+	case "ThirdPartyApplication.menuIcon":
+		if e.ComplexityRoot.ThirdPartyApplication.MenuIcon == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartyApplication.MenuIcon(childComplexity), true
+	case "ThirdPartyApplication.menuOrdinal":
+		if e.ComplexityRoot.ThirdPartyApplication.MenuOrdinal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartyApplication.MenuOrdinal(childComplexity), true
+	case "ThirdPartyApplication.name":
+		if e.ComplexityRoot.ThirdPartyApplication.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThirdPartyApplication.Name(childComplexity), true
+
 	case "UpdateRolePayload.role":
 		if e.ComplexityRoot.UpdateRolePayload.Role == nil {
 			break
@@ -2840,31 +3608,43 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ChartFilterInput", ec.unmarshalInputChartFilterInput),
 			graphql.NewInputUnmarshaler("CompleteTaskInput", ec.unmarshalInputCompleteTaskInput),
 			graphql.NewInputUnmarshaler("CreateAbsenceInput", ec.unmarshalInputCreateAbsenceInput),
+			graphql.NewInputUnmarshaler("CreateDashboardInput", ec.unmarshalInputCreateDashboardInput),
+			graphql.NewInputUnmarshaler("CreateNewsInput", ec.unmarshalInputCreateNewsInput),
 			graphql.NewInputUnmarshaler("CreateRoleInput", ec.unmarshalInputCreateRoleInput),
 			graphql.NewInputUnmarshaler("CreateSubstituteInput", ec.unmarshalInputCreateSubstituteInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
 			graphql.NewInputUnmarshaler("CustomFieldFilter", ec.unmarshalInputCustomFieldFilter),
+			graphql.NewInputUnmarshaler("DashboardTitleInput", ec.unmarshalInputDashboardTitleInput),
 			graphql.NewInputUnmarshaler("DelegateTaskInput", ec.unmarshalInputDelegateTaskInput),
 			graphql.NewInputUnmarshaler("DeleteByIdInput", ec.unmarshalInputDeleteByIdInput),
+			graphql.NewInputUnmarshaler("DeleteDashboardInput", ec.unmarshalInputDeleteDashboardInput),
+			graphql.NewInputUnmarshaler("DeleteNewsInput", ec.unmarshalInputDeleteNewsInput),
 			graphql.NewInputUnmarshaler("DeleteRoleInput", ec.unmarshalInputDeleteRoleInput),
 			graphql.NewInputUnmarshaler("ExpressEmailInput", ec.unmarshalInputExpressEmailInput),
 			graphql.NewInputUnmarshaler("ExpressFormElementInput", ec.unmarshalInputExpressFormElementInput),
 			graphql.NewInputUnmarshaler("ExpressProcessInput", ec.unmarshalInputExpressProcessInput),
 			graphql.NewInputUnmarshaler("ExpressTaskDefinitionInput", ec.unmarshalInputExpressTaskDefinitionInput),
+			graphql.NewInputUnmarshaler("FavoriteProcessInput", ec.unmarshalInputFavoriteProcessInput),
 			graphql.NewInputUnmarshaler("GrantInput", ec.unmarshalInputGrantInput),
+			graphql.NewInputUnmarshaler("ImportDashboardInput", ec.unmarshalInputImportDashboardInput),
 			graphql.NewInputUnmarshaler("ImportRolesInput", ec.unmarshalInputImportRolesInput),
 			graphql.NewInputUnmarshaler("ImportVariablesInput", ec.unmarshalInputImportVariablesInput),
 			graphql.NewInputUnmarshaler("LocalizedValueInput", ec.unmarshalInputLocalizedValueInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("MemberRoleInput", ec.unmarshalInputMemberRoleInput),
 			graphql.NewInputUnmarshaler("MoveRoleInput", ec.unmarshalInputMoveRoleInput),
+			graphql.NewInputUnmarshaler("NewsTranslationInput", ec.unmarshalInputNewsTranslationInput),
 			graphql.NewInputUnmarshaler("NoteOrder", ec.unmarshalInputNoteOrder),
 			graphql.NewInputUnmarshaler("NoteWhereInput", ec.unmarshalInputNoteWhereInput),
+			graphql.NewInputUnmarshaler("NotificationChannelInput", ec.unmarshalInputNotificationChannelInput),
 			graphql.NewInputUnmarshaler("ProcessOrder", ec.unmarshalInputProcessOrder),
 			graphql.NewInputUnmarshaler("ProcessWhereInput", ec.unmarshalInputProcessWhereInput),
 			graphql.NewInputUnmarshaler("PropertyInput", ec.unmarshalInputPropertyInput),
+			graphql.NewInputUnmarshaler("ReorderDashboardsInput", ec.unmarshalInputReorderDashboardsInput),
+			graphql.NewInputUnmarshaler("ReorderFavoriteProcessesInput", ec.unmarshalInputReorderFavoriteProcessesInput),
 			graphql.NewInputUnmarshaler("RoleOrder", ec.unmarshalInputRoleOrder),
 			graphql.NewInputUnmarshaler("RoleWhereInput", ec.unmarshalInputRoleWhereInput),
+			graphql.NewInputUnmarshaler("RunCleanupInput", ec.unmarshalInputRunCleanupInput),
 			graphql.NewInputUnmarshaler("SetAnnouncementInput", ec.unmarshalInputSetAnnouncementInput),
 			graphql.NewInputUnmarshaler("SetUserRolesInput", ec.unmarshalInputSetUserRolesInput),
 			graphql.NewInputUnmarshaler("SetVariableInput", ec.unmarshalInputSetVariableInput),
@@ -2876,7 +3656,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("TaskOrder", ec.unmarshalInputTaskOrder),
 			graphql.NewInputUnmarshaler("TaskWhereInput", ec.unmarshalInputTaskWhereInput),
 			graphql.NewInputUnmarshaler("UpdateCaseInput", ec.unmarshalInputUpdateCaseInput),
+			graphql.NewInputUnmarshaler("UpdateDashboardInput", ec.unmarshalInputUpdateDashboardInput),
 			graphql.NewInputUnmarshaler("UpdateExpressProcessInput", ec.unmarshalInputUpdateExpressProcessInput),
+			graphql.NewInputUnmarshaler("UpdateMySettingsInput", ec.unmarshalInputUpdateMySettingsInput),
+			graphql.NewInputUnmarshaler("UpdateNewsInput", ec.unmarshalInputUpdateNewsInput),
 			graphql.NewInputUnmarshaler("UpdateRoleInput", ec.unmarshalInputUpdateRoleInput),
 			graphql.NewInputUnmarshaler("UpdateTaskInput", ec.unmarshalInputUpdateTaskInput),
 			graphql.NewInputUnmarshaler("UpdateUserInput", ec.unmarshalInputUpdateUserInput),
@@ -2977,7 +3760,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "absences.graphqls" "directory.graphqls" "ent.graphqls" "live.graphqls" "settings.graphqls" "statistics.graphqls" "work.graphqls"
+//go:embed "absences.graphqls" "dashboards.graphqls" "directory.graphqls" "ent.graphqls" "live.graphqls" "portal.graphqls" "settings.graphqls" "statistics.graphqls" "work.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3026,9 +3809,11 @@ extend type Query {
 }
 `, BuiltIn: false},
 	{Name: "absences.graphqls", Input: sourceData("absences.graphqls"), BuiltIn: false},
+	{Name: "dashboards.graphqls", Input: sourceData("dashboards.graphqls"), BuiltIn: false},
 	{Name: "directory.graphqls", Input: sourceData("directory.graphqls"), BuiltIn: false},
 	{Name: "ent.graphqls", Input: sourceData("ent.graphqls"), BuiltIn: false},
 	{Name: "live.graphqls", Input: sourceData("live.graphqls"), BuiltIn: false},
+	{Name: "portal.graphqls", Input: sourceData("portal.graphqls"), BuiltIn: false},
 	{Name: "settings.graphqls", Input: sourceData("settings.graphqls"), BuiltIn: false},
 	{Name: "statistics.graphqls", Input: sourceData("statistics.graphqls"), BuiltIn: false},
 	{Name: "work.graphqls", Input: sourceData("work.graphqls"), BuiltIn: false},
@@ -3089,6 +3874,24 @@ func (ec *executionContext) childFields_Announcement(ctx context.Context, field 
 		return ec.fieldContext_Announcement_contents(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Announcement", field.Name)
+}
+
+func (ec *executionContext) childFields_ApplicationFavorite(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ApplicationFavorite_id(ctx, field)
+	case "processType":
+		return ec.fieldContext_ApplicationFavorite_processType(ctx, field)
+	case "processName":
+		return ec.fieldContext_ApplicationFavorite_processName(ctx, field)
+	case "icon":
+		return ec.fieldContext_ApplicationFavorite_icon(ctx, field)
+	case "processId":
+		return ec.fieldContext_ApplicationFavorite_processId(ctx, field)
+	case "index":
+		return ec.fieldContext_ApplicationFavorite_index(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApplicationFavorite", field.Name)
 }
 
 func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3187,6 +3990,16 @@ func (ec *executionContext) childFields_ChartData(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type ChartData", field.Name)
 }
 
+func (ec *executionContext) childFields_CleanupSchedule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "expression":
+		return ec.fieldContext_CleanupSchedule_expression(ctx, field)
+	case "nextRun":
+		return ec.fieldContext_CleanupSchedule_nextRun(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CleanupSchedule", field.Name)
+}
+
 func (ec *executionContext) childFields_CompleteTaskPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "task":
@@ -3205,6 +4018,66 @@ func (ec *executionContext) childFields_CreateRolePayload(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type CreateRolePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Dashboard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Dashboard_id(ctx, field)
+	case "title":
+		return ec.fieldContext_Dashboard_title(ctx, field)
+	case "titles":
+		return ec.fieldContext_Dashboard_titles(ctx, field)
+	case "icon":
+		return ec.fieldContext_Dashboard_icon(ctx, field)
+	case "description":
+		return ec.fieldContext_Dashboard_description(ctx, field)
+	case "public":
+		return ec.fieldContext_Dashboard_public(ctx, field)
+	case "permissions":
+		return ec.fieldContext_Dashboard_permissions(ctx, field)
+	case "widgets":
+		return ec.fieldContext_Dashboard_widgets(ctx, field)
+	case "version":
+		return ec.fieldContext_Dashboard_version(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Dashboard_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Dashboard", field.Name)
+}
+
+func (ec *executionContext) childFields_DashboardPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dashboard":
+		return ec.fieldContext_DashboardPayload_dashboard(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DashboardPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DashboardTitle(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "locale":
+		return ec.fieldContext_DashboardTitle_locale(ctx, field)
+	case "value":
+		return ec.fieldContext_DashboardTitle_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DashboardTitle", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteDashboardPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DeleteDashboardPayload_id(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteDashboardPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteNewsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DeleteNewsPayload_id(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteNewsPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_DeletePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "ok":
@@ -3221,12 +4094,30 @@ func (ec *executionContext) childFields_DeleteRolePayload(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type DeleteRolePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_FavoriteProcessesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "processes":
+		return ec.fieldContext_FavoriteProcessesPayload_processes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FavoriteProcessesPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_GrantPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "ok":
 		return ec.fieldContext_GrantPayload_ok(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type GrantPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ImportDashboardPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dashboard":
+		return ec.fieldContext_ImportDashboardPayload_dashboard(ctx, field)
+	case "warnings":
+		return ec.fieldContext_ImportDashboardPayload_warnings(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportDashboardPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ImportRolesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3287,6 +4178,68 @@ func (ec *executionContext) childFields_MoveRolePayload(ctx context.Context, fie
 		return ec.fieldContext_MoveRolePayload_role(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MoveRolePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_MySettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "language":
+		return ec.fieldContext_MySettings_language(ctx, field)
+	case "effectiveLanguage":
+		return ec.fieldContext_MySettings_effectiveLanguage(ctx, field)
+	case "supportedLanguages":
+		return ec.fieldContext_MySettings_supportedLanguages(ctx, field)
+	case "notificationChannels":
+		return ec.fieldContext_MySettings_notificationChannels(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MySettings", field.Name)
+}
+
+func (ec *executionContext) childFields_MySettingsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "settings":
+		return ec.fieldContext_MySettingsPayload_settings(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MySettingsPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_NewsItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_NewsItem_id(ctx, field)
+	case "title":
+		return ec.fieldContext_NewsItem_title(ctx, field)
+	case "content":
+		return ec.fieldContext_NewsItem_content(ctx, field)
+	case "icon":
+		return ec.fieldContext_NewsItem_icon(ctx, field)
+	case "translations":
+		return ec.fieldContext_NewsItem_translations(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_NewsItem_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_NewsItem_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NewsItem", field.Name)
+}
+
+func (ec *executionContext) childFields_NewsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "news":
+		return ec.fieldContext_NewsPayload_news(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NewsPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_NewsTranslation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "language":
+		return ec.fieldContext_NewsTranslation_language(ctx, field)
+	case "title":
+		return ec.fieldContext_NewsTranslation_title(ctx, field)
+	case "content":
+		return ec.fieldContext_NewsTranslation_content(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NewsTranslation", field.Name)
 }
 
 func (ec *executionContext) childFields_Note(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3355,6 +4308,16 @@ func (ec *executionContext) childFields_Notification(ctx context.Context, field 
 		return ec.fieldContext_Notification_task(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Notification", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationChannel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "channel":
+		return ec.fieldContext_NotificationChannel_channel(ctx, field)
+	case "enabled":
+		return ec.fieldContext_NotificationChannel_enabled(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationChannel", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3473,6 +4436,14 @@ func (ec *executionContext) childFields_Property(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type Property", field.Name)
 }
 
+func (ec *executionContext) childFields_ReorderDashboardsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dashboards":
+		return ec.fieldContext_ReorderDashboardsPayload_dashboards(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReorderDashboardsPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Role(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3519,6 +4490,20 @@ func (ec *executionContext) childFields_RoleEdge(ctx context.Context, field grap
 		return ec.fieldContext_RoleEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RoleEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RunCleanupPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dashboards":
+		return ec.fieldContext_RunCleanupPayload_dashboards(ctx, field)
+	case "positions":
+		return ec.fieldContext_RunCleanupPayload_positions(ctx, field)
+	case "favorites":
+		return ec.fieldContext_RunCleanupPayload_favorites(ctx, field)
+	case "skipped":
+		return ec.fieldContext_RunCleanupPayload_skipped(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunCleanupPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SetAnnouncementPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3709,6 +4694,24 @@ func (ec *executionContext) childFields_TaskPayload(ctx context.Context, field g
 		return ec.fieldContext_TaskPayload_task(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TaskPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ThirdPartyApplication(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ThirdPartyApplication_id(ctx, field)
+	case "displayName":
+		return ec.fieldContext_ThirdPartyApplication_displayName(ctx, field)
+	case "name":
+		return ec.fieldContext_ThirdPartyApplication_name(ctx, field)
+	case "menuIcon":
+		return ec.fieldContext_ThirdPartyApplication_menuIcon(ctx, field)
+	case "menuOrdinal":
+		return ec.fieldContext_ThirdPartyApplication_menuOrdinal(ctx, field)
+	case "link":
+		return ec.fieldContext_ThirdPartyApplication_link(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ThirdPartyApplication", field.Name)
 }
 
 func (ec *executionContext) childFields_UpdateRolePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4077,6 +5080,20 @@ func (ec *executionContext) field_Mutation_addCaseNote_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_addFavoriteProcess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.FavoriteProcessInput, error) {
+			return ec.unmarshalNFavoriteProcessInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐFavoriteProcessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_addMemberRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4133,12 +5150,40 @@ func (ec *executionContext) field_Mutation_createAbsence_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createDashboard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateDashboardInput, error) {
+			return ec.unmarshalNCreateDashboardInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateDashboardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createExpressProcess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ExpressProcessInput, error) {
 			return ec.unmarshalNExpressProcessInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressProcessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createNews_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateNewsInput, error) {
+			return ec.unmarshalNCreateNewsInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateNewsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4217,12 +5262,40 @@ func (ec *executionContext) field_Mutation_deleteAbsence_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteDashboard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteDashboardInput, error) {
+			return ec.unmarshalNDeleteDashboardInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteDashboardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteExpressProcess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeleteByIDInput, error) {
 			return ec.unmarshalNDeleteByIdInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteByIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteNews_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteNewsInput, error) {
+			return ec.unmarshalNDeleteNewsInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteNewsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4343,6 +5416,20 @@ func (ec *executionContext) field_Mutation_grantPermission_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_importDashboard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ImportDashboardInput, error) {
+			return ec.unmarshalNImportDashboardInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐImportDashboardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_importRoles_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4399,12 +5486,54 @@ func (ec *executionContext) field_Mutation_moveRole_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_removeFavoriteProcess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.FavoriteProcessInput, error) {
+			return ec.unmarshalNFavoriteProcessInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐFavoriteProcessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_removeMemberRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.MemberRoleInput, error) {
 			return ec.unmarshalNMemberRoleInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐMemberRoleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reorderDashboards_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReorderDashboardsInput, error) {
+			return ec.unmarshalNReorderDashboardsInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐReorderDashboardsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reorderFavoriteProcesses_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReorderFavoriteProcessesInput, error) {
+			return ec.unmarshalNReorderFavoriteProcessesInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐReorderFavoriteProcessesInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4447,6 +5576,20 @@ func (ec *executionContext) field_Mutation_revokePermission_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.GrantInput, error) {
 			return ec.unmarshalNGrantInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐGrantInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_runCleanup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RunCleanupInput, error) {
+			return ec.unmarshalNRunCleanupInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐRunCleanupInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4539,12 +5682,54 @@ func (ec *executionContext) field_Mutation_updateCase_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateDashboard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateDashboardInput, error) {
+			return ec.unmarshalNUpdateDashboardInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateDashboardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateExpressProcess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateExpressProcessInput, error) {
 			return ec.unmarshalNUpdateExpressProcessInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateExpressProcessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateMySettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateMySettingsInput, error) {
+			return ec.unmarshalNUpdateMySettingsInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateMySettingsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateNews_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateNewsInput, error) {
+			return ec.unmarshalNUpdateNewsInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateNewsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4663,6 +5848,110 @@ func (ec *executionContext) field_Query_cases_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_dashboardCases_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "dashboardId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dashboardId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "widgetId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["widgetId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_dashboardTasks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "dashboardId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dashboardId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "widgetId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["widgetId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_dashboard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_exportDashboard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_exportRoles_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4688,6 +5977,20 @@ func (ec *executionContext) field_Query_exportUsers_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["format"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_news_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -5624,6 +6927,144 @@ func (ec *executionContext) fieldContext_Announcement_contents(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _ApplicationFavorite_id(ctx context.Context, field graphql.CollectedField, obj *settings.FavoriteProcess) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApplicationFavorite_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApplicationFavorite_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApplicationFavorite", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApplicationFavorite_processType(ctx context.Context, field graphql.CollectedField, obj *settings.FavoriteProcess) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApplicationFavorite_processType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProcessType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApplicationFavorite_processType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApplicationFavorite", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApplicationFavorite_processName(ctx context.Context, field graphql.CollectedField, obj *settings.FavoriteProcess) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApplicationFavorite_processName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProcessName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApplicationFavorite_processName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApplicationFavorite", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApplicationFavorite_icon(ctx context.Context, field graphql.CollectedField, obj *settings.FavoriteProcess) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApplicationFavorite_icon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Icon, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApplicationFavorite_icon(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApplicationFavorite", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApplicationFavorite_processId(ctx context.Context, field graphql.CollectedField, obj *settings.FavoriteProcess) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApplicationFavorite_processId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProcessID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApplicationFavorite_processId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApplicationFavorite", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApplicationFavorite_index(ctx context.Context, field graphql.CollectedField, obj *settings.FavoriteProcess) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApplicationFavorite_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApplicationFavorite_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApplicationFavorite", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Case_id(ctx context.Context, field graphql.CollectedField, obj *ent.BusinessCase) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6449,6 +7890,52 @@ func (ec *executionContext) fieldContext_ChartData_total(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("ChartData", field, false, false, "Float")
 }
 
+func (ec *executionContext) _CleanupSchedule_expression(ctx context.Context, field graphql.CollectedField, obj *model.CleanupSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleanupSchedule_expression(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expression, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CleanupSchedule_expression(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CleanupSchedule", field, false, false, "String")
+}
+
+func (ec *executionContext) _CleanupSchedule_nextRun(ctx context.Context, field graphql.CollectedField, obj *model.CleanupSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleanupSchedule_nextRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CleanupSchedule_nextRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CleanupSchedule", field, false, false, "Time")
+}
+
 func (ec *executionContext) _CompleteTaskPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.CompleteTaskPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6545,6 +8032,369 @@ func (ec *executionContext) fieldContext_CreateRolePayload_role(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Dashboard_id(ctx context.Context, field graphql.CollectedField, obj *dashboards.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Dashboard_title(ctx context.Context, field graphql.CollectedField, obj *dashboards.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dashboard().Title(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, true, true, "String")
+}
+
+func (ec *executionContext) _Dashboard_titles(ctx context.Context, field graphql.CollectedField, obj *dashboards.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_titles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dashboard().Titles(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*dashboards.Title) graphql.Marshaler {
+			return ec.marshalNDashboardTitle2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋdashboardsᚐTitleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_titles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dashboard",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DashboardTitle(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Dashboard_icon(ctx context.Context, field graphql.CollectedField, obj *dashboards.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_icon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dashboard().Icon(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_icon(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, true, true, "String")
+}
+
+func (ec *executionContext) _Dashboard_description(ctx context.Context, field graphql.CollectedField, obj *dashboards.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dashboard().Description(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, true, true, "String")
+}
+
+func (ec *executionContext) _Dashboard_public(ctx context.Context, field graphql.CollectedField, obj *dashboards.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_public(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Public, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_public(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Dashboard_permissions(ctx context.Context, field graphql.CollectedField, obj *dashboards.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_permissions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dashboard().Permissions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_permissions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, true, true, "String")
+}
+
+func (ec *executionContext) _Dashboard_widgets(ctx context.Context, field graphql.CollectedField, obj *dashboards.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_widgets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dashboard().Widgets(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalNJSON2interface(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_widgets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, true, true, "JSON")
+}
+
+func (ec *executionContext) _Dashboard_version(ctx context.Context, field graphql.CollectedField, obj *dashboards.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dashboard().Version(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Dashboard_updatedAt(ctx context.Context, field graphql.CollectedField, obj *dashboards.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DashboardPayload_dashboard(ctx context.Context, field graphql.CollectedField, obj *model.DashboardPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DashboardPayload_dashboard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dashboard, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *dashboards.Dashboard) graphql.Marshaler {
+			return ec.marshalNDashboard2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋdashboardsᚐDashboard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DashboardPayload_dashboard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DashboardPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dashboard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DashboardTitle_locale(ctx context.Context, field graphql.CollectedField, obj *dashboards.Title) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DashboardTitle_locale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Locale, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DashboardTitle_locale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DashboardTitle", field, false, false, "String")
+}
+
+func (ec *executionContext) _DashboardTitle_value(ctx context.Context, field graphql.CollectedField, obj *dashboards.Title) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DashboardTitle_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DashboardTitle_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DashboardTitle", field, false, false, "String")
+}
+
+func (ec *executionContext) _DeleteDashboardPayload_id(ctx context.Context, field graphql.CollectedField, obj *model.DeleteDashboardPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteDashboardPayload_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteDashboardPayload_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteDashboardPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DeleteNewsPayload_id(ctx context.Context, field graphql.CollectedField, obj *model.DeleteNewsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteNewsPayload_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteNewsPayload_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteNewsPayload", field, false, false, "ID")
+}
+
 func (ec *executionContext) _DeletePayload_ok(ctx context.Context, field graphql.CollectedField, obj *model.DeletePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6591,6 +8441,38 @@ func (ec *executionContext) fieldContext_DeleteRolePayload_deletedCount(_ contex
 	return graphql.NewScalarFieldContext("DeleteRolePayload", field, false, false, "Int")
 }
 
+func (ec *executionContext) _FavoriteProcessesPayload_processes(ctx context.Context, field graphql.CollectedField, obj *model.FavoriteProcessesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FavoriteProcessesPayload_processes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Processes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Process) graphql.Marshaler {
+			return ec.marshalNProcess2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐProcessᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FavoriteProcessesPayload_processes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FavoriteProcessesPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Process(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _GrantPayload_ok(ctx context.Context, field graphql.CollectedField, obj *model.GrantPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6612,6 +8494,61 @@ func (ec *executionContext) _GrantPayload_ok(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_GrantPayload_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("GrantPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ImportDashboardPayload_dashboard(ctx context.Context, field graphql.CollectedField, obj *model.ImportDashboardPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportDashboardPayload_dashboard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dashboard, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *dashboards.Dashboard) graphql.Marshaler {
+			return ec.marshalNDashboard2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋdashboardsᚐDashboard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportDashboardPayload_dashboard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportDashboardPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dashboard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImportDashboardPayload_warnings(ctx context.Context, field graphql.CollectedField, obj *model.ImportDashboardPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportDashboardPayload_warnings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warnings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportDashboardPayload_warnings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportDashboardPayload", field, false, false, "String")
 }
 
 func (ec *executionContext) _ImportRolesPayload_rolesCreated(ctx context.Context, field graphql.CollectedField, obj *model.ImportRolesPayload) (ret graphql.Marshaler) {
@@ -7140,6 +9077,226 @@ func (ec *executionContext) fieldContext_Mutation_deleteSubstitute(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteSubstitute_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createDashboard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createDashboard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateDashboard(ctx, fc.Args["input"].(model.CreateDashboardInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DashboardPayload) graphql.Marshaler {
+			return ec.marshalNDashboardPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDashboardPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createDashboard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DashboardPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createDashboard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateDashboard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateDashboard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateDashboard(ctx, fc.Args["input"].(model.UpdateDashboardInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DashboardPayload) graphql.Marshaler {
+			return ec.marshalNDashboardPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDashboardPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateDashboard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DashboardPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateDashboard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteDashboard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteDashboard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteDashboard(ctx, fc.Args["input"].(model.DeleteDashboardInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteDashboardPayload) graphql.Marshaler {
+			return ec.marshalNDeleteDashboardPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteDashboardPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteDashboard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteDashboardPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteDashboard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reorderDashboards(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reorderDashboards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReorderDashboards(ctx, fc.Args["input"].(model.ReorderDashboardsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReorderDashboardsPayload) graphql.Marshaler {
+			return ec.marshalNReorderDashboardsPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐReorderDashboardsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reorderDashboards(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReorderDashboardsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reorderDashboards_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_importDashboard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_importDashboard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ImportDashboard(ctx, fc.Args["input"].(model.ImportDashboardInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ImportDashboardPayload) graphql.Marshaler {
+			return ec.marshalNImportDashboardPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐImportDashboardPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_importDashboard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportDashboardPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_importDashboard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7806,6 +9963,314 @@ func (ec *executionContext) fieldContext_Mutation_importRoles(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_addFavoriteProcess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addFavoriteProcess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddFavoriteProcess(ctx, fc.Args["input"].(model.FavoriteProcessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FavoriteProcessesPayload) graphql.Marshaler {
+			return ec.marshalNFavoriteProcessesPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐFavoriteProcessesPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addFavoriteProcess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FavoriteProcessesPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addFavoriteProcess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeFavoriteProcess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeFavoriteProcess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveFavoriteProcess(ctx, fc.Args["input"].(model.FavoriteProcessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FavoriteProcessesPayload) graphql.Marshaler {
+			return ec.marshalNFavoriteProcessesPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐFavoriteProcessesPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeFavoriteProcess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FavoriteProcessesPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeFavoriteProcess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reorderFavoriteProcesses(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reorderFavoriteProcesses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReorderFavoriteProcesses(ctx, fc.Args["input"].(model.ReorderFavoriteProcessesInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FavoriteProcessesPayload) graphql.Marshaler {
+			return ec.marshalNFavoriteProcessesPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐFavoriteProcessesPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reorderFavoriteProcesses(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FavoriteProcessesPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reorderFavoriteProcesses_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createNews(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createNews(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateNews(ctx, fc.Args["input"].(model.CreateNewsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NewsPayload) graphql.Marshaler {
+			return ec.marshalNNewsPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNewsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createNews(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NewsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createNews_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateNews(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateNews(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateNews(ctx, fc.Args["input"].(model.UpdateNewsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NewsPayload) graphql.Marshaler {
+			return ec.marshalNNewsPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNewsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateNews(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NewsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateNews_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteNews(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteNews(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteNews(ctx, fc.Args["input"].(model.DeleteNewsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteNewsPayload) graphql.Marshaler {
+			return ec.marshalNDeleteNewsPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteNewsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteNews(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteNewsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteNews_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateMySettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateMySettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateMySettings(ctx, fc.Args["input"].(model.UpdateMySettingsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MySettingsPayload) graphql.Marshaler {
+			return ec.marshalNMySettingsPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐMySettingsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateMySettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MySettingsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateMySettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setVariable(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7932,6 +10397,50 @@ func (ec *executionContext) fieldContext_Mutation_setAnnouncement(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setAnnouncement_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_runCleanup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_runCleanup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RunCleanup(ctx, fc.Args["input"].(model.RunCleanupInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunCleanupPayload) graphql.Marshaler {
+			return ec.marshalNRunCleanupPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐRunCleanupPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_runCleanup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunCleanupPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_runCleanup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8598,6 +11107,410 @@ func (ec *executionContext) fieldContext_Mutation_deleteExpressProcess(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _MySettings_language(ctx context.Context, field graphql.CollectedField, obj *settings.UserSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MySettings_language(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Language, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MySettings_language(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MySettings", field, false, false, "String")
+}
+
+func (ec *executionContext) _MySettings_effectiveLanguage(ctx context.Context, field graphql.CollectedField, obj *settings.UserSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MySettings_effectiveLanguage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MySettings().EffectiveLanguage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MySettings_effectiveLanguage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MySettings", field, true, true, "String")
+}
+
+func (ec *executionContext) _MySettings_supportedLanguages(ctx context.Context, field graphql.CollectedField, obj *settings.UserSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MySettings_supportedLanguages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MySettings().SupportedLanguages(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MySettings_supportedLanguages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MySettings", field, true, true, "String")
+}
+
+func (ec *executionContext) _MySettings_notificationChannels(ctx context.Context, field graphql.CollectedField, obj *settings.UserSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MySettings_notificationChannels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MySettings().NotificationChannels(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.NotificationChannel) graphql.Marshaler {
+			return ec.marshalNNotificationChannel2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNotificationChannelᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MySettings_notificationChannels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MySettings",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationChannel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MySettingsPayload_settings(ctx context.Context, field graphql.CollectedField, obj *model.MySettingsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MySettingsPayload_settings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Settings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *settings.UserSettings) graphql.Marshaler {
+			return ec.marshalNMySettings2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐUserSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MySettingsPayload_settings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MySettingsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MySettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NewsItem_id(ctx context.Context, field graphql.CollectedField, obj *news.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NewsItem_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NewsItem_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NewsItem", field, false, false, "ID")
+}
+
+func (ec *executionContext) _NewsItem_title(ctx context.Context, field graphql.CollectedField, obj *news.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NewsItem_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.NewsItem().Title(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NewsItem_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NewsItem", field, true, true, "String")
+}
+
+func (ec *executionContext) _NewsItem_content(ctx context.Context, field graphql.CollectedField, obj *news.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NewsItem_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.NewsItem().Content(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NewsItem_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NewsItem", field, true, true, "String")
+}
+
+func (ec *executionContext) _NewsItem_icon(ctx context.Context, field graphql.CollectedField, obj *news.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NewsItem_icon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Icon, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NewsItem_icon(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NewsItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _NewsItem_translations(ctx context.Context, field graphql.CollectedField, obj *news.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NewsItem_translations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Translations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []news.Translation) graphql.Marshaler {
+			return ec.marshalNNewsTranslation2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋnewsᚐTranslationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NewsItem_translations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NewsItem",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NewsTranslation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NewsItem_createdAt(ctx context.Context, field graphql.CollectedField, obj *news.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NewsItem_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NewsItem_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NewsItem", field, false, false, "Time")
+}
+
+func (ec *executionContext) _NewsItem_updatedAt(ctx context.Context, field graphql.CollectedField, obj *news.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NewsItem_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NewsItem_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NewsItem", field, false, false, "Time")
+}
+
+func (ec *executionContext) _NewsPayload_news(ctx context.Context, field graphql.CollectedField, obj *model.NewsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NewsPayload_news(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.News, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *news.Item) graphql.Marshaler {
+			return ec.marshalNNewsItem2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋnewsᚐItem(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NewsPayload_news(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NewsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NewsItem(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NewsTranslation_language(ctx context.Context, field graphql.CollectedField, obj *news.Translation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NewsTranslation_language(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Language, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NewsTranslation_language(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NewsTranslation", field, false, false, "String")
+}
+
+func (ec *executionContext) _NewsTranslation_title(ctx context.Context, field graphql.CollectedField, obj *news.Translation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NewsTranslation_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NewsTranslation_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NewsTranslation", field, false, false, "String")
+}
+
+func (ec *executionContext) _NewsTranslation_content(ctx context.Context, field graphql.CollectedField, obj *news.Translation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NewsTranslation_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Content, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NewsTranslation_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NewsTranslation", field, false, false, "String")
+}
+
 func (ec *executionContext) _Note_id(ctx context.Context, field graphql.CollectedField, obj *ent.Note) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9105,6 +12018,52 @@ func (ec *executionContext) fieldContext_Notification_task(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _NotificationChannel_channel(ctx context.Context, field graphql.CollectedField, obj *model.NotificationChannel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationChannel_channel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationChannel_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationChannel", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationChannel_enabled(ctx context.Context, field graphql.CollectedField, obj *model.NotificationChannel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationChannel_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationChannel_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationChannel", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[int]) (ret graphql.Marshaler) {
@@ -10318,6 +13277,214 @@ func (ec *executionContext) fieldContext_Query_role(ctx context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_dashboards(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_dashboards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Dashboards(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*dashboards.Dashboard) graphql.Marshaler {
+			return ec.marshalNDashboard2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋdashboardsᚐDashboardᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_dashboards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dashboard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_dashboard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_dashboard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Dashboard(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *dashboards.Dashboard) graphql.Marshaler {
+			return ec.marshalODashboard2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋdashboardsᚐDashboard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_dashboard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dashboard(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_dashboard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_exportDashboard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_exportDashboard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ExportDashboard(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_exportDashboard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_exportDashboard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_dashboardTasks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_dashboardTasks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DashboardTasks(ctx, fc.Args["dashboardId"].(int), fc.Args["widgetId"].(string), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.TaskConnection) graphql.Marshaler {
+			return ec.marshalNTaskConnection2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_dashboardTasks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_dashboardTasks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_dashboardCases(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_dashboardCases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DashboardCases(ctx, fc.Args["dashboardId"].(int), fc.Args["widgetId"].(string), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CaseConnection) graphql.Marshaler {
+			return ec.marshalNCaseConnection2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_dashboardCases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_dashboardCases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_permissions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10526,6 +13693,178 @@ func (ec *executionContext) fieldContext_Query_exportUsers(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_favoriteProcesses(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_favoriteProcesses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().FavoriteProcesses(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Process) graphql.Marshaler {
+			return ec.marshalNProcess2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐProcessᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_favoriteProcesses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Process(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_applicationFavorites(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_applicationFavorites(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ApplicationFavorites(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*settings.FavoriteProcess) graphql.Marshaler {
+			return ec.marshalNApplicationFavorite2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐFavoriteProcessᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_applicationFavorites(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApplicationFavorite(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_thirdPartyApplications(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_thirdPartyApplications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ThirdPartyApplications(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*settings.ThirdPartyApplication) graphql.Marshaler {
+			return ec.marshalNThirdPartyApplication2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐThirdPartyApplicationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_thirdPartyApplications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ThirdPartyApplication(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_news(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_news(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().News(ctx, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*news.Item) graphql.Marshaler {
+			return ec.marshalNNewsItem2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋnewsᚐItemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_news(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NewsItem(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_news_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_mySettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_mySettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MySettings(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *settings.UserSettings) graphql.Marshaler {
+			return ec.marshalNMySettings2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐUserSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_mySettings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MySettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_variables(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10585,6 +13924,38 @@ func (ec *executionContext) fieldContext_Query_announcement(_ context.Context, f
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Announcement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_cleanupSchedule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cleanupSchedule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().CleanupSchedule(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CleanupSchedule) graphql.Marshaler {
+			return ec.marshalNCleanupSchedule2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCleanupSchedule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cleanupSchedule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CleanupSchedule(ctx, field)
 		},
 	}
 	return fc, nil
@@ -10737,6 +14108,38 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReorderDashboardsPayload_dashboards(ctx context.Context, field graphql.CollectedField, obj *model.ReorderDashboardsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReorderDashboardsPayload_dashboards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dashboards, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*dashboards.Dashboard) graphql.Marshaler {
+			return ec.marshalNDashboard2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋdashboardsᚐDashboardᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReorderDashboardsPayload_dashboards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReorderDashboardsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dashboard(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11160,6 +14563,98 @@ func (ec *executionContext) _RoleEdge_cursor(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_RoleEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RoleEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _RunCleanupPayload_dashboards(ctx context.Context, field graphql.CollectedField, obj *model.RunCleanupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunCleanupPayload_dashboards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dashboards, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunCleanupPayload_dashboards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunCleanupPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RunCleanupPayload_positions(ctx context.Context, field graphql.CollectedField, obj *model.RunCleanupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunCleanupPayload_positions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Positions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunCleanupPayload_positions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunCleanupPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RunCleanupPayload_favorites(ctx context.Context, field graphql.CollectedField, obj *model.RunCleanupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunCleanupPayload_favorites(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Favorites, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunCleanupPayload_favorites(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunCleanupPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RunCleanupPayload_skipped(ctx context.Context, field graphql.CollectedField, obj *model.RunCleanupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunCleanupPayload_skipped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skipped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunCleanupPayload_skipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunCleanupPayload", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _SetAnnouncementPayload_announcement(ctx context.Context, field graphql.CollectedField, obj *model.SetAnnouncementPayload) (ret graphql.Marshaler) {
@@ -12980,6 +16475,144 @@ func (ec *executionContext) fieldContext_TaskPayload_task(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ThirdPartyApplication_id(ctx context.Context, field graphql.CollectedField, obj *settings.ThirdPartyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartyApplication_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartyApplication_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartyApplication", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartyApplication_displayName(ctx context.Context, field graphql.CollectedField, obj *settings.ThirdPartyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartyApplication_displayName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ThirdPartyApplication().DisplayName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartyApplication_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartyApplication", field, true, true, "String")
+}
+
+func (ec *executionContext) _ThirdPartyApplication_name(ctx context.Context, field graphql.CollectedField, obj *settings.ThirdPartyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartyApplication_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ThirdPartyApplication().Name(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartyApplication_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartyApplication", field, true, true, "String")
+}
+
+func (ec *executionContext) _ThirdPartyApplication_menuIcon(ctx context.Context, field graphql.CollectedField, obj *settings.ThirdPartyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartyApplication_menuIcon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MenuIcon, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartyApplication_menuIcon(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartyApplication", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThirdPartyApplication_menuOrdinal(ctx context.Context, field graphql.CollectedField, obj *settings.ThirdPartyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartyApplication_menuOrdinal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MenuOrdinal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartyApplication_menuOrdinal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartyApplication", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ThirdPartyApplication_link(ctx context.Context, field graphql.CollectedField, obj *settings.ThirdPartyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThirdPartyApplication_link(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Link, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThirdPartyApplication_link(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThirdPartyApplication", field, false, false, "String")
 }
 
 func (ec *executionContext) _UpdateRolePayload_role(ctx context.Context, field graphql.CollectedField, obj *model.UpdateRolePayload) (ret graphql.Marshaler) {
@@ -16922,6 +20555,132 @@ func UnmarshalCreateAbsenceInput(ctx context.Context, raw any) (model.CreateAbse
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateDashboardInput(ctx context.Context, obj any) (model.CreateDashboardInput, error) {
+	var it model.CreateDashboardInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"titles", "public", "permissions", "widgets", "icon", "description"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "titles":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titles"))
+			data, err := ec.unmarshalNDashboardTitleInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDashboardTitleInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Titles = data
+		case "public":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("public"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Public = data
+		case "permissions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("permissions"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Permissions = data
+		case "widgets":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widgets"))
+			data, err := ec.unmarshalOJSON2interface(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Widgets = data
+		case "icon":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("icon"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Icon = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateDashboardInput unmarshals raw into the CreateDashboardInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateDashboardInput(ctx context.Context, raw any) (model.CreateDashboardInput, error) {
+	var out model.CreateDashboardInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateDashboardInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateNewsInput(ctx context.Context, obj any) (model.CreateNewsInput, error) {
+	var it model.CreateNewsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"translations", "icon"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "translations":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("translations"))
+			data, err := ec.unmarshalNNewsTranslationInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNewsTranslationInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Translations = data
+		case "icon":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("icon"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Icon = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateNewsInput unmarshals raw into the CreateNewsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateNewsInput(ctx context.Context, raw any) (model.CreateNewsInput, error) {
+	var out model.CreateNewsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateNewsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateRoleInput(ctx context.Context, obj any) (model.CreateRoleInput, error) {
 	var it model.CreateRoleInput
 	if obj == nil {
@@ -17174,6 +20933,55 @@ func UnmarshalCustomFieldFilter(ctx context.Context, raw any) (model.CustomField
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDashboardTitleInput(ctx context.Context, obj any) (model.DashboardTitleInput, error) {
+	var it model.DashboardTitleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"locale", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "locale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locale"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Locale = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDashboardTitleInput unmarshals raw into the DashboardTitleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDashboardTitleInput(ctx context.Context, raw any) (model.DashboardTitleInput, error) {
+	var out model.DashboardTitleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DashboardTitleInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDelegateTaskInput(ctx context.Context, obj any) (model.DelegateTaskInput, error) {
 	var it model.DelegateTaskInput
 	if obj == nil {
@@ -17269,6 +21077,90 @@ func (ec *executionContext) unmarshalInputDeleteByIdInput(ctx context.Context, o
 func UnmarshalDeleteByIdInput(ctx context.Context, raw any) (model.DeleteByIDInput, error) {
 	var out model.DeleteByIDInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteByIdInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeleteDashboardInput(ctx context.Context, obj any) (model.DeleteDashboardInput, error) {
+	var it model.DeleteDashboardInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteDashboardInput unmarshals raw into the DeleteDashboardInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteDashboardInput(ctx context.Context, raw any) (model.DeleteDashboardInput, error) {
+	var out model.DeleteDashboardInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteDashboardInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeleteNewsInput(ctx context.Context, obj any) (model.DeleteNewsInput, error) {
+	var it model.DeleteNewsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteNewsInput unmarshals raw into the DeleteNewsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteNewsInput(ctx context.Context, raw any) (model.DeleteNewsInput, error) {
+	var out model.DeleteNewsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteNewsInput", raw, &out)
 	return out, err
 }
 
@@ -17699,6 +21591,48 @@ func UnmarshalExpressTaskDefinitionInput(ctx context.Context, raw any) (model.Ex
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputFavoriteProcessInput(ctx context.Context, obj any) (model.FavoriteProcessInput, error) {
+	var it model.FavoriteProcessInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"processId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "processId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processId"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProcessID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalFavoriteProcessInput unmarshals raw into the FavoriteProcessInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalFavoriteProcessInput(ctx context.Context, raw any) (model.FavoriteProcessInput, error) {
+	var out model.FavoriteProcessInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "FavoriteProcessInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputGrantInput(ctx context.Context, obj any) (model.GrantInput, error) {
 	var it model.GrantInput
 	if obj == nil {
@@ -17752,6 +21686,55 @@ func (ec *executionContext) unmarshalInputGrantInput(ctx context.Context, obj an
 func UnmarshalGrantInput(ctx context.Context, raw any) (model.GrantInput, error) {
 	var out model.GrantInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "GrantInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputImportDashboardInput(ctx context.Context, obj any) (model.ImportDashboardInput, error) {
+	var it model.ImportDashboardInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"json", "public"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "json":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("json"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.JSON = data
+		case "public":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("public"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Public = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalImportDashboardInput unmarshals raw into the ImportDashboardInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalImportDashboardInput(ctx context.Context, raw any) (model.ImportDashboardInput, error) {
+	var out model.ImportDashboardInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ImportDashboardInput", raw, &out)
 	return out, err
 }
 
@@ -18046,6 +22029,62 @@ func (ec *executionContext) unmarshalInputMoveRoleInput(ctx context.Context, obj
 func UnmarshalMoveRoleInput(ctx context.Context, raw any) (model.MoveRoleInput, error) {
 	var out model.MoveRoleInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "MoveRoleInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputNewsTranslationInput(ctx context.Context, obj any) (model.NewsTranslationInput, error) {
+	var it model.NewsTranslationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"language", "title", "content"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "language":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("language"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Language = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "content":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("content"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Content = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalNewsTranslationInput unmarshals raw into the NewsTranslationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalNewsTranslationInput(ctx context.Context, raw any) (model.NewsTranslationInput, error) {
+	var out model.NewsTranslationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "NewsTranslationInput", raw, &out)
 	return out, err
 }
 
@@ -18596,6 +22635,55 @@ func (ec *executionContext) unmarshalInputNoteWhereInput(ctx context.Context, ob
 func UnmarshalNoteWhereInput(ctx context.Context, raw any) (ent.NoteWhereInput, error) {
 	var out ent.NoteWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "NoteWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputNotificationChannelInput(ctx context.Context, obj any) (model.NotificationChannelInput, error) {
+	var it model.NotificationChannelInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"channel", "enabled"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "channel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channel"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Channel = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalNotificationChannelInput unmarshals raw into the NotificationChannelInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalNotificationChannelInput(ctx context.Context, raw any) (model.NotificationChannelInput, error) {
+	var out model.NotificationChannelInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "NotificationChannelInput", raw, &out)
 	return out, err
 }
 
@@ -19583,6 +23671,90 @@ func UnmarshalPropertyInput(ctx context.Context, raw any) (model.PropertyInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputReorderDashboardsInput(ctx context.Context, obj any) (model.ReorderDashboardsInput, error) {
+	var it model.ReorderDashboardsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"ids"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ids":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ids"))
+			data, err := ec.unmarshalNID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ids = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReorderDashboardsInput unmarshals raw into the ReorderDashboardsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReorderDashboardsInput(ctx context.Context, raw any) (model.ReorderDashboardsInput, error) {
+	var out model.ReorderDashboardsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReorderDashboardsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReorderFavoriteProcessesInput(ctx context.Context, obj any) (model.ReorderFavoriteProcessesInput, error) {
+	var it model.ReorderFavoriteProcessesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"processIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "processIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processIds"))
+			data, err := ec.unmarshalNID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProcessIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReorderFavoriteProcessesInput unmarshals raw into the ReorderFavoriteProcessesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReorderFavoriteProcessesInput(ctx context.Context, raw any) (model.ReorderFavoriteProcessesInput, error) {
+	var out model.ReorderFavoriteProcessesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReorderFavoriteProcessesInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRoleOrder(ctx context.Context, obj any) (ent.RoleOrder, error) {
 	var it ent.RoleOrder
 	if obj == nil {
@@ -20137,6 +24309,48 @@ func (ec *executionContext) unmarshalInputRoleWhereInput(ctx context.Context, ob
 func UnmarshalRoleWhereInput(ctx context.Context, raw any) (ent.RoleWhereInput, error) {
 	var out ent.RoleWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RoleWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRunCleanupInput(ctx context.Context, obj any) (model.RunCleanupInput, error) {
+	var it model.RunCleanupInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"dryRun"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "dryRun":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dryRun"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DryRun = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRunCleanupInput unmarshals raw into the RunCleanupInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRunCleanupInput(ctx context.Context, raw any) (model.RunCleanupInput, error) {
+	var out model.RunCleanupInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RunCleanupInput", raw, &out)
 	return out, err
 }
 
@@ -22244,6 +26458,90 @@ func UnmarshalUpdateCaseInput(ctx context.Context, raw any) (model.UpdateCaseInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateDashboardInput(ctx context.Context, obj any) (model.UpdateDashboardInput, error) {
+	var it model.UpdateDashboardInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "titles", "public", "permissions", "widgets", "icon", "description"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "titles":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titles"))
+			data, err := ec.unmarshalODashboardTitleInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDashboardTitleInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Titles = data
+		case "public":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("public"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Public = data
+		case "permissions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("permissions"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Permissions = data
+		case "widgets":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widgets"))
+			data, err := ec.unmarshalOJSON2interface(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Widgets = data
+		case "icon":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("icon"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Icon = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateDashboardInput unmarshals raw into the UpdateDashboardInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateDashboardInput(ctx context.Context, raw any) (model.UpdateDashboardInput, error) {
+	var out model.UpdateDashboardInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateDashboardInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateExpressProcessInput(ctx context.Context, obj any) (model.UpdateExpressProcessInput, error) {
 	var it model.UpdateExpressProcessInput
 	if obj == nil {
@@ -22290,6 +26588,111 @@ func (ec *executionContext) unmarshalInputUpdateExpressProcessInput(ctx context.
 func UnmarshalUpdateExpressProcessInput(ctx context.Context, raw any) (model.UpdateExpressProcessInput, error) {
 	var out model.UpdateExpressProcessInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateExpressProcessInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateMySettingsInput(ctx context.Context, obj any) (model.UpdateMySettingsInput, error) {
+	var it model.UpdateMySettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"language", "notificationChannels"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "language":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("language"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Language = data
+		case "notificationChannels":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notificationChannels"))
+			data, err := ec.unmarshalONotificationChannelInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNotificationChannelInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NotificationChannels = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateMySettingsInput unmarshals raw into the UpdateMySettingsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateMySettingsInput(ctx context.Context, raw any) (model.UpdateMySettingsInput, error) {
+	var out model.UpdateMySettingsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateMySettingsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateNewsInput(ctx context.Context, obj any) (model.UpdateNewsInput, error) {
+	var it model.UpdateNewsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "translations", "icon"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "translations":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("translations"))
+			data, err := ec.unmarshalONewsTranslationInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNewsTranslationInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Translations = data
+		case "icon":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("icon"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Icon = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateNewsInput unmarshals raw into the UpdateNewsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateNewsInput(ctx context.Context, raw any) (model.UpdateNewsInput, error) {
+	var out model.UpdateNewsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateNewsInput", raw, &out)
 	return out, err
 }
 
@@ -24289,6 +28692,64 @@ func (ec *executionContext) _Announcement(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var applicationFavoriteImplementors = []string{"ApplicationFavorite"}
+
+func (ec *executionContext) _ApplicationFavorite(ctx context.Context, sel ast.SelectionSet, obj *settings.FavoriteProcess) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, applicationFavoriteImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApplicationFavorite")
+		case "id":
+			out.Values[i] = ec._ApplicationFavorite_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "processType":
+			out.Values[i] = ec._ApplicationFavorite_processType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "processName":
+			out.Values[i] = ec._ApplicationFavorite_processName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "icon":
+			out.Values[i] = ec._ApplicationFavorite_icon(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "processId":
+			out.Values[i] = ec._ApplicationFavorite_processId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "index":
+			out.Values[i] = ec._ApplicationFavorite_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var caseImplementors = []string{"Case", "Node"}
 
 func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj *ent.BusinessCase) graphql.Marshaler {
@@ -24614,6 +29075,44 @@ func (ec *executionContext) _ChartData(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var cleanupScheduleImplementors = []string{"CleanupSchedule"}
+
+func (ec *executionContext) _CleanupSchedule(ctx context.Context, sel ast.SelectionSet, obj *model.CleanupSchedule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cleanupScheduleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CleanupSchedule")
+		case "expression":
+			out.Values[i] = ec._CleanupSchedule_expression(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nextRun":
+			out.Values[i] = ec._CleanupSchedule_nextRun(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var completeTaskPayloadImplementors = []string{"CompleteTaskPayload"}
 
 func (ec *executionContext) _CompleteTaskPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CompleteTaskPayload) graphql.Marshaler {
@@ -24665,6 +29164,228 @@ func (ec *executionContext) _CreateRolePayload(ctx context.Context, sel ast.Sele
 			out.Values[i] = graphql.MarshalString("CreateRolePayload")
 		case "role":
 			out.Values[i] = ec._CreateRolePayload_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dashboardImplementors = []string{"Dashboard"}
+
+func (ec *executionContext) _Dashboard(ctx context.Context, sel ast.SelectionSet, obj *dashboards.Dashboard) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dashboardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Dashboard")
+		case "id":
+			out.Values[i] = ec._Dashboard_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dashboard_title(ctx, field, obj)
+				})
+		case "titles":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dashboard_titles(ctx, field, obj)
+				})
+		case "icon":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dashboard_icon(ctx, field, obj)
+				})
+		case "description":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dashboard_description(ctx, field, obj)
+				})
+		case "public":
+			out.Values[i] = ec._Dashboard_public(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "permissions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dashboard_permissions(ctx, field, obj)
+				})
+		case "widgets":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dashboard_widgets(ctx, field, obj)
+				})
+		case "version":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dashboard_version(ctx, field, obj)
+				})
+		case "updatedAt":
+			out.Values[i] = ec._Dashboard_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dashboardPayloadImplementors = []string{"DashboardPayload"}
+
+func (ec *executionContext) _DashboardPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DashboardPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dashboardPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DashboardPayload")
+		case "dashboard":
+			out.Values[i] = ec._DashboardPayload_dashboard(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dashboardTitleImplementors = []string{"DashboardTitle"}
+
+func (ec *executionContext) _DashboardTitle(ctx context.Context, sel ast.SelectionSet, obj *dashboards.Title) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dashboardTitleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DashboardTitle")
+		case "locale":
+			out.Values[i] = ec._DashboardTitle_locale(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._DashboardTitle_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var deleteDashboardPayloadImplementors = []string{"DeleteDashboardPayload"}
+
+func (ec *executionContext) _DeleteDashboardPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteDashboardPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteDashboardPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteDashboardPayload")
+		case "id":
+			out.Values[i] = ec._DeleteDashboardPayload_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var deleteNewsPayloadImplementors = []string{"DeleteNewsPayload"}
+
+func (ec *executionContext) _DeleteNewsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteNewsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteNewsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteNewsPayload")
+		case "id":
+			out.Values[i] = ec._DeleteNewsPayload_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -24751,6 +29472,39 @@ func (ec *executionContext) _DeleteRolePayload(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var favoriteProcessesPayloadImplementors = []string{"FavoriteProcessesPayload"}
+
+func (ec *executionContext) _FavoriteProcessesPayload(ctx context.Context, sel ast.SelectionSet, obj *model.FavoriteProcessesPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, favoriteProcessesPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FavoriteProcessesPayload")
+		case "processes":
+			out.Values[i] = ec._FavoriteProcessesPayload_processes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var grantPayloadImplementors = []string{"GrantPayload"}
 
 func (ec *executionContext) _GrantPayload(ctx context.Context, sel ast.SelectionSet, obj *model.GrantPayload) graphql.Marshaler {
@@ -24764,6 +29518,44 @@ func (ec *executionContext) _GrantPayload(ctx context.Context, sel ast.Selection
 			out.Values[i] = graphql.MarshalString("GrantPayload")
 		case "ok":
 			out.Values[i] = ec._GrantPayload_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var importDashboardPayloadImplementors = []string{"ImportDashboardPayload"}
+
+func (ec *executionContext) _ImportDashboardPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ImportDashboardPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importDashboardPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportDashboardPayload")
+		case "dashboard":
+			out.Values[i] = ec._ImportDashboardPayload_dashboard(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "warnings":
+			out.Values[i] = ec._ImportDashboardPayload_warnings(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -25066,6 +29858,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createDashboard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createDashboard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateDashboard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateDashboard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteDashboard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteDashboard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reorderDashboards":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reorderDashboards(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "importDashboard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_importDashboard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createRole":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createRole(ctx, field)
@@ -25171,6 +29998,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "addFavoriteProcess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addFavoriteProcess(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeFavoriteProcess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeFavoriteProcess(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reorderFavoriteProcesses":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reorderFavoriteProcesses(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createNews":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createNews(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateNews":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateNews(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteNews":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteNews(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateMySettings":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateMySettings(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "setVariable":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setVariable(ctx, field)
@@ -25188,6 +30064,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setAnnouncement":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setAnnouncement(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runCleanup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_runCleanup(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -25294,6 +30177,231 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteExpressProcess(ctx, field)
 			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var mySettingsImplementors = []string{"MySettings"}
+
+func (ec *executionContext) _MySettings(ctx context.Context, sel ast.SelectionSet, obj *settings.UserSettings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mySettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MySettings")
+		case "language":
+			out.Values[i] = ec._MySettings_language(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "effectiveLanguage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MySettings_effectiveLanguage(ctx, field, obj)
+				})
+		case "supportedLanguages":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MySettings_supportedLanguages(ctx, field, obj)
+				})
+		case "notificationChannels":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MySettings_notificationChannels(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var mySettingsPayloadImplementors = []string{"MySettingsPayload"}
+
+func (ec *executionContext) _MySettingsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.MySettingsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mySettingsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MySettingsPayload")
+		case "settings":
+			out.Values[i] = ec._MySettingsPayload_settings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var newsItemImplementors = []string{"NewsItem"}
+
+func (ec *executionContext) _NewsItem(ctx context.Context, sel ast.SelectionSet, obj *news.Item) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, newsItemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NewsItem")
+		case "id":
+			out.Values[i] = ec._NewsItem_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._NewsItem_title(ctx, field, obj)
+				})
+		case "content":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._NewsItem_content(ctx, field, obj)
+				})
+		case "icon":
+			out.Values[i] = ec._NewsItem_icon(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "translations":
+			out.Values[i] = ec._NewsItem_translations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._NewsItem_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._NewsItem_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var newsPayloadImplementors = []string{"NewsPayload"}
+
+func (ec *executionContext) _NewsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.NewsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, newsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NewsPayload")
+		case "news":
+			out.Values[i] = ec._NewsPayload_news(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var newsTranslationImplementors = []string{"NewsTranslation"}
+
+func (ec *executionContext) _NewsTranslation(ctx context.Context, sel ast.SelectionSet, obj *news.Translation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, newsTranslationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NewsTranslation")
+		case "language":
+			out.Values[i] = ec._NewsTranslation_language(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._NewsTranslation_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "content":
+			out.Values[i] = ec._NewsTranslation_content(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -25532,6 +30640,44 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 			}
 		case "task":
 			out.Values[i] = ec._Notification_task(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationChannelImplementors = []string{"NotificationChannel"}
+
+func (ec *executionContext) _NotificationChannel(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationChannel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationChannelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotificationChannel")
+		case "channel":
+			out.Values[i] = ec._NotificationChannel_channel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enabled":
+			out.Values[i] = ec._NotificationChannel_enabled(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -26020,6 +31166,36 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_role(ctx, field)
 				})
+		case "dashboards":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_dashboards(ctx, field)
+				})
+		case "dashboard":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_dashboard(ctx, field)
+				})
+		case "exportDashboard":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_exportDashboard(ctx, field)
+				})
+		case "dashboardTasks":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_dashboardTasks(ctx, field)
+				})
+		case "dashboardCases":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_dashboardCases(ctx, field)
+				})
 		case "permissions":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -26050,6 +31226,36 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_exportUsers(ctx, field)
 				})
+		case "favoriteProcesses":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_favoriteProcesses(ctx, field)
+				})
+		case "applicationFavorites":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_applicationFavorites(ctx, field)
+				})
+		case "thirdPartyApplications":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_thirdPartyApplications(ctx, field)
+				})
+		case "news":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_news(ctx, field)
+				})
+		case "mySettings":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_mySettings(ctx, field)
+				})
 		case "variables":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -26061,6 +31267,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_announcement(ctx, field)
+				})
+		case "cleanupSchedule":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_cleanupSchedule(ctx, field)
 				})
 		case "statisticChart":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -26087,6 +31299,39 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reorderDashboardsPayloadImplementors = []string{"ReorderDashboardsPayload"}
+
+func (ec *executionContext) _ReorderDashboardsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReorderDashboardsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reorderDashboardsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReorderDashboardsPayload")
+		case "dashboards":
+			out.Values[i] = ec._ReorderDashboardsPayload_dashboards(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -26248,6 +31493,54 @@ func (ec *executionContext) _RoleEdge(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "cursor":
 			out.Values[i] = ec._RoleEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var runCleanupPayloadImplementors = []string{"RunCleanupPayload"}
+
+func (ec *executionContext) _RunCleanupPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RunCleanupPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runCleanupPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunCleanupPayload")
+		case "dashboards":
+			out.Values[i] = ec._RunCleanupPayload_dashboards(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "positions":
+			out.Values[i] = ec._RunCleanupPayload_positions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "favorites":
+			out.Values[i] = ec._RunCleanupPayload_favorites(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skipped":
+			out.Values[i] = ec._RunCleanupPayload_skipped(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -26965,6 +32258,66 @@ func (ec *executionContext) _TaskPayload(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._TaskPayload_task(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var thirdPartyApplicationImplementors = []string{"ThirdPartyApplication"}
+
+func (ec *executionContext) _ThirdPartyApplication(ctx context.Context, sel ast.SelectionSet, obj *settings.ThirdPartyApplication) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, thirdPartyApplicationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ThirdPartyApplication")
+		case "id":
+			out.Values[i] = ec._ThirdPartyApplication_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "displayName":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ThirdPartyApplication_displayName(ctx, field, obj)
+				})
+		case "name":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ThirdPartyApplication_name(ctx, field, obj)
+				})
+		case "menuIcon":
+			out.Values[i] = ec._ThirdPartyApplication_menuIcon(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "menuOrdinal":
+			out.Values[i] = ec._ThirdPartyApplication_menuOrdinal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "link":
+			out.Values[i] = ec._ThirdPartyApplication_link(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -27894,6 +33247,30 @@ func (ec *executionContext) marshalNAnnouncement2ᚖgithubᚗcomᚋporticoᚑdev
 	return ec._Announcement(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNApplicationFavorite2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐFavoriteProcessᚄ(ctx context.Context, sel ast.SelectionSet, v []*settings.FavoriteProcess) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNApplicationFavorite2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐFavoriteProcess(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNApplicationFavorite2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐFavoriteProcess(ctx context.Context, sel ast.SelectionSet, v *settings.FavoriteProcess) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ApplicationFavorite!")
+		return graphql.Null
+	}
+	return ec._ApplicationFavorite(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -28042,6 +33419,14 @@ func (ec *executionContext) marshalNChartData2ᚖgithubᚗcomᚋporticoᚑdevᚋ
 	return ec._ChartData(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCleanupSchedule2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCleanupSchedule(ctx context.Context, sel ast.SelectionSet, v *model.CleanupSchedule) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CleanupSchedule!")
+		return graphql.Null
+	}
+	return ec._CleanupSchedule(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCompleteTaskInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCompleteTaskInput(ctx context.Context, v any) (model.CompleteTaskInput, error) {
 	res, err := ec.unmarshalInputCompleteTaskInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -28057,6 +33442,16 @@ func (ec *executionContext) marshalNCompleteTaskPayload2ᚖgithubᚗcomᚋportic
 
 func (ec *executionContext) unmarshalNCreateAbsenceInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateAbsenceInput(ctx context.Context, v any) (model.CreateAbsenceInput, error) {
 	res, err := ec.unmarshalInputCreateAbsenceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateDashboardInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateDashboardInput(ctx context.Context, v any) (model.CreateDashboardInput, error) {
+	res, err := ec.unmarshalInputCreateDashboardInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateNewsInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateNewsInput(ctx context.Context, v any) (model.CreateNewsInput, error) {
+	res, err := ec.unmarshalInputCreateNewsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -28098,6 +33493,81 @@ func (ec *executionContext) unmarshalNCustomFieldFilter2ᚖgithubᚗcomᚋportic
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNDashboard2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋdashboardsᚐDashboardᚄ(ctx context.Context, sel ast.SelectionSet, v []*dashboards.Dashboard) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDashboard2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋdashboardsᚐDashboard(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDashboard2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋdashboardsᚐDashboard(ctx context.Context, sel ast.SelectionSet, v *dashboards.Dashboard) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Dashboard!")
+		return graphql.Null
+	}
+	return ec._Dashboard(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDashboardPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDashboardPayload(ctx context.Context, sel ast.SelectionSet, v *model.DashboardPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DashboardPayload!")
+		return graphql.Null
+	}
+	return ec._DashboardPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDashboardTitle2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋdashboardsᚐTitleᚄ(ctx context.Context, sel ast.SelectionSet, v []*dashboards.Title) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDashboardTitle2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋdashboardsᚐTitle(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDashboardTitle2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋdashboardsᚐTitle(ctx context.Context, sel ast.SelectionSet, v *dashboards.Title) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DashboardTitle!")
+		return graphql.Null
+	}
+	return ec._DashboardTitle(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDashboardTitleInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDashboardTitleInputᚄ(ctx context.Context, v any) ([]*model.DashboardTitleInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.DashboardTitleInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDashboardTitleInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDashboardTitleInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNDashboardTitleInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDashboardTitleInput(ctx context.Context, v any) (*model.DashboardTitleInput, error) {
+	res, err := ec.unmarshalInputDashboardTitleInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNDelegateTaskInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDelegateTaskInput(ctx context.Context, v any) (model.DelegateTaskInput, error) {
 	res, err := ec.unmarshalInputDelegateTaskInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -28106,6 +33576,32 @@ func (ec *executionContext) unmarshalNDelegateTaskInput2githubᚗcomᚋportico�
 func (ec *executionContext) unmarshalNDeleteByIdInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteByIDInput(ctx context.Context, v any) (model.DeleteByIDInput, error) {
 	res, err := ec.unmarshalInputDeleteByIdInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNDeleteDashboardInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteDashboardInput(ctx context.Context, v any) (model.DeleteDashboardInput, error) {
+	res, err := ec.unmarshalInputDeleteDashboardInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteDashboardPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteDashboardPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteDashboardPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteDashboardPayload!")
+		return graphql.Null
+	}
+	return ec._DeleteDashboardPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDeleteNewsInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteNewsInput(ctx context.Context, v any) (model.DeleteNewsInput, error) {
+	res, err := ec.unmarshalInputDeleteNewsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteNewsPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteNewsPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteNewsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteNewsPayload!")
+		return graphql.Null
+	}
+	return ec._DeleteNewsPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNDeletePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeletePayload(ctx context.Context, sel ast.SelectionSet, v *model.DeletePayload) graphql.Marshaler {
@@ -28161,6 +33657,19 @@ func (ec *executionContext) unmarshalNExpressTaskDefinitionInput2ᚕᚖgithubᚗ
 func (ec *executionContext) unmarshalNExpressTaskDefinitionInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressTaskDefinitionInput(ctx context.Context, v any) (*model.ExpressTaskDefinitionInput, error) {
 	res, err := ec.unmarshalInputExpressTaskDefinitionInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFavoriteProcessInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐFavoriteProcessInput(ctx context.Context, v any) (model.FavoriteProcessInput, error) {
+	res, err := ec.unmarshalInputFavoriteProcessInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFavoriteProcessesPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐFavoriteProcessesPayload(ctx context.Context, sel ast.SelectionSet, v *model.FavoriteProcessesPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FavoriteProcessesPayload!")
+		return graphql.Null
+	}
+	return ec._FavoriteProcessesPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
@@ -28286,6 +33795,19 @@ func (ec *executionContext) marshalNID2ᚕintᚄ(ctx context.Context, sel ast.Se
 	return ret
 }
 
+func (ec *executionContext) unmarshalNImportDashboardInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐImportDashboardInput(ctx context.Context, v any) (model.ImportDashboardInput, error) {
+	res, err := ec.unmarshalInputImportDashboardInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNImportDashboardPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐImportDashboardPayload(ctx context.Context, sel ast.SelectionSet, v *model.ImportDashboardPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ImportDashboardPayload!")
+		return graphql.Null
+	}
+	return ec._ImportDashboardPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNImportRolesInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐImportRolesInput(ctx context.Context, v any) (model.ImportRolesInput, error) {
 	res, err := ec.unmarshalInputImportRolesInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -28322,6 +33844,24 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	res := graphql.MarshalInt(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNJSON2interface(ctx context.Context, v any) (any, error) {
+	res, err := graphql.UnmarshalAny(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJSON2interface(ctx context.Context, sel ast.SelectionSet, v any) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JSON!")
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalAny(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "JSON!")
 	}
 	return res
 }
@@ -28404,6 +33944,93 @@ func (ec *executionContext) marshalNMoveRolePayload2ᚖgithubᚗcomᚋporticoᚑ
 	return ec._MoveRolePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNMySettings2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐUserSettings(ctx context.Context, sel ast.SelectionSet, v *settings.UserSettings) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MySettings!")
+		return graphql.Null
+	}
+	return ec._MySettings(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMySettingsPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐMySettingsPayload(ctx context.Context, sel ast.SelectionSet, v *model.MySettingsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MySettingsPayload!")
+		return graphql.Null
+	}
+	return ec._MySettingsPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNewsItem2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋnewsᚐItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*news.Item) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNewsItem2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋnewsᚐItem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNewsItem2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋnewsᚐItem(ctx context.Context, sel ast.SelectionSet, v *news.Item) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NewsItem!")
+		return graphql.Null
+	}
+	return ec._NewsItem(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNewsPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNewsPayload(ctx context.Context, sel ast.SelectionSet, v *model.NewsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NewsPayload!")
+		return graphql.Null
+	}
+	return ec._NewsPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNewsTranslation2githubᚗcomᚋporticoᚑdevᚋporticoᚋnewsᚐTranslation(ctx context.Context, sel ast.SelectionSet, v news.Translation) graphql.Marshaler {
+	return ec._NewsTranslation(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNNewsTranslation2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋnewsᚐTranslationᚄ(ctx context.Context, sel ast.SelectionSet, v []news.Translation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNewsTranslation2githubᚗcomᚋporticoᚑdevᚋporticoᚋnewsᚐTranslation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNNewsTranslationInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNewsTranslationInputᚄ(ctx context.Context, v any) ([]*model.NewsTranslationInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.NewsTranslationInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNNewsTranslationInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNewsTranslationInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNNewsTranslationInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNewsTranslationInput(ctx context.Context, v any) (*model.NewsTranslationInput, error) {
+	res, err := ec.unmarshalInputNewsTranslationInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -28463,6 +34090,35 @@ func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋporticoᚑdev
 		return graphql.Null
 	}
 	return ec._Notification(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNotificationChannel2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNotificationChannelᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.NotificationChannel) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotificationChannel2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNotificationChannel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNotificationChannel2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNotificationChannel(ctx context.Context, sel ast.SelectionSet, v *model.NotificationChannel) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NotificationChannel!")
+		return graphql.Null
+	}
+	return ec._NotificationChannel(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNNotificationChannelInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNotificationChannelInput(ctx context.Context, v any) (*model.NotificationChannelInput, error) {
+	res, err := ec.unmarshalInputNotificationChannelInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNNotificationKind2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNotificationKind(ctx context.Context, v any) (model.NotificationKind, error) {
@@ -28529,6 +34185,22 @@ func (ec *executionContext) marshalNPermissionInfo2ᚖgithubᚗcomᚋporticoᚑd
 		return graphql.Null
 	}
 	return ec._PermissionInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProcess2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐProcessᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Process) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProcess2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐProcess(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNProcess2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐProcess(ctx context.Context, sel ast.SelectionSet, v *ent.Process) graphql.Marshaler {
@@ -28613,6 +34285,24 @@ func (ec *executionContext) unmarshalNPropertyInput2ᚖgithubᚗcomᚋporticoᚑ
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNReorderDashboardsInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐReorderDashboardsInput(ctx context.Context, v any) (model.ReorderDashboardsInput, error) {
+	res, err := ec.unmarshalInputReorderDashboardsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReorderDashboardsPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐReorderDashboardsPayload(ctx context.Context, sel ast.SelectionSet, v *model.ReorderDashboardsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReorderDashboardsPayload!")
+		return graphql.Null
+	}
+	return ec._ReorderDashboardsPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReorderFavoriteProcessesInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐReorderFavoriteProcessesInput(ctx context.Context, v any) (model.ReorderFavoriteProcessesInput, error) {
+	res, err := ec.unmarshalInputReorderFavoriteProcessesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNRole2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐRole(ctx context.Context, sel ast.SelectionSet, v *ent.Role) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Role!")
@@ -28656,6 +34346,19 @@ func (ec *executionContext) marshalNRoleOrderField2ᚖgithubᚗcomᚋporticoᚑd
 func (ec *executionContext) unmarshalNRoleWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐRoleWhereInput(ctx context.Context, v any) (*ent.RoleWhereInput, error) {
 	res, err := ec.unmarshalInputRoleWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRunCleanupInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐRunCleanupInput(ctx context.Context, v any) (model.RunCleanupInput, error) {
+	res, err := ec.unmarshalInputRunCleanupInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRunCleanupPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐRunCleanupPayload(ctx context.Context, sel ast.SelectionSet, v *model.RunCleanupPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RunCleanupPayload!")
+		return graphql.Null
+	}
+	return ec._RunCleanupPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSecurityMember2githubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v ent.Noder) graphql.Marshaler {
@@ -28985,6 +34688,30 @@ func (ec *executionContext) unmarshalNTaskWhereInput2ᚖgithubᚗcomᚋportico�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNThirdPartyApplication2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐThirdPartyApplicationᚄ(ctx context.Context, sel ast.SelectionSet, v []*settings.ThirdPartyApplication) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNThirdPartyApplication2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐThirdPartyApplication(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNThirdPartyApplication2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsettingsᚐThirdPartyApplication(ctx context.Context, sel ast.SelectionSet, v *settings.ThirdPartyApplication) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ThirdPartyApplication!")
+		return graphql.Null
+	}
+	return ec._ThirdPartyApplication(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -29004,8 +34731,23 @@ func (ec *executionContext) unmarshalNUpdateCaseInput2githubᚗcomᚋporticoᚑd
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNUpdateDashboardInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateDashboardInput(ctx context.Context, v any) (model.UpdateDashboardInput, error) {
+	res, err := ec.unmarshalInputUpdateDashboardInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateExpressProcessInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateExpressProcessInput(ctx context.Context, v any) (model.UpdateExpressProcessInput, error) {
 	res, err := ec.unmarshalInputUpdateExpressProcessInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateMySettingsInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateMySettingsInput(ctx context.Context, v any) (model.UpdateMySettingsInput, error) {
+	res, err := ec.unmarshalInputUpdateMySettingsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateNewsInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateNewsInput(ctx context.Context, v any) (model.UpdateNewsInput, error) {
+	res, err := ec.unmarshalInputUpdateNewsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -29674,6 +35416,30 @@ func (ec *executionContext) unmarshalOCustomFieldFilter2ᚕᚖgithubᚗcomᚋpor
 	return res, nil
 }
 
+func (ec *executionContext) marshalODashboard2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋdashboardsᚐDashboard(ctx context.Context, sel ast.SelectionSet, v *dashboards.Dashboard) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Dashboard(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalODashboardTitleInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDashboardTitleInputᚄ(ctx context.Context, v any) ([]*model.DashboardTitleInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.DashboardTitleInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDashboardTitleInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDashboardTitleInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOExpressEmailInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressEmailInput(ctx context.Context, v any) (*model.ExpressEmailInput, error) {
 	if v == nil {
 		return nil, nil
@@ -29821,6 +35587,24 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOJSON2interface(ctx context.Context, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalAny(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOJSON2interface(ctx context.Context, sel ast.SelectionSet, v any) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalAny(v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOMap2map(ctx context.Context, v any) (map[string]any, error) {
 	if v == nil {
 		return nil, nil
@@ -29837,6 +35621,23 @@ func (ec *executionContext) marshalOMap2map(ctx context.Context, sel ast.Selecti
 	_ = ctx
 	res := graphql.MarshalMap(v)
 	return res
+}
+
+func (ec *executionContext) unmarshalONewsTranslationInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNewsTranslationInputᚄ(ctx context.Context, v any) ([]*model.NewsTranslationInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.NewsTranslationInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNNewsTranslationInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNewsTranslationInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalONode2githubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v ent.Noder) graphql.Marshaler {
@@ -29896,6 +35697,23 @@ func (ec *executionContext) unmarshalONoteWhereInput2ᚖgithubᚗcomᚋportico�
 	}
 	res, err := ec.unmarshalInputNoteWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalONotificationChannelInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNotificationChannelInputᚄ(ctx context.Context, v any) ([]*model.NotificationChannelInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.NotificationChannelInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNNotificationChannelInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐNotificationChannelInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOProcess2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐProcess(ctx context.Context, sel ast.SelectionSet, v *ent.Process) graphql.Marshaler {

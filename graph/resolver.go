@@ -6,9 +6,13 @@ import (
 	"log/slog"
 
 	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/cleanup"
+	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/directory"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/favorites"
 	"github.com/portico-dev/portico/live"
+	"github.com/portico-dev/portico/news"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/settings"
 	"github.com/portico-dev/portico/statistics"
@@ -17,14 +21,18 @@ import (
 
 // Resolver is the dependency root of the resolvers.
 type Resolver struct {
-	Client   *ent.Client
-	Auth     *auth.Service
-	Policy   *policy.Policy
-	Dir      *directory.Directory
-	Work     *workflow.Engine
-	Hub      *live.Hub
-	Settings *settings.Service
-	Charts   *statistics.Service
-	Feeds    *statistics.Feeds
-	Log      *slog.Logger
+	Client    *ent.Client
+	Auth      *auth.Service
+	Policy    *policy.Policy
+	Dir       *directory.Directory
+	Work      *workflow.Engine
+	Hub       *live.Hub
+	Settings  *settings.Service
+	Boards    *dashboards.Service // named apart from the dashboards query field
+	Favorites *favorites.Service
+	Cleanup   *cleanup.Job
+	Bulletin  *news.Service // named apart from the news query field
+	Charts    *statistics.Service
+	Feeds     *statistics.Feeds
+	Log       *slog.Logger
 }

@@ -59,6 +59,18 @@ func (r *mutationResolver) SetAnnouncement(ctx context.Context, input model.SetA
 	return &model.SetAnnouncementPayload{Announcement: view}, nil
 }
 
+// RunCleanup is the resolver for the runCleanup field.
+func (r *mutationResolver) RunCleanup(ctx context.Context, input model.RunCleanupInput) (*model.RunCleanupPayload, error) {
+	if _, err := r.Policy.Require(ctx, settings.AdminSettings); err != nil {
+		return nil, err
+	}
+	res, err := r.Cleanup.Run(ctx, input.DryRun != nil && *input.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RunCleanupPayload{Dashboards: res.Dashboards, Positions: res.Positions, Favorites: res.Favorites, Skipped: res.Skipped}, nil
+}
+
 // Variables is the resolver for the variables field.
 func (r *queryResolver) Variables(ctx context.Context) ([]*settings.Variable, error) {
 	return r.Settings.List(ctx)
@@ -70,6 +82,22 @@ func (r *queryResolver) Announcement(ctx context.Context) (*settings.Announcemen
 		return nil, err
 	}
 	return r.Settings.Announcement(ctx, auth.FromContext(ctx).Language)
+}
+
+// CleanupSchedule is the resolver for the cleanupSchedule field.
+func (r *queryResolver) CleanupSchedule(ctx context.Context) (*model.CleanupSchedule, error) {
+	if _, err := r.Policy.Require(ctx, settings.AdminSettings); err != nil {
+		return nil, err
+	}
+	expr, err := r.Settings.Value(ctx, settings.CleanupCron)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.CleanupSchedule{Expression: expr}
+	if next := r.Cleanup.NextRun(); !next.IsZero() {
+		out.NextRun = &next
+	}
+	return out, nil
 }
 
 // AnnouncementChanged is the resolver for the announcementChanged field.

@@ -86,7 +86,7 @@ func Start(t testing.TB, dialect string, cfg portico.Config) *Server {
 		cfg.DatabaseURL = DatabaseURL(t, dialect)
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = slog.New(slog.NewTextHandler(testLogOut(), nil))
 	}
 	srv, err := portico.New(context.Background(), cfg)
 	if err != nil {
@@ -178,4 +178,12 @@ func (s *Server) Login(t testing.TB, name, password string) *Client {
 		map[string]any{"u": name, "p": password}, &out)
 	c.Token = out.Login.Token
 	return c
+}
+
+// testLogOut is where test servers log: nowhere, unless PORTICO_TEST_LOG=1.
+func testLogOut() io.Writer {
+	if os.Getenv("PORTICO_TEST_LOG") == "1" {
+		return os.Stderr
+	}
+	return io.Discard
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -159,11 +160,11 @@ func checkThirdPartyApplications(text string) error {
 		}
 		for field, v := range map[string]string{"displayName": a.DisplayName, "name": a.Name} {
 			var texts map[string]string
-			if v == "" {
-				continue
+			if !strings.HasPrefix(strings.TrimSpace(v), "{") {
+				continue // a plain name, the same in every language
 			}
 			if err := json.Unmarshal([]byte(v), &texts); err != nil {
-				return fmt.Errorf("[%d].%s: must be a JSON object of texts by language such as {\"en\":\"Name\"}: %v", i, field, err)
+				return fmt.Errorf("[%d].%s: must be a name or a JSON object of texts by language such as {\"en\":\"Name\"}: %v", i, field, err)
 			}
 		}
 	}
@@ -256,4 +257,57 @@ func (s *Service) LocalizedName(ctx context.Context, names []LocaleValue, own st
 		texts[i] = LocalizedValue{Language: n.Locale, Value: n.Value}
 	}
 	return Pick(texts, lang, def), nil
+}
+
+// ApplicationFavorites returns Portal.Dashboard.FavoriteProcesses in index order.
+func (s *Service) ApplicationFavorites(ctx context.Context) ([]*FavoriteProcess, error) {
+	var out []*FavoriteProcess
+	if err := s.jsonValue(ctx, FavoriteProcesses, &out); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, func(a, b *FavoriteProcess) int { return a.Index - b.Index })
+	return out, nil
+}
+
+// ThirdPartyApplications returns Portal.ThirdPartyApplications in menu order.
+func (s *Service) ThirdPartyApplications(ctx context.Context) ([]*ThirdPartyApplication, error) {
+	var out []*ThirdPartyApplication
+	if err := s.jsonValue(ctx, ThirdPartyApps, &out); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, func(a, b *ThirdPartyApplication) int { return a.MenuOrdinal - b.MenuOrdinal })
+	return out, nil
+}
+
+// Localized returns, from a JSON object of texts by language (the seed's displayName),
+// the text for a user whose own language setting is own; a plain string is itself.
+func (s *Service) Localized(ctx context.Context, text, own string) (string, error) {
+	var byLang map[string]string
+	if err := json.Unmarshal([]byte(text), &byLang); err != nil {
+		return text, nil
+	}
+	lang, err := s.Language(ctx, own)
+	if err != nil {
+		return "", err
+	}
+	def, err := s.Value(ctx, DefaultLanguage)
+	if err != nil {
+		return "", err
+	}
+	texts := make([]LocalizedValue, 0, len(byLang))
+	for _, l := range slices.Sorted(maps.Keys(byLang)) {
+		texts = append(texts, LocalizedValue{Language: l, Value: byLang[l]})
+	}
+	return Pick(texts, lang, def), nil
+}
+
+func (s *Service) jsonValue(ctx context.Context, name string, v any) error {
+	text, err := s.Value(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal([]byte(text), v); err != nil {
+		return fmt.Errorf("stored %s: %w", name, err)
+	}
+	return nil
 }

@@ -217,11 +217,7 @@ func (s *Service) Get(ctx context.Context, name string) (*Variable, error) {
 		return nil, apperr.BadInput("unknown variable %q; known: %s", name, knownNames())
 	}
 	v := &Variable{Name: def.Name, Kind: def.Kind, Value: def.Default, Default: def.Default, Description: def.Description}
-	c := s.client
-	if tx := ent.TxFromContext(ctx); tx != nil {
-		c = tx.Client() // the request's own writes, not yet committed
-	}
-	row, err := c.Variable.Query().Where(variable.Name(name)).Only(policy.SystemContext(ctx))
+	row, err := database.Reader(ctx, s.client).Variable.Query().Where(variable.Name(name)).Only(policy.SystemContext(ctx))
 	switch {
 	case ent.IsNotFound(err):
 	case err != nil:

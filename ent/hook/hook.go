@@ -33,6 +33,42 @@ func (f BusinessCaseFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BusinessCaseMutation", m)
 }
 
+// The DashboardFunc type is an adapter to allow the use of ordinary
+// function as Dashboard mutator.
+type DashboardFunc func(context.Context, *ent.DashboardMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DashboardFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DashboardMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DashboardMutation", m)
+}
+
+// The DashboardPositionFunc type is an adapter to allow the use of ordinary
+// function as DashboardPosition mutator.
+type DashboardPositionFunc func(context.Context, *ent.DashboardPositionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DashboardPositionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DashboardPositionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DashboardPositionMutation", m)
+}
+
+// The FavoriteProcessFunc type is an adapter to allow the use of ordinary
+// function as FavoriteProcess mutator.
+type FavoriteProcessFunc func(context.Context, *ent.FavoriteProcessMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f FavoriteProcessFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.FavoriteProcessMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FavoriteProcessMutation", m)
+}
+
 // The GrantFunc type is an adapter to allow the use of ordinary
 // function as Grant mutator.
 type GrantFunc func(context.Context, *ent.GrantMutation) (ent.Value, error)
@@ -43,6 +79,18 @@ func (f GrantFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.GrantMutation", m)
+}
+
+// The NewsItemFunc type is an adapter to allow the use of ordinary
+// function as NewsItem mutator.
+type NewsItemFunc func(context.Context, *ent.NewsItemMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f NewsItemFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.NewsItemMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.NewsItemMutation", m)
 }
 
 // The NoteFunc type is an adapter to allow the use of ordinary

@@ -10,7 +10,11 @@ import (
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
+	"github.com/portico-dev/portico/ent/dashboard"
+	"github.com/portico-dev/portico/ent/dashboardposition"
+	"github.com/portico-dev/portico/ent/favoriteprocess"
 	"github.com/portico-dev/portico/ent/grant"
+	"github.com/portico-dev/portico/ent/newsitem"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/process"
@@ -135,6 +139,87 @@ func (f TraverseBusinessCase) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.BusinessCaseQuery", q)
 }
 
+// The DashboardFunc type is an adapter to allow the use of ordinary function as a Querier.
+type DashboardFunc func(context.Context, *ent.DashboardQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f DashboardFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.DashboardQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DashboardQuery", q)
+}
+
+// The TraverseDashboard type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseDashboard func(context.Context, *ent.DashboardQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseDashboard) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseDashboard) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DashboardQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.DashboardQuery", q)
+}
+
+// The DashboardPositionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type DashboardPositionFunc func(context.Context, *ent.DashboardPositionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f DashboardPositionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.DashboardPositionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DashboardPositionQuery", q)
+}
+
+// The TraverseDashboardPosition type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseDashboardPosition func(context.Context, *ent.DashboardPositionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseDashboardPosition) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseDashboardPosition) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DashboardPositionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.DashboardPositionQuery", q)
+}
+
+// The FavoriteProcessFunc type is an adapter to allow the use of ordinary function as a Querier.
+type FavoriteProcessFunc func(context.Context, *ent.FavoriteProcessQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f FavoriteProcessFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.FavoriteProcessQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.FavoriteProcessQuery", q)
+}
+
+// The TraverseFavoriteProcess type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseFavoriteProcess func(context.Context, *ent.FavoriteProcessQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseFavoriteProcess) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseFavoriteProcess) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.FavoriteProcessQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.FavoriteProcessQuery", q)
+}
+
 // The GrantFunc type is an adapter to allow the use of ordinary function as a Querier.
 type GrantFunc func(context.Context, *ent.GrantQuery) (ent.Value, error)
 
@@ -160,6 +245,33 @@ func (f TraverseGrant) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.GrantQuery", q)
+}
+
+// The NewsItemFunc type is an adapter to allow the use of ordinary function as a Querier.
+type NewsItemFunc func(context.Context, *ent.NewsItemQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f NewsItemFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.NewsItemQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.NewsItemQuery", q)
+}
+
+// The TraverseNewsItem type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseNewsItem func(context.Context, *ent.NewsItemQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseNewsItem) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseNewsItem) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.NewsItemQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.NewsItemQuery", q)
 }
 
 // The NoteFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -466,8 +578,16 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AbsenceQuery, predicate.Absence, absence.OrderOption]{typ: ent.TypeAbsence, tq: q}, nil
 	case *ent.BusinessCaseQuery:
 		return &query[*ent.BusinessCaseQuery, predicate.BusinessCase, businesscase.OrderOption]{typ: ent.TypeBusinessCase, tq: q}, nil
+	case *ent.DashboardQuery:
+		return &query[*ent.DashboardQuery, predicate.Dashboard, dashboard.OrderOption]{typ: ent.TypeDashboard, tq: q}, nil
+	case *ent.DashboardPositionQuery:
+		return &query[*ent.DashboardPositionQuery, predicate.DashboardPosition, dashboardposition.OrderOption]{typ: ent.TypeDashboardPosition, tq: q}, nil
+	case *ent.FavoriteProcessQuery:
+		return &query[*ent.FavoriteProcessQuery, predicate.FavoriteProcess, favoriteprocess.OrderOption]{typ: ent.TypeFavoriteProcess, tq: q}, nil
 	case *ent.GrantQuery:
 		return &query[*ent.GrantQuery, predicate.Grant, grant.OrderOption]{typ: ent.TypeGrant, tq: q}, nil
+	case *ent.NewsItemQuery:
+		return &query[*ent.NewsItemQuery, predicate.NewsItem, newsitem.OrderOption]{typ: ent.TypeNewsItem, tq: q}, nil
 	case *ent.NoteQuery:
 		return &query[*ent.NoteQuery, predicate.Note, note.OrderOption]{typ: ent.TypeNote, tq: q}, nil
 	case *ent.ProcessQuery:

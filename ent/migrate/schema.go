@@ -103,6 +103,111 @@ var (
 			},
 		},
 	}
+	// DashboardsColumns holds the columns for the "dashboards" table.
+	DashboardsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "public", Type: field.TypeBool, Default: false},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "permissions", Type: field.TypeJSON, Nullable: true},
+		{Name: "document", Type: field.TypeString, Size: 2147483647},
+		{Name: "owner_id", Type: field.TypeInt},
+	}
+	// DashboardsTable holds the schema information for the "dashboards" table.
+	DashboardsTable = &schema.Table{
+		Name:       "dashboards",
+		Columns:    DashboardsColumns,
+		PrimaryKey: []*schema.Column{DashboardsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "dashboards_users_owner",
+				Columns:    []*schema.Column{DashboardsColumns[7]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "dashboard_owner_id",
+				Unique:  false,
+				Columns: []*schema.Column{DashboardsColumns[7]},
+			},
+			{
+				Name:    "dashboard_public",
+				Unique:  false,
+				Columns: []*schema.Column{DashboardsColumns[3]},
+			},
+		},
+	}
+	// DashboardPositionsColumns holds the columns for the "dashboard_positions" table.
+	DashboardPositionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "position", Type: field.TypeInt},
+		{Name: "dashboard_id", Type: field.TypeInt},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// DashboardPositionsTable holds the schema information for the "dashboard_positions" table.
+	DashboardPositionsTable = &schema.Table{
+		Name:       "dashboard_positions",
+		Columns:    DashboardPositionsColumns,
+		PrimaryKey: []*schema.Column{DashboardPositionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "dashboard_positions_dashboards_positions",
+				Columns:    []*schema.Column{DashboardPositionsColumns[2]},
+				RefColumns: []*schema.Column{DashboardsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "dashboard_positions_users_user",
+				Columns:    []*schema.Column{DashboardPositionsColumns[3]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "dashboardposition_user_id_dashboard_id",
+				Unique:  true,
+				Columns: []*schema.Column{DashboardPositionsColumns[3], DashboardPositionsColumns[2]},
+			},
+		},
+	}
+	// FavoriteProcessesColumns holds the columns for the "favorite_processes" table.
+	FavoriteProcessesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "position", Type: field.TypeInt, Default: 0},
+		{Name: "user_id", Type: field.TypeInt},
+		{Name: "process_id", Type: field.TypeInt},
+	}
+	// FavoriteProcessesTable holds the schema information for the "favorite_processes" table.
+	FavoriteProcessesTable = &schema.Table{
+		Name:       "favorite_processes",
+		Columns:    FavoriteProcessesColumns,
+		PrimaryKey: []*schema.Column{FavoriteProcessesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "favorite_processes_users_user",
+				Columns:    []*schema.Column{FavoriteProcessesColumns[2]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "favorite_processes_processes_process",
+				Columns:    []*schema.Column{FavoriteProcessesColumns[3]},
+				RefColumns: []*schema.Column{ProcessesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "favoriteprocess_user_id_process_id",
+				Unique:  true,
+				Columns: []*schema.Column{FavoriteProcessesColumns[2], FavoriteProcessesColumns[3]},
+			},
+		},
+	}
 	// GrantsColumns holds the columns for the "grants" table.
 	GrantsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -152,6 +257,29 @@ var (
 				Name:    "grant_role_id",
 				Unique:  false,
 				Columns: []*schema.Column{GrantsColumns[5]},
+			},
+		},
+	}
+	// NewsItemsColumns holds the columns for the "news_items" table.
+	NewsItemsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "translations", Type: field.TypeString, Size: 2147483647},
+		{Name: "icon", Type: field.TypeString, Size: 100, Default: ""},
+		{Name: "author_id", Type: field.TypeInt},
+	}
+	// NewsItemsTable holds the schema information for the "news_items" table.
+	NewsItemsTable = &schema.Table{
+		Name:       "news_items",
+		Columns:    NewsItemsColumns,
+		PrimaryKey: []*schema.Column{NewsItemsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "news_items_users_author",
+				Columns:    []*schema.Column{NewsItemsColumns[5]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
 			},
 		},
 	}
@@ -538,6 +666,7 @@ var (
 		{Name: "password_hash", Type: field.TypeString, Default: ""},
 		{Name: "properties", Type: field.TypeJSON, Nullable: true},
 		{Name: "disabled", Type: field.TypeBool, Default: false},
+		{Name: "notification_channels", Type: field.TypeJSON, Nullable: true},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{
@@ -669,7 +798,11 @@ var (
 	Tables = []*schema.Table{
 		AbsencesTable,
 		CasesTable,
+		DashboardsTable,
+		DashboardPositionsTable,
+		FavoriteProcessesTable,
 		GrantsTable,
+		NewsItemsTable,
 		NotesTable,
 		ProcessesTable,
 		ProcessStartersTable,
@@ -698,10 +831,28 @@ func init() {
 		Table:          "cases",
 		IncrementStart: func(i int) *int { return &i }(0),
 	}
+	DashboardsTable.ForeignKeys[0].RefTable = UsersTable
+	DashboardsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(60129542144),
+	}
+	DashboardPositionsTable.ForeignKeys[0].RefTable = DashboardsTable
+	DashboardPositionsTable.ForeignKeys[1].RefTable = UsersTable
+	DashboardPositionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(64424509440),
+	}
+	FavoriteProcessesTable.ForeignKeys[0].RefTable = UsersTable
+	FavoriteProcessesTable.ForeignKeys[1].RefTable = ProcessesTable
+	FavoriteProcessesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(68719476736),
+	}
 	GrantsTable.ForeignKeys[0].RefTable = RolesTable
 	GrantsTable.ForeignKeys[1].RefTable = UsersTable
 	GrantsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(4294967296),
+	}
+	NewsItemsTable.ForeignKeys[0].RefTable = UsersTable
+	NewsItemsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(73014444032),
 	}
 	NotesTable.ForeignKeys[0].RefTable = CasesTable
 	NotesTable.ForeignKeys[1].RefTable = UsersTable

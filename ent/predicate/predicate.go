@@ -12,8 +12,20 @@ type Absence func(*sql.Selector)
 // BusinessCase is the predicate function for businesscase builders.
 type BusinessCase func(*sql.Selector)
 
+// Dashboard is the predicate function for dashboard builders.
+type Dashboard func(*sql.Selector)
+
+// DashboardPosition is the predicate function for dashboardposition builders.
+type DashboardPosition func(*sql.Selector)
+
+// FavoriteProcess is the predicate function for favoriteprocess builders.
+type FavoriteProcess func(*sql.Selector)
+
 // Grant is the predicate function for grant builders.
 type Grant func(*sql.Selector)
+
+// NewsItem is the predicate function for newsitem builders.
+type NewsItem func(*sql.Selector)
 
 // Note is the predicate function for note builders.
 type Note func(*sql.Selector)

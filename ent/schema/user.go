@@ -27,6 +27,10 @@ func (User) Fields() []ent.Field {
 		field.JSON("properties", map[string]string{}).Optional().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Bool("disabled").Default(false),
+		// notification_channels says, per channel (email, web), whether the user wants
+		// notifications there (NotificationChannelsSetting); unset channels are on.
+		field.JSON("notification_channels", map[string]bool{}).Optional().
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

@@ -32,6 +32,8 @@ const (
 	FieldProperties = "properties"
 	// FieldDisabled holds the string denoting the disabled field in the database.
 	FieldDisabled = "disabled"
+	// FieldNotificationChannels holds the string denoting the notification_channels field in the database.
+	FieldNotificationChannels = "notification_channels"
 	// EdgeRoles holds the string denoting the roles edge name in mutations.
 	EdgeRoles = "roles"
 	// EdgeAbsences holds the string denoting the absences edge name in mutations.
@@ -91,6 +93,7 @@ var Columns = []string{
 	FieldPasswordHash,
 	FieldProperties,
 	FieldDisabled,
+	FieldNotificationChannels,
 }
 
 var (

@@ -520,6 +520,16 @@ func DisabledNEQ(v bool) predicate.User {
 	return predicate.User(sql.FieldNEQ(FieldDisabled, v))
 }
 
+// NotificationChannelsIsNil applies the IsNil predicate on the "notification_channels" field.
+func NotificationChannelsIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldNotificationChannels))
+}
+
+// NotificationChannelsNotNil applies the NotNil predicate on the "notification_channels" field.
+func NotificationChannelsNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldNotificationChannels))
+}
+
 // HasRoles applies the HasEdge predicate on the "roles" edge.
 func HasRoles() predicate.User {
 	return predicate.User(func(s *sql.Selector) {

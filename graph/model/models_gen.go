@@ -9,8 +9,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/task"
+	"github.com/portico-dev/portico/news"
 	"github.com/portico-dev/portico/settings"
 	"github.com/portico-dev/portico/statistics"
 )
@@ -57,6 +59,13 @@ type ChartFilterInput struct {
 	CustomFieldFilters          map[string]any `json:"customFieldFilters,omitempty"`
 }
 
+// The cleanup of obsolete (disabled) users' data: private dashboards, dashboard order, favorites.
+type CleanupSchedule struct {
+	// PortalStartTimeCleanObsoletedUserData, Quartz style with seconds
+	Expression string     `json:"expression"`
+	NextRun    *time.Time `json:"nextRun,omitempty"`
+}
+
 type CompleteTaskInput struct {
 	ID int `json:"id"`
 	// data: the form's values by elementID; APPROVAL steps need approved: true|false.
@@ -74,6 +83,20 @@ type CreateAbsenceInput struct {
 	From    time.Time `json:"from"`
 	Until   time.Time `json:"until"`
 	Comment *string   `json:"comment,omitempty"`
+}
+
+type CreateDashboardInput struct {
+	Titles      []*DashboardTitleInput `json:"titles"`
+	Public      *bool                  `json:"public,omitempty"`
+	Permissions []string               `json:"permissions,omitempty"`
+	Widgets     any                    `json:"widgets,omitempty"`
+	Icon        *string                `json:"icon,omitempty"`
+	Description *string                `json:"description,omitempty"`
+}
+
+type CreateNewsInput struct {
+	Translations []*NewsTranslationInput `json:"translations"`
+	Icon         *string                 `json:"icon,omitempty"`
 }
 
 type CreateRoleInput struct {
@@ -114,6 +137,15 @@ type CustomFieldFilter struct {
 	Equals *string `json:"equals,omitempty"`
 }
 
+type DashboardPayload struct {
+	Dashboard *dashboards.Dashboard `json:"dashboard"`
+}
+
+type DashboardTitleInput struct {
+	Locale string `json:"locale"`
+	Value  string `json:"value"`
+}
+
 type DelegateTaskInput struct {
 	ID      int   `json:"id"`
 	UserIds []int `json:"userIds,omitempty"`
@@ -121,6 +153,22 @@ type DelegateTaskInput struct {
 }
 
 type DeleteByIDInput struct {
+	ID int `json:"id"`
+}
+
+type DeleteDashboardInput struct {
+	ID int `json:"id"`
+}
+
+type DeleteDashboardPayload struct {
+	ID int `json:"id"`
+}
+
+type DeleteNewsInput struct {
+	ID int `json:"id"`
+}
+
+type DeleteNewsPayload struct {
 	ID int `json:"id"`
 }
 
@@ -185,6 +233,15 @@ type ExpressTaskDefinitionInput struct {
 	Email        *ExpressEmailInput         `json:"email,omitempty"`
 }
 
+type FavoriteProcessInput struct {
+	ProcessID int `json:"processId"`
+}
+
+type FavoriteProcessesPayload struct {
+	// the viewer's favorite processes, in its order
+	Processes []*ent.Process `json:"processes"`
+}
+
 type GrantInput struct {
 	Permission string `json:"permission"`
 	// exactly one of roleId and userId
@@ -194,6 +251,18 @@ type GrantInput struct {
 
 type GrantPayload struct {
 	Ok bool `json:"ok"`
+}
+
+type ImportDashboardInput struct {
+	// a JSON array of one dashboard, as exportDashboard gives
+	JSON   string `json:"json"`
+	Public *bool  `json:"public,omitempty"`
+}
+
+type ImportDashboardPayload struct {
+	Dashboard *dashboards.Dashboard `json:"dashboard"`
+	// what the import left out, such as permissions of roles that do not exist
+	Warnings []string `json:"warnings"`
 }
 
 type ImportRolesInput struct {
@@ -256,6 +325,20 @@ type MoveRolePayload struct {
 	Role *ent.Role `json:"role"`
 }
 
+type MySettingsPayload struct {
+	Settings *settings.UserSettings `json:"settings"`
+}
+
+type NewsPayload struct {
+	News *news.Item `json:"news"`
+}
+
+type NewsTranslationInput struct {
+	Language string `json:"language"`
+	Title    string `json:"title"`
+	Content  string `json:"content"`
+}
+
 type NotePayload struct {
 	Note *ent.Note `json:"note"`
 }
@@ -263,6 +346,16 @@ type NotePayload struct {
 type Notification struct {
 	Kind NotificationKind `json:"kind"`
 	Task *ent.Task        `json:"task"`
+}
+
+type NotificationChannel struct {
+	Channel string `json:"channel"`
+	Enabled bool   `json:"enabled"`
+}
+
+type NotificationChannelInput struct {
+	Channel string `json:"channel"`
+	Enabled bool   `json:"enabled"`
 }
 
 // Why a user holds a permission or not.
@@ -296,6 +389,32 @@ type Property struct {
 type PropertyInput struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
+}
+
+type ReorderDashboardsInput struct {
+	// the viewer's order; dashboards not named follow
+	Ids []int `json:"ids"`
+}
+
+type ReorderDashboardsPayload struct {
+	Dashboards []*dashboards.Dashboard `json:"dashboards"`
+}
+
+type ReorderFavoriteProcessesInput struct {
+	ProcessIds []int `json:"processIds"`
+}
+
+type RunCleanupInput struct {
+	// count what would be removed, remove nothing
+	DryRun *bool `json:"dryRun,omitempty"`
+}
+
+type RunCleanupPayload struct {
+	Dashboards int `json:"dashboards"`
+	Positions  int `json:"positions"`
+	Favorites  int `json:"favorites"`
+	// another server was running the cleanup
+	Skipped bool `json:"skipped"`
 }
 
 type SetAnnouncementInput struct {
@@ -373,10 +492,33 @@ type UpdateCaseInput struct {
 	Description *string `json:"description,omitempty"`
 }
 
+type UpdateDashboardInput struct {
+	ID          int                    `json:"id"`
+	Titles      []*DashboardTitleInput `json:"titles,omitempty"`
+	Public      *bool                  `json:"public,omitempty"`
+	Permissions []string               `json:"permissions,omitempty"`
+	Widgets     any                    `json:"widgets,omitempty"`
+	Icon        *string                `json:"icon,omitempty"`
+	Description *string                `json:"description,omitempty"`
+}
+
 type UpdateExpressProcessInput struct {
 	// id of the Process node to change
 	ProcessID  int                  `json:"processId"`
 	Definition *ExpressProcessInput `json:"definition"`
+}
+
+type UpdateMySettingsInput struct {
+	// a supported language, or "" for the application default
+	Language *string `json:"language,omitempty"`
+	// needs NotificationChannelsSetting
+	NotificationChannels []*NotificationChannelInput `json:"notificationChannels,omitempty"`
+}
+
+type UpdateNewsInput struct {
+	ID           int                     `json:"id"`
+	Translations []*NewsTranslationInput `json:"translations,omitempty"`
+	Icon         *string                 `json:"icon,omitempty"`
 }
 
 type UpdateRoleInput struct {

@@ -1,0 +1,150 @@
+// Package cleanup is the daily job that removes the personal data of obsolete users
+// (disabled ones): their private dashboards, dashboard order and favorite processes. It
+// runs on the cron expression of PortalStartTimeCleanObsoletedUserData (Quartz style,
+// seconds first), rescheduled when the variable changes; with several servers on one
+// PostgreSQL database an advisory lock lets one of them do each run.
+package cleanup
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"entgo.io/ent/dialect"
+	"github.com/robfig/cron/v3"
+
+	"github.com/portico-dev/portico/database"
+	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/dashboard"
+	"github.com/portico-dev/portico/ent/dashboardposition"
+	"github.com/portico-dev/portico/ent/favoriteprocess"
+	"github.com/portico-dev/portico/ent/user"
+	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/settings"
+)
+
+// lockKey is the advisory lock of a run (any fixed number unique to this job).
+const lockKey = 7262736
+
+// Result counts what a run removed.
+type Result struct {
+	Dashboards, Positions, Favorites int
+	Skipped                          bool // another server holds the lock
+}
+
+// Job runs the cleanup.
+type Job struct {
+	client   *ent.Client
+	dialect  string
+	settings *settings.Service
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	nextRun time.Time
+}
+
+// New returns the job.
+func New(client *ent.Client, dialectName string, s *settings.Service, log *slog.Logger) *Job {
+	return &Job{client: client, dialect: dialectName, settings: s, log: log}
+}
+
+// Run removes the obsolete users' data in one transaction; a dry run only counts it.
+func (j *Job) Run(ctx context.Context, dryRun bool) (Result, error) {
+	var res Result
+	ctx = policy.SystemContext(ctx)
+	err := database.InTx(ctx, j.client, func(ctx context.Context, tx *ent.Tx) error {
+		if j.dialect == dialect.Postgres {
+			rows, err := tx.QueryContext(ctx, "SELECT pg_try_advisory_xact_lock($1)", lockKey)
+			if err != nil {
+				return fmt.Errorf("cleanup lock: %w", err)
+			}
+			var got bool
+			if rows.Next() {
+				err = rows.Scan(&got)
+			}
+			rows.Close()
+			if err != nil {
+				return err
+			}
+			if !got {
+				res.Skipped = true
+				return nil
+			}
+		}
+		disabled := user.Disabled(true)
+		positions := dashboardposition.HasUserWith(disabled)
+		dashboards := dashboard.And(dashboard.Public(false), dashboard.HasOwnerWith(disabled))
+		favorites := favoriteprocess.HasUserWith(disabled)
+		var err error
+		if dryRun {
+			// Count only: the request may run inside a transaction of its own, which a
+			// rollback here cannot undo.
+			if res.Positions, err = tx.DashboardPosition.Query().Where(positions).Count(ctx); err != nil {
+				return err
+			}
+			if res.Dashboards, err = tx.Dashboard.Query().Where(dashboards).Count(ctx); err != nil {
+				return err
+			}
+			res.Favorites, err = tx.FavoriteProcess.Query().Where(favorites).Count(ctx)
+			return err
+		}
+		if res.Positions, err = tx.DashboardPosition.Delete().Where(positions).Exec(ctx); err != nil {
+			return fmt.Errorf("remove dashboard order: %w", err)
+		}
+		if res.Dashboards, err = tx.Dashboard.Delete().Where(dashboards).Exec(ctx); err != nil {
+			return fmt.Errorf("remove private dashboards: %w", err)
+		}
+		if res.Favorites, err = tx.FavoriteProcess.Delete().Where(favorites).Exec(ctx); err != nil {
+			return fmt.Errorf("remove favorites: %w", err)
+		}
+		return nil
+	})
+	return res, err
+}
+
+// NextRun is when the schedule runs the job next (zero before Schedule).
+func (j *Job) NextRun() time.Time {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.nextRun
+}
+
+// Schedule runs the job on the variable's cron expression until ctx ends, rescheduling
+// when variables change.
+func (j *Job) Schedule(ctx context.Context) {
+	changes := j.settings.Watch(ctx)
+	for {
+		expr, err := j.settings.Value(ctx, settings.CleanupCron)
+		if err != nil {
+			j.log.Error("cleanup schedule", "err", err)
+			expr = "0 0 6 * * ?"
+		}
+		sched, err := settings.ParseCron(expr)
+		if err != nil {
+			j.log.Error("cleanup schedule: bad cron expression; using the default", "expr", expr, "err", err)
+			sched, _ = settings.ParseCron("0 0 6 * * ?")
+		}
+		c := cron.New(cron.WithLocation(time.UTC))
+		c.Schedule(sched, cron.FuncJob(func() {
+			res, err := j.Run(ctx, false)
+			if err != nil {
+				j.log.Error("cleanup run", "err", err)
+				return
+			}
+			j.log.Info("cleanup run", "dashboards", res.Dashboards, "positions", res.Positions, "favorites", res.Favorites, "skipped", res.Skipped)
+		}))
+		c.Start()
+		j.mu.Lock()
+		j.nextRun = sched.Next(time.Now().UTC())
+		j.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			<-c.Stop().Done()
+			return
+		case <-changes:
+			<-c.Stop().Done()
+		}
+	}
+}
