@@ -7,11 +7,15 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"entgo.io/contrib/entgql"
@@ -23,12 +27,14 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/bootstrap"
 	"github.com/portico-dev/portico/cleanup"
 	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/directory"
+	"github.com/portico-dev/portico/documents"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/serversecret"
 	"github.com/portico-dev/portico/export"
@@ -57,6 +63,8 @@ type Config struct {
 	MaxDepth       int           // default 15
 	MaxComplexity  int           // default 5000
 	SMTPURL        string        // smtp://[user:password@]host:port?from=address for EMAIL steps; "" logs them
+	MaxUploadBytes int64         // largest document upload; default documents.DefaultMaxSize
+	ClamdAddr      string        // host:port of a ClamAV daemon scanning uploads; "" scans nothing
 	Logger         *slog.Logger  // default slog.Default()
 	// WrapDriver, when set, wraps the database driver (tests count queries with it).
 	WrapDriver func(dialect.Driver) dialect.Driver
@@ -72,6 +80,7 @@ type Server struct {
 	Dashboards *dashboards.Service
 	Favorites  *favorites.Service
 	News       *news.Service
+	Documents  *documents.Service
 	Work       *workflow.Engine
 	Bus        live.Bus
 	Hub        *live.Hub
@@ -143,6 +152,15 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	s.Dashboards = dashboards.New(db.Client, s.Policy)
 	s.Favorites = favorites.New(db.Client, s.Policy)
 	s.News = news.New(db.Client, s.Policy)
+	s.Documents = documents.New(db.Client, s.Policy)
+	s.Documents.MaxSize = cfg.MaxUploadBytes
+	if cfg.ClamdAddr != "" {
+		s.Documents.Scanner = documents.Clamd{Addr: cfg.ClamdAddr}
+		s.Documents.ScanEnabled = func(ctx context.Context) bool {
+			v, err := s.Settings.Value(ctx, settings.VirusScanner)
+			return err != nil || v != "false" // scan unless switched off
+		}
+	}
 	if cfg.SMTPURL != "" {
 		m, err := mail.New(cfg.SMTPURL)
 		if err != nil {
@@ -236,6 +254,9 @@ func withDefaults(cfg Config) Config {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
+	if cfg.MaxUploadBytes == 0 {
+		cfg.MaxUploadBytes = documents.DefaultMaxSize
+	}
 	if cfg.MaxDepth == 0 {
 		cfg.MaxDepth = 15
 	}
@@ -292,6 +313,7 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.MultipartForm{MaxUploadSize: cfg.MaxUploadBytes + 1<<20, MaxMemory: 32 << 20})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
@@ -331,10 +353,11 @@ func (s *Server) websocketInit(ctx context.Context, p transport.InitPayload) (co
 
 func (s *Server) routes(cfg Config) http.Handler {
 	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Hub: s.Hub,
-		Settings: s.Settings, Boards: s.Dashboards, Favorites: s.Favorites, Cleanup: s.Cleanup, Bulletin: s.News, Charts: s.Charts, Feeds: s.Feeds, Log: s.log}
+		Settings: s.Settings, Boards: s.Dashboards, Favorites: s.Favorites, Cleanup: s.Cleanup, Files: s.Documents, Bulletin: s.News, Charts: s.Charts, Feeds: s.Feeds, Log: s.log}
 	gql := s.graphQL(cfg, res)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes))))
+	mux.Handle("/graphql", s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes, cfg.MaxUploadBytes))))
+	mux.Handle("GET /documents/{id}", s.Auth.Middleware(http.HandlerFunc(s.downloadDocument)))
 	// The exports read the list arguments with the GraphQL schema's input resolvers.
 	exp := &export.Exporter{Client: s.DB.Client, Policy: s.Policy, Args: graph.NewListArgs(res), Log: s.log}
 	mux.Handle("GET /export/tasks.xlsx", s.Auth.Middleware(http.HandlerFunc(exp.Tasks)))
@@ -357,12 +380,50 @@ func (s *Server) routes(cfg Config) http.Handler {
 	return requestid.Middleware(s.accessLog(withClientAddr(mux)))
 }
 
-// limitBody caps request bodies so a huge POST cannot exhaust memory.
-func limitBody(next http.Handler, n int64) http.Handler {
+// limitBody caps request bodies so a huge POST cannot exhaust memory; multipart
+// requests (document uploads) may carry a file of up to upload bytes.
+func limitBody(next http.Handler, n, upload int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+			n = upload + 1<<20
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, n)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// downloadDocument sends a document's content to a viewer who may read it.
+func (s *Server) downloadDocument(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(r.PathValue("id"))
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, apperr.BadInput("document id %q is not a number", r.PathValue("id")))
+		return
+	}
+	doc, err := s.Documents.Content(r.Context(), id)
+	if err != nil {
+		status := http.StatusInternalServerError
+		if e, ok := apperr.As(err); ok {
+			status = map[apperr.Code]int{apperr.CodeUnauthenticated: http.StatusUnauthorized, apperr.CodeForbidden: http.StatusForbidden,
+				apperr.CodeNotFound: http.StatusNotFound, apperr.CodeBadUserInput: http.StatusBadRequest}[e.Code]
+			writeJSONError(w, status, e)
+			return
+		}
+		s.log.ErrorContext(r.Context(), "download document", "id", id, "err", err)
+		writeJSONError(w, status, &apperr.Error{Code: apperr.CodeInternal, Message: "internal error; quote request id " + requestid.FromContext(r.Context())})
+		return
+	}
+	w.Header().Set("Content-Type", doc.ContentType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": doc.Name}))
+	w.Header().Set("Content-Length", strconv.FormatInt(doc.Size, 10))
+	w.Write(doc.Content)
+}
+
+// writeJSONError answers a non-GraphQL route with an error in GraphQL's shape.
+func writeJSONError(w http.ResponseWriter, status int, e *apperr.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"message": e.Message, "extensions": map[string]any{"code": e.Code}}}})
 }
 
 func withClientAddr(next http.Handler) http.Handler {

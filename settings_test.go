@@ -70,7 +70,7 @@ func TestVariables(t *testing.T) {
 			{"Portal.StatisticCharts", "[{\"id\": \"a\",\n \"typo\": 1}]", "line 2, column"},
 			{"Portal.Announcement", "{\"contents\": [{\"language\": \"en\", \"value\": 3}], \"enabled\": true}", "line 1, column"},
 			{"Portal.Announcement", "{\"contents\": [", "line 1, column 15"},
-			{"Portal.ThirdPartyApplications", `[{"id": "x", "displayName": "AxonIvy"}]`, "displayName"},
+			{"Portal.ThirdPartyApplications", `[{"id": "x", "displayName": "{\"en\": 3}"}]`, "displayName"},
 			{"Portal.Dashboard.FavoriteProcesses", `[{"id": "x", "processType": "SCRIPT"}]`, "EXPRESS_PROCESS"},
 		} {
 			var before variableOut

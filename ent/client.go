@@ -19,6 +19,7 @@ import (
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/dashboard"
 	"github.com/portico-dev/portico/ent/dashboardposition"
+	"github.com/portico-dev/portico/ent/document"
 	"github.com/portico-dev/portico/ent/favoriteprocess"
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/newsitem"
@@ -50,6 +51,8 @@ type Client struct {
 	Dashboard *DashboardClient
 	// DashboardPosition is the client for interacting with the DashboardPosition builders.
 	DashboardPosition *DashboardPositionClient
+	// Document is the client for interacting with the Document builders.
+	Document *DocumentClient
 	// FavoriteProcess is the client for interacting with the FavoriteProcess builders.
 	FavoriteProcess *FavoriteProcessClient
 	// Grant is the client for interacting with the Grant builders.
@@ -93,6 +96,7 @@ func (c *Client) init() {
 	c.BusinessCase = NewBusinessCaseClient(c.config)
 	c.Dashboard = NewDashboardClient(c.config)
 	c.DashboardPosition = NewDashboardPositionClient(c.config)
+	c.Document = NewDocumentClient(c.config)
 	c.FavoriteProcess = NewFavoriteProcessClient(c.config)
 	c.Grant = NewGrantClient(c.config)
 	c.NewsItem = NewNewsItemClient(c.config)
@@ -203,6 +207,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		BusinessCase:      NewBusinessCaseClient(cfg),
 		Dashboard:         NewDashboardClient(cfg),
 		DashboardPosition: NewDashboardPositionClient(cfg),
+		Document:          NewDocumentClient(cfg),
 		FavoriteProcess:   NewFavoriteProcessClient(cfg),
 		Grant:             NewGrantClient(cfg),
 		NewsItem:          NewNewsItemClient(cfg),
@@ -240,6 +245,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		BusinessCase:      NewBusinessCaseClient(cfg),
 		Dashboard:         NewDashboardClient(cfg),
 		DashboardPosition: NewDashboardPositionClient(cfg),
+		Document:          NewDocumentClient(cfg),
 		FavoriteProcess:   NewFavoriteProcessClient(cfg),
 		Grant:             NewGrantClient(cfg),
 		NewsItem:          NewNewsItemClient(cfg),
@@ -283,10 +289,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Absence, c.BusinessCase, c.Dashboard, c.DashboardPosition, c.FavoriteProcess,
-		c.Grant, c.NewsItem, c.Note, c.Process, c.ProcessStarter, c.Role,
-		c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User, c.Variable,
-		c.WorkflowEvent,
+		c.Absence, c.BusinessCase, c.Dashboard, c.DashboardPosition, c.Document,
+		c.FavoriteProcess, c.Grant, c.NewsItem, c.Note, c.Process, c.ProcessStarter,
+		c.Role, c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User,
+		c.Variable, c.WorkflowEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -296,10 +302,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Absence, c.BusinessCase, c.Dashboard, c.DashboardPosition, c.FavoriteProcess,
-		c.Grant, c.NewsItem, c.Note, c.Process, c.ProcessStarter, c.Role,
-		c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User, c.Variable,
-		c.WorkflowEvent,
+		c.Absence, c.BusinessCase, c.Dashboard, c.DashboardPosition, c.Document,
+		c.FavoriteProcess, c.Grant, c.NewsItem, c.Note, c.Process, c.ProcessStarter,
+		c.Role, c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User,
+		c.Variable, c.WorkflowEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -316,6 +322,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Dashboard.mutate(ctx, m)
 	case *DashboardPositionMutation:
 		return c.DashboardPosition.mutate(ctx, m)
+	case *DocumentMutation:
+		return c.Document.mutate(ctx, m)
 	case *FavoriteProcessMutation:
 		return c.FavoriteProcess.mutate(ctx, m)
 	case *GrantMutation:
@@ -1054,6 +1062,171 @@ func (c *DashboardPositionClient) mutate(ctx context.Context, m *DashboardPositi
 		return (&DashboardPositionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown DashboardPosition mutation op: %q", m.Op())
+	}
+}
+
+// DocumentClient is a client for the Document schema.
+type DocumentClient struct {
+	config
+}
+
+// NewDocumentClient returns a client for the Document from the given config.
+func NewDocumentClient(c config) *DocumentClient {
+	return &DocumentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `document.Hooks(f(g(h())))`.
+func (c *DocumentClient) Use(hooks ...Hook) {
+	c.hooks.Document = append(c.hooks.Document, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `document.Intercept(f(g(h())))`.
+func (c *DocumentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Document = append(c.inters.Document, interceptors...)
+}
+
+// Create returns a builder for creating a Document entity.
+func (c *DocumentClient) Create() *DocumentCreate {
+	mutation := newDocumentMutation(c.config, OpCreate)
+	return &DocumentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Document entities.
+func (c *DocumentClient) CreateBulk(builders ...*DocumentCreate) *DocumentCreateBulk {
+	return &DocumentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DocumentClient) MapCreateBulk(slice any, setFunc func(*DocumentCreate, int)) *DocumentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DocumentCreateBulk{err: fmt.Errorf("calling to DocumentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DocumentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DocumentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Document.
+func (c *DocumentClient) Update() *DocumentUpdate {
+	mutation := newDocumentMutation(c.config, OpUpdate)
+	return &DocumentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DocumentClient) UpdateOne(_m *Document) *DocumentUpdateOne {
+	mutation := newDocumentMutation(c.config, OpUpdateOne, withDocument(_m))
+	return &DocumentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DocumentClient) UpdateOneID(id int) *DocumentUpdateOne {
+	mutation := newDocumentMutation(c.config, OpUpdateOne, withDocumentID(id))
+	return &DocumentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Document.
+func (c *DocumentClient) Delete() *DocumentDelete {
+	mutation := newDocumentMutation(c.config, OpDelete)
+	return &DocumentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DocumentClient) DeleteOne(_m *Document) *DocumentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DocumentClient) DeleteOneID(id int) *DocumentDeleteOne {
+	builder := c.Delete().Where(document.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DocumentDeleteOne{builder}
+}
+
+// Query returns a query builder for Document.
+func (c *DocumentClient) Query() *DocumentQuery {
+	return &DocumentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDocument},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Document entity by its id.
+func (c *DocumentClient) Get(ctx context.Context, id int) (*Document, error) {
+	return c.Query().Where(document.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DocumentClient) GetX(ctx context.Context, id int) *Document {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryCase queries the case edge of a Document.
+func (c *DocumentClient) QueryCase(_m *Document) *BusinessCaseQuery {
+	query := (&BusinessCaseClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(document.Table, document.FieldID, id),
+			sqlgraph.To(businesscase.Table, businesscase.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, document.CaseTable, document.CaseColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryUploader queries the uploader edge of a Document.
+func (c *DocumentClient) QueryUploader(_m *Document) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(document.Table, document.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, document.UploaderTable, document.UploaderColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DocumentClient) Hooks() []Hook {
+	return c.hooks.Document
+}
+
+// Interceptors returns the client interceptors.
+func (c *DocumentClient) Interceptors() []Interceptor {
+	return c.inters.Document
+}
+
+func (c *DocumentClient) mutate(ctx context.Context, m *DocumentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DocumentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DocumentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DocumentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DocumentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Document mutation op: %q", m.Op())
 	}
 }
 
@@ -3562,14 +3735,14 @@ func (c *WorkflowEventClient) mutate(ctx context.Context, m *WorkflowEventMutati
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Absence, BusinessCase, Dashboard, DashboardPosition, FavoriteProcess, Grant,
-		NewsItem, Note, Process, ProcessStarter, Role, ServerSecret, Substitute, Task,
-		TaskResponsible, User, Variable, WorkflowEvent []ent.Hook
+		Absence, BusinessCase, Dashboard, DashboardPosition, Document, FavoriteProcess,
+		Grant, NewsItem, Note, Process, ProcessStarter, Role, ServerSecret, Substitute,
+		Task, TaskResponsible, User, Variable, WorkflowEvent []ent.Hook
 	}
 	inters struct {
-		Absence, BusinessCase, Dashboard, DashboardPosition, FavoriteProcess, Grant,
-		NewsItem, Note, Process, ProcessStarter, Role, ServerSecret, Substitute, Task,
-		TaskResponsible, User, Variable, WorkflowEvent []ent.Interceptor
+		Absence, BusinessCase, Dashboard, DashboardPosition, Document, FavoriteProcess,
+		Grant, NewsItem, Note, Process, ProcessStarter, Role, ServerSecret, Substitute,
+		Task, TaskResponsible, User, Variable, WorkflowEvent []ent.Interceptor
 	}
 )
 

@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/dashboard"
 	"github.com/portico-dev/portico/ent/dashboardposition"
+	"github.com/portico-dev/portico/ent/document"
 	"github.com/portico-dev/portico/ent/favoriteprocess"
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/newsitem"
@@ -94,6 +95,7 @@ func checkColumn(t, c string) error {
 			businesscase.Table:      businesscase.ValidColumn,
 			dashboard.Table:         dashboard.ValidColumn,
 			dashboardposition.Table: dashboardposition.ValidColumn,
+			document.Table:          document.ValidColumn,
 			favoriteprocess.Table:   favoriteprocess.ValidColumn,
 			grant.Table:             grant.ValidColumn,
 			newsitem.Table:          newsitem.ValidColumn,

@@ -8,6 +8,7 @@ import (
 	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/dashboard"
+	"github.com/portico-dev/portico/ent/document"
 	"github.com/portico-dev/portico/ent/favoriteprocess"
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/newsitem"
@@ -105,6 +106,47 @@ func init() {
 	dashboardDescVersion := dashboardFields[2].Descriptor()
 	// dashboard.DefaultVersion holds the default value on creation for the version field.
 	dashboard.DefaultVersion = dashboardDescVersion.Default.(int)
+	documentMixin := schema.Document{}.Mixin()
+	documentMixinFields0 := documentMixin[0].Fields()
+	_ = documentMixinFields0
+	documentFields := schema.Document{}.Fields()
+	_ = documentFields
+	// documentDescCreatedAt is the schema descriptor for created_at field.
+	documentDescCreatedAt := documentMixinFields0[0].Descriptor()
+	// document.DefaultCreatedAt holds the default value on creation for the created_at field.
+	document.DefaultCreatedAt = documentDescCreatedAt.Default.(func() time.Time)
+	// documentDescUpdatedAt is the schema descriptor for updated_at field.
+	documentDescUpdatedAt := documentMixinFields0[1].Descriptor()
+	// document.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	document.DefaultUpdatedAt = documentDescUpdatedAt.Default.(func() time.Time)
+	// document.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	document.UpdateDefaultUpdatedAt = documentDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// documentDescName is the schema descriptor for name field.
+	documentDescName := documentFields[2].Descriptor()
+	// document.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	document.NameValidator = func() func(string) error {
+		validators := documentDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// documentDescContentType is the schema descriptor for content_type field.
+	documentDescContentType := documentFields[3].Descriptor()
+	// document.ContentTypeValidator is a validator for the "content_type" field. It is called by the builders before save.
+	document.ContentTypeValidator = documentDescContentType.Validators[0].(func(string) error)
+	// documentDescSha256 is the schema descriptor for sha256 field.
+	documentDescSha256 := documentFields[5].Descriptor()
+	// document.Sha256Validator is a validator for the "sha256" field. It is called by the builders before save.
+	document.Sha256Validator = documentDescSha256.Validators[0].(func(string) error)
 	favoriteprocessFields := schema.FavoriteProcess{}.Fields()
 	_ = favoriteprocessFields
 	// favoriteprocessDescPosition is the schema descriptor for position field.

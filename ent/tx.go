@@ -22,6 +22,8 @@ type Tx struct {
 	Dashboard *DashboardClient
 	// DashboardPosition is the client for interacting with the DashboardPosition builders.
 	DashboardPosition *DashboardPositionClient
+	// Document is the client for interacting with the Document builders.
+	Document *DocumentClient
 	// FavoriteProcess is the client for interacting with the FavoriteProcess builders.
 	FavoriteProcess *FavoriteProcessClient
 	// Grant is the client for interacting with the Grant builders.
@@ -185,6 +187,7 @@ func (tx *Tx) init() {
 	tx.BusinessCase = NewBusinessCaseClient(tx.config)
 	tx.Dashboard = NewDashboardClient(tx.config)
 	tx.DashboardPosition = NewDashboardPositionClient(tx.config)
+	tx.Document = NewDocumentClient(tx.config)
 	tx.FavoriteProcess = NewFavoriteProcessClient(tx.config)
 	tx.Grant = NewGrantClient(tx.config)
 	tx.NewsItem = NewNewsItemClient(tx.config)

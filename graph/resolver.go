@@ -9,6 +9,7 @@ import (
 	"github.com/portico-dev/portico/cleanup"
 	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/directory"
+	"github.com/portico-dev/portico/documents"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/favorites"
 	"github.com/portico-dev/portico/live"
@@ -31,7 +32,8 @@ type Resolver struct {
 	Boards    *dashboards.Service // named apart from the dashboards query field
 	Favorites *favorites.Service
 	Cleanup   *cleanup.Job
-	Bulletin  *news.Service // named apart from the news query field
+	Files     *documents.Service // named apart from the documents query field
+	Bulletin  *news.Service      // named apart from the news query field
 	Charts    *statistics.Service
 	Feeds     *statistics.Feeds
 	Log       *slog.Logger

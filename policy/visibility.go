@@ -164,6 +164,10 @@ func (s *Subject) involvedCaseIDs() *sql.Selector {
 	return created.UnionAll(owned).UnionAll(working).UnionAll(worked)
 }
 
+// Involved is the predicate of cases the subject is involved in: created, owns, or
+// works or worked on one of its tasks.
+func (s *Subject) Involved() predicate.BusinessCase { return s.involved() }
+
 // involved is the predicate of cases the subject is involved in: created, owns, or
 // works or worked on one of its tasks.
 func (s *Subject) involved() predicate.BusinessCase {

@@ -29,6 +29,8 @@ func runServe(ctx context.Context, args []string) error {
 	origins := fs.String("allowed-origins", envOr("PORTICO_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed on the websocket (* for any); empty: same origin")
 	ttl := fs.Duration("token-ttl", durationEnv("PORTICO_TOKEN_TTL", 12*time.Hour), "how long a login token stays valid")
 	smtpURL := fs.String("smtp-url", envOr("PORTICO_SMTP_URL", ""), "smtp://[user:password@]host:port?from=address for express EMAIL steps; empty logs them")
+	clamd := fs.String("clamd-addr", envOr("PORTICO_CLAMD_ADDR", ""), "host:port of a ClamAV daemon that scans document uploads; empty scans nothing")
+	maxUpload := fs.Int64("max-upload-bytes", 10<<20, "largest document upload in bytes")
 	logLevel := fs.String("log-level", envOr("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -47,6 +49,8 @@ func runServe(ctx context.Context, args []string) error {
 		AllowedOrigins: splitList(*origins),
 		TokenTTL:       *ttl,
 		SMTPURL:        *smtpURL,
+		ClamdAddr:      *clamd,
+		MaxUploadBytes: *maxUpload,
 		Logger:         log,
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/dashboard"
 	"github.com/portico-dev/portico/ent/dashboardposition"
+	"github.com/portico-dev/portico/ent/document"
 	"github.com/portico-dev/portico/ent/favoriteprocess"
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/newsitem"
@@ -191,6 +192,33 @@ func (f TraverseDashboardPosition) Traverse(ctx context.Context, q ent.Query) er
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.DashboardPositionQuery", q)
+}
+
+// The DocumentFunc type is an adapter to allow the use of ordinary function as a Querier.
+type DocumentFunc func(context.Context, *ent.DocumentQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f DocumentFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.DocumentQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DocumentQuery", q)
+}
+
+// The TraverseDocument type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseDocument func(context.Context, *ent.DocumentQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseDocument) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseDocument) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DocumentQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.DocumentQuery", q)
 }
 
 // The FavoriteProcessFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -582,6 +610,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.DashboardQuery, predicate.Dashboard, dashboard.OrderOption]{typ: ent.TypeDashboard, tq: q}, nil
 	case *ent.DashboardPositionQuery:
 		return &query[*ent.DashboardPositionQuery, predicate.DashboardPosition, dashboardposition.OrderOption]{typ: ent.TypeDashboardPosition, tq: q}, nil
+	case *ent.DocumentQuery:
+		return &query[*ent.DocumentQuery, predicate.Document, document.OrderOption]{typ: ent.TypeDocument, tq: q}, nil
 	case *ent.FavoriteProcessQuery:
 		return &query[*ent.FavoriteProcessQuery, predicate.FavoriteProcess, favoriteprocess.OrderOption]{typ: ent.TypeFavoriteProcess, tq: q}, nil
 	case *ent.GrantQuery:

@@ -174,6 +174,46 @@ var (
 			},
 		},
 	}
+	// DocumentsColumns holds the columns for the "documents" table.
+	DocumentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "content_type", Type: field.TypeString, Size: 200},
+		{Name: "size", Type: field.TypeInt64},
+		{Name: "sha256", Type: field.TypeString, Size: 64},
+		{Name: "content", Type: field.TypeBytes},
+		{Name: "case_id", Type: field.TypeInt},
+		{Name: "uploader_id", Type: field.TypeInt},
+	}
+	// DocumentsTable holds the schema information for the "documents" table.
+	DocumentsTable = &schema.Table{
+		Name:       "documents",
+		Columns:    DocumentsColumns,
+		PrimaryKey: []*schema.Column{DocumentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "documents_cases_case",
+				Columns:    []*schema.Column{DocumentsColumns[8]},
+				RefColumns: []*schema.Column{CasesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "documents_users_uploader",
+				Columns:    []*schema.Column{DocumentsColumns[9]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "document_case_id",
+				Unique:  false,
+				Columns: []*schema.Column{DocumentsColumns[8]},
+			},
+		},
+	}
 	// FavoriteProcessesColumns holds the columns for the "favorite_processes" table.
 	FavoriteProcessesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -800,6 +840,7 @@ var (
 		CasesTable,
 		DashboardsTable,
 		DashboardPositionsTable,
+		DocumentsTable,
 		FavoriteProcessesTable,
 		GrantsTable,
 		NewsItemsTable,
@@ -839,6 +880,11 @@ func init() {
 	DashboardPositionsTable.ForeignKeys[1].RefTable = UsersTable
 	DashboardPositionsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(64424509440),
+	}
+	DocumentsTable.ForeignKeys[0].RefTable = CasesTable
+	DocumentsTable.ForeignKeys[1].RefTable = UsersTable
+	DocumentsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(77309411328),
 	}
 	FavoriteProcessesTable.ForeignKeys[0].RefTable = UsersTable
 	FavoriteProcessesTable.ForeignKeys[1].RefTable = ProcessesTable

@@ -18,6 +18,9 @@ type Dashboard func(*sql.Selector)
 // DashboardPosition is the predicate function for dashboardposition builders.
 type DashboardPosition func(*sql.Selector)
 
+// Document is the predicate function for document builders.
+type Document func(*sql.Selector)
+
 // FavoriteProcess is the predicate function for favoriteprocess builders.
 type FavoriteProcess func(*sql.Selector)
 

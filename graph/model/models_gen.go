@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/task"
@@ -164,6 +165,14 @@ type DeleteDashboardPayload struct {
 	ID int `json:"id"`
 }
 
+type DeleteDocumentInput struct {
+	ID int `json:"id"`
+}
+
+type DeleteDocumentPayload struct {
+	ID int `json:"id"`
+}
+
 type DeleteNewsInput struct {
 	ID int `json:"id"`
 }
@@ -183,6 +192,10 @@ type DeleteRoleInput struct {
 type DeleteRolePayload struct {
 	// deletedCount counts the role and its descendants.
 	DeletedCount int `json:"deletedCount"`
+}
+
+type DocumentPayload struct {
+	Document *ent.Document `json:"document"`
 }
 
 type ExpressEmailInput struct {
@@ -551,6 +564,11 @@ type UpdateUserInput struct {
 	Language *string `json:"language,omitempty"`
 	// properties replaces all properties when given.
 	Properties []*PropertyInput `json:"properties,omitempty"`
+}
+
+type UploadDocumentInput struct {
+	CaseID int            `json:"caseId"`
+	File   graphql.Upload `json:"file"`
 }
 
 type UserIDInput struct {
