@@ -37,7 +37,9 @@ const createDash = `mutation($t: [DashboardTitleInput!]!, $p: Boolean, $perm: [S
 
 func newDashboard(t *testing.T, c *servertest.Client, title string, public bool, perms []string, widgets any) string {
 	t.Helper()
-	var out struct{ CreateDashboard struct{ Dashboard struct{ ID string } } }
+	var out struct {
+		CreateDashboard struct{ Dashboard struct{ ID string } }
+	}
 	c.MustDo(t, createDash, map[string]any{"t": []map[string]any{{"locale": "en", "value": title}}, "p": public, "perm": perms, "w": widgets}, &out)
 	return out.CreateDashboard.Dashboard.ID
 }
@@ -58,7 +60,9 @@ func TestDashboards(t *testing.T) {
 		newDashboard(t, admin, "For Development", true, []string{"Development"}, nil)
 		newDashboard(t, admin, "For bob", true, []string{"#bob"}, nil)
 
-		var roles struct{ Viewer struct{ Roles []struct{ Name string } } }
+		var roles struct {
+			Viewer struct{ Roles []struct{ Name string } }
+		}
 		alice.MustDo(t, `{ viewer { roles { name } } }`, nil, &roles)
 		inDev := strings.Contains(fmt.Sprint(roles.Viewer.Roles), "Development")
 		want := "Start,Alice's work,For everybody" // Start: the demo's public dashboard
@@ -120,7 +124,9 @@ func TestDashboards(t *testing.T) {
 
 		// Order: per user.
 		ds := dashboardsOf(t, alice)
-		var ro struct{ ReorderDashboards struct{ Dashboards []dashOut } }
+		var ro struct {
+			ReorderDashboards struct{ Dashboards []dashOut }
+		}
 		alice.MustDo(t, `mutation($ids: [ID!]!) { reorderDashboards(input: {ids: $ids}) { dashboards { id title } } }`,
 			map[string]any{"ids": []string{ds[len(ds)-1].ID}}, &ro)
 		if got := ro.ReorderDashboards.Dashboards[0].ID; got != ds[len(ds)-1].ID {
@@ -175,7 +181,9 @@ func TestFavoritesNewsAndMySettings(t *testing.T) {
 		srv := servertest.Start(t, dialect, portico.Config{Demo: true})
 		admin, alice := srv.Login(t, "admin", "admin"), srv.Login(t, "alice", "alice")
 		var procs struct {
-			Processes struct{ Edges []struct{ Node struct{ ID, Name string } } }
+			Processes struct {
+				Edges []struct{ Node struct{ ID, Name string } }
+			}
 		}
 		alice.MustDo(t, `{ processes { edges { node { id name } } } }`, nil, &procs)
 		if len(procs.Processes.Edges) == 0 {
@@ -232,7 +240,9 @@ func TestFavoritesNewsAndMySettings(t *testing.T) {
 		admin.MustDo(t, `mutation($v: String!) { setVariable(input: {name: "Portal.ThirdPartyApplications", value: $v}) { variable { name } } }`,
 			map[string]any{"v": `[{"id":"b","displayName":"{\"de\":\"Zwei\",\"en\":\"Two\"}","menuIcon":"x","menuOrdinal":2,"name":"two","link":"https://b"},
 			{"id":"a","displayName":"{\"en\":\"One\"}","menuIcon":"y","menuOrdinal":1,"name":"one","link":"https://a"}]`}, nil)
-		var apps struct{ ThirdPartyApplications []struct{ ID, DisplayName string } }
+		var apps struct {
+			ThirdPartyApplications []struct{ ID, DisplayName string }
+		}
 		alice.MustDo(t, `{ thirdPartyApplications { id displayName } }`, nil, &apps)
 		if fmt.Sprint(apps.ThirdPartyApplications) != "[{a One} {b Zwei}]" {
 			t.Errorf("third-party applications for alice: %+v", apps.ThirdPartyApplications)
@@ -248,7 +258,9 @@ func TestDemoPortal(t *testing.T) {
 		t.Fatalf("demo dashboards: %+v", ds)
 	}
 	var wt struct {
-		DashboardTasks struct{ Edges []struct{ Node struct{ Name string } } }
+		DashboardTasks struct {
+			Edges []struct{ Node struct{ Name string } }
+		}
 	}
 	demo.MustDo(t, `query($d: ID!) { dashboardTasks(dashboardId: $d, widgetId: "my-tasks") { edges { node { name } } } }`, map[string]any{"d": ds[0].ID}, &wt)
 	if fmt.Sprint(wt.DashboardTasks.Edges) != "[{{Approve leave request}} {{Plan handover}}]" { // demo's own and its role Development's
