@@ -69,7 +69,8 @@ type Result struct {
 	Hits []Hit
 	// HasNextPage says whether results follow the last hit.
 	HasNextPage bool
-	// Total is the number of results of the search on all pages (with Search's total).
+	// Total is the number of results of the search on all pages; exact when Search was
+	// asked for it.
 	Total int
 }
 
