@@ -37,7 +37,9 @@ const createDash = `mutation($t: [DashboardTitleInput!]!, $p: Boolean, $perm: [S
 
 func newDashboard(t *testing.T, c *servertest.Client, title string, public bool, perms []string, widgets any) string {
 	t.Helper()
-	var out struct{ CreateDashboard struct{ Dashboard struct{ ID string } } }
+	var out struct {
+		CreateDashboard struct{ Dashboard struct{ ID string } }
+	}
 	c.MustDo(t, createDash, map[string]any{"t": []map[string]any{{"locale": "en", "value": title}}, "p": public, "perm": perms, "w": widgets}, &out)
 	return out.CreateDashboard.Dashboard.ID
 }
@@ -58,10 +60,12 @@ func TestDashboards(t *testing.T) {
 		newDashboard(t, admin, "For Development", true, []string{"Development"}, nil)
 		newDashboard(t, admin, "For bob", true, []string{"#bob"}, nil)
 
-		var roles struct{ Viewer struct{ Roles []struct{ Name string } } }
+		var roles struct {
+			Viewer struct{ Roles []struct{ Name string } }
+		}
 		alice.MustDo(t, `{ viewer { roles { name } } }`, nil, &roles)
 		inDev := strings.Contains(fmt.Sprint(roles.Viewer.Roles), "Development")
-		want := "Alice's work,For everybody"
+		want := "Start,Alice's work,For everybody" // Start: the demo's public dashboard
 		if inDev {
 			want += ",For Development"
 		}
@@ -74,7 +78,12 @@ func TestDashboards(t *testing.T) {
 		// Another user's private dashboard: not found, not changeable.
 		wantErr(t, bob.Do(t, `mutation($id: ID!) { deleteDashboard(input: {id: $id}) { id } }`, map[string]any{"id": mine}), "NOT_FOUND")
 		// Public dashboards: only DashboardWritePublic changes them.
-		pub := dashboardsOf(t, alice)[1].ID
+		var pub string
+		for _, d := range dashboardsOf(t, alice) {
+			if d.Title == "For everybody" {
+				pub = d.ID
+			}
+		}
 		wantErr(t, alice.Do(t, `mutation($id: ID!) { updateDashboard(input: {id: $id, icon: "x"}) { dashboard { id } } }`, map[string]any{"id": pub}), "FORBIDDEN")
 
 		// Bad widgets are refused, naming the widget and what is wrong.
@@ -115,13 +124,15 @@ func TestDashboards(t *testing.T) {
 
 		// Order: per user.
 		ds := dashboardsOf(t, alice)
-		var ro struct{ ReorderDashboards struct{ Dashboards []dashOut } }
+		var ro struct {
+			ReorderDashboards struct{ Dashboards []dashOut }
+		}
 		alice.MustDo(t, `mutation($ids: [ID!]!) { reorderDashboards(input: {ids: $ids}) { dashboards { id title } } }`,
 			map[string]any{"ids": []string{ds[len(ds)-1].ID}}, &ro)
 		if got := ro.ReorderDashboards.Dashboards[0].ID; got != ds[len(ds)-1].ID {
 			t.Errorf("after reordering, first is %s", got)
 		}
-		if titles(dashboardsOf(t, bob))[:len("For everybody")] != "For everybody" {
+		if titles(dashboardsOf(t, bob))[:len("Start")] != "Start" {
 			t.Errorf("alice's order changed bob's: %s", titles(dashboardsOf(t, bob)))
 		}
 
@@ -170,7 +181,9 @@ func TestFavoritesNewsAndMySettings(t *testing.T) {
 		srv := servertest.Start(t, dialect, portico.Config{Demo: true})
 		admin, alice := srv.Login(t, "admin", "admin"), srv.Login(t, "alice", "alice")
 		var procs struct {
-			Processes struct{ Edges []struct{ Node struct{ ID, Name string } } }
+			Processes struct {
+				Edges []struct{ Node struct{ ID, Name string } }
+			}
 		}
 		alice.MustDo(t, `{ processes { edges { node { id name } } } }`, nil, &procs)
 		if len(procs.Processes.Edges) == 0 {
@@ -219,7 +232,7 @@ func TestFavoritesNewsAndMySettings(t *testing.T) {
 		alice = srv.Login(t, "alice", "alice") // the language is read at login
 		var n struct{ News []struct{ Title string } }
 		alice.MustDo(t, `{ news { title } }`, nil, &n)
-		if len(n.News) != 1 || n.News[0].Title != "Hallo" {
+		if len(n.News) != 2 || n.News[0].Title != "Hallo" || n.News[1].Title != "Willkommen bei Portico" { // newest first, then the demo's
 			t.Errorf("alice's news: %+v", n)
 		}
 
@@ -227,10 +240,39 @@ func TestFavoritesNewsAndMySettings(t *testing.T) {
 		admin.MustDo(t, `mutation($v: String!) { setVariable(input: {name: "Portal.ThirdPartyApplications", value: $v}) { variable { name } } }`,
 			map[string]any{"v": `[{"id":"b","displayName":"{\"de\":\"Zwei\",\"en\":\"Two\"}","menuIcon":"x","menuOrdinal":2,"name":"two","link":"https://b"},
 			{"id":"a","displayName":"{\"en\":\"One\"}","menuIcon":"y","menuOrdinal":1,"name":"one","link":"https://a"}]`}, nil)
-		var apps struct{ ThirdPartyApplications []struct{ ID, DisplayName string } }
+		var apps struct {
+			ThirdPartyApplications []struct{ ID, DisplayName string }
+		}
 		alice.MustDo(t, `{ thirdPartyApplications { id displayName } }`, nil, &apps)
 		if fmt.Sprint(apps.ThirdPartyApplications) != "[{a One} {b Zwei}]" {
 			t.Errorf("third-party applications for alice: %+v", apps.ThirdPartyApplications)
 		}
 	})
+}
+
+func TestDemoPortal(t *testing.T) {
+	srv := servertest.Start(t, "sqlite", portico.Config{Demo: true})
+	demo, admin := srv.Login(t, "demo", "demo"), srv.Login(t, "admin", "admin")
+	ds := dashboardsOf(t, demo)
+	if len(ds) != 1 || ds[0].Title != "Start" {
+		t.Fatalf("demo dashboards: %+v", ds)
+	}
+	var wt struct {
+		DashboardTasks struct {
+			Edges []struct{ Node struct{ Name string } }
+		}
+	}
+	demo.MustDo(t, `query($d: ID!) { dashboardTasks(dashboardId: $d, widgetId: "my-tasks") { edges { node { name } } } }`, map[string]any{"d": ds[0].ID}, &wt)
+	if fmt.Sprint(wt.DashboardTasks.Edges) != "[{{Approve leave request}} {{Plan handover}}]" { // demo's own and its role Development's
+		t.Errorf("demo's open tasks on the start dashboard: %+v", wt.DashboardTasks.Edges)
+	}
+	// The demo dashboard is valid: it survives an export and an import.
+	var ex struct{ ExportDashboard string }
+	admin.MustDo(t, `query($id: ID!) { exportDashboard(id: $id) }`, map[string]any{"id": ds[0].ID}, &ex)
+	admin.MustDo(t, `mutation($j: String!) { importDashboard(input: {json: $j}) { warnings } }`, map[string]any{"j": ex.ExportDashboard}, nil)
+	var n struct{ News []struct{ Title string } }
+	demo.MustDo(t, `{ news { title } }`, nil, &n)
+	if len(n.News) != 1 || n.News[0].Title != "Welcome to Portico" {
+		t.Errorf("demo news: %+v", n.News)
+	}
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/portico-dev/portico/documents"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/serversecret"
+	"github.com/portico-dev/portico/export"
 	"github.com/portico-dev/portico/favorites"
 	"github.com/portico-dev/portico/graph"
 	"github.com/portico-dev/portico/graph/wsgorilla"
@@ -47,6 +48,7 @@ import (
 	"github.com/portico-dev/portico/playground"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/requestid"
+	"github.com/portico-dev/portico/search"
 	"github.com/portico-dev/portico/settings"
 	"github.com/portico-dev/portico/statistics"
 	"github.com/portico-dev/portico/workflow"
@@ -301,9 +303,7 @@ func (s *Server) Close() error {
 }
 
 // GraphQL returns the gqlgen server with its transports, limits and extensions.
-func (s *Server) graphQL(cfg Config) *handler.Server {
-	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Hub: s.Hub,
-		Settings: s.Settings, Boards: s.Dashboards, Favorites: s.Favorites, Cleanup: s.Cleanup, Files: s.Documents, Bulletin: s.News, Charts: s.Charts, Feeds: s.Feeds, Log: s.log}
+func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
 	srv.AddTransport(transport.Websocket{
 		Implementation:        wsgorilla.New(wsgorilla.Options{AllowedOrigins: cfg.AllowedOrigins}),
@@ -380,10 +380,17 @@ func (s *Server) websocketInit(ctx context.Context, p transport.InitPayload) (co
 }
 
 func (s *Server) routes(cfg Config) http.Handler {
-	gql := s.graphQL(cfg)
+	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Hub: s.Hub,
+		Settings: s.Settings, Boards: s.Dashboards, Favorites: s.Favorites, Cleanup: s.Cleanup, Files: s.Documents, Bulletin: s.News, Charts: s.Charts, Feeds: s.Feeds,
+		Finder: search.New(s.DB.Client, s.DB.Dialect), Log: s.log}
+	gql := s.graphQL(cfg, res)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes, cfg.MaxUploadBytes))))
 	mux.Handle("GET /documents/{id}", s.Auth.Middleware(http.HandlerFunc(s.downloadDocument)))
+	// The exports read the list arguments with the GraphQL schema's input resolvers.
+	exp := &export.Exporter{Client: s.DB.Client, Policy: s.Policy, Args: graph.NewListArgs(res), Log: s.log}
+	mux.Handle("GET /export/tasks.xlsx", s.Auth.Middleware(http.HandlerFunc(exp.Tasks)))
+	mux.Handle("GET /export/cases.xlsx", s.Auth.Middleware(http.HandlerFunc(exp.Cases)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

@@ -218,7 +218,9 @@ func TestPasswordValidation(t *testing.T) {
 		admin.MustDo(t, create, map[string]any{"n": "pv1", "p": "long enough"}, nil)
 
 		// PasswordValidation alone opens the rules, and only them.
-		var u struct{ CreateUser struct{ User struct{ ID string } } }
+		var u struct {
+			CreateUser struct{ User struct{ ID string } }
+		}
 		admin.MustDo(t, create, map[string]any{"n": "pv-admin", "p": "pw-secret-1"}, &u)
 		admin.MustDo(t, `mutation($u: ID!) { grantPermission(input: {permission: "PasswordValidation", userId: $u}) { ok } }`,
 			map[string]any{"u": u.CreateUser.User.ID}, nil)

@@ -134,7 +134,9 @@ func TestStatisticUpdated(t *testing.T) {
 			t.Fatalf("first numbers: %+v", first)
 		}
 		var out struct {
-			Tasks struct{ Edges []struct{ Node struct{ ID string } } }
+			Tasks struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
 		}
 		admin.MustDo(t, `{ tasks(where: {priority: LOW}) { edges { node { id } } } }`, nil, &out)
 		admin.MustDo(t, `mutation($id: ID!) { updateTask(input: {id: $id, priority: HIGH}) { task { id } } }`,

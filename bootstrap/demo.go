@@ -72,8 +72,38 @@ func loadDemo(ctx context.Context, c *ent.Client, everybody *ent.Role) error {
 			return fmt.Errorf("demo user %s: %w", u.Name, err)
 		}
 	}
-	return demoWork(ctx, c, roles, users)
+	if err := demoWork(ctx, c, roles, users); err != nil {
+		return err
+	}
+	return demoPortal(ctx, c, users["demo"])
 }
+
+// demoPortal adds a public start dashboard and a news item, so the portal's pages show
+// something on a fresh demo database.
+func demoPortal(ctx context.Context, c *ent.Client, author *ent.User) error {
+	if err := c.Dashboard.Create().SetOwnerID(author.ID).SetPublic(true).SetPermissions([]string{}).
+		SetDocument(demoDashboard).Exec(ctx); err != nil {
+		return fmt.Errorf("demo dashboard: %w", err)
+	}
+	if err := c.NewsItem.Create().SetAuthorID(author.ID).SetTranslations(demoNews).Exec(ctx); err != nil {
+		return fmt.Errorf("demo news: %w", err)
+	}
+	return nil
+}
+
+// demoDashboard is a dashboard in domain.md's model: a welcome tile, my open tasks, the
+// tasks-by-priority chart and the news.
+const demoDashboard = `{"id":"demo-start","version":1,"titles":[{"locale":"en","value":"Start"},{"locale":"de","value":"Start"}],
+"icon":"fa-home","description":"Your work at a glance","isPublic":true,"widgets":[
+{"id":"welcome","type":"welcome","names":[{"locale":"en","value":"Welcome"}],"layout":{"x":0,"y":0,"w":12,"h":2}},
+{"id":"my-tasks","type":"task","names":[{"locale":"en","value":"My open tasks"}],"layout":{"x":0,"y":2,"w":8,"h":6},
+ "columns":[{"field":"name","visible":true},{"field":"priority","visible":true},{"field":"expiryTimestamp","visible":true}],
+ "filters":[{"field":"businessState","operator":"in","values":["OPEN","IN_PROGRESS"]},{"field":"responsible","operator":"current_user"}]},
+{"id":"by-priority","type":"statistic","chartId":"task-by-priority","layout":{"x":8,"y":2,"w":4,"h":3}},
+{"id":"news","type":"news","layout":{"x":8,"y":5,"w":4,"h":3}}]}`
+
+const demoNews = `[{"language":"en","title":"Welcome to Portico","content":"Start a leave request from the process list."},` +
+	`{"language":"de","title":"Willkommen bei Portico","content":"Starten Sie einen Urlaubsantrag aus der Prozessliste."}]`
 
 // demoWork creates the sample process with one running case and a few open tasks.
 func demoWork(ctx context.Context, c *ent.Client, roles map[string]*ent.Role, users map[string]*ent.User) error {

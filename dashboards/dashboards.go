@@ -146,6 +146,15 @@ func (s *Service) Get(ctx context.Context, id int) (*Dashboard, error) {
 	return fromRow(r)
 }
 
+// encode validates a document at the current version and returns its stored JSON.
+func encode(doc *Document) ([]byte, error) {
+	doc.Version = CurrentVersion
+	if err := doc.Validate(); err != nil {
+		return nil, apperr.BadInput("dashboard: %v", err)
+	}
+	return json.Marshal(doc)
+}
+
 // audience is the permissions column: never JSON null, which array functions refuse.
 func audience(doc Document) []string {
 	if doc.Permissions == nil {
@@ -200,11 +209,7 @@ func (s *Service) insert(ctx context.Context, owner int, doc Document) (*Dashboa
 	if doc.ID == "" {
 		doc.ID = NewID()
 	}
-	doc.Version = CurrentVersion
-	if err := doc.Validate(); err != nil {
-		return nil, apperr.BadInput("dashboard: %v", err)
-	}
-	text, err := json.Marshal(doc)
+	text, err := encode(&doc)
 	if err != nil {
 		return nil, err
 	}
@@ -237,11 +242,8 @@ func (s *Service) Update(ctx context.Context, id int, doc Document) (*Dashboard,
 	if err := s.checkWrite(sub, doc, &cur.Doc); err != nil {
 		return nil, err
 	}
-	doc.ID, doc.Version = cur.Doc.ID, CurrentVersion
-	if err := doc.Validate(); err != nil {
-		return nil, apperr.BadInput("dashboard: %v", err)
-	}
-	text, err := json.Marshal(doc)
+	doc.ID = cur.Doc.ID
+	text, err := encode(&doc)
 	if err != nil {
 		return nil, err
 	}

@@ -315,4 +315,3 @@ func chunks(content []byte, n int) func(func([]byte) bool) {
 		}
 	}
 }
-

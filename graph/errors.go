@@ -57,8 +57,9 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 func maskInternal(ctx context.Context, log *slog.Logger, gqlErr *gqlerror.Error, err error) {
 	id := requestid.FromContext(ctx)
 	level := slog.LevelError
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		level = slog.LevelDebug // the client went away; nothing failed on our side
+	if ctx.Err() != nil {
+		// The client went away; the database's "canceling statement" is our own doing.
+		level = slog.LevelDebug
 	}
 	log.Log(ctx, level, "internal error", "requestId", id, "path", gqlErr.Path.String(), "err", err)
 	gqlErr.Message = fmt.Sprintf("internal error; quote request id %s when reporting it", id)

@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/live"
 	"github.com/portico-dev/portico/news"
 	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/search"
 	"github.com/portico-dev/portico/settings"
 	"github.com/portico-dev/portico/statistics"
 	"github.com/portico-dev/portico/workflow"
@@ -36,5 +37,6 @@ type Resolver struct {
 	Bulletin  *news.Service      // named apart from the news query field
 	Charts    *statistics.Service
 	Feeds     *statistics.Feeds
+	Finder    *search.Service // named apart from the search query field
 	Log       *slog.Logger
 }

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"slices"
+
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/task"
 )
@@ -53,3 +55,13 @@ var caseBusinessStates = map[string][]businesscase.State{
 
 // CaseStatesOf returns the case states of a case business state.
 func CaseStatesOf(b string) []businesscase.State { return caseBusinessStates[b] }
+
+// CaseBusinessState returns the case business state (OPEN, DONE, DESTROYED) of a case state.
+func CaseBusinessState(s businesscase.State) string {
+	for b, states := range caseBusinessStates {
+		if slices.Contains(states, s) {
+			return b
+		}
+	}
+	return ""
+}

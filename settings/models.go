@@ -155,8 +155,8 @@ func checkThirdPartyApplications(text string) error {
 		return err
 	}
 	for i, a := range apps {
-		if a.ID == "" {
-			return fmt.Errorf("[%d]: id is empty", i)
+		if err := checkID(i, a.ID); err != nil {
+			return err
 		}
 		for field, v := range map[string]string{"displayName": a.DisplayName, "name": a.Name} {
 			var texts map[string]string
@@ -167,6 +167,14 @@ func checkThirdPartyApplications(text string) error {
 				return fmt.Errorf("[%d].%s: must be a name or a JSON object of texts by language such as {\"en\":\"Name\"}: %v", i, field, err)
 			}
 		}
+	}
+	return nil
+}
+
+// checkID refuses an entry of a JSON list without its id.
+func checkID(i int, id string) error {
+	if id == "" {
+		return fmt.Errorf("[%d]: id is empty", i)
 	}
 	return nil
 }
@@ -199,8 +207,8 @@ func checkFavoriteProcesses(text string) error {
 		return err
 	}
 	for i, p := range procs {
-		if p.ID == "" {
-			return fmt.Errorf("[%d]: id is empty", i)
+		if err := checkID(i, p.ID); err != nil {
+			return err
 		}
 		if !slices.Contains(ProcessTypes, p.ProcessType) {
 			return fmt.Errorf("[%d]: processType %q is not one of %s", i, p.ProcessType, strings.Join(ProcessTypes, ", "))

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/ent"
@@ -428,6 +429,24 @@ type RunCleanupPayload struct {
 	Favorites  int `json:"favorites"`
 	// another server was running the cleanup
 	Skipped bool `json:"skipped"`
+}
+
+type SearchConnection struct {
+	Edges    []*SearchEdge         `json:"edges"`
+	PageInfo *entgql.PageInfo[int] `json:"pageInfo"`
+	// totalCount is the number of results on all pages. Of each kind at most 1,000 visible
+	// matches are results (the first the database finds), so a text as broad as one common
+	// word counts 1,000 per kind; a more specific text is counted and ranked exactly.
+	TotalCount int `json:"totalCount"`
+}
+
+type SearchEdge struct {
+	// cursor of this result: pass it as search's after for the results after it.
+	Cursor entgql.Cursor[int] `json:"cursor"`
+	Node   ent.Noder          `json:"node"`
+	// rank of the result, higher is better: a name match ranks above a description match,
+	// more occurrences above fewer. Comparable within one search only.
+	Rank float64 `json:"rank"`
 }
 
 type SetAnnouncementInput struct {

@@ -1,0 +1,253 @@
+// Package export serves the task and case lists as Excel workbooks:
+//
+//	GET /export/tasks.xlsx?where=<TaskWhereInput JSON>&orderBy=<TaskOrder JSON>
+//	GET /export/cases.xlsx?where=<CaseWhereInput JSON>&orderBy=<CaseOrder JSON>
+//
+// with "Authorization: Bearer <token>". Both parameters are optional and take exactly what
+// the GraphQL tasks and cases queries take in where and orderBy, as JSON
+// (e.g. where={"businessState":["OPEN"]}&orderBy={"field":"CREATED_AT","direction":"DESC"});
+// graph.ListArgs decodes them with the schema's own validation and input resolvers. The
+// default order is CREATED_AT ascending; NULLs sort last in either direction. Unknown
+// parameters or fields and broken JSON are HTTP 400 with a GraphQL-style JSON body and
+// code BAD_USER_INPUT; a missing or bad token is 401 with code UNAUTHENTICATED.
+//
+// Every row is read with ent through the request's context, so the visibility predicates
+// policy.Install adds to task and case queries decide what is exported: exactly what the
+// viewer sees in the lists. Rows are read in keyset-paginated batches (BatchSize, by the
+// order column and the id), never all at once, inside one read-only transaction so that
+// all batches see the same snapshot.
+//
+// Columns of tasks.xlsx: ID, Name, Description, State, Business state, Priority,
+// Category, Case ID, Responsibles (current, non-expiry ones: user and role names, comma
+// separated), Worker, Creator (user names), Created, Started, Ended, Expiry.
+// Columns of cases.xlsx: ID, Name, Description, State, Business state, Category,
+// Creator, Owner, Created, Ended. Times are Excel date cells in UTC, truncated to the
+// second (shown as yyyy-mm-dd hh:mm:ss; the headers say UTC), so they sort and filter as
+// dates in Excel. A sheet
+// holds at most Excel's 1,048,575 data rows; longer lists continue on "Tasks 2", ….
+//
+// Memory does not grow with the list: excelize's StreamWriter keeps up to 16 MiB of
+// sheet XML in memory and spills the rest to a temporary file (in os.TempDir), and the
+// zip is written straight into the response once the last row is read (see
+// workbook.writeTo). The response therefore starts after the database reads end: an
+// error before that is a JSON error response, an error while sending aborts the
+// connection. BenchmarkExportTasks measures rows per second and the peak heap.
+package export
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/graph"
+	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/requestid"
+)
+
+// DefaultBatchSize is how many rows one query reads when Exporter.BatchSize is 0.
+const DefaultBatchSize = 1000
+
+// Exporter serves the xlsx exports. Its handlers expect the viewer in the request
+// context (auth.Service.Middleware).
+type Exporter struct {
+	Client *ent.Client
+	Policy *policy.Policy
+	Args   *graph.ListArgs
+	Log    *slog.Logger
+	// BatchSize is how many rows each query reads; 0 means DefaultBatchSize.
+	BatchSize int
+	// SheetRows is how many data rows a sheet holds before the export continues on a
+	// new sheet; 0 means as many as Excel allows.
+	SheetRows int
+}
+
+// list is one list to export: its sheet title, columns and a reader of batches.
+type list struct {
+	title   string
+	columns []column
+	// batch reads at most n rows following after (nil: from the first) and passes each to
+	// emit; it returns the cursor of the last row read, nil when there were none.
+	batch func(ctx context.Context, after *cursor, n int, emit func([]any) error) (*cursor, error)
+}
+
+// Tasks serves GET /export/tasks.xlsx.
+func (e *Exporter) Tasks(w http.ResponseWriter, r *http.Request) {
+	e.serve(w, r, "tasks.xlsx", e.taskList)
+}
+
+// Cases serves GET /export/cases.xlsx.
+func (e *Exporter) Cases(w http.ResponseWriter, r *http.Request) {
+	e.serve(w, r, "cases.xlsx", e.caseList)
+}
+
+// serve checks the viewer and the parameters, reads the list into a workbook and sends it.
+func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, filename string,
+	open func(ctx context.Context, client *ent.Client, where, orderBy string) (*list, error)) {
+	ctx := r.Context()
+	start := time.Now()
+	if _, err := e.Policy.SubjectFrom(ctx); err != nil {
+		e.fail(w, r, err)
+		return
+	}
+	where, orderBy, err := params(r)
+	if err != nil {
+		e.fail(w, r, err)
+		return
+	}
+	wb, rows, err := e.read(ctx, filename, open, where, orderBy)
+	if err != nil {
+		e.fail(w, r, err)
+		return
+	}
+	defer wb.close()
+	h := w.Header()
+	h.Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", filename))
+	h.Set("Cache-Control", "no-store") // the viewer's own data
+	h.Set("X-Content-Type-Options", "nosniff")
+	if err := wb.writeTo(w); err != nil {
+		// The status and part of the body are out: the only honest signal left is to
+		// break the connection, so the client cannot take a truncated file as complete.
+		// Mostly the client went away, which is no failure of ours.
+		level := slog.LevelWarn
+		if ctx.Err() != nil {
+			level = slog.LevelDebug
+		}
+		e.Log.Log(ctx, level, "send export", "file", filename, "rows", rows,
+			"requestId", requestid.FromContext(ctx), "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	e.Log.Debug("export sent", "file", filename, "rows", rows, "duration", time.Since(start),
+		"requestId", requestid.FromContext(ctx))
+}
+
+// read reads the list into a new workbook and returns it with its number of rows. The
+// batches run in one read-only transaction, REPEATABLE READ on PostgreSQL (SQLite's
+// transactions are snapshots anyway), so they all see one snapshot: a row whose order
+// value changes during a long export is neither exported twice nor missed.
+func (e *Exporter) read(ctx context.Context, filename string, open func(context.Context, *ent.Client, string, string) (*list, error),
+	where, orderBy string) (*workbook, int, error) {
+	tx, err := e.Client.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return nil, 0, fmt.Errorf("export %s: %w", filename, err)
+	}
+	defer tx.Rollback() // nothing was written
+	l, err := open(ctx, tx.Client(), where, orderBy)
+	if err != nil {
+		return nil, 0, err
+	}
+	wb, err := newWorkbook(l.title, l.columns, e.SheetRows)
+	if err != nil {
+		return nil, 0, fmt.Errorf("start %s: %w", filename, err)
+	}
+	rows, err := e.fill(ctx, l, wb)
+	if err == nil {
+		err = wb.finish()
+	}
+	if err != nil {
+		wb.close()
+		return nil, 0, fmt.Errorf("export %s: %w", filename, err)
+	}
+	return wb, rows, nil
+}
+
+// fill reads the list batch by batch into the workbook and returns the number of rows.
+func (e *Exporter) fill(ctx context.Context, l *list, wb *workbook) (int, error) {
+	n := e.BatchSize
+	if n <= 0 {
+		n = DefaultBatchSize
+	}
+	rows := 0
+	emit := func(values []any) error {
+		rows++
+		return wb.add(values)
+	}
+	var after *cursor
+	for {
+		last, err := l.batch(ctx, after, n, emit)
+		if err != nil {
+			return rows, err
+		}
+		if last == nil {
+			return rows, nil
+		}
+		after = last
+	}
+}
+
+// params returns the where and orderBy query parameters, refusing any other (a
+// misspelt filter must not silently export everything).
+func params(r *http.Request) (where, orderBy string, err error) {
+	q := r.URL.Query()
+	for name, vs := range q {
+		switch {
+		case name != "where" && name != "orderBy":
+			return "", "", apperr.BadInput("unknown query parameter %q; the export takes where and orderBy, each a JSON object as in the GraphQL list query", name)
+		case len(vs) > 1:
+			return "", "", apperr.BadInput("query parameter %s is given %d times; give it once", name, len(vs))
+		}
+	}
+	return q.Get("where"), q.Get("orderBy"), nil
+}
+
+// fail answers with a GraphQL-style error body: {"errors":[{"message","extensions":{"code"}}]},
+// the HTTP status following the code. Errors other than domain errors are logged with the
+// request id and masked, as the GraphQL error presenter does.
+func (e *Exporter) fail(w http.ResponseWriter, r *http.Request, err error) {
+	ctx := r.Context()
+	ae, ok := apperr.As(err)
+	if !ok {
+		id := requestid.FromContext(ctx)
+		e.Log.Log(ctx, levelOf(ctx, err), "internal error", "requestId", id, "path", r.URL.Path, "err", err)
+		ae = &apperr.Error{Code: apperr.CodeInternal,
+			Message:    fmt.Sprintf("internal error; quote request id %s when reporting it", id),
+			Extensions: map[string]any{"requestId": id}}
+	}
+	ext := map[string]any{"code": ae.Code}
+	for k, v := range ae.Extensions {
+		ext[k] = v
+	}
+	body := map[string]any{"errors": []any{map[string]any{"message": ae.Message, "extensions": ext}}}
+	status := statusOf(ae.Code)
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(body); err != nil {
+		e.Log.Debug("write export error", "err", err)
+	}
+}
+
+// statusOf maps an error code to its HTTP status.
+func statusOf(c apperr.Code) int {
+	switch c {
+	case apperr.CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case apperr.CodeForbidden:
+		return http.StatusForbidden
+	case apperr.CodeNotFound:
+		return http.StatusNotFound
+	case apperr.CodeBadUserInput:
+		return http.StatusBadRequest
+	case apperr.CodeConflict:
+		return http.StatusConflict
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// levelOf logs a client that went away at Debug: nothing failed on our side.
+func levelOf(ctx context.Context, err error) slog.Level {
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return slog.LevelDebug
+	}
+	return slog.LevelError
+}

@@ -1,0 +1,122 @@
+package migrations
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"ariga.io/atlas/sql/schema"
+	"entgo.io/ent/dialect"
+	entschema "entgo.io/ent/dialect/sql/schema"
+)
+
+// handMadeObject is a database object a hand-written migration creates and the ent
+// schema cannot express.
+type handMadeObject struct {
+	kind  string // "column", "index" (PostgreSQL), "table" or "trigger" (SQLite)
+	table string // the ent table it belongs to
+	name  string
+}
+
+// handMade lists, per dialect, the objects of the full-text search migration (package
+// search): generated document columns and their GIN indexes on PostgreSQL; FTS5 tables
+// and the triggers that keep them in step on SQLite. The drift check knows them by
+// name: the diff against the ent schema leaves exactly these alone (it would drop the
+// columns and indexes, which ent does not know), and CheckHandMade fails when one is
+// missing from a migrated database. Add an object here in the same commit as the
+// migration that creates it.
+var handMade = map[string][]handMadeObject{
+	dialect.Postgres: {
+		{"column", "tasks", "search_document"},
+		{"index", "tasks", "tasks_search"},
+		{"column", "cases", "search_document"},
+		{"index", "cases", "cases_search"},
+		{"column", "processes", "search_document"},
+		{"index", "processes", "processes_search"},
+	},
+	dialect.SQLite: {
+		{"table", "tasks", "tasks_fts"},
+		{"trigger", "tasks", "tasks_fts_insert"},
+		{"trigger", "tasks", "tasks_fts_delete"},
+		{"trigger", "tasks", "tasks_fts_update"},
+		{"table", "cases", "cases_fts"},
+		{"trigger", "cases", "cases_fts_insert"},
+		{"trigger", "cases", "cases_fts_delete"},
+		{"trigger", "cases", "cases_fts_update"},
+		{"table", "processes", "processes_fts"},
+		{"trigger", "processes", "processes_fts_insert"},
+		{"trigger", "processes", "processes_fts_delete"},
+		{"trigger", "processes", "processes_fts_update"},
+	},
+}
+
+// keepHandMade is a diff hook that removes from the diff the drops of the hand-made
+// columns and indexes of dialect d, and nothing else. (SQLite's FTS tables and triggers
+// never show up: ent inspects only its own tables, and atlas does not read triggers.)
+func keepHandMade(d string) entschema.DiffHook {
+	keep := map[string]bool{}
+	for _, o := range handMade[d] {
+		keep[o.kind+" "+o.table+"."+o.name] = true
+	}
+	handMadeDrop := func(table string, c schema.Change) bool {
+		switch c := c.(type) {
+		case *schema.DropColumn:
+			return keep["column "+table+"."+c.C.Name]
+		case *schema.DropIndex:
+			return keep["index "+table+"."+c.I.Name]
+		}
+		return false
+	}
+	return func(next entschema.Differ) entschema.Differ {
+		return entschema.DiffFunc(func(current, desired *schema.Schema) ([]schema.Change, error) {
+			changes, err := next.Diff(current, desired)
+			if err != nil {
+				return nil, err
+			}
+			var kept []schema.Change
+			for _, c := range changes {
+				if m, ok := c.(*schema.ModifyTable); ok {
+					var rest []schema.Change
+					for _, tc := range m.Changes {
+						if !handMadeDrop(m.T.Name, tc) {
+							rest = append(rest, tc)
+						}
+					}
+					if len(rest) == 0 {
+						continue
+					}
+					m.Changes = rest
+				}
+				kept = append(kept, c)
+			}
+			return kept, nil
+		})
+	}
+}
+
+// CheckHandMade fails when a hand-made object of the dialect is missing from db, a
+// database with all migrations applied: e.g. a later SQLite migration that rebuilt
+// tasks (create, copy, drop, rename) and so dropped its search triggers.
+func CheckHandMade(ctx context.Context, db *sql.DB, d string) error {
+	for _, o := range handMade[d] {
+		var n int
+		var err error
+		switch d {
+		case dialect.Postgres:
+			q := `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname = $2`
+			if o.kind == "column" {
+				q = `SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`
+			}
+			err = db.QueryRowContext(ctx, q, o.table, o.name).Scan(&n)
+		default:
+			err = db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = ? AND name = ?`, o.kind, o.name).Scan(&n)
+		}
+		if err != nil {
+			return fmt.Errorf("look for %s %s: %w", o.kind, o.name, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("the migrations leave no %s %s on %s (listed in migrations/handmade.go): a migration dropped it; create it again in that migration", o.kind, o.name, o.table)
+		}
+	}
+	return nil
+}
