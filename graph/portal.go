@@ -19,19 +19,15 @@ func translationsIn(in []*model.NewsTranslationInput) []news.Translation {
 
 // newsText picks a news item's translation in the viewer's language.
 func (r *Resolver) newsText(ctx context.Context, it *news.Item) (news.Translation, error) {
-	lang, err := r.Settings.Language(ctx, auth.FromContext(ctx).Language)
-	if err != nil {
-		return news.Translation{}, err
-	}
-	def, err := r.Settings.Value(ctx, settings.DefaultLanguage)
-	if err != nil {
-		return news.Translation{}, err
-	}
-	texts := make([]settings.LocalizedValue, len(it.Translations))
+	// Pick among the languages themselves, then take that translation.
+	langs := make([]settings.LocalizedValue, len(it.Translations))
 	for i, t := range it.Translations {
-		texts[i] = settings.LocalizedValue{Language: t.Language, Value: t.Language}
+		langs[i] = settings.LocalizedValue{Language: t.Language, Value: t.Language}
 	}
-	want := settings.Pick(texts, lang, def)
+	want, err := r.Settings.PickFor(ctx, langs, auth.FromContext(ctx).Language)
+	if err != nil {
+		return news.Translation{}, err
+	}
 	for _, t := range it.Translations {
 		if t.Language == want {
 			return t, nil

@@ -59,18 +59,28 @@ func (s *Service) Announcement(ctx context.Context, own string) (*AnnouncementVi
 
 // View returns announcement a as a user whose own language setting is own sees it.
 func (s *Service) View(ctx context.Context, a Announcement, own string) (*AnnouncementView, error) {
-	lang, err := s.Language(ctx, own)
-	if err != nil {
-		return nil, err
-	}
-	def, err := s.Value(ctx, DefaultLanguage)
-	if err != nil {
-		return nil, err
-	}
 	if a.Contents == nil {
 		a.Contents = []LocalizedValue{}
 	}
-	return &AnnouncementView{Enabled: a.Enabled, Value: Pick(a.Contents, lang, def), Contents: a.Contents}, nil
+	v, err := s.PickFor(ctx, a.Contents, own)
+	if err != nil {
+		return nil, err
+	}
+	return &AnnouncementView{Enabled: a.Enabled, Value: v, Contents: a.Contents}, nil
+}
+
+// PickFor returns, from texts by language, the one for a user whose own language
+// setting is own (Pick with the user's language and the application's).
+func (s *Service) PickFor(ctx context.Context, texts []LocalizedValue, own string) (string, error) {
+	lang, err := s.Language(ctx, own)
+	if err != nil {
+		return "", err
+	}
+	def, err := s.Value(ctx, DefaultLanguage)
+	if err != nil {
+		return "", err
+	}
+	return Pick(texts, lang, def), nil
 }
 
 // SetAnnouncement stores the announcement.

@@ -252,19 +252,11 @@ func (s *Service) StatisticCharts(ctx context.Context) ([]*StatisticChart, error
 
 // LocalizedName returns the name for a user whose own language setting is own.
 func (s *Service) LocalizedName(ctx context.Context, names []LocaleValue, own string) (string, error) {
-	lang, err := s.Language(ctx, own)
-	if err != nil {
-		return "", err
-	}
-	def, err := s.Value(ctx, DefaultLanguage)
-	if err != nil {
-		return "", err
-	}
 	texts := make([]LocalizedValue, len(names))
 	for i, n := range names {
 		texts[i] = LocalizedValue{Language: n.Locale, Value: n.Value}
 	}
-	return Pick(texts, lang, def), nil
+	return s.PickFor(ctx, texts, own)
 }
 
 // ApplicationFavorites returns Portal.Dashboard.FavoriteProcesses in index order.
@@ -294,19 +286,11 @@ func (s *Service) Localized(ctx context.Context, text, own string) (string, erro
 	if err := json.Unmarshal([]byte(text), &byLang); err != nil {
 		return text, nil
 	}
-	lang, err := s.Language(ctx, own)
-	if err != nil {
-		return "", err
-	}
-	def, err := s.Value(ctx, DefaultLanguage)
-	if err != nil {
-		return "", err
-	}
 	texts := make([]LocalizedValue, 0, len(byLang))
 	for _, l := range slices.Sorted(maps.Keys(byLang)) {
 		texts = append(texts, LocalizedValue{Language: l, Value: byLang[l]})
 	}
-	return Pick(texts, lang, def), nil
+	return s.PickFor(ctx, texts, own)
 }
 
 func (s *Service) jsonValue(ctx context.Context, name string, v any) error {

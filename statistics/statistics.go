@@ -312,7 +312,9 @@ func (s *Service) finish(ctx context.Context, spec Spec, rows []row) (*Data, err
 		case spec.GroupBy == ByBusinessState && spec.Target == Tasks:
 			label = string(policy.TaskBusinessState(task.State(label)))
 		case spec.GroupBy == ByBusinessState && spec.Target == Cases:
-			label = caseBusinessState(label)
+			if b := policy.CaseBusinessState(businesscase.State(label)); b != "" {
+				label = b
+			}
 		case names != nil:
 			if n, ok := names[label]; ok {
 				label = n
@@ -353,15 +355,6 @@ func (s *Service) finish(ctx context.Context, spec Spec, rows []row) (*Data, err
 		d.Total /= float64(n)
 	}
 	return d, nil
-}
-
-func caseBusinessState(state string) string {
-	for _, b := range []string{"OPEN", "DONE", "DESTROYED"} {
-		if slices.Contains(policy.CaseStatesOf(b), businesscase.State(state)) {
-			return b
-		}
-	}
-	return state
 }
 
 // names maps user and role ids of the bars to names (system context: a chart shows the
