@@ -41,7 +41,7 @@ import (
 	"github.com/portico-dev/portico/export"
 	"github.com/portico-dev/portico/favorites"
 	"github.com/portico-dev/portico/graph"
-	"github.com/portico-dev/portico/graph/wsgorilla"
+	"github.com/portico-dev/portico/graph/wstransport"
 	"github.com/portico-dev/portico/live"
 	"github.com/portico-dev/portico/mail"
 	"github.com/portico-dev/portico/news"
@@ -305,13 +305,12 @@ func (s *Server) Close() error {
 // GraphQL returns the gqlgen server with its transports, limits and extensions.
 func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
-	srv.AddTransport(transport.Websocket{
-		Implementation:        wsgorilla.New(wsgorilla.Options{AllowedOrigins: cfg.AllowedOrigins}),
-		InitFunc:              s.websocketInit,
-		InitTimeout:           10 * time.Second,
-		KeepAlivePingInterval: 20 * time.Second,
-		PingPongInterval:      20 * time.Second,
-	})
+	srv.AddTransport(wstransport.New(wstransport.Options{
+		AllowedOrigins:   cfg.AllowedOrigins,
+		InitFunc:         s.websocketInit,
+		OperationContext: graph.WithLoaders(s.DB.Client, s.Work),
+		Log:              s.log,
+	}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -329,17 +328,15 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 }
 
 // websocketInit authenticates a websocket from the connection_init payload
-// {"authorization": "Bearer <token>"}; a bad token closes the connection.
-func (s *Server) websocketInit(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+// {"authorization": "Bearer <token>"}; a bad token closes the connection with 4401.
+func (s *Server) websocketInit(ctx context.Context, p map[string]any) (context.Context, error) {
 	ctx = graph.WithSubscriptionSlots(ctx)
-	h := p.Authorization()
+	h, _ := p["authorization"].(string)
 	if h == "" {
-		if v, ok := p["Authorization"].(string); ok {
-			h = v
-		}
+		h, _ = p["Authorization"].(string)
 	}
 	if h == "" {
-		return ctx, nil, nil // anonymous: subscriptions that need a viewer refuse it
+		return ctx, nil // anonymous: subscriptions that need a viewer refuse it
 	}
 	// Authenticate on a goroutine of its own: the database lookup needs a deep stack,
 	// and run here it would grow the connection's goroutine, which lives as long as the
@@ -364,19 +361,15 @@ func (s *Server) websocketInit(ctx context.Context, p transport.InitPayload) (co
 		// its connections). Telling the client to log in again would be wrong, and the
 		// driver's text must not reach it: 1011, and the error in the log.
 		s.log.Error("websocket authentication", "err", err)
-		err = errors.New("internal error; connect again later")
-		ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, websocket.CloseInternalServerErr), err.Error())
-		return ctx, nil, err
+		return ctx, &wstransport.CloseError{Code: websocket.CloseInternalServerErr, Reason: "internal error; connect again later"}
 	}
 	if err != nil {
-		// gqlgen closes with 1000 unless told otherwise; 4401 tells the client to log in.
-		ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4401), err.Error())
-		return ctx, nil, err
+		return ctx, &wstransport.CloseError{Code: wstransport.CloseUnauthorized, Reason: err.Error()}
 	}
 	// The connection's context ends when the token expires, and its subscriptions with it.
 	ctx, cancel := context.WithDeadline(auth.NewContext(ctx, v), exp)
 	context.AfterFunc(ctx, cancel)
-	return ctx, nil, nil
+	return ctx, nil
 }
 
 func (s *Server) routes(cfg Config) http.Handler {

@@ -29,17 +29,30 @@ type fetchers struct {
 }
 
 // Loaders is HTTP middleware that gives each request its own batch loaders; they read
-// through the request's context, so visibility still applies.
+// through the request's context, so visibility still applies. A websocket gets them per
+// operation and per event instead (WithLoaders), so no cache outlives one of them.
 func Loaders(client *ent.Client, work *workflow.Engine) func(http.Handler) http.Handler {
-	f := fetchers{client: client, work: work}
+	with := WithLoaders(client, work)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			l := &loaders{
-				responsibles:   dataloadgen.NewLoader(batch(f.responsibles), dataloadgen.WithWait(2*time.Millisecond)),
-				allowedActions: dataloadgen.NewLoader(batch(f.allowedActions), dataloadgen.WithWait(2*time.Millisecond)),
+			if r.Header.Get("Upgrade") != "" {
+				next.ServeHTTP(w, r)
+				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loadersKey{}, l)))
+			next.ServeHTTP(w, r.WithContext(with(r.Context())))
 		})
+	}
+}
+
+// WithLoaders returns a function that gives a context fresh batch loaders.
+func WithLoaders(client *ent.Client, work *workflow.Engine) func(context.Context) context.Context {
+	f := fetchers{client: client, work: work}
+	return func(ctx context.Context) context.Context {
+		l := &loaders{
+			responsibles:   dataloadgen.NewLoader(batch(f.responsibles), dataloadgen.WithWait(2*time.Millisecond)),
+			allowedActions: dataloadgen.NewLoader(batch(f.allowedActions), dataloadgen.WithWait(2*time.Millisecond)),
+		}
+		return context.WithValue(ctx, loadersKey{}, l)
 	}
 }
 

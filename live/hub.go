@@ -10,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/task"
+	"github.com/portico-dev/portico/outlet"
 )
 
 // Change kinds delivered to subscribers.
@@ -57,7 +58,7 @@ type sub[C any, Q any] struct {
 	ctx    context.Context // the subscriber's: carries its viewer
 	key    string          // viewer and filter: subscribers with one key share a query
 	filter func(Q) (Q, error)
-	send   func(C)      // hands an event to the subscriber's channel, never blocking
+	send   func(token any, c C) // hands an event to the subscriber, never blocking; see eventToken
 	seen   map[int]bool // ids delivered, to tell DELETED when one disappears
 }
 
@@ -109,9 +110,10 @@ func (h *Hub) dispatchAssigned(kind string, ids []int) {
 			h.log.Warn("notification visibility", "err", err)
 			continue
 		}
+		d := new(byte)
 		for _, s := range g {
 			for _, t := range mine {
-				s.send(Notification{Kind: kind, Task: t})
+				s.send(eventToken{d, t.ID, kind}, Notification{Kind: kind, Task: t})
 			}
 		}
 	}
@@ -119,25 +121,50 @@ func (h *Hub) dispatchAssigned(kind string, ids []int) {
 
 // add registers s until its context ends, then closes its channel. Nothing waits for
 // the end: with thousands of idle subscribers a goroutine each is most of their memory.
+// When the transport drives the subscription (package outlet), events go to it instead,
+// rendered once per token for all subscribers of a group.
 func add[C, Q, E any](h *Hub, subs map[*sub[C, Q]]struct{}, s *sub[C, Q], conv func(C) E) <-chan E {
+	to := outlet.Bind(s.ctx)
 	out := make(chan E, buffer)
-	s.send = func(c C) {
+	s.send = func(_ any, c C) {
 		select {
 		case out <- conv(c):
 		default: // the subscriber lags buffer events behind: it misses this one
 		}
 	}
+	if to != nil {
+		out = make(chan E, 1) // filled right before the transport reads it
+		s.send = func(token any, c C) {
+			to.Deliver(token, func() {
+				select {
+				case out <- conv(c):
+				default:
+				}
+			})
+		}
+	}
 	h.mu.Lock()
 	subs[s] = struct{}{}
 	h.mu.Unlock()
-	// Dispatches send under h.mu, so none is sending when out closes.
+	// Dispatches send under h.mu, so none is sending when out closes. A bound channel
+	// stays open: the transport may still push a late event into it.
 	context.AfterFunc(s.ctx, func() {
 		h.mu.Lock()
 		delete(subs, s)
-		close(out)
+		if to == nil {
+			close(out)
+		}
 		h.mu.Unlock()
 	})
 	return out
+}
+
+// eventToken names one event as a group of subscribers (one viewer, one filter) gets
+// it: equal tokens carry equal values, so the transport renders them once.
+type eventToken struct {
+	dispatch *byte // one per group and dispatch
+	id       int
+	kind     string
 }
 
 // grouped returns the subscribers by key: each group shares one visibility query.
@@ -214,13 +241,14 @@ func (h *Hub) dispatchTasks(ids []int) {
 			h.log.Warn("task event visibility", "err", err)
 			continue
 		}
+		d := new(byte)
 		for _, s := range g {
 			got := map[int]bool{}
 			for _, t := range visible {
 				got[t.ID] = true
 				kind := kindOf(t.CreatedAt, t.UpdatedAt)
 				s.seen[t.ID] = true
-				s.send(TaskChange{Kind: kind, Task: t})
+				s.send(eventToken{d, t.ID, kind}, TaskChange{Kind: kind, Task: t})
 			}
 			for _, id := range ids {
 				if s.seen[id] && !got[id] {
@@ -229,7 +257,7 @@ func (h *Hub) dispatchTasks(ids []int) {
 					}
 					delete(s.seen, id)
 					if t := all[id]; t != nil {
-						s.send(TaskChange{Kind: Deleted, Task: t})
+						s.send(eventToken{d, id, Deleted}, TaskChange{Kind: Deleted, Task: t})
 					}
 				}
 			}
@@ -258,10 +286,11 @@ func (h *Hub) dispatchCases(ids []int) {
 			h.log.Warn("case event visibility", "err", err)
 			continue
 		}
+		d := new(byte)
 		for _, s := range g {
 			for _, c := range visible {
 				kind := kindOf(c.CreatedAt, c.UpdatedAt)
-				s.send(CaseChange{Kind: kind, Case: c})
+				s.send(eventToken{d, c.ID, kind}, CaseChange{Kind: kind, Case: c})
 			}
 		}
 	}

@@ -29,7 +29,7 @@ func TestSubscribersCostNoGoroutine(t *testing.T) {
 	h.mu.Lock()
 	for s := range h.tasks {
 		for range buffer + 5 { // must not block
-			s.send(TaskChange{Kind: Changed})
+			s.send(nil, TaskChange{Kind: Changed})
 		}
 	}
 	h.mu.Unlock()

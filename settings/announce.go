@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/portico-dev/portico/outlet"
 )
 
 // announcementBuffer is how many announcement changes a subscriber may lag behind; when
@@ -16,6 +18,10 @@ type announcementSub struct {
 	own  string            // the subscriber's language setting
 	last *AnnouncementView // what it was sent last (or saw when subscribing)
 	out  chan *AnnouncementView
+	// to, when set, renders and writes the change (see package outlet); views are shared
+	// by language and announcementChanged's fields depend on nothing else, so a view is
+	// the token: one rendering per language and change.
+	to outlet.Outlet
 }
 
 // WatchAnnouncement sends the announcement as a user whose language setting is own sees
@@ -32,6 +38,9 @@ func (s *Service) WatchAnnouncement(ctx context.Context, own string) (<-chan *An
 		return nil, err
 	}
 	sub := &announcementSub{own: own, last: last, out: make(chan *AnnouncementView, announcementBuffer)}
+	if sub.to = outlet.Bind(ctx); sub.to != nil {
+		sub.out = make(chan *AnnouncementView, 1) // filled right before it is read
+	}
 	s.mu.Lock()
 	if s.announced == nil {
 		s.announced = map[*announcementSub]struct{}{}
@@ -45,7 +54,9 @@ func (s *Service) WatchAnnouncement(ctx context.Context, own string) (<-chan *An
 	context.AfterFunc(ctx, func() {
 		s.mu.Lock()
 		delete(s.announced, sub)
-		close(sub.out) // under s.mu: no dispatch is sending
+		if sub.to == nil { // a bound channel stays open: a late push must not panic
+			close(sub.out) // under s.mu: no dispatch is sending
+		}
 		s.mu.Unlock()
 	})
 	return sub.out, nil
@@ -146,6 +157,11 @@ func (s *Service) sendAnnouncement(c announcementChange) error {
 			continue // nil: subscribed meanwhile, after this change
 		}
 		sub.last = v
+		if sub.to != nil {
+			out := sub.out
+			sub.to.Deliver(v, func() { latest(out, v) })
+			continue
+		}
 		select {
 		case sub.out <- v:
 		default: // lagging a full buffer behind: drop its oldest pending change
@@ -157,6 +173,18 @@ func (s *Service) sendAnnouncement(c announcementChange) error {
 		}
 	}
 	return nil
+}
+
+// latest puts v in a one-slot channel, replacing a view not read yet.
+func latest(ch chan *AnnouncementView, v *AnnouncementView) {
+	select {
+	case <-ch:
+	default:
+	}
+	select {
+	case ch <- v:
+	default:
+	}
 }
 
 func sameView(a, b *AnnouncementView) bool {

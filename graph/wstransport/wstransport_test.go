@@ -1,4 +1,4 @@
-package wsgorilla_test
+package wstransport_test
 
 import (
 	"context"
@@ -13,10 +13,9 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/testserver"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
 
-	"github.com/portico-dev/portico/graph/wsgorilla"
+	"github.com/portico-dev/portico/graph/wstransport"
 )
 
 const (
@@ -30,13 +29,12 @@ type msg struct {
 	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
-// newServer serves a gqlgen test schema whose only websocket transport is
-// the gorilla adapter. The returned server is closed at test cleanup.
-func newServer(t *testing.T, opts wsgorilla.Options, ws transport.Websocket) (*testserver.TestServer, *httptest.Server) {
+// newServer serves gqlgen's test schema (its subscriptions read no outlet) through the
+// transport. The returned server is closed at test cleanup.
+func newServer(t *testing.T, opts wstransport.Options) (*testserver.TestServer, *httptest.Server) {
 	t.Helper()
 	h := testserver.New()
-	ws.Implementation = wsgorilla.New(opts)
-	h.AddTransport(ws)
+	h.AddTransport(wstransport.New(opts))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return h, srv
@@ -68,7 +66,7 @@ func send(t *testing.T, c *websocket.Conn, m msg) {
 	}
 }
 
-// read returns the next protocol message, skipping legacy keep-alives,
+// read returns the next protocol message, skipping pings and legacy keep-alives,
 // which arrive at arbitrary points.
 func read(t *testing.T, c *websocket.Conn) msg {
 	t.Helper()
@@ -78,7 +76,7 @@ func read(t *testing.T, c *websocket.Conn) msg {
 		if err := c.ReadJSON(&m); err != nil {
 			t.Fatalf("read: %v", err)
 		}
-		if m.Type != "ka" {
+		if m.Type != "ka" && m.Type != "ping" {
 			return m
 		}
 	}
@@ -113,13 +111,7 @@ func expectClose(t *testing.T, c *websocket.Conn) *websocket.CloseError {
 var subscription = json.RawMessage(`{"query":"subscription { name }"}`)
 
 func TestGraphQLTransportWS(t *testing.T) {
-	readErrs := make(chan error, 10)
-	closed := make(chan int, 1)
-	h, srv := newServer(t, wsgorilla.Options{}, transport.Websocket{
-		InitTimeout: 5 * time.Second,
-		ErrorFunc:   func(_ context.Context, err error) { readErrs <- err },
-		CloseFunc:   func(_ context.Context, code int) { closed <- code },
-	})
+	h, srv := newServer(t, wstransport.Options{InitTimeout: 5 * time.Second})
 	c := mustDial(t, srv, transportWS)
 	if got := c.Subprotocol(); got != transportWS {
 		t.Fatalf("subprotocol = %q, want %q", got, transportWS)
@@ -127,6 +119,10 @@ func TestGraphQLTransportWS(t *testing.T) {
 
 	send(t, c, msg{Type: "connection_init"})
 	expect(t, c, "connection_ack", "")
+	send(t, c, msg{Type: "ping", Payload: json.RawMessage(`{"n":1}`)})
+	if m := expect(t, c, "pong", ""); string(m.Payload) != `{"n":1}` {
+		t.Fatalf("pong payload = %s", m.Payload)
+	}
 
 	send(t, c, msg{Type: "subscribe", ID: "1", Payload: subscription})
 	for range 3 {
@@ -146,22 +142,57 @@ func TestGraphQLTransportWS(t *testing.T) {
 	send(t, c, msg{Type: "complete", ID: "2"})
 	expect(t, c, "complete", "2")
 
-	// A normal close by the client must not be reported as an error.
-	if err := c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye")); err != nil {
-		t.Fatal(err)
+	// Queries run over the socket too.
+	send(t, c, msg{Type: "subscribe", ID: "q", Payload: json.RawMessage(`{"query":"{ name }"}`)})
+	if m := expect(t, c, "next", "q"); !strings.Contains(string(m.Payload), `"test"`) {
+		t.Fatalf("query payload = %s", m.Payload)
 	}
-	select {
-	case code := <-closed:
-		if code != websocket.CloseNormalClosure {
-			t.Errorf("CloseFunc code = %d, want 1000", code)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("server never closed the connection")
+	expect(t, c, "complete", "q")
+
+	// A query that does not parse is an error message, not a next.
+	send(t, c, msg{Type: "subscribe", ID: "bad", Payload: json.RawMessage(`{"query":"subscription {"}`)})
+	expect(t, c, "error", "bad")
+
+	// Two live operations may not share an id.
+	send(t, c, msg{Type: "subscribe", ID: "3", Payload: subscription})
+	send(t, c, msg{Type: "subscribe", ID: "3", Payload: subscription})
+	if ce := expectClose(t, c); ce.Code != wstransport.CloseDuplicateID {
+		t.Fatalf("close code = %d, want 4409", ce.Code)
 	}
-	select {
-	case err := <-readErrs:
-		t.Errorf("ErrorFunc called for a normal close: %v", err)
-	default:
+}
+
+func TestProtocolErrors(t *testing.T) {
+	_, srv := newServer(t, wstransport.Options{InitTimeout: 100 * time.Millisecond})
+	for _, tc := range []struct {
+		name string
+		do   func(c *websocket.Conn)
+		want int
+	}{
+		{"no connection_init in time", func(*websocket.Conn) {}, wstransport.CloseInitTimeout},
+		{"subscribe before connection_init", func(c *websocket.Conn) {
+			send(t, c, msg{Type: "subscribe", ID: "1", Payload: subscription})
+		}, wstransport.CloseUnauthorized},
+		{"two connection_inits", func(c *websocket.Conn) {
+			send(t, c, msg{Type: "connection_init"})
+			expect(t, c, "connection_ack", "")
+			send(t, c, msg{Type: "connection_init"})
+		}, wstransport.CloseTooManyInits},
+		{"not JSON", func(c *websocket.Conn) {
+			c.WriteMessage(websocket.TextMessage, []byte("hello"))
+		}, wstransport.CloseBadMessage},
+		{"unknown type", func(c *websocket.Conn) {
+			send(t, c, msg{Type: "connection_init"})
+			expect(t, c, "connection_ack", "")
+			send(t, c, msg{Type: "start", ID: "1", Payload: subscription}) // legacy's word
+		}, wstransport.CloseBadMessage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustDial(t, srv, transportWS)
+			tc.do(c)
+			if ce := expectClose(t, c); ce.Code != tc.want {
+				t.Fatalf("close = %d %q, want %d", ce.Code, ce.Text, tc.want)
+			}
+		})
 	}
 }
 
@@ -172,14 +203,14 @@ func TestLegacyGraphQLWS(t *testing.T) {
 		negotiated string
 	}{
 		{name: "graphql-ws", offer: []string{legacyWS}, negotiated: legacyWS},
-		// gqlgen treats a connection without a subprotocol as graphql-ws.
+		// A connection without a subprotocol is graphql-ws, as with gqlgen.
 		{name: "no subprotocol", offer: nil, negotiated: ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h, srv := newServer(t, wsgorilla.Options{}, transport.Websocket{
+			h, srv := newServer(t, wstransport.Options{
 				// Frequent keep-alives race with subscription writes,
 				// which -race checks for unsafe concurrent writes.
-				KeepAlivePingInterval: 5 * time.Millisecond,
+				PingInterval: 5 * time.Millisecond,
 			})
 			c := mustDial(t, srv, tc.offer...)
 			if got := c.Subprotocol(); got != tc.negotiated {
@@ -206,29 +237,24 @@ func TestLegacyGraphQLWS(t *testing.T) {
 }
 
 func TestInitFuncErrorCloseCode(t *testing.T) {
-	// gqlgen closes with 1000 "terminated" on an InitFunc error unless the
-	// returned context carries a code and reason.
-	reject := func(ctx context.Context, _ transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		ctx = transport.WithWebsocketCloseCode(ctx, 4401)
-		ctx = transport.AppendCloseReason(ctx, "unauthorized")
-		return ctx, nil, errors.New("bad token")
+	reject := func(ctx context.Context, _ map[string]any) (context.Context, error) {
+		return ctx, &wstransport.CloseError{Code: 4401, Reason: "bad token"}
 	}
-	rejectPlain := func(ctx context.Context, _ transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		return ctx, nil, errors.New("bad token")
+	rejectPlain := func(ctx context.Context, _ map[string]any) (context.Context, error) {
+		return ctx, errors.New("bad token")
 	}
 	for _, tc := range []struct {
-		name       string
-		proto      string
-		init       transport.WebsocketInitFunc
-		wantCode   int
-		wantReason string
+		name     string
+		proto    string
+		init     func(context.Context, map[string]any) (context.Context, error)
+		wantCode int
 	}{
-		{"transport-ws", transportWS, reject, 4401, "unauthorized"},
-		{"legacy", legacyWS, reject, 4401, "unauthorized"},
-		{"transport-ws without close code", transportWS, rejectPlain, 1000, "terminated"},
+		{"transport-ws", transportWS, reject, 4401},
+		{"legacy", legacyWS, reject, 4401},
+		{"transport-ws without close code", transportWS, rejectPlain, wstransport.CloseForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, srv := newServer(t, wsgorilla.Options{}, transport.Websocket{InitFunc: tc.init})
+			_, srv := newServer(t, wstransport.Options{InitFunc: tc.init})
 			c := mustDial(t, srv, tc.proto)
 			send(t, c, msg{Type: "connection_init", Payload: json.RawMessage(`{"authorization":"x"}`)})
 			if tc.proto == legacyWS {
@@ -239,18 +265,35 @@ func TestInitFuncErrorCloseCode(t *testing.T) {
 				}
 			}
 			ce := expectClose(t, c)
-			if ce.Code != tc.wantCode || ce.Text != tc.wantReason {
-				t.Fatalf("close = %d %q, want %d %q", ce.Code, ce.Text, tc.wantCode, tc.wantReason)
+			if ce.Code != tc.wantCode || ce.Text != "bad token" {
+				t.Fatalf("close = %d %q, want %d %q", ce.Code, ce.Text, tc.wantCode, "bad token")
 			}
 		})
 	}
 }
 
+// TestTokenExpiryCloses: the context InitFunc returns ends with the token; the
+// connection then closes with 4401 so the client logs in again.
+func TestTokenExpiryCloses(t *testing.T) {
+	_, srv := newServer(t, wstransport.Options{InitFunc: func(ctx context.Context, _ map[string]any) (context.Context, error) {
+		ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		context.AfterFunc(ctx, cancel)
+		return ctx, nil
+	}})
+	c := mustDial(t, srv, transportWS)
+	send(t, c, msg{Type: "connection_init"})
+	expect(t, c, "connection_ack", "")
+	send(t, c, msg{Type: "subscribe", ID: "1", Payload: subscription})
+	if ce := expectClose(t, c); ce.Code != wstransport.CloseUnauthorized {
+		t.Fatalf("close = %d %q, want 4401", ce.Code, ce.Text)
+	}
+}
+
 func TestOrigin(t *testing.T) {
 	const portal = "https://portal.example.com"
-	_, listed := newServer(t, wsgorilla.Options{AllowedOrigins: []string{portal}}, transport.Websocket{})
-	_, sameOnly := newServer(t, wsgorilla.Options{}, transport.Websocket{})
-	_, anyOrigin := newServer(t, wsgorilla.Options{AllowedOrigins: []string{"*"}}, transport.Websocket{})
+	_, listed := newServer(t, wstransport.Options{AllowedOrigins: []string{portal}})
+	_, sameOnly := newServer(t, wstransport.Options{})
+	_, anyOrigin := newServer(t, wstransport.Options{AllowedOrigins: []string{"*"}})
 
 	for _, tc := range []struct {
 		name   string
@@ -294,7 +337,7 @@ func TestOrigin(t *testing.T) {
 
 func TestReadLimit(t *testing.T) {
 	const limit = 512
-	_, srv := newServer(t, wsgorilla.Options{ReadLimit: limit}, transport.Websocket{})
+	_, srv := newServer(t, wstransport.Options{ReadLimit: limit})
 
 	c := mustDial(t, srv, transportWS)
 	send(t, c, msg{Type: "connection_init"})
@@ -320,35 +363,51 @@ func TestReadLimit(t *testing.T) {
 }
 
 func TestMissingPongClosesConnection(t *testing.T) {
-	readErrs := make(chan error, 10)
-	_, srv := newServer(t, wsgorilla.Options{}, transport.Websocket{
-		PingPongInterval: 20 * time.Millisecond,
-		ErrorFunc:        func(_ context.Context, err error) { readErrs <- err },
-	})
+	_, srv := newServer(t, wstransport.Options{PingInterval: 20 * time.Millisecond})
 	c := mustDial(t, srv, transportWS)
 	send(t, c, msg{Type: "connection_init"})
 	expect(t, c, "connection_ack", "")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := c.ReadJSON(new(msg)); err != nil {
+		t.Fatalf("no ping: %v", err)
+	}
 
-	// Never answer the pings: the read deadline gqlgen sets must fire.
-	expectClose(t, c)
-	select {
-	case err := <-readErrs:
-		var ne net.Error
-		if !errors.As(err, &ne) || !ne.Timeout() {
-			t.Fatalf("want a read timeout, got %v", err)
+	// Never answer the pings: the server drops the connection.
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("the server kept a client that never answers pings")
+			}
+			return
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no read error reported")
 	}
 }
 
 func TestNoGoroutineLeak(t *testing.T) {
-	closed := make(chan int, 1)
-	h, srv := newServer(t, wsgorilla.Options{}, transport.Websocket{
-		KeepAlivePingInterval: 10 * time.Millisecond,
-		CloseFunc:             func(context.Context, int) { closed <- 1 },
-	})
+	h, srv := newServer(t, wstransport.Options{PingInterval: time.Second})
+	// Earlier tests' connections may still be closing: start from a steady count.
 	baseline := runtime.NumGoroutine()
+	for range 100 {
+		time.Sleep(10 * time.Millisecond)
+		n := runtime.NumGoroutine()
+		if n == baseline {
+			break
+		}
+		baseline = n
+	}
+	// settled waits until the server's goroutines for earlier connections have ended.
+	settled := func(round int) {
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > baseline+1 { // the pinger may run
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				t.Fatalf("round %d: goroutines: %d, baseline %d\n%s", round, runtime.NumGoroutine(), baseline, buf[:runtime.Stack(buf, true)])
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 
 	for i := range 200 {
 		proto := []string{transportWS, legacyWS}[i%2]
@@ -372,23 +431,6 @@ func TestNoGoroutineLeak(t *testing.T) {
 
 		// The test schema feeds all subscriptions from one channel, so the
 		// next round must not start before this subscription is cancelled.
-		select {
-		case <-closed:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("connection %d never closed on the server", i)
-		}
-	}
-
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= baseline+5 {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("goroutines: %d, baseline %d\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(20 * time.Millisecond)
+		settled(i)
 	}
 }

@@ -1,0 +1,157 @@
+package wstransport_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/gorilla/websocket"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/portico-dev/portico/graph/wstransport"
+	"github.com/portico-dev/portico/outlet"
+)
+
+// ticker is a subscription source that delivers through outlets, as Portico's do.
+type ticker struct {
+	mu      sync.Mutex
+	subs    map[outlet.Outlet]chan string
+	renders atomic.Int32
+}
+
+func (tk *ticker) publish(token any, v string) {
+	tk.mu.Lock()
+	defer tk.mu.Unlock()
+	for o, ch := range tk.subs {
+		o.Deliver(token, func() { ch <- v })
+	}
+}
+
+func (tk *ticker) count() int {
+	tk.mu.Lock()
+	defer tk.mu.Unlock()
+	return len(tk.subs)
+}
+
+// newTickServer serves `subscription { tick }` from tk through the transport.
+func newTickServer(t *testing.T, tk *ticker) *httptest.Server {
+	schema := gqlparser.MustLoadSchema(&ast.Source{Input: `
+		type Query { name: String! }
+		type Subscription { tick: String! }
+	`})
+	tk.subs = map[outlet.Outlet]chan string{}
+	h := handler.New(&graphql.ExecutableSchemaMock{
+		SchemaFunc: func() *ast.Schema { return schema },
+		ComplexityFunc: func(context.Context, string, string, int, map[string]any) (int, bool) {
+			return 1, true
+		},
+		ExecFunc: func(ctx context.Context) graphql.ResponseHandler {
+			o := outlet.Bind(ctx)
+			if o == nil {
+				return graphql.OneShot(graphql.ErrorResponse(ctx, "no outlet"))
+			}
+			ch := make(chan string, 1)
+			tk.mu.Lock()
+			tk.subs[o] = ch
+			tk.mu.Unlock()
+			context.AfterFunc(ctx, func() {
+				tk.mu.Lock()
+				delete(tk.subs, o)
+				tk.mu.Unlock()
+			})
+			return func(ctx context.Context) *graphql.Response {
+				select {
+				case v := <-ch:
+					tk.renders.Add(1)
+					return &graphql.Response{Data: []byte(`{"tick":"` + v + `"}`)}
+				case <-ctx.Done():
+					return nil
+				}
+			}
+		},
+	})
+	h.AddTransport(wstransport.New(wstransport.Options{}))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestOutletSharesRenderings: subscriptions driven by their source cost no goroutine,
+// and an event with a token is rendered once per operation, not once per subscriber.
+func TestOutletSharesRenderings(t *testing.T) {
+	tk := &ticker{}
+	srv := newTickServer(t, tk)
+	const n = 60
+	runtime.GC()
+	before := runtime.NumGoroutine()
+	var conns []*websockConn
+	for i := range n {
+		proto := []string{transportWS, legacyWS}[i%2]
+		start := map[string]string{transportWS: "subscribe", legacyWS: "start"}[proto]
+		query := []string{`subscription { tick }`, `subscription Named { tick }`}[i%3/2] // two operations
+		c := mustDial(t, srv, proto)
+		send(t, c, msg{Type: "connection_init"})
+		expect(t, c, "connection_ack", "")
+		payload, _ := json.Marshal(map[string]string{"query": query})
+		send(t, c, msg{Type: start, ID: "s", Payload: payload})
+		conns = append(conns, &websockConn{c, map[string]string{transportWS: "next", legacyWS: "data"}[proto]})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for tk.count() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d subscriptions registered", tk.count(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // let the subscribe goroutines end
+	// One reader per connection, one pinger; the test's own client side has none.
+	if extra := runtime.NumGoroutine() - before; extra > n+3 {
+		t.Errorf("%d idle subscribed connections hold %d goroutines, want about one each", n, extra)
+	}
+
+	tk.publish(new(int), "a")
+	for _, c := range conns {
+		m := expect(t, c.Conn, c.next, "s")
+		if string(m.Payload) != `{"data":{"tick":"a"}}` {
+			t.Fatalf("payload %s", m.Payload)
+		}
+	}
+	if got := tk.renders.Load(); got != 2 {
+		t.Errorf("a shared event was rendered %d times for 2 operations, want 2", got)
+	}
+
+	tk.publish(nil, "b") // no token: each subscriber alone
+	for _, c := range conns {
+		if m := expect(t, c.Conn, c.next, "s"); string(m.Payload) != `{"data":{"tick":"b"}}` {
+			t.Fatalf("payload %s", m.Payload)
+		}
+	}
+	if got := tk.renders.Load(); got != 2+n {
+		t.Errorf("renders = %d, want %d", got, 2+n)
+	}
+
+	// Completing a subscription stops its deliveries.
+	c := conns[0]
+	send(t, c.Conn, msg{Type: "complete", ID: "s"})
+	expect(t, c.Conn, "complete", "s")
+	deadline = time.Now().Add(5 * time.Second)
+	for tk.count() != n-1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d subscriptions after one completed, want %d", tk.count(), n-1)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+type websockConn struct {
+	Conn *websocket.Conn
+	next string
+}

@@ -1,0 +1,703 @@
+// Package wstransport serves GraphQL over websocket with gorilla/websocket, in both
+// subprotocols: graphql-transport-ws and the legacy graphql-ws. It is a gqlgen transport
+// built for many idle subscribers:
+//
+//   - an idle connection costs one goroutine, its reader; pings come from one goroutine
+//     for all connections, the init timeout and token expiry are timers, and a writer
+//     goroutine runs only while the connection has something to send;
+//   - a subscription whose source delivers through an outlet (package outlet) costs no
+//     goroutine at all: the source hands each event to the connection's queue;
+//   - an event is rendered once for all subscriptions that share an operation (query,
+//     operation name, variables) and the event's token, and the same bytes are written
+//     to each of them;
+//   - write buffers come from a pool, so an idle connection holds none.
+//
+// Subscriptions whose source reads no outlet still work: the transport then waits on
+// their channel with a goroutine each, as gqlgen's own transport does.
+package wstransport
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/gorilla/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/portico-dev/portico/outlet"
+)
+
+// The subprotocols, the modern one preferred when a client offers both.
+const (
+	Modern = "graphql-transport-ws"
+	Legacy = "graphql-ws"
+)
+
+// Close codes of graphql-transport-ws, used for both subprotocols.
+const (
+	CloseBadMessage    = 4400
+	CloseUnauthorized  = 4401
+	CloseForbidden     = 4403
+	CloseInitTimeout   = 4408
+	CloseDuplicateID   = 4409
+	CloseTooManyInits  = 4429
+	maxCloseReasonSize = 123 // a control frame's 125 bytes less the code
+)
+
+// Options configures a Transport; zero values take the defaults named.
+type Options struct {
+	// AllowedOrigins lists the browser origins allowed to connect, as browsers send them
+	// ("https://portal.example.com"), or "*" for any. Requests without Origin (not a
+	// browser) and same-origin requests are always allowed; others get HTTP 403.
+	AllowedOrigins []string
+	// InitFunc checks the connection_init payload and returns the connection's context
+	// (its viewer, and a deadline when its token expires: the connection closes with
+	// 4401 then). A *CloseError chooses the close code; other errors close with 4403.
+	InitFunc func(ctx context.Context, payload map[string]any) (context.Context, error)
+	// OperationContext prepares the context of each operation and of each rendering of a
+	// subscription event (per-request batch loaders, so no cache outlives one event).
+	OperationContext func(context.Context) context.Context
+	// InitTimeout closes connections that send no connection_init in time (10s).
+	InitTimeout time.Duration
+	// PingInterval is how often the server pings (graphql-transport-ws "ping", legacy
+	// "ka") (20s). A graphql-transport-ws client that sends nothing, not even a pong,
+	// for two and a half intervals is dropped.
+	PingInterval time.Duration
+	// ReadLimit bounds a client message; larger ones close with 1009 (64 KiB).
+	ReadLimit int64
+	// WriteTimeout bounds each write to a client (10s).
+	WriteTimeout time.Duration
+	// MaxQueue is how many messages may wait for a slow client before its connection
+	// is closed with 1013, telling it to reconnect and refetch (256).
+	MaxQueue int
+	Log      *slog.Logger
+}
+
+// CloseError, returned by InitFunc, closes the connection with Code and Reason.
+type CloseError struct {
+	Code   int
+	Reason string
+}
+
+func (e *CloseError) Error() string { return e.Reason }
+
+// Transport is the gqlgen transport; add it to a handler.Server.
+type Transport struct {
+	opts      Options
+	upgrader  websocket.Upgrader
+	anyOrigin bool
+	origins   []string
+	renders   renderCache
+
+	mu      sync.Mutex
+	conns   map[*conn]struct{} // initialised connections, for the pinger
+	pinging bool
+}
+
+var _ graphql.Transport = (*Transport)(nil)
+
+// New returns a Transport configured by opts.
+func New(opts Options) *Transport {
+	if opts.InitTimeout <= 0 {
+		opts.InitTimeout = 10 * time.Second
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = 20 * time.Second
+	}
+	if opts.ReadLimit <= 0 {
+		opts.ReadLimit = 64 << 10
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.MaxQueue <= 0 {
+		opts.MaxQueue = 256
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	t := &Transport{opts: opts, conns: map[*conn]struct{}{}}
+	for _, o := range opts.AllowedOrigins {
+		if o == "*" {
+			t.anyOrigin = true
+		}
+		t.origins = append(t.origins, strings.TrimSuffix(o, "/"))
+	}
+	t.upgrader = websocket.Upgrader{
+		Subprotocols: []string{Modern, Legacy},
+		CheckOrigin:  t.checkOrigin,
+		// Idle connections hold no write buffer: the bare minimum is a read buffer.
+		WriteBufferPool: &sync.Pool{},
+	}
+	t.renders.shared = map[renderKey]*rendering{}
+	return t
+}
+
+// Supports reports websocket upgrades.
+func (t *Transport) Supports(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != ""
+}
+
+// checkOrigin guards against cross-site websocket hijacking: browsers always send Origin
+// on websocket handshakes, so only they are restricted.
+func (t *Transport) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || t.anyOrigin {
+		return true
+	}
+	if slices.ContainsFunc(t.origins, func(o string) bool { return strings.EqualFold(o, origin) }) {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}
+
+// Do serves one websocket until it closes; its goroutine is the connection's reader.
+func (t *Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	ws, err := t.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // gorilla has answered (403 for a bad Origin)
+	}
+	ws.SetReadLimit(t.opts.ReadLimit)
+	c := &conn{t: t, ws: ws, exec: exec, headers: r.Header, legacy: ws.Subprotocol() != Modern, subs: map[string]*subscription{}}
+	c.ctx, c.cancel = context.WithCancel(r.Context())
+	c.ping = []byte(`{"type":"ping"}`)
+	if c.legacy {
+		c.ping = []byte(`{"type":"ka"}`)
+	}
+	c.mu.Lock() // the timer's close reads initTimer
+	c.initTimer = time.AfterFunc(t.opts.InitTimeout, func() {
+		c.close(CloseInitTimeout, "connection initialisation timeout")
+	})
+	c.mu.Unlock()
+	c.serve()
+}
+
+// message is a protocol message in either subprotocol.
+type message struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// conn is one websocket connection; mu guards the fields below it.
+type conn struct {
+	t       *Transport
+	ws      *websocket.Conn
+	exec    graphql.GraphExecutor
+	headers http.Header
+	legacy  bool
+	ping    []byte
+	cancel  context.CancelFunc
+	wmu     sync.Mutex // one writer at a time, as gorilla requires
+
+	mu        sync.Mutex
+	initTimer *time.Timer
+	ctx       context.Context // the connection's: its viewer after connection_init
+	inited    bool
+	closed    bool
+	subs      map[string]*subscription
+	queue     []item // messages waiting for the writer
+	writing   bool   // a writer goroutine is running
+}
+
+// item is a message to write: raw bytes, or an event of sub to render.
+type item struct {
+	raw   []byte
+	sub   *subscription
+	token any
+	push  func()
+}
+
+// serve reads client messages until the connection ends.
+func (c *conn) serve() {
+	defer c.close(websocket.CloseNormalClosure, "")
+	for {
+		_, r, err := c.ws.NextReader()
+		if err != nil {
+			return // closed, timed out or too big (gorilla has sent 1009)
+		}
+		var m message
+		dec := json.NewDecoder(r)
+		if err := dec.Decode(&m); err != nil {
+			c.protocolError(CloseBadMessage, "invalid message: not a JSON protocol message")
+			return
+		}
+		if c.inited && !c.legacy {
+			// Any message shows the client alive; it must at least answer pings.
+			c.ws.SetReadDeadline(time.Now().Add(c.t.opts.PingInterval * 5 / 2))
+		}
+		switch {
+		case m.Type == "connection_init":
+			if !c.init(m.Payload) {
+				return
+			}
+		case m.Type == "connection_terminate" && c.legacy:
+			return
+		case !c.inited:
+			c.protocolError(CloseUnauthorized, "Unauthorized: send connection_init first")
+			return
+		case m.Type == "subscribe" && !c.legacy, m.Type == "start" && c.legacy:
+			if !c.start(m) {
+				return
+			}
+		case m.Type == "complete" && !c.legacy, m.Type == "stop" && c.legacy:
+			c.stop(m.ID)
+		case m.Type == "ping" && !c.legacy:
+			c.sendRaw(append([]byte(`{"type":"pong"`), appendPayload(m.Payload)...))
+		case m.Type == "pong" && !c.legacy:
+		default:
+			c.protocolError(CloseBadMessage, fmt.Sprintf("invalid message type %q", m.Type))
+			return
+		}
+	}
+}
+
+func appendPayload(p json.RawMessage) []byte {
+	if len(p) == 0 {
+		return []byte("}")
+	}
+	return append(append([]byte(`,"payload":`), p...), '}')
+}
+
+// protocolError closes for a broken protocol; legacy clients get connection_error first,
+// their only way to learn why.
+func (c *conn) protocolError(code int, reason string) {
+	if c.legacy {
+		c.writeNow(c.errorMessage("connection_error", "", reason))
+	}
+	c.close(code, reason)
+}
+
+// init handles connection_init; false ends the connection.
+func (c *conn) init(payload json.RawMessage) bool {
+	if c.inited {
+		c.protocolError(CloseTooManyInits, "Too many initialisation requests")
+		return false
+	}
+	c.mu.Lock()
+	timedOut := !c.initTimer.Stop()
+	c.mu.Unlock()
+	if timedOut {
+		return false // closing
+	}
+	p := map[string]any{}
+	if len(payload) > 0 && string(payload) != "null" {
+		if err := json.Unmarshal(payload, &p); err != nil {
+			c.protocolError(CloseBadMessage, "invalid connection_init payload: not a JSON object")
+			return false
+		}
+	}
+	ctx := c.ctx
+	if c.t.opts.InitFunc != nil {
+		var err error
+		if ctx, err = c.t.opts.InitFunc(c.ctx, p); err != nil {
+			code, reason := CloseForbidden, err.Error()
+			var ce *CloseError
+			if errors.As(err, &ce) {
+				code = ce.Code
+			}
+			c.protocolError(code, reason)
+			return false
+		}
+	}
+	c.mu.Lock()
+	c.ctx, c.inited = ctx, true
+	c.mu.Unlock()
+	// A token that expires ends the connection, and its subscriptions with it.
+	context.AfterFunc(ctx, func() {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			c.close(CloseUnauthorized, "token expired; log in again")
+		} else {
+			c.close(websocket.CloseNormalClosure, "")
+		}
+	})
+	c.sendRaw([]byte(`{"type":"connection_ack"}`))
+	if c.legacy {
+		c.sendRaw(c.ping)
+	} else {
+		c.ws.SetReadDeadline(time.Now().Add(c.t.opts.PingInterval * 5 / 2))
+	}
+	c.t.register(c)
+	return true
+}
+
+// start begins an operation; false ends the connection.
+func (c *conn) start(m message) bool {
+	id, err := json.Marshal(m.ID)
+	if err != nil || m.ID == "" {
+		c.protocolError(CloseBadMessage, "invalid message: an operation needs an id")
+		return false
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	if _, dup := c.subs[m.ID]; dup {
+		c.mu.Unlock()
+		c.protocolError(CloseDuplicateID, "Subscriber for "+m.ID+" already exists")
+		return false
+	}
+	s := &subscription{c: c, id: m.ID, idJSON: id}
+	s.ctx, s.cancel = context.WithCancel(c.ctx)
+	c.subs[m.ID] = s
+	c.mu.Unlock()
+	// Resolvers need a deep stack and may wait for the database: not on the reader,
+	// whose stack would stay grown for the connection's life.
+	go s.run(m.Payload)
+	return true
+}
+
+// stop ends an operation at the client's request.
+func (c *conn) stop(id string) {
+	c.mu.Lock()
+	s := c.subs[id]
+	delete(c.subs, id)
+	c.mu.Unlock()
+	if s == nil {
+		return
+	}
+	s.cancel()
+	c.mu.Lock()
+	bound := s.bound
+	c.mu.Unlock()
+	if bound { // a waiting goroutine sends its own complete when the channel closes
+		c.sendRaw(s.envelope("complete", nil))
+	}
+}
+
+// sendRaw queues a message.
+func (c *conn) sendRaw(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.queueLocked(item{raw: b})
+}
+
+// queueLocked adds it to the queue and starts the writer when it is not running; c.mu
+// is held. A client that lets MaxQueue messages pile up is too slow to serve.
+func (c *conn) queueLocked(it item) {
+	if c.closed {
+		return
+	}
+	if len(c.queue) >= c.t.opts.MaxQueue {
+		go c.close(websocket.CloseTryAgainLater, "too slow: messages were lost; reconnect and refetch")
+		return
+	}
+	c.queue = append(c.queue, it)
+	if !c.writing {
+		c.writing = true
+		go c.flush()
+	}
+}
+
+// flush writes the queue until it is empty; one runs per connection at a time.
+func (c *conn) flush() {
+	for {
+		c.mu.Lock()
+		items := c.queue
+		c.queue = nil
+		if len(items) == 0 || c.closed {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		for _, it := range items {
+			b := it.raw
+			if it.sub != nil {
+				if b = it.sub.render(it); b == nil {
+					continue
+				}
+			}
+			if err := c.writeNow(b); err != nil {
+				c.mu.Lock()
+				c.writing = false
+				c.mu.Unlock()
+				c.close(websocket.CloseAbnormalClosure, "")
+				return
+			}
+		}
+	}
+}
+
+// writeNow writes b.
+func (c *conn) writeNow(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.ws.SetWriteDeadline(time.Now().Add(c.t.opts.WriteTimeout))
+	return c.ws.WriteMessage(websocket.TextMessage, b)
+}
+
+// close sends a close frame (best effort), drops the connection and ends its
+// subscriptions; only the first call counts.
+func (c *conn) close(code int, reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.queue = nil
+	c.initTimer.Stop()
+	c.mu.Unlock()
+	c.t.unregister(c)
+	if code != websocket.CloseAbnormalClosure {
+		msg := websocket.FormatCloseMessage(code, truncateReason(reason))
+		c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+	}
+	c.ws.Close()
+	c.cancel()
+}
+
+// errorMessage is a message of type typ carrying one GraphQL error.
+func (c *conn) errorMessage(typ, id, text string) []byte {
+	b, _ := json.Marshal(message{ID: id, Type: typ, Payload: mustJSON(&gqlerror.Error{Message: text})})
+	return b
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage(`{"message":"internal error: unencodable response"}`)
+	}
+	return b
+}
+
+// register adds an initialised connection to the pinger's list, starting the pinger
+// when it is not running.
+func (t *Transport) register(c *conn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return
+	}
+	t.conns[c] = struct{}{}
+	if !t.pinging {
+		t.pinging = true
+		go t.pingLoop()
+	}
+}
+
+func (t *Transport) unregister(c *conn) {
+	t.mu.Lock()
+	delete(t.conns, c)
+	t.mu.Unlock()
+}
+
+// pingLoop pings every connection each interval; it ends when none is left.
+func (t *Transport) pingLoop() {
+	tick := time.NewTicker(t.opts.PingInterval)
+	defer tick.Stop()
+	for range tick.C {
+		t.mu.Lock()
+		if len(t.conns) == 0 {
+			t.pinging = false
+			t.mu.Unlock()
+			return
+		}
+		for c := range t.conns {
+			c.sendRaw(c.ping)
+		}
+		t.mu.Unlock()
+	}
+}
+
+// subscription is one operation of a connection. c.mu guards bound, ready and early.
+type subscription struct {
+	c      *conn
+	id     string
+	idJSON []byte
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	shape     string // operation and variables: with a token, what decides the rendering
+	responses graphql.ResponseHandler
+	rctx      context.Context // the context responses runs in
+
+	bound bool   // the source delivers through this outlet
+	ready bool   // responses is set
+	early []item // events delivered before ready
+}
+
+var _ outlet.Binder = (*subscription)(nil)
+
+// Bind marks the subscription as driven by its source.
+func (s *subscription) Bind() outlet.Outlet {
+	s.c.mu.Lock()
+	s.bound = true
+	s.c.mu.Unlock()
+	return s
+}
+
+// Deliver queues an event for rendering.
+func (s *subscription) Deliver(token any, push func()) {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	if s.ctx.Err() != nil {
+		return
+	}
+	it := item{sub: s, token: token, push: push}
+	if !s.ready {
+		s.early = append(s.early, it)
+		return
+	}
+	s.c.queueLocked(it)
+}
+
+// run parses, validates and starts the operation. A bound subscription returns at once;
+// queries, mutations and unbound subscriptions run here to their end.
+func (s *subscription) run(payload json.RawMessage) {
+	c := s.c
+	ctx := graphql.StartOperationTrace(s.ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			c.t.opts.Log.Error("websocket operation panicked", "panic", r)
+			s.finish(&graphql.Response{Errors: gqlerror.List{{Message: "internal error"}}}, false)
+		}
+	}()
+	var params graphql.RawParams
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber() // as gqlgen's transports decode variables
+	if err := dec.Decode(&params); err != nil {
+		s.finish(&graphql.Response{Errors: gqlerror.List{{Message: "invalid json"}}}, true)
+		return
+	}
+	params.Headers = c.headers
+	rc, errs := c.exec.CreateOperationContext(ctx, &params)
+	if errs != nil {
+		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+		s.finish(resp, errcode.GetErrorKind(errs) == errcode.KindProtocol)
+		return
+	}
+	ctx = graphql.WithOperationContext(ctx, rc)
+	if c.t.opts.OperationContext != nil {
+		ctx = c.t.opts.OperationContext(ctx)
+	}
+	if rc.Operation.Operation != ast.Subscription {
+		responses, ctx := c.exec.DispatchOperation(ctx, rc)
+		s.finish(responses(ctx), false)
+		return
+	}
+	vars, _ := json.Marshal(rc.Variables) // maps marshal with sorted keys
+	s.shape = rc.OperationName + "\x00" + rc.RawQuery + "\x00" + string(vars)
+	responses, rctx := c.exec.DispatchOperation(outlet.WithBinder(ctx, s), rc)
+	c.mu.Lock()
+	s.responses, s.rctx, s.ready = responses, rctx, true
+	for _, it := range s.early {
+		c.queueLocked(it)
+	}
+	s.early = nil
+	bound := s.bound
+	c.mu.Unlock()
+	if bound {
+		return
+	}
+	for {
+		resp := responses(rctx)
+		if resp == nil {
+			break
+		}
+		c.sendRaw(s.envelope(s.nextType(), mustJSON(resp)))
+	}
+	s.finish(nil, false)
+}
+
+// finish sends an operation's last response (nil for none; as an "error" message when
+// asError) and its complete, unless the connection is gone.
+func (s *subscription) finish(resp *graphql.Response, asError bool) {
+	c := s.c
+	c.mu.Lock()
+	if c.subs[s.id] == s {
+		delete(c.subs, s.id)
+	}
+	c.mu.Unlock()
+	s.cancel()
+	if resp != nil {
+		if asError {
+			c.sendRaw(s.envelope("error", mustJSON(resp.Errors)))
+			if !c.legacy {
+				return // an error message ends the operation in graphql-transport-ws
+			}
+		} else {
+			c.sendRaw(s.envelope(s.nextType(), mustJSON(resp)))
+		}
+	}
+	if c.ctx.Err() == nil {
+		c.sendRaw(s.envelope("complete", nil))
+	}
+}
+
+func (s *subscription) nextType() string {
+	if s.c.legacy {
+		return "data"
+	}
+	return "next"
+}
+
+// render returns the message for one delivered event: the rendering shared by
+// subscriptions with this shape and token, made here when none has it yet.
+func (s *subscription) render(it item) []byte {
+	if s.ctx.Err() != nil {
+		return nil
+	}
+	payload := s.c.t.renders.get(s.shape, it.token, func() []byte {
+		it.push()
+		ctx := s.rctx
+		if s.c.t.opts.OperationContext != nil {
+			ctx = s.c.t.opts.OperationContext(ctx)
+		}
+		resp := s.responses(ctx)
+		if resp == nil {
+			return nil // the subscription ended meanwhile
+		}
+		return mustJSON(resp)
+	})
+	if payload == nil {
+		return nil
+	}
+	return s.envelope(s.nextType(), payload)
+}
+
+// envelope is a protocol message of type typ for this operation.
+func (s *subscription) envelope(typ string, payload []byte) []byte {
+	b := make([]byte, 0, len(payload)+len(s.idJSON)+40)
+	b = append(b, `{"id":`...)
+	b = append(b, s.idJSON...)
+	b = append(b, `,"type":"`...)
+	b = append(b, typ...)
+	b = append(b, '"')
+	if payload != nil {
+		b = append(b, `,"payload":`...)
+		b = append(b, payload...)
+	}
+	return append(b, '}')
+}
+
+// truncateReason cuts s to fit a close frame without splitting a UTF-8 sequence.
+func truncateReason(s string) string {
+	if len(s) <= maxCloseReasonSize {
+		return s
+	}
+	i := maxCloseReasonSize
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}

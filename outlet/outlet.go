@@ -1,0 +1,45 @@
+// Package outlet lets an event source hand a subscription's events to the websocket
+// transport that drives it, instead of a goroutine per subscription waiting on the
+// subscription's channel. With thousands of idle subscribers such goroutines are most of
+// their memory, and rendering every event once per subscriber most of the CPU: through
+// an outlet the transport renders an event once for all subscriptions that share an
+// operation and a token, and writes the same bytes to each.
+package outlet
+
+import "context"
+
+// Outlet receives a subscription's events.
+type Outlet interface {
+	// Deliver queues one event and never blocks. token identifies the event as its
+	// audience sees it: whoever is handed equal tokens must be sent values that render
+	// identically for the same operation (same object, same viewer or a viewer-independent
+	// type); nil means "render for this subscription alone". push puts the event's value
+	// into the subscription's channel; the transport calls it at most once, right before
+	// it reads that channel, or never when it reuses an earlier rendering.
+	Deliver(token any, push func())
+}
+
+type key struct{}
+
+// Binder is what a transport puts into a subscription's context.
+type Binder interface {
+	// Bind reports that the caller delivers the subscription's events through the
+	// returned Outlet; the transport then stops waiting on the channel itself.
+	Bind() Outlet
+}
+
+// WithBinder gives a subscription's context its transport's binder.
+func WithBinder(ctx context.Context, b Binder) context.Context {
+	return context.WithValue(ctx, key{}, b)
+}
+
+// Bind returns the outlet of the subscription of ctx, or nil when its transport reads
+// the channel itself (then the source sends to the channel as usual). A source calls it
+// last, once the subscription cannot fail any more: a bound subscription's resolver must
+// return its channel.
+func Bind(ctx context.Context) Outlet {
+	if b, ok := ctx.Value(key{}).(Binder); ok {
+		return b.Bind()
+	}
+	return nil
+}
