@@ -2,9 +2,13 @@
 // subprotocols: graphql-transport-ws and the legacy graphql-ws. It is a gqlgen transport
 // built for many idle subscribers:
 //
-//   - an idle connection costs one goroutine, its reader; pings come from one goroutine
-//     for all connections, the init timeout and token expiry are timers, and a writer
-//     goroutine runs only while the connection has something to send;
+//   - an idle connection costs one goroutine, its reader, started fresh with a small
+//     stack once the HTTP handler has upgraded it (the handler returns, and net/http's
+//     goroutine and write buffer go with it); pings come from one goroutine for all
+//     connections, the init timeout and token expiry are timers;
+//   - a small pool of writers, growing only while connections wait to be written,
+//     sends what is queued: a fan-out to thousands of connections does not flood the
+//     scheduler with a goroutine each, which would delay every other request;
 //   - a subscription whose source delivers through an outlet (package outlet) costs no
 //     goroutine at all: the source hands each event to the connection's queue;
 //   - an event is rendered once for all subscriptions that share an operation (query,
@@ -25,6 +29,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -105,7 +111,15 @@ type Transport struct {
 	mu      sync.Mutex
 	conns   map[*conn]struct{} // initialised connections, for the pinger
 	pinging bool
+
+	wmu     sync.Mutex
+	ready   []*conn // connections with queued messages, waiting for a writer
+	writers int
 }
+
+// maxWriters bounds the writer pool: enough that a few clients stalled until their
+// write deadline do not stop the others, few enough to leave the scheduler to requests.
+const maxWriters = 32
 
 var _ graphql.Transport = (*Transport)(nil)
 
@@ -139,8 +153,10 @@ func New(opts Options) *Transport {
 	t.upgrader = websocket.Upgrader{
 		Subprotocols: []string{Modern, Legacy},
 		CheckOrigin:  t.checkOrigin,
-		// Idle connections hold no write buffer: the bare minimum is a read buffer.
+		// Idle connections hold no write buffer, and a small read buffer: client
+		// messages are few and small (larger ones take more reads).
 		WriteBufferPool: &sync.Pool{},
+		ReadBufferSize:  1024,
 	}
 	t.renders.shared = map[renderKey]*rendering{}
 	return t
@@ -172,8 +188,10 @@ func (t *Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		return // gorilla has answered (403 for a bad Origin)
 	}
 	ws.SetReadLimit(t.opts.ReadLimit)
-	c := &conn{t: t, ws: ws, exec: exec, headers: r.Header, legacy: ws.Subprotocol() != Modern, subs: map[string]*subscription{}}
-	c.ctx, c.cancel = context.WithCancel(r.Context())
+	c := &conn{t: t, ws: ws, exec: exec, legacy: ws.Subprotocol() != Modern, subs: map[string]*subscription{}}
+	// The connection outlives this handler: its context keeps the request's values but
+	// not its end.
+	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(r.Context()))
 	c.ping = []byte(`{"type":"ping"}`)
 	if c.legacy {
 		c.ping = []byte(`{"type":"ka"}`)
@@ -183,7 +201,7 @@ func (t *Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		c.close(CloseInitTimeout, "connection initialisation timeout")
 	})
 	c.mu.Unlock()
-	c.serve()
+	go c.serve()
 }
 
 // message is a protocol message in either subprotocol.
@@ -225,6 +243,7 @@ type item struct {
 // serve reads client messages until the connection ends.
 func (c *conn) serve() {
 	defer c.close(websocket.CloseNormalClosure, "")
+	defer c.recover("reading")
 	for {
 		_, r, err := c.ws.NextReader()
 		if err != nil {
@@ -400,12 +419,45 @@ func (c *conn) queueLocked(it item) {
 	c.queue = append(c.queue, it)
 	if !c.writing {
 		c.writing = true
-		go c.flush()
+		c.t.schedule(c)
 	}
 }
 
-// flush writes the queue until it is empty; one runs per connection at a time.
+// schedule hands c to the writer pool, starting a writer when all are busy.
+func (t *Transport) schedule(c *conn) {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	t.ready = append(t.ready, c)
+	if t.writers < maxWriters {
+		t.writers++
+		go t.write()
+	}
+}
+
+// write flushes ready connections until none is left.
+func (t *Transport) write() {
+	for {
+		t.wmu.Lock()
+		if len(t.ready) == 0 {
+			t.writers--
+			t.ready = nil // let a burst's backing array go
+			t.wmu.Unlock()
+			return
+		}
+		c := t.ready[0]
+		t.ready[0] = nil
+		t.ready = t.ready[1:]
+		t.wmu.Unlock()
+		c.flush()
+		// Writes seldom block, so a writer would keep its core for a whole time slice;
+		// yielding lets requests (and their database replies) in between connections.
+		runtime.Gosched()
+	}
+}
+
+// flush writes the queue until it is empty; one writer at a time flushes a connection.
 func (c *conn) flush() {
+	defer c.recover("writing")
 	for {
 		c.mu.Lock()
 		items := c.queue
@@ -431,6 +483,15 @@ func (c *conn) flush() {
 				return
 			}
 		}
+	}
+}
+
+// recover ends the connection, not the server, after a panic; deferred by the
+// connection's goroutines, which no HTTP server guards.
+func (c *conn) recover(doing string) {
+	if r := recover(); r != nil {
+		c.t.opts.Log.Error("websocket connection panicked", "while", doing, "panic", r, "stack", string(debug.Stack()))
+		c.close(websocket.CloseInternalServerErr, "internal error")
 	}
 }
 
@@ -579,7 +640,6 @@ func (s *subscription) run(payload json.RawMessage) {
 		s.finish(&graphql.Response{Errors: gqlerror.List{{Message: "invalid json"}}}, true)
 		return
 	}
-	params.Headers = c.headers
 	rc, errs := c.exec.CreateOperationContext(ctx, &params)
 	if errs != nil {
 		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
@@ -587,10 +647,10 @@ func (s *subscription) run(payload json.RawMessage) {
 		return
 	}
 	ctx = graphql.WithOperationContext(ctx, rc)
-	if c.t.opts.OperationContext != nil {
-		ctx = c.t.opts.OperationContext(ctx)
-	}
 	if rc.Operation.Operation != ast.Subscription {
+		if c.t.opts.OperationContext != nil {
+			ctx = c.t.opts.OperationContext(ctx)
+		}
 		responses, ctx := c.exec.DispatchOperation(ctx, rc)
 		s.finish(responses(ctx), false)
 		return
