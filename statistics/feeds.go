@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"sync"
 	"time"
+
+	"github.com/portico-dev/portico/outlet"
 )
 
 // Feeds pushes charts' numbers to subscribers when they change. Subscribers with one key
@@ -26,6 +28,18 @@ type feed struct {
 type feedSub struct {
 	ctx context.Context
 	out chan *Data
+	to  outlet.Outlet // set when the transport renders and writes the numbers (package outlet)
+}
+
+// send hands d to the subscriber. With an outlet, d is the token: a feed's subscribers
+// share one viewer and chart, so one rendering serves all of them.
+func (s *feedSub) send(d *Data) {
+	if s.to == nil {
+		latest(s.out, d)
+		return
+	}
+	out := s.out
+	s.to.Deliver(d, func() { latest(out, d) })
 }
 
 // settle lets a burst of changes (one request writes several rows) end before charts
@@ -52,8 +66,8 @@ func (f *Feeds) Subscribe(ctx context.Context, key string, compute func(context.
 	if err != nil {
 		return nil, err
 	}
-	s := &feedSub{ctx: ctx, out: make(chan *Data, 1)}
-	s.out <- first
+	s := &feedSub{ctx: ctx, out: make(chan *Data, 1), to: outlet.Bind(ctx)}
+	s.send(first)
 	f.mu.Lock()
 	fd, ok := f.feeds[key]
 	if !ok {
@@ -69,7 +83,9 @@ func (f *Feeds) Subscribe(ctx context.Context, key string, compute func(context.
 		if len(fd.subs) == 0 && f.feeds[key] == fd {
 			delete(f.feeds, key)
 		}
-		close(s.out)
+		if s.to == nil { // a bound channel stays open: a late push must not panic
+			close(s.out)
+		}
 	})
 	return s.out, nil
 }
@@ -106,7 +122,7 @@ func (f *Feeds) refresh() {
 		if !reflect.DeepEqual(d, fd.last) {
 			fd.last = d
 			for s := range fd.subs {
-				latest(s.out, d)
+				s.send(d)
 			}
 		}
 		f.mu.Unlock()
