@@ -149,6 +149,19 @@ func (s *Service) sendAnnouncement(c announcementChange) error {
 			return err
 		}
 	}
+	// Subscribers driven by an outlet are handed their view after s.mu is released:
+	// the fan-out must not hold up requests that change settings.
+	type delivery struct {
+		sub *announcementSub
+		v   *AnnouncementView
+	}
+	var outlets []delivery
+	defer func() {
+		for _, d := range outlets {
+			out, v := d.sub.out, d.v
+			d.sub.to.Deliver(v, func() { latest(out, v) })
+		}
+	}()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for sub := range s.announced {
@@ -158,8 +171,7 @@ func (s *Service) sendAnnouncement(c announcementChange) error {
 		}
 		sub.last = v
 		if sub.to != nil {
-			out := sub.out
-			sub.to.Deliver(v, func() { latest(out, v) })
+			outlets = append(outlets, delivery{sub, v})
 			continue
 		}
 		select {

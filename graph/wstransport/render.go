@@ -2,6 +2,7 @@ package wstransport
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,6 +11,10 @@ import (
 // Entries live between one and two renderTTL: long enough for every subscriber's writer
 // to reach the event, short enough to hold little.
 type renderCache struct {
+	// last is the latest finished rendering: during a fan-out nearly every lookup asks
+	// for it, so most take no lock.
+	last atomic.Pointer[lastRendering]
+
 	mu     sync.Mutex
 	shared map[renderKey]*rendering
 	old    map[renderKey]*rendering
@@ -21,6 +26,11 @@ const renderTTL = 10 * time.Second
 type renderKey struct {
 	shape string
 	token any
+}
+
+type lastRendering struct {
+	key     renderKey
+	payload []byte
 }
 
 type rendering struct {
@@ -35,6 +45,9 @@ func (rc *renderCache) get(shape string, token any, render func() []byte) []byte
 		return render()
 	}
 	k := renderKey{shape, token}
+	if l := rc.last.Load(); l != nil && l.key == k {
+		return l.payload
+	}
 	rc.mu.Lock()
 	if now := time.Now(); now.Sub(rc.since) > renderTTL {
 		rc.old, rc.shared, rc.since = rc.shared, make(map[renderKey]*rendering, len(rc.shared)), now
@@ -57,6 +70,8 @@ func (rc *renderCache) get(shape string, token any, render func() []byte) []byte
 	rc.shared[k] = r
 	rc.mu.Unlock()
 	defer close(r.done)
-	r.payload = render()
+	if r.payload = render(); r.payload != nil {
+		rc.last.Store(&lastRendering{k, r.payload})
+	}
 	return r.payload
 }

@@ -372,6 +372,8 @@ func (c *conn) start(m message) bool {
 		return false
 	}
 	s := &subscription{c: c, id: m.ID, idJSON: id}
+	s.nextPrefix = s.envelope(s.nextType(), nil)
+	s.nextPrefix = append(s.nextPrefix[:len(s.nextPrefix)-1], `,"payload":`...)
 	s.ctx, s.cancel = context.WithCancel(c.ctx)
 	c.subs[m.ID] = s
 	c.mu.Unlock()
@@ -469,13 +471,13 @@ func (c *conn) flush() {
 		}
 		c.mu.Unlock()
 		for _, it := range items {
-			b := it.raw
-			if it.sub != nil {
-				if b = it.sub.render(it); b == nil {
-					continue
-				}
+			var err error
+			if it.sub == nil {
+				err = c.writeNow(it.raw)
+			} else if payload := it.sub.render(it); payload != nil {
+				err = c.writeEvent(it.sub, payload)
 			}
-			if err := c.writeNow(b); err != nil {
+			if err != nil {
 				c.mu.Lock()
 				c.writing = false
 				c.mu.Unlock()
@@ -493,6 +495,22 @@ func (c *conn) recover(doing string) {
 		c.t.opts.Log.Error("websocket connection panicked", "while", doing, "panic", r, "stack", string(debug.Stack()))
 		c.close(websocket.CloseInternalServerErr, "internal error")
 	}
+}
+
+// writeEvent writes an event's message around its shared payload, without copying
+// the payload into a message of its own first.
+func (c *conn) writeEvent(s *subscription, payload []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.ws.SetWriteDeadline(time.Now().Add(c.t.opts.WriteTimeout))
+	w, err := c.ws.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return err
+	}
+	w.Write(s.nextPrefix)
+	w.Write(payload)
+	w.Write([]byte{'}'})
+	return w.Close() // reports any failed Write
 }
 
 // writeNow writes b.
@@ -588,9 +606,10 @@ type subscription struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	shape     string // operation and variables: with a token, what decides the rendering
-	responses graphql.ResponseHandler
-	rctx      context.Context // the context responses runs in
+	shape      string // operation and variables: with a token, what decides the rendering
+	nextPrefix []byte // an event message up to its payload
+	responses  graphql.ResponseHandler
+	rctx       context.Context // the context responses runs in
 
 	bound bool   // the source delivers through this outlet
 	ready bool   // responses is set
@@ -711,8 +730,9 @@ func (s *subscription) nextType() string {
 	return "next"
 }
 
-// render returns the message for one delivered event: the rendering shared by
-// subscriptions with this shape and token, made here when none has it yet.
+// render returns the payload for one delivered event: the rendering shared by
+// subscriptions with this shape and token, made here when none has it yet; nil when
+// the subscription ended.
 func (s *subscription) render(it item) []byte {
 	if s.ctx.Err() != nil {
 		return nil
@@ -729,10 +749,7 @@ func (s *subscription) render(it item) []byte {
 		}
 		return mustJSON(resp)
 	})
-	if payload == nil {
-		return nil
-	}
-	return s.envelope(s.nextType(), payload)
+	return payload
 }
 
 // envelope is a protocol message of type typ for this operation.
