@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/portico-dev/portico/outlet"
 )
@@ -69,6 +70,10 @@ type announcementChange struct {
 	carried bool
 }
 
+// recheckAfter is how long carried changes must be quiet before the database is read
+// to confirm subscribers have the newest.
+const recheckAfter = 300 * time.Millisecond
+
 // maxPending bounds the changes waiting for the dispatch; beyond it only the newest
 // matters, read from the database.
 const maxPending = 64
@@ -97,16 +102,25 @@ func (s *Service) queueLocked(c announcementChange) {
 	}
 	s.dispatching = true
 	go func() {
-		// After carried changes, whose order is the order their commits reached this
-		// server (two concurrent ones may swap), one read of the database makes sure
-		// subscribers end with the newest; it sends nothing when they have it.
+		// Carried changes come in the order their commits reached this server, and two
+		// concurrent ones may swap: once changes have been quiet for a moment, one read
+		// of the database makes sure subscribers end with the newest (it sends nothing
+		// when they have it). Read at once, it could run ahead of a change still on its
+		// way, which would then be sent after the newer one it read.
 		check := false
 		for {
 			s.mu.Lock()
-			if len(s.pending) == 0 && check {
-				s.pending = append(s.pending, announcementChange{})
-			}
 			if len(s.pending) == 0 {
+				if check {
+					if s.recheck != nil {
+						s.recheck.Stop()
+					}
+					s.recheck = time.AfterFunc(recheckAfter, func() {
+						s.mu.Lock()
+						defer s.mu.Unlock()
+						s.queueLocked(announcementChange{})
+					})
+				}
 				s.dispatching = false
 				s.mu.Unlock()
 				return

@@ -146,6 +146,7 @@ type Service struct {
 	announced   map[*announcementSub]struct{}
 	pending     []announcementChange
 	dispatching bool
+	recheck     *time.Timer                // confirms the newest announcement after carried changes
 	watchers    map[chan struct{}]struct{} // see Watch
 }
 
