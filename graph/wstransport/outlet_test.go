@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -43,6 +44,10 @@ func (tk *ticker) count() int {
 
 // newTickServer serves `subscription { tick }` from tk through the transport.
 func newTickServer(t *testing.T, tk *ticker) *httptest.Server {
+	return newTickServerWith(t, tk, wstransport.Options{})
+}
+
+func newTickServerWith(t *testing.T, tk *ticker, opts wstransport.Options) *httptest.Server {
 	schema := gqlparser.MustLoadSchema(&ast.Source{Input: `
 		type Query { name: String! }
 		type Subscription { tick: String! }
@@ -78,7 +83,7 @@ func newTickServer(t *testing.T, tk *ticker) *httptest.Server {
 			}
 		},
 	})
-	h.AddTransport(wstransport.New(wstransport.Options{}))
+	h.AddTransport(wstransport.New(opts))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
@@ -154,4 +159,38 @@ func TestOutletSharesRenderings(t *testing.T) {
 type websockConn struct {
 	Conn *websocket.Conn
 	next string
+}
+
+// TestSlowClientIsDropped: a client that stops reading while events keep coming is
+// closed with 1013 once MaxQueue messages wait for it, instead of holding them all.
+func TestSlowClientIsDropped(t *testing.T) {
+	tk := &ticker{}
+	srv := newTickServerWith(t, tk, wstransport.Options{MaxQueue: 4, WriteTimeout: time.Minute})
+	c := mustDial(t, srv, transportWS)
+	send(t, c, msg{Type: "connection_init"})
+	expect(t, c, "connection_ack", "")
+	send(t, c, msg{Type: "subscribe", ID: "s", Payload: json.RawMessage(`{"query":"subscription { tick }"}`)})
+	deadline := time.Now().Add(5 * time.Second)
+	for tk.count() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("subscription not registered")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Big events fill the socket buffers; then the writer blocks and the queue grows.
+	big := strings.Repeat("x", 64<<10)
+	for i := 0; i < 2000 && tk.count() > 0; i++ {
+		tk.publish(nil, big)
+	}
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		if !websocket.IsCloseError(err, websocket.CloseTryAgainLater) {
+			t.Fatalf("got %v, want close 1013", err)
+		}
+		return
+	}
 }
