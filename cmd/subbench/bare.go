@@ -20,8 +20,9 @@ import (
 )
 
 // bareHandler is the limit Portico is measured against: websocket fan-out and nothing
-// else (no GraphQL, no database, no auth). Like Portico's adapter it upgrades with
-// gorilla/websocket's default buffers; each connection costs one goroutine (the handler's,
+// else (no GraphQL, no database, no auth). It upgrades with gorilla/websocket's default
+// buffers, as a plain gorilla server does (Portico pools its write buffers and reads
+// through 1 KiB); each connection costs one goroutine (the handler's,
 // reading so that pings and closes are processed), and POST /broadcast writes one
 // prepared message, shaped like Portico's graphql-transport-ws "next", to every
 // connection in turn. GET /stats answers the goroutine count.
