@@ -122,3 +122,23 @@ func TestWebsocketInitDatabaseFailure(t *testing.T) {
 		return
 	}
 }
+
+// TestTokenExpiryClosesSubscriptions: when the token given in connection_init expires,
+// the server closes the socket with 4401 (log in again), ending its subscriptions.
+func TestTokenExpiryClosesSubscriptions(t *testing.T) {
+	cfg := demo()
+	cfg.TokenTTL = 2 * time.Second
+	srv := servertest.Start(t, "sqlite", cfg)
+	c := subscribe(t, srv, srv.Login(t, "demo", "demo").Token, `subscription { caseUpdated { kind } }`)
+	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, _, err := c.conn.ReadMessage()
+		if err == nil {
+			continue // pings
+		}
+		if !websocket.IsCloseError(err, 4401) {
+			t.Fatalf("closed with %v, want 4401 when the token expires", err)
+		}
+		return
+	}
+}
