@@ -34,6 +34,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -213,14 +214,15 @@ type message struct {
 
 // conn is one websocket connection; mu guards the fields below it.
 type conn struct {
-	t       *Transport
-	ws      *websocket.Conn
-	exec    graphql.GraphExecutor
-	headers http.Header
-	legacy  bool
-	ping    []byte
-	cancel  context.CancelFunc
-	wmu     sync.Mutex // one writer at a time, as gorilla requires
+	t        *Transport
+	ws       *websocket.Conn
+	exec     graphql.GraphExecutor
+	headers  http.Header
+	legacy   bool
+	ping     []byte
+	cancel   context.CancelFunc
+	wmu      sync.Mutex // one writer at a time, as gorilla requires
+	deadline time.Time  // the socket's write deadline; c.wmu guards it
 
 	mu        sync.Mutex
 	initTimer *time.Timer
@@ -392,7 +394,7 @@ func (c *conn) stop(id string) {
 	if s == nil {
 		return
 	}
-	s.cancel()
+	s.end()
 	c.mu.Lock()
 	bound := s.bound
 	c.mu.Unlock()
@@ -502,7 +504,7 @@ func (c *conn) recover(doing string) {
 func (c *conn) writeEvent(s *subscription, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.ws.SetWriteDeadline(time.Now().Add(c.t.opts.WriteTimeout))
+	c.extendWriteDeadline()
 	w, err := c.ws.NextWriter(websocket.TextMessage)
 	if err != nil {
 		return err
@@ -517,8 +519,19 @@ func (c *conn) writeEvent(s *subscription, payload []byte) error {
 func (c *conn) writeNow(b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.ws.SetWriteDeadline(time.Now().Add(c.t.opts.WriteTimeout))
+	c.extendWriteDeadline()
 	return c.ws.WriteMessage(websocket.TextMessage, b)
+}
+
+// extendWriteDeadline gives the next write between half a WriteTimeout and a whole one;
+// moving the socket's deadline for every message of a fan-out costs a timer update each.
+// c.wmu is held.
+func (c *conn) extendWriteDeadline() {
+	now := time.Now()
+	if c.deadline.Sub(now) < c.t.opts.WriteTimeout/2 {
+		c.deadline = now.Add(c.t.opts.WriteTimeout)
+		c.ws.SetWriteDeadline(c.deadline)
+	}
 }
 
 // close sends a close frame (best effort), drops the connection and ends its
@@ -531,6 +544,9 @@ func (c *conn) close(code int, reason string) {
 	}
 	c.closed = true
 	c.queue = nil
+	for _, s := range c.subs {
+		s.ended.Store(true) // their contexts end with c.cancel below
+	}
 	c.initTimer.Stop()
 	c.mu.Unlock()
 	c.t.unregister(c)
@@ -611,6 +627,8 @@ type subscription struct {
 	responses  graphql.ResponseHandler
 	rctx       context.Context // the context responses runs in
 
+	ended atomic.Bool // the operation is over: deliveries are dropped
+
 	bound bool   // the source delivers through this outlet
 	ready bool   // responses is set
 	early []item // events delivered before ready
@@ -630,7 +648,7 @@ func (s *subscription) Bind() outlet.Outlet {
 func (s *subscription) Deliver(token any, push func()) {
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
-	if s.ctx.Err() != nil {
+	if s.ended.Load() {
 		return
 	}
 	it := item{sub: s, token: token, push: push}
@@ -707,7 +725,7 @@ func (s *subscription) finish(resp *graphql.Response, asError bool) {
 		delete(c.subs, s.id)
 	}
 	c.mu.Unlock()
-	s.cancel()
+	s.end()
 	if resp != nil {
 		if asError {
 			c.sendRaw(s.envelope("error", mustJSON(resp.Errors)))
@@ -723,6 +741,12 @@ func (s *subscription) finish(resp *graphql.Response, asError bool) {
 	}
 }
 
+// end stops the operation's deliveries and cancels its context.
+func (s *subscription) end() {
+	s.ended.Store(true)
+	s.cancel()
+}
+
 func (s *subscription) nextType() string {
 	if s.c.legacy {
 		return "data"
@@ -734,7 +758,7 @@ func (s *subscription) nextType() string {
 // subscriptions with this shape and token, made here when none has it yet; nil when
 // the subscription ended.
 func (s *subscription) render(it item) []byte {
-	if s.ctx.Err() != nil {
+	if s.ended.Load() {
 		return nil
 	}
 	payload := s.c.t.renders.get(s.shape, it.token, func() []byte {
