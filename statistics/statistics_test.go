@@ -345,3 +345,48 @@ func TestDayBinStatistics(t *testing.T) {
 		}
 	}
 }
+
+// TestResponsibleBars: tasks by responsible (grouped by role and user ids, labelled
+// once per group) count each visible task once per responsible that is not an expiry
+// responsible, under the name of its role or user, for every viewer.
+func TestResponsibleBars(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		srv := servertest.Start(t, dialect, portico.Config{Demo: true})
+		carol, admin := fixture(t, srv)
+		sys := policy.SystemContext(context.Background())
+		c := srv.DB.Client
+		// A task with a user and a role responsible, and an expiry responsible.
+		tk := c.Task.Query().Where(task.Name("task 0")).OnlyX(sys)
+		bob := c.User.Query().Where(user.Name("bob")).OnlyIDX(sys)
+		first := c.Role.Query().Where(role.Name("First Level")).OnlyIDX(sys)
+		c.TaskResponsible.Create().SetTaskID(tk.ID).SetUserID(bob).ExecX(sys)
+		c.TaskResponsible.Create().SetTaskID(tk.ID).SetRoleID(first).SetExpiry(true).ExecX(sys)
+		for who, ctx := range map[string]context.Context{"system": sys, "admin": admin, "carol": carol} {
+			want := map[string]float64{}
+			for _, v := range c.Task.Query().WithResponsibles(func(q *ent.TaskResponsibleQuery) {
+				q.WithRole().WithUser()
+			}).AllX(ctx) {
+				for _, r := range v.Edges.Responsibles {
+					switch {
+					case r.Expiry:
+					case r.Edges.Role != nil:
+						want[r.Edges.Role.Name]++
+					case r.Edges.User != nil:
+						want[r.Edges.User.Name]++
+					}
+				}
+			}
+			got, err := srv.Charts.Chart(ctx, statistics.Spec{Target: statistics.Tasks, GroupBy: statistics.ByResponsible})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bars := map[string]float64{}
+			for i, l := range got.Labels {
+				bars[l] = got.Values[i]
+			}
+			if !reflect.DeepEqual(bars, want) || !slices.IsSorted(got.Labels) {
+				t.Errorf("%s: tasks by responsible %v, want %v", who, got, want)
+			}
+		}
+	})
+}
