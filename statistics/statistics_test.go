@@ -346,9 +346,9 @@ func TestDayBinStatistics(t *testing.T) {
 	}
 }
 
-// TestResponsibleBars: tasks by responsible (grouped by role and user ids, labelled
-// once per group) count each visible task once per responsible that is not an expiry
-// responsible, under the name of its role or user, for every viewer.
+// TestResponsibleBars: tasks by responsible count each visible task once per
+// responsible that is not an expiry responsible, under the name of its role or user,
+// for every viewer.
 func TestResponsibleBars(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
 		srv := servertest.Start(t, dialect, portico.Config{Demo: true})
