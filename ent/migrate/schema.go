@@ -627,6 +627,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{TasksColumns[6], TasksColumns[16]},
 			},
+			{
+				Name:    "task_creator_id",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[21]},
+			},
 		},
 	}
 	// TaskResponsiblesColumns holds the columns for the "task_responsibles" table.
