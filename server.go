@@ -174,7 +174,7 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	s.publishChanges()
 	go s.followPolicy(events)
 	s.Hub = live.NewHub(db.Client, s.Bus, s.log)
-	s.Charts = statistics.New(db.Client, db.Dialect)
+	s.Charts = statistics.New(db.Client, db.Dialect, db.TimeZone)
 	life, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.Feeds = statistics.NewFeeds(s.Hub.Changes(life), s.log)

@@ -30,6 +30,10 @@ type DB struct {
 	SQL     *sql.DB
 	Dialect string
 	URL     string // the connection URL (PostgreSQL listeners open their own connection)
+	// TimeZone is the sessions' time zone: PostgreSQL's TimeZone setting (UTC unless the
+	// URL sets another, see postgresDSN), which date_trunc and to_char work in; "UTC" on
+	// SQLite, whose date functions read the stored UTC text.
+	TimeZone string
 }
 
 // Close closes the database.
@@ -51,10 +55,16 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 		log.Info("database migrated", "dialect", d, "applied", applied)
 	}
 	var drv dialect.Driver = entsql.OpenDB(d, db)
+	zone := "UTC"
 	if d == dialect.Postgres {
 		drv = PreparedReads(entsql.OpenDB(d, db), db)
+		// Every session of the pool gets the same startup parameters from the URL.
+		if err := db.QueryRowContext(ctx, "SELECT current_setting('TimeZone')").Scan(&zone); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("read the session time zone: %w", err)
+		}
 	}
-	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: db, Dialect: d, URL: rawURL}, nil
+	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: db, Dialect: d, URL: rawURL, TimeZone: zone}, nil
 }
 
 // Connect opens the connection pool for rawURL without migrating, and pings it.

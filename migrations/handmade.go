@@ -13,14 +13,15 @@ import (
 // handMadeObject is a database object a hand-written migration creates and the ent
 // schema cannot express.
 type handMadeObject struct {
-	kind  string // "column", "index" (PostgreSQL), "table" or "trigger" (SQLite)
+	kind  string // "column", "index", "statistics" (PostgreSQL), "table" or "trigger" (SQLite)
 	table string // the ent table it belongs to
 	name  string
 }
 
 // handMade lists, per dialect, the objects of the full-text search migration (package
 // search): generated document columns and their GIN indexes on PostgreSQL; FTS5 tables
-// and the triggers that keep them in step on SQLite. The drift check knows them by
+// and the triggers that keep them in step on SQLite; and on PostgreSQL the statistics
+// objects of the chart day buckets (package statistics). The drift check knows them by
 // name: the diff against the ent schema leaves exactly these alone (it would drop the
 // columns and indexes, which ent does not know), and CheckHandMade fails when one is
 // missing from a migrated database. Add an object here in the same commit as the
@@ -33,6 +34,11 @@ var handMade = map[string][]handMadeObject{
 		{"index", "cases", "cases_search"},
 		{"column", "processes", "search_document"},
 		{"index", "processes", "processes_search"},
+		// Chart day statistics (20261124173406_chart_day_statistics.sql).
+		{"statistics", "tasks", "task_created_at_day"},
+		{"statistics", "tasks", "task_ended_at_day"},
+		{"statistics", "cases", "case_created_at_day"},
+		{"statistics", "cases", "case_ended_at_day"},
 	},
 	dialect.SQLite: {
 		{"table", "tasks", "tasks_fts"},
@@ -104,8 +110,12 @@ func CheckHandMade(ctx context.Context, db *sql.DB, d string) error {
 		switch d {
 		case dialect.Postgres:
 			q := `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname = $2`
-			if o.kind == "column" {
+			switch o.kind {
+			case "column":
 				q = `SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`
+			case "statistics":
+				q = `SELECT count(*) FROM pg_statistic_ext s JOIN pg_class c ON c.oid = s.stxrelid
+					WHERE s.stxnamespace = current_schema()::regnamespace AND c.relname = $1 AND s.stxname = $2`
 			}
 			err = db.QueryRowContext(ctx, q, o.table, o.name).Scan(&n)
 		default:

@@ -622,6 +622,16 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{TasksColumns[7]},
 			},
+			{
+				Name:    "task_state_ended_at",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[6], TasksColumns[16]},
+			},
+			{
+				Name:    "task_creator_id",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[21]},
+			},
 		},
 	}
 	// TaskResponsiblesColumns holds the columns for the "task_responsibles" table.

@@ -83,6 +83,13 @@ func (Task) Indexes() []ent.Index {
 		index.Fields("delay_timestamp"),
 		// Charts by priority count it from this index alone (index-only scans).
 		index.Fields("priority"),
+		// Charts by end time (all tasks, or the DONE ones of CASES_BY_FINISHED_TASK) read
+		// their days from this index alone instead of the whole table: at a million
+		// tasks 75 ms against 185 ms, and 23 ms for the DONE ones.
+		index.Fields("state", "ended_at"),
+		// Charts by creator count it from this index alone (at a million tasks 84 ms
+		// against 520 ms); deleting a user (ON DELETE SET NULL) finds its tasks by it.
+		index.Fields("creator_id"),
 	}
 }
 
