@@ -146,7 +146,7 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
 	s.Policy.Install(db.Client)
-	s.Auth = auth.NewService(db.Client, tokens)
+	s.Auth = auth.NewService(db.Client, db.Driver, tokens)
 	s.Dir = directory.New(db.Client, s.Policy, cfg.Logger)
 	s.Work = workflow.New(db.Client, db.Dialect, s.Policy, cfg.Logger)
 	s.Settings = settings.New(db.Client, s.Policy, cfg.Logger)

@@ -27,6 +27,7 @@ const DefaultURL = "file:portico.db"
 // DB is an open, migrated database.
 type DB struct {
 	Client  *ent.Client
+	Driver  dialect.Driver // Client's: reads as prepared statements on PostgreSQL
 	SQL     *sql.DB
 	Dialect string
 	URL     string // the connection URL (PostgreSQL listeners open their own connection)
@@ -64,7 +65,7 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 			return nil, fmt.Errorf("read the session time zone: %w", err)
 		}
 	}
-	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: db, Dialect: d, URL: rawURL, TimeZone: zone}, nil
+	return &DB{Client: ent.NewClient(ent.Driver(drv)), Driver: drv, SQL: db, Dialect: d, URL: rawURL, TimeZone: zone}, nil
 }
 
 // Connect opens the connection pool for rawURL without migrating, and pings it.
