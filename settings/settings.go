@@ -315,10 +315,11 @@ func (s *Service) Set(ctx context.Context, values map[string]string) error {
 			}
 		}
 		database.AfterCommit(tx, func() {
-			s.Refresh(names, values)
+			// Other servers first: this one's own fan-out would slow the publishing.
 			if s.Changed != nil {
 				s.Changed(ctx, names, values)
 			}
+			s.Refresh(names, values)
 		})
 		return nil
 	})
