@@ -59,7 +59,8 @@ type sub[C any, Q any] struct {
 	key    string          // viewer and filter: subscribers with one key share a query
 	filter func(Q) (Q, error)
 	send   func(token any, c C) // hands an event to the subscriber, never blocking; see eventToken
-	seen   map[int]bool // ids delivered, to tell DELETED when one disappears
+	lost   func()               // tells the subscriber events were lost (nil: it cannot be told)
+	seen   map[int]bool         // ids delivered, to tell DELETED when one disappears
 }
 
 // buffer is how many events a subscriber may lag behind before it misses some.
@@ -142,6 +143,7 @@ func add[C, Q, E any](h *Hub, subs map[*sub[C, Q]]struct{}, s *sub[C, Q], conv f
 				}
 			})
 		}
+		s.lost = func() { to.End(EventsLostMessage, EventsLostCode) }
 	}
 	h.mu.Lock()
 	subs[s] = struct{}{}
@@ -157,6 +159,36 @@ func add[C, Q, E any](h *Hub, subs map[*sub[C, Q]]struct{}, s *sub[C, Q], conv f
 		h.mu.Unlock()
 	})
 	return out
+}
+
+// What subscribers are told when events may have been lost (the bus listener
+// reconnected, or this server fell behind it): no silent gaps.
+const (
+	EventsLostMessage = "events may have been lost; subscribe again and refetch"
+	EventsLostCode    = "EVENTS_LOST"
+)
+
+// resync ends every task, case and notification subscription with EventsLostCode:
+// their clients resubscribe and refetch. (Chart feeds recompute on the change signal,
+// announcements re-read the settings.) Subscribers no transport drives cannot be told.
+func (h *Hub) resync() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.tasks {
+		if s.lost != nil {
+			s.lost()
+		}
+	}
+	for s := range h.cases {
+		if s.lost != nil {
+			s.lost()
+		}
+	}
+	for s := range h.notes {
+		if s.lost != nil {
+			s.lost()
+		}
+	}
 }
 
 // eventToken names one event as a group of subscribers (one viewer, one filter) gets
@@ -208,6 +240,10 @@ func (h *Hub) run(events <-chan Event) {
 	for e := range events {
 		if e.Kind != KindSettings {
 			h.signalChanges()
+		}
+		if e.Kind == KindResync {
+			h.resync()
+			continue
 		}
 		if e.Kind != KindWork {
 			continue

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/outlet"
 )
 
 // TestSubscribersCostNoGoroutine: an idle subscriber is a map entry and a channel, no
@@ -60,5 +62,42 @@ func TestSubscribersCostNoGoroutine(t *testing.T) {
 	h.mu.Unlock()
 	if left != 0 {
 		t.Errorf("%d subscribers left in the hub", left)
+	}
+}
+
+// recorder is an outlet that records what it is handed.
+type recorder struct {
+	ended chan string
+}
+
+func (r *recorder) Bind() outlet.Outlet      { return r }
+func (r *recorder) Deliver(any, func())      {}
+func (r *recorder) End(message, code string) { r.ended <- code + ": " + message }
+
+// TestResyncEndsSubscriptions: when events may have been lost, every task, case and
+// notification subscriber driven through an outlet is ended with EVENTS_LOST, so its
+// client resubscribes and refetches instead of missing changes silently.
+func TestResyncEndsSubscriptions(t *testing.T) {
+	bus := NewLocal()
+	defer bus.Close()
+	h := NewHub(nil, bus, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := &recorder{ended: make(chan string, 3)}
+	bound := outlet.WithBinder(ctx, r)
+	Tasks(h, bound, "v", nil, func(c TaskChange) int { return 0 })
+	Cases(h, bound, "v", func(c CaseChange) int { return 0 })
+	Notifications(h, bound, "v", nil, func(n Notification) int { return 0 })
+
+	bus.Publish(ctx, Event{Kind: KindResync})
+	for range 3 {
+		select {
+		case got := <-r.ended:
+			if got != EventsLostCode+": "+EventsLostMessage {
+				t.Fatalf("ended with %q", got)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a subscriber was not told that events were lost")
+		}
 	}
 }

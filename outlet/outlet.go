@@ -17,6 +17,10 @@ type Outlet interface {
 	// into the subscription's channel; the transport calls it at most once, right before
 	// it reads that channel, or never when it reuses an earlier rendering.
 	Deliver(token any, push func())
+	// End ends the subscription with an error the client sees, after the events
+	// delivered before; code goes into the error's extensions. For a source that lost
+	// events: the client must subscribe again and refetch.
+	End(message, code string)
 }
 
 type key struct{}

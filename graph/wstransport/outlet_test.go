@@ -194,3 +194,48 @@ func TestSlowClientIsDropped(t *testing.T) {
 		return
 	}
 }
+
+// TestOutletEnd: a source that ends a subscription (events were lost) reaches the client
+// as an error with the code, after what was delivered before; the subscription is gone.
+func TestOutletEnd(t *testing.T) {
+	tk := &ticker{}
+	srv := newTickServer(t, tk)
+	c := mustDial(t, srv, transportWS)
+	send(t, c, msg{Type: "connection_init"})
+	expect(t, c, "connection_ack", "")
+	send(t, c, msg{Type: "subscribe", ID: "s", Payload: json.RawMessage(`{"query":"subscription { tick }"}`)})
+	deadline := time.Now().Add(5 * time.Second)
+	for tk.count() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("subscription not registered")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	tk.mu.Lock()
+	for o, ch := range tk.subs {
+		o.Deliver(nil, func() { ch <- "last" })
+		o.End("events may have been lost", "EVENTS_LOST")
+	}
+	tk.mu.Unlock()
+	expect(t, c, "next", "s")
+	m := expect(t, c, "error", "s")
+	if !strings.Contains(string(m.Payload), `"code":"EVENTS_LOST"`) {
+		t.Fatalf("error payload %s", m.Payload)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for tk.count() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the ended subscription is still registered")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The id is free again.
+	send(t, c, msg{Type: "subscribe", ID: "s", Payload: json.RawMessage(`{"query":"subscription { tick }"}`)})
+	deadline = time.Now().Add(5 * time.Second)
+	for tk.count() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("could not subscribe again")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

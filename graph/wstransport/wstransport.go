@@ -237,6 +237,7 @@ type conn struct {
 // item is a message to write: raw bytes, or an event of sub to render.
 type item struct {
 	raw   []byte
+	end   *subscription // ended once raw is written (see End)
 	sub   *subscription
 	token any
 	push  func()
@@ -476,6 +477,9 @@ func (c *conn) flush() {
 			var err error
 			if it.sub == nil {
 				err = c.writeNow(it.raw)
+				if it.end != nil {
+					it.end.end()
+				}
 			} else if payload := it.sub.render(it); payload != nil {
 				err = c.writeEvent(it.sub, payload)
 			}
@@ -614,7 +618,8 @@ func (t *Transport) pingLoop() {
 	}
 }
 
-// subscription is one operation of a connection. c.mu guards bound, ready and early.
+// subscription is one operation of a connection. c.mu guards bound, ending, ready and
+// early.
 type subscription struct {
 	c      *conn
 	id     string
@@ -629,9 +634,10 @@ type subscription struct {
 
 	ended atomic.Bool // the operation is over: deliveries are dropped
 
-	bound bool   // the source delivers through this outlet
-	ready bool   // responses is set
-	early []item // events delivered before ready
+	bound  bool   // the source delivers through this outlet
+	ending bool   // End was called: no more deliveries
+	ready  bool   // responses is set
+	early  []item // events delivered before ready
 }
 
 var _ outlet.Binder = (*subscription)(nil)
@@ -648,7 +654,7 @@ func (s *subscription) Bind() outlet.Outlet {
 func (s *subscription) Deliver(token any, push func()) {
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
-	if s.ended.Load() {
+	if s.ended.Load() || s.ending {
 		return
 	}
 	it := item{sub: s, token: token, push: push}
@@ -657,6 +663,28 @@ func (s *subscription) Deliver(token any, push func()) {
 		return
 	}
 	s.c.queueLocked(it)
+}
+
+// End sends the client an error for the subscription, after what is queued, and ends it
+// then: events delivered before End still reach the client.
+func (s *subscription) End(message, code string) {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.ending || s.ended.Load() {
+		return
+	}
+	s.ending = true
+	if c.subs[s.id] == s {
+		delete(c.subs, s.id)
+	}
+	errs := mustJSON(gqlerror.List{{Message: message, Extensions: map[string]any{"code": code}}})
+	if c.legacy { // an error does not end a legacy operation by itself
+		c.queueLocked(item{raw: s.envelope("error", errs)})
+		c.queueLocked(item{raw: s.envelope("complete", nil), end: s})
+	} else {
+		c.queueLocked(item{raw: s.envelope("error", errs), end: s})
+	}
 }
 
 // run parses, validates and starts the operation. A bound subscription returns at once;
