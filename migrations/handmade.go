@@ -13,14 +13,16 @@ import (
 // handMadeObject is a database object a hand-written migration creates and the ent
 // schema cannot express.
 type handMadeObject struct {
-	kind  string // "column", "index" (PostgreSQL), "table" or "trigger" (SQLite)
+	kind  string // "column", "index" (PostgreSQL), "table" (SQLite) or "trigger"
 	table string // the ent table it belongs to
 	name  string
 }
 
-// handMade lists, per dialect, the objects of the full-text search migration (package
-// search): generated document columns and their GIN indexes on PostgreSQL; FTS5 tables
-// and the triggers that keep them in step on SQLite. The drift check knows them by
+// handMade lists, per dialect, the objects of the full-text search migrations (package
+// search): generated document columns and their GIN indexes on PostgreSQL, with the
+// copies of each task's document and case on its responsibles and the triggers that
+// keep them in step (*_search_visibility.sql); FTS5 tables and the triggers that keep
+// them in step on SQLite. The drift check knows them by
 // name: the diff against the ent schema leaves exactly these alone (it would drop the
 // columns and indexes, which ent does not know), and CheckHandMade fails when one is
 // missing from a migrated database. Add an object here in the same commit as the
@@ -33,6 +35,13 @@ var handMade = map[string][]handMadeObject{
 		{"index", "cases", "cases_search"},
 		{"column", "processes", "search_document"},
 		{"index", "processes", "processes_search"},
+		{"column", "task_responsibles", "search_document"},
+		{"column", "task_responsibles", "case_id"},
+		{"index", "task_responsibles", "taskresponsible_search"},
+		{"index", "task_responsibles", "taskresponsible_visible_role_case"},
+		{"index", "task_responsibles", "taskresponsible_visible_user_case"},
+		{"trigger", "task_responsibles", "task_responsibles_copy_task"},
+		{"trigger", "tasks", "tasks_copy_to_responsibles"},
 	},
 	dialect.SQLite: {
 		{"table", "tasks", "tasks_fts"},
@@ -104,8 +113,12 @@ func CheckHandMade(ctx context.Context, db *sql.DB, d string) error {
 		switch d {
 		case dialect.Postgres:
 			q := `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname = $2`
-			if o.kind == "column" {
+			switch o.kind {
+			case "column":
 				q = `SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`
+			case "trigger":
+				q = `SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+					WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = $1 AND t.tgname = $2 AND NOT t.tgisinternal`
 			}
 			err = db.QueryRowContext(ctx, q, o.table, o.name).Scan(&n)
 		default:

@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/task"
+	"github.com/portico-dev/portico/policy"
 )
 
 // MaxCandidates bounds the ranking work of a search: of each kind, only this many
@@ -59,10 +60,14 @@ var kinds = []kindTable{
 // (Modify returns a select builder, unused: the modifier stays on the query, and when
 // ent loads entities it applies modifiers after all predicates, order and limit.)
 func (s *Service) page(ctx context.Context, k kindTable, q query, from *position, n int) ([]Hit, int, error) {
-	match, shape := s.match(k, q), s.shape(k, q, from)
+	ctx, match, err := s.visible(ctx, k, q)
+	if err != nil {
+		return nil, 0, fmt.Errorf("search %s: %w", k.table, err)
+	}
+	shape := s.shape(k, q, from)
 	var hits []Hit
 	total := -1
-	err := s.planned(ctx, func(c *ent.Client) error {
+	err = s.planned(ctx, func(c *ent.Client) error {
 		var err error
 		switch k.kind {
 		case KindTask:
@@ -162,9 +167,12 @@ func hitsOf[T rankedRow](k Kind, rows []T, id func(T) int) ([]Hit, int, error) {
 // count returns the number of results of kind k for q: the visible matches, at most
 // the cap.
 func (s *Service) count(ctx context.Context, k kindTable, q query) (int, error) {
-	match := s.match(k, q)
+	ctx, match, err := s.visible(ctx, k, q)
+	if err != nil {
+		return 0, fmt.Errorf("count %s search results: %w", k.table, err)
+	}
 	var ids []int
-	err := s.planned(ctx, func(c *ent.Client) error {
+	err = s.planned(ctx, func(c *ent.Client) error {
 		var err error
 		switch k.kind {
 		case KindTask:
@@ -182,21 +190,59 @@ func (s *Service) count(ctx context.Context, k kindTable, q query) (int, error) 
 	return len(ids), nil
 }
 
+// visible returns the context and the predicate of the query of kind k's matches of q,
+// visible ones only. For a viewer who sees part of the tasks (or of the cases), policy
+// searches each source of visibility in the statement (policy.SearchTasks,
+// SearchCases): the context limits the kind's queries to the visible matches, at most
+// the cap of them, and the predicate adds nothing. Otherwise the predicate is the text
+// match, and the kind's interceptor adds the visibility predicate (all rows for an
+// administrator, whose plan starts from the search index).
+func (s *Service) visible(ctx context.Context, k kindTable, q query) (context.Context, func(*sql.Selector), error) {
+	search := map[Kind]func(context.Context, policy.TextMatch, int) (context.Context, bool, error){
+		KindTask: s.policy.SearchTasks,
+		KindCase: s.policy.SearchCases,
+	}[k.kind]
+	if search == nil {
+		return ctx, s.match(k, q), nil
+	}
+	on := func(k kindTable, id string) func(*sql.Selector) *sql.Predicate {
+		return func(sel *sql.Selector) *sql.Predicate { return s.matches(k, q, sel, id) }
+	}
+	m := policy.TextMatch{Task: on(kinds[KindTask], "id"), Case: on(kinds[KindCase], "id"),
+		Responsible: func(sel *sql.Selector) *sql.Predicate {
+			if s.dialect == dialect.Postgres {
+				// The copy of the task's document (migration *_search_visibility.sql),
+				// with its own GIN index.
+				return s.matches(kinds[KindTask], q, sel, "")
+			}
+			return s.matches(kinds[KindTask], q, sel, "task_id")
+		}}
+	pageCtx, ok, err := search(ctx, m, s.candidates)
+	if err != nil || !ok {
+		return ctx, s.match(k, q), err
+	}
+	return pageCtx, func(*sql.Selector) {}, nil
+}
+
 // match is the predicate of the rows of kind k that contain every word of q.
 func (s *Service) match(k kindTable, q query) func(*sql.Selector) {
-	return func(sel *sql.Selector) {
-		if s.dialect == dialect.Postgres {
-			// The <table>_search GIN index serves `search_document @@ query`.
-			sel.Where(sql.P(func(b *sql.Builder) {
-				b.WriteString(sel.C(documentColumn) + " @@ to_tsquery('simple'::regconfig, ").Arg(q.tsquery()).WriteString(")")
-			}))
-			return
-		}
-		sel.Where(sql.P(func(b *sql.Builder) {
-			b.WriteString(sel.C("id") + " IN (SELECT rowid FROM " + b.Quote(k.fts) + " WHERE " + b.Quote(k.fts) + " MATCH ").
-				Arg(q.fts5()).WriteString(")")
-		}))
+	return func(sel *sql.Selector) { sel.Where(s.matches(k, q, sel, "id")) }
+}
+
+// matches is the condition that the row of sel, whose text is that of the row of kind k
+// with the id in column id, contains every word of q. On PostgreSQL it is read from the
+// row's own search document, on SQLite from the FTS table of kind k.
+func (s *Service) matches(k kindTable, q query, sel *sql.Selector, id string) *sql.Predicate {
+	if s.dialect == dialect.Postgres {
+		// The GIN index over the table's search_document serves `search_document @@ query`.
+		return sql.P(func(b *sql.Builder) {
+			b.WriteString(sel.C(documentColumn) + " @@ to_tsquery('simple'::regconfig, ").Arg(q.tsquery()).WriteString(")")
+		})
 	}
+	return sql.P(func(b *sql.Builder) {
+		b.WriteString(sel.C(id) + " IN (SELECT rowid FROM " + b.Quote(k.fts) + " WHERE " + b.Quote(k.fts) + " MATCH ").
+			Arg(q.fts5()).WriteString(")")
+	})
 }
 
 // documentColumn is the PostgreSQL column with the weighted text of a row, generated

@@ -26,6 +26,7 @@ import (
 
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/policy"
 )
 
 const (
@@ -43,12 +44,14 @@ const (
 type Service struct {
 	client     *ent.Client
 	dialect    string
-	candidates int // MaxCandidates; smaller in tests
+	policy     *policy.Policy // installed on client
+	candidates int            // MaxCandidates; smaller in tests
 }
 
-// New returns the search over client, whose database is of the ent dialect d.
-func New(client *ent.Client, d string) *Service {
-	return &Service{client: client, dialect: d, candidates: MaxCandidates}
+// New returns the search over client, whose database is of the ent dialect d and on
+// which pol is installed.
+func New(client *ent.Client, d string, pol *policy.Policy) *Service {
+	return &Service{client: client, dialect: d, policy: pol, candidates: MaxCandidates}
 }
 
 // Hit is one result: a task, case or process with its rank (higher is better).
