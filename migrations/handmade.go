@@ -20,8 +20,8 @@ type handMadeObject struct {
 
 // handMade lists, per dialect, the objects of the full-text search migrations (package
 // search): generated document columns and their GIN indexes on PostgreSQL, with the
-// copies of each task's document and case on its responsibles and the triggers that
-// keep them in step (*_search_visibility.sql); FTS5 tables and the triggers that keep
+// keyed copies of each task's document and its case on its responsibles and the
+// triggers that keep them in step (*_search_visibility.sql); FTS5 tables and the triggers that keep
 // them in step on SQLite. The drift check knows them by
 // name: the diff against the ent schema leaves exactly these alone (it would drop the
 // columns and indexes, which ent does not know), and CheckHandMade fails when one is

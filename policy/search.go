@@ -16,18 +16,21 @@ import (
 // Searching the text of the tasks and cases a restricted user sees. Filtering the text
 // index's matches by TaskVisible makes PostgreSQL start from the visible tasks and
 // probe each one's row for its text: about 42 ms for a user who sees 12,000 of a
-// million tasks, whatever the text. Here each source of visibility (taskSources, as for
-// TaskVisible and TaskPage) is searched on its own: the responsible branches match the
-// copy of each task's text on its task_responsibles rows (PostgreSQL: one BitmapAnd of
-// the role index and the text index of that table, migration *_search_visibility.sql),
-// the user's own work and cases match the tasks' text. Only matching rows are read.
+// million tasks, whatever the text; starting from the text index instead costs in
+// proportion to all the matches, visible or not. Here each source of visibility
+// (taskSources, as for TaskVisible and TaskPage) is searched on its own: the
+// responsible branches match the text on the task_responsibles rows of the user's
+// roles and users (on PostgreSQL a lookup of those roles' and users' own keyed copies
+// of the text, migration *_search_visibility.sql), the user's own work and cases match
+// the tasks' text. Only matching rows are read.
 
 // TextMatch says which rows match a search text; package search builds it per dialect.
 // Each function returns the condition on a row of the selector's table.
 type TextMatch struct {
 	Task func(*sql.Selector) *sql.Predicate // a row of tasks
-	// Responsible is the condition on a row of task_responsibles that its task matches.
-	Responsible func(*sql.Selector) *sql.Predicate
+	// Responsible is the condition that the task of a row of task_responsibles matches,
+	// for rows of the given roles (byRole) or users: the rows the caller selects.
+	Responsible func(sel *sql.Selector, byRole bool, ids []int) *sql.Predicate
 	Case        func(*sql.Selector) *sql.Predicate // a row of cases
 }
 
@@ -53,7 +56,8 @@ func (p *Policy) SearchTasks(ctx context.Context, m TextMatch, n int) (context.C
 	responsible := func(col string, ids []int) *sql.Selector {
 		t := sql.Table(taskresponsible.Table)
 		return sql.Select(sql.As(t.C(taskresponsible.FieldTaskID), "id")).From(t).
-			Where(sql.And(src.responsibleWhere(sql.InInts(t.C(col), ids...)), m.Responsible(sql.Select().From(t))))
+			Where(sql.And(src.responsibleWhere(sql.InInts(t.C(col), ids...)),
+				m.Responsible(sql.Select().From(t), col == taskresponsible.FieldRoleID, ids)))
 	}
 	// own selects the matching tasks of the condition where (system ones only with
 	// SystemTaskReadAll).

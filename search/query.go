@@ -7,6 +7,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
+	"github.com/lib/pq"
 
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/businesscase"
@@ -209,13 +210,21 @@ func (s *Service) visible(ctx context.Context, k kindTable, q query) (context.Co
 		return func(sel *sql.Selector) *sql.Predicate { return s.matches(k, q, sel, id) }
 	}
 	m := policy.TextMatch{Task: on(kinds[KindTask], "id"), Case: on(kinds[KindCase], "id"),
-		Responsible: func(sel *sql.Selector) *sql.Predicate {
-			if s.dialect == dialect.Postgres {
-				// The copy of the task's document (migration *_search_visibility.sql),
-				// with its own GIN index.
-				return s.matches(kinds[KindTask], q, sel, "")
+		Responsible: func(sel *sql.Selector, byRole bool, ids []int) *sql.Predicate {
+			if s.dialect != dialect.Postgres {
+				return s.matches(kinds[KindTask], q, sel, "task_id")
 			}
-			return s.matches(kinds[KindTask], q, sel, "task_id")
+			// The row's copy of its task's document with the lexemes keyed by its role
+			// or user, in a GIN index (migration *_search_visibility.sql): the query
+			// keyed by each of ids looks up only these roles' or users' lexemes.
+			arr := make([]int64, len(ids))
+			for i, id := range ids {
+				arr[i] = int64(id)
+			}
+			return sql.P(func(b *sql.Builder) {
+				b.WriteString(sel.C(documentColumn) + " @@ responsible_search_query(").Arg(pq.Array(arr)).
+					WriteString("::bigint[], ").Arg(byRole).WriteString(", to_tsquery('simple'::regconfig, ").Arg(q.tsquery()).WriteString("))")
+			})
 		}}
 	pageCtx, ok, err := search(ctx, m, s.candidates)
 	if err != nil || !ok {
