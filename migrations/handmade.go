@@ -30,6 +30,8 @@ type handMadeObject struct {
 var handMade = map[string][]handMadeObject{
 	dialect.Postgres: {
 		{"column", "tasks", "search_document"},
+		{"trigger", "task_responsibles", "task_responsibles_copy_task"},
+		{"trigger", "tasks", "tasks_copy_to_responsibles"},
 		{"index", "tasks", "tasks_search"},
 		{"column", "cases", "search_document"},
 		{"index", "cases", "cases_search"},
@@ -40,8 +42,6 @@ var handMade = map[string][]handMadeObject{
 		{"index", "task_responsibles", "taskresponsible_search"},
 		{"index", "task_responsibles", "taskresponsible_visible_role_case"},
 		{"index", "task_responsibles", "taskresponsible_visible_user_case"},
-		{"trigger", "task_responsibles", "task_responsibles_copy_task"},
-		{"trigger", "tasks", "tasks_copy_to_responsibles"},
 	},
 	dialect.SQLite: {
 		{"table", "tasks", "tasks_fts"},
