@@ -18,16 +18,18 @@ import (
 )
 
 // MaxCandidates bounds the ranking work of a search: of each kind, only this many
-// visible matches are ranked, the first ones the statement finds (on PostgreSQL in the
-// order of the table's storage, about oldest first, or of the rows the user may see;
-// on SQLite in id order), and only they are results.
+// visible matches are ranked, the first ones the statement finds, and only they are
+// results: for an administrator on PostgreSQL in the order of the table's storage,
+// about oldest first, on SQLite in id order; for a viewer who sees part of the tasks,
+// the visible matching tasks of lowest id (policy.SearchTasks), and of the cases the
+// first visible ones in the order the case index finds them (policy.SearchCases).
 //
 // Ranking needs each match's row, so ranking all of them costs in proportion to the
 // matches: at a million tasks one common word ("invoice", every eighth task of the
 // benchmark data) matches 125,000 rows, and ranking those took 350-400 ms on
 // PostgreSQL, a full count alone 120 ms. Capped, ranking costs at most MaxCandidates
-// rows whatever the word; finding the candidates costs the index lookup, or for a
-// user who sees few rows a check of those. A text that matches fewer rows than the cap,
+// rows whatever the word; finding the candidates costs the index lookup (for a user
+// who sees part of the tasks, of its roles' and users' own keyed lexemes). A text that matches fewer rows than the cap,
 // which is nearly any more specific one, is ranked exactly; a broader one returns the
 // best-ranked of its first MaxCandidates matches per kind, and totalCount says how many
 // results there are under that rule (never more than MaxCandidates per kind).
@@ -280,9 +282,10 @@ func (s *Service) rank(k kindTable, q query, sel *sql.Selector) sql.Querier {
 
 // shape turns a kind's query into its page of results. It runs as the query's
 // modifier, the last step of building the statement, when the WHERE holds the text
-// match and the visibility the interceptor added. It moves that WHERE into a subquery
-// of the first candidates (no order: a bitmap scan of the search index, or for a user
-// who sees few rows a walk of those, each checked), ranks and counts only the
+// match and the visibility the interceptor added (or, for a viewer who sees part of
+// the rows, only the interceptor's `id IN (<policy's visible matches>)`). It moves that
+// WHERE into a subquery of the first candidates (no order: a bitmap scan of the search
+// index, or the visible matches policy found), ranks and counts only the
 // candidates in a derived table named like the table (so the query's own columns,
 // "tasks"."name", read it), keeps the rows after the cursor and orders them best
 // first; the query's Limit takes the page:
