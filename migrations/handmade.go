@@ -32,6 +32,7 @@ var handMade = map[string][]handMadeObject{
 		{"column", "tasks", "search_document"},
 		{"trigger", "task_responsibles", "task_responsibles_copy_task"},
 		{"trigger", "tasks", "tasks_copy_to_responsibles"},
+		{"trigger", "cases", "cases_copy_to_responsibles"},
 		{"index", "tasks", "tasks_search"},
 		{"column", "cases", "search_document"},
 		{"index", "cases", "cases_search"},
@@ -40,8 +41,6 @@ var handMade = map[string][]handMadeObject{
 		{"column", "task_responsibles", "search_document"},
 		{"column", "task_responsibles", "case_id"},
 		{"index", "task_responsibles", "taskresponsible_search"},
-		{"index", "task_responsibles", "taskresponsible_visible_role_case"},
-		{"index", "task_responsibles", "taskresponsible_visible_user_case"},
 	},
 	dialect.SQLite: {
 		{"table", "tasks", "tasks_fts"},

@@ -30,7 +30,7 @@ import (
 // source of visibility on its own (policy.SearchTasks, SearchCases). Again after each
 // change the copies on task_responsibles (PostgreSQL) must follow: a renamed task, a
 // responsible moved to another role, a task moved to another case, a task no longer
-// DELAYED, a responsible removed.
+// DELAYED, a renamed case, a responsible removed.
 func TestSearchEqualsFilteredQuery(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
 		srv := servertest.Start(t, dialect, portico.Config{Demo: true})
@@ -128,8 +128,8 @@ func TestSearchEqualsFilteredQuery(t *testing.T) {
 		}
 		// Every viewer but the administrator searches through policy's sources.
 		anything := func(*sql.Selector) *sql.Predicate { return sql.ExprP("1 = 1") }
-		m := policy.TextMatch{Task: anything, Case: anything,
-			Responsible: func(*sql.Selector, bool, []int) *sql.Predicate { return sql.ExprP("1 = 1") }}
+		anyRow := func(*sql.Selector, bool, []int) *sql.Predicate { return sql.ExprP("1 = 1") }
+		m := policy.TextMatch{Task: anything, Case: anything, Responsible: anyRow, ResponsibleCase: anyRow}
 		for name, v := range viewers {
 			ctx := auth.NewContext(context.Background(), v)
 			_, tasks, err := srv.Policy.SearchTasks(ctx, m, 1)
@@ -159,6 +159,8 @@ func TestSearchEqualsFilteredQuery(t *testing.T) {
 		check(t, "after moving alpha to the hidden case")
 		c.Task.UpdateOne(gamma).SetState(task.StateSUSPENDED).ExecX(sys)
 		check(t, "after gamma is no longer DELAYED")
+		c.BusinessCase.UpdateOne(caseC).SetName("Wildebeest case C").ExecX(sys)
+		check(t, "after renaming case C")
 		c.TaskResponsible.DeleteOne(etaBy).ExecX(sys)
 		c.Task.UpdateOne(eta).SetDescription("no longer an animal").ExecX(sys)
 		check(t, "after removing eta's responsible and describing it anew")

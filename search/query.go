@@ -216,23 +216,40 @@ func (s *Service) visible(ctx context.Context, k kindTable, q query) (context.Co
 			if s.dialect != dialect.Postgres {
 				return s.matches(kinds[KindTask], q, sel, "task_id")
 			}
-			// The row's copy of its task's document with the lexemes keyed by its role
-			// or user, in a GIN index (migration *_search_visibility.sql): the query
-			// keyed by each of ids looks up only these roles' or users' lexemes.
-			arr := make([]int64, len(ids))
-			for i, id := range ids {
-				arr[i] = int64(id)
+			return s.keyed(q, sel, byRole, ids, false)
+		},
+		ResponsibleCase: func(sel *sql.Selector, byRole bool, ids []int) *sql.Predicate {
+			if s.dialect != dialect.Postgres {
+				return sql.P(func(b *sql.Builder) {
+					b.WriteString(sel.C("task_id") + " IN (SELECT " + b.Quote(task.FieldID) + " FROM " + b.Quote(task.Table) + " WHERE ").
+						Join(s.matches(kinds[KindCase], q, sql.Select().From(sql.Table(task.Table)), task.FieldCaseID)).WriteString(")")
+				})
 			}
-			return sql.P(func(b *sql.Builder) {
-				b.WriteString(sel.C(documentColumn) + " @@ responsible_search_query(").Arg(pq.Array(arr)).
-					WriteString("::bigint[], ").Arg(byRole).WriteString(", to_tsquery('simple'::regconfig, ").Arg(q.tsquery()).WriteString("))")
-			})
-		}}
+			return s.keyed(q, sel, byRole, ids, true)
+		},
+	}
 	pageCtx, ok, err := search(ctx, m, s.candidates)
 	if err != nil || !ok {
 		return ctx, s.match(k, q), err
 	}
 	return pageCtx, func(*sql.Selector) {}, nil
+}
+
+// keyed is the condition that the task (or ofCase, the task's case) of the
+// task_responsibles row of sel contains every word of q, for rows of the roles (byRole)
+// or users ids. It reads the row's copy of those documents with the lexemes keyed by
+// its role or user, in a GIN index (migration *_search_visibility.sql): the query
+// keyed by each of ids looks up only these roles' or users' lexemes.
+func (s *Service) keyed(q query, sel *sql.Selector, byRole bool, ids []int, ofCase bool) *sql.Predicate {
+	arr := make([]int64, len(ids))
+	for i, id := range ids {
+		arr[i] = int64(id)
+	}
+	return sql.P(func(b *sql.Builder) {
+		b.WriteString(sel.C(documentColumn) + " @@ responsible_search_query(").Arg(pq.Array(arr)).
+			WriteString("::bigint[], ").Arg(byRole).WriteString(", ").Arg(ofCase).
+			WriteString(", to_tsquery('simple'::regconfig, ").Arg(q.tsquery()).WriteString("))")
+	})
 }
 
 // match is the predicate of the rows of kind k that contain every word of q.
