@@ -71,23 +71,17 @@ func (p *Policy) SearchTasks(ctx context.Context, m TextMatch, n int) (context.C
 		}
 		return q
 	}
-	var union *sql.Selector
-	add := func(q *sql.Selector) {
-		if union == nil {
-			union = q
-		} else {
-			union.UnionAll(q)
-		}
-	}
-	if len(src.roles) > 0 {
-		add(responsible(taskresponsible.FieldRoleID, src.roles))
-	}
-	if len(src.users) > 0 {
-		add(responsible(taskresponsible.FieldUserID, src.users))
-	}
-	add(own(sql.EQ(task.FieldWorkerID, src.worker)))
+	union := own(sql.EQ(task.FieldWorkerID, src.worker))
 	if src.cases {
-		add(own(sql.In(task.FieldCaseID, s.involvedCaseIDs())))
+		union.UnionAll(own(sql.In(task.FieldCaseID, s.involvedCaseIDs())))
+	}
+	for _, by := range []struct {
+		col string
+		ids []int
+	}{{taskresponsible.FieldRoleID, src.roles}, {taskresponsible.FieldUserID, src.users}} {
+		if len(by.ids) > 0 {
+			union.UnionAll(responsible(by.col, by.ids))
+		}
 	}
 	// A task reachable through two sources comes twice: GROUP BY keeps one, so that the
 	// n are n tasks. The matches are few (the text index found them), so ordering them
