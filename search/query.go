@@ -20,19 +20,19 @@ import (
 // MaxCandidates bounds the ranking work of a search: of each kind, only this many
 // visible matches are ranked, the first ones the statement finds, and only they are
 // results: for an administrator on PostgreSQL in the order of the table's storage,
-// about oldest first, on SQLite in id order; for a viewer who sees part of the tasks,
-// the visible matching tasks of lowest id (policy.SearchTasks), and of the cases the
-// first visible ones in the order the case index finds them (policy.SearchCases).
+// about oldest first, on SQLite in id order; for a viewer who sees part of the tasks
+// or cases, the visible matches of lowest id (policy.SearchTasks, SearchCases).
 //
 // Ranking needs each match's row, so ranking all of them costs in proportion to the
 // matches: at a million tasks one common word ("invoice", every eighth task of the
 // benchmark data) matches 125,000 rows, and ranking those took 350-400 ms on
 // PostgreSQL, a full count alone 120 ms. Capped, ranking costs at most MaxCandidates
 // rows whatever the word; finding the candidates costs the index lookup (for a user
-// who sees part of the tasks, of its roles' and users' own keyed lexemes). A text that matches fewer rows than the cap,
-// which is nearly any more specific one, is ranked exactly; a broader one returns the
-// best-ranked of its first MaxCandidates matches per kind, and totalCount says how many
-// results there are under that rule (never more than MaxCandidates per kind).
+// who sees part of the tasks, of its roles' and users' own keyed lexemes). A text that
+// matches fewer rows than the cap, which is nearly any more specific one, is ranked
+// exactly; a broader one returns the best-ranked of its first MaxCandidates matches per
+// kind, and totalCount says how many results there are under that rule (never more
+// than MaxCandidates per kind).
 const MaxCandidates = 1000
 
 // rankColumn and totalColumn are the names of a row's rank and of the number of
