@@ -375,7 +375,7 @@ func (s *Server) websocketInit(ctx context.Context, p map[string]any) (context.C
 func (s *Server) routes(cfg Config) http.Handler {
 	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Hub: s.Hub,
 		Settings: s.Settings, Boards: s.Dashboards, Favorites: s.Favorites, Cleanup: s.Cleanup, Files: s.Documents, Bulletin: s.News, Charts: s.Charts, Feeds: s.Feeds,
-		Finder: search.New(s.DB.Client, s.DB.Dialect), Log: s.log}
+		Finder: search.New(s.DB.Client, s.DB.Dialect, s.Policy), Log: s.log}
 	gql := s.graphQL(cfg, res)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes, cfg.MaxUploadBytes))))

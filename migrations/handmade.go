@@ -13,15 +13,17 @@ import (
 // handMadeObject is a database object a hand-written migration creates and the ent
 // schema cannot express.
 type handMadeObject struct {
-	kind  string // "column", "index", "statistics" (PostgreSQL), "table" or "trigger" (SQLite)
+	kind  string // "column", "index", "statistics" (PostgreSQL), "table" (SQLite) or "trigger"
 	table string // the ent table it belongs to
 	name  string
 }
 
-// handMade lists, per dialect, the objects of the full-text search migration (package
-// search): generated document columns and their GIN indexes on PostgreSQL; FTS5 tables
-// and the triggers that keep them in step on SQLite; and on PostgreSQL the statistics
-// objects of the chart day buckets (package statistics). The drift check knows them by
+// handMade lists, per dialect, the objects of the full-text search migrations (package
+// search): generated document columns and their GIN indexes on PostgreSQL, with the
+// keyed copies of each task's document and its case on its responsibles and the
+// triggers that keep them in step (*_search_visibility.sql); FTS5 tables and the triggers that keep
+// them in step on SQLite; and on PostgreSQL the statistics objects of the chart day
+// buckets (package statistics). The drift check knows them by
 // name: the diff against the ent schema leaves exactly these alone (it would drop the
 // columns and indexes, which ent does not know), and CheckHandMade fails when one is
 // missing from a migrated database. Add an object here in the same commit as the
@@ -29,11 +31,17 @@ type handMadeObject struct {
 var handMade = map[string][]handMadeObject{
 	dialect.Postgres: {
 		{"column", "tasks", "search_document"},
+		{"trigger", "task_responsibles", "task_responsibles_copy_task"},
+		{"trigger", "tasks", "tasks_copy_to_responsibles"},
+		{"trigger", "cases", "cases_copy_to_responsibles"},
 		{"index", "tasks", "tasks_search"},
 		{"column", "cases", "search_document"},
 		{"index", "cases", "cases_search"},
 		{"column", "processes", "search_document"},
 		{"index", "processes", "processes_search"},
+		{"column", "task_responsibles", "search_document"},
+		{"column", "task_responsibles", "case_id"},
+		{"index", "task_responsibles", "taskresponsible_search"},
 		// Chart day statistics (20261124173406_chart_day_statistics.sql).
 		{"statistics", "tasks", "task_created_at_day"},
 		{"statistics", "tasks", "task_ended_at_day"},
@@ -113,6 +121,9 @@ func CheckHandMade(ctx context.Context, db *sql.DB, d string) error {
 			switch o.kind {
 			case "column":
 				q = `SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`
+			case "trigger":
+				q = `SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+					WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = $1 AND t.tgname = $2 AND NOT t.tgisinternal`
 			case "statistics":
 				q = `SELECT count(*) FROM pg_statistic_ext s JOIN pg_class c ON c.oid = s.stxrelid
 					WHERE s.stxnamespace = current_schema()::regnamespace AND c.relname = $1 AND s.stxname = $2`

@@ -251,15 +251,21 @@ func TestDriftCheckOfHandMadeObjects(t *testing.T) {
 			t.Fatalf("a dropped ent index is not reported; diff:\n%s", b)
 		}
 		// A hand-made object gone fails the check, naming it.
-		for _, gone := range map[string][]string{
-			"postgres": {`DROP STATISTICS task_ended_at_day`, `DROP INDEX cases_search`, `ALTER TABLE tasks DROP COLUMN search_document`},
-			"sqlite":   {`DROP TRIGGER tasks_fts_update`},
+		for _, gone := range map[string][]struct{ stmt, name string }{
+			// Each check reports the first object of handMade missing: drop them in
+			// reverse list order.
+			"postgres": {
+				{`DROP STATISTICS task_ended_at_day`, "task_ended_at_day"},
+				{`DROP INDEX cases_search`, "cases_search"},
+				{`DROP TRIGGER tasks_copy_to_responsibles ON tasks`, "tasks_copy_to_responsibles"},
+				{`ALTER TABLE tasks DROP COLUMN search_document`, "search_document"},
+			},
+			"sqlite": {{`DROP TRIGGER tasks_fts_update`, "tasks_fts_update"}},
 		}[dialect] {
-			mustExec(t, db, gone)
+			mustExec(t, db, gone.stmt)
 			err = migrations.CheckHandMade(ctx, db, d)
-			name := gone[strings.LastIndex(gone, " ")+1:]
-			if err == nil || !strings.Contains(err.Error(), name) {
-				t.Fatalf("check after %s: %v", gone, err)
+			if err == nil || !strings.Contains(err.Error(), gone.name) {
+				t.Fatalf("check after %s: %v", gone.stmt, err)
 			}
 		}
 	})

@@ -168,19 +168,20 @@ func (src taskSources) key() string {
 	return b.String()
 }
 
-// pageKey marks a context whose task queries are limited to a TaskPage of its viewer.
-type pageKey struct{}
+// pageKey marks a context whose queries of the table are limited to a page of visible
+// rows of its viewer: a TaskPage, or those of SearchTasks and SearchCases.
+type pageKey struct{ table string }
 
 // WithTaskPage returns a context in which every task query of the viewer is limited to
 // the tasks of page, a TaskPage query of the same viewer, instead of being filtered by
 // the visibility predicate: the page selects only visible tasks, so this only narrows.
 func WithTaskPage(ctx context.Context, page *sql.Selector) context.Context {
-	return context.WithValue(ctx, pageKey{}, page)
+	return context.WithValue(ctx, pageKey{task.Table}, page)
 }
 
 // taskPage returns the predicate of the tasks of the context's page, if it has one.
 func taskPage(ctx context.Context) (predicate.Task, bool) {
-	page, ok := ctx.Value(pageKey{}).(*sql.Selector)
+	page, ok := ctx.Value(pageKey{task.Table}).(*sql.Selector)
 	if !ok {
 		return nil, false
 	}

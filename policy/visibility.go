@@ -234,9 +234,15 @@ func (p *Policy) Install(client *ent.Client) {
 			q.Where(s.TaskVisible(v))
 		})(ctx, q)
 	}))
-	client.BusinessCase.Intercept(intercept.TraverseBusinessCase(scoped(p, func(s *Subject, v *auth.Viewer, q *ent.BusinessCaseQuery) {
-		q.Where(s.CaseVisible(v))
-	})))
+	client.BusinessCase.Intercept(intercept.TraverseBusinessCase(func(ctx context.Context, q *ent.BusinessCaseQuery) error {
+		if page, ok := casePage(ctx); ok && !isSystem(ctx) {
+			q.Where(page)
+			return nil
+		}
+		return scoped(p, func(s *Subject, v *auth.Viewer, q *ent.BusinessCaseQuery) {
+			q.Where(s.CaseVisible(v))
+		})(ctx, q)
+	}))
 	client.Process.Intercept(intercept.TraverseProcess(scoped(p, func(s *Subject, v *auth.Viewer, q *ent.ProcessQuery) {
 		q.Where(s.ProcessVisible(v))
 	})))

@@ -44,7 +44,7 @@ func TestCandidateCap(t *testing.T) {
 		for range 2 {
 			mine[add("Capybara for alice", func(r *ent.TaskResponsibleCreate) { r.SetRoleID(firstLevel) })] = true
 		}
-		s := search.New(c, srv.DB.Dialect)
+		s := search.New(c, srv.DB.Dialect, srv.Policy)
 		s.SetCandidates(2)
 
 		asAlice := auth.NewContext(context.Background(), &auth.Viewer{UserID: alice})

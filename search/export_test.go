@@ -18,3 +18,13 @@ func MatchStatement(d string, k Kind, text string) (string, []any, error) {
 	query, args := sel.Query()
 	return query, args, nil
 }
+
+// Match returns the predicate of the rows of kind k that match text, the search's text
+// match alone (the visibility comes from the query's interceptor).
+func (s *Service) Match(k Kind, text string) (func(*sql.Selector), error) {
+	q, err := parse(text)
+	if err != nil {
+		return nil, err
+	}
+	return s.match(kinds[k], q), nil
+}

@@ -7,28 +7,32 @@ import (
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
+	"github.com/lib/pq"
 
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/task"
+	"github.com/portico-dev/portico/policy"
 )
 
 // MaxCandidates bounds the ranking work of a search: of each kind, only this many
-// visible matches are ranked, the first ones the statement finds (on PostgreSQL in the
-// order of the table's storage, about oldest first, or of the rows the user may see;
-// on SQLite in id order), and only they are results.
+// visible matches are ranked, the first ones the statement finds, and only they are
+// results: for an administrator on PostgreSQL in the order of the table's storage,
+// about oldest first, on SQLite in id order; for a viewer who sees part of the tasks
+// or cases, the visible matches of lowest id (policy.SearchTasks, SearchCases).
 //
 // Ranking needs each match's row, so ranking all of them costs in proportion to the
 // matches: at a million tasks one common word ("invoice", every eighth task of the
 // benchmark data) matches 125,000 rows, and ranking those took 350-400 ms on
 // PostgreSQL, a full count alone 120 ms. Capped, ranking costs at most MaxCandidates
-// rows whatever the word; finding the candidates costs the index lookup, or for a
-// user who sees few rows a check of those. A text that matches fewer rows than the cap,
-// which is nearly any more specific one, is ranked exactly; a broader one returns the
-// best-ranked of its first MaxCandidates matches per kind, and totalCount says how many
-// results there are under that rule (never more than MaxCandidates per kind).
+// rows whatever the word; finding the candidates costs the index lookup (for a user
+// who sees part of the tasks, of its roles' and users' own keyed lexemes). A text that
+// matches fewer rows than the cap, which is nearly any more specific one, is ranked
+// exactly; a broader one returns the best-ranked of its first MaxCandidates matches per
+// kind, and totalCount says how many results there are under that rule (never more
+// than MaxCandidates per kind).
 const MaxCandidates = 1000
 
 // rankColumn and totalColumn are the names of a row's rank and of the number of
@@ -59,10 +63,14 @@ var kinds = []kindTable{
 // (Modify returns a select builder, unused: the modifier stays on the query, and when
 // ent loads entities it applies modifiers after all predicates, order and limit.)
 func (s *Service) page(ctx context.Context, k kindTable, q query, from *position, n int) ([]Hit, int, error) {
-	match, shape := s.match(k, q), s.shape(k, q, from)
+	ctx, match, err := s.visible(ctx, k, q)
+	if err != nil {
+		return nil, 0, fmt.Errorf("search %s: %w", k.table, err)
+	}
+	shape := s.shape(k, q, from)
 	var hits []Hit
 	total := -1
-	err := s.planned(ctx, func(c *ent.Client) error {
+	err = s.planned(ctx, func(c *ent.Client) error {
 		var err error
 		switch k.kind {
 		case KindTask:
@@ -162,9 +170,12 @@ func hitsOf[T rankedRow](k Kind, rows []T, id func(T) int) ([]Hit, int, error) {
 // count returns the number of results of kind k for q: the visible matches, at most
 // the cap.
 func (s *Service) count(ctx context.Context, k kindTable, q query) (int, error) {
-	match := s.match(k, q)
+	ctx, match, err := s.visible(ctx, k, q)
+	if err != nil {
+		return 0, fmt.Errorf("count %s search results: %w", k.table, err)
+	}
 	var ids []int
-	err := s.planned(ctx, func(c *ent.Client) error {
+	err = s.planned(ctx, func(c *ent.Client) error {
 		var err error
 		switch k.kind {
 		case KindTask:
@@ -182,21 +193,84 @@ func (s *Service) count(ctx context.Context, k kindTable, q query) (int, error) 
 	return len(ids), nil
 }
 
+// visible returns the context and the predicate of the query of kind k's matches of q,
+// visible ones only. For a viewer who sees part of the tasks (or of the cases), policy
+// searches each source of visibility in the statement (policy.SearchTasks,
+// SearchCases): the context limits the kind's queries to the visible matches, at most
+// the cap of them, and the predicate adds nothing. Otherwise the predicate is the text
+// match, and the kind's interceptor adds the visibility predicate (all rows for an
+// administrator, whose plan starts from the search index).
+func (s *Service) visible(ctx context.Context, k kindTable, q query) (context.Context, func(*sql.Selector), error) {
+	search := map[Kind]func(context.Context, policy.TextMatch, int) (context.Context, bool, error){
+		KindTask: s.policy.SearchTasks,
+		KindCase: s.policy.SearchCases,
+	}[k.kind]
+	if search == nil {
+		return ctx, s.match(k, q), nil
+	}
+	on := func(k kindTable, id string) func(*sql.Selector) *sql.Predicate {
+		return func(sel *sql.Selector) *sql.Predicate { return s.matches(k, q, sel, id) }
+	}
+	m := policy.TextMatch{Task: on(kinds[KindTask], "id"), Case: on(kinds[KindCase], "id"),
+		Responsible: func(sel *sql.Selector, byRole bool, ids []int) *sql.Predicate {
+			if s.dialect != dialect.Postgres {
+				return s.matches(kinds[KindTask], q, sel, "task_id")
+			}
+			return s.keyed(q, sel, byRole, ids, false)
+		},
+		ResponsibleCase: func(sel *sql.Selector, byRole bool, ids []int) *sql.Predicate {
+			if s.dialect != dialect.Postgres {
+				return sql.P(func(b *sql.Builder) {
+					b.WriteString(sel.C("task_id") + " IN (SELECT " + b.Quote(task.FieldID) + " FROM " + b.Quote(task.Table) + " WHERE ").
+						Join(s.matches(kinds[KindCase], q, sql.Select().From(sql.Table(task.Table)), task.FieldCaseID)).WriteString(")")
+				})
+			}
+			return s.keyed(q, sel, byRole, ids, true)
+		},
+	}
+	pageCtx, ok, err := search(ctx, m, s.candidates)
+	if err != nil || !ok {
+		return ctx, s.match(k, q), err
+	}
+	return pageCtx, func(*sql.Selector) {}, nil
+}
+
+// keyed is the condition that the task (or ofCase, the task's case) of the
+// task_responsibles row of sel contains every word of q, for rows of the roles (byRole)
+// or users ids. It reads the row's copy of those documents with the lexemes keyed by
+// its role or user, in a GIN index (migration *_search_visibility.sql): the query
+// keyed by each of ids looks up only these roles' or users' lexemes.
+func (s *Service) keyed(q query, sel *sql.Selector, byRole bool, ids []int, ofCase bool) *sql.Predicate {
+	arr := make([]int64, len(ids))
+	for i, id := range ids {
+		arr[i] = int64(id)
+	}
+	return sql.P(func(b *sql.Builder) {
+		b.WriteString(sel.C(documentColumn) + " @@ responsible_search_query(").Arg(pq.Array(arr)).
+			WriteString("::bigint[], ").Arg(byRole).WriteString(", ").Arg(ofCase).
+			WriteString(", to_tsquery('simple'::regconfig, ").Arg(q.tsquery()).WriteString("))")
+	})
+}
+
 // match is the predicate of the rows of kind k that contain every word of q.
 func (s *Service) match(k kindTable, q query) func(*sql.Selector) {
-	return func(sel *sql.Selector) {
-		if s.dialect == dialect.Postgres {
-			// The <table>_search GIN index serves `search_document @@ query`.
-			sel.Where(sql.P(func(b *sql.Builder) {
-				b.WriteString(sel.C(documentColumn) + " @@ to_tsquery('simple'::regconfig, ").Arg(q.tsquery()).WriteString(")")
-			}))
-			return
-		}
-		sel.Where(sql.P(func(b *sql.Builder) {
-			b.WriteString(sel.C("id") + " IN (SELECT rowid FROM " + b.Quote(k.fts) + " WHERE " + b.Quote(k.fts) + " MATCH ").
-				Arg(q.fts5()).WriteString(")")
-		}))
+	return func(sel *sql.Selector) { sel.Where(s.matches(k, q, sel, "id")) }
+}
+
+// matches is the condition that the row of sel, whose text is that of the row of kind k
+// with the id in column id, contains every word of q. On PostgreSQL it is read from the
+// row's own search document, on SQLite from the FTS table of kind k.
+func (s *Service) matches(k kindTable, q query, sel *sql.Selector, id string) *sql.Predicate {
+	if s.dialect == dialect.Postgres {
+		// The GIN index over the table's search_document serves `search_document @@ query`.
+		return sql.P(func(b *sql.Builder) {
+			b.WriteString(sel.C(documentColumn) + " @@ to_tsquery('simple'::regconfig, ").Arg(q.tsquery()).WriteString(")")
+		})
 	}
+	return sql.P(func(b *sql.Builder) {
+		b.WriteString(sel.C(id) + " IN (SELECT rowid FROM " + b.Quote(k.fts) + " WHERE " + b.Quote(k.fts) + " MATCH ").
+			Arg(q.fts5()).WriteString(")")
+	})
 }
 
 // documentColumn is the PostgreSQL column with the weighted text of a row, generated
@@ -225,9 +299,10 @@ func (s *Service) rank(k kindTable, q query, sel *sql.Selector) sql.Querier {
 
 // shape turns a kind's query into its page of results. It runs as the query's
 // modifier, the last step of building the statement, when the WHERE holds the text
-// match and the visibility the interceptor added. It moves that WHERE into a subquery
-// of the first candidates (no order: a bitmap scan of the search index, or for a user
-// who sees few rows a walk of those, each checked), ranks and counts only the
+// match and the visibility the interceptor added (or, for a viewer who sees part of
+// the rows, only the interceptor's `id IN (<policy's visible matches>)`). It moves that
+// WHERE into a subquery of the first candidates (no order: a bitmap scan of the search
+// index, or the visible matches policy found), ranks and counts only the
 // candidates in a derived table named like the table (so the query's own columns,
 // "tasks"."name", read it), keeps the rows after the cursor and orders them best
 // first; the query's Limit takes the page:

@@ -3,9 +3,15 @@
 // indexes, SQLite FTS5 tables (both made by the migrations *_search.sql), results of
 // the three kinds merged by rank and paginated with an opaque cursor.
 //
-// Visibility is never checked here: each kind is an ent query with the text match as a
-// predicate, so the interceptors of policy.Install add the viewer's visibility predicate
-// to the same SQL statement, like to any other task, case or process query.
+// Visibility is never checked here: each kind is an ent query, to which the
+// interceptors of policy.Install add the viewer's visibility in the same SQL statement,
+// like to any other task, case or process query. For an administrator that is the
+// visibility predicate next to the text match. For a viewer who sees part of the tasks
+// or cases, policy searches each of the viewer's sources of visibility for the text
+// (policy.SearchTasks, SearchCases) and the query reads only what that finds: on
+// PostgreSQL from copies of each task's text keyed by its responsible roles and users
+// (migration *_search_visibility.sql), so the work follows the viewer's matches, not
+// the number of visible rows or of all matches.
 //
 // Ranking is bounded: of each kind, at most MaxCandidates visible matches are ranked
 // (query.go explains why and which ones). Below that, which is any text more specific
@@ -26,6 +32,7 @@ import (
 
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/policy"
 )
 
 const (
@@ -43,12 +50,14 @@ const (
 type Service struct {
 	client     *ent.Client
 	dialect    string
-	candidates int // MaxCandidates; smaller in tests
+	policy     *policy.Policy // installed on client
+	candidates int            // MaxCandidates; smaller in tests
 }
 
-// New returns the search over client, whose database is of the ent dialect d.
-func New(client *ent.Client, d string) *Service {
-	return &Service{client: client, dialect: d, candidates: MaxCandidates}
+// New returns the search over client, whose database is of the ent dialect d and on
+// which pol is installed.
+func New(client *ent.Client, d string, pol *policy.Policy) *Service {
+	return &Service{client: client, dialect: d, policy: pol, candidates: MaxCandidates}
 }
 
 // Hit is one result: a task, case or process with its rank (higher is better).
