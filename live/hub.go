@@ -174,17 +174,13 @@ const (
 func (h *Hub) resync() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for s := range h.tasks {
-		if s.lost != nil {
-			s.lost()
-		}
-	}
-	for s := range h.cases {
-		if s.lost != nil {
-			s.lost()
-		}
-	}
-	for s := range h.notes {
+	lostAll(h.tasks)
+	lostAll(h.cases)
+	lostAll(h.notes)
+}
+
+func lostAll[C, Q any](subs map[*sub[C, Q]]struct{}) {
+	for s := range subs {
 		if s.lost != nil {
 			s.lost()
 		}

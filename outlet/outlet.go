@@ -47,3 +47,16 @@ func Bind(ctx context.Context) Outlet {
 	}
 	return nil
 }
+
+// Replace puts v into a one-slot channel, replacing a value not read yet: for sources
+// whose subscribers need only the newest value (push functions, mostly).
+func Replace[T any](ch chan T, v T) {
+	select {
+	case <-ch:
+	default:
+	}
+	select {
+	case ch <- v:
+	default:
+	}
+}

@@ -173,7 +173,7 @@ func (s *Service) sendAnnouncement(c announcementChange) error {
 	defer func() {
 		for _, d := range outlets {
 			out, v := d.sub.out, d.v
-			d.sub.to.Deliver(v, func() { latest(out, v) })
+			d.sub.to.Deliver(v, func() { outlet.Replace(out, v) })
 		}
 	}()
 	s.mu.Lock()
@@ -199,18 +199,6 @@ func (s *Service) sendAnnouncement(c announcementChange) error {
 		}
 	}
 	return nil
-}
-
-// latest puts v in a one-slot channel, replacing a view not read yet.
-func latest(ch chan *AnnouncementView, v *AnnouncementView) {
-	select {
-	case <-ch:
-	default:
-	}
-	select {
-	case ch <- v:
-	default:
-	}
 }
 
 func sameView(a, b *AnnouncementView) bool {

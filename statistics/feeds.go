@@ -35,11 +35,11 @@ type feedSub struct {
 // share one viewer and chart, so one rendering serves all of them.
 func (s *feedSub) send(d *Data) {
 	if s.to == nil {
-		latest(s.out, d)
+		outlet.Replace(s.out, d)
 		return
 	}
 	out := s.out
-	s.to.Deliver(d, func() { latest(out, d) })
+	s.to.Deliver(d, func() { outlet.Replace(out, d) })
 }
 
 // settle lets a burst of changes (one request writes several rows) end before charts
@@ -126,18 +126,5 @@ func (f *Feeds) refresh() {
 			}
 		}
 		f.mu.Unlock()
-	}
-}
-
-// latest puts d in a one-slot channel, replacing numbers the subscriber has not read:
-// only the newest numbers matter.
-func latest(ch chan *Data, d *Data) {
-	select {
-	case <-ch:
-	default:
-	}
-	select {
-	case ch <- d:
-	default:
 	}
 }
