@@ -2,18 +2,13 @@ package search_test
 
 import (
 	"cmp"
-	"context"
-	"database/sql"
 	"fmt"
 	"maps"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"entgo.io/ent/dialect"
 
 	"github.com/portico-dev/portico"
 	"github.com/portico-dev/portico/database"
@@ -126,11 +121,11 @@ func TestExplainSearch(t *testing.T) {
 	if url == "" {
 		t.Skipf("set %s to a database made by portico seed-bench", BenchEnv)
 	}
-	rec := &recorder{}
-	srv := servertest.Start(t, "postgres", portico.Config{DatabaseURL: url, WrapDriver: func(d dialect.Driver) dialect.Driver {
-		rec.Driver = d
-		return rec
-	}})
+	// Records the search statements (those with a LIMIT of MaxCandidates).
+	// The search statements are those with a LIMIT of MaxCandidates (run in read-only
+	// transactions on PostgreSQL, which the recorder follows).
+	rec := &servertest.Recorder{Match: func(q string) bool { return strings.Contains(q, fmt.Sprintf("LIMIT %d", search.MaxCandidates)) }}
+	srv := servertest.Start(t, "postgres", portico.Config{DatabaseURL: url, WrapDriver: rec.Wrap})
 	_, db, err := database.Connect(url) // as the server's sessions: JIT off
 	if err != nil {
 		t.Fatal(err)
@@ -139,9 +134,9 @@ func TestExplainSearch(t *testing.T) {
 	for _, user := range []string{"bench", "admin"} {
 		c := srv.Login(t, user, user)
 		for _, text := range explainTexts {
-			rec.start()
+			rec.Start()
 			c.MustDo(t, fmt.Sprintf(benchQuery, "totalCount"), map[string]any{"text": text}, nil)
-			for _, st := range rec.stop() {
+			for _, st := range rec.Stop() {
 				// As search runs it: in a transaction with sequential scans off.
 				tx, err := db.Begin()
 				if err != nil {
@@ -150,9 +145,9 @@ func TestExplainSearch(t *testing.T) {
 				if _, err := tx.Exec("SET LOCAL enable_seqscan = off"); err != nil {
 					t.Fatal(err)
 				}
-				rows, err := tx.Query("EXPLAIN (ANALYZE, BUFFERS"+explainTiming+") "+st.query, st.args...)
+				rows, err := tx.Query("EXPLAIN (ANALYZE, BUFFERS"+explainTiming+") "+st.Query, st.Args...)
 				if err != nil {
-					t.Fatalf("explain %s: %v", st.query, err)
+					t.Fatalf("explain %s: %v", st.Query, err)
 				}
 				var plan []string
 				for rows.Next() {
@@ -164,67 +159,10 @@ func TestExplainSearch(t *testing.T) {
 				}
 				rows.Close()
 				tx.Rollback()
-				t.Logf("%s searching %q:\n%s\n%s\n", user, text, st.query, strings.Join(plan, "\n"))
+				t.Logf("%s searching %q:\n%s\n%s\n", user, text, st.Query, strings.Join(plan, "\n"))
 			}
 		}
 	}
-}
-
-// recorder is a driver that keeps the search statements (those with a LIMIT of
-// MaxCandidates) it runs while recording.
-type recorder struct {
-	dialect.Driver
-	mu        sync.Mutex
-	recording bool
-	got       []statement
-}
-
-type statement struct {
-	query string
-	args  []any
-}
-
-func (r *recorder) start() { r.mu.Lock(); r.recording, r.got = true, nil; r.mu.Unlock() }
-
-func (r *recorder) stop() []statement {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.recording = false
-	return r.got
-}
-
-// Query records and runs a statement.
-func (r *recorder) Query(ctx context.Context, query string, args, v any) error {
-	r.record(query, args)
-	return r.Driver.Query(ctx, query, args, v)
-}
-
-func (r *recorder) record(query string, args any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.recording && strings.Contains(query, fmt.Sprintf("LIMIT %d", search.MaxCandidates)) {
-		argv, _ := args.([]any)
-		r.got = append(r.got, statement{query, argv})
-	}
-}
-
-// BeginTx starts a transaction whose statements are recorded too (search runs its
-// statements in read-only transactions on PostgreSQL).
-func (r *recorder) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
-	tx, err := r.Driver.(interface {
-		BeginTx(context.Context, *sql.TxOptions) (dialect.Tx, error)
-	}).BeginTx(ctx, opts)
-	return &recordingTx{Tx: tx, r: r}, err
-}
-
-type recordingTx struct {
-	dialect.Tx
-	r *recorder
-}
-
-func (t *recordingTx) Query(ctx context.Context, query string, args, v any) error {
-	t.r.record(query, args)
-	return t.Tx.Query(ctx, query, args, v)
 }
 
 // explainTexts are the texts TestExplainSearch explains (PORTICO_SEARCH_EXPLAIN, comma
@@ -235,12 +173,6 @@ var explainTexts = func() []string {
 	}
 	return []string{"invoice", "review inv", "purchase order", "zebra"}
 }()
-
-func (t *recordingTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.Tx.(interface {
-		ExecContext(context.Context, string, ...any) (sql.Result, error)
-	}).ExecContext(ctx, query, args...)
-}
 
 // explainTiming turns per-node timing off (PORTICO_SEARCH_EXPLAIN_TIMING=off), which
 // costs much for plans with thousands of loops.

@@ -1,16 +1,11 @@
 package statistics_test
 
 import (
-	"context"
-	"database/sql"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"entgo.io/ent/dialect"
 
 	"github.com/portico-dev/portico"
 	"github.com/portico-dev/portico/database"
@@ -99,11 +94,10 @@ func TestExplainCharts(t *testing.T) {
 	if url == "" {
 		t.Skipf("set %s to a database made by portico seed-bench", BenchEnv)
 	}
-	rec := &recorder{}
-	srv := servertest.Start(t, "postgres", portico.Config{DatabaseURL: url, WrapDriver: func(d dialect.Driver) dialect.Driver {
-		rec.Driver = d
-		return rec
-	}})
+	// Records the chart statements (those with a "label" column).
+	// The chart statements are those with a "label" column.
+	rec := &servertest.Recorder{Match: func(q string) bool { return strings.Contains(q, `AS "label"`) }}
+	srv := servertest.Start(t, "postgres", portico.Config{DatabaseURL: url, WrapDriver: rec.Wrap})
 	_, db, err := database.Connect(url) // as the server's sessions: JIT off, UTC
 	if err != nil {
 		t.Fatal(err)
@@ -116,12 +110,12 @@ func TestExplainCharts(t *testing.T) {
 			if only != "" && !slices.Contains(strings.Split(only, ","), ch.name) {
 				continue
 			}
-			rec.start()
+			rec.Start()
 			c.MustDo(t, chartQuery(ch.input), nil, nil)
-			for _, st := range rec.stop() {
-				rows, err := db.Query("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) "+st.query, st.args...)
+			for _, st := range rec.Stop() {
+				rows, err := db.Query("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) "+st.Query, st.Args...)
 				if err != nil {
-					t.Fatalf("explain %s: %v", st.query, err)
+					t.Fatalf("explain %s: %v", st.Query, err)
 				}
 				var plan []string
 				for rows.Next() {
@@ -132,49 +126,8 @@ func TestExplainCharts(t *testing.T) {
 					plan = append(plan, line)
 				}
 				rows.Close()
-				t.Logf("%s, %s:\n%s\n%s\n", user, ch.name, st.query, strings.Join(plan, "\n"))
+				t.Logf("%s, %s:\n%s\n%s\n", user, ch.name, st.Query, strings.Join(plan, "\n"))
 			}
 		}
 	}
-}
-
-// recorder is a driver that keeps the chart statements (those with a "label" column) it
-// runs while recording.
-type recorder struct {
-	dialect.Driver
-	mu        sync.Mutex
-	recording bool
-	got       []statement
-}
-
-type statement struct {
-	query string
-	args  []any
-}
-
-func (r *recorder) start() { r.mu.Lock(); r.recording, r.got = true, nil; r.mu.Unlock() }
-
-func (r *recorder) stop() []statement {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.recording = false
-	return r.got
-}
-
-// Query records and runs a statement.
-func (r *recorder) Query(ctx context.Context, query string, args, v any) error {
-	r.mu.Lock()
-	if r.recording && strings.Contains(query, `AS "label"`) {
-		argv, _ := args.([]any)
-		r.got = append(r.got, statement{query, argv})
-	}
-	r.mu.Unlock()
-	return r.Driver.Query(ctx, query, args, v)
-}
-
-// BeginTx passes transactions through (charts run none; the server's start-up does).
-func (r *recorder) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
-	return r.Driver.(interface {
-		BeginTx(context.Context, *sql.TxOptions) (dialect.Tx, error)
-	}).BeginTx(ctx, opts)
 }
