@@ -7,7 +7,6 @@ import (
 
 	"entgo.io/contrib/entgql"
 
-	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/migrate"
 	"github.com/portico-dev/portico/policy"
@@ -27,7 +26,7 @@ func (e *Exporter) caseList(ctx context.Context, client *ent.Client, where, orde
 	}
 	base, err := w.Filter(client.BusinessCase.Query())
 	if err != nil {
-		return nil, apperr.BadInput("where: %v (an empty object inside and, or or not filters nothing; leave it out)", err)
+		return nil, badWhere(err)
 	}
 	if order == nil {
 		order = &ent.CaseOrder{Field: ent.BusinessCaseOrderFieldCreatedAt, Direction: entgql.OrderDirectionAsc}

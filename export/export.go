@@ -251,3 +251,9 @@ func levelOf(ctx context.Context, err error) slog.Level {
 	}
 	return slog.LevelError
 }
+
+// badWhere is the answer to a where its filter refuses (ent's only refusal is an empty
+// object inside and, or or not).
+func badWhere(err error) error {
+	return apperr.BadInput("where: %v (an empty object inside and, or or not filters nothing; leave it out)", err)
+}

@@ -7,7 +7,6 @@ import (
 
 	"entgo.io/contrib/entgql"
 
-	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/migrate"
 	"github.com/portico-dev/portico/ent/role"
@@ -32,7 +31,7 @@ func (e *Exporter) taskList(ctx context.Context, client *ent.Client, where, orde
 	}
 	base, err := w.Filter(client.Task.Query())
 	if err != nil {
-		return nil, apperr.BadInput("where: %v (an empty object inside and, or or not filters nothing; leave it out)", err)
+		return nil, badWhere(err)
 	}
 	if order == nil {
 		order = &ent.TaskOrder{Field: ent.TaskOrderFieldCreatedAt, Direction: entgql.OrderDirectionAsc}
