@@ -216,15 +216,20 @@ func (s *Server) publishChanges() {
 	s.Work.Changed = func(ctx context.Context, tasks, cases []int) {
 		publish(ctx, live.Event{Kind: live.KindWork, Tasks: tasks, Cases: cases})
 	}
+	s.Dir.SessionsEnded = func(ctx context.Context, users []int) {
+		publish(ctx, live.Event{Kind: live.KindSessions, Users: users})
+	}
 	s.Settings.Changed = func(ctx context.Context, names []string, values map[string]string) {
 		publish(ctx, live.Event{Kind: live.KindSettings, Variables: names, Values: values})
 	}
 }
 
 // followPolicy applies other servers' policy changes; after a possible gap (the bus
-// reconnected) it syncs the enforcer with the database and drops cached settings. Any
-// event, from any server, may change who sees which tasks, so each one also drops the
-// task list's cached counts; other servers' settings changes refresh the settings.
+// reconnected) it syncs the enforcer with the database, drops cached settings and
+// re-checks the tokens of every open websocket. Any event, from any server, may change
+// who sees which tasks, so each one also drops the task list's cached counts; other
+// servers' settings changes refresh the settings; ended sessions (from any server, this
+// one included) close those users' websockets whose token no longer holds.
 func (s *Server) followPolicy(events <-chan live.Event) {
 	ctx := policy.SystemContext(context.Background())
 	for e := range events {
@@ -233,7 +238,11 @@ func (s *Server) followPolicy(events <-chan live.Event) {
 		switch {
 		case e.Kind == live.KindResync:
 			s.Settings.Refresh(nil, nil)
-			err = s.Policy.Sync(ctx, s.DB.Client)
+			err = errors.Join(s.Policy.Sync(ctx, s.DB.Client), s.Auth.CheckSessions(ctx, nil))
+		case e.Kind == live.KindSessions:
+			if len(e.Users) > 0 {
+				err = s.Auth.CheckSessions(ctx, e.Users)
+			}
 		case e.Kind == live.KindSettings && e.Origin != s.id:
 			s.Settings.Refresh(e.Variables, e.Values)
 		case e.Kind != live.KindPolicy || e.Origin == s.id:
@@ -328,7 +337,9 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 }
 
 // websocketInit authenticates a websocket from the connection_init payload
-// {"authorization": "Bearer <token>"}; a bad token closes the connection with 4401.
+// {"authorization": "Bearer <token>"}; a bad token closes the connection with 4401, and
+// so does the end of the token later: its expiry, or the end of the user's sessions
+// (logout, password change, disabling, revokeSessions) announced on the bus.
 func (s *Server) websocketInit(ctx context.Context, p map[string]any) (context.Context, error) {
 	ctx = graph.WithSubscriptionSlots(ctx)
 	h, _ := p["authorization"].(string)
@@ -344,6 +355,7 @@ func (s *Server) websocketInit(ctx context.Context, p map[string]any) (context.C
 	var v *auth.Viewer
 	var exp time.Time
 	var err error
+	mark := s.Auth.SessionMark()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -366,9 +378,14 @@ func (s *Server) websocketInit(ctx context.Context, p map[string]any) (context.C
 	if err != nil {
 		return ctx, &wstransport.CloseError{Code: wstransport.CloseUnauthorized, Reason: err.Error()}
 	}
-	// The connection's context ends when the token expires, and its subscriptions with it.
-	ctx, cancel := context.WithDeadline(auth.NewContext(ctx, v), exp)
-	context.AfterFunc(ctx, cancel)
+	// The connection's context ends when the token expires or its sessions end, and its
+	// subscriptions with it.
+	ctx, end := context.WithCancelCause(auth.NewContext(ctx, v))
+	ctx, cancel := context.WithDeadline(ctx, exp)
+	untrack := s.Auth.Track(ctx, v, mark, func() {
+		end(&wstransport.CloseError{Code: wstransport.CloseUnauthorized, Reason: "the session has ended; log in again"})
+	})
+	context.AfterFunc(ctx, func() { untrack(); cancel() })
 	return ctx, nil
 }
 

@@ -23,12 +23,14 @@ type Service struct {
 	drv      dialect.Driver // the client's, for the two hand-written reads
 	tokens   *Tokens
 	throttle *Throttle
+	sessions sessions
 }
 
 // NewService returns the auth service over the database (its ent client and that
 // client's driver) with the given token issuer.
 func NewService(client *ent.Client, drv dialect.Driver, tokens *Tokens) *Service {
-	return &Service{client: client, drv: drv, tokens: tokens, throttle: NewThrottle()}
+	return &Service{client: client, drv: drv, tokens: tokens, throttle: NewThrottle(),
+		sessions: sessions{byUser: map[int]map[*session]struct{}{}}}
 }
 
 // Login checks a user name and password from a client address and returns a token.
@@ -49,7 +51,7 @@ func (s *Service) Login(ctx context.Context, name, password, addr string) (strin
 		s.throttle.Failed(name, addr)
 		return "", time.Time{}, nil, &apperr.Error{Code: apperr.CodeUnauthenticated, Message: "wrong user name or password"}
 	}
-	token, exp, err := s.tokens.Issue(u.ID)
+	token, exp, err := s.tokens.Issue(u.ID, u.TokenVersion)
 	if err != nil {
 		return "", time.Time{}, nil, err
 	}
@@ -57,17 +59,18 @@ func (s *Service) Login(ctx context.Context, name, password, addr string) (strin
 }
 
 // Authenticate turns an Authorization header value ("Bearer <token>") into a viewer.
-// It returns an UNAUTHENTICATED error for a bad or expired token or a disabled user.
+// It returns an UNAUTHENTICATED error for a bad or expired token, a disabled user, or a
+// token whose version is no longer the user's (its sessions were ended).
 func (s *Service) Authenticate(ctx context.Context, header string) (*Viewer, time.Time, error) {
 	token, ok := strings.CutPrefix(strings.TrimSpace(header), "Bearer ")
 	if !ok {
 		return nil, time.Time{}, &apperr.Error{Code: apperr.CodeUnauthenticated, Message: "the Authorization header must be 'Bearer <token>'"}
 	}
-	id, exp, err := s.tokens.Verify(strings.TrimSpace(token))
+	id, version, exp, err := s.tokens.Verify(strings.TrimSpace(token))
 	if err != nil {
 		return nil, time.Time{}, &apperr.Error{Code: apperr.CodeUnauthenticated, Message: "the token is invalid or expired; log in again"}
 	}
-	v, err := s.loadViewer(ctx, id)
+	v, err := s.loadViewer(ctx, id, version)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -80,18 +83,19 @@ func (s *Service) Authenticate(ctx context.Context, header string) (*Viewer, tim
 // 17 KB per request; fixed texts also let the driver keep one prepared statement each.
 // $n placeholders work on SQLite too (numbered parameters).
 const (
-	viewerUserSQL = `SELECT name, language, disabled FROM users WHERE id = $1`
+	viewerUserSQL = `SELECT name, language, disabled, token_version FROM users WHERE id = $1`
 	viewerSubsSQL = `SELECT user_id, role_id FROM substitutes s WHERE s.substitute_id = $1
 AND (s.permanent OR EXISTS (SELECT 1 FROM absences a WHERE a.user_id = s.user_id AND a."from" <= $2 AND a.until > $2))`
 )
 
-// loadViewer reads the viewer of user id; UNAUTHENTICATED when it is gone or disabled.
-func (s *Service) loadViewer(ctx context.Context, id int) (*Viewer, error) {
+// loadViewer reads the viewer of user id for a token of the version; UNAUTHENTICATED
+// when the user is gone or disabled, or its sessions were ended since the token was issued.
+func (s *Service) loadViewer(ctx context.Context, id, version int) (*Viewer, error) {
 	v := &Viewer{UserID: id}
-	found, disabled := false, false
+	found, disabled, current := false, false, 0
 	err := s.query(ctx, viewerUserSQL, []any{id}, func(rows *entsql.Rows) error {
 		found = true
-		return rows.Scan(&v.Name, &v.Language, &disabled)
+		return rows.Scan(&v.Name, &v.Language, &disabled, &current)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load user %d: %w", id, err)
@@ -99,6 +103,10 @@ func (s *Service) loadViewer(ctx context.Context, id int) (*Viewer, error) {
 	if !found || disabled {
 		return nil, &apperr.Error{Code: apperr.CodeUnauthenticated, Message: "the token's user no longer exists or is disabled"}
 	}
+	if current != version {
+		return nil, &apperr.Error{Code: apperr.CodeUnauthenticated, Message: "the session has ended (logout, password change or revocation); log in again"}
+	}
+	v.TokenVersion = version
 	err = s.query(ctx, viewerSubsSQL, []any{id, time.Now().UTC()}, func(rows *entsql.Rows) error {
 		var user, role sql.NullInt64
 		if err := rows.Scan(&user, &role); err != nil {

@@ -7,11 +7,14 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Throttle limits failed logins per user name and per client address. Only failures
-// spend tokens, so a user who types the password right is never slowed down.
+// Throttle limits failed logins per (user name, client address) and per client address.
+// Only failures spend tokens, so a user who types the password right is never slowed
+// down, and failures from one address never throttle the same user elsewhere: an
+// attacker cannot lock a user out by guessing wrong. Guessing one password from many
+// addresses is bounded per address only; the defence there is the password rules.
 type Throttle struct {
 	mu      sync.Mutex
-	users   map[string]*entry
+	users   map[string]*entry // by user name and address
 	addrs   map[string]*entry
 	perUser rate.Limit
 	perAddr rate.Limit
@@ -25,8 +28,8 @@ type entry struct {
 	seen time.Time
 }
 
-// NewThrottle allows 5 failures per user name and 20 per address in a burst, refilled at
-// one per 30 s per user and one per 3 s per address.
+// NewThrottle allows 5 failures per user name from one address and 20 per address in a
+// burst, refilled at one per 30 s per user and address and one per 3 s per address.
 func NewThrottle() *Throttle {
 	return &Throttle{
 		users: map[string]*entry{}, addrs: map[string]*entry{},
@@ -41,7 +44,7 @@ func (t *Throttle) Allowed(user, addr string) (bool, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	wait := max(waitFor(t.users, user, now), waitFor(t.addrs, addr, now))
+	wait := max(waitFor(t.users, pairKey(user, addr), now), waitFor(t.addrs, addr, now))
 	return wait == 0, wait
 }
 
@@ -50,10 +53,13 @@ func (t *Throttle) Failed(user, addr string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	t.get(t.users, user, t.perUser, t.burstU, now).AllowN(now, 1)
+	t.get(t.users, pairKey(user, addr), t.perUser, t.burstU, now).AllowN(now, 1)
 	t.get(t.addrs, addr, t.perAddr, t.burstA, now).AllowN(now, 1)
 	t.sweep(now)
 }
+
+// pairKey is the key of a user name tried from an address; NUL is in neither.
+func pairKey(user, addr string) string { return addr + "\x00" + user }
 
 func waitFor(m map[string]*entry, key string, now time.Time) time.Duration {
 	e, ok := m[key]

@@ -8,6 +8,9 @@ import "context"
 type Viewer struct {
 	UserID int
 	Name   string
+	// TokenVersion is the user's token version the request's token carries (current,
+	// or the token would have been refused).
+	TokenVersion int
 	// Language is the user's own language setting ("" for the application default).
 	Language string
 	// SubstituteFor are users whose personal tasks the viewer works now (as their

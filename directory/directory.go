@@ -26,6 +26,9 @@ type Directory struct {
 	// PasswordRules, when set, checks a new password for a user (the password
 	// validation settings); it returns a BAD_USER_INPUT error naming what is missing.
 	PasswordRules func(ctx context.Context, name, password string) error
+	// SessionsEnded, when set, receives after commit the users whose tokens were ended
+	// (their token version raised), so that every server closes their websockets.
+	SessionsEnded func(ctx context.Context, users []int)
 }
 
 // New returns the directory over client and the server's policy.

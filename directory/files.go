@@ -43,7 +43,7 @@ func (d *Directory) Import(ctx context.Context, format Format, roles, users io.R
 		if err != nil {
 			return nil, err
 		}
-		if err := importUsers(ctx, c, us, ids, &res); err != nil {
+		if err := d.importUsers(ctx, c, us, ids, &res); err != nil {
 			return nil, err
 		}
 		return []policy.Change{{Op: policy.OpReload}}, nil
@@ -190,7 +190,10 @@ func checkAcyclic(ctx context.Context, c *ent.Client) error {
 	return nil
 }
 
-func importUsers(ctx context.Context, c *ent.Client, us []rolefile.User, roleIDs map[string]int, res *ImportResult) error {
+// importUsers creates or updates the users of a file. A password in the file must meet
+// the password rules, as one set through createUser would, and replacing the password of
+// an existing user ends its sessions.
+func (d *Directory) importUsers(ctx context.Context, c *ent.Client, us []rolefile.User, roleIDs map[string]int, res *ImportResult) error {
 	for _, u := range us {
 		ids := make([]int, 0, len(u.Roles))
 		for _, rn := range u.Roles {
@@ -202,6 +205,12 @@ func importUsers(ctx context.Context, c *ent.Client, us []rolefile.User, roleIDs
 		}
 		var hash *string
 		if u.Password != "" {
+			if err := d.checkPassword(ctx, u.Name, u.Password); err != nil {
+				if e, ok := apperr.As(err); ok {
+					return apperr.BadInput("users file: user %q: %s", u.Name, e.Message)
+				}
+				return fmt.Errorf("users file: user %q: %w", u.Name, err)
+			}
 			h, err := auth.HashPassword(u.Password)
 			if err != nil {
 				return apperr.BadInput("users file: user %q: %v", u.Name, err)
@@ -217,6 +226,9 @@ func importUsers(ctx context.Context, c *ent.Client, us []rolefile.User, roleIDs
 		case err == nil:
 			err = existing.Update().SetFullName(u.FullName).SetEmail(u.Email).SetLanguage(u.Language).
 				SetProperties(u.Properties).SetNillablePasswordHash(hash).ClearRoles().AddRoleIDs(ids...).Exec(ctx)
+			if err == nil && hash != nil {
+				err = d.endSessions(ctx, c, existing.ID)
+			}
 			res.UsersUpdated++
 		}
 		if err != nil {

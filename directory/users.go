@@ -7,6 +7,7 @@ import (
 
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/user"
@@ -131,14 +132,20 @@ func (d *Directory) UpdateUser(ctx context.Context, id int, in UserInput) (*ent.
 			}
 			q.SetPasswordHash(hash)
 		}
-		updated, err = q.Save(ctx)
-		return nil, err
+		if updated, err = q.Save(ctx); err != nil {
+			return nil, fmt.Errorf("update user %d: %w", id, err)
+		}
+		if in.Password != nil { // whoever knew the old password must log in again
+			return nil, d.endSessions(ctx, c, u.ID)
+		}
+		return nil, nil
 	})
 	return updated, err
 }
 
-// SetUserDisabled disables (or enables again) a user; a disabled user's tokens stop
-// working at once. Users are never deleted, so their history keeps its authors.
+// SetUserDisabled disables (or enables again) a user; disabling ends its sessions, so
+// its tokens stay dead when it is enabled again. Users are never deleted, so their
+// history keeps its authors.
 func (d *Directory) SetUserDisabled(ctx context.Context, id int, disabled bool) (*ent.User, error) {
 	var updated *ent.User
 	err := d.write(ctx, policy.RoleManagement, func(ctx context.Context, c *ent.Client) ([]policy.Change, error) {
@@ -149,10 +156,58 @@ func (d *Directory) SetUserDisabled(ctx context.Context, id int, disabled bool) 
 		if disabled && u.ID == viewerID(ctx) {
 			return nil, apperr.BadInput("you cannot disable yourself")
 		}
-		updated, err = u.Update().SetDisabled(disabled).Save(ctx)
-		return nil, err
+		if updated, err = u.Update().SetDisabled(disabled).Save(ctx); err != nil {
+			return nil, fmt.Errorf("set user %d disabled=%v: %w", id, disabled, err)
+		}
+		if disabled {
+			return nil, d.endSessions(ctx, c, u.ID)
+		}
+		return nil, nil
 	})
 	return updated, err
+}
+
+// Logout ends the caller's sessions: every token of the caller, on every device, stops
+// working (tokens carry the user's token version, and this raises it), and the caller's
+// websockets close with 4401 on every server.
+func (d *Directory) Logout(ctx context.Context) error {
+	v := auth.FromContext(ctx)
+	if v == nil {
+		if err := auth.TokenError(ctx); err != nil {
+			return err
+		}
+		return &apperr.Error{Code: apperr.CodeUnauthenticated, Message: "log in first; there is no session to end"}
+	}
+	return database.InTx(ctx, d.client, func(ctx context.Context, tx *ent.Tx) error {
+		return d.endSessions(ctx, tx.Client(), v.UserID)
+	})
+}
+
+// RevokeSessions ends every token and websocket of user id, as Logout would for that
+// user. Needs RoleManagement.
+func (d *Directory) RevokeSessions(ctx context.Context, id int) (*ent.User, error) {
+	var u *ent.User
+	err := d.write(ctx, policy.RoleManagement, func(ctx context.Context, c *ent.Client) ([]policy.Change, error) {
+		var err error
+		if u, err = getUser(ctx, c, id); err != nil {
+			return nil, err
+		}
+		return nil, d.endSessions(ctx, c, id)
+	})
+	return u, err
+}
+
+// endSessions raises user id's token version in the transaction of ctx, which ends all
+// its tokens on every server (each request reads the version), and once committed
+// announces it, so that the servers close the user's websockets.
+func (d *Directory) endSessions(ctx context.Context, c *ent.Client, id int) error {
+	if err := c.User.UpdateOneID(id).AddTokenVersion(1).Exec(ctx); err != nil {
+		return fmt.Errorf("end sessions of user %d: %w", id, err)
+	}
+	if tx := ent.TxFromContext(ctx); tx != nil && d.SessionsEnded != nil {
+		database.AfterCommit(tx, func() { d.SessionsEnded(ctx, []int{id}) })
+	}
+	return nil
 }
 
 // SetUserRoles replaces a user's roles (at least one).

@@ -501,6 +501,12 @@ func init() {
 	userDescDisabled := userFields[6].Descriptor()
 	// user.DefaultDisabled holds the default value on creation for the disabled field.
 	user.DefaultDisabled = userDescDisabled.Default.(bool)
+	// userDescTokenVersion is the schema descriptor for token_version field.
+	userDescTokenVersion := userFields[7].Descriptor()
+	// user.DefaultTokenVersion holds the default value on creation for the token_version field.
+	user.DefaultTokenVersion = userDescTokenVersion.Default.(int)
+	// user.TokenVersionValidator is a validator for the "token_version" field. It is called by the builders before save.
+	user.TokenVersionValidator = userDescTokenVersion.Validators[0].(func(int) error)
 	variableMixin := schema.Variable{}.Mixin()
 	variableMixinFields0 := variableMixin[0].Fields()
 	_ = variableMixinFields0

@@ -36,6 +36,8 @@ type User struct {
 	Properties map[string]string `json:"properties,omitempty"`
 	// Disabled holds the value of the "disabled" field.
 	Disabled bool `json:"disabled,omitempty"`
+	// TokenVersion holds the value of the "token_version" field.
+	TokenVersion int `json:"token_version,omitempty"`
 	// NotificationChannels holds the value of the "notification_channels" field.
 	NotificationChannels map[string]bool `json:"notification_channels,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -123,7 +125,7 @@ func (*User) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case user.FieldDisabled:
 			values[i] = new(sql.NullBool)
-		case user.FieldID:
+		case user.FieldID, user.FieldTokenVersion:
 			values[i] = new(sql.NullInt64)
 		case user.FieldName, user.FieldFullName, user.FieldEmail, user.FieldLanguage, user.FieldPasswordHash:
 			values[i] = new(sql.NullString)
@@ -205,6 +207,12 @@ func (_m *User) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field disabled", values[i])
 			} else if value.Valid {
 				_m.Disabled = value.Bool
+			}
+		case user.FieldTokenVersion:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field token_version", values[i])
+			} else if value.Valid {
+				_m.TokenVersion = int(value.Int64)
 			}
 		case user.FieldNotificationChannels:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -300,6 +308,9 @@ func (_m *User) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("disabled=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Disabled))
+	builder.WriteString(", ")
+	builder.WriteString("token_version=")
+	builder.WriteString(fmt.Sprintf("%v", _m.TokenVersion))
 	builder.WriteString(", ")
 	builder.WriteString("notification_channels=")
 	builder.WriteString(fmt.Sprintf("%v", _m.NotificationChannels))

@@ -103,6 +103,11 @@ func (r *mutationResolver) SetUserRoles(ctx context.Context, input model.SetUser
 	return userPayload(r.Dir.SetUserRoles(ctx, input.UserID, input.RoleIds))
 }
 
+// RevokeSessions is the resolver for the revokeSessions field.
+func (r *mutationResolver) RevokeSessions(ctx context.Context, input model.RevokeSessionsInput) (*model.UserPayload, error) {
+	return userPayload(r.Dir.RevokeSessions(ctx, input.UserID))
+}
+
 // GrantPermission is the resolver for the grantPermission field.
 func (r *mutationResolver) GrantPermission(ctx context.Context, input model.GrantInput) (*model.GrantPayload, error) {
 	return grantPayload(r.Dir.SetGrant(ctx, input.Permission, directory.Subject{RoleID: input.RoleID, UserID: input.UserID}, grant.EffectALLOW))

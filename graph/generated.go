@@ -253,6 +253,10 @@ type ComplexityRoot struct {
 		User      func(childComplexity int) int
 	}
 
+	LogoutPayload struct {
+		Ok func(childComplexity int) int
+	}
+
 	MemberRolePayload struct {
 		Role func(childComplexity int) int
 	}
@@ -292,6 +296,7 @@ type ComplexityRoot struct {
 		ImportRoles              func(childComplexity int, input model.ImportRolesInput) int
 		ImportVariables          func(childComplexity int, input model.ImportVariablesInput) int
 		Login                    func(childComplexity int, input model.LoginInput) int
+		Logout                   func(childComplexity int) int
 		MoveRole                 func(childComplexity int, input model.MoveRoleInput) int
 		RemoveFavoriteProcess    func(childComplexity int, input model.FavoriteProcessInput) int
 		RemoveMemberRole         func(childComplexity int, input model.MemberRoleInput) int
@@ -300,6 +305,7 @@ type ComplexityRoot struct {
 		ReserveTask              func(childComplexity int, input model.TaskIDInput) int
 		ResetTask                func(childComplexity int, input model.TaskIDInput) int
 		RevokePermission         func(childComplexity int, input model.GrantInput) int
+		RevokeSessions           func(childComplexity int, input model.RevokeSessionsInput) int
 		RunCleanup               func(childComplexity int, input model.RunCleanupInput) int
 		SetAnnouncement          func(childComplexity int, input model.SetAnnouncementInput) int
 		SetUserRoles             func(childComplexity int, input model.SetUserRolesInput) int
@@ -740,6 +746,7 @@ type DocumentResolver interface {
 }
 type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error)
+	Logout(ctx context.Context) (*model.LogoutPayload, error)
 	CreateAbsence(ctx context.Context, input model.CreateAbsenceInput) (*model.AbsencePayload, error)
 	DeleteAbsence(ctx context.Context, input model.DeleteByIDInput) (*model.DeletePayload, error)
 	CreateSubstitute(ctx context.Context, input model.CreateSubstituteInput) (*model.SubstitutePayload, error)
@@ -760,6 +767,7 @@ type MutationResolver interface {
 	DisableUser(ctx context.Context, input model.UserIDInput) (*model.UserPayload, error)
 	EnableUser(ctx context.Context, input model.UserIDInput) (*model.UserPayload, error)
 	SetUserRoles(ctx context.Context, input model.SetUserRolesInput) (*model.UserPayload, error)
+	RevokeSessions(ctx context.Context, input model.RevokeSessionsInput) (*model.UserPayload, error)
 	GrantPermission(ctx context.Context, input model.GrantInput) (*model.GrantPayload, error)
 	DenyPermission(ctx context.Context, input model.GrantInput) (*model.GrantPayload, error)
 	RevokePermission(ctx context.Context, input model.GrantInput) (*model.GrantPayload, error)
@@ -1530,6 +1538,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LoginPayload.User(childComplexity), true
 
+	case "LogoutPayload.ok":
+		if e.ComplexityRoot.LogoutPayload.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogoutPayload.Ok(childComplexity), true
+
 	case "MemberRolePayload.role":
 		if e.ComplexityRoot.MemberRolePayload.Role == nil {
 			break
@@ -1874,6 +1889,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Login(childComplexity, args["input"].(model.LoginInput)), true
+	case "Mutation.logout":
+		if e.ComplexityRoot.Mutation.Logout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.Logout(childComplexity), true
 	case "Mutation.moveRole":
 		if e.ComplexityRoot.Mutation.MoveRole == nil {
 			break
@@ -1962,6 +1983,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokePermission(childComplexity, args["input"].(model.GrantInput)), true
+	case "Mutation.revokeSessions":
+		if e.ComplexityRoot.Mutation.RevokeSessions == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeSessions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeSessions(childComplexity, args["input"].(model.RevokeSessionsInput)), true
 	case "Mutation.runCleanup":
 		if e.ComplexityRoot.Mutation.RunCleanup == nil {
 			break
@@ -3824,6 +3856,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PropertyInput", ec.unmarshalInputPropertyInput),
 			graphql.NewInputUnmarshaler("ReorderDashboardsInput", ec.unmarshalInputReorderDashboardsInput),
 			graphql.NewInputUnmarshaler("ReorderFavoriteProcessesInput", ec.unmarshalInputReorderFavoriteProcessesInput),
+			graphql.NewInputUnmarshaler("RevokeSessionsInput", ec.unmarshalInputRevokeSessionsInput),
 			graphql.NewInputUnmarshaler("RoleOrder", ec.unmarshalInputRoleOrder),
 			graphql.NewInputUnmarshaler("RoleWhereInput", ec.unmarshalInputRoleWhereInput),
 			graphql.NewInputUnmarshaler("RunCleanupInput", ec.unmarshalInputRunCleanupInput),
@@ -3966,10 +3999,18 @@ scalar Time
 type Mutation {
   """
   login exchanges a user name and password for a bearer token. Repeated failures for one
-  user or from one address are throttled.
+  user from one address, or from one address for any users, are throttled (FORBIDDEN
+  with extensions.retryAfterSeconds); failures elsewhere never throttle the user here.
   """
   login(input: LoginInput!): LoginPayload!
+  """
+  logout ends the caller's sessions: every token of the caller, on every device, stops
+  working (UNAUTHENTICATED), and the caller's websockets close with 4401 on every server.
+  """
+  logout: LogoutPayload!
 }
+
+type LogoutPayload { ok: Boolean! }
 
 input LoginInput {
   username: String!
@@ -4383,6 +4424,14 @@ func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field 
 		return ec.fieldContext_LoginPayload_user(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LoginPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_LogoutPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ok":
+		return ec.fieldContext_LogoutPayload_ok(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LogoutPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_MemberRolePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5835,6 +5884,20 @@ func (ec *executionContext) field_Mutation_revokePermission_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.GrantInput, error) {
 			return ec.unmarshalNGrantInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐGrantInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeSessions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RevokeSessionsInput, error) {
+			return ec.unmarshalNRevokeSessionsInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐRevokeSessionsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9332,6 +9395,29 @@ func (ec *executionContext) fieldContext_LoginPayload_user(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _LogoutPayload_ok(ctx context.Context, field graphql.CollectedField, obj *model.LogoutPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogoutPayload_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogoutPayload_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogoutPayload", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _MemberRolePayload_role(ctx context.Context, field graphql.CollectedField, obj *model.MemberRolePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9436,6 +9522,38 @@ func (ec *executionContext) fieldContext_Mutation_login(ctx context.Context, fie
 	if fc.Args, err = ec.field_Mutation_login_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_logout(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_logout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().Logout(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LogoutPayload) graphql.Marshaler {
+			return ec.marshalNLogoutPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐLogoutPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_logout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LogoutPayload(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -10314,6 +10432,50 @@ func (ec *executionContext) fieldContext_Mutation_setUserRoles(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setUserRoles_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeSessions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeSessions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeSessions(ctx, fc.Args["input"].(model.RevokeSessionsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UserPayload) graphql.Marshaler {
+			return ec.marshalNUserPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUserPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeSessions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeSessions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -24662,6 +24824,48 @@ func UnmarshalReorderFavoriteProcessesInput(ctx context.Context, raw any) (model
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRevokeSessionsInput(ctx context.Context, obj any) (model.RevokeSessionsInput, error) {
+	var it model.RevokeSessionsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"userId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "userId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userId"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRevokeSessionsInput unmarshals raw into the RevokeSessionsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRevokeSessionsInput(ctx context.Context, raw any) (model.RevokeSessionsInput, error) {
+	var out model.RevokeSessionsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeSessionsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRoleOrder(ctx context.Context, obj any) (ent.RoleOrder, error) {
 	var it ent.RoleOrder
 	if obj == nil {
@@ -30852,6 +31056,39 @@ func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var logoutPayloadImplementors = []string{"LogoutPayload"}
+
+func (ec *executionContext) _LogoutPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LogoutPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, logoutPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LogoutPayload")
+		case "ok":
+			out.Values[i] = ec._LogoutPayload_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var memberRolePayloadImplementors = []string{"MemberRolePayload"}
 
 func (ec *executionContext) _MemberRolePayload(ctx context.Context, sel ast.SelectionSet, obj *model.MemberRolePayload) graphql.Marshaler {
@@ -30940,6 +31177,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "login":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_login(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logout":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_logout(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -31080,6 +31324,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setUserRoles":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setUserRoles(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeSessions":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeSessions(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -35203,6 +35454,14 @@ func (ec *executionContext) marshalNLoginPayload2ᚖgithubᚗcomᚋporticoᚑdev
 	return ec._LoginPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNLogoutPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐLogoutPayload(ctx context.Context, sel ast.SelectionSet, v *model.LogoutPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LogoutPayload!")
+		return graphql.Null
+	}
+	return ec._LogoutPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNMemberRoleInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐMemberRoleInput(ctx context.Context, v any) (model.MemberRoleInput, error) {
 	res, err := ec.unmarshalInputMemberRoleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35593,6 +35852,11 @@ func (ec *executionContext) marshalNReorderDashboardsPayload2ᚖgithubᚗcomᚋp
 
 func (ec *executionContext) unmarshalNReorderFavoriteProcessesInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐReorderFavoriteProcessesInput(ctx context.Context, v any) (model.ReorderFavoriteProcessesInput, error) {
 	res, err := ec.unmarshalInputReorderFavoriteProcessesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRevokeSessionsInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐRevokeSessionsInput(ctx context.Context, v any) (model.RevokeSessionsInput, error) {
+	res, err := ec.unmarshalInputRevokeSessionsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

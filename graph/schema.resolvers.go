@@ -24,6 +24,14 @@ func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*
 	return &model.LoginPayload{Token: token, ExpiresAt: exp, User: u}, nil
 }
 
+// Logout is the resolver for the logout field.
+func (r *mutationResolver) Logout(ctx context.Context) (*model.LogoutPayload, error) {
+	if err := r.Dir.Logout(ctx); err != nil {
+		return nil, err
+	}
+	return &model.LogoutPayload{Ok: true}, nil
+}
+
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*ent.User, error) {
 	s, err := r.Policy.SubjectFrom(ctx)

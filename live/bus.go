@@ -15,6 +15,7 @@ const (
 	KindPolicy   = "policy"   // role, membership or grant changes (Policy)
 	KindWork     = "work"     // tasks and cases changed (Tasks, Cases)
 	KindSettings = "settings" // variables changed (Variables)
+	KindSessions = "sessions" // users' sessions ended (Users): their sockets re-check their tokens
 	// KindResync tells receivers that events may have been lost (the listener
 	// reconnected): reload state instead of trusting increments.
 	KindResync = "resync"
@@ -34,6 +35,8 @@ type Event struct {
 	// the default) unless that made the event too large for NOTIFY.
 	Variables []string          `json:"v,omitempty"`
 	Values    map[string]string `json:"vv,omitempty"`
+	// Users whose sessions ended (KindSessions): ids only; each server re-reads them.
+	Users []int `json:"u,omitempty"`
 }
 
 // Bus publishes events to every server on the database, this one included.

@@ -234,7 +234,7 @@ func (h *Hub) signalChanges() {
 
 func (h *Hub) run(events <-chan Event) {
 	for e := range events {
-		if e.Kind != KindSettings {
+		if e.Kind != KindSettings && e.Kind != KindSessions { // neither changes what charts show
 			h.signalChanges()
 		}
 		if e.Kind == KindResync {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // PasswordValidation is Portal.PasswordValidation: the rules a new password must meet.
@@ -30,11 +31,39 @@ func checkPasswordRules(text string) error {
 	return nil
 }
 
+// commonPasswords are among the most used passwords (of public breach lists) and the
+// obvious guesses for this product, lower case: the first an attacker tries, refused
+// whatever the rules say.
+var commonPasswords = map[string]bool{}
+
+func init() {
+	for _, p := range strings.Fields(`
+password password1 password12 password123 password1234 passw0rd p@ssw0rd p@ssword pa55word
+123456 1234567 12345678 123456789 1234567890 0123456789 12341234 11223344 123123123 87654321
+11111111 00000000 12121212 123qweasd 1q2w3e4r 1q2w3e4r5t 1qaz2wsx zaq12wsx zaq1zaq1 q1w2e3r4
+qwerty qwerty12 qwerty123 qwertyui qwertyuiop asdfghjk asdfghjkl asdfasdf zxcvbnm zxcvbnm1
+abc12345 abcd1234 abcdefgh 1234abcd qwer1234 1234qwer aa123456 a1234567 iloveyou iloveyou1
+sunshine princess football baseball basketball superman batman starwars pokemon whatever
+trustno1 letmein letmein1 welcome welcome1 welcome123 changeme changeme1 secret secret123
+admin admin123 admin1234 administrator root toor test test1234 testtest guest master
+master123 dragon monkey shadow michael jennifer jordan23 computer internet charlie freedom
+mustang hello123 helloworld loveme lovely flower chocolate cheese summer2024 winter2024
+portico portico1 portico123 demo demo1234`) {
+		commonPasswords[p] = true
+	}
+}
+
 // Problems lists, in words a person can act on, what a password for user name lacks.
+// Whatever the rules, it refuses the most common passwords and a single repeated character.
 func (r PasswordValidation) Problems(name, password string) []string {
 	var out []string
 	if n := len([]rune(password)); n < r.MinLength {
 		out = append(out, fmt.Sprintf("at least %d characters (it has %d)", r.MinLength, n))
+	}
+	if lower := strings.ToLower(password); commonPasswords[lower] {
+		out = append(out, "to differ from the most common passwords")
+	} else if first, _ := utf8.DecodeRuneInString(lower); lower != "" && strings.Trim(lower, string(first)) == "" {
+		out = append(out, "more than one distinct character")
 	}
 	has := func(f func(rune) bool) bool { return strings.IndexFunc(password, f) >= 0 }
 	if r.RequireUppercase && !has(unicode.IsUpper) {

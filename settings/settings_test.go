@@ -59,3 +59,22 @@ func TestPasswordProblems(t *testing.T) {
 		t.Errorf("a good password has problems %v", p)
 	}
 }
+
+// TestDefaultPasswordRulesRefuseWeakOnes: the default rules refuse the passwords an
+// attacker tries first, also when they are long enough, and keep accepting fair ones.
+func TestDefaultPasswordRulesRefuseWeakOnes(t *testing.T) {
+	var r PasswordValidation
+	if err := decodeStrict(defaultPasswordRules, &r); err != nil {
+		t.Fatal(err)
+	}
+	for _, pw := range []string{"password", "Password", "PASSWORD1", "12345678", "qwertyuiop", "iloveyou", "aaaaaaaaaa", "demo", "short"} {
+		if p := r.Problems("someone", pw); len(p) == 0 {
+			t.Errorf("default rules accept %q", pw)
+		}
+	}
+	for _, pw := range []string{"correct horse", "Tr0ub4dor&3", "files-secret"} {
+		if p := r.Problems("someone", pw); len(p) != 0 {
+			t.Errorf("default rules refuse %q: %v", pw, p)
+		}
+	}
+}

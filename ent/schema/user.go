@@ -27,6 +27,10 @@ func (User) Fields() []ent.Field {
 		field.JSON("properties", map[string]string{}).Optional().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Bool("disabled").Default(false),
+		// token_version is carried by every token issued to the user; raising it (a
+		// password change, disabling, logout, revokeSessions) ends all of them at once.
+		field.Int("token_version").Default(0).NonNegative().
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		// notification_channels says, per channel (email, web), whether the user wants
 		// notifications there (NotificationChannelsSetting); unset channels are on.
 		field.JSON("notification_channels", map[string]bool{}).Optional().

@@ -32,6 +32,8 @@ const (
 	FieldProperties = "properties"
 	// FieldDisabled holds the string denoting the disabled field in the database.
 	FieldDisabled = "disabled"
+	// FieldTokenVersion holds the string denoting the token_version field in the database.
+	FieldTokenVersion = "token_version"
 	// FieldNotificationChannels holds the string denoting the notification_channels field in the database.
 	FieldNotificationChannels = "notification_channels"
 	// EdgeRoles holds the string denoting the roles edge name in mutations.
@@ -93,6 +95,7 @@ var Columns = []string{
 	FieldPasswordHash,
 	FieldProperties,
 	FieldDisabled,
+	FieldTokenVersion,
 	FieldNotificationChannels,
 }
 
@@ -137,6 +140,10 @@ var (
 	DefaultPasswordHash string
 	// DefaultDisabled holds the default value on creation for the "disabled" field.
 	DefaultDisabled bool
+	// DefaultTokenVersion holds the default value on creation for the "token_version" field.
+	DefaultTokenVersion int
+	// TokenVersionValidator is a validator for the "token_version" field. It is called by the builders before save.
+	TokenVersionValidator func(int) error
 )
 
 // OrderOption defines the ordering options for the User queries.
@@ -185,6 +192,11 @@ func ByPasswordHash(opts ...sql.OrderTermOption) OrderOption {
 // ByDisabled orders the results by the disabled field.
 func ByDisabled(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDisabled, opts...).ToFunc()
+}
+
+// ByTokenVersion orders the results by the token_version field.
+func ByTokenVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTokenVersion, opts...).ToFunc()
 }
 
 // ByRolesCount orders the results by roles count.

@@ -321,6 +321,10 @@ type LoginPayload struct {
 	User      *ent.User `json:"user"`
 }
 
+type LogoutPayload struct {
+	Ok bool `json:"ok"`
+}
+
 type MemberRoleInput struct {
 	RoleID       int `json:"roleId"`
 	MemberRoleID int `json:"memberRoleId"`
@@ -416,6 +420,10 @@ type ReorderDashboardsPayload struct {
 
 type ReorderFavoriteProcessesInput struct {
 	ProcessIds []int `json:"processIds"`
+}
+
+type RevokeSessionsInput struct {
+	UserID int `json:"userId"`
 }
 
 type RunCleanupInput struct {

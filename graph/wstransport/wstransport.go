@@ -72,7 +72,8 @@ type Options struct {
 	AllowedOrigins []string
 	// InitFunc checks the connection_init payload and returns the connection's context
 	// (its viewer, and a deadline when its token expires: the connection closes with
-	// 4401 then). A *CloseError chooses the close code; other errors close with 4403.
+	// 4401 then; cancelled with a *CloseError as cause, it closes with that code). A
+	// returned *CloseError chooses the close code; other errors close with 4403.
 	InitFunc func(ctx context.Context, payload map[string]any) (context.Context, error)
 	// OperationContext prepares the context of each operation and of each rendering of a
 	// subscription event (per-request batch loaders, so no cache outlives one event).
@@ -339,11 +340,16 @@ func (c *conn) init(payload json.RawMessage) bool {
 	c.mu.Lock()
 	c.ctx, c.inited = ctx, true
 	c.mu.Unlock()
-	// A token that expires ends the connection, and its subscriptions with it.
+	// A token that expires ends the connection, and its subscriptions with it; a context
+	// cancelled with a *CloseError as its cause closes with that code.
 	context.AfterFunc(ctx, func() {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		var ce *CloseError
+		switch {
+		case errors.As(context.Cause(ctx), &ce):
+			c.close(ce.Code, ce.Reason)
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			c.close(CloseUnauthorized, "token expired; log in again")
-		} else {
+		default:
 			c.close(websocket.CloseNormalClosure, "")
 		}
 	})
