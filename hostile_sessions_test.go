@@ -106,7 +106,9 @@ func TestHostileRevokeSessions(t *testing.T) {
 		revoke := `mutation($id: ID!) { revokeSessions(input: {userId: $id}) { user { name } } }`
 		wantCode(t, "revokeSessions by a plain user", bob.Do(t, revoke, map[string]any{"id": viewerID(t, alice)}), "FORBIDDEN")
 		alice.MustDo(t, viewerQuery, nil, nil)
-		var out struct{ RevokeSessions struct{ User struct{ Name string } } }
+		var out struct {
+			RevokeSessions struct{ User struct{ Name string } }
+		}
 		admin.MustDo(t, revoke, map[string]any{"id": viewerID(t, bob)}, &out)
 		if out.RevokeSessions.User.Name != "bob" {
 			t.Fatalf("revokeSessions returned %+v", out)
