@@ -24,6 +24,8 @@ var ErrNoAdminPassword = errors.New("empty database: set --admin-password (or PO
 
 // Ensure creates what an empty database needs, in one transaction. It leaves a database
 // that already has users alone. With demo set and no password, the admin password is "admin".
+// The admin password is the operator's choice and, like the demo users' (system seeding),
+// is not held to the password rules, which are stored in the database being created.
 func Ensure(ctx context.Context, client *ent.Client, adminPassword string, demo bool) (created bool, err error) {
 	n, err := client.User.Query().Count(ctx)
 	if err != nil {

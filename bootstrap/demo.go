@@ -28,7 +28,9 @@ var demoRoles = []struct {
 	{"Process N", "Application Permissions", []string{"Support Group"}},
 }
 
-// DemoUsers are the demo users, each with its password equal to its name.
+// DemoUsers are the demo users, each with its password equal to its name. These are
+// system seeding for trying Portico out, and bypass the password rules on purpose (no
+// demo password would pass them); passwords set through the API or an import meet them.
 var DemoUsers = []struct {
 	Name, FullName string
 	Roles          []string

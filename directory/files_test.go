@@ -178,7 +178,7 @@ func TestImportTestdata(t *testing.T) {
 					}
 				}
 
-				alice := srv.Login(t, "alice", "alice-secret")
+				alice := srv.Login(t, "alice", "secret-of-A-2026")
 				var out struct {
 					Viewer struct {
 						Name       string

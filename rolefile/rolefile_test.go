@@ -25,10 +25,10 @@ var exampleRoles = []Role{
 
 // exampleUsers is the content of testdata/users.{xml,yaml}.
 var exampleUsers = []User{
-	{Name: "alice", Password: "alice-secret", FullName: "Alice Anderson", Email: "alice@example.com", Language: "en",
+	{Name: "alice", Password: "secret-of-A-2026", FullName: "Alice Anderson", Email: "alice@example.com", Language: "en",
 		Roles: []string{"Team A", "Process M"}, Properties: map[string]string{"department": "R&D", "phone": "+1 555 0100"}},
-	{Name: "bob", Password: "bob-secret", FullName: "Bob Brown", Email: "bob@example.com", Roles: []string{"First Level"}},
-	{Name: "carol", Password: "carol-secret", FullName: "Carol Clark", Email: "carol@example.com", Language: "de",
+	{Name: "bob", Password: "secret-of-B-2026", FullName: "Bob Brown", Email: "bob@example.com", Roles: []string{"First Level"}},
+	{Name: "carol", Password: "secret-of-C-2026", FullName: "Carol Clark", Email: "carol@example.com", Language: "de",
 		Roles: []string{"Second Level", "Team B"}},
 }
 
