@@ -113,18 +113,29 @@ func (s *Service) CheckSessions(ctx context.Context, users []int) error {
 	return nil
 }
 
-// tokenVersions adds to into the token versions of the users among ids that exist and
-// are enabled. The statement is built from the number of ids only; they are bound.
+// tokenVersions adds to into the token versions of the users among ids (at most 500)
+// that exist and are enabled. The ids are bound; the statement has one of four sizes
+// (the list padded with its first id), so the driver keeps four prepared statements,
+// not one per list length.
 func (s *Service) tokenVersions(ctx context.Context, ids []int, into map[int]int) error {
+	size := 1
+	for _, n := range []int{1, 8, 64, 500} {
+		if size = n; len(ids) <= n {
+			break
+		}
+	}
 	var q strings.Builder
 	q.WriteString(`SELECT id, token_version FROM users WHERE NOT disabled AND id IN (`)
-	args := make([]any, len(ids))
-	for i, id := range ids {
+	args := make([]any, size)
+	for i := range size {
 		if i > 0 {
 			q.WriteByte(',')
 		}
 		q.WriteString("$" + strconv.Itoa(i+1))
-		args[i] = id
+		args[i] = ids[0]
+		if i < len(ids) {
+			args[i] = ids[i]
+		}
 	}
 	q.WriteByte(')')
 	err := s.query(ctx, q.String(), args, func(rows *entsql.Rows) error {

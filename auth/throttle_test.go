@@ -3,6 +3,8 @@ package auth
 import (
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // TestThrottleKeysByUserAndAddress: failures for a user from one address throttle that
@@ -54,5 +56,20 @@ func TestTokenCarriesVersion(t *testing.T) {
 	id, v, _, err := tk.Verify(s)
 	if err != nil || id != 7 || v != 3 {
 		t.Fatalf("Verify = %d, %d, %v; want 7, 3", id, v, err)
+	}
+}
+
+// TestTokenWithoutVersion: a token issued before versions existed reads as version 0,
+// every user's initial version, so an upgrade logs nobody out.
+func TestTokenWithoutVersion(t *testing.T) {
+	key := make([]byte, 32)
+	tk, _ := NewTokens(key, time.Hour)
+	old, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{Issuer: issuer, Subject: "9",
+		ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, v, _, err := tk.Verify(old); err != nil || id != 9 || v != 0 {
+		t.Fatalf("Verify = %d, %d, %v; want 9, 0", id, v, err)
 	}
 }
