@@ -81,6 +81,8 @@ func (s *Service) CheckSessions(ctx context.Context, users []int) error {
 	ss.epoch++
 	if users == nil {
 		users = slices.Collect(maps.Keys(ss.byUser))
+	} else { // only users with connections here need reading
+		users = slices.DeleteFunc(slices.Clone(users), func(id int) bool { return ss.byUser[id] == nil })
 	}
 	ss.mu.Unlock()
 	current := map[int]int{} // active users' token versions
