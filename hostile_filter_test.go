@@ -261,6 +261,11 @@ func TestHostileStatisticChartCustomFieldFilters(t *testing.T) {
 		for _, name := range hostileNames {
 			mustRefuse(t, admin.Do(t, q, map[string]any{"f": map[string]any{name: []string{"z"}}}))
 		}
+		// Nor can an admin store one in the charts of the statistics page.
+		charts, _ := json.Marshal([]map[string]any{{"id": "a", "type": "CASES_BY_STATE", "names": []any{},
+			"filter": map[string]any{"timePeriodSelection": "", "customFieldFilters": map[string]any{reviewName: []string{"z"}}}}})
+		mustRefuse(t, admin.Do(t, `mutation($v: String!) { setVariable(input: {name: "Portal.StatisticCharts", value: $v}) { variable { name } } }`,
+			map[string]any{"v": string(charts)}))
 		c := srv.DB.Client
 		first := c.BusinessCase.Query().Order(businesscase.ByID()).FirstX(ctx)
 		c.BusinessCase.UpdateOne(first).SetCustomFields(map[string]any{"region": "north"}).ExecX(ctx)
