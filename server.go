@@ -397,8 +397,7 @@ func (s *Server) routes(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes, cfg.MaxUploadBytes))))
 	mux.Handle("GET /documents/{id}", s.Auth.Middleware(http.HandlerFunc(s.downloadDocument)))
-	// The exports read the list arguments with the GraphQL schema's input resolvers.
-	exp := &export.Exporter{Client: s.DB.Client, Policy: s.Policy, Args: graph.NewListArgs(res), Log: s.log}
+	exp := &export.Exporter{Client: s.DB.Client, Policy: s.Policy, Log: s.log}
 	mux.Handle("GET /export/tasks.xlsx", s.Auth.Middleware(http.HandlerFunc(exp.Tasks)))
 	mux.Handle("GET /export/cases.xlsx", s.Auth.Middleware(http.HandlerFunc(exp.Cases)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -2,13 +2,13 @@ package dashboards
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
-	"entgo.io/ent/dialect/sql/sqljson"
 
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/predicate"
@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/user"
+	"github.com/portico-dev/portico/filter"
 	"github.com/portico-dev/portico/policy"
 )
 
@@ -142,7 +143,7 @@ func CasePredicates(filters []Filter, v Viewer, now time.Time) ([]predicate.Busi
 // buildFilter returns a filter's condition on the selector of its target's table.
 func buildFilter(t Target, f Filter, v Viewer, now time.Time) (func(*sql.Selector), error) {
 	if name, ok := strings.CutPrefix(f.Field, customPrefix); ok {
-		return customFilter(name, f)
+		return customFilter(t, name, f)
 	}
 	def := fields[t][f.Field]
 	col := def.column
@@ -259,11 +260,13 @@ func numberFilter(col func(*sql.Selector) string, f Filter, need func(int) error
 	if err := need(n); err != nil {
 		return nil, err
 	}
-	nums := make([]float64, n)
+	// The number columns are integer ids: a fraction or a number beyond int64 would fail
+	// in PostgreSQL's bigint parameter, so it is refused here.
+	nums := make([]int64, n)
 	for i := range n {
-		x, err := strconv.ParseFloat(f.Values[i], 64)
+		x, err := strconv.ParseInt(f.Values[i], 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %q is not a number", f.Field, f.Values[i])
+			return nil, fmt.Errorf("%s: %q is not an integer", f.Field, f.Values[i])
 		}
 		nums[i] = x
 	}
@@ -279,31 +282,37 @@ func numberFilter(col func(*sql.Selector) string, f Filter, need func(int) error
 	return func(s *sql.Selector) { s.Where(op(col(s), nums[0])) }, nil
 }
 
-// customFilter matches a custom field (JSON) by text or number.
-func customFilter(name string, f Filter) (func(*sql.Selector), error) {
-	path := sqljson.Path(name)
+// customFilter matches a custom field (JSON) by text or number; filter validates the
+// name and binds it, never writing it into the SQL text.
+func customFilter(t Target, name string, f Filter) (func(*sql.Selector), error) {
+	if err := filter.ValidateName(name); err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Field, err)
+	}
+	col := task.FieldCustomFields
+	if t == Cases {
+		col = businesscase.FieldCustomFields
+	}
 	switch f.Operator {
 	case "is", "is_not":
 		if len(f.Values) == 0 {
 			return nil, fmt.Errorf("operator %s of %s needs a value", f.Operator, f.Field)
 		}
-		return func(s *sql.Selector) {
-			p := sqljson.ValueEQ(s.C("custom_fields"), f.Values[0], path)
-			if f.Operator == "is_not" {
-				p = sql.Not(p)
-			}
-			s.Where(p)
-		}, nil
+		eq := filter.Equals(col, name, f.Values[0])
+		if f.Operator == "is_not" {
+			return func(s *sql.Selector) { s.Where(sql.Not(eq(s))) }, nil
+		}
+		return filter.Where(eq), nil
 	case "empty":
-		return func(s *sql.Selector) { s.Where(sql.Not(sqljson.HasKey(s.C("custom_fields"), path))) }, nil
+		has := filter.Has(col, name)
+		return func(s *sql.Selector) { s.Where(sql.Not(has(s))) }, nil
 	case "not_empty":
-		return func(s *sql.Selector) { s.Where(sqljson.HasKey(s.C("custom_fields"), path)) }, nil
+		return filter.Where(filter.Has(col, name)), nil
 	case "equal", "less", "greater", "less_or_equal", "greater_or_equal", "not_equal", "between":
 		nums := make([]float64, 0, 2)
 		for _, v := range f.Values {
-			x, err := strconv.ParseFloat(v, 64)
+			x, err := parseNumber(f.Field, v)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %q is not a number", f.Field, v)
+				return nil, err
 			}
 			nums = append(nums, x)
 		}
@@ -314,18 +323,25 @@ func customFilter(name string, f Filter) (func(*sql.Selector), error) {
 		if len(nums) < want {
 			return nil, fmt.Errorf("operator %s of %s needs %d number(s)", f.Operator, f.Field, want)
 		}
-		ops := map[string]func(string, any, ...sqljson.Option) *sql.Predicate{"equal": sqljson.ValueEQ, "not_equal": sqljson.ValueNEQ,
-			"less": sqljson.ValueLT, "less_or_equal": sqljson.ValueLTE, "greater": sqljson.ValueGT, "greater_or_equal": sqljson.ValueGTE}
-		return func(s *sql.Selector) {
-			c := s.C("custom_fields")
-			if f.Operator == "between" {
-				s.Where(sql.And(sqljson.ValueGTE(c, nums[0], path), sqljson.ValueLTE(c, nums[1], path)))
-				return
-			}
-			s.Where(ops[f.Operator](c, nums[0], path))
-		}, nil
+		if f.Operator == "between" {
+			lo, hi := filter.Compare(col, name, sql.OpGTE, nums[0]), filter.Compare(col, name, sql.OpLTE, nums[1])
+			return func(s *sql.Selector) { s.Where(sql.And(lo(s), hi(s))) }, nil
+		}
+		ops := map[string]sql.Op{"equal": sql.OpEQ, "not_equal": sql.OpNEQ, "less": sql.OpLT,
+			"less_or_equal": sql.OpLTE, "greater": sql.OpGT, "greater_or_equal": sql.OpGTE}
+		return filter.Where(filter.Compare(col, name, ops[f.Operator], nums[0])), nil
 	}
 	return nil, fmt.Errorf("custom field %s takes is, is_not, empty, not_empty or a number comparison, not %q", f.Field, f.Operator)
+}
+
+// parseNumber reads a filter's number; NaN and infinities compare with nothing, so they
+// are refused like text.
+func parseNumber(field, v string) (float64, error) {
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0, fmt.Errorf("%s: %q is not a number", field, v)
+	}
+	return x, nil
 }
 
 func peopleFilter(t Target, col string, f Filter, v Viewer, need func(int) error) (func(*sql.Selector), error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/migrate"
+	"github.com/portico-dev/portico/filter"
 	"github.com/portico-dev/portico/policy"
 )
 
@@ -20,7 +21,7 @@ var caseColumns = []column{
 // caseList prepares the export of the cases the viewer sees that match where, in the
 // order of orderBy, reading through client.
 func (e *Exporter) caseList(ctx context.Context, client *ent.Client, where, orderBy string) (*list, error) {
-	w, order, err := e.Args.Cases(ctx, where, orderBy)
+	w, order, err := filter.DecodeCaseList(where, orderBy)
 	if err != nil {
 		return nil, err
 	}

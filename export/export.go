@@ -6,7 +6,8 @@
 // with "Authorization: Bearer <token>". Both parameters are optional and take exactly what
 // the GraphQL tasks and cases queries take in where and orderBy, as JSON
 // (e.g. where={"businessState":["OPEN"]}&orderBy={"field":"CREATED_AT","direction":"DESC"});
-// graph.ListArgs decodes them with the schema's own validation and input resolvers. The
+// filter.DecodeTaskList and DecodeCaseList decode them into the same ent inputs, with the
+// same custom parts and the GraphQL schema's coercion rules. The
 // default order is CREATED_AT ascending; NULLs sort last in either direction. Unknown
 // parameters or fields and broken JSON are HTTP 400 with a GraphQL-style JSON body and
 // code BAD_USER_INPUT; a missing or bad token is 401 with code UNAUTHENTICATED.
@@ -46,7 +47,6 @@ import (
 
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
-	"github.com/portico-dev/portico/graph"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/requestid"
 )
@@ -59,7 +59,6 @@ const DefaultBatchSize = 1000
 type Exporter struct {
 	Client *ent.Client
 	Policy *policy.Policy
-	Args   *graph.ListArgs
 	Log    *slog.Logger
 	// BatchSize is how many rows each query reads; 0 means DefaultBatchSize.
 	BatchSize int

@@ -22,7 +22,6 @@ import (
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/export"
-	"github.com/portico-dev/portico/graph"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/servertest"
 )
@@ -72,7 +71,7 @@ func TestExportOrders(t *testing.T) {
 		c.Task.CreateBulk(tasks...).ExecX(ctx)
 
 		exp := &export.Exporter{Client: c, Policy: srv.Policy, Log: slog.New(slog.DiscardHandler),
-			Args: graph.NewListArgs(&graph.Resolver{Client: c, Policy: srv.Policy}), BatchSize: 7, SheetRows: 40}
+			BatchSize: 7, SheetRows: 40}
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /export/tasks.xlsx", exp.Tasks)
 		mux.HandleFunc("GET /export/cases.xlsx", exp.Cases)
@@ -167,7 +166,7 @@ func TestExportSnapshot(t *testing.T) {
 		}
 		want := c.Task.Query().Order(ent.Asc(task.FieldUpdatedAt, task.FieldID)).IDsX(ctx)
 		exp := &export.Exporter{Client: c, Policy: srv.Policy, Log: slog.New(slog.DiscardHandler),
-			Args: graph.NewListArgs(&graph.Resolver{Client: c, Policy: srv.Policy}), BatchSize: 3}
+			BatchSize: 3}
 		hs := httptest.NewServer(srv.Auth.Middleware(http.HandlerFunc(exp.Tasks)))
 		defer hs.Close()
 		admin := srv.Login(t, "admin", "admin")

@@ -12,6 +12,7 @@ import (
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/user"
+	"github.com/portico-dev/portico/filter"
 	"github.com/portico-dev/portico/policy"
 )
 
@@ -25,7 +26,7 @@ var taskColumns = []column{
 // taskList prepares the export of the tasks the viewer sees that match where, in the
 // order of orderBy, reading through client.
 func (e *Exporter) taskList(ctx context.Context, client *ent.Client, where, orderBy string) (*list, error) {
-	w, order, err := e.Args.Tasks(ctx, where, orderBy)
+	w, order, err := filter.DecodeTaskList(where, orderBy)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/task"
+	"github.com/portico-dev/portico/filter"
 	"github.com/portico-dev/portico/graph/model"
 	"github.com/portico-dev/portico/news"
 	"github.com/portico-dev/portico/settings"
@@ -882,7 +883,7 @@ type TaskWhereInputResolver interface {
 	ResponsibleUserIds(ctx context.Context, obj *ent.TaskWhereInput, data []int) error
 	ResponsibleRoleIds(ctx context.Context, obj *ent.TaskWhereInput, data []int) error
 	Text(ctx context.Context, obj *ent.TaskWhereInput, data *string) error
-	CustomFields(ctx context.Context, obj *ent.TaskWhereInput, data []*model.CustomFieldFilter) error
+	CustomFields(ctx context.Context, obj *ent.TaskWhereInput, data []*filter.CustomField) error
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -21911,8 +21912,8 @@ func UnmarshalCreateUserInput(ctx context.Context, raw any) (model.CreateUserInp
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCustomFieldFilter(ctx context.Context, obj any) (model.CustomFieldFilter, error) {
-	var it model.CustomFieldFilter
+func (ec *executionContext) unmarshalInputCustomFieldFilter(ctx context.Context, obj any) (filter.CustomField, error) {
+	var it filter.CustomField
 	if obj == nil {
 		return it, nil
 	}
@@ -21954,8 +21955,8 @@ func (ec *executionContext) unmarshalInputCustomFieldFilter(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCustomFieldFilter(ctx context.Context, raw any) (model.CustomFieldFilter, error) {
-	var out model.CustomFieldFilter
+func UnmarshalCustomFieldFilter(ctx context.Context, raw any) (filter.CustomField, error) {
+	var out filter.CustomField
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CustomFieldFilter", raw, &out)
 	return out, err
 }
@@ -27489,7 +27490,7 @@ func (ec *executionContext) unmarshalInputTaskWhereInput(ctx context.Context, ob
 			}
 		case "customFields":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customFields"))
-			data, err := ec.unmarshalOCustomFieldFilter2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCustomFieldFilterᚄ(ctx, v)
+			data, err := ec.unmarshalOCustomFieldFilter2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋfilterᚐCustomFieldᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -34965,7 +34966,7 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 	return v
 }
 
-func (ec *executionContext) unmarshalNCustomFieldFilter2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCustomFieldFilter(ctx context.Context, v any) (*model.CustomFieldFilter, error) {
+func (ec *executionContext) unmarshalNCustomFieldFilter2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋfilterᚐCustomField(ctx context.Context, v any) (*filter.CustomField, error) {
 	res, err := ec.unmarshalInputCustomFieldFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -37015,16 +37016,16 @@ func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 	return v
 }
 
-func (ec *executionContext) unmarshalOCustomFieldFilter2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCustomFieldFilterᚄ(ctx context.Context, v any) ([]*model.CustomFieldFilter, error) {
+func (ec *executionContext) unmarshalOCustomFieldFilter2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋfilterᚐCustomFieldᚄ(ctx context.Context, v any) ([]*filter.CustomField, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]*model.CustomFieldFilter, len(vSlice))
+	res := make([]*filter.CustomField, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNCustomFieldFilter2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCustomFieldFilter(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNCustomFieldFilter2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋfilterᚐCustomField(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}

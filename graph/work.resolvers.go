@@ -12,6 +12,7 @@ import (
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/workflowevent"
+	"github.com/portico-dev/portico/filter"
 	"github.com/portico-dev/portico/graph/model"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/workflow"
@@ -193,15 +194,12 @@ func (r *caseWhereInputResolver) BusinessState(ctx context.Context, obj *ent.Cas
 	for i, b := range data {
 		bs[i] = string(b)
 	}
-	obj.AddPredicates(workflow.CaseInBusinessStates(bs))
-	return nil
+	return filter.AddCaseBusinessStates(obj, bs)
 }
 
 // Text is the resolver for the text field.
 func (r *caseWhereInputResolver) Text(ctx context.Context, obj *ent.CaseWhereInput, data *string) error {
-	if data != nil {
-		obj.AddPredicates(workflow.CaseText(*data))
-	}
+	filter.AddCaseText(obj, data)
 	return nil
 }
 
@@ -211,36 +209,28 @@ func (r *taskWhereInputResolver) BusinessState(ctx context.Context, obj *ent.Tas
 	for i, b := range data {
 		bs[i] = policy.BusinessState(b)
 	}
-	obj.AddPredicates(workflow.TaskInBusinessStates(bs))
-	return nil
+	return filter.AddTaskBusinessStates(obj, bs)
 }
 
 // ResponsibleUserIds is the resolver for the responsibleUserIds field.
 func (r *taskWhereInputResolver) ResponsibleUserIds(ctx context.Context, obj *ent.TaskWhereInput, data []int) error {
-	obj.AddPredicates(workflow.TaskAssignedTo(data, nil))
+	filter.AddTaskResponsibleUsers(obj, data)
 	return nil
 }
 
 // ResponsibleRoleIds is the resolver for the responsibleRoleIds field.
 func (r *taskWhereInputResolver) ResponsibleRoleIds(ctx context.Context, obj *ent.TaskWhereInput, data []int) error {
-	obj.AddPredicates(workflow.TaskAssignedTo(nil, data))
+	filter.AddTaskResponsibleRoles(obj, data)
 	return nil
 }
 
 // Text is the resolver for the text field.
 func (r *taskWhereInputResolver) Text(ctx context.Context, obj *ent.TaskWhereInput, data *string) error {
-	if data != nil {
-		obj.AddPredicates(workflow.TaskText(*data))
-	}
+	filter.AddTaskText(obj, data)
 	return nil
 }
 
 // CustomFields is the resolver for the customFields field.
-func (r *taskWhereInputResolver) CustomFields(ctx context.Context, obj *ent.TaskWhereInput, data []*model.CustomFieldFilter) error {
-	for _, f := range data {
-		if f.Equals != nil {
-			obj.AddPredicates(workflow.TaskCustomField(f.Name, *f.Equals))
-		}
-	}
-	return nil
+func (r *taskWhereInputResolver) CustomFields(ctx context.Context, obj *ent.TaskWhereInput, data []*filter.CustomField) error {
+	return filter.AddTaskCustomFields(obj, data)
 }

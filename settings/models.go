@@ -10,6 +10,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/portico-dev/portico/filter"
 )
 
 // The JSON variables' data models, exactly as seed 001 gives them.
@@ -197,6 +199,11 @@ func checkStatisticCharts(text string) error {
 			return fmt.Errorf("[%d]: filter.timePeriodSelection %q is not one of %s", i, c.Filter.TimePeriodSelection, strings.Join(TimePeriods[1:], ", "))
 		}
 		ids[c.ID] = true
+		for name := range c.Filter.CustomFieldFilters {
+			if err := filter.ValidateName(name); err != nil {
+				return fmt.Errorf("[%d]: filter.customFieldFilters: %w", i, err)
+			}
+		}
 	}
 	return nil
 }

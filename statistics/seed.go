@@ -3,15 +3,13 @@ package statistics
 import (
 	"time"
 
-	"entgo.io/ent/dialect/sql"
-	"entgo.io/ent/dialect/sql/sqljson"
-
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
+	"github.com/portico-dev/portico/filter"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/settings"
 )
@@ -114,17 +112,11 @@ func (s *Spec) applyFilter(f settings.ChartFilter, now time.Time) error {
 		taskOnly = append(taskOnly, task.HasResponsiblesWith(taskresponsible.Expiry(false),
 			taskresponsible.HasRoleWith(role.NameIn(f.SelectedRoles...))))
 	}
-	for name, values := range f.CustomFieldFilters {
-		var anyOf []predicate.BusinessCase
-		for _, v := range values {
-			anyOf = append(anyOf, func(sel *sql.Selector) {
-				sel.Where(sqljson.ValueEQ(businesscase.FieldCustomFields, v, sqljson.Path(name)))
-			})
-		}
-		if len(anyOf) > 0 {
-			caseOnly = append(caseOnly, businesscase.Or(anyOf...))
-		}
+	custom, err := filter.CaseCustomFieldsAnyOf(f.CustomFieldFilters)
+	if err != nil {
+		return apperr.BadInput("filter.%v", err)
 	}
+	caseOnly = append(caseOnly, custom...)
 	switch s.Target {
 	case Tasks:
 		tp = append(tp, taskOnly...)

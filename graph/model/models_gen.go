@@ -133,12 +133,6 @@ type CreateUserInput struct {
 	Properties []*PropertyInput `json:"properties,omitempty"`
 }
 
-// A filter on one custom field: equal to value, or (for text) containing it.
-type CustomFieldFilter struct {
-	Name   string  `json:"name"`
-	Equals *string `json:"equals,omitempty"`
-}
-
 type DashboardPayload struct {
 	Dashboard *dashboards.Dashboard `json:"dashboard"`
 }

@@ -1,4 +1,4 @@
-package workflow_test
+package filter_test
 
 import (
 	"context"
