@@ -62,8 +62,7 @@ type Config struct {
 	AllowedOrigins []string      // browser origins allowed on the websocket; empty = same origin
 	TokenTTL       time.Duration // default 12h
 	MaxBodyBytes   int64         // default 1 MiB
-	MaxDepth       int           // default 15
-	MaxComplexity  int           // default 5000
+	Limits         graph.Limits  // GraphQL request limits; zero fields take graph.DefaultLimits
 	SMTPURL        string        // smtp://[user:password@]host:port?from=address for EMAIL steps; "" logs them
 	MaxUploadBytes int64         // largest document upload; default documents.DefaultMaxSize
 	ClamdAddr      string        // host:port of a ClamAV daemon scanning uploads; "" scans nothing
@@ -268,12 +267,7 @@ func withDefaults(cfg Config) Config {
 	if cfg.MaxUploadBytes == 0 {
 		cfg.MaxUploadBytes = documents.DefaultMaxSize
 	}
-	if cfg.MaxDepth == 0 {
-		cfg.MaxDepth = 15
-	}
-	if cfg.MaxComplexity == 0 {
-		cfg.MaxComplexity = 5000
-	}
+	cfg.Limits = cfg.Limits.WithDefaults()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -313,7 +307,7 @@ func (s *Server) Close() error {
 
 // GraphQL returns the gqlgen server with its transports, limits and extensions.
 func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
+	srv := handler.New(graph.Priced(graph.NewExecutableSchema(graph.Config{Resolvers: res}), cfg.Limits))
 	srv.AddTransport(wstransport.New(wstransport.Options{
 		AllowedOrigins:   cfg.AllowedOrigins,
 		InitFunc:         s.websocketInit,
@@ -324,11 +318,11 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: cfg.MaxUploadBytes + 1<<20, MaxMemory: 32 << 20})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	queries := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(queries)
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
-	srv.Use(graph.DepthLimit{Max: cfg.MaxDepth})
+	cfg.Limits.Use(srv, queries) // after APQ, which fills in the query text
 	srv.Use(entgql.Transactioner{TxOpener: s.DB.Client})
 	srv.AroundFields(graph.MarkInternal)
 	srv.SetErrorPresenter(graph.ErrorPresenter(s.log))

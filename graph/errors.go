@@ -86,6 +86,9 @@ func MarkInternal(ctx context.Context, next graphql.Resolver) (any, error) {
 	if errors.As(err, &ae) || ent.IsNotFound(err) || ent.IsValidationError(err) {
 		return res, err
 	}
+	if ce := clientError(err); ce != nil {
+		return res, ce
+	}
 	return res, &internalError{err}
 }
 

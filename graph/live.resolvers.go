@@ -29,6 +29,9 @@ func (r *subscriptionResolver) TaskUpdated(ctx context.Context, where *ent.TaskW
 	key := strconv.Itoa(s.UserID)
 	var filter func(*ent.TaskQuery) (*ent.TaskQuery, error)
 	if where != nil {
+		if _, err := where.Filter(r.Client.Task.Query()); err != nil {
+			return nil, err // refused now rather than at the first event
+		}
 		filter = where.Filter
 		key = fmt.Sprintf("%d/%p", s.UserID, where) // filters with added predicates do not compare: no sharing
 	}
