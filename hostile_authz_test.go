@@ -16,8 +16,12 @@ func TestHostileAnonymousNodes(t *testing.T) {
 		srv := servertest.Start(t, dialect, portico.Config{Demo: true})
 		admin := srv.Login(t, "admin", "admin")
 		var ids struct {
-			Users struct{ Edges []struct{ Node struct{ ID string } } }
-			Roles struct{ Edges []struct{ Node struct{ ID string } } }
+			Users struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
+			Roles struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
 			Tasks struct {
 				Edges []struct {
 					Node struct {
@@ -71,7 +75,9 @@ func TestHostileUserDetails(t *testing.T) {
 		srv := servertest.Start(t, dialect, portico.Config{Demo: true})
 		admin := srv.Login(t, "admin", "admin")
 		var u struct {
-			Users struct{ Edges []struct{ Node struct{ ID string } } }
+			Users struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
 		}
 		admin.MustDo(t, `{ users(first: 1, where: {name: "alice"}) { edges { node { id } } } }`, nil, &u)
 		alice := u.Users.Edges[0].Node.ID
