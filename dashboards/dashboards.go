@@ -53,7 +53,7 @@ func (s *Service) viewer(ctx context.Context) (*policy.Subject, string, error) {
 // visible is the predicate of the dashboards a viewer sees: its own, and public ones
 // whose permissions are empty or name one of its roles or #itself.
 func (s *Service) visible(ctx context.Context, sub *policy.Subject, name string) (predicate.Dashboard, error) {
-	names, err := s.client.Role.Query().Where(role.IDIn(sub.RoleIDs...)).Select(role.FieldName).Strings(policy.SystemContext(ctx))
+	names, err := s.client.Role.Query().Where(role.IDIn(sub.RoleIDs...)).Select(role.FieldName).Strings(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("role names: %w", err)
 	}
@@ -80,12 +80,11 @@ func (s *Service) List(ctx context.Context) ([]*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
-	sys := policy.SystemContext(ctx)
-	rows, err := database.Reader(ctx, s.client).Dashboard.Query().Where(vis).Order(ent.Asc(dashboard.FieldID)).All(sys)
+	rows, err := database.Reader(ctx, s.client).Dashboard.Query().Where(vis).Order(ent.Asc(dashboard.FieldID)).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list dashboards: %w", err)
 	}
-	pos, err := database.Reader(ctx, s.client).DashboardPosition.Query().Where(dashboardposition.UserID(sub.UserID)).All(sys)
+	pos, err := database.Reader(ctx, s.client).DashboardPosition.Query().Where(dashboardposition.UserID(sub.UserID)).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard order: %w", err)
 	}
@@ -136,7 +135,7 @@ func (s *Service) Get(ctx context.Context, id int) (*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := database.Reader(ctx, s.client).Dashboard.Query().Where(dashboard.ID(id), vis).Only(policy.SystemContext(ctx))
+	r, err := database.Reader(ctx, s.client).Dashboard.Query().Where(dashboard.ID(id), vis).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, apperr.NotFound("no dashboard %d that you can see", id)
 	}
@@ -381,7 +380,7 @@ func (s *Service) Import(ctx context.Context, text string, public bool) (*Dashbo
 			kept = append(kept, p)
 			continue
 		}
-		n, err := s.client.Role.Query().Where(role.Name(p)).Count(policy.SystemContext(ctx))
+		n, err := s.client.Role.Query().Where(role.Name(p)).Count(ctx)
 		if err != nil {
 			return nil, nil, err
 		}

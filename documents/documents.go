@@ -107,7 +107,7 @@ func (s *Service) mayWrite(ctx context.Context, caseID int) (*policy.Subject, er
 	if !sub.Has(policy.DocumentOfInvolvedCaseWrite) {
 		return nil, apperr.Forbidden("this needs the permission %s or %s", policy.DocumentWrite, policy.DocumentOfInvolvedCaseWrite)
 	}
-	n, err := s.client.BusinessCase.Query().Where(businesscase.ID(caseID), sub.Involved()).Count(policy.SystemContext(ctx))
+	n, err := s.client.BusinessCase.Query().Where(businesscase.ID(caseID), sub.Involved()).Count(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func (s *Service) Upload(ctx context.Context, caseID int, name string, r io.Read
 	err = database.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
 		doc, err = tx.Document.Create().SetCaseID(caseID).SetUploaderID(sub.UserID).SetName(name).
 			SetContentType(sniffed).SetSize(int64(len(content))).SetSha256(hex.EncodeToString(sum[:])).
-			SetContent(content).Save(policy.SystemContext(ctx))
+			SetContent(content).Save(ctx)
 		return err
 	})
 	if err != nil {
@@ -203,7 +203,7 @@ func (s *Service) Delete(ctx context.Context, id int) error {
 		return err
 	}
 	return database.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
-		return tx.Document.DeleteOneID(id).Exec(policy.SystemContext(ctx))
+		return tx.Document.DeleteOneID(id).Exec(ctx)
 	})
 }
 
@@ -236,7 +236,7 @@ func (s *Service) List(ctx context.Context, caseID int) ([]*ent.Document, error)
 	return database.Reader(ctx, s.client).Document.Query().Where(document.CaseID(caseID)).
 		Select(document.FieldCaseID, document.FieldUploaderID, document.FieldName, document.FieldContentType,
 			document.FieldSize, document.FieldSha256, document.FieldCreatedAt, document.FieldUpdatedAt).
-		Order(ent.Asc(document.FieldID)).All(policy.SystemContext(ctx))
+		Order(ent.Asc(document.FieldID)).All(ctx)
 }
 
 // Content returns a document with its content, for download.

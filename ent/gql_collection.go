@@ -1431,11 +1431,6 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				selectedFields = append(selectedFields, user.FieldFullName)
 				fieldSeen[user.FieldFullName] = struct{}{}
 			}
-		case "email":
-			if _, ok := fieldSeen[user.FieldEmail]; !ok {
-				selectedFields = append(selectedFields, user.FieldEmail)
-				fieldSeen[user.FieldEmail] = struct{}{}
-			}
 		case "language":
 			if _, ok := fieldSeen[user.FieldLanguage]; !ok {
 				selectedFields = append(selectedFields, user.FieldLanguage)

@@ -32,7 +32,7 @@ func (s *Service) List(ctx context.Context) ([]*ent.Process, error) {
 		return nil, err
 	}
 	favs, err := database.Reader(ctx, s.client).FavoriteProcess.Query().Where(favoriteprocess.UserID(sub.UserID)).
-		Order(ent.Asc(favoriteprocess.FieldPosition), ent.Asc(favoriteprocess.FieldID)).All(policy.SystemContext(ctx))
+		Order(ent.Asc(favoriteprocess.FieldPosition), ent.Asc(favoriteprocess.FieldID)).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("favorites: %w", err)
 	}

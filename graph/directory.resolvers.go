@@ -220,8 +220,19 @@ func (r *userResolver) Permissions(ctx context.Context, obj *ent.User) ([]string
 	return out, nil
 }
 
+// Email is the resolver for the email field.
+func (r *userResolver) Email(ctx context.Context, obj *ent.User) (*string, error) {
+	if !r.Policy.UserDetailsVisible(ctx, obj.ID) {
+		return nil, nil
+	}
+	return &obj.Email, nil
+}
+
 // Properties is the resolver for the properties field.
 func (r *userResolver) Properties(ctx context.Context, obj *ent.User) ([]*model.Property, error) {
+	if !r.Policy.UserDetailsVisible(ctx, obj.ID) {
+		return nil, nil
+	}
 	keys := make([]string, 0, len(obj.Properties))
 	for k := range obj.Properties {
 		keys = append(keys, k)

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/policy"
 )
@@ -22,8 +23,14 @@ func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
 	return n, err
 }
 
-// Nodes is the resolver for the nodes field.
+// Nodes is the resolver for the nodes field. Each node is read under its entity's read
+// policy; without a viewer every one is null and the field carries the UNAUTHENTICATED
+// error once.
 func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, error) {
+	if _, err := r.Policy.SubjectFrom(ctx); err != nil {
+		graphql.AddError(ctx, err)
+		return make([]ent.Noder, len(ids)), nil
+	}
 	return r.Client.Noders(ctx, ids)
 }
 

@@ -46,7 +46,7 @@ func (s *Service) List(ctx context.Context, first int) ([]*Item, error) {
 		first = 20
 	}
 	rows, err := s.client.NewsItem.Query().Order(ent.Desc(newsitem.FieldCreatedAt), ent.Desc(newsitem.FieldID)).
-		Limit(first).All(policy.SystemContext(ctx))
+		Limit(first).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("news: %w", err)
 	}

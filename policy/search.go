@@ -153,9 +153,9 @@ func (src taskSources) responsibleCases(col string, ids []int, m TextMatch) *sql
 	}))
 }
 
-// casePage returns the predicate of the cases of the context's SearchCases, if it has
+// casePageOf returns the predicate of the cases of the context's SearchCases, if it has
 // one.
-func casePage(ctx context.Context) (predicate.BusinessCase, bool) {
+func casePageOf(ctx context.Context) (predicate.BusinessCase, bool) {
 	page, ok := ctx.Value(pageKey{businesscase.Table}).(*sql.Selector)
 	if !ok {
 		return nil, false

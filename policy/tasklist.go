@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -28,16 +29,26 @@ type TaskKey struct {
 	ID      int
 }
 
-// TaskPage returns the query of the keys (id, created) of the first n tasks the viewer
-// may see in (created_at, id) order, descending when desc, after the key after when set.
-// Each source gives at most n keys of its own from an ordered index walk, so a page
-// costs about n rows a source, whatever the number of visible tasks.
-func (p *Policy) TaskPage(ctx context.Context, desc bool, after *TaskKey, n int) (*sql.Selector, error) {
+// TaskPage returns a context in which the viewer's task queries read only the first n
+// tasks it may see in (created_at, id) order, descending when desc, after the key after
+// when set. Each source gives at most n keys of its own from an ordered index walk, so a
+// page costs about n rows a source, whatever the number of visible tasks. The page is
+// built here from the viewer's own visibility, so it can only narrow what it sees; no
+// caller hands the policy a predicate of its own.
+func (p *Policy) TaskPage(ctx context.Context, desc bool, after *TaskKey, n int) (context.Context, error) {
+	if isSystem(ctx) {
+		return nil, fmt.Errorf("the task list page is a viewer's: not for the server itself")
+	}
 	s, err := p.SubjectFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	src := s.taskSources(auth.FromContext(ctx))
+	return context.WithValue(ctx, pageKey{task.Table}, s.taskPage(auth.FromContext(ctx), desc, after, n)), nil
+}
+
+// taskPage is the query of the keys (id, created) of TaskPage's tasks.
+func (s *Subject) taskPage(v *auth.Viewer, desc bool, after *TaskKey, n int) *sql.Selector {
+	src := s.taskSources(v)
 	cmp, order := sql.CompositeGT, sql.Asc
 	if desc {
 		cmp, order = sql.CompositeLT, sql.Desc
@@ -116,7 +127,7 @@ func (p *Policy) TaskPage(ctx context.Context, desc bool, after *TaskKey, n int)
 	})
 	// A task reachable through two sources comes twice: GROUP BY keeps one.
 	return sql.Select("id", "created").FromExpr(union).
-		GroupBy("id", "created").OrderBy(order("created"), order("id")).Limit(n), nil
+		GroupBy("id", "created").OrderBy(order("created"), order("id")).Limit(n)
 }
 
 // TaskCount returns the query of the number of tasks the viewer may see, and a key that
@@ -172,15 +183,8 @@ func (src taskSources) key() string {
 // rows of its viewer: a TaskPage, or those of SearchTasks and SearchCases.
 type pageKey struct{ table string }
 
-// WithTaskPage returns a context in which every task query of the viewer is limited to
-// the tasks of page, a TaskPage query of the same viewer, instead of being filtered by
-// the visibility predicate: the page selects only visible tasks, so this only narrows.
-func WithTaskPage(ctx context.Context, page *sql.Selector) context.Context {
-	return context.WithValue(ctx, pageKey{task.Table}, page)
-}
-
-// taskPage returns the predicate of the tasks of the context's page, if it has one.
-func taskPage(ctx context.Context) (predicate.Task, bool) {
+// taskPageOf returns the predicate of the tasks of the context's page, if it has one.
+func taskPageOf(ctx context.Context) (predicate.Task, bool) {
 	page, ok := ctx.Value(pageKey{task.Table}).(*sql.Selector)
 	if !ok {
 		return nil, false

@@ -8,15 +8,11 @@ import (
 
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/auth"
-	"github.com/portico-dev/portico/ent"
-	"github.com/portico-dev/portico/ent/absence"
 	"github.com/portico-dev/portico/ent/businesscase"
-	"github.com/portico-dev/portico/ent/intercept"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/processstarter"
-	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/workflowevent"
@@ -219,67 +215,4 @@ func (s *Subject) EventVisible(v *auth.Viewer) predicate.WorkflowEvent {
 	}
 	return workflowevent.Or(workflowevent.HasTaskWith(s.TaskVisible(v)),
 		workflowevent.And(workflowevent.TaskIDIsNil(), workflowevent.HasCaseWith(s.CaseVisible(v))))
-}
-
-// Install adds the visibility predicates to every query, traversal and eager load of
-// tasks, cases, processes, notes, events, absences and substitutes of the client, so no
-// read path can skip them.
-func (p *Policy) Install(client *ent.Client) {
-	client.Task.Intercept(intercept.TraverseTask(func(ctx context.Context, q *ent.TaskQuery) error {
-		if page, ok := taskPage(ctx); ok && !isSystem(ctx) {
-			q.Where(page)
-			return nil
-		}
-		return scoped(p, func(s *Subject, v *auth.Viewer, q *ent.TaskQuery) {
-			q.Where(s.TaskVisible(v))
-		})(ctx, q)
-	}))
-	client.BusinessCase.Intercept(intercept.TraverseBusinessCase(func(ctx context.Context, q *ent.BusinessCaseQuery) error {
-		if page, ok := casePage(ctx); ok && !isSystem(ctx) {
-			q.Where(page)
-			return nil
-		}
-		return scoped(p, func(s *Subject, v *auth.Viewer, q *ent.BusinessCaseQuery) {
-			q.Where(s.CaseVisible(v))
-		})(ctx, q)
-	}))
-	client.Process.Intercept(intercept.TraverseProcess(scoped(p, func(s *Subject, v *auth.Viewer, q *ent.ProcessQuery) {
-		q.Where(s.ProcessVisible(v))
-	})))
-	client.Note.Intercept(intercept.TraverseNote(scoped(p, func(s *Subject, v *auth.Viewer, q *ent.NoteQuery) {
-		q.Where(s.NoteVisible(v))
-	})))
-	client.WorkflowEvent.Intercept(intercept.TraverseWorkflowEvent(scoped(p, func(s *Subject, v *auth.Viewer, q *ent.WorkflowEventQuery) {
-		q.Where(s.EventVisible(v))
-	})))
-	client.Absence.Intercept(intercept.TraverseAbsence(scoped(p, func(s *Subject, _ *auth.Viewer, q *ent.AbsenceQuery) {
-		switch {
-		case s.Has(UserReadAbsences):
-		case s.Has(UserReadOwnAbsences):
-			q.Where(absence.UserID(s.UserID))
-		default:
-			q.Where(absence.IDLT(0))
-		}
-	})))
-	client.Substitute.Intercept(intercept.TraverseSubstitute(scoped(p, func(s *Subject, _ *auth.Viewer, q *ent.SubstituteQuery) {
-		if !s.Has(UserReadSubstitutes) {
-			q.Where(substitute.Or(substitute.UserID(s.UserID), substitute.SubstituteID(s.UserID)))
-		}
-	})))
-}
-
-// scoped turns a rule into an interceptor function: system work passes unfiltered, a
-// request without a valid viewer fails (closed by default), anything else gets the rule.
-func scoped[Q any](p *Policy, rule func(*Subject, *auth.Viewer, Q)) func(context.Context, Q) error {
-	return func(ctx context.Context, q Q) error {
-		if isSystem(ctx) {
-			return nil
-		}
-		s, err := p.SubjectFrom(ctx)
-		if err != nil {
-			return err
-		}
-		rule(s, auth.FromContext(ctx), q)
-		return nil
-	}
 }

@@ -242,7 +242,7 @@ func (s *Service) Get(ctx context.Context, name string) (*Variable, error) {
 		return nil, apperr.BadInput("unknown variable %q; known: %s", name, knownNames())
 	}
 	v := &Variable{Name: def.Name, Kind: def.Kind, Value: def.Default, Default: def.Default, Description: def.Description}
-	row, err := database.Reader(ctx, s.client).Variable.Query().Where(variable.Name(name)).Only(policy.SystemContext(ctx))
+	row, err := database.Reader(ctx, s.client).Variable.Query().Where(variable.Name(name)).Only(ctx)
 	switch {
 	case ent.IsNotFound(err):
 	case err != nil:
@@ -258,7 +258,7 @@ func (s *Service) List(ctx context.Context) ([]*Variable, error) {
 	if _, err := s.policy.Require(ctx, AdminSettings); err != nil {
 		return nil, err
 	}
-	rows, err := s.client.Variable.Query().All(policy.SystemContext(ctx))
+	rows, err := s.client.Variable.Query().All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read variables: %w", err)
 	}

@@ -471,9 +471,9 @@ func (s *Service) names(ctx context.Context, spec Spec, rows []row) (map[string]
 	if len(userIDs)+len(roleIDs) == 0 {
 		return nil, nil
 	}
-	sys := policy.SystemContext(ctx)
+	// Names of users and roles are for every logged-in user (policy/entities.go).
 	out := map[string]string{}
-	users, err := s.client.User.Query().Where(user.IDIn(userIDs...)).Select(user.FieldName).All(sys)
+	users, err := s.client.User.Query().Where(user.IDIn(userIDs...)).Select(user.FieldName).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("chart user names: %w", err)
 	}
@@ -484,7 +484,7 @@ func (s *Service) names(ctx context.Context, spec Spec, rows []row) (map[string]
 	for _, u := range users {
 		out[prefix+strconv.Itoa(u.ID)] = u.Name
 	}
-	roles, err := s.client.Role.Query().Where(role.IDIn(roleIDs...)).Select(role.FieldName).All(sys)
+	roles, err := s.client.Role.Query().Where(role.IDIn(roleIDs...)).Select(role.FieldName).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("chart role names: %w", err)
 	}

@@ -28,7 +28,7 @@ func (e *Engine) TaskList(ctx context.Context, after *entgql.Cursor[int], first 
 		}
 		key = &policy.TaskKey{Created: created, ID: after.ID}
 	}
-	page, err := e.policy.TaskPage(ctx, desc, key, first+1)
+	pageCtx, err := e.policy.TaskPage(ctx, desc, key, first+1)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func (e *Engine) TaskList(ctx context.Context, after *entgql.Cursor[int], first 
 	if desc {
 		order.Direction = entgql.OrderDirectionDesc
 	}
-	conn, err := e.client.Task.Query().Paginate(policy.WithTaskPage(ctx, page), after, &first, nil, nil, ent.WithTaskOrder(order))
+	conn, err := e.client.Task.Query().Paginate(pageCtx, after, &first, nil, nil, ent.WithTaskOrder(order))
 	if err != nil {
 		return nil, err
 	}

@@ -147,7 +147,7 @@ func (e *Engine) mine(ctx context.Context, c *ent.Client, a actor, taskIDs []int
 	users, roles := a.sub.WorkAs(auth.FromContext(ctx))
 	ids, err := c.TaskResponsible.Query().Where(
 		taskresponsible.TaskIDIn(taskIDs...), currentResponsible(users, roles),
-	).Unique(true).Select(taskresponsible.FieldTaskID).Ints(policy.SystemContext(ctx))
+	).Unique(true).Select(taskresponsible.FieldTaskID).Ints(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("responsibles of tasks: %w", err)
 	}

@@ -19,7 +19,11 @@ func (User) Fields() []ent.Field {
 			Annotations(entgql.OrderField("NAME")),
 		field.String("full_name").Default("").MaxLen(500).
 			Annotations(entgql.OrderField("FULL_NAME")),
-		field.String("email").Default("").MaxLen(500),
+		// email and properties are not ent GraphQL fields or filters: graph/directory.graphqls
+		// declares them, resolved under policy.UserDetailsVisible (a filter on them would
+		// read them one letter at a time).
+		field.String("email").Default("").MaxLen(500).
+			Annotations(entgql.Skip(entgql.SkipType, entgql.SkipWhereInput)),
 		// language is a locale such as "en" or "de"; empty means the application default.
 		field.String("language").Default("").MaxLen(35),
 		field.String("password_hash").Sensitive().Default("").
