@@ -284,7 +284,7 @@ func startTimed(t *testing.T, dialect string, cfg portico.Config) *servertest.Se
 // timeout with 408, instead of holding the connection for as long as the client likes.
 func TestHostileSlowBody(t *testing.T) {
 	cfg := demo()
-	cfg.ReadTimeout, cfg.WriteTimeout = time.Second, 5*time.Second
+	cfg.ReadTimeout, cfg.WriteTimeout = 2*time.Second, 10*time.Second
 	srv := startTimed(t, "sqlite", cfg)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
 	if err != nil {
@@ -301,7 +301,7 @@ func TestHostileSlowBody(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			case <-time.After(200 * time.Millisecond):
+			case <-time.After(300 * time.Millisecond): // 9 s for the whole body
 			}
 			if _, err := conn.Write([]byte{body[i]}); err != nil {
 				return
@@ -310,8 +310,8 @@ func TestHostileSlowBody(t *testing.T) {
 	}()
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if took := time.Since(start); err != nil || took > 3*time.Second {
-		t.Fatalf("trickled body: %v after %v, want an answer within the 1 s read timeout", err, took)
+	if took := time.Since(start); err != nil || took > 5*time.Second {
+		t.Fatalf("trickled body: %v after %v, want an answer soon after the 2 s read timeout", err, took)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
@@ -329,7 +329,7 @@ type slowTx struct {
 
 func (d *slowTx) BeginTx(ctx context.Context, opts *sql.TxOptions) (entdialect.Tx, error) {
 	if d.slow.Load() {
-		time.Sleep(1500 * time.Millisecond)
+		time.Sleep(5 * time.Second) // past the write timeout
 	}
 	return d.Driver.(interface {
 		BeginTx(context.Context, *sql.TxOptions) (entdialect.Tx, error)
@@ -342,13 +342,14 @@ func TestHostileTimeoutsSpareStreams(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
 		drv := &slowTx{}
 		cfg := demo()
-		cfg.ReadTimeout, cfg.WriteTimeout, cfg.IdleTimeout = time.Second, time.Second, time.Second
+		// Long enough for ordinary requests on a busy test machine.
+		cfg.ReadTimeout, cfg.WriteTimeout, cfg.IdleTimeout = 3*time.Second, 4*time.Second, 3*time.Second
 		cfg.WrapDriver = func(d entdialect.Driver) entdialect.Driver { drv.Driver = d; return drv }
 		srv := startTimed(t, dialect, cfg)
 		admin := srv.Login(t, "admin", "admin")
 
 		ws := subscribe(t, srv, admin.Token, `subscription { announcementChanged { value } }`)
-		time.Sleep(2500 * time.Millisecond) // past every timeout
+		time.Sleep(5 * time.Second) // past every timeout
 		admin.MustDo(t, `mutation { setAnnouncement(input: {contents: [{language: "en", value: "still here"}], enabled: true}) { announcement { value } } }`, nil, nil)
 		for {
 			m := ws.next()
