@@ -75,7 +75,8 @@ type Config struct {
 	// reads, websockets are not subject to either); IdleTimeout bounds a keep-alive
 	// connection waiting for its next request (default 2m).
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
-	MaxSocketsPerUser                      int // open websockets of one user; the next is refused (default 20)
+	// MaxSocketsPerUser bounds one user's open websockets; the next is refused (default 20).
+	MaxSocketsPerUser int
 	// WrapDriver, when set, wraps the database driver (tests count queries with it).
 	WrapDriver func(dialect.Driver) dialect.Driver
 }
