@@ -4,12 +4,14 @@ package portico
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net"
@@ -18,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -67,6 +68,14 @@ type Config struct {
 	MaxUploadBytes int64         // largest document upload; default documents.DefaultMaxSize
 	ClamdAddr      string        // host:port of a ClamAV daemon scanning uploads; "" scans nothing
 	Logger         *slog.Logger  // default slog.Default()
+	// HTTP timeouts of HTTPServer: ReadTimeout bounds reading a whole request, body
+	// included (default 1m); WriteTimeout bounds a response from the end of its request's
+	// headers (default 2m; downloads and exports extend it per write while the client
+	// reads, websockets are not subject to either); IdleTimeout bounds a keep-alive
+	// connection waiting for its next request (default 2m).
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxSocketsPerUser bounds one user's open websockets; the next is refused (default 20).
+	MaxSocketsPerUser int
 	// WrapDriver, when set, wraps the database driver (tests count queries with it).
 	WrapDriver func(dialect.Driver) dialect.Driver
 }
@@ -90,6 +99,7 @@ type Server struct {
 	Cleanup    *cleanup.Job
 	Handler    http.Handler
 	log        *slog.Logger
+	cfg        Config // with defaults
 	id         string // this server's id on the bus
 	stop       func() // ends the policy follower
 	cancel     func() // ends what runs for the server's lifetime (chart feeds)
@@ -132,7 +142,7 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{DB: db, log: cfg.Logger, id: requestid.New()}
+	s := &Server{DB: db, log: cfg.Logger, cfg: cfg, id: requestid.New()}
 	// Listen before loading the policy, so no change made meanwhile by another server
 	// is missed; applying one twice is harmless.
 	if err := s.openBus(); err != nil {
@@ -271,6 +281,18 @@ func withDefaults(cfg Config) Config {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = time.Minute
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 2 * time.Minute
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 2 * time.Minute
+	}
+	if cfg.MaxSocketsPerUser == 0 {
+		cfg.MaxSocketsPerUser = 20
+	}
 	return cfg
 }
 
@@ -293,6 +315,18 @@ func tokenKey(ctx context.Context, client *ent.Client) ([]byte, error) {
 	return sec.Value, nil
 }
 
+// HTTPServer returns an http.Server for the handler with the configured timeouts, so a
+// client trickling its request or not reading its response cannot hold a connection.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s.Handler,
+		ReadHeaderTimeout: min(10*time.Second, s.cfg.ReadTimeout),
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+	}
+}
+
 // Close stops the bus and closes the database.
 func (s *Server) Close() error {
 	if s.cancel != nil {
@@ -312,6 +346,8 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 		AllowedOrigins:   cfg.AllowedOrigins,
 		InitFunc:         s.websocketInit,
 		OperationContext: graph.WithLoaders(s.DB.Client, s.Work),
+		Owner:            socketOwner,
+		MaxPerOwner:      cfg.MaxSocketsPerUser,
 		Log:              s.log,
 	}))
 	srv.AddTransport(transport.Options{})
@@ -323,7 +359,7 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	cfg.Limits.Use(srv, queries) // after APQ, which fills in the query text
-	srv.Use(entgql.Transactioner{TxOpener: s.DB.Client})
+	srv.Use(graph.Transaction{Opener: s.DB.Client})
 	srv.AroundFields(graph.MarkInternal)
 	srv.SetErrorPresenter(graph.ErrorPresenter(s.log))
 	srv.SetRecoverFunc(graph.Recover(s.log))
@@ -383,6 +419,15 @@ func (s *Server) websocketInit(ctx context.Context, p map[string]any) (context.C
 	return ctx, nil
 }
 
+// socketOwner counts a websocket against its user's limit; anonymous ones count against
+// no one.
+func socketOwner(ctx context.Context) string {
+	if v := auth.FromContext(ctx); v != nil {
+		return strconv.Itoa(v.UserID)
+	}
+	return ""
+}
+
 func (s *Server) routes(cfg Config) http.Handler {
 	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Hub: s.Hub,
 		Settings: s.Settings, Boards: s.Dashboards, Favorites: s.Favorites, Cleanup: s.Cleanup, Files: s.Documents, Bulletin: s.News, Charts: s.Charts, Feeds: s.Feeds,
@@ -390,10 +435,10 @@ func (s *Server) routes(cfg Config) http.Handler {
 	gql := s.graphQL(cfg, res)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes, cfg.MaxUploadBytes))))
-	mux.Handle("GET /documents/{id}", s.Auth.Middleware(http.HandlerFunc(s.downloadDocument)))
+	mux.Handle("GET /documents/{id}", s.Auth.Middleware(streaming(http.HandlerFunc(s.downloadDocument), cfg.WriteTimeout)))
 	exp := &export.Exporter{Client: s.DB.Client, Policy: s.Policy, Log: s.log}
-	mux.Handle("GET /export/tasks.xlsx", s.Auth.Middleware(http.HandlerFunc(exp.Tasks)))
-	mux.Handle("GET /export/cases.xlsx", s.Auth.Middleware(http.HandlerFunc(exp.Cases)))
+	mux.Handle("GET /export/tasks.xlsx", s.Auth.Middleware(streaming(http.HandlerFunc(exp.Tasks), cfg.WriteTimeout)))
+	mux.Handle("GET /export/cases.xlsx", s.Auth.Middleware(streaming(http.HandlerFunc(exp.Cases), cfg.WriteTimeout)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -413,16 +458,84 @@ func (s *Server) routes(cfg Config) http.Handler {
 }
 
 // limitBody caps request bodies so a huge POST cannot exhaust memory; multipart
-// requests (document uploads) may carry a file of up to upload bytes.
+// requests (document uploads) may carry a file of up to upload bytes. Other bodies
+// (GraphQL JSON, at most n bytes) are read here, so one over the limit gets 413 and one
+// the client is too slow to send 408, both with an error in GraphQL's shape, rather
+// than a read error inside gqlgen.
 func limitBody(next http.Handler, n, upload int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-			n = upload + 1<<20
+		limit := n // per request: n itself is shared by all of them
+		multipart := strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
+		if multipart {
+			limit = upload + 1<<20
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, n)
+		tooLarge := func() {
+			writeJSONError(w, http.StatusRequestEntityTooLarge,
+				apperr.BadInput("the request body is larger than the limit of %d bytes; send a smaller one", limit))
+		}
+		if r.ContentLength > limit {
+			tooLarge()
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if !multipart && r.Body != http.NoBody {
+			body, err := io.ReadAll(r.Body)
+			var tooBig *http.MaxBytesError
+			var netErr net.Error
+			switch {
+			case errors.As(err, &tooBig):
+				tooLarge()
+				return
+			case errors.As(err, &netErr) && netErr.Timeout():
+				writeJSONError(w, http.StatusRequestTimeout, apperr.BadInput("the request body did not arrive in time"))
+				return
+			case err != nil:
+				writeJSONError(w, http.StatusBadRequest, apperr.BadInput("the request body could not be read"))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// streaming lets a download outlive the server's WriteTimeout while the client keeps
+// reading: each write gets d from when it starts (an export builds its whole workbook
+// before the first byte), so only a client that stops reading is cut off.
+func streaming(next http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: d}, r)
+	})
+}
+
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc       *http.ResponseController
+	d        time.Duration
+	deadline time.Time
+}
+
+func (w *deadlineWriter) Write(b []byte) (int, error) {
+	w.extend()
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *deadlineWriter) WriteHeader(code int) {
+	w.extend()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// extend moves the write deadline d ahead; as that costs a timer update, only once half
+// of it is spent.
+func (w *deadlineWriter) extend() {
+	if now := time.Now(); w.deadline.Sub(now) < w.d/2 {
+		w.deadline = now.Add(w.d)
+		_ = w.rc.SetWriteDeadline(w.deadline) // unsupported only off a real connection
+	}
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // downloadDocument sends a document's content to a viewer who may read it.
 func (s *Server) downloadDocument(w http.ResponseWriter, r *http.Request) {

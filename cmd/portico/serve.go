@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,10 @@ func runServe(ctx context.Context, args []string) error {
 	smtpURL := fs.String("smtp-url", envOr("PORTICO_SMTP_URL", ""), "smtp://[user:password@]host:port?from=address for express EMAIL steps; empty logs them")
 	clamd := fs.String("clamd-addr", envOr("PORTICO_CLAMD_ADDR", ""), "host:port of a ClamAV daemon that scans document uploads; empty scans nothing")
 	maxUpload := fs.Int64("max-upload-bytes", 10<<20, "largest document upload in bytes")
+	readTimeout := fs.Duration("read-timeout", durationEnv("PORTICO_READ_TIMEOUT", time.Minute), "longest time to read a whole request, body included (uploads on slow links may need more)")
+	writeTimeout := fs.Duration("write-timeout", durationEnv("PORTICO_WRITE_TIMEOUT", 2*time.Minute), "longest time to answer a request; downloads and exports extend it while the client reads; websockets are not subject to it")
+	idleTimeout := fs.Duration("idle-timeout", durationEnv("PORTICO_IDLE_TIMEOUT", 2*time.Minute), "how long a keep-alive connection may wait for its next request")
+	maxSockets := fs.Int("max-sockets-per-user", intEnv("PORTICO_MAX_SOCKETS_PER_USER", 20), "open websockets one user may hold; the next is closed with 1008")
 	logLevel := fs.String("log-level", envOr("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error")
 	debugAddr := fs.String("debug-addr", envOr("PORTICO_DEBUG_ADDR", ""), "loopback address (127.0.0.1:6060) serving net/http/pprof under /debug/pprof/; empty: off")
 	if err := fs.Parse(args); err != nil {
@@ -58,6 +63,11 @@ func runServe(ctx context.Context, args []string) error {
 		ClamdAddr:      *clamd,
 		MaxUploadBytes: *maxUpload,
 		Logger:         log,
+		ReadTimeout:    *readTimeout,
+		WriteTimeout:   *writeTimeout,
+		IdleTimeout:    *idleTimeout,
+
+		MaxSocketsPerUser: *maxSockets,
 	})
 	if err != nil {
 		return err
@@ -68,7 +78,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
-	hs := &http.Server{Handler: srv.Handler, ReadHeaderTimeout: 10 * time.Second}
+	hs := srv.HTTPServer()
 	// Websockets are hijacked connections that Shutdown does not wait for: cancel their
 	// contexts so gqlgen closes them.
 	baseCtx, closeSockets := context.WithCancel(context.Background())
@@ -163,6 +173,15 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+func intEnv(name string, def int) int {
+	if v, ok := os.LookupEnv(name); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
 }
 
 func durationEnv(name string, def time.Duration) time.Duration {

@@ -64,6 +64,10 @@ const (
 	maxCloseReasonSize = 123 // a control frame's 125 bytes less the code
 )
 
+// CloseTooManyConnections refuses a connection whose owner (its user) already holds
+// Options.MaxPerOwner open ones: WebSocket's own "policy violation".
+const CloseTooManyConnections = websocket.ClosePolicyViolation
+
 // Options configures a Transport; zero values take the defaults named.
 type Options struct {
 	// AllowedOrigins lists the browser origins allowed to connect, as browsers send them
@@ -91,7 +95,13 @@ type Options struct {
 	// MaxQueue is how many messages may wait for a slow client before its connection
 	// is closed with 1013, telling it to reconnect and refetch (256).
 	MaxQueue int
-	Log      *slog.Logger
+	// Owner names whom an initialised connection belongs to (its user), from the
+	// context InitFunc returned; "" counts against no one. With MaxPerOwner > 0, an
+	// owner holding that many open connections gets the next one closed with
+	// CloseTooManyConnections right after connection_init.
+	Owner       func(ctx context.Context) string
+	MaxPerOwner int
+	Log         *slog.Logger
 }
 
 // CloseError, returned by InitFunc, closes the connection with Code and Reason.
@@ -112,6 +122,7 @@ type Transport struct {
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{} // initialised connections, for the pinger
+	owned   map[string]int     // open connections per owner
 	pinging bool
 
 	wmu     sync.Mutex
@@ -145,7 +156,7 @@ func New(opts Options) *Transport {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	t := &Transport{opts: opts, conns: map[*conn]struct{}{}}
+	t := &Transport{opts: opts, conns: map[*conn]struct{}{}, owned: map[string]int{}}
 	for _, o := range opts.AllowedOrigins {
 		if o == "*" {
 			t.anyOrigin = true
@@ -224,6 +235,7 @@ type conn struct {
 	cancel   context.CancelFunc
 	wmu      sync.Mutex // one writer at a time, as gorilla requires
 	deadline time.Time  // the socket's write deadline; c.wmu guards it
+	owner    string     // counted in t.owned; t.mu guards it
 
 	mu        sync.Mutex
 	initTimer *time.Timer
@@ -336,6 +348,10 @@ func (c *conn) init(payload json.RawMessage) bool {
 			c.protocolError(code, reason)
 			return false
 		}
+	}
+	if !c.t.claim(ctx, c) {
+		c.protocolError(CloseTooManyConnections, fmt.Sprintf("too many open connections for this user (at most %d); close one and connect again", c.t.opts.MaxPerOwner))
+		return false
 	}
 	c.mu.Lock()
 	c.ctx, c.inited = ctx, true
@@ -603,7 +619,36 @@ func (t *Transport) register(c *conn) {
 func (t *Transport) unregister(c *conn) {
 	t.mu.Lock()
 	delete(t.conns, c)
+	if c.owner != "" {
+		if t.owned[c.owner]--; t.owned[c.owner] == 0 {
+			delete(t.owned, c.owner)
+		}
+		c.owner = ""
+	}
 	t.mu.Unlock()
+}
+
+// claim counts an initialised connection against its owner's limit; false when the
+// owner has no room left or the connection is closing. close releases the claim.
+func (t *Transport) claim(ctx context.Context, c *conn) bool {
+	if t.opts.MaxPerOwner <= 0 || t.opts.Owner == nil {
+		return true
+	}
+	owner := t.opts.Owner(ctx)
+	if owner == "" {
+		return true
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed || t.owned[owner] >= t.opts.MaxPerOwner {
+		return false
+	}
+	t.owned[owner]++
+	c.owner = owner
+	return true
 }
 
 // pingLoop pings every connection each interval; it ends when none is left.

@@ -434,3 +434,48 @@ func TestNoGoroutineLeak(t *testing.T) {
 		settled(i)
 	}
 }
+
+// TestMaxPerOwner: an owner holding MaxPerOwner open connections has the next closed
+// with CloseTooManyConnections after connection_init; closing one makes room again, and
+// other owners and connections without an owner are not counted.
+func TestMaxPerOwner(t *testing.T) {
+	type ownerKey struct{}
+	_, srv := newServer(t, wstransport.Options{
+		InitFunc: func(ctx context.Context, p map[string]any) (context.Context, error) {
+			user, _ := p["user"].(string)
+			return context.WithValue(ctx, ownerKey{}, user), nil
+		},
+		Owner:       func(ctx context.Context) string { s, _ := ctx.Value(ownerKey{}).(string); return s },
+		MaxPerOwner: 2,
+	})
+	open := func(user string) *websocket.Conn {
+		c := mustDial(t, srv, transportWS)
+		send(t, c, msg{Type: "connection_init", Payload: json.RawMessage(`{"user":"` + user + `"}`)})
+		return c
+	}
+	first := open("a")
+	expect(t, first, "connection_ack", "")
+	expect(t, open("a"), "connection_ack", "")
+	if ce := expectClose(t, open("a")); ce.Code != wstransport.CloseTooManyConnections || !strings.Contains(ce.Text, "at most 2") {
+		t.Fatalf("third connection of one owner: close = %d %q, want %d naming the limit", ce.Code, ce.Text, wstransport.CloseTooManyConnections)
+	}
+	expect(t, open("b"), "connection_ack", "")
+	expect(t, open(""), "connection_ack", "")
+	expect(t, open(""), "connection_ack", "")
+	expect(t, open(""), "connection_ack", "")
+	first.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c := open("a")
+		var m msg
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		err := c.ReadJSON(&m)
+		if err == nil && m.Type == "connection_ack" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no room after closing a connection: %v %+v", err, m)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
