@@ -30,6 +30,9 @@ type Policy struct {
 	e        *casbin.Enforcer
 	everyone int // id of the Everybody role
 	subjects map[int]*Subject
+	// applied counts the changes applied to the enforcer; Sync compares it to tell
+	// whether its database read predates one.
+	applied uint64
 }
 
 // Subject is what a user may do and through which roles: the input of every visibility
@@ -87,19 +90,40 @@ func (p *Policy) Reload(ctx context.Context, client *ent.Client) error {
 	defer p.mu.Unlock()
 	p.e, p.everyone = e, lines.everybody
 	p.subjects = map[int]*Subject{}
+	p.applied++
 	return nil
 }
 
-// Sync brings the enforcer in step with the database after a bulk change (an import) by
-// applying only the lines that differ, without rebuilding it.
+// syncTries bounds how often Sync re-reads when changes keep being applied meanwhile.
+const syncTries = 3
+
+// Sync brings the enforcer in step with the database (after a bulk change, or a change
+// announced by another server) by applying only the lines that differ, without
+// rebuilding it. A change applied here while it read the database (this server's own,
+// committed after the read) would be undone by the difference, so it reads again then;
+// after syncTries reads it applies what it has, and the next Sync corrects it.
 func (p *Policy) Sync(ctx context.Context, client *ent.Client) error {
-	lines, err := readLines(ctx, client)
-	if err != nil {
+	for try := 1; ; try++ {
+		p.mu.RLock()
+		before := p.applied
+		p.mu.RUnlock()
+		lines, err := readLines(ctx, client)
+		if err != nil {
+			return err
+		}
+		p.mu.Lock()
+		if p.applied != before && try < syncTries {
+			p.mu.Unlock()
+			continue
+		}
+		err = p.syncLocked(lines)
+		p.mu.Unlock()
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	defer func() { p.subjects = map[int]*Subject{} }()
+}
+
+func (p *Policy) syncLocked(lines *lines) error {
+	defer func() { p.subjects = map[int]*Subject{}; p.applied++ }()
 	have, err := p.e.GetGroupingPolicy()
 	if err != nil {
 		return fmt.Errorf("read role links: %w", err)
