@@ -181,3 +181,69 @@ func TestHostileForgedResyncAndAssignment(t *testing.T) {
 		t.Fatalf("notifications got %+v first, want the real DELEGATED", n)
 	}
 }
+
+// TestHostileDeletedEventCarriesIDOnly: alice sees a task, gets its events, then it is
+// delegated away from her. The DELETED event she gets has the id and nothing else: the
+// task is null, so neither its name, description nor new responsibles reach her.
+func TestHostileDeletedEventCarriesIDOnly(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		srv := servertest.Start(t, dialect, demo())
+		admin, alice, carol := srv.Login(t, "admin", "admin"), srv.Login(t, "alice", "alice"), srv.Login(t, "carol", "carol")
+		var out struct {
+			Tasks struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
+			Bob struct{ ID string } `json:"bob"`
+		}
+		alice.MustDo(t, `{ tasks(where: {name: "Check remaining holidays"}) { edges { node { id } } } }`, nil, &out)
+		srv.Login(t, "bob", "bob").MustDo(t, `{ bob: viewer { id } }`, nil, &out)
+		taskID := out.Tasks.Edges[0].Node.ID
+		sub := subscribe(t, srv, alice.Token, `subscription { taskUpdated { kind id task { id name description state responsibles { ... on User { name } ... on Role { name } } case { id name } } } }`)
+		carol.MustDo(t, fmt.Sprintf(`mutation { startTask(input: {id: "%s"}) { task { id } } }`, taskID), nil, nil)
+		if kind, name := sub.event(); kind != "CHANGED" || name != "Check remaining holidays" {
+			t.Fatalf("alice got %s %s, want CHANGED of her task", kind, name)
+		}
+		carol.MustDo(t, fmt.Sprintf(`mutation { resetTask(input: {id: "%s"}) { task { id } } }`, taskID), nil, nil)
+		if kind, _ := sub.event(); kind != "CHANGED" {
+			t.Fatalf("alice got %s, want CHANGED", kind)
+		}
+		admin.MustDo(t, fmt.Sprintf(`mutation { updateTask(input: {id: "%s", name: "Secret new name", description: "secret description"}) { task { id } } }`, taskID), nil, nil)
+		if kind, name := sub.event(); kind != "CHANGED" || name != "Secret new name" {
+			t.Fatalf("alice got %s %s, want the renamed task", kind, name)
+		}
+		admin.MustDo(t, fmt.Sprintf(`mutation { delegateTask(input: {id: "%s", userIds: ["%s"]}) { task { id } } }`, taskID, out.Bob.ID), nil, nil)
+		sub.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, raw, err := sub.conn.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			Type    string
+			Payload struct {
+				Data struct {
+					TaskUpdated struct {
+						Kind string
+						ID   string
+						Task json.RawMessage
+					}
+				}
+				Errors []any
+			}
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		ev := m.Payload.Data.TaskUpdated
+		if m.Type != "next" || len(m.Payload.Errors) > 0 || ev.Kind != "DELETED" || ev.ID != taskID {
+			t.Fatalf("after the delegation alice got %s, want DELETED with id %s", raw, taskID)
+		}
+		if string(ev.Task) != "null" {
+			t.Errorf("the DELETED event carries the task %s, want null", ev.Task)
+		}
+		for _, secret := range []string{"Secret new name", "secret description", "bob", "Leave request"} {
+			if strings.Contains(string(raw), secret) {
+				t.Errorf("the DELETED event shows %q: %s", secret, raw)
+			}
+		}
+	})
+}
