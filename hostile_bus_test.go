@@ -199,6 +199,7 @@ func TestHostileDeletedEventCarriesIDOnly(t *testing.T) {
 		srv.Login(t, "bob", "bob").MustDo(t, `{ bob: viewer { id } }`, nil, &out)
 		taskID := out.Tasks.Edges[0].Node.ID
 		sub := subscribe(t, srv, alice.Token, `subscription { taskUpdated { kind id task { id name description state responsibles { ... on User { name } ... on Role { name } } case { id name } } } }`)
+		cases := subscribe(t, srv, alice.Token, `subscription { caseUpdated { kind id case { id name description } } }`)
 		carol.MustDo(t, fmt.Sprintf(`mutation { startTask(input: {id: "%s"}) { task { id } } }`, taskID), nil, nil)
 		if kind, name := sub.event(); kind != "CHANGED" || name != "Check remaining holidays" {
 			t.Fatalf("alice got %s %s, want CHANGED of her task", kind, name)
@@ -244,6 +245,44 @@ func TestHostileDeletedEventCarriesIDOnly(t *testing.T) {
 			if strings.Contains(string(raw), secret) {
 				t.Errorf("the DELETED event shows %q: %s", secret, raw)
 			}
+		}
+
+		// The case: alice saw it through that task alone. She got its events for the 3
+		// actions above (CREATED: the case itself never changed); the delegation's
+		// event is a DELETED with the id alone.
+		var caseID string
+		for i := 0; ; i++ {
+			cases.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, raw, err := cases.conn.ReadMessage()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c struct {
+				Type    string
+				Payload struct {
+					Data struct {
+						CaseUpdated struct {
+							Kind, ID string
+							Case     *struct{ ID, Name string }
+						}
+					}
+				}
+			}
+			if err := json.Unmarshal(raw, &c); err != nil {
+				t.Fatal(err)
+			}
+			ev := c.Payload.Data.CaseUpdated
+			if c.Type != "next" || i > 3 {
+				t.Fatalf("caseUpdated message %d: %s", i, raw)
+			}
+			if ev.Kind != "DELETED" && ev.Case != nil && ev.Case.ID == ev.ID {
+				caseID = ev.ID
+				continue
+			}
+			if ev.Kind != "DELETED" || ev.ID != caseID || ev.Case != nil || i != 3 || strings.Contains(string(raw), "Leave request") {
+				t.Fatalf("caseUpdated message %d: %s, want the DELETED of case %s with the id alone", i, raw, caseID)
+			}
+			break
 		}
 	})
 }
