@@ -160,8 +160,8 @@ func TestRealClients(t *testing.T) {
 
 		admin.MustDo(t, fmt.Sprintf(`mutation { setUserRoles(input: {userId: "%s", roleIds: ["%s"]}) { user { id } } }`, out.Alice.ID, out.Every.ID), nil, nil)
 		act(carol, "resetTask", "Check remaining holidays")
-		expect(modern, "DELETED", "Check remaining holidays")
-		expect(legacy, "DELETED", "Check remaining holidays")
+		expect(modern, "DELETED", "") // the id alone: task is null
+		expect(legacy, "DELETED", "")
 		act(carol, "startTask", "Check remaining holidays") // alice may no longer see it
 		alice.MustDo(t, fmt.Sprintf(`mutation { startProcess(input: {processId: "%s"}) { task { id } } }`, out.Procs.Edges[0].Node.ID), nil, nil)
 		expect(modern, "CREATED", "Fill in the leave request")

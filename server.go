@@ -207,8 +207,9 @@ func (s *Server) openBus() error {
 	return nil
 }
 
-// publishChanges puts committed policy and work changes on the bus, for every server's
-// enforcer and subscribers.
+// publishChanges puts committed policy, work and settings changes on the bus, for every
+// server's enforcer, settings and subscribers. Events name what changed, never its new
+// state: receivers read that from the database (see package live).
 func (s *Server) publishChanges() {
 	publish := func(ctx context.Context, e live.Event) {
 		e.Origin = s.id
@@ -216,8 +217,9 @@ func (s *Server) publishChanges() {
 			s.log.Error("publish event", "kind", e.Kind, "err", err)
 		}
 	}
-	s.Dir.Publish = func(ctx context.Context, changes []policy.Change) {
-		publish(ctx, live.Event{Kind: live.KindPolicy, Policy: changes})
+	// This server applied its own change already, at once (directory, settings).
+	s.Dir.Publish = func(ctx context.Context, _ []policy.Change) {
+		publish(ctx, live.Event{Kind: live.KindPolicy})
 	}
 	s.Work.Assigned = func(ctx context.Context, kind string, tasks []int) {
 		publish(ctx, live.Event{Kind: live.KindWork, Assigned: tasks, Assignment: kind})
@@ -228,41 +230,63 @@ func (s *Server) publishChanges() {
 	s.Dir.SessionsEnded = func(ctx context.Context, users []int) {
 		publish(ctx, live.Event{Kind: live.KindSessions, Users: users})
 	}
-	s.Settings.Changed = func(ctx context.Context, names []string, values map[string]string) {
-		publish(ctx, live.Event{Kind: live.KindSettings, Variables: names, Values: values})
+	s.Settings.Changed = func(ctx context.Context, names []string) {
+		publish(ctx, live.Event{Kind: live.KindSettings, Variables: names})
 	}
 }
 
-// followPolicy applies other servers' policy changes; after a possible gap (the bus
-// reconnected) it syncs the enforcer with the database, drops cached settings and
-// re-checks the tokens of every open websocket. Any event, from any server, may change
-// who sees which tasks, so each one also drops the task list's cached counts; other
-// servers' settings changes refresh the settings; ended sessions (from any server, this
-// one included) close those users' websockets whose token no longer holds.
+// followPolicy keeps this server in step with changes committed through other servers:
+// a policy event has the enforcer re-read the role graph and grants from the database
+// (Sync applies only the lines that differ), another server's settings event re-reads
+// the variables it names. After a possible gap (the bus reconnected) it does both. Any
+// event, from any server, may change who sees which tasks, so each one also drops the
+// task list's cached counts. Ended sessions (from any server, this one included) close
+// those users' websockets whose token no longer holds; after a gap every socket re-checks.
+//
+// Syncs run on their own goroutine and coalesce: events arriving while one runs are
+// covered by one more, which starts after they arrived and so reads what they announced.
 func (s *Server) followPolicy(events <-chan live.Event) {
 	ctx := policy.SystemContext(context.Background())
+	syncs := make(chan struct{}, 1)
+	synced := make(chan struct{})
+	go func() {
+		defer close(synced)
+		for range syncs {
+			if err := s.Policy.Sync(ctx, s.DB.Client); err != nil {
+				s.log.Error("follow policy change", "err", err)
+			}
+			s.Work.Invalidate() // counts cached while the sync ran
+		}
+	}()
+	defer func() { close(syncs); <-synced }()
+	requestSync := func() {
+		select {
+		case syncs <- struct{}{}:
+		default: // one is pending: it will read this change too
+		}
+	}
 	for e := range events {
 		s.Work.Invalidate()
-		var err error
 		switch {
 		case e.Kind == live.KindResync:
-			s.Settings.Refresh(nil, nil)
-			err = errors.Join(s.Policy.Sync(ctx, s.DB.Client), s.Auth.CheckSessions(ctx, nil))
+			s.Settings.Reread(ctx, nil)
+			requestSync()
+			if err := s.Auth.CheckSessions(ctx, nil); err != nil {
+				s.log.Error("re-check sessions", "err", err)
+			}
 		case e.Kind == live.KindSessions:
 			if len(e.Users) > 0 {
-				err = s.Auth.CheckSessions(ctx, e.Users)
+				if err := s.Auth.CheckSessions(ctx, e.Users); err != nil {
+					s.log.Error("re-check sessions", "err", err)
+				}
 			}
+		case e.Kind == live.KindPolicy:
+			// Its own changes too: a sync that read the database just before one was
+			// committed and applied here would undo it (see Policy.Sync); this one reads
+			// after.
+			requestSync()
 		case e.Kind == live.KindSettings && e.Origin != s.id:
-			s.Settings.Refresh(e.Variables, e.Values)
-		case e.Kind != live.KindPolicy || e.Origin == s.id:
-			continue
-		case policy.NeedsReload(e.Policy):
-			err = s.Policy.Sync(ctx, s.DB.Client)
-		default:
-			err = s.Policy.Apply(e.Policy...)
-		}
-		if err != nil {
-			s.log.Error("follow policy change", "err", err)
+			s.Settings.Reread(ctx, e.Variables)
 		}
 	}
 }

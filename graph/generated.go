@@ -136,6 +136,7 @@ type ComplexityRoot struct {
 
 	CaseEvent struct {
 		Case func(childComplexity int) int
+		ID   func(childComplexity int) int
 		Kind func(childComplexity int) int
 	}
 
@@ -634,6 +635,7 @@ type ComplexityRoot struct {
 	}
 
 	TaskEvent struct {
+		ID   func(childComplexity int) int
 		Kind func(childComplexity int) int
 		Task func(childComplexity int) int
 	}
@@ -1217,6 +1219,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CaseEvent.Case(childComplexity), true
+	case "CaseEvent.id":
+		if e.ComplexityRoot.CaseEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseEvent.ID(childComplexity), true
 	case "CaseEvent.kind":
 		if e.ComplexityRoot.CaseEvent.Kind == nil {
 			break
@@ -3474,6 +3482,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TaskEdge.Node(childComplexity), true
 
+	case "TaskEvent.id":
+		if e.ComplexityRoot.TaskEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskEvent.ID(childComplexity), true
 	case "TaskEvent.kind":
 		if e.ComplexityRoot.TaskEvent.Kind == nil {
 			break
@@ -4192,6 +4206,8 @@ func (ec *executionContext) childFields_CaseEvent(ctx context.Context, field gra
 	switch field.Name {
 	case "kind":
 		return ec.fieldContext_CaseEvent_kind(ctx, field)
+	case "id":
+		return ec.fieldContext_CaseEvent_id(ctx, field)
 	case "case":
 		return ec.fieldContext_CaseEvent_case(ctx, field)
 	}
@@ -4978,6 +4994,8 @@ func (ec *executionContext) childFields_TaskEvent(ctx context.Context, field gra
 	switch field.Name {
 	case "kind":
 		return ec.fieldContext_TaskEvent_kind(ctx, field)
+	case "id":
+		return ec.fieldContext_TaskEvent_id(ctx, field)
 	case "task":
 		return ec.fieldContext_TaskEvent_task(ctx, field)
 	}
@@ -8139,6 +8157,29 @@ func (ec *executionContext) fieldContext_CaseEvent_kind(_ context.Context, field
 	return graphql.NewScalarFieldContext("CaseEvent", field, false, false, "ChangeKind")
 }
 
+func (ec *executionContext) _CaseEvent_id(ctx context.Context, field graphql.CollectedField, obj *model.CaseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseEvent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseEvent", field, false, false, "ID")
+}
+
 func (ec *executionContext) _CaseEvent_case(ctx context.Context, field graphql.CollectedField, obj *model.CaseEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8152,10 +8193,10 @@ func (ec *executionContext) _CaseEvent_case(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.BusinessCase) graphql.Marshaler {
-			return ec.marshalNCase2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐBusinessCase(ctx, selections, v)
+			return ec.marshalOCase2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐBusinessCase(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_CaseEvent_case(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -17442,6 +17483,29 @@ func (ec *executionContext) fieldContext_TaskEvent_kind(_ context.Context, field
 	return graphql.NewScalarFieldContext("TaskEvent", field, false, false, "ChangeKind")
 }
 
+func (ec *executionContext) _TaskEvent_id(ctx context.Context, field graphql.CollectedField, obj *model.TaskEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskEvent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaskEvent", field, false, false, "ID")
+}
+
 func (ec *executionContext) _TaskEvent_task(ctx context.Context, field graphql.CollectedField, obj *model.TaskEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17455,10 +17519,10 @@ func (ec *executionContext) _TaskEvent_task(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Task) graphql.Marshaler {
-			return ec.marshalNTask2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTask(ctx, selections, v)
+			return ec.marshalOTask2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTask(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_TaskEvent_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -30076,9 +30140,14 @@ func (ec *executionContext) _CaseEvent(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "id":
+			out.Values[i] = ec._CaseEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "case":
 			out.Values[i] = ec._CaseEvent_case(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -33609,9 +33678,14 @@ func (ec *executionContext) _TaskEvent(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "id":
+			out.Values[i] = ec._TaskEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "task":
 			out.Values[i] = ec._TaskEvent_task(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:

@@ -36,7 +36,7 @@ func (r *subscriptionResolver) TaskUpdated(ctx context.Context, where *ent.TaskW
 		key = fmt.Sprintf("%d/%p", s.UserID, where) // filters with added predicates do not compare: no sharing
 	}
 	return live.Tasks(r.Hub, ctx, key, filter, func(c live.TaskChange) *model.TaskEvent {
-		return &model.TaskEvent{Kind: model.ChangeKind(c.Kind), Task: c.Task}
+		return &model.TaskEvent{Kind: model.ChangeKind(c.Kind), ID: c.ID, Task: c.Task}
 	}), nil
 }
 
@@ -50,7 +50,7 @@ func (r *subscriptionResolver) CaseUpdated(ctx context.Context) (<-chan *model.C
 		return nil, err
 	}
 	return live.Cases(r.Hub, ctx, strconv.Itoa(s.UserID), func(c live.CaseChange) *model.CaseEvent {
-		return &model.CaseEvent{Kind: model.ChangeKind(c.Kind), Case: c.Case}
+		return &model.CaseEvent{Kind: model.ChangeKind(c.Kind), ID: c.ID, Case: c.Case}
 	}), nil
 }
 

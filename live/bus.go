@@ -1,42 +1,61 @@
 // Package live carries change events between the parts of a server and between the
 // servers sharing a database: in-process for SQLite, PostgreSQL LISTEN/NOTIFY otherwise.
-// Events hold ids, never objects, so they stay small; receivers load what they need.
+//
+// Events say what changed, by kind and id, and never carry state a receiver applies:
+// any session on the database may NOTIFY (and LISTEN), so a receiver reads what changed
+// from the database, the one source of truth. A forged event can at most cause a
+// harmless re-read.
 package live
 
 import (
 	"context"
+	"slices"
 	"sync"
 
-	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/workflow"
 )
 
 // Kinds of events.
 const (
-	KindPolicy   = "policy"   // role, membership or grant changes (Policy)
-	KindWork     = "work"     // tasks and cases changed (Tasks, Cases)
-	KindSettings = "settings" // variables changed (Variables)
+	KindPolicy   = "policy"   // roles, memberships or grants changed: re-read them
+	KindWork     = "work"     // tasks and cases changed (Tasks, Cases, Assigned)
+	KindSettings = "settings" // variables changed (Variables): re-read their values
 	KindSessions = "sessions" // users' sessions ended (Users): their sockets re-check their tokens
 	// KindResync tells receivers that events may have been lost (the listener
-	// reconnected): reload state instead of trusting increments.
+	// reconnected, or a subscriber fell behind): reload state instead of trusting
+	// increments. Only this server makes it; the bus never accepts one from outside.
 	KindResync = "resync"
 )
 
 // Event is one change, published after its transaction committed.
 type Event struct {
-	Origin string          `json:"o"` // the publishing server's id
-	Kind   string          `json:"k"`
-	Policy []policy.Change `json:"p,omitempty"`
-	Tasks  []int           `json:"t,omitempty"`
-	Cases  []int           `json:"c,omitempty"`
-	// Assigned tasks got new responsibles; Assignment says how (ASSIGNED, DELEGATED).
+	Origin string `json:"o"` // the publishing server's id
+	Kind   string `json:"k"`
+	Tasks  []int  `json:"t,omitempty"`
+	Cases  []int  `json:"c,omitempty"`
+	// Assigned tasks got new responsibles; Assignment says how (ASSIGNED, DELEGATED,
+	// EXPIRING).
 	Assigned   []int  `json:"a,omitempty"`
 	Assignment string `json:"as,omitempty"`
-	// Variables names the settings that changed; Values has their new values ("" for
-	// the default) unless that made the event too large for NOTIFY.
-	Variables []string          `json:"v,omitempty"`
-	Values    map[string]string `json:"vv,omitempty"`
+	// Variables names the settings that changed; their values stay in the database.
+	Variables []string `json:"v,omitempty"`
 	// Users whose sessions ended (KindSessions): ids only; each server re-reads them.
 	Users []int `json:"u,omitempty"`
+}
+
+// assignments are the values Event.Assignment may take.
+var assignments = []string{workflow.AssignedNew, workflow.AssignedDelegated, workflow.AssignedExpiring}
+
+// valid reports whether an event received from outside this process is one a server
+// publishes: a known kind (never a resync, which would end every subscription) and a
+// known assignment kind, the one word of an event shown to subscribers as it is.
+func (e Event) valid() bool {
+	switch e.Kind {
+	case KindPolicy, KindWork, KindSettings, KindSessions:
+	default:
+		return false
+	}
+	return len(e.Assigned) == 0 || slices.Contains(assignments, e.Assignment)
 }
 
 // Bus publishes events to every server on the database, this one included.

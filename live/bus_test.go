@@ -3,10 +3,7 @@ package live
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"testing"
-
-	"github.com/portico-dev/portico/policy"
 )
 
 func TestSplitKeepsEveryIDUnderTheLimit(t *testing.T) {
@@ -38,7 +35,7 @@ func TestLocalFanoutAndResync(t *testing.T) {
 	ctx := context.Background()
 	// Overflow the slow subscriber's buffer while the fast one keeps reading.
 	for i := 0; i < 300; i++ {
-		if err := bus.Publish(ctx, Event{Kind: KindPolicy, Policy: []policy.Change{policy.Link("u:1", "r:2")}}); err != nil {
+		if err := bus.Publish(ctx, Event{Kind: KindPolicy}); err != nil {
 			t.Fatal(err)
 		}
 		<-fast
@@ -60,16 +57,25 @@ func TestLocalFanoutAndResync(t *testing.T) {
 	}
 }
 
-// TestSplitDropsValuesThatDoNotFit: settings values ride along while the event fits in a
-// NOTIFY; otherwise the event goes without them (receivers read the database).
-func TestSplitDropsValuesThatDoNotFit(t *testing.T) {
-	small := Event{Kind: KindSettings, Variables: []string{"a"}, Values: map[string]string{"a": "x"}}
-	if parts := split(small); len(parts) != 1 || parts[0].Values["a"] != "x" {
-		t.Fatalf("small event: %+v", parts)
-	}
-	big := Event{Kind: KindSettings, Variables: []string{"a"}, Values: map[string]string{"a": strings.Repeat("x", maxPayload)}}
-	parts := split(big)
-	if len(parts) != 1 || parts[0].Values != nil || len(parts[0].Variables) != 1 {
-		t.Fatalf("big event: %d parts, values kept: %v", len(parts), parts[0].Values != nil)
+// TestEventsFromOutside: what the bus accepts from a notification is a kind a server
+// publishes, never a resync (it would end every subscription), and an assignment kind
+// only among the known ones (it is shown to subscribers as it is).
+func TestEventsFromOutside(t *testing.T) {
+	for _, tc := range []struct {
+		e    Event
+		want bool
+	}{
+		{Event{Kind: KindPolicy}, true},
+		{Event{Kind: KindSettings, Variables: []string{"a"}}, true},
+		{Event{Kind: KindWork, Tasks: []int{1}}, true},
+		{Event{Kind: KindWork, Assigned: []int{1}, Assignment: "DELEGATED"}, true},
+		{Event{Kind: KindResync}, false},
+		{Event{Kind: ""}, false},
+		{Event{Kind: "policy2"}, false},
+		{Event{Kind: KindWork, Assigned: []int{1}, Assignment: "Your account is locked: call 555-0100"}, false},
+	} {
+		if got := tc.e.valid(); got != tc.want {
+			t.Errorf("%+v: valid %v, want %v", tc.e, got, tc.want)
+		}
 	}
 }

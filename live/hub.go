@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/task"
@@ -20,10 +19,12 @@ const (
 	Deleted = "DELETED" // no longer visible to the subscriber (destroyed, delegated away, rights revoked)
 )
 
-// TaskChange is a task event for one subscriber.
+// TaskChange is a task event for one subscriber. A DELETED change carries the id alone:
+// the subscriber may no longer see the task, so nothing of its current state goes out.
 type TaskChange struct {
 	Kind string
-	Task *ent.Task
+	ID   int
+	Task *ent.Task // nil for Deleted
 }
 
 // Notification tells a subscriber a task was assigned or delegated to it or its roles.
@@ -32,10 +33,12 @@ type Notification struct {
 	Task *ent.Task
 }
 
-// CaseChange is a case event for one subscriber.
+// CaseChange is a case event for one subscriber; like a TaskChange, a DELETED one
+// carries the id alone.
 type CaseChange struct {
 	Kind string
-	Case *ent.BusinessCase
+	ID   int
+	Case *ent.BusinessCase // nil for Deleted
 }
 
 // Hub turns the bus's work events into per-subscriber task and case events. Each event
@@ -88,7 +91,7 @@ func Tasks[E any](h *Hub, ctx context.Context, key string, filter func(*ent.Task
 
 // Cases subscribes the viewer of ctx to changes of the cases it may see.
 func Cases[E any](h *Hub, ctx context.Context, key string, conv func(CaseChange) E) <-chan E {
-	return add(h, h.cases, &sub[CaseChange, *ent.BusinessCaseQuery]{ctx: ctx, key: key}, conv)
+	return add(h, h.cases, &sub[CaseChange, *ent.BusinessCaseQuery]{ctx: ctx, key: key, seen: map[int]bool{}}, conv)
 }
 
 // Notifications subscribes the viewer of ctx to tasks newly assigned or delegated to it;
@@ -259,7 +262,6 @@ func (h *Hub) run(events <-chan Event) {
 func (h *Hub) dispatchTasks(ids []int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var all map[int]*ent.Task // loaded once, for DELETED events
 	for _, g := range grouped(h.tasks) {
 		q := h.client.Task.Query().Where(task.IDIn(ids...))
 		var err error
@@ -280,33 +282,26 @@ func (h *Hub) dispatchTasks(ids []int) {
 				got[t.ID] = true
 				kind := kindOf(t.CreatedAt, t.UpdatedAt)
 				s.seen[t.ID] = true
-				s.send(eventToken{d, t.ID, kind}, TaskChange{Kind: kind, Task: t})
+				s.send(eventToken{d, t.ID, kind}, TaskChange{Kind: kind, ID: t.ID, Task: t})
 			}
-			for _, id := range ids {
-				if s.seen[id] && !got[id] {
-					if all == nil {
-						all = h.loadTasks(ids)
-					}
-					delete(s.seen, id)
-					if t := all[id]; t != nil {
-						s.send(eventToken{d, id, Deleted}, TaskChange{Kind: Deleted, Task: t})
-					}
-				}
+			for _, id := range gone(s.seen, got, ids) {
+				s.send(eventToken{d, id, Deleted}, TaskChange{Kind: Deleted, ID: id})
 			}
 		}
 	}
 }
 
-func (h *Hub) loadTasks(ids []int) map[int]*ent.Task {
-	ts, err := h.client.Task.Query().Where(task.IDIn(ids...)).All(auth.SystemContext(context.Background()))
-	if err != nil {
-		h.log.Warn("load tasks for events", "err", err)
+// gone returns the ids among ids that the subscriber was sent (seen) but may no longer
+// see (not in visible), and forgets them: each leaves with one DELETED event.
+func gone(seen, visible map[int]bool, ids []int) []int {
+	var out []int
+	for _, id := range ids {
+		if seen[id] && !visible[id] {
+			delete(seen, id)
+			out = append(out, id)
+		}
 	}
-	m := make(map[int]*ent.Task, len(ts))
-	for _, t := range ts {
-		m[t.ID] = t
-	}
-	return m
+	return out
 }
 
 func (h *Hub) dispatchCases(ids []int) {
@@ -320,9 +315,15 @@ func (h *Hub) dispatchCases(ids []int) {
 		}
 		d := new(byte)
 		for _, s := range g {
+			got := map[int]bool{}
 			for _, c := range visible {
+				got[c.ID] = true
 				kind := kindOf(c.CreatedAt, c.UpdatedAt)
-				s.send(eventToken{d, c.ID, kind}, CaseChange{Kind: kind, Case: c})
+				s.seen[c.ID] = true
+				s.send(eventToken{d, c.ID, kind}, CaseChange{Kind: kind, ID: c.ID, Case: c})
+			}
+			for _, id := range gone(s.seen, got, ids) {
+				s.send(eventToken{d, id, Deleted}, CaseChange{Kind: Deleted, ID: id})
 			}
 		}
 	}

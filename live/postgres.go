@@ -53,8 +53,9 @@ func (p *Postgres) receive() {
 			continue
 		}
 		var e Event
-		if err := json.Unmarshal([]byte(n.Extra), &e); err != nil {
-			p.log.Error("bad event on the bus", "err", err)
+		if err := json.Unmarshal([]byte(n.Extra), &e); err != nil || !e.valid() {
+			// Anyone connected to the database may NOTIFY on the channel.
+			p.log.Warn("ignored a malformed event on the bus", "pid", n.BePid, "err", err)
 			continue
 		}
 		p.deliver(e)
@@ -84,11 +85,8 @@ func split(e Event) []Event {
 	half := func(ids []int) ([]int, []int) { return ids[:len(ids)/2], ids[len(ids)/2:] }
 	a, b := e, e
 	switch {
-	case len(e.Values) > 0: // receivers read them from the database instead
-		e.Values = nil
-		return split(e)
-	case len(e.Policy) > 1:
-		a.Policy, b.Policy = e.Policy[:len(e.Policy)/2], e.Policy[len(e.Policy)/2:]
+	case len(e.Variables) > 1:
+		a.Variables, b.Variables = e.Variables[:len(e.Variables)/2], e.Variables[len(e.Variables)/2:]
 	case len(e.Tasks) > 1:
 		a.Tasks, b.Tasks = half(e.Tasks)
 		b.Cases = nil

@@ -20,14 +20,15 @@ const (
 	OpReload        Op = "reload"         // bulk change (import): sync the lines that differ from the database
 )
 
-// Change is one incremental update of the enforcer. Changes are small and serializable
-// so that other server instances can apply the same ones (see the live bus).
+// Change is one incremental update of the enforcer, applied by the server that
+// committed it. Changes never travel between servers: the others re-read the database
+// (Sync), since a change received over the bus could have been sent by anyone.
 type Change struct {
-	Op     Op     `json:"op"`
-	Sub    string `json:"sub"`
-	Obj    string `json:"obj,omitempty"`
-	Perm   string `json:"perm,omitempty"`
-	Effect string `json:"eft,omitempty"`
+	Op     Op
+	Sub    string
+	Obj    string
+	Perm   string
+	Effect string
 }
 
 // Link is the change that makes child inherit parent (user → role, role → parent,
@@ -55,7 +56,7 @@ func DropSubject(sub string) Change { return Change{Op: OpRemoveSubject, Sub: su
 func (p *Policy) Apply(changes ...Change) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	defer func() { p.subjects = map[int]*Subject{} }()
+	defer func() { p.subjects = map[int]*Subject{}; p.applied++ }()
 	for _, c := range changes {
 		if err := p.apply(c); err != nil {
 			return fmt.Errorf("apply %s %s: %w", c.Op, c.Sub, err)

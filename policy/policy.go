@@ -30,6 +30,9 @@ type Policy struct {
 	e        *casbin.Enforcer
 	everyone int // id of the Everybody role
 	subjects map[int]*Subject
+	// applied counts the changes applied to the enforcer; Sync compares it to tell
+	// whether its database read predates one.
+	applied uint64
 }
 
 // Subject is what a user may do and through which roles: the input of every visibility
@@ -87,33 +90,86 @@ func (p *Policy) Reload(ctx context.Context, client *ent.Client) error {
 	defer p.mu.Unlock()
 	p.e, p.everyone = e, lines.everybody
 	p.subjects = map[int]*Subject{}
+	p.applied++
 	return nil
 }
 
-// Sync brings the enforcer in step with the database after a bulk change (an import) by
-// applying only the lines that differ, without rebuilding it.
+// syncTries bounds how often Sync re-reads when changes keep being applied meanwhile.
+const syncTries = 3
+
+// Sync brings the enforcer in step with the database (after a bulk change, or a change
+// announced by another server) by applying only the lines that differ, without
+// rebuilding it. The database is read and the difference computed without blocking
+// permission checks; only applying it takes the write lock, and a Sync that finds
+// nothing to change drops no cached subject. A change applied here meanwhile (this
+// server's own, committed after the read) would be undone by the difference, so Sync
+// reads again then; after syncTries reads it applies what it has, and the Sync that
+// follows that change's own bus event corrects it.
 func (p *Policy) Sync(ctx context.Context, client *ent.Client) error {
-	lines, err := readLines(ctx, client)
-	if err != nil {
+	for try := 1; ; try++ {
+		p.mu.RLock()
+		before := p.applied
+		p.mu.RUnlock()
+		lines, err := readLines(ctx, client)
+		if err != nil {
+			return err
+		}
+		p.mu.RLock()
+		d, err := p.diff(lines)
+		p.mu.RUnlock()
+		if err != nil {
+			return err
+		}
+		p.mu.Lock()
+		if p.applied != before {
+			if try < syncTries {
+				p.mu.Unlock()
+				continue
+			}
+			if d, err = p.diff(lines); err != nil {
+				p.mu.Unlock()
+				return err
+			}
+		}
+		err = p.applyDiff(d)
+		p.mu.Unlock()
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	defer func() { p.subjects = map[int]*Subject{} }()
+}
+
+// difference is what Sync changes in the enforcer.
+type difference struct {
+	addG, delG, addP, delP [][]string
+	everybody              int
+}
+
+// diff compares the enforcer (p.mu held, read or write) with lines from the database.
+func (p *Policy) diff(lines *lines) (*difference, error) {
 	have, err := p.e.GetGroupingPolicy()
 	if err != nil {
-		return fmt.Errorf("read role links: %w", err)
+		return nil, fmt.Errorf("read role links: %w", err)
 	}
-	addG, delG := diffLines(have, lines.g)
 	havep, err := p.e.GetPolicy()
 	if err != nil {
-		return fmt.Errorf("read grants: %w", err)
+		return nil, fmt.Errorf("read grants: %w", err)
 	}
-	addP, delP := diffLines(havep, lines.p)
+	d := &difference{everybody: lines.everybody}
+	d.addG, d.delG = diffLines(have, lines.g)
+	d.addP, d.delP = diffLines(havep, lines.p)
+	return d, nil
+}
+
+// applyDiff applies d (p.mu held for writing) and drops the derived sets when anything
+// changed.
+func (p *Policy) applyDiff(d *difference) error {
+	if len(d.addG)+len(d.delG)+len(d.addP)+len(d.delP) == 0 && d.everybody == p.everyone {
+		return nil
+	}
+	defer func() { p.subjects = map[int]*Subject{}; p.applied++ }()
 	for _, step := range []struct {
 		rules [][]string
 		fn    func([][]string) (bool, error)
-	}{{delG, p.e.RemoveGroupingPolicies}, {delP, p.e.RemovePolicies}, {addG, p.e.AddGroupingPolicies}, {addP, p.e.AddPolicies}} {
+	}{{d.delG, p.e.RemoveGroupingPolicies}, {d.delP, p.e.RemovePolicies}, {d.addG, p.e.AddGroupingPolicies}, {d.addP, p.e.AddPolicies}} {
 		if len(step.rules) == 0 {
 			continue
 		}
@@ -121,7 +177,7 @@ func (p *Policy) Sync(ctx context.Context, client *ent.Client) error {
 			return fmt.Errorf("sync policy: %w", err)
 		}
 	}
-	p.everyone = lines.everybody
+	p.everyone = d.everybody
 	return nil
 }
 

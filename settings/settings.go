@@ -133,9 +133,9 @@ type Service struct {
 	client *ent.Client
 	policy *policy.Policy
 	log    *slog.Logger
-	// Changed, when set, is told after commit which variables changed and their new
-	// values (for the bus).
-	Changed func(ctx context.Context, names []string, values map[string]string)
+	// Changed, when set, is told after commit which variables changed (for the bus: the
+	// names alone, other servers read the values; see Reread).
+	Changed func(ctx context.Context, names []string)
 
 	mu    sync.Mutex
 	cache map[string]string // every variable's value, nil until loaded
@@ -192,10 +192,11 @@ func (s *Service) Value(ctx context.Context, name string) (string, error) {
 }
 
 // Refresh drops the cached values after variables changed (names; nil for any), wakes
-// every watcher and has the announcement's subscribers sent what changed for them. values holds the new
-// values when the change carried them (nil: they are read from the database); with
-// them subscribers get every announcement in turn, not only the one current when the
-// database is read, which may already be the next.
+// every watcher and has the announcement's subscribers sent what changed for them. values
+// holds the new values when known (this server's own change, or read by Reread as the
+// change arrived; nil: they are read from the database when sent); with them
+// subscribers get every announcement in turn, not only the one current when the
+// dispatch reads the database, which may already be the next.
 func (s *Service) Refresh(names []string, values map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -214,6 +215,33 @@ func (s *Service) Refresh(names []string, values map[string]string) {
 		}
 		s.queueLocked(announcementChange{text: text, carried: carried})
 	}
+}
+
+// Reread is Refresh for variables another server changed (names; nil for any): the bus
+// names them but carries no values, since any session on the database may send or read
+// its notifications, so the values come from the database. Unknown names are ignored.
+// When the announcement's subscribers are affected it is read at once, on the change's
+// arrival, so that a quick next change does not hide this one from them.
+func (s *Service) Reread(ctx context.Context, names []string) {
+	if names != nil {
+		names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { _, ok := Lookup(n); return !ok })
+		if len(names) == 0 {
+			return
+		}
+	}
+	s.mu.Lock()
+	announced := len(s.announced) > 0
+	s.mu.Unlock()
+	var values map[string]string
+	if announced && (names == nil || slices.ContainsFunc(names, affectsAnnouncement)) {
+		v, err := s.Get(ctx, AnnouncementName)
+		if err != nil {
+			s.log.Warn("read the announcement after a change", "err", err)
+		} else {
+			values = map[string]string{AnnouncementName: v.Value}
+		}
+	}
+	s.Refresh(names, values)
 }
 
 // Watch returns a channel that receives a signal after variables change, until ctx
@@ -317,7 +345,7 @@ func (s *Service) Set(ctx context.Context, values map[string]string) error {
 		database.AfterCommit(tx, func() {
 			// Other servers first: this one's own fan-out would slow the publishing.
 			if s.Changed != nil {
-				s.Changed(ctx, names, values)
+				s.Changed(ctx, names)
 			}
 			s.Refresh(names, values)
 		})

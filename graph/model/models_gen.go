@@ -33,9 +33,13 @@ type AddTaskNoteInput struct {
 	Content string `json:"content"`
 }
 
+// A case event; like TaskEvent, a DELETED one carries the id alone and case is null.
 type CaseEvent struct {
-	Kind ChangeKind        `json:"kind"`
-	Case *ent.BusinessCase `json:"case"`
+	Kind ChangeKind `json:"kind"`
+	// the case's id, on every kind of event
+	ID int `json:"id"`
+	// null on DELETED
+	Case *ent.BusinessCase `json:"case,omitempty"`
 }
 
 type CaseIDInput struct {
@@ -507,9 +511,15 @@ type SubstitutePayload struct {
 	Substitute *ent.Substitute `json:"substitute"`
 }
 
+// A task event. On CREATED and CHANGED, task is the task as the subscriber may see it now.
+// On DELETED the subscriber may no longer see it: only id is sent and task is null, so
+// nothing of the task's current state (name, responsibles, case…) reaches them.
 type TaskEvent struct {
 	Kind ChangeKind `json:"kind"`
-	Task *ent.Task  `json:"task"`
+	// the task's id, on every kind of event
+	ID int `json:"id"`
+	// null on DELETED
+	Task *ent.Task `json:"task,omitempty"`
 }
 
 type TaskIDInput struct {
@@ -724,7 +734,7 @@ type ChangeKind string
 const (
 	ChangeKindCreated ChangeKind = "CREATED"
 	ChangeKindChanged ChangeKind = "CHANGED"
-	// DELETED: the object left what the subscriber may see (destroyed, delegated away, rights revoked); only its id is meaningful.
+	// DELETED: the object left what the subscriber may see (destroyed, delegated away, rights revoked); the event carries its id alone.
 	ChangeKindDeleted ChangeKind = "DELETED"
 )
 
