@@ -20,7 +20,6 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -105,7 +104,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if cfg.WrapDriver != nil {
-		db.Client = ent.NewClient(ent.Driver(cfg.WrapDriver(entsql.OpenDB(db.Dialect, db.SQL))))
+		db.Client = ent.NewClient(ent.Driver(cfg.WrapDriver(db.PlainDriver())))
 	}
 	s, err := build(ctx, cfg, db)
 	if err != nil {
