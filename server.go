@@ -389,7 +389,7 @@ func (s *Server) routes(cfg Config) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := s.DB.SQL.PingContext(ctx); err != nil {
+		if err := s.DB.Ping(ctx); err != nil {
 			s.log.Warn("readiness check failed", "err", err)
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
 			return

@@ -39,10 +39,21 @@ type DB struct {
 	// URL sets another, see postgresDSN), which date_trunc and to_char work in; "UTC" on
 	// SQLite, whose date functions read the stored UTC text.
 	TimeZone string
+
+	readers *sql.DB // SQLite's read pool; nil on PostgreSQL
 }
 
 // Close closes the database.
 func (d *DB) Close() error { return d.Client.Close() }
+
+// Ping checks that the database answers. On SQLite it asks a reader: the writer's one
+// connection may be busy for a while with a transaction, which is no outage.
+func (d *DB) Ping(ctx context.Context) error {
+	if d.readers != nil {
+		return d.readers.PingContext(ctx)
+	}
+	return d.SQL.PingContext(ctx)
+}
 
 // PlainDriver returns an ent driver over the database without PostgreSQL's prepared
 // reads, for tests that wrap it to see every statement. On SQLite it is Driver: the
@@ -71,9 +82,9 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 	}
 	var drv dialect.Driver = entsql.OpenDB(d, db)
 	zone := "UTC"
+	var readers *sql.DB
 	if d == dialect.SQLite {
-		readers, err := openReaders(rawURL)
-		if err != nil {
+		if readers, err = openReaders(rawURL); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -87,7 +98,7 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 			return nil, fmt.Errorf("read the session time zone: %w", err)
 		}
 	}
-	return &DB{Client: ent.NewClient(ent.Driver(drv)), Driver: drv, SQL: db, Dialect: d, URL: rawURL, TimeZone: zone}, nil
+	return &DB{Client: ent.NewClient(ent.Driver(drv)), Driver: drv, SQL: db, Dialect: d, URL: rawURL, TimeZone: zone, readers: readers}, nil
 }
 
 // Connect opens the connection pool for rawURL without migrating, and pings it. On

@@ -216,3 +216,17 @@ func TestSQLiteReadersAreReadOnly(t *testing.T) {
 		t.Fatalf("%d rows, want 1", n)
 	}
 }
+
+// TestSQLitePingBesideWrite: the readiness check answers while a transaction holds the
+// writer's one connection (a long write is no outage).
+func TestSQLitePingBesideWrite(t *testing.T) {
+	db, d, _ := openSQLite(t)
+	held, _ := d.Tx(context.Background())
+	exec(t, held, "INSERT INTO t (v) VALUES (1)")
+	defer held.Rollback()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := db.Ping(ctx); err != nil {
+		t.Fatalf("ping while the writer is held: %v", err)
+	}
+}
