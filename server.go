@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -114,7 +113,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if cfg.WrapDriver != nil {
-		db.Client = ent.NewClient(ent.Driver(cfg.WrapDriver(entsql.OpenDB(db.Dialect, db.SQL))))
+		db.Client = ent.NewClient(ent.Driver(cfg.WrapDriver(db.PlainDriver())))
 	}
 	s, err := build(ctx, cfg, db)
 	if err != nil {
@@ -469,7 +468,7 @@ func (s *Server) routes(cfg Config) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := s.DB.SQL.PingContext(ctx); err != nil {
+		if err := s.DB.Ping(ctx); err != nil {
 			s.log.Warn("readiness check failed", "err", err)
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
 			return

@@ -72,7 +72,7 @@ func TestInternalErrorsAreMasked(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
 		srv := servertest.Start(t, dialect, demo())
 		c := srv.Login(t, "admin", "admin")
-		srv.DB.SQL.Close()
+		srv.DB.Close() // the writer and, on SQLite, the readers beside it
 		r := c.Do(t, `{ roles { totalCount } }`, nil)
 		if len(r.Errors) == 0 {
 			t.Fatal("no error from a closed database")
@@ -95,7 +95,7 @@ func TestInternalErrorsAreMasked(t *testing.T) {
 func TestWebsocketInitDatabaseFailure(t *testing.T) {
 	srv := servertest.Start(t, "sqlite", demo())
 	token := srv.Login(t, "demo", "demo").Token
-	srv.DB.SQL.Close()
+	srv.DB.Close() // the writer and the readers beside it
 	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
 	conn, resp, err := d.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql", http.Header{})
 	if err != nil {

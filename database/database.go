@@ -26,8 +26,12 @@ const DefaultURL = "file:portico.db"
 
 // DB is an open, migrated database.
 type DB struct {
-	Client  *ent.Client
-	Driver  dialect.Driver // Client's: reads as prepared statements on PostgreSQL
+	Client *ent.Client
+	// Driver is Client's: on PostgreSQL reads run as prepared statements; on SQLite
+	// transactions queue for the one writer connection and reads run beside it.
+	Driver dialect.Driver
+	// SQL is the pool: on SQLite the writer's single connection (reads through
+	// Driver and Client go to a pool of readers beside it).
 	SQL     *sql.DB
 	Dialect string
 	URL     string // the connection URL (PostgreSQL listeners open their own connection)
@@ -35,10 +39,31 @@ type DB struct {
 	// URL sets another, see postgresDSN), which date_trunc and to_char work in; "UTC" on
 	// SQLite, whose date functions read the stored UTC text.
 	TimeZone string
+
+	readers *sql.DB // SQLite's read pool; nil on PostgreSQL
 }
 
 // Close closes the database.
 func (d *DB) Close() error { return d.Client.Close() }
+
+// Ping checks that the database answers. On SQLite it asks a reader: the writer's one
+// connection may be busy for a while with a transaction, which is no outage.
+func (d *DB) Ping(ctx context.Context) error {
+	if d.readers != nil {
+		return d.readers.PingContext(ctx)
+	}
+	return d.SQL.PingContext(ctx)
+}
+
+// PlainDriver returns an ent driver over the database without PostgreSQL's prepared
+// reads, for tests that wrap it to see every statement. On SQLite it is Driver: the
+// writer and its readers.
+func (d *DB) PlainDriver() dialect.Driver {
+	if d.Dialect == dialect.SQLite {
+		return d.Driver
+	}
+	return entsql.OpenDB(d.Dialect, d.SQL)
+}
 
 // Open connects to rawURL ("" for DefaultURL; postgres:// or postgresql:// for PostgreSQL,
 // anything else is a SQLite file path or file: URL) and applies pending migrations.
@@ -57,6 +82,14 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 	}
 	var drv dialect.Driver = entsql.OpenDB(d, db)
 	zone := "UTC"
+	var readers *sql.DB
+	if d == dialect.SQLite {
+		if readers, err = openReaders(rawURL); err != nil {
+			db.Close()
+			return nil, err
+		}
+		drv = newSQLiteDriver(db, readers)
+	}
 	if d == dialect.Postgres {
 		drv = PreparedReads(entsql.OpenDB(d, db), db)
 		// Every session of the pool gets the same startup parameters from the URL.
@@ -65,15 +98,16 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 			return nil, fmt.Errorf("read the session time zone: %w", err)
 		}
 	}
-	return &DB{Client: ent.NewClient(ent.Driver(drv)), Driver: drv, SQL: db, Dialect: d, URL: rawURL, TimeZone: zone}, nil
+	return &DB{Client: ent.NewClient(ent.Driver(drv)), Driver: drv, SQL: db, Dialect: d, URL: rawURL, TimeZone: zone, readers: readers}, nil
 }
 
-// Connect opens the connection pool for rawURL without migrating, and pings it.
+// Connect opens the connection pool for rawURL without migrating, and pings it. On
+// SQLite that is the writer: one connection, whose transactions begin IMMEDIATE.
 func Connect(rawURL string) (string, *sql.DB, error) {
 	if rawURL == "" {
 		rawURL = DefaultURL
 	}
-	d, driver, dsn := dialect.SQLite, "sqlite", sqliteDSN(rawURL)
+	d, driver, dsn := dialect.SQLite, "sqlite", sqliteDSN(rawURL, false)
 	if strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://") {
 		d, driver, dsn = dialect.Postgres, "postgres", postgresDSN(rawURL)
 	}
@@ -82,8 +116,9 @@ func Connect(rawURL string) (string, *sql.DB, error) {
 		return "", nil, fmt.Errorf("open %s database: %w", d, err)
 	}
 	if d == dialect.SQLite {
-		// One writer at a time is all SQLite allows; a small pool avoids busy errors.
-		db.SetMaxOpenConns(4)
+		// One writer at a time is all SQLite allows: more connections would only queue
+		// inside SQLite's lock, where a read→write upgrade fails at once (sqliteDriver).
+		db.SetMaxOpenConns(1)
 	} else {
 		// A few connections per core: more only make PostgreSQL's backends fight for
 		// the same cores (measured on 2 cores: 32 gave 20% less throughput than 8).
@@ -101,9 +136,33 @@ func Connect(rawURL string) (string, *sql.DB, error) {
 	return d, db, nil
 }
 
-// sqliteDSN turns a path or file: URL into a modernc DSN with foreign keys on, WAL and a
-// busy timeout, keeping any parameters the caller gave.
-func sqliteDSN(raw string) string {
+// openReaders opens the SQLite read pool beside the writer: query_only connections that
+// WAL mode lets read the last commit while the writer writes.
+func openReaders(rawURL string) (*sql.DB, error) {
+	if rawURL == "" {
+		rawURL = DefaultURL
+	}
+	db, err := sql.Open("sqlite", sqliteDSN(rawURL, true))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite readers: %w", err)
+	}
+	n := readers()
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n) // keep them: opening one runs the pragmas again
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to sqlite readers: %w", err)
+	}
+	return db, nil
+}
+
+// sqliteDSN turns a path or file: URL into a modernc DSN with a busy timeout, keeping any
+// parameters the caller gave. The writer also turns foreign keys and WAL on and begins
+// transactions IMMEDIATE (taking the write lock at BEGIN, never upgrading to it later);
+// a reader is query_only.
+func sqliteDSN(raw string, reader bool) string {
 	raw = strings.TrimPrefix(raw, "sqlite://")
 	raw = strings.TrimPrefix(raw, "sqlite:")
 	if !strings.HasPrefix(raw, "file:") {
@@ -111,10 +170,16 @@ func sqliteDSN(raw string) string {
 	}
 	path, query, _ := strings.Cut(raw, "?")
 	q, _ := url.ParseQuery(query)
-	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)"} {
+	pragmas := []string{"foreign_keys(1)", "journal_mode(WAL)"}
+	if reader {
+		pragmas = []string{"query_only(1)"}
+	}
+	for _, p := range append(pragmas, fmt.Sprintf("busy_timeout(%d)", busyTimeout)) {
 		q.Add("_pragma", p)
 	}
-	q.Set("_txlock", "immediate")
+	if !reader {
+		q.Set("_txlock", "immediate")
+	}
 	return path + "?" + q.Encode()
 }
 

@@ -39,11 +39,15 @@ func (d *Directory) Import(ctx context.Context, format Format, roles, users io.R
 		return res, err
 	}
 	err = d.write(ctx, policy.RoleManagement, func(ctx context.Context, c *ent.Client) ([]policy.Change, error) {
+		hashes, err := d.hashUsers(ctx, us)
+		if err != nil {
+			return nil, err
+		}
 		ids, err := importRoles(ctx, c, rs, &res)
 		if err != nil {
 			return nil, err
 		}
-		if err := d.importUsers(ctx, c, us, ids, &res); err != nil {
+		if err := d.importUsers(ctx, c, us, hashes, ids, &res); err != nil {
 			return nil, err
 		}
 		return []policy.Change{{Op: policy.OpReload}}, nil
@@ -190,11 +194,34 @@ func checkAcyclic(ctx context.Context, c *ent.Client) error {
 	return nil
 }
 
-// importUsers creates or updates the users of a file. A password in the file must meet
-// the password rules, as one set through createUser would, and replacing the password of
-// an existing user ends its sessions.
-func (d *Directory) importUsers(ctx context.Context, c *ent.Client, us []rolefile.User, roleIDs map[string]int, res *ImportResult) error {
-	for _, u := range us {
+// hashUsers checks the file's passwords against the password rules, as createUser would,
+// and hashes them before the transaction's first statement (see hashBeforeWriting): a
+// file of 100 users would otherwise hold the writer for seconds.
+func (d *Directory) hashUsers(ctx context.Context, us []rolefile.User) ([]*string, error) {
+	hashes := make([]*string, len(us))
+	for i, u := range us {
+		if u.Password == "" {
+			continue
+		}
+		if err := d.checkPassword(ctx, u.Name, u.Password); err != nil {
+			if e, ok := apperr.As(err); ok {
+				return nil, apperr.BadInput("users file: user %q: %s", u.Name, e.Message)
+			}
+			return nil, fmt.Errorf("users file: user %q: %w", u.Name, err)
+		}
+		h, err := auth.HashPassword(u.Password)
+		if err != nil {
+			return nil, apperr.BadInput("users file: user %q: %v", u.Name, err)
+		}
+		hashes[i] = &h
+	}
+	return hashes, nil
+}
+
+// importUsers creates or updates the file's users; hashes[i] is the hash of us[i]'s
+// password, nil for none. Replacing the password of an existing user ends its sessions.
+func (d *Directory) importUsers(ctx context.Context, c *ent.Client, us []rolefile.User, hashes []*string, roleIDs map[string]int, res *ImportResult) error {
+	for i, u := range us {
 		ids := make([]int, 0, len(u.Roles))
 		for _, rn := range u.Roles {
 			id, ok := roleIDs[rn] // every role of the database and the file
@@ -203,20 +230,7 @@ func (d *Directory) importUsers(ctx context.Context, c *ent.Client, us []rolefil
 			}
 			ids = append(ids, id)
 		}
-		var hash *string
-		if u.Password != "" {
-			if err := d.checkPassword(ctx, u.Name, u.Password); err != nil {
-				if e, ok := apperr.As(err); ok {
-					return apperr.BadInput("users file: user %q: %s", u.Name, e.Message)
-				}
-				return fmt.Errorf("users file: user %q: %w", u.Name, err)
-			}
-			h, err := auth.HashPassword(u.Password)
-			if err != nil {
-				return apperr.BadInput("users file: user %q: %v", u.Name, err)
-			}
-			hash = &h
-		}
+		hash := hashes[i]
 		existing, err := c.User.Query().Where(user.Name(u.Name)).Only(ctx)
 		switch {
 		case ent.IsNotFound(err):

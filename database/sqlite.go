@@ -1,0 +1,277 @@
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// ErrBusy is the error of a write that could not get the database in time: SQLite's
+// SQLITE_BUSY, or WriteWait spent in the writer's queue. Nothing was written; the
+// request may be sent again. errors.Is(err, ErrBusy) finds it under any wrapping.
+var ErrBusy = errors.New("the database is busy; try again")
+
+// WriteWait bounds how long a write waits for SQLite's writer before it fails with
+// ErrBusy. The queue is milliseconds deep on a machine with CPU to spare; at 17 times
+// more runnable work than cores, 64 clients saw waits of 35 s (a transaction holding
+// the writer gets its share of the CPU like any request), and 30 s failed one. Two
+// minutes outlasts the clients' own timeouts; a client that gives up leaves the queue.
+const WriteWait = 2 * time.Minute
+
+// busyTimeout is SQLite's own wait for a lock another connection holds (ms): readers
+// during a checkpoint, or another process such as a `portico import` beside the server.
+const busyTimeout = 10000
+
+// sqliteDriver is the ent driver over a SQLite file. SQLite lets one connection write
+// at a time; a pool of writers only makes them fight over the lock, and a deferred
+// transaction that reads and then writes fails at once with SQLITE_BUSY, whatever the
+// busy timeout (the review's logins failed so, and a transaction holding the lock while
+// it waited for a pool connection stalled every request for 10 s). So:
+//   - every transaction runs on the one writer connection, queued first come first
+//     served (channel waiters are woken in order; database/sql picks a random waiter),
+//     and starts (BEGIN IMMEDIATE) at its first statement: a mutation that never touches
+//     the database, such as login, never queues;
+//   - reads outside transactions run on a pool of read-only connections beside it,
+//     which in WAL mode see the last commit and never wait for the writer;
+//   - writes outside transactions (single statements) queue for the writer too.
+type sqliteDriver struct {
+	writer *entsql.Driver // MaxOpenConns(1), BEGIN IMMEDIATE
+	reader *entsql.Driver // query_only connections
+	queue  chan struct{}  // holds a token while a transaction has the writer
+	wait   time.Duration  // WriteWait
+
+	waiting atomic.Int32 // transactions in the queue
+}
+
+func newSQLiteDriver(writer, reader *sql.DB) *sqliteDriver {
+	return &sqliteDriver{
+		writer: entsql.OpenDB(dialect.SQLite, writer),
+		reader: entsql.OpenDB(dialect.SQLite, reader),
+		queue:  make(chan struct{}, 1),
+		wait:   WriteWait,
+	}
+}
+
+// readers is the size of the read pool: SQLite reads are CPU work in this process.
+func readers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
+// Dialect returns SQLite.
+func (d *sqliteDriver) Dialect() string { return dialect.SQLite }
+
+// Close closes both pools.
+func (d *sqliteDriver) Close() error { return errors.Join(d.reader.Close(), d.writer.Close()) }
+
+// Exec runs a write on the writer, in its turn.
+func (d *sqliteDriver) Exec(ctx context.Context, query string, args, v any) error {
+	if err := d.take(ctx); err != nil {
+		return err
+	}
+	defer d.release()
+	return busy(d.writer.Exec(ctx, query, args, v))
+}
+
+// Query runs a read on a reader, anything else (INSERT … RETURNING) on the writer in
+// its turn, which lasts until the rows are closed.
+func (d *sqliteDriver) Query(ctx context.Context, query string, args, v any) error {
+	if isRead(query) {
+		return busy(d.reader.Query(ctx, query, args, v))
+	}
+	if err := d.take(ctx); err != nil {
+		return err
+	}
+	if err := d.writer.Query(ctx, query, args, v); err != nil {
+		d.release()
+		return busy(err)
+	}
+	rows := v.(*entsql.Rows) // the writer's Query checked it
+	rows.ColumnScanner = releasing{rows.ColumnScanner, sync.OnceFunc(d.release)}
+	return nil
+}
+
+// releasing frees the writer when its rows are closed.
+type releasing struct {
+	entsql.ColumnScanner
+	release func()
+}
+
+func (r releasing) Close() error {
+	defer r.release()
+	return r.ColumnScanner.Close()
+}
+
+// ExecContext is Exec for ent's generated client.ExecContext.
+func (d *sqliteDriver) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := d.take(ctx); err != nil {
+		return nil, err
+	}
+	defer d.release()
+	r, err := d.writer.ExecContext(ctx, query, args...)
+	return r, busy(err)
+}
+
+// QueryContext is Query for ent's generated client.QueryContext, for reads: a write
+// through it would wait for the writer's connection outside the queue.
+func (d *sqliteDriver) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	on := d.writer
+	if isRead(query) {
+		on = d.reader
+	}
+	r, err := on.QueryContext(ctx, query, args...)
+	return r, busy(err)
+}
+
+// Tx returns a write transaction.
+func (d *sqliteDriver) Tx(ctx context.Context) (dialect.Tx, error) { return d.BeginTx(ctx, nil) }
+
+// BeginTx returns a write transaction, which takes the writer at its first statement,
+// or for opts.ReadOnly a read transaction on a reader (one snapshot, no writer).
+func (d *sqliteDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
+	if opts != nil && opts.ReadOnly {
+		tx, err := d.reader.BeginTx(ctx, opts)
+		return tx, busy(err)
+	}
+	return &writeTx{d: d, ctx: ctx, opts: opts}, nil
+}
+
+// take waits for the writer, in order of arrival, for at most d.wait.
+func (d *sqliteDriver) take(ctx context.Context) error {
+	select {
+	case d.queue <- struct{}{}:
+		return nil
+	default:
+	}
+	d.waiting.Add(1)
+	defer d.waiting.Add(-1)
+	wait := time.NewTimer(d.wait)
+	defer wait.Stop()
+	select {
+	case d.queue <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-wait.C:
+		return fmt.Errorf("%w: waited %v for the writer", ErrBusy, d.wait)
+	}
+}
+
+func (d *sqliteDriver) release() { <-d.queue }
+
+// writeTx is a transaction on the writer that begins at its first statement.
+type writeTx struct {
+	d    *sqliteDriver
+	ctx  context.Context // BeginTx's: database/sql ends the transaction with it
+	opts *sql.TxOptions
+
+	mu   sync.Mutex
+	tx   dialect.Tx // nil until the first statement
+	done bool
+}
+
+// begin returns the open transaction, taking the writer and beginning it the first time.
+func (t *writeTx) begin() (dialect.Tx, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.done:
+		return nil, sql.ErrTxDone
+	case t.tx != nil:
+		return t.tx, nil
+	}
+	if err := t.d.take(t.ctx); err != nil {
+		return nil, err
+	}
+	tx, err := t.d.writer.BeginTx(t.ctx, t.opts)
+	if err != nil {
+		t.d.release()
+		return nil, busy(fmt.Errorf("begin: %w", err))
+	}
+	t.tx = tx
+	return tx, nil
+}
+
+func (t *writeTx) Exec(ctx context.Context, query string, args, v any) error {
+	tx, err := t.begin()
+	if err != nil {
+		return err
+	}
+	return busy(tx.Exec(ctx, query, args, v))
+}
+
+func (t *writeTx) Query(ctx context.Context, query string, args, v any) error {
+	tx, err := t.begin()
+	if err != nil {
+		return err
+	}
+	return busy(tx.Query(ctx, query, args, v))
+}
+
+// ExecContext and QueryContext serve ent's generated tx.ExecContext and tx.QueryContext.
+func (t *writeTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tx, err := t.begin()
+	if err != nil {
+		return nil, err
+	}
+	r, err := tx.(*entsql.Tx).ExecContext(ctx, query, args...)
+	return r, busy(err)
+}
+
+func (t *writeTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	tx, err := t.begin()
+	if err != nil {
+		return nil, err
+	}
+	r, err := tx.(*entsql.Tx).QueryContext(ctx, query, args...)
+	return r, busy(err)
+}
+
+// Commit commits what ran and frees the writer; with nothing run it does nothing.
+func (t *writeTx) Commit() error { return t.end((dialect.Tx).Commit) }
+
+// Rollback rolls back what ran and frees the writer.
+func (t *writeTx) Rollback() error { return t.end((dialect.Tx).Rollback) }
+
+func (t *writeTx) end(f func(dialect.Tx) error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return sql.ErrTxDone
+	}
+	t.done = true
+	if t.tx == nil {
+		return nil
+	}
+	defer t.d.release()
+	return busy(f(t.tx))
+}
+
+// isRead reports whether a statement only reads: it starts with SELECT, WITH or
+// EXPLAIN. Readers are query_only, so one that writes after all fails loudly.
+func isRead(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	for _, kw := range []string{"SELECT", "WITH", "EXPLAIN"} {
+		if len(q) >= len(kw) && strings.EqualFold(q[:len(kw)], kw) {
+			return true
+		}
+	}
+	return false
+}
+
+// busy marks SQLite's SQLITE_BUSY (and its extended codes) as ErrBusy.
+func busy(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY {
+		return fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	return err
+}
