@@ -118,8 +118,10 @@ func TestHostilePageCap(t *testing.T) {
 		}
 		var out struct {
 			Tasks, All conn
-			Cases      struct{ Edges []struct{ Node struct{ Tasks conn } } }
-			Search     conn
+			Cases      struct {
+				Edges []struct{ Node struct{ Tasks conn } }
+			}
+			Search conn
 		}
 		admin.MustDo(t, fmt.Sprintf(`{
 			tasks { totalCount edges { cursor } pageInfo { hasNextPage } }
