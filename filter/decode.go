@@ -98,6 +98,13 @@ func decodeArg(arg, text, typ string, dst any) error {
 	if err != nil {
 		return apperr.BadInput("%s is not valid JSON (%v); %s", arg, err, hint(arg, typ))
 	}
+	var shape any
+	if err := json.Unmarshal(raw, &shape); err != nil {
+		return apperr.BadInput("%s is not valid JSON (%v); %s", arg, err, hint(arg, typ))
+	}
+	if err := CheckShape(arg, shape); err != nil {
+		return err
+	}
 	d := decoder{hint: hint(arg, typ)}
 	return d.value(arg, raw, reflect.ValueOf(dst).Elem())
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/filter"
 )
 
 // Limits bound what one GraphQL request may cost. They apply in the order a request
@@ -107,6 +108,11 @@ func (d documentLimit) MutateOperationParameters(ctx context.Context, p *graphql
 	if p.Query == "" {
 		return nil // gqlgen answers "no operation provided"
 	}
+	for name, v := range p.Variables {
+		if err := filter.CheckShape("$"+name, v); err != nil {
+			return badInput("%s", err.Error())
+		}
+	}
 	if d.validated != nil {
 		if _, ok := d.validated.Get(ctx, p.Query); ok {
 			return nil
@@ -135,6 +141,75 @@ func (d documentLimit) MutateOperationParameters(ctx context.Context, p *graphql
 	}
 	if fields > d.MaxFields {
 		return badInput("the query selects more than %d fields (a fragment counts each time it is spread); split it into smaller queries", d.MaxFields)
+	}
+	return inlineShape(doc)
+}
+
+// inlineShape applies filter's input shape limits to the values written in the document:
+// arguments of fields and directives, and variables' defaults.
+func inlineShape(doc *ast.QueryDocument) *gqlerror.Error {
+	var err *gqlerror.Error
+	var args func(name string, list ast.ArgumentList)
+	var dirs func(list ast.DirectiveList)
+	var sels func(set ast.SelectionSet)
+	args = func(name string, list ast.ArgumentList) {
+		for _, a := range list {
+			if err == nil {
+				err = valueShape(name+"."+a.Name, a.Value, 0)
+			}
+		}
+	}
+	dirs = func(list ast.DirectiveList) {
+		for _, d := range list {
+			args("@"+d.Name, d.Arguments)
+		}
+	}
+	sels = func(set ast.SelectionSet) {
+		for _, sel := range set {
+			switch s := sel.(type) {
+			case *ast.Field:
+				args(s.Alias, s.Arguments)
+				dirs(s.Directives)
+				sels(s.SelectionSet)
+			case *ast.InlineFragment:
+				dirs(s.Directives)
+				sels(s.SelectionSet)
+			case *ast.FragmentSpread:
+				dirs(s.Directives) // the fragment itself is walked below
+			}
+		}
+	}
+	for _, op := range doc.Operations {
+		for _, v := range op.VariableDefinitions {
+			if err == nil && v.DefaultValue != nil {
+				err = valueShape("$"+v.Variable, v.DefaultValue, 0)
+			}
+		}
+		dirs(op.Directives)
+		sels(op.SelectionSet)
+	}
+	for _, f := range doc.Fragments {
+		dirs(f.Directives)
+		sels(f.SelectionSet)
+	}
+	return err
+}
+
+// valueShape checks one literal against filter.MaxInputDepth and filter.MaxInputList.
+func valueShape(name string, v *ast.Value, depth int) *gqlerror.Error {
+	if v == nil || v.Kind != ast.ObjectValue && v.Kind != ast.ListValue {
+		return nil
+	}
+	if depth++; depth > filter.MaxInputDepth {
+		return badInput("%s", filter.DepthError(name).Error())
+	}
+	if v.Kind == ast.ListValue && len(v.Children) > filter.MaxInputList {
+		return badInput("%s", filter.ListError(name, len(v.Children)).Error())
+	}
+	for _, c := range v.Children {
+		if err := valueShape(name, c.Value, depth); err != nil {
+			return err
+		}
 	}
 	return nil
 }
