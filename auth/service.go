@@ -39,7 +39,7 @@ func (s *Service) Login(ctx context.Context, name, password, addr string) (strin
 		return "", time.Time{}, nil, apperr.Forbidden("too many failed logins; try again in %d s", int(wait.Seconds())+1).
 			WithExtension("retryAfterSeconds", int(wait.Seconds())+1)
 	}
-	u, err := s.client.User.Query().Where(user.Name(name)).Only(SystemContext(ctx))
+	u, err := s.client.User.Query().Where(user.Name(name)).Only(Elevate(ctx, ReadForLogin))
 	if err != nil && !ent.IsNotFound(err) {
 		return "", time.Time{}, nil, fmt.Errorf("login %q: %w", name, err)
 	}

@@ -44,3 +44,26 @@ func SystemContext(ctx context.Context) context.Context {
 
 // IsSystem reports whether ctx is a SystemContext.
 func IsSystem(ctx context.Context) bool { v, _ := ctx.Value(systemKey{}).(bool); return v }
+
+// Privilege names one narrow read or write beyond the viewer's visibility that a request
+// path needs (the user lookup of a login, say). Package policy's rule table says what
+// each allows; a privilege it does not know allows nothing. Unlike SystemContext it
+// lifts no rule but the ones its entry names.
+type Privilege string
+
+// ReadForLogin lets a login read the User entity to look up the name, before anybody is
+// logged in.
+const ReadForLogin Privilege = "ReadForLogin"
+
+type privilegeKey struct{}
+
+// Elevate returns ctx carrying the privilege p (replacing any other).
+func Elevate(ctx context.Context, p Privilege) context.Context {
+	return context.WithValue(ctx, privilegeKey{}, p)
+}
+
+// PrivilegeOf returns the privilege ctx carries, if any.
+func PrivilegeOf(ctx context.Context) (Privilege, bool) {
+	p, ok := ctx.Value(privilegeKey{}).(Privilege)
+	return p, ok
+}

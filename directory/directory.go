@@ -55,14 +55,14 @@ func (d *Directory) write(ctx context.Context, perm policy.Permission, fn func(c
 func (d *Directory) apply(ctx context.Context, changes []policy.Change) {
 	var err error
 	if policy.NeedsReload(changes) {
-		err = d.policy.Sync(policy.SystemContext(ctx), d.client)
+		err = d.policy.Sync(policy.Elevate(ctx, policy.ReloadPolicy), d.client)
 	} else {
 		err = d.policy.Apply(changes...)
 	}
 	if err != nil {
 		// The database is the truth; a failed incremental update means a full reload.
 		d.log.Error("policy update failed; reloading", "err", err)
-		if err := d.policy.Reload(policy.SystemContext(ctx), d.client); err != nil {
+		if err := d.policy.Reload(policy.Elevate(ctx, policy.ReloadPolicy), d.client); err != nil {
 			d.log.Error("policy reload failed", "err", err)
 		}
 	}

@@ -99,7 +99,7 @@ func (s *Service) mayWrite(ctx context.Context, caseID int) (*policy.Subject, er
 		return nil, err
 	}
 	if sub.Has(policy.DocumentWrite) {
-		if n, err := s.client.BusinessCase.Query().Where(businesscase.ID(caseID)).Count(policy.SystemContext(ctx)); err != nil || n == 0 {
+		if n, err := s.client.BusinessCase.Query().Where(businesscase.ID(caseID)).Count(policy.Elevate(ctx, policy.CaseOfDocuments)); err != nil || n == 0 {
 			return nil, notFoundOr(err, caseID)
 		}
 		return sub, nil
@@ -192,7 +192,7 @@ func acceptedList() string {
 
 // Delete removes a document.
 func (s *Service) Delete(ctx context.Context, id int) error {
-	doc, err := s.client.Document.Query().Where(document.ID(id)).Select(document.FieldCaseID).Only(policy.SystemContext(ctx))
+	doc, err := s.client.Document.Query().Where(document.ID(id)).Select(document.FieldCaseID).Only(policy.Elevate(ctx, policy.CaseOfDocuments))
 	if ent.IsNotFound(err) {
 		return apperr.NotFound("no document %d", id)
 	}
@@ -216,7 +216,7 @@ func (s *Service) mayRead(ctx context.Context, caseID int) error {
 	}
 	c := ctx
 	if sub.Has(policy.DocumentRead) {
-		c = policy.SystemContext(ctx)
+		c = policy.Elevate(ctx, policy.CaseOfDocuments)
 	}
 	n, err := s.client.BusinessCase.Query().Where(businesscase.ID(caseID)).Count(c)
 	if err != nil {

@@ -171,7 +171,7 @@ func (s *Service) Value(ctx context.Context, name string) (string, error) {
 		// own uncommitted writes, so it is not kept.
 		c := database.Reader(ctx, s.client)
 		keep := c == s.client
-		rows, err := c.Variable.Query().All(policy.SystemContext(ctx))
+		rows, err := c.Variable.Query().All(policy.Elevate(ctx, policy.ReadSettings))
 		if err != nil {
 			return "", fmt.Errorf("read variables: %w", err)
 		}

@@ -57,8 +57,9 @@ func (e *Engine) DestroyCase(ctx context.Context, id int) (*ent.BusinessCase, er
 		if n == 0 {
 			return nil, nil, apperr.Conflict("case %d changed meanwhile; reload it", cs.ID)
 		}
-		sys := policy.SystemContext(ctx)
-		open, err := c.Task.Query().Where(task.CaseID(cs.ID), task.StateNotIn(task.StateDONE, task.StateDESTROYED)).All(sys)
+		// All the case's open tasks go with it, also those the viewer does not see.
+		open, err := c.Task.Query().Where(task.CaseID(cs.ID), task.StateNotIn(task.StateDONE, task.StateDESTROYED)).
+			All(policy.Elevate(ctx, policy.DestroyCaseTasks))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -78,7 +79,7 @@ func (e *Engine) DestroyCase(ctx context.Context, id int) (*ent.BusinessCase, er
 		if err := caseEvent(ctx, c, a.userID, cs, "DESTROYED", cs.State, businesscase.StateDESTROYED, nil); err != nil {
 			return nil, nil, err
 		}
-		out, err = c.BusinessCase.Get(sys, cs.ID)
+		out, err = c.BusinessCase.Get(policy.Elevate(ctx, policy.ReadBack), cs.ID)
 		return ids, []int{cs.ID}, err
 	})
 	return out, err
@@ -115,14 +116,14 @@ func (e *Engine) UpdateCase(ctx context.Context, id int, name, description *stri
 			upd.SetDescription(*description)
 			changed["description"] = *description
 		}
-		if err := upd.Exec(ctx); err != nil {
+		// The updated row is the payload: the viewer may see it or not, it just changed it.
+		if out, err = upd.Save(ctx); err != nil {
 			return nil, nil, fmt.Errorf("update case %d: %w", cs.ID, err)
 		}
 		if err := caseEvent(ctx, c, a.userID, cs, "CHANGED", cs.State, cs.State, changed); err != nil {
 			return nil, nil, err
 		}
-		out, err = c.BusinessCase.Get(policy.SystemContext(ctx), cs.ID)
-		return nil, []int{cs.ID}, err
+		return nil, []int{cs.ID}, nil
 	})
 	return out, err
 }

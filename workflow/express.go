@@ -142,7 +142,7 @@ func (e *Engine) CreateExpressProcess(ctx context.Context, def ExpressProcess) (
 // mayManage loads an express process the viewer may change: its owner, or an
 // administrator (TaskReadAll and CaseReadAll), as seed 001 says.
 func (e *Engine) mayManage(ctx context.Context, c *ent.Client, a actor, id int) (*ent.Process, error) {
-	p, err := c.Process.Get(policy.SystemContext(ctx), id)
+	p, err := c.Process.Get(policy.Elevate(ctx, policy.ReadProcessDefinition), id)
 	if ent.IsNotFound(err) {
 		return nil, apperr.NotFound("no process with id %d", id)
 	}
@@ -309,7 +309,7 @@ func (e *Engine) StartProcess(ctx context.Context, processID int) (*ent.Business
 		if len(tasks) > 0 {
 			first = tasks[0]
 		}
-		cs, err = c.BusinessCase.Get(policy.SystemContext(ctx), cs.ID)
+		cs, err = c.BusinessCase.Get(policy.Elevate(ctx, policy.ReadBack), cs.ID)
 		return ids, []int{cs.ID}, err
 	})
 	return cs, first, err
@@ -403,7 +403,7 @@ func (e *Engine) Complete(ctx context.Context, id int, data map[string]any) (*en
 	var cs *ent.BusinessCase
 	err := e.onTask(ctx, id, policy.TaskComplete, func(ctx context.Context, c *ent.Client, a actor, t *ent.Task, f policy.TaskFacts) ([]int, []int, error) {
 		var err error
-		cs, err = c.BusinessCase.Get(policy.SystemContext(ctx), t.CaseID)
+		cs, err = c.BusinessCase.Get(policy.Elevate(ctx, policy.ReadBack), t.CaseID)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -441,10 +441,10 @@ func (e *Engine) Complete(ctx context.Context, id int, data map[string]any) (*en
 				return nil, nil, err
 			}
 		}
-		if out, err = c.Task.Get(policy.SystemContext(ctx), t.ID); err != nil {
+		if out, err = c.Task.Get(policy.Elevate(ctx, policy.ReadBack), t.ID); err != nil {
 			return nil, nil, err
 		}
-		cs, err = c.BusinessCase.Get(policy.SystemContext(ctx), cs.ID)
+		cs, err = c.BusinessCase.Get(policy.Elevate(ctx, policy.ReadBack), cs.ID)
 		return ids, []int{cs.ID}, err
 	})
 	return out, cs, err
@@ -456,7 +456,7 @@ func stepOf(ctx context.Context, c *ent.Client, cs *ent.BusinessCase, t *ent.Tas
 	if cs.ProcessID == nil {
 		return TaskDefinition{}, nil, nil
 	}
-	p, err := c.Process.Get(policy.SystemContext(ctx), *cs.ProcessID)
+	p, err := c.Process.Get(policy.Elevate(ctx, policy.ReadProcessDefinition), *cs.ProcessID)
 	if err != nil || p.Kind != process.KindEXPRESS_PROCESS || len(p.Definition) == 0 {
 		return TaskDefinition{}, nil, nil
 	}

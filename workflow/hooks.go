@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/hook"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
+	"github.com/portico-dev/portico/policy"
 )
 
 // InstallHooks keeps the copies of each task's DELAYED state, system flag and creation
@@ -19,7 +19,7 @@ func InstallHooks(client *ent.Client) {
 		return hook.TaskResponsibleFunc(func(ctx context.Context, m *ent.TaskResponsibleMutation) (ent.Value, error) {
 			if id, ok := m.TaskID(); ok && m.Op().Is(ent.OpCreate) {
 				t, err := m.Client().Task.Query().Where(task.ID(id)).Select(task.FieldState, task.FieldSystem, task.FieldCreatedAt).
-					Only(auth.SystemContext(ctx))
+					Only(policy.Elevate(ctx, policy.CopyTaskFlags))
 				if err != nil {
 					return nil, fmt.Errorf("task %d of a responsible: %w", id, err)
 				}
@@ -38,7 +38,7 @@ func InstallHooks(client *ent.Client) {
 				return next.Mutate(ctx, m)
 			}
 			// Before the update: it may change what its own predicates match.
-			ids, err := m.IDs(auth.SystemContext(ctx))
+			ids, err := m.IDs(policy.Elevate(ctx, policy.CopyTaskFlags))
 			if err != nil {
 				return nil, fmt.Errorf("tasks of an update: %w", err)
 			}

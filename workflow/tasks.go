@@ -97,7 +97,7 @@ func (e *Engine) move(ctx context.Context, id int, tr transition) (*ent.Task, er
 			}
 		}
 		// Read back under the system context: the viewer may no longer see the task.
-		out, err = c.Task.Get(policy.SystemContext(ctx), t.ID)
+		out, err = c.Task.Get(policy.Elevate(ctx, policy.ReadBack), t.ID)
 		return []int{t.ID}, []int{t.CaseID}, err
 	})
 	return out, err
@@ -131,7 +131,7 @@ func (e *Engine) Delegate(ctx context.Context, id int, userIDs, roleIDs []int) (
 			return nil, nil, err
 		}
 		e.afterAssign(ctx, AssignedDelegated, t.ID)
-		out, err = c.Task.Get(policy.SystemContext(ctx), t.ID)
+		out, err = c.Task.Get(policy.Elevate(ctx, policy.ReadBack), t.ID)
 		return []int{t.ID}, []int{t.CaseID}, err
 	})
 	return out, err
@@ -227,7 +227,7 @@ func (e *Engine) Update(ctx context.Context, id int, ch TaskChanges) (*ent.Task,
 			return nil, nil, err
 		}
 		var err error
-		out, err = c.Task.Get(policy.SystemContext(ctx), t.ID)
+		out, err = c.Task.Get(policy.Elevate(ctx, policy.ReadBack), t.ID)
 		return []int{t.ID}, []int{t.CaseID}, err
 	})
 	return out, err

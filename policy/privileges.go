@@ -1,0 +1,86 @@
+package policy
+
+import (
+	"context"
+	"slices"
+
+	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/ent"
+)
+
+// Privilege is a named, narrow exception to the read rules for one request-path need;
+// see auth.Privilege. Request paths use these, never SystemContext (jobs, bootstrap and
+// the command line only; TestSystemContextOnlyInJobs fails otherwise).
+type Privilege = auth.Privilege
+
+const (
+	// ReadForLogin: the login reads the User it checks the password of (no viewer yet).
+	ReadForLogin = auth.ReadForLogin
+	// ReadSettings: filling the server-wide settings cache reads every Variable, also
+	// for requests without a viewer (the login page).
+	ReadSettings Privilege = "ReadSettings"
+	// ReloadPolicy: rebuilding the enforcer after a committed change reads the Roles,
+	// Users and Grants.
+	ReloadPolicy Privilege = "ReloadPolicy"
+	// CaseOfDocuments: DocumentRead and DocumentWrite act on every case, so their holders
+	// see whether a case exists and which case a document belongs to.
+	CaseOfDocuments Privilege = "CaseOfDocuments"
+	// DestroyCaseTasks: destroying a case destroys all its open tasks, also those the
+	// viewer does not see.
+	DestroyCaseTasks Privilege = "DestroyCaseTasks"
+	// CopyTaskFlags: the task hooks read the tasks they copy state, system flag and
+	// creation time of onto the responsibles, whoever writes them.
+	CopyTaskFlags Privilege = "CopyTaskFlags"
+	// ReadProcessDefinition: the engine reads the express process a case runs (its next
+	// step) and checks the owner of a process before refusing to change it.
+	ReadProcessDefinition Privilege = "ReadProcessDefinition"
+	// ReadBack: a workflow mutation returns the task and case it just changed, although
+	// the change (a delegation, say) may have taken them out of the viewer's sight.
+	ReadBack Privilege = "ReadBack"
+)
+
+// privilegeGrant is what a privilege lifts: the read rules of the entities named, for
+// subjects holding one of needs (no needs: also without a viewer). Writes are never
+// lifted: every request-path write is the viewer's.
+type privilegeGrant struct {
+	reads []string
+	needs []Permission
+	// viewer: a logged-in viewer is needed even though needs is empty.
+	viewer bool
+}
+
+// privileges is the one table of what each privilege allows.
+var privileges = map[Privilege]privilegeGrant{
+	ReadForLogin:          {reads: []string{ent.TypeUser}},
+	ReadSettings:          {reads: []string{ent.TypeVariable}},
+	ReloadPolicy:          {reads: []string{ent.TypeRole, ent.TypeUser, ent.TypeGrant}},
+	CaseOfDocuments:       {reads: []string{ent.TypeBusinessCase, ent.TypeDocument}, needs: []Permission{DocumentRead, DocumentWrite, DocumentOfInvolvedCaseWrite}},
+	DestroyCaseTasks:      {reads: []string{ent.TypeTask}, needs: []Permission{CaseDestroy}},
+	CopyTaskFlags:         {reads: []string{ent.TypeTask}, viewer: true},
+	ReadProcessDefinition: {reads: []string{ent.TypeProcess}, viewer: true},
+	ReadBack:              {reads: []string{ent.TypeTask, ent.TypeBusinessCase}, viewer: true},
+}
+
+// Elevate returns ctx carrying the privilege p: the queries made with it read the
+// entities p names without their read rule, and nothing else.
+func Elevate(ctx context.Context, p Privilege) context.Context { return auth.Elevate(ctx, p) }
+
+// privileged reports whether ctx carries a privilege lifting the read rule of typ.
+func (p *Policy) privileged(ctx context.Context, typ string) bool {
+	pr, ok := auth.PrivilegeOf(ctx)
+	if !ok {
+		return false
+	}
+	g, ok := privileges[pr]
+	if !ok || !slices.Contains(g.reads, typ) {
+		return false
+	}
+	if len(g.needs) == 0 && !g.viewer {
+		return true
+	}
+	s, err := p.SubjectFrom(ctx)
+	if err != nil {
+		return false
+	}
+	return len(g.needs) == 0 || needsAny(s, g.needs...) == nil
+}
