@@ -207,13 +207,13 @@ func (p *proxy) cut() {
 
 // TestHostileDatabaseOutage (item 14): with the database gone under a running server
 // (PostgreSQL: its connections dropped and its port closed, so dials are refused;
-// SQLite: the handle closed), login, mutations and queries answer INTERNAL with a
+// SQLite: the writer and readers closed), login, mutations and queries answer INTERNAL with a
 // request id, never the driver's text ("cannot create transaction: … connection
 // refused", "pq: …").
 func TestHostileDatabaseOutage(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
 		cfg := demo()
-		cut := func(srv *servertest.Server) { srv.DB.SQL.Close() }
+		cut := func(srv *servertest.Server) { srv.DB.Close() } // the writer and the readers
 		if dialect == "postgres" {
 			u, err := url.Parse(servertest.DatabaseURL(t, dialect))
 			if err != nil {

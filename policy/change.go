@@ -54,9 +54,11 @@ func DropSubject(sub string) Change { return Change{Op: OpRemoveSubject, Sub: su
 // Apply updates the enforcer with changes already committed to the database, then drops
 // the derived per-user sets so the next check sees them. It never rebuilds everything.
 func (p *Policy) Apply(changes ...Change) error {
+	p.changing.Lock()
+	defer p.changing.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	defer func() { p.subjects = map[int]*Subject{}; p.applied++ }()
+	defer func() { p.subjects = map[int]*Subject{} }()
 	for _, c := range changes {
 		if err := p.apply(c); err != nil {
 			return fmt.Errorf("apply %s %s: %w", c.Op, c.Sub, err)

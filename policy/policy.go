@@ -30,9 +30,11 @@ type Policy struct {
 	e        *casbin.Enforcer
 	everyone int // id of the Everybody role
 	subjects map[int]*Subject
-	// applied counts the changes applied to the enforcer; Sync compares it to tell
-	// whether its database read predates one.
-	applied uint64
+	// changing serializes whatever changes the enforcer (Apply, Sync, Reload) with the
+	// database read it is based on: a Sync that read the lines just before this server
+	// committed a change would otherwise undo that change's Apply, and checks in between
+	// would see it revoked. Permission checks take only mu.
+	changing sync.Mutex
 }
 
 // Subject is what a user may do and through which roles: the input of every visibility
@@ -68,6 +70,8 @@ func Load(ctx context.Context, client *ent.Client) (*Policy, error) {
 
 // Reload rebuilds the enforcer from the database (at start, and after bulk imports).
 func (p *Policy) Reload(ctx context.Context, client *ent.Client) error {
+	p.changing.Lock()
+	defer p.changing.Unlock()
 	lines, err := readLines(ctx, client)
 	if err != nil {
 		return err
@@ -90,51 +94,31 @@ func (p *Policy) Reload(ctx context.Context, client *ent.Client) error {
 	defer p.mu.Unlock()
 	p.e, p.everyone = e, lines.everybody
 	p.subjects = map[int]*Subject{}
-	p.applied++
 	return nil
 }
-
-// syncTries bounds how often Sync re-reads when changes keep being applied meanwhile.
-const syncTries = 3
 
 // Sync brings the enforcer in step with the database (after a bulk change, or a change
 // announced by another server) by applying only the lines that differ, without
 // rebuilding it. The database is read and the difference computed without blocking
 // permission checks; only applying it takes the write lock, and a Sync that finds
-// nothing to change drops no cached subject. A change applied here meanwhile (this
-// server's own, committed after the read) would be undone by the difference, so Sync
-// reads again then; after syncTries reads it applies what it has, and the Sync that
-// follows that change's own bus event corrects it.
+// nothing to change drops no cached subject. Changes of this server wait for it
+// (p.changing), so none is applied between the read and the difference.
 func (p *Policy) Sync(ctx context.Context, client *ent.Client) error {
-	for try := 1; ; try++ {
-		p.mu.RLock()
-		before := p.applied
-		p.mu.RUnlock()
-		lines, err := readLines(ctx, client)
-		if err != nil {
-			return err
-		}
-		p.mu.RLock()
-		d, err := p.diff(lines)
-		p.mu.RUnlock()
-		if err != nil {
-			return err
-		}
-		p.mu.Lock()
-		if p.applied != before {
-			if try < syncTries {
-				p.mu.Unlock()
-				continue
-			}
-			if d, err = p.diff(lines); err != nil {
-				p.mu.Unlock()
-				return err
-			}
-		}
-		err = p.applyDiff(d)
-		p.mu.Unlock()
+	p.changing.Lock()
+	defer p.changing.Unlock()
+	lines, err := readLines(ctx, client)
+	if err != nil {
 		return err
 	}
+	p.mu.RLock()
+	d, err := p.diff(lines)
+	p.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.applyDiff(d)
 }
 
 // difference is what Sync changes in the enforcer.
@@ -165,7 +149,7 @@ func (p *Policy) applyDiff(d *difference) error {
 	if len(d.addG)+len(d.delG)+len(d.addP)+len(d.delP) == 0 && d.everybody == p.everyone {
 		return nil
 	}
-	defer func() { p.subjects = map[int]*Subject{}; p.applied++ }()
+	defer func() { p.subjects = map[int]*Subject{} }()
 	for _, step := range []struct {
 		rules [][]string
 		fn    func([][]string) (bool, error)
