@@ -109,15 +109,10 @@ func decodeArg(arg, text, typ string, dst any) error {
 	return d.value(arg, raw, reflect.ValueOf(dst).Elem())
 }
 
-// maxDepth is how deeply objects may nest (and, or, not, hasCaseWith, …): far more than
-// a person writes, and it keeps hostile nesting from costing a decode per level.
-const maxDepth = 32
-
-// decoder decodes JSON into ent's input types; hint ends every error message, depth
-// counts the objects around the value being decoded.
+// decoder decodes JSON into ent's input types; hint ends every error message. Nesting
+// and list lengths were bounded before (CheckShape, the one rule for every input).
 type decoder struct {
-	hint  string
-	depth int
+	hint string
 }
 
 func (d decoder) fail(path, format string, args ...any) error {
@@ -214,9 +209,6 @@ func (d decoder) value(path string, raw json.RawMessage, v reflect.Value) error 
 // object decodes a JSON object into the struct v: its JSON-tagged fields, and the parts
 // Portico adds to ent's where input of that type.
 func (d decoder) object(path string, raw json.RawMessage, v reflect.Value) error {
-	if d.depth++; d.depth > maxDepth {
-		return d.fail(path, "nested more than %d objects deep", maxDepth)
-	}
 	var obj map[string]json.RawMessage
 	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &obj) != nil {
 		return d.fail(path, "must be an object")
