@@ -13,7 +13,7 @@ import (
 // handMadeObject is a database object a hand-written migration creates and the ent
 // schema cannot express.
 type handMadeObject struct {
-	kind  string // "column", "index", "statistics" (PostgreSQL), "table" (SQLite) or "trigger"
+	kind  string // "column", "index", "statistics" (PostgreSQL), "function" (PostgreSQL), "table" or "trigger"
 	table string // the ent table it belongs to
 	name  string
 }
@@ -23,7 +23,8 @@ type handMadeObject struct {
 // keyed copies of each task's document and its case on its responsibles and the
 // triggers that keep them in step (*_search_visibility.sql); FTS5 tables and the triggers that keep
 // them in step on SQLite; and on PostgreSQL the statistics objects of the chart day
-// buckets (package statistics). The drift check knows them by
+// buckets (package statistics); on both, the change feed's tables and triggers (package
+// changefeed, *_list_changes.sql; the table field of a table is the table itself). The drift check knows them by
 // name: the diff against the ent schema leaves exactly these alone (it would drop the
 // columns and indexes, which ent does not know), and CheckHandMade fails when one is
 // missing from a migrated database. Add an object here in the same commit as the
@@ -47,6 +48,24 @@ var handMade = map[string][]handMadeObject{
 		{"statistics", "tasks", "task_ended_at_day"},
 		{"statistics", "cases", "case_created_at_day"},
 		{"statistics", "cases", "case_ended_at_day"},
+		// The change feed (20261206120000_list_changes.sql).
+		{"table", "list_changes", "list_changes"},
+		{"index", "list_changes", "list_changes_tx"},
+		{"table", "list_changes_pruned", "list_changes_pruned"},
+		{"function", "tasks", "list_changes_tasks"},
+		{"trigger", "tasks", "list_changes_tasks_insert"},
+		{"trigger", "tasks", "list_changes_tasks_update"},
+		{"trigger", "tasks", "list_changes_tasks_delete"},
+		{"function", "task_responsibles", "list_changes_task_responsibles"},
+		{"trigger", "task_responsibles", "list_changes_task_responsibles_insert"},
+		{"trigger", "task_responsibles", "list_changes_task_responsibles_update"},
+		{"trigger", "task_responsibles", "list_changes_task_responsibles_delete"},
+		{"function", "cases", "list_changes_cases"},
+		{"trigger", "cases", "list_changes_cases_insert"},
+		{"trigger", "cases", "list_changes_cases_update"},
+		{"trigger", "cases", "list_changes_cases_delete"},
+		{"function", "workflow_events", "list_changes_workflow_events"},
+		{"trigger", "workflow_events", "list_changes_workflow_events_insert"},
 	},
 	dialect.SQLite: {
 		{"table", "tasks", "tasks_fts"},
@@ -61,6 +80,19 @@ var handMade = map[string][]handMadeObject{
 		{"trigger", "processes", "processes_fts_insert"},
 		{"trigger", "processes", "processes_fts_delete"},
 		{"trigger", "processes", "processes_fts_update"},
+		// The change feed (20261206120000_list_changes.sql).
+		{"table", "list_changes", "list_changes"},
+		{"table", "list_changes_pruned", "list_changes_pruned"},
+		{"trigger", "tasks", "list_changes_tasks_insert"},
+		{"trigger", "tasks", "list_changes_tasks_update"},
+		{"trigger", "tasks", "list_changes_tasks_delete"},
+		{"trigger", "task_responsibles", "list_changes_task_responsibles_insert"},
+		{"trigger", "task_responsibles", "list_changes_task_responsibles_update"},
+		{"trigger", "task_responsibles", "list_changes_task_responsibles_delete"},
+		{"trigger", "cases", "list_changes_cases_insert"},
+		{"trigger", "cases", "list_changes_cases_update"},
+		{"trigger", "cases", "list_changes_cases_delete"},
+		{"trigger", "workflow_events", "list_changes_workflow_events_insert"},
 	},
 }
 
@@ -124,6 +156,12 @@ func CheckHandMade(ctx context.Context, db *sql.DB, d string) error {
 			case "trigger":
 				q = `SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
 					WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = $1 AND t.tgname = $2 AND NOT t.tgisinternal`
+			case "table":
+				q = `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1 AND table_name = $2`
+			case "function":
+				// The table names the table the function's triggers are on; the
+				// function itself belongs to the schema.
+				q = `SELECT count(*) FROM pg_proc WHERE pronamespace = current_schema()::regnamespace AND $1 <> '' AND proname = $2`
 			case "statistics":
 				q = `SELECT count(*) FROM pg_statistic_ext s JOIN pg_class c ON c.oid = s.stxrelid
 					WHERE s.stxnamespace = current_schema()::regnamespace AND c.relname = $1 AND s.stxname = $2`
