@@ -203,3 +203,22 @@ func postgresDSN(raw string) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// ReadSQL returns the pool for plain reads that must see the last commit without
+// waiting for a writer: on SQLite the read-only readers beside the writer (WAL mode
+// shows them the last commit), on PostgreSQL SQL.
+func (d *DB) ReadSQL() *sql.DB {
+	if d.readers != nil {
+		return d.readers
+	}
+	return d.SQL
+}
+
+// ExecContext runs one write statement outside a transaction: on SQLite in the
+// writer's queue, like every write through Driver; on PostgreSQL on SQL.
+func (d *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if w, ok := d.Driver.(*sqliteDriver); ok {
+		return w.ExecContext(ctx, query, args...)
+	}
+	return d.SQL.ExecContext(ctx, query, args...)
+}
