@@ -31,6 +31,7 @@ import (
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/bootstrap"
+	"github.com/portico-dev/portico/changefeed"
 	"github.com/portico-dev/portico/cleanup"
 	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/database"
@@ -42,6 +43,8 @@ import (
 	"github.com/portico-dev/portico/favorites"
 	"github.com/portico-dev/portico/graph"
 	"github.com/portico-dev/portico/graph/wstransport"
+	"github.com/portico-dev/portico/listindex"
+	"github.com/portico-dev/portico/lists"
 	"github.com/portico-dev/portico/live"
 	"github.com/portico-dev/portico/mail"
 	"github.com/portico-dev/portico/news"
@@ -91,6 +94,7 @@ type Server struct {
 	News       *news.Service
 	Documents  *documents.Service
 	Work       *workflow.Engine
+	Lists      *lists.Lists
 	Bus        live.Bus
 	Hub        *live.Hub
 	Charts     *statistics.Service
@@ -188,6 +192,14 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	s.Feeds = statistics.NewFeeds(s.Hub.Changes(life), s.log)
 	s.Cleanup = cleanup.New(db.Client, db.Dialect, s.Settings, s.log)
 	go s.Cleanup.Schedule(life)
+	feed := changefeed.New(db.ReadSQL(), db.Dialect).WithWriter(db)
+	index, err := listindex.Open(sys, db.ReadSQL(), db.Dialect, feed, s.log)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	go index.Follow(life, time.Second)
+	s.Lists = lists.New(db.Client, s.Policy, index)
 	s.Handler = s.routes(cfg)
 	return s, nil
 }
@@ -238,8 +250,7 @@ func (s *Server) publishChanges() {
 // a policy event has the enforcer re-read the role graph and grants from the database
 // (Sync applies only the lines that differ), another server's settings event re-reads
 // the variables it names. After a possible gap (the bus reconnected) it does both. Any
-// event, from any server, may change who sees which tasks, so each one also drops the
-// task list's cached counts. Ended sessions (from any server, this one included) close
+// Ended sessions (from any server, this one included) close
 // those users' websockets whose token no longer holds; after a gap every socket re-checks.
 //
 // Syncs run on their own goroutine and coalesce: events arriving while one runs are
@@ -254,7 +265,6 @@ func (s *Server) followPolicy(events <-chan live.Event) {
 			if err := s.Policy.Sync(ctx, s.DB.Client); err != nil {
 				s.log.Error("follow policy change", "err", err)
 			}
-			s.Work.Invalidate() // counts cached while the sync ran
 		}
 	}()
 	defer func() { close(syncs); <-synced }()
@@ -265,7 +275,6 @@ func (s *Server) followPolicy(events <-chan live.Event) {
 		}
 	}
 	for e := range events {
-		s.Work.Invalidate()
 		switch {
 		case e.Kind == live.KindResync:
 			s.Settings.Reread(ctx, nil)
@@ -452,7 +461,7 @@ func socketOwner(ctx context.Context) string {
 }
 
 func (s *Server) routes(cfg Config) http.Handler {
-	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Hub: s.Hub,
+	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Lists: s.Lists, Hub: s.Hub,
 		Settings: s.Settings, Boards: s.Dashboards, Favorites: s.Favorites, Cleanup: s.Cleanup, Files: s.Documents, Bulletin: s.News, Charts: s.Charts, Feeds: s.Feeds,
 		Finder: search.New(s.DB.Client, s.DB.Dialect, s.Policy), Log: s.log}
 	gql := s.graphQL(cfg, res)

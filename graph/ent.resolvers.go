@@ -11,6 +11,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/lists"
 	"github.com/portico-dev/portico/policy"
 )
 
@@ -36,8 +37,8 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 
 // Cases is the resolver for the cases field.
 func (r *queryResolver) Cases(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CaseOrder, where *ent.CaseWhereInput) (*ent.CaseConnection, error) {
-	return r.Client.BusinessCase.Query().Paginate(ctx, after, first, before, last,
-		ent.WithCaseOrder(orderBy), ent.WithCaseFilter(where.Filter))
+	return r.Lists.Cases(ctx, rawArg(ctx, "where"), []*ent.CaseOrder{orderBy},
+		lists.Window{After: after, First: first, Before: before, Last: last}, r.loadCases)
 }
 
 // Processes is the resolver for the processes field.
@@ -60,11 +61,8 @@ func (r *queryResolver) Roles(ctx context.Context, after *entgql.Cursor[int], fi
 
 // Tasks is the resolver for the tasks field.
 func (r *queryResolver) Tasks(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) (*ent.TaskConnection, error) {
-	if defaultTaskList(ctx, after, first, before, last, orderBy, where) {
-		return r.Work.TaskList(withoutTotals(ctx), after, *first, orderBy.Direction == entgql.OrderDirectionDesc, selectsTotalCount(ctx))
-	}
-	return r.Client.Task.Query().Paginate(ctx, after, first, before, last,
-		ent.WithTaskOrder(orderBy), ent.WithTaskFilter(where.Filter))
+	return r.Lists.Tasks(ctx, rawArg(ctx, "where"), []*ent.TaskOrder{orderBy},
+		lists.Window{After: after, First: first, Before: before, Last: last}, r.loadTasks)
 }
 
 // Users is the resolver for the users field.

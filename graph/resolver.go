@@ -12,6 +12,7 @@ import (
 	"github.com/portico-dev/portico/documents"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/favorites"
+	"github.com/portico-dev/portico/lists"
 	"github.com/portico-dev/portico/live"
 	"github.com/portico-dev/portico/news"
 	"github.com/portico-dev/portico/policy"
@@ -28,6 +29,7 @@ type Resolver struct {
 	Policy    *policy.Policy
 	Dir       *directory.Directory
 	Work      *workflow.Engine
+	Lists     *lists.Lists
 	Hub       *live.Hub
 	Settings  *settings.Service
 	Boards    *dashboards.Service // named apart from the dashboards query field

@@ -39,14 +39,14 @@ type writeRule func(s *Subject, m ent.Mutation) error
 var readRules = map[string]readRule{
 	ent.TypeTask: func(ctx context.Context, s *Subject, q intercept.Query) {
 		if page, ok := taskPageOf(ctx); ok {
-			q.WhereP(page) // a page of this viewer's visible tasks (TaskPage, SearchTasks)
+			q.WhereP(page) // a page of this viewer's visible tasks (TaskList, SearchTasks)
 			return
 		}
 		q.WhereP(s.TaskVisible(auth.FromContext(ctx)))
 	},
 	ent.TypeBusinessCase: func(ctx context.Context, s *Subject, q intercept.Query) {
 		if page, ok := casePageOf(ctx); ok {
-			q.WhereP(page) // a page of this viewer's visible cases (SearchCases)
+			q.WhereP(page) // a page of this viewer's visible cases (CaseList, SearchCases)
 			return
 		}
 		q.WhereP(s.CaseVisible(auth.FromContext(ctx)))

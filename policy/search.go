@@ -8,7 +8,6 @@ import (
 
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/ent/businesscase"
-	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 )
@@ -18,7 +17,7 @@ import (
 // probe each one's row for its text: about 42 ms for a user who sees 12,000 of a
 // million tasks, whatever the text; starting from the text index instead costs in
 // proportion to all the matches, visible or not. Here each source of visibility
-// (taskSources, as for TaskVisible and TaskPage) is searched on its own: the
+// (taskSources, as for TaskVisible and TaskList) is searched on its own: the
 // responsible branches match the text on the task_responsibles rows of the user's
 // roles and users (on PostgreSQL a lookup of those roles' and users' own keyed copies
 // of the text, migration *_search_visibility.sql), the user's own work and cases match
@@ -151,16 +150,4 @@ func (src taskSources) responsibleCases(col string, ids []int, m TextMatch) *sql
 		}
 		b.WriteString(`) AS "x"`)
 	}))
-}
-
-// casePageOf returns the predicate of the cases of the context's SearchCases, if it has
-// one.
-func casePageOf(ctx context.Context) (predicate.BusinessCase, bool) {
-	page, ok := ctx.Value(pageKey{businesscase.Table}).(*sql.Selector)
-	if !ok {
-		return nil, false
-	}
-	return func(s *sql.Selector) {
-		s.Where(sql.In(s.C(businesscase.FieldID), sql.Select("id").From(page.Clone().As("page"))))
-	}, true
 }

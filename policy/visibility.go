@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/workflowevent"
+	"github.com/portico-dev/portico/listindex"
 )
 
 // SystemContext marks work done by the server itself; see auth.SystemContext.
@@ -215,4 +216,37 @@ func (s *Subject) EventVisible(v *auth.Viewer) predicate.WorkflowEvent {
 	}
 	return workflowevent.Or(workflowevent.HasTaskWith(s.TaskVisible(v)),
 		workflowevent.And(workflowevent.TaskIDIsNil(), workflowevent.HasCaseWith(s.CaseVisible(v))))
+}
+
+// rows is taskSources over the list index: the same sources as TaskVisible, read from
+// the index's sets instead of SQL (the equivalence tests hold the two together).
+func (src taskSources) rows(tv listindex.TaskView, cv listindex.CaseView) *listindex.Set {
+	var rows *listindex.Set
+	if src.all {
+		rows = tv.All()
+	} else {
+		rows = tv.Responsible(src.roles, src.users)
+		rows.Or(tv.WorkedBy(src.worker))
+		if src.cases {
+			rows.Or(tv.OfCases(cv.Involved(src.worker)))
+		}
+	}
+	if !src.system {
+		tv.WithoutSystem(rows)
+	}
+	return rows
+}
+
+// caseRows is CaseVisible over the list index: every case with CaseReadAll, otherwise
+// those the subject is involved in or has a visible task in.
+func (s *Subject) caseRows(v *auth.Viewer) func(listindex.TaskView, listindex.CaseView) *listindex.Set {
+	if s.Has(CaseReadAll) {
+		return func(_ listindex.TaskView, cv listindex.CaseView) *listindex.Set { return cv.All() }
+	}
+	tasks := s.taskSources(v).rows
+	return func(tv listindex.TaskView, cv listindex.CaseView) *listindex.Set {
+		rows := cv.Involved(s.UserID)
+		rows.Or(cv.OfTasks(tasks(tv, cv)))
+		return rows
+	}
 }

@@ -34,14 +34,11 @@ type Engine struct {
 	Assigned func(ctx context.Context, kind string, taskIDs []int)
 	// Changed, when set, is told after commit which tasks and cases a write touched.
 	Changed func(ctx context.Context, taskIDs, caseIDs []int)
-
-	counts countCache // visible-task counts of the task list
 }
 
 // New returns the engine over a database of the given ent dialect.
 func New(client *ent.Client, dialect string, p *policy.Policy, log *slog.Logger) *Engine {
 	e := &Engine{client: client, dialect: dialect, policy: p, log: log, now: func() time.Time { return time.Now().UTC() }}
-	e.invalidateOnWrites()
 	return e
 }
 

@@ -1,0 +1,343 @@
+// Package listindex keeps every task and case in memory, with the sets of rows each
+// source of visibility reaches (a responsible role or user, a worker, a case), the rows
+// of each value of the fields lists filter by, and the rows in each order lists sort
+// by, so that a page of any task or case list, and its exact total, costs about the page
+// and not the viewer's visible rows. Package policy says which sources a viewer sees
+// (TaskView, CaseView); package filter compiles the where inputs into Conds.
+//
+// The index follows the database through package changefeed: every query first applies
+// what was committed before it began (on this server or another), so totals are exact
+// and fresh. The index is a copy: the database stays the truth, and a server rebuilds
+// the index at start.
+package listindex
+
+import (
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Index holds the tasks and cases. Queries share its lock; applying changes holds it
+// alone.
+type Index struct {
+	mu    sync.RWMutex
+	tasks *table[TaskRow]
+	cases *table[CaseRow]
+
+	// Sources of task visibility, by slot of tasks: the tasks each role and user is a
+	// current (not expiry) responsible of, while not DELAYED; each user works or worked
+	// on; each case holds; and the system tasks.
+	byRole, byUser, byWorker, ofCase map[int]*Set
+	system                           Set
+	// Sources of case involvement, by slot of cases: created, owned, and started a task
+	// of (a STARTED workflow event; whoever started stays involved after a reset).
+	byCreator, byOwner, byStarter map[int]*Set
+	starters                      map[int][]int // case id → users who started one of its tasks
+
+	source *source // the database, when the index follows one
+}
+
+// New returns an empty index.
+func New() *Index {
+	return &Index{
+		tasks: newTable(taskColumns), cases: newTable(caseColumns),
+		byRole: map[int]*Set{}, byUser: map[int]*Set{}, byWorker: map[int]*Set{}, ofCase: map[int]*Set{},
+		byCreator: map[int]*Set{}, byOwner: map[int]*Set{}, byStarter: map[int]*Set{},
+		starters: map[int][]int{},
+	}
+}
+
+func add(m map[int]*Set, key int, s uint32) {
+	set := m[key]
+	if set == nil {
+		set = roaring.New()
+		m[key] = set
+	}
+	set.Add(s)
+}
+
+func drop(m map[int]*Set, key int, s uint32) {
+	if set := m[key]; set != nil {
+		set.Remove(s)
+		if set.IsEmpty() {
+			delete(m, key)
+		}
+	}
+}
+
+// putTask stores a task (the caller holds the lock alone).
+func (ix *Index) putTask(r *TaskRow) {
+	r.fold()
+	s, old := ix.tasks.put(r.ID, r)
+	if old != nil {
+		ix.postTask(s, old, drop)
+	}
+	ix.postTask(s, r, add)
+}
+
+// removeTask drops a task (the caller holds the lock alone).
+func (ix *Index) removeTask(id int) {
+	if s, old := ix.tasks.remove(id); old != nil {
+		ix.postTask(s, old, drop)
+	}
+}
+
+// postTask adds a task to (or drops it from) the sources that reach it.
+func (ix *Index) postTask(s uint32, r *TaskRow, f func(map[int]*Set, int, uint32)) {
+	if r.State != "DELAYED" {
+		for _, rs := range r.Responsibles {
+			switch {
+			case rs.Expiry:
+			case rs.RoleID != 0:
+				f(ix.byRole, rs.RoleID, s)
+			case rs.UserID != 0:
+				f(ix.byUser, rs.UserID, s)
+			}
+		}
+	}
+	if r.WorkerID != 0 {
+		f(ix.byWorker, r.WorkerID, s)
+	}
+	f(ix.ofCase, r.CaseID, s)
+	if r.System {
+		ix.system.Add(s)
+	} else {
+		ix.system.Remove(s)
+	}
+}
+
+// putCase stores a case (the caller holds the lock alone).
+func (ix *Index) putCase(r *CaseRow) {
+	r.fold()
+	s, old := ix.cases.put(r.ID, r)
+	if old != nil {
+		ix.postCase(s, old, drop)
+	}
+	ix.postCase(s, r, add)
+	for _, u := range ix.starters[r.ID] {
+		add(ix.byStarter, u, s)
+	}
+}
+
+// removeCase drops a case (the caller holds the lock alone).
+func (ix *Index) removeCase(id int) {
+	if s, old := ix.cases.remove(id); old != nil {
+		ix.postCase(s, old, drop)
+		for _, u := range ix.starters[id] {
+			drop(ix.byStarter, u, s)
+		}
+	}
+	delete(ix.starters, id)
+}
+
+func (ix *Index) postCase(s uint32, r *CaseRow, f func(map[int]*Set, int, uint32)) {
+	if r.CreatorID != 0 {
+		f(ix.byCreator, r.CreatorID, s)
+	}
+	if r.OwnerID != 0 {
+		f(ix.byOwner, r.OwnerID, s)
+	}
+}
+
+// setStarters records who started a task of a case (the caller holds the lock alone).
+func (ix *Index) setStarters(caseID int, users []int) {
+	_, s, ok := ix.cases.row(caseID)
+	for _, u := range ix.starters[caseID] {
+		if ok {
+			drop(ix.byStarter, u, s)
+		}
+	}
+	if len(users) == 0 {
+		delete(ix.starters, caseID)
+		return
+	}
+	ix.starters[caseID] = users
+	if ok {
+		for _, u := range users {
+			add(ix.byStarter, u, s)
+		}
+	}
+}
+
+// TaskView reads the sources of task visibility while a query holds the lock. Every set
+// it returns is new: the caller may change it.
+type TaskView struct{ ix *Index }
+
+// All returns every task.
+func (v TaskView) All() *Set { return v.ix.tasks.live.Clone() }
+
+// WithoutSystem removes the system tasks from rows.
+func (v TaskView) WithoutSystem(rows *Set) { rows.AndNot(&v.ix.system) }
+
+// Responsible returns the tasks, not DELAYED, whose current responsibles include one of
+// the roles or users.
+func (v TaskView) Responsible(roles, users []int) *Set {
+	sets := make([]*Set, 0, len(roles)+len(users))
+	for _, r := range roles {
+		if s := v.ix.byRole[r]; s != nil {
+			sets = append(sets, s)
+		}
+	}
+	for _, u := range users {
+		if s := v.ix.byUser[u]; s != nil {
+			sets = append(sets, s)
+		}
+	}
+	return roaring.FastOr(sets...)
+}
+
+// WorkedBy returns the tasks the user works on (the worker).
+func (v TaskView) WorkedBy(user int) *Set {
+	if s := v.ix.byWorker[user]; s != nil {
+		return s.Clone()
+	}
+	return roaring.New()
+}
+
+// OfCases returns the tasks of the cases (slots of cases, as CaseView gives them).
+func (v TaskView) OfCases(cases *Set) *Set {
+	var sets []*Set
+	it := cases.Iterator()
+	for it.HasNext() {
+		if s := v.ix.ofCase[v.ix.cases.ids[it.Next()]]; s != nil {
+			sets = append(sets, s)
+		}
+	}
+	return roaring.FastOr(sets...)
+}
+
+// CaseView reads the sources of case visibility while a query holds the lock. Every set
+// it returns is new.
+type CaseView struct{ ix *Index }
+
+// All returns every case.
+func (v CaseView) All() *Set { return v.ix.cases.live.Clone() }
+
+// Involved returns the cases the user created, owns, works a task of or started one of.
+func (v CaseView) Involved(user int) *Set {
+	sets := []*Set{roaring.New()}
+	for _, m := range []map[int]*Set{v.ix.byCreator, v.ix.byOwner, v.ix.byStarter} {
+		if s := m[user]; s != nil {
+			sets = append(sets, s)
+		}
+	}
+	out := roaring.FastOr(sets...)
+	if w := v.ix.byWorker[user]; w != nil {
+		out.Or(v.OfTasks(w))
+	}
+	return out
+}
+
+// OfTasks returns the cases of the tasks (slots of tasks, as TaskView gives them).
+func (v CaseView) OfTasks(tasks *Set) *Set {
+	out := roaring.New()
+	it := tasks.Iterator()
+	for it.HasNext() {
+		r := v.ix.tasks.rows[it.Next()]
+		if s, ok := v.ix.cases.slotOf[r.CaseID]; ok {
+			out.Add(s)
+		}
+	}
+	return out
+}
+
+// Tasks returns a page of the tasks visible says a viewer sees, filtered by where (nil:
+// no filter). visible runs under the index's lock and returns a set the query may change.
+func (ix *Index) Tasks(visible func(TaskView, CaseView) *Set, where *Cond[TaskRow], p Page) (Result, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	rows := visible(TaskView{ix}, CaseView{ix})
+	if where != nil {
+		var err error
+		if rows, err = ix.tasks.eval(ix, where, rows, false); err != nil {
+			return Result{}, err
+		}
+	}
+	return ix.tasks.page(rows, p)
+}
+
+// Cases returns a page of the cases visible says a viewer sees, filtered by where.
+func (ix *Index) Cases(visible func(TaskView, CaseView) *Set, where *Cond[CaseRow], p Page) (Result, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	rows := visible(TaskView{ix}, CaseView{ix})
+	if where != nil {
+		var err error
+		if rows, err = ix.cases.eval(ix, where, rows, false); err != nil {
+			return Result{}, err
+		}
+	}
+	return ix.cases.page(rows, p)
+}
+
+// CaseMatches is a test for a task condition: the task's case matches where. It is made
+// when the query runs (the cases' rows are read under its lock).
+func CaseMatches(where *Cond[CaseRow]) *Cond[TaskRow] {
+	return Bind(func(ix *Index) func(*TaskRow) Truth {
+		rows, err := ix.cases.eval(ix, where, &ix.cases.live, false)
+		if err != nil {
+			rows = roaring.New()
+		}
+		return func(r *TaskRow) Truth {
+			s, ok := ix.cases.slotOf[r.CaseID]
+			return TruthOf(ok && rows.Contains(s))
+		}
+	})
+}
+
+// rank returns the rank of an enum value of a column of tasks or cases.
+func rank(ranks map[string]map[string]int64) func(col, name string) (int64, bool) {
+	return func(col, name string) (int64, bool) {
+		r, ok := ranks[col][name]
+		return r, ok
+	}
+}
+
+var (
+	taskRanks = rank(map[string]map[string]int64{"state": taskStateRank, "priority": taskPriorityRank, "expiryPriority": taskPriorityRank})
+	caseRanks = rank(map[string]map[string]int64{"state": caseStateRank})
+)
+
+// TaskCursor returns the values a cursor of the task order carries for a key.
+func (ix *Index) TaskCursor(terms []OrderTerm, k Key) ([]any, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	o, err := ix.tasks.order(terms)
+	if err != nil {
+		return nil, err
+	}
+	return o.cursorValues(k), nil
+}
+
+// TaskKey reads a cursor of the task order back into a key.
+func (ix *Index) TaskKey(terms []OrderTerm, id int, vals []any) (Key, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	o, err := ix.tasks.order(terms)
+	if err != nil {
+		return Key{}, err
+	}
+	return o.parseKey(id, vals, taskRanks)
+}
+
+// CaseCursor returns the values a cursor of the case order carries for a key.
+func (ix *Index) CaseCursor(terms []OrderTerm, k Key) ([]any, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	o, err := ix.cases.order(terms)
+	if err != nil {
+		return nil, err
+	}
+	return o.cursorValues(k), nil
+}
+
+// CaseKey reads a cursor of the case order back into a key.
+func (ix *Index) CaseKey(terms []OrderTerm, id int, vals []any) (Key, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	o, err := ix.cases.order(terms)
+	if err != nil {
+		return Key{}, err
+	}
+	return o.parseKey(id, vals, caseRanks)
+}

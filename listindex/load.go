@@ -1,0 +1,225 @@
+package listindex
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"entgo.io/ent/dialect"
+	"github.com/lib/pq"
+)
+
+// Querier runs a read statement: the ent client (on SQLite its reads go to the readers,
+// which see the last commit).
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// The statements that read rows into the index. Each takes the rows of some ids, or all
+// of them; ids are always bound, never written into the text.
+const (
+	taskSelect = `SELECT id, name, description, category, kind, state, priority, expiry_priority, position, system,
+created_at, updated_at, expiry_timestamp, delay_timestamp, started_at, ended_at, case_id, worker_id, creator_id,
+custom_fields FROM tasks`
+	responsibleSelect = `SELECT task_id, user_id, role_id, expiry FROM task_responsibles`
+	caseSelect        = `SELECT id, name, description, category, state, created_at, updated_at, ended_at,
+creator_id, owner_id, custom_fields FROM cases`
+	// Who started a task of a case: involved in it from then on.
+	starterSelect = `SELECT DISTINCT case_id, user_id FROM workflow_events WHERE kind = 'STARTED' AND user_id IS NOT NULL AND case_id IS NOT NULL`
+)
+
+// reader reads rows of the database for the index.
+type reader struct {
+	q       Querier
+	dialect string
+}
+
+// chunk is how many ids one statement names on SQLite (its bound-variable limit is far
+// above; PostgreSQL takes them all as one array).
+const chunk = 500
+
+// each runs base (with " WHERE col IN ids" when ids is not nil) and calls scan for each
+// row.
+func (rd reader) each(ctx context.Context, base, col string, ids []int, scan func(*sql.Rows) error) error {
+	run := func(query string, args ...any) error {
+		rows, err := rd.q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	if ids == nil {
+		return run(base)
+	}
+	join := " WHERE "
+	if strings.Contains(base, " WHERE ") {
+		join = " AND "
+	}
+	if rd.dialect == dialect.Postgres {
+		arr := make([]int64, len(ids))
+		for i, id := range ids {
+			arr[i] = int64(id)
+		}
+		return run(base+join+col+" = ANY($1)", pq.Array(arr))
+	}
+	for len(ids) > 0 {
+		n := min(len(ids), chunk)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		if err := run(base+join+col+" IN (?"+strings.Repeat(",?", n-1)+")", args...); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// tasks reads the tasks of ids (all when nil) with their responsibles.
+func (rd reader) tasks(ctx context.Context, ids []int) (map[int]*TaskRow, error) {
+	out := map[int]*TaskRow{}
+	err := rd.each(ctx, taskSelect, "id", ids, func(rows *sql.Rows) error {
+		var (
+			r                             TaskRow
+			expiryPriority                sql.NullString
+			created, updated              sql.NullTime
+			expiry, delay, started, ended sql.NullTime
+			worker, creator               sql.NullInt64
+			custom                        []byte
+		)
+		if err := rows.Scan(&r.ID, &r.Name, &r.Description, &r.Category, &r.Kind, &r.State, &r.Priority, &expiryPriority,
+			&r.Position, &r.System, &created, &updated, &expiry, &delay, &started, &ended, &r.CaseID, &worker, &creator, &custom); err != nil {
+			return err
+		}
+		r.ExpiryPriority = expiryPriority.String
+		r.Created, r.Updated = micros(created), micros(updated)
+		r.Expiry, r.Delay, r.Started, r.Ended = micros(expiry), micros(delay), micros(started), micros(ended)
+		r.WorkerID, r.CreatorID = int(worker.Int64), int(creator.Int64)
+		var err error
+		if r.Custom, err = customFields(custom); err != nil {
+			return fmt.Errorf("custom fields of task %d: %w", r.ID, err)
+		}
+		out[r.ID] = &r
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read tasks: %w", err)
+	}
+	err = rd.each(ctx, responsibleSelect, "task_id", ids, func(rows *sql.Rows) error {
+		var (
+			taskID     int
+			user, role sql.NullInt64
+			expiry     bool
+		)
+		if err := rows.Scan(&taskID, &user, &role, &expiry); err != nil {
+			return err
+		}
+		if t := out[taskID]; t != nil {
+			t.Responsibles = append(t.Responsibles, Responsible{UserID: int(user.Int64), RoleID: int(role.Int64), Expiry: expiry})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read task responsibles: %w", err)
+	}
+	return out, nil
+}
+
+// cases reads the cases of ids (all when nil).
+func (rd reader) cases(ctx context.Context, ids []int) (map[int]*CaseRow, error) {
+	out := map[int]*CaseRow{}
+	err := rd.each(ctx, caseSelect, "id", ids, func(rows *sql.Rows) error {
+		var (
+			r                       CaseRow
+			created, updated, ended sql.NullTime
+			creator, owner          sql.NullInt64
+			custom                  []byte
+		)
+		if err := rows.Scan(&r.ID, &r.Name, &r.Description, &r.Category, &r.State, &created, &updated, &ended,
+			&creator, &owner, &custom); err != nil {
+			return err
+		}
+		r.Created, r.Updated, r.Ended = micros(created), micros(updated), micros(ended)
+		r.CreatorID, r.OwnerID = int(creator.Int64), int(owner.Int64)
+		var err error
+		if r.Custom, err = customFields(custom); err != nil {
+			return fmt.Errorf("custom fields of case %d: %w", r.ID, err)
+		}
+		out[r.ID] = &r
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read cases: %w", err)
+	}
+	return out, nil
+}
+
+// starters reads who started a task of the cases of ids (all when nil).
+func (rd reader) starters(ctx context.Context, ids []int) (map[int][]int, error) {
+	out := map[int][]int{}
+	err := rd.each(ctx, starterSelect, "case_id", ids, func(rows *sql.Rows) error {
+		var caseID, user int
+		if err := rows.Scan(&caseID, &user); err != nil {
+			return err
+		}
+		out[caseID] = append(out[caseID], user)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read case starters: %w", err)
+	}
+	return out, nil
+}
+
+func micros(t sql.NullTime) int64 {
+	if !t.Valid {
+		return NoTime
+	}
+	return t.Time.UnixMicro()
+}
+
+// customFields turns a JSON object into the text of each field as PostgreSQL's ->>
+// gives it.
+func customFields(raw []byte) (map[string]string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		v = bytes.TrimSpace(v)
+		switch {
+		case bytes.Equal(v, []byte("null")):
+		case len(v) > 0 && v[0] == '"':
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return nil, err
+			}
+			out[k] = s
+		default:
+			var b bytes.Buffer
+			if err := json.Compact(&b, v); err != nil {
+				return nil, err
+			}
+			out[k] = b.String()
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,210 @@
+package listindex
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/portico-dev/portico/changefeed"
+)
+
+// source is the database an index follows, and where it stands in its change feed.
+type source struct {
+	rd   reader
+	feed *changefeed.Feed
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	pos      changefeed.Position
+	running  bool
+	started  uint64 // syncs begun
+	finished uint64 // syncs ended
+	err      error  // of the last one
+}
+
+// Open reads every task and case of the database into a new index that then follows
+// the database's changes (Sync, Follow).
+func Open(ctx context.Context, q Querier, dialectName string, feed *changefeed.Feed, log *slog.Logger) (*Index, error) {
+	ix := New()
+	src := &source{rd: reader{q: q, dialect: dialectName}, feed: feed, log: log}
+	src.cond = sync.NewCond(&src.mu)
+	ix.source = src
+	start := time.Now()
+	if err := ix.reload(ctx); err != nil {
+		return nil, err
+	}
+	ix.mu.RLock()
+	log.Info("list index loaded", "tasks", ix.tasks.live.GetCardinality(), "cases", ix.cases.live.GetCardinality(),
+		"took", time.Since(start).Round(time.Millisecond))
+	ix.mu.RUnlock()
+	return ix, nil
+}
+
+// reload reads everything anew and replaces the index's contents. The feed's position
+// is taken first, so what commits during the read is applied by the next sync.
+func (ix *Index) reload(ctx context.Context) error {
+	src := ix.source
+	pos, err := src.feed.Mark(ctx)
+	if err != nil {
+		return fmt.Errorf("list index: %w", err)
+	}
+	tasks, err := src.rd.tasks(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("list index: %w", err)
+	}
+	cases, err := src.rd.cases(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("list index: %w", err)
+	}
+	starters, err := src.rd.starters(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("list index: %w", err)
+	}
+	fresh := New()
+	fresh.starters = starters
+	for _, c := range cases {
+		fresh.putCase(c)
+	}
+	for _, t := range tasks {
+		fresh.putTask(t)
+	}
+	ix.mu.Lock()
+	ix.tasks, ix.cases = fresh.tasks, fresh.cases
+	ix.byRole, ix.byUser, ix.byWorker, ix.ofCase = fresh.byRole, fresh.byUser, fresh.byWorker, fresh.ofCase
+	ix.system = fresh.system
+	ix.byCreator, ix.byOwner, ix.byStarter, ix.starters = fresh.byCreator, fresh.byOwner, fresh.byStarter, fresh.starters
+	ix.mu.Unlock()
+	src.pos = pos
+	return nil
+}
+
+// syncTimeout bounds one sync, which runs for every caller waiting on it.
+const syncTimeout = 30 * time.Second
+
+// Sync applies every change committed before it was called. Callers arriving together
+// share one read of the feed: each waits for a sync that began after it arrived.
+func (ix *Index) Sync(ctx context.Context) error {
+	src := ix.source
+	if src == nil {
+		return nil
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	target := src.started + 1
+	for src.finished < target {
+		if src.running {
+			src.cond.Wait()
+			continue
+		}
+		src.running = true
+		src.started++
+		n := src.started
+		src.mu.Unlock()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
+		err := ix.step(sctx)
+		cancel()
+		src.mu.Lock()
+		src.running, src.finished, src.err = false, n, err
+		src.cond.Broadcast()
+	}
+	return src.err
+}
+
+// step reads the feed once and applies what it names.
+func (ix *Index) step(ctx context.Context) error {
+	src := ix.source
+	changes, next, reload, err := src.feed.Read(ctx, src.pos)
+	if err != nil {
+		return fmt.Errorf("list index: %w", err)
+	}
+	if reload {
+		src.log.Info("list index: reloading everything (bulk change or feed pruned)")
+		return ix.reload(ctx)
+	}
+	if len(changes) == 0 {
+		src.pos = next
+		return nil
+	}
+	taskSeen, caseSeen := map[int]bool{}, map[int]bool{}
+	var taskIDs, caseIDs []int
+	for _, c := range changes {
+		if c.TaskID != 0 && !taskSeen[c.TaskID] {
+			taskSeen[c.TaskID] = true
+			taskIDs = append(taskIDs, c.TaskID)
+		}
+		if c.CaseID != 0 && !caseSeen[c.CaseID] {
+			caseSeen[c.CaseID] = true
+			caseIDs = append(caseIDs, c.CaseID)
+		}
+	}
+	tasks, err := src.rd.tasks(ctx, taskIDs)
+	if err != nil {
+		return fmt.Errorf("list index: %w", err)
+	}
+	cases, err := src.rd.cases(ctx, caseIDs)
+	if err != nil {
+		return fmt.Errorf("list index: %w", err)
+	}
+	starters, err := src.rd.starters(ctx, caseIDs)
+	if err != nil {
+		return fmt.Errorf("list index: %w", err)
+	}
+	ix.mu.Lock()
+	for _, id := range caseIDs {
+		ix.setStarters(id, starters[id])
+		if c := cases[id]; c != nil {
+			ix.putCase(c)
+		} else {
+			ix.removeCase(id)
+		}
+	}
+	for _, id := range taskIDs {
+		if t := tasks[id]; t != nil {
+			ix.putTask(t)
+		} else {
+			ix.removeTask(id)
+		}
+	}
+	ix.mu.Unlock()
+	src.pos = next
+	return nil
+}
+
+// Follow syncs every interval until ctx ends, so the index stays close to the database
+// between queries (each query still syncs first), and prunes the feed of what every
+// server has long read.
+func (ix *Index) Follow(ctx context.Context, interval time.Duration) {
+	src := ix.source
+	if src == nil {
+		return
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	lastPrune := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := ix.Sync(ctx); err != nil && ctx.Err() == nil {
+			src.log.Warn("list index sync failed", "err", err)
+		}
+		if time.Since(lastPrune) > pruneEvery {
+			lastPrune = time.Now()
+			if err := src.feed.Prune(ctx, keepChanges); err != nil && ctx.Err() == nil {
+				src.log.Warn("list index: pruning the change feed failed", "err", err)
+			}
+		}
+	}
+}
+
+// Changes are kept an hour: a server that has not read the feed for that long (it
+// syncs every second while running) reloads everything.
+const (
+	keepChanges = time.Hour
+	pruneEvery  = 5 * time.Minute
+)

@@ -1,0 +1,311 @@
+package listindex
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Set is a set of rows of one table, by slot.
+type Set = roaring.Bitmap
+
+// Type is how a column's values compare.
+type Type uint8
+
+const (
+	Text   Type = iota // S, byte order (the databases' C collation)
+	Number             // I
+	Time               // I: Unix microseconds
+	Enum               // I: the rank of the value in its declared order; S: its name
+	Bool               // I: 0 or 1
+)
+
+// Value is one field of a row as the index compares it.
+type Value struct {
+	S    string
+	I    int64
+	Null bool
+}
+
+// compare orders two non-null values of a type.
+func (t Type) compare(a, b Value) int {
+	if t == Text {
+		switch {
+		case a.S < b.S:
+			return -1
+		case a.S > b.S:
+			return 1
+		}
+		return 0
+	}
+	switch {
+	case a.I < b.I:
+		return -1
+	case a.I > b.I:
+		return 1
+	}
+	return 0
+}
+
+// Column is a field of a row that filters and orders read.
+type Column[R any] struct {
+	Name    string // the where input's field name: name, createdAt, state, …
+	Type    Type
+	Get     func(*R) Value
+	Indexed bool // keep each value's rows: equality and membership filters read them
+	// Fold, when set, returns the text in lower case, kept with the row so that
+	// case-insensitive filters do not fold every row they test.
+	Fold func(*R) string
+}
+
+// key is a value as the column's value sets hold it: an enum by its name.
+func (c *Column[R]) key(v Value) Value {
+	if c.Type == Enum {
+		v.I = 0
+	}
+	return v
+}
+
+// same reports whether two non-null values are equal.
+func (c *Column[R]) same(a, b Value) bool {
+	if c.Type == Enum {
+		return a.S == b.S
+	}
+	return c.Type.compare(a, b) == 0
+}
+
+// table holds the rows of one entity by slot, with what filters and orders need kept in
+// step with every change: the rows of each value of the indexed columns, the rows sorted
+// in each order asked for so far, and the rows matching each costly condition asked for
+// so far. Callers hold the Index's lock: shared to read, exclusive to change.
+type table[R any] struct {
+	rows   []*R
+	ids    []int
+	slotOf map[int]uint32
+	free   []uint32
+	live   Set
+	cols   map[string]*Column[R]
+	values map[string]map[Value]*Set // indexed column → value → rows
+
+	// Built on first use while reading (under the shared lock, so cacheMu guards the
+	// maps); changed only under the exclusive lock.
+	cacheMu sync.Mutex
+	sorted  map[string]*sortedRows[R]
+	memo    map[string]*memoRows[R]
+}
+
+func newTable[R any](cols []*Column[R]) *table[R] {
+	t := &table[R]{slotOf: map[int]uint32{}, cols: map[string]*Column[R]{}, values: map[string]map[Value]*Set{},
+		sorted: map[string]*sortedRows[R]{}, memo: map[string]*memoRows[R]{}}
+	for _, c := range cols {
+		t.cols[c.Name] = c
+		if c.Indexed {
+			t.values[c.Name] = map[Value]*Set{}
+		}
+	}
+	return t
+}
+
+// row returns the row of an id, if present.
+func (t *table[R]) row(id int) (*R, uint32, bool) {
+	s, ok := t.slotOf[id]
+	if !ok {
+		return nil, 0, false
+	}
+	return t.rows[s], s, true
+}
+
+// put stores the row of id, replacing an older one, and returns its slot and the row it
+// replaced (nil for a new one).
+func (t *table[R]) put(id int, r *R) (uint32, *R) {
+	if s, ok := t.slotOf[id]; ok {
+		old := t.rows[s]
+		t.unindex(s, old)
+		t.rows[s] = r
+		t.index(s, r, old)
+		return s, old
+	}
+	var s uint32
+	if n := len(t.free); n > 0 {
+		s, t.free = t.free[n-1], t.free[:n-1]
+		t.rows[s], t.ids[s] = r, id
+	} else {
+		s = uint32(len(t.rows))
+		t.rows, t.ids = append(t.rows, r), append(t.ids, id)
+	}
+	t.slotOf[id] = s
+	t.live.Add(s)
+	t.index(s, r, nil)
+	return s, nil
+}
+
+// remove drops the row of id and returns its slot and row (nil when absent).
+func (t *table[R]) remove(id int) (uint32, *R) {
+	s, ok := t.slotOf[id]
+	if !ok {
+		return 0, nil
+	}
+	old := t.rows[s]
+	t.unindex(s, old)
+	for _, o := range t.sorted {
+		o.remove(t, s, old)
+	}
+	for _, m := range t.memo {
+		m.rows.Remove(s)
+	}
+	delete(t.slotOf, id)
+	t.live.Remove(s)
+	t.rows[s], t.ids[s] = nil, 0
+	t.free = append(t.free, s)
+	return s, old
+}
+
+func (t *table[R]) unindex(s uint32, r *R) {
+	for name, m := range t.values {
+		c := t.cols[name]
+		if set := m[c.key(c.Get(r))]; set != nil {
+			set.Remove(s)
+		}
+	}
+}
+
+// index adds a stored row to the value sets, the sorted orders (moving it from where old
+// stood) and the kept conditions.
+func (t *table[R]) index(s uint32, r, old *R) {
+	for name, m := range t.values {
+		c := t.cols[name]
+		v := c.key(c.Get(r))
+		set := m[v]
+		if set == nil {
+			set = roaring.New()
+			m[v] = set
+		}
+		set.Add(s)
+	}
+	for _, o := range t.sorted {
+		if old != nil {
+			o.remove(t, s, old)
+		}
+		o.insert(t, s, r)
+	}
+	for _, m := range t.memo {
+		if m.match(r) {
+			m.rows.Add(s)
+		} else {
+			m.rows.Remove(s)
+		}
+	}
+}
+
+// valueRows returns the rows whose indexed column equals one of vs (a new set).
+func (t *table[R]) valueRows(col string, vs []Value) *Set {
+	m, c := t.values[col], t.cols[col]
+	sets := make([]*Set, 0, len(vs))
+	for _, v := range vs {
+		if s := m[c.key(v)]; s != nil {
+			sets = append(sets, s)
+		}
+	}
+	return roaring.FastOr(sets...)
+}
+
+// memoRows are the rows matching a condition, kept in step with every change.
+type memoRows[R any] struct {
+	match func(*R) bool
+	rows  *Set
+}
+
+// maxMemo bounds the kept conditions per table; past it they start over.
+const maxMemo = 256
+
+// memoized returns the rows of the whole table matching a condition with a key, from
+// the kept ones or by one pass over the table that is then kept.
+func (t *table[R]) memoized(key string, match func(*R) bool) *Set {
+	t.cacheMu.Lock()
+	m := t.memo[key]
+	t.cacheMu.Unlock()
+	if m != nil {
+		return m.rows
+	}
+	rows := roaring.New()
+	for s, r := range t.rows {
+		if r != nil && match(r) {
+			rows.Add(uint32(s))
+		}
+	}
+	t.cacheMu.Lock()
+	defer t.cacheMu.Unlock()
+	if m := t.memo[key]; m != nil {
+		return m.rows
+	}
+	if len(t.memo) >= maxMemo {
+		t.memo = map[string]*memoRows[R]{}
+	}
+	t.memo[key] = &memoRows[R]{match: match, rows: rows}
+	return rows
+}
+
+// maxSorted bounds the kept orders per table; past it they start over.
+const maxSorted = 32
+
+// sortedRows are all rows of a table in one order, kept in step with every change.
+type sortedRows[R any] struct {
+	ord   *order[R]
+	slots []uint32
+}
+
+// sortedBy returns the table's rows in an order, from the kept ones or sorted now.
+func (t *table[R]) sortedBy(o *order[R]) *sortedRows[R] {
+	t.cacheMu.Lock()
+	sr := t.sorted[o.key]
+	t.cacheMu.Unlock()
+	if sr != nil {
+		return sr
+	}
+	slots := make([]uint32, 0, t.live.GetCardinality())
+	t.live.Iterate(func(s uint32) bool { slots = append(slots, s); return true })
+	slices.SortFunc(slots, func(a, b uint32) int {
+		return o.compare(t.rows[a], t.ids[a], t.rows[b], t.ids[b])
+	})
+	t.cacheMu.Lock()
+	defer t.cacheMu.Unlock()
+	if sr := t.sorted[o.key]; sr != nil {
+		return sr
+	}
+	if len(t.sorted) >= maxSorted {
+		t.sorted = map[string]*sortedRows[R]{}
+	}
+	sr = &sortedRows[R]{ord: o, slots: slots}
+	t.sorted[o.key] = sr
+	return sr
+}
+
+// search returns the first position whose row is not before (r, id).
+func (sr *sortedRows[R]) search(t *table[R], r *R, id int) int {
+	i, _ := slices.BinarySearchFunc(sr.slots, 0, func(s uint32, _ int) int {
+		return sr.ord.compare(t.rows[s], t.ids[s], r, id)
+	})
+	return i
+}
+
+func (sr *sortedRows[R]) remove(t *table[R], s uint32, old *R) {
+	// The slot's row is already replaced: compare the others with old's values.
+	i, _ := slices.BinarySearchFunc(sr.slots, 0, func(x uint32, _ int) int {
+		if x == s {
+			return 0
+		}
+		return sr.ord.compare(t.rows[x], t.ids[x], old, t.ids[s])
+	})
+	if i >= len(sr.slots) || sr.slots[i] != s {
+		i = slices.Index(sr.slots, s) // an order that moved under us: never expected
+	}
+	if i >= 0 {
+		sr.slots = slices.Delete(sr.slots, i, i+1)
+	}
+}
+
+func (sr *sortedRows[R]) insert(t *table[R], s uint32, r *R) {
+	i := sr.search(t, r, t.ids[s])
+	sr.slots = slices.Insert(sr.slots, i, s)
+}
