@@ -112,6 +112,9 @@ func page(w Window, order []listindex.OrderTerm, key func([]listindex.OrderTerm,
 			continue
 		}
 		vals, ok := c.cur.Value.([]any)
+		if c.cur.Value == nil {
+			vals, ok = nil, true // an order of the id alone (an empty list is left out)
+		}
 		if !ok {
 			return p, badCursor(c.name, fmt.Errorf("no list of values"))
 		}
