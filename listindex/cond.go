@@ -104,9 +104,15 @@ func Bind[R any](bind func(ix *Index) func(*R) Truth) *Cond[R] {
 // IDs matches the rows with one of the ids (a condition the database evaluated).
 func IDs[R any](ids []int) *Cond[R] { return &Cond[R]{kind: kindIDs, ids: ids} }
 
-// memoAbove is the number of candidate rows past which a keyed test is answered from
-// (and kept as) the set of all rows it matches instead of testing each candidate.
-const memoAbove = 20000
+// A keyed test is answered from the set of all rows it matches (kept in step with every
+// change) once it is kept; it is kept when asked of more than memoAbove candidates, or
+// for the memoAfter-th time: conditions a portal asks again and again (its widgets'
+// filters, a business state) cost a bitmap AND, and a one-off asked of a few candidates
+// tests only those.
+const (
+	memoAbove = 20000
+	memoAfter = 3
+)
 
 // eval returns the rows of cand for which c is true (or false, when negated). cand is
 // not changed; the result is the caller's.
@@ -222,12 +228,14 @@ func (t *table[R]) scan(key string, test func(*R) Truth, cand *Set, negated bool
 	if negated {
 		want = False
 	}
-	if key != "" && cand.GetCardinality() > memoAbove {
+	if key != "" {
 		k := key
 		if negated {
 			k = "not:" + key
 		}
-		return roaring.And(cand, t.memoized(k, func(r *R) bool { return test(r) == want }))
+		if rows := t.memoFor(k, cand.GetCardinality() > memoAbove, func(r *R) bool { return test(r) == want }); rows != nil {
+			return roaring.And(cand, rows)
+		}
 	}
 	out := roaring.New()
 	it := cand.Iterator()

@@ -75,16 +75,19 @@ func (t *table[R]) page(rows *Set, p Page) (Result, error) {
 }
 
 // walkPays says whether walking the whole table in order until want rows of the list
-// turn up is expected to beat sorting the list's rows: the walk visits about
-// want × table ÷ list rows, the sort list × log(want) comparisons. Small lists are
-// sorted, lists that are a fair share of the table walked.
+// turn up is expected to beat sorting the list's rows. The walk visits about
+// want × table ÷ list slots, each a look-up in the list's bitmap; the sort reads every
+// row of the list, scattered in memory, about walkCost times dearer a row (measured:
+// a walk of 8,000 slots beat sorting 6,000 rows tenfold). Small lists are sorted.
 func (t *table[R]) walkPays(list, want int) bool {
 	if list < 1000 {
 		return false
 	}
 	steps := float64(want) * float64(t.live.GetCardinality()) / float64(list)
-	return steps < float64(list)
+	return steps < walkCost*float64(list)
 }
+
+const walkCost = 16
 
 // walkSorted walks the table's rows in order o (backwards when backward) from the key
 // from (exclusive) and returns the first want rows of the list, stopping at the key to.

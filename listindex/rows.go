@@ -33,6 +33,8 @@ type TaskRow struct {
 	// as they are, numbers and booleans as their JSON text (JSON null: absent).
 	Custom       map[string]string
 	Responsibles []Responsible
+
+	stateRank, priorityRank, expiryPriorityRank int64
 }
 
 // Responsible is one responsible of a task: a user or a role; Expiry ones take the task
@@ -46,6 +48,8 @@ type Responsible struct {
 // sharing the text when it has no upper case.
 func (r *TaskRow) fold() {
 	r.nameFold, r.descFold = lower(r.Name), lower(r.Description)
+	r.stateRank, r.priorityRank = taskStateRank[r.State], taskPriorityRank[r.Priority]
+	r.expiryPriorityRank = taskPriorityRank[r.ExpiryPriority]
 }
 
 func lower(s string) string {
@@ -64,9 +68,14 @@ type CaseRow struct {
 	Created, Updated, Ended     int64
 	CreatorID, OwnerID          int
 	Custom                      map[string]string
+
+	stateRank int64
 }
 
-func (r *CaseRow) fold() { r.nameFold, r.descFold = lower(r.Name), lower(r.Description) }
+func (r *CaseRow) fold() {
+	r.nameFold, r.descFold = lower(r.Name), lower(r.Description)
+	r.stateRank = caseStateRank[r.State]
+}
 
 // Declared orders of the enums, first to last. A task's priority sorts by urgency
 // (PRIORITY DESC: EXCEPTION first), states by their lifecycle.
@@ -105,11 +114,11 @@ func flag(b bool) Value {
 	return Value{}
 }
 
-func enum(rank map[string]int64, s string) Value {
+func enum(s string, rank int64) Value {
 	if s == "" {
 		return Value{Null: true}
 	}
-	return Value{S: s, I: rank[s]}
+	return Value{S: s, I: rank}
 }
 
 // Columns of tasks and cases, named as their where inputs name them.
@@ -121,13 +130,13 @@ var (
 		{Name: "name", Type: Text, Get: func(r *TaskRow) Value { return text(r.Name) }, Fold: func(r *TaskRow) string { return r.nameFold }},
 		{Name: "description", Type: Text, Get: func(r *TaskRow) Value { return text(r.Description) }, Fold: func(r *TaskRow) string { return r.descFold }},
 		{Name: "category", Type: Text, Indexed: true, Get: func(r *TaskRow) Value { return text(r.Category) }},
-		{Name: "state", Type: Enum, Indexed: true, Get: func(r *TaskRow) Value { return enum(taskStateRank, r.State) }},
-		{Name: "priority", Type: Enum, Indexed: true, Get: func(r *TaskRow) Value { return enum(taskPriorityRank, r.Priority) }},
+		{Name: "state", Type: Enum, Indexed: true, Get: func(r *TaskRow) Value { return enum(r.State, r.stateRank) }},
+		{Name: "priority", Type: Enum, Indexed: true, Get: func(r *TaskRow) Value { return enum(r.Priority, r.priorityRank) }},
 		{Name: "kind", Type: Text, Get: func(r *TaskRow) Value { return text(r.Kind) }},
 		{Name: "position", Type: Number, Get: func(r *TaskRow) Value { return number(r.Position) }},
 		{Name: "system", Type: Bool, Indexed: true, Get: func(r *TaskRow) Value { return flag(r.System) }},
 		{Name: "expiryTimestamp", Type: Time, Get: func(r *TaskRow) Value { return when(r.Expiry) }},
-		{Name: "expiryPriority", Type: Enum, Get: func(r *TaskRow) Value { return enum(taskPriorityRank, r.ExpiryPriority) }},
+		{Name: "expiryPriority", Type: Enum, Get: func(r *TaskRow) Value { return enum(r.ExpiryPriority, r.expiryPriorityRank) }},
 		{Name: "delayTimestamp", Type: Time, Get: func(r *TaskRow) Value { return when(r.Delay) }},
 		{Name: "startedAt", Type: Time, Get: func(r *TaskRow) Value { return when(r.Started) }},
 		{Name: "endedAt", Type: Time, Get: func(r *TaskRow) Value { return when(r.Ended) }},
@@ -142,7 +151,7 @@ var (
 		{Name: "name", Type: Text, Get: func(r *CaseRow) Value { return text(r.Name) }, Fold: func(r *CaseRow) string { return r.nameFold }},
 		{Name: "description", Type: Text, Get: func(r *CaseRow) Value { return text(r.Description) }, Fold: func(r *CaseRow) string { return r.descFold }},
 		{Name: "category", Type: Text, Indexed: true, Get: func(r *CaseRow) Value { return text(r.Category) }},
-		{Name: "state", Type: Enum, Indexed: true, Get: func(r *CaseRow) Value { return enum(caseStateRank, r.State) }},
+		{Name: "state", Type: Enum, Indexed: true, Get: func(r *CaseRow) Value { return enum(r.State, r.stateRank) }},
 		{Name: "endedAt", Type: Time, Get: func(r *CaseRow) Value { return when(r.Ended) }},
 		{Name: "creatorID", Type: Number, Indexed: true, Get: func(r *CaseRow) Value { return ref(r.CreatorID) }},
 		{Name: "ownerID", Type: Number, Indexed: true, Get: func(r *CaseRow) Value { return ref(r.OwnerID) }},

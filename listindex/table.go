@@ -93,6 +93,7 @@ type table[R any] struct {
 	cacheMu sync.Mutex
 	sorted  map[string]*sortedRows[R]
 	memo    map[string]*memoRows[R]
+	asked   map[string]int // keyed conditions not kept yet: how often asked
 }
 
 func newTable[R any](cols []*Column[R]) *table[R] {
@@ -219,14 +220,25 @@ type memoRows[R any] struct {
 // maxMemo bounds the kept conditions per table; past it they start over.
 const maxMemo = 256
 
-// memoized returns the rows of the whole table matching a condition with a key, from
-// the kept ones or by one pass over the table that is then kept.
-func (t *table[R]) memoized(key string, match func(*R) bool) *Set {
+// memoFor returns the kept rows of a keyed condition: kept already, or kept now when
+// now is set or the condition was asked memoAfter times. Otherwise nil: test the
+// candidates.
+func (t *table[R]) memoFor(key string, now bool, match func(*R) bool) *Set {
 	t.cacheMu.Lock()
 	m := t.memo[key]
+	if m == nil && !now {
+		if t.asked == nil || len(t.asked) > 4*maxMemo {
+			t.asked = map[string]int{}
+		}
+		t.asked[key]++
+		now = t.asked[key] >= memoAfter
+	}
 	t.cacheMu.Unlock()
 	if m != nil {
 		return m.rows
+	}
+	if !now {
+		return nil
 	}
 	rows := roaring.New()
 	for s, r := range t.rows {
@@ -263,11 +275,36 @@ func (t *table[R]) sortedBy(o *order[R]) *sortedRows[R] {
 	if sr != nil {
 		return sr
 	}
-	slots := make([]uint32, 0, t.live.GetCardinality())
-	t.live.Iterate(func(s uint32) bool { slots = append(slots, s); return true })
-	slices.SortFunc(slots, func(a, b uint32) int {
-		return o.compare(t.rows[a], t.ids[a], t.rows[b], t.ids[b])
+	// Sort once over the values read out beforehand: reading them inside every
+	// comparison made a sort of a million rows take seconds.
+	type entry struct {
+		vals []Value
+		id   int
+		slot uint32
+	}
+	n := int(t.live.GetCardinality())
+	entries := make([]entry, 0, n)
+	flat := make([]Value, 0, n*len(o.cols))
+	t.live.Iterate(func(s uint32) bool {
+		at := len(flat)
+		for _, c := range o.cols {
+			flat = append(flat, c.Get(t.rows[s]))
+		}
+		entries = append(entries, entry{vals: flat[at:len(flat):len(flat)], id: t.ids[s], slot: s})
+		return true
 	})
+	slices.SortFunc(entries, func(a, b entry) int {
+		for i := range o.cols {
+			if c := o.compareValues(i, a.vals[i], b.vals[i]); c != 0 {
+				return c
+			}
+		}
+		return o.compareIDs(a.id, b.id)
+	})
+	slots := make([]uint32, len(entries))
+	for i, e := range entries {
+		slots[i] = e.slot
+	}
 	t.cacheMu.Lock()
 	defer t.cacheMu.Unlock()
 	if sr := t.sorted[o.key]; sr != nil {
