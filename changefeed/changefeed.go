@@ -19,7 +19,8 @@
 //     that snapshot was taken. Read returns the rows of transactions from that xmin on,
 //     so a row is read again on every Read while a transaction older than it is still
 //     open (a long transaction makes the rows written since it began come back each
-//     time, until it ends).
+//     time, until it ends). Transaction ids are the cluster's: an open transaction
+//     in any database of the server holds positions back alike.
 //
 // Prune deletes old rows and records the highest one it deleted; a reader whose
 // position is below it may have missed rows, and Read tells it to reload.
@@ -237,7 +238,8 @@ func add(changes *[]Change, seen map[Change]bool, task, kase sql.NullInt64) {
 	}
 }
 
-// Prune deletes the rows written more than keep ago (by the database's clock) and
+// Prune deletes the rows written more than keep ago (by the database's clock; on
+// PostgreSQL only those of transactions below the current snapshot xmin) and
 // records the highest one deleted, so that a reader still before it reloads. One
 // server runs it periodically; running it on several is safe.
 func (f *Feed) Prune(ctx context.Context, keep time.Duration) error {
