@@ -35,7 +35,7 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 }
 
 // Cases is the resolver for the cases field.
-func (r *queryResolver) Cases(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CaseOrder, where *ent.CaseWhereInput) (*ent.CaseConnection, error) {
+func (r *queryResolver) Cases(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.CaseOrder, where *ent.CaseWhereInput) (*ent.CaseConnection, error) {
 	return r.Client.BusinessCase.Query().Paginate(ctx, after, first, before, last,
 		ent.WithCaseOrder(orderBy), ent.WithCaseFilter(where.Filter))
 }
@@ -59,9 +59,9 @@ func (r *queryResolver) Roles(ctx context.Context, after *entgql.Cursor[int], fi
 }
 
 // Tasks is the resolver for the tasks field.
-func (r *queryResolver) Tasks(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) (*ent.TaskConnection, error) {
+func (r *queryResolver) Tasks(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TaskOrder, where *ent.TaskWhereInput) (*ent.TaskConnection, error) {
 	if defaultTaskList(ctx, after, first, before, last, orderBy, where) {
-		return r.Work.TaskList(withoutTotals(ctx), after, *first, orderBy.Direction == entgql.OrderDirectionDesc, selectsTotalCount(ctx))
+		return r.Work.TaskList(withoutTotals(ctx), after, *first, orderBy[0].Direction == entgql.OrderDirectionDesc, selectsTotalCount(ctx))
 	}
 	return r.Client.Task.Query().Paginate(ctx, after, first, before, last,
 		ent.WithTaskOrder(orderBy), ent.WithTaskFilter(where.Filter))

@@ -3,31 +3,31 @@ package graph
 import (
 	"context"
 	"reflect"
-	"time"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/workflow"
 )
 
 // defaultTaskList reports whether a tasks query is the plain task list that
 // workflow.TaskList serves: forward pages in creation order, no filter, a cursor of that
 // order, and no task lists nested in its nodes (TaskList limits every task query of the
 // request to the page's tasks).
-func defaultTaskList(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) bool {
+func defaultTaskList(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TaskOrder, where *ent.TaskWhereInput) bool {
 	if first == nil || *first < 0 || before != nil || last != nil {
 		return false
 	}
-	if orderBy == nil || orderBy.Field == nil || orderBy.Field.String() != ent.TaskOrderFieldCreatedAt.String() {
+	if len(orderBy) != 1 || orderBy[0].Field == nil || orderBy[0].Field.String() != ent.TaskOrderFieldCreatedAt.String() {
 		return false
 	}
 	if where != nil && !reflect.ValueOf(*where).IsZero() {
 		return false
 	}
 	if after != nil {
-		if _, ok := after.Value.(time.Time); !ok {
+		if _, ok := workflow.CreatedAtCursor(after); !ok {
 			return false
 		}
 	}

@@ -22,7 +22,7 @@ import (
 func (e *Engine) TaskList(ctx context.Context, after *entgql.Cursor[int], first int, desc bool, withCount bool) (*ent.TaskConnection, error) {
 	var key *policy.TaskKey
 	if after != nil {
-		created, ok := after.Value.(time.Time)
+		created, ok := CreatedAtCursor(after)
 		if !ok {
 			return nil, fmt.Errorf("task list cursor holds %T, not a creation time", after.Value)
 		}
@@ -36,7 +36,7 @@ func (e *Engine) TaskList(ctx context.Context, after *entgql.Cursor[int], first 
 	if desc {
 		order.Direction = entgql.OrderDirectionDesc
 	}
-	conn, err := e.client.Task.Query().Paginate(pageCtx, after, &first, nil, nil, ent.WithTaskOrder(order))
+	conn, err := e.client.Task.Query().Paginate(pageCtx, after, &first, nil, nil, ent.WithTaskOrder([]*ent.TaskOrder{order}))
 	if err != nil {
 		return nil, err
 	}
@@ -142,4 +142,15 @@ func (c *countCache) invalidate() {
 	defer c.mu.Unlock()
 	c.gen++
 	c.m = nil
+}
+
+// CreatedAtCursor returns the creation time of a cursor of the task list ordered by
+// CREATED_AT alone: orderBy is a list, so the cursor holds a list of one value.
+func CreatedAtCursor(c *entgql.Cursor[int]) (time.Time, bool) {
+	values, ok := c.Value.([]any)
+	if !ok || len(values) != 1 {
+		return time.Time{}, false
+	}
+	t, ok := values[0].(time.Time)
+	return t, ok
 }
