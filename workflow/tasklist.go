@@ -1,8 +1,10 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,9 +38,29 @@ func (e *Engine) TaskList(ctx context.Context, after *entgql.Cursor[int], first 
 	if desc {
 		order.Direction = entgql.OrderDirectionDesc
 	}
-	conn, err := e.client.Task.Query().Paginate(pageCtx, after, &first, nil, nil, ent.WithTaskOrder([]*ent.TaskOrder{order}))
+	// pageCtx holds the tasks after the cursor already, in (created_at, id) both ways.
+	// entgql's list orders break ties by the id ascending, so Paginate gets neither the
+	// cursor nor the page size: it loads the page's first+1 tasks, which are sorted and
+	// cut here.
+	all := first + 1
+	conn, err := e.client.Task.Query().Paginate(pageCtx, nil, &all, nil, nil, ent.WithTaskOrder([]*ent.TaskOrder{order}))
 	if err != nil {
 		return nil, err
+	}
+	slices.SortFunc(conn.Edges, func(a, b *ent.TaskEdge) int {
+		c := cmp.Or(a.Node.CreatedAt.Compare(b.Node.CreatedAt), cmp.Compare(a.Node.ID, b.Node.ID))
+		if desc {
+			return -c
+		}
+		return c
+	})
+	conn.PageInfo = ent.PageInfo{HasNextPage: len(conn.Edges) > first}
+	if len(conn.Edges) > first {
+		conn.Edges = conn.Edges[:first]
+	}
+	if len(conn.Edges) > 0 {
+		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
+		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
 	}
 	if withCount {
 		if conn.TotalCount, err = e.countTasks(ctx); err != nil {
