@@ -7,6 +7,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/portico-dev/portico/ent/schema"
 )
 
 // gen generates the data set and writes it through a sink. Roles, users, cases, tasks and
@@ -210,7 +212,7 @@ var (
 
 	taskStates      = []string{"SUSPENDED", "RESUMED", "PARKED", "DONE", "DESTROYED"}
 	taskStateWeight = []int{62, 8, 5, 20, 5}
-	priorities      = []string{"EXCEPTION", "HIGH", "NORMAL", "LOW"}
+	priorities      = schema.Priorities
 	priorityWeight  = []int{3, 17, 60, 20}
 )
 
@@ -292,7 +294,7 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 	g.log.Info("bench data: cases", "cases", g.c.Cases)
 	yearAgo := g.now.Add(-365 * 24 * time.Hour)
 	caseStep := 365 * 24 * time.Hour / time.Duration(g.c.Cases)
-	err = table(ctx, s, "cases", []string{"id", "created_at", "updated_at", "name", "category", "state", "ended_at", "creator_id"}, func(row rowFunc) error {
+	err = table(ctx, s, "cases", []string{"id", "created_at", "updated_at", "name", "category", "state", "state_rank", "ended_at", "creator_id"}, func(row rowFunc) error {
 		for i := range g.c.Cases {
 			created := yearAgo.Add(time.Duration(i) * caseStep).Truncate(time.Microsecond)
 			state, updated, ended := "RUNNING", created, any(nil)
@@ -303,7 +305,7 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 			kind := caseKinds[g.rng.IntN(len(caseKinds))]
 			name := fmt.Sprintf("%s %06d", kind, i+1)
 			creator := g.userID(g.rng.IntN(g.c.Users))
-			if err := row(g.caseID(i), created, updated, name, categories[g.rng.IntN(len(categories))], state, ended, creator); err != nil {
+			if err := row(g.caseID(i), created, updated, name, categories[g.rng.IntN(len(categories))], state, int(schema.CaseStateRank(state)), ended, creator); err != nil {
 				return err
 			}
 		}
@@ -328,7 +330,7 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 	}
 	var resps []resp
 	err = table(ctx, s, "tasks", []string{"id", "created_at", "updated_at", "name", "category", "state", "priority",
-		"position", "started_at", "ended_at", "case_id", "worker_id", "creator_id"}, func(row rowFunc) error {
+		"state_rank", "priority_rank", "position", "started_at", "ended_at", "case_id", "worker_id", "creator_id"}, func(row rowFunc) error {
 		for i := range g.c.Tasks {
 			created := yearAgo.Add(time.Duration(i)*step + time.Duration(g.rng.Int64N(int64(step/2)))).Truncate(time.Microsecond)
 			cs := max(0, i*g.c.Cases/g.c.Tasks-g.rng.IntN(20))
@@ -346,7 +348,7 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 			name := taskVerbs[g.rng.IntN(len(taskVerbs))] + " " + taskNouns[g.rng.IntN(len(taskNouns))]
 			creator := g.userID(g.rng.IntN(g.c.Users))
 			if err := row(g.taskID(i), created, updated, name, categories[g.rng.IntN(len(categories))], state, prio,
-				g.rng.IntN(6), started, ended, g.caseID(cs), worker, creator); err != nil {
+				int(schema.TaskStateRank(state)), int(schema.PriorityRank(prio)), g.rng.IntN(6), started, ended, g.caseID(cs), worker, creator); err != nil {
 				return err
 			}
 			// One or two responsibles, ~85% roles and ~15% users (bench among them).

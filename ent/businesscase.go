@@ -32,6 +32,8 @@ type BusinessCase struct {
 	Category string `json:"category,omitempty"`
 	// State holds the value of the "state" field.
 	State businesscase.State `json:"state,omitempty"`
+	// StateRank holds the value of the "state_rank" field.
+	StateRank int16 `json:"state_rank,omitempty"`
 	// EndedAt holds the value of the "ended_at" field.
 	EndedAt *time.Time `json:"ended_at,omitempty"`
 	// CustomFields holds the value of the "custom_fields" field.
@@ -140,7 +142,7 @@ func (*BusinessCase) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case businesscase.FieldCustomFields:
 			values[i] = new([]byte)
-		case businesscase.FieldID, businesscase.FieldProcessID, businesscase.FieldCreatorID, businesscase.FieldOwnerID:
+		case businesscase.FieldID, businesscase.FieldStateRank, businesscase.FieldProcessID, businesscase.FieldCreatorID, businesscase.FieldOwnerID:
 			values[i] = new(sql.NullInt64)
 		case businesscase.FieldName, businesscase.FieldDescription, businesscase.FieldCategory, businesscase.FieldState:
 			values[i] = new(sql.NullString)
@@ -202,6 +204,12 @@ func (_m *BusinessCase) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field state", values[i])
 			} else if value.Valid {
 				_m.State = businesscase.State(value.String)
+			}
+		case businesscase.FieldStateRank:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field state_rank", values[i])
+			} else if value.Valid {
+				_m.StateRank = int16(value.Int64)
 			}
 		case businesscase.FieldEndedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -322,6 +330,9 @@ func (_m *BusinessCase) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("state=")
 	builder.WriteString(fmt.Sprintf("%v", _m.State))
+	builder.WriteString(", ")
+	builder.WriteString("state_rank=")
+	builder.WriteString(fmt.Sprintf("%v", _m.StateRank))
 	builder.WriteString(", ")
 	if v := _m.EndedAt; v != nil {
 		builder.WriteString("ended_at=")

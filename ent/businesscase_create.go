@@ -111,6 +111,20 @@ func (_c *BusinessCaseCreate) SetNillableState(v *businesscase.State) *BusinessC
 	return _c
 }
 
+// SetStateRank sets the "state_rank" field.
+func (_c *BusinessCaseCreate) SetStateRank(v int16) *BusinessCaseCreate {
+	_c.mutation.SetStateRank(v)
+	return _c
+}
+
+// SetNillableStateRank sets the "state_rank" field if the given value is not nil.
+func (_c *BusinessCaseCreate) SetNillableStateRank(v *int16) *BusinessCaseCreate {
+	if v != nil {
+		_c.SetStateRank(*v)
+	}
+	return _c
+}
+
 // SetEndedAt sets the "ended_at" field.
 func (_c *BusinessCaseCreate) SetEndedAt(v time.Time) *BusinessCaseCreate {
 	_c.mutation.SetEndedAt(v)
@@ -292,6 +306,10 @@ func (_c *BusinessCaseCreate) defaults() {
 		v := businesscase.DefaultState
 		_c.mutation.SetState(v)
 	}
+	if _, ok := _c.mutation.StateRank(); !ok {
+		v := businesscase.DefaultStateRank
+		_c.mutation.SetStateRank(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -333,6 +351,9 @@ func (_c *BusinessCaseCreate) check() error {
 		if err := businesscase.StateValidator(v); err != nil {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "BusinessCase.state": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.StateRank(); !ok {
+		return &ValidationError{Name: "state_rank", err: errors.New(`ent: missing required field "BusinessCase.state_rank"`)}
 	}
 	return nil
 }
@@ -384,6 +405,10 @@ func (_c *BusinessCaseCreate) createSpec() (*BusinessCase, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.State(); ok {
 		_spec.SetField(businesscase.FieldState, field.TypeEnum, value)
 		_node.State = value
+	}
+	if value, ok := _c.mutation.StateRank(); ok {
+		_spec.SetField(businesscase.FieldStateRank, field.TypeInt16, value)
+		_node.StateRank = value
 	}
 	if value, ok := _c.mutation.EndedAt(); ok {
 		_spec.SetField(businesscase.FieldEndedAt, field.TypeTime, value)
@@ -604,6 +629,24 @@ func (u *BusinessCaseUpsert) UpdateState() *BusinessCaseUpsert {
 	return u
 }
 
+// SetStateRank sets the "state_rank" field.
+func (u *BusinessCaseUpsert) SetStateRank(v int16) *BusinessCaseUpsert {
+	u.Set(businesscase.FieldStateRank, v)
+	return u
+}
+
+// UpdateStateRank sets the "state_rank" field to the value that was provided on create.
+func (u *BusinessCaseUpsert) UpdateStateRank() *BusinessCaseUpsert {
+	u.SetExcluded(businesscase.FieldStateRank)
+	return u
+}
+
+// AddStateRank adds v to the "state_rank" field.
+func (u *BusinessCaseUpsert) AddStateRank(v int16) *BusinessCaseUpsert {
+	u.Add(businesscase.FieldStateRank, v)
+	return u
+}
+
 // SetEndedAt sets the "ended_at" field.
 func (u *BusinessCaseUpsert) SetEndedAt(v time.Time) *BusinessCaseUpsert {
 	u.Set(businesscase.FieldEndedAt, v)
@@ -806,6 +849,27 @@ func (u *BusinessCaseUpsertOne) SetState(v businesscase.State) *BusinessCaseUpse
 func (u *BusinessCaseUpsertOne) UpdateState() *BusinessCaseUpsertOne {
 	return u.Update(func(s *BusinessCaseUpsert) {
 		s.UpdateState()
+	})
+}
+
+// SetStateRank sets the "state_rank" field.
+func (u *BusinessCaseUpsertOne) SetStateRank(v int16) *BusinessCaseUpsertOne {
+	return u.Update(func(s *BusinessCaseUpsert) {
+		s.SetStateRank(v)
+	})
+}
+
+// AddStateRank adds v to the "state_rank" field.
+func (u *BusinessCaseUpsertOne) AddStateRank(v int16) *BusinessCaseUpsertOne {
+	return u.Update(func(s *BusinessCaseUpsert) {
+		s.AddStateRank(v)
+	})
+}
+
+// UpdateStateRank sets the "state_rank" field to the value that was provided on create.
+func (u *BusinessCaseUpsertOne) UpdateStateRank() *BusinessCaseUpsertOne {
+	return u.Update(func(s *BusinessCaseUpsert) {
+		s.UpdateStateRank()
 	})
 }
 
@@ -1192,6 +1256,27 @@ func (u *BusinessCaseUpsertBulk) SetState(v businesscase.State) *BusinessCaseUps
 func (u *BusinessCaseUpsertBulk) UpdateState() *BusinessCaseUpsertBulk {
 	return u.Update(func(s *BusinessCaseUpsert) {
 		s.UpdateState()
+	})
+}
+
+// SetStateRank sets the "state_rank" field.
+func (u *BusinessCaseUpsertBulk) SetStateRank(v int16) *BusinessCaseUpsertBulk {
+	return u.Update(func(s *BusinessCaseUpsert) {
+		s.SetStateRank(v)
+	})
+}
+
+// AddStateRank adds v to the "state_rank" field.
+func (u *BusinessCaseUpsertBulk) AddStateRank(v int16) *BusinessCaseUpsertBulk {
+	return u.Update(func(s *BusinessCaseUpsert) {
+		s.AddStateRank(v)
+	})
+}
+
+// UpdateStateRank sets the "state_rank" field to the value that was provided on create.
+func (u *BusinessCaseUpsertBulk) UpdateStateRank() *BusinessCaseUpsertBulk {
+	return u.Update(func(s *BusinessCaseUpsert) {
+		s.UpdateStateRank()
 	})
 }
 

@@ -96,6 +96,27 @@ func (_u *BusinessCaseUpdate) SetNillableState(v *businesscase.State) *BusinessC
 	return _u
 }
 
+// SetStateRank sets the "state_rank" field.
+func (_u *BusinessCaseUpdate) SetStateRank(v int16) *BusinessCaseUpdate {
+	_u.mutation.ResetStateRank()
+	_u.mutation.SetStateRank(v)
+	return _u
+}
+
+// SetNillableStateRank sets the "state_rank" field if the given value is not nil.
+func (_u *BusinessCaseUpdate) SetNillableStateRank(v *int16) *BusinessCaseUpdate {
+	if v != nil {
+		_u.SetStateRank(*v)
+	}
+	return _u
+}
+
+// AddStateRank adds value to the "state_rank" field.
+func (_u *BusinessCaseUpdate) AddStateRank(v int16) *BusinessCaseUpdate {
+	_u.mutation.AddStateRank(v)
+	return _u
+}
+
 // SetEndedAt sets the "ended_at" field.
 func (_u *BusinessCaseUpdate) SetEndedAt(v time.Time) *BusinessCaseUpdate {
 	_u.mutation.SetEndedAt(v)
@@ -428,6 +449,12 @@ func (_u *BusinessCaseUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(businesscase.FieldState, field.TypeEnum, value)
 	}
+	if value, ok := _u.mutation.StateRank(); ok {
+		_spec.SetField(businesscase.FieldStateRank, field.TypeInt16, value)
+	}
+	if value, ok := _u.mutation.AddedStateRank(); ok {
+		_spec.AddField(businesscase.FieldStateRank, field.TypeInt16, value)
+	}
 	if value, ok := _u.mutation.EndedAt(); ok {
 		_spec.SetField(businesscase.FieldEndedAt, field.TypeTime, value)
 	}
@@ -743,6 +770,27 @@ func (_u *BusinessCaseUpdateOne) SetNillableState(v *businesscase.State) *Busine
 	if v != nil {
 		_u.SetState(*v)
 	}
+	return _u
+}
+
+// SetStateRank sets the "state_rank" field.
+func (_u *BusinessCaseUpdateOne) SetStateRank(v int16) *BusinessCaseUpdateOne {
+	_u.mutation.ResetStateRank()
+	_u.mutation.SetStateRank(v)
+	return _u
+}
+
+// SetNillableStateRank sets the "state_rank" field if the given value is not nil.
+func (_u *BusinessCaseUpdateOne) SetNillableStateRank(v *int16) *BusinessCaseUpdateOne {
+	if v != nil {
+		_u.SetStateRank(*v)
+	}
+	return _u
+}
+
+// AddStateRank adds value to the "state_rank" field.
+func (_u *BusinessCaseUpdateOne) AddStateRank(v int16) *BusinessCaseUpdateOne {
+	_u.mutation.AddStateRank(v)
 	return _u
 }
 
@@ -1107,6 +1155,12 @@ func (_u *BusinessCaseUpdateOne) sqlSave(ctx context.Context) (_node *BusinessCa
 	}
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(businesscase.FieldState, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.StateRank(); ok {
+		_spec.SetField(businesscase.FieldStateRank, field.TypeInt16, value)
+	}
+	if value, ok := _u.mutation.AddedStateRank(); ok {
+		_spec.AddField(businesscase.FieldStateRank, field.TypeInt16, value)
 	}
 	if value, ok := _u.mutation.EndedAt(); ok {
 		_spec.SetField(businesscase.FieldEndedAt, field.TypeTime, value)

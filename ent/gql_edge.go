@@ -41,7 +41,7 @@ func (_m *BusinessCase) Owner(ctx context.Context) (*User, error) {
 }
 
 func (_m *BusinessCase) Tasks(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *TaskOrder, where *TaskWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*TaskOrder, where *TaskWhereInput,
 ) (*TaskConnection, error) {
 	opts := []TaskPaginateOption{
 		WithTaskOrder(orderBy),

@@ -514,19 +514,14 @@ func (c *CaseConnection) build(nodes []*Case, pager *casePager, after *Cursor, f
 type CasePaginateOption func(*casePager) error
 
 // WithCaseOrder configures pagination ordering.
-func WithCaseOrder(order *CaseOrder) CasePaginateOption {
-	if order == nil {
-		order = DefaultCaseOrder
-	}
-	o := *order
+func WithCaseOrder(order []*CaseOrder) CasePaginateOption {
 	return func(pager *casePager) error {
-		if err := o.Direction.Validate(); err != nil {
-			return err
+		for _, o := range order {
+			if err := o.Direction.Validate(); err != nil {
+				return err
+			}
 		}
-		if o.Field == nil {
-			o.Field = DefaultCaseOrder.Field
-		}
-		pager.order = &o
+		pager.order = append(pager.order, order...)
 		return nil
 	}
 }
@@ -544,7 +539,7 @@ func WithCaseFilter(filter func(*BusinessCaseQuery) (*BusinessCaseQuery, error))
 
 type casePager struct {
 	reverse bool
-	order   *CaseOrder
+	order   []*CaseOrder
 	filter  func(*BusinessCaseQuery) (*BusinessCaseQuery, error)
 }
 
@@ -555,8 +550,10 @@ func newCasePager(opts []CasePaginateOption, reverse bool) (*casePager, error) {
 			return nil, err
 		}
 	}
-	if pager.order == nil {
-		pager.order = DefaultCaseOrder
+	for i, o := range pager.order {
+		if i > 0 && o.Field == pager.order[i-1].Field {
+			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		}
 	}
 	return pager, nil
 }
@@ -569,48 +566,87 @@ func (p *casePager) applyFilter(query *BusinessCaseQuery) (*BusinessCaseQuery, e
 }
 
 func (p *casePager) toCursor(_m *Case) Cursor {
-	return p.order.Field.toCursor(_m)
+	cs_ := make([]any, 0, len(p.order))
+	for _, o_ := range p.order {
+		cs_ = append(cs_, o_.Field.toCursor(_m).Value)
+	}
+	return Cursor{ID: _m.ID, Value: cs_}
 }
 
 func (p *casePager) applyCursors(query *BusinessCaseQuery, after, before *Cursor) (*BusinessCaseQuery, error) {
-	direction := p.order.Direction
+	idDirection := entgql.OrderDirectionAsc
 	if p.reverse {
-		direction = direction.Reverse()
+		idDirection = entgql.OrderDirectionDesc
 	}
-	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCaseOrder.Field.column, p.order.Field.column, direction) {
+	fields, directions := make([]string, 0, len(p.order)), make([]OrderDirection, 0, len(p.order))
+	for _, o := range p.order {
+		fields = append(fields, o.Field.column)
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		directions = append(directions, direction)
+	}
+	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+		FieldID:     DefaultCaseOrder.Field.column,
+		DirectionID: idDirection,
+		Fields:      fields,
+		Directions:  directions,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
 	return query, nil
 }
 
 func (p *casePager) applyOrder(query *BusinessCaseQuery) *BusinessCaseQuery {
-	direction := p.order.Direction
-	if p.reverse {
-		direction = direction.Reverse()
+	var defaultOrdered bool
+	for _, o := range p.order {
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		query = query.Order(o.Field.toTerm(direction.OrderTermOption()))
+		if o.Field.column == DefaultCaseOrder.Field.column {
+			defaultOrdered = true
+		}
+		if len(query.ctx.Fields) > 0 {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
 	}
-	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
-	if p.order.Field != DefaultCaseOrder.Field {
+	if !defaultOrdered {
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
 		query = query.Order(DefaultCaseOrder.Field.toTerm(direction.OrderTermOption()))
-	}
-	if len(query.ctx.Fields) > 0 {
-		query.ctx.AppendFieldOnce(p.order.Field.column)
 	}
 	return query
 }
 
 func (p *casePager) orderExpr(query *BusinessCaseQuery) sql.Querier {
-	direction := p.order.Direction
-	if p.reverse {
-		direction = direction.Reverse()
-	}
 	if len(query.ctx.Fields) > 0 {
-		query.ctx.AppendFieldOnce(p.order.Field.column)
+		for _, o := range p.order {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
 	}
 	return sql.ExprFunc(func(b *sql.Builder) {
-		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
-		if p.order.Field != DefaultCaseOrder.Field {
-			b.Comma().Ident(DefaultCaseOrder.Field.column).Pad().WriteString(string(direction))
+		for _, o := range p.order {
+			direction := o.Direction
+			if p.reverse {
+				direction = direction.Reverse()
+			}
+			b.Ident(o.Field.column).Pad().WriteString(string(direction))
+			b.Comma()
 		}
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		b.Ident(DefaultCaseOrder.Field.column).Pad().WriteString(string(direction))
 	})
 }
 
@@ -724,17 +760,17 @@ var (
 			}
 		},
 	}
-	// BusinessCaseOrderFieldState orders BusinessCase by state.
-	BusinessCaseOrderFieldState = &CaseOrderField{
+	// BusinessCaseOrderFieldStateRank orders BusinessCase by state_rank.
+	BusinessCaseOrderFieldStateRank = &CaseOrderField{
 		Value: func(_m *Case) (ent.Value, error) {
-			return _m.State, nil
+			return _m.StateRank, nil
 		},
-		column: businesscase.FieldState,
-		toTerm: businesscase.ByState,
+		column: businesscase.FieldStateRank,
+		toTerm: businesscase.ByStateRank,
 		toCursor: func(_m *Case) Cursor {
 			return Cursor{
 				ID:    _m.ID,
-				Value: _m.State,
+				Value: _m.StateRank,
 			}
 		},
 	}
@@ -766,7 +802,7 @@ func (f CaseOrderField) String() string {
 		str = "NAME"
 	case BusinessCaseOrderFieldCategory.column:
 		str = "CATEGORY"
-	case BusinessCaseOrderFieldState.column:
+	case BusinessCaseOrderFieldStateRank.column:
 		str = "STATE"
 	case BusinessCaseOrderFieldEndedAt.column:
 		str = "ENDED_AT"
@@ -795,7 +831,7 @@ func (f *CaseOrderField) UnmarshalGQL(v interface{}) error {
 	case "CATEGORY":
 		*f = *BusinessCaseOrderFieldCategory
 	case "STATE":
-		*f = *BusinessCaseOrderFieldState
+		*f = *BusinessCaseOrderFieldStateRank
 	case "ENDED_AT":
 		*f = *BusinessCaseOrderFieldEndedAt
 	default:
@@ -2228,19 +2264,14 @@ func (c *TaskConnection) build(nodes []*Task, pager *taskPager, after *Cursor, f
 type TaskPaginateOption func(*taskPager) error
 
 // WithTaskOrder configures pagination ordering.
-func WithTaskOrder(order *TaskOrder) TaskPaginateOption {
-	if order == nil {
-		order = DefaultTaskOrder
-	}
-	o := *order
+func WithTaskOrder(order []*TaskOrder) TaskPaginateOption {
 	return func(pager *taskPager) error {
-		if err := o.Direction.Validate(); err != nil {
-			return err
+		for _, o := range order {
+			if err := o.Direction.Validate(); err != nil {
+				return err
+			}
 		}
-		if o.Field == nil {
-			o.Field = DefaultTaskOrder.Field
-		}
-		pager.order = &o
+		pager.order = append(pager.order, order...)
 		return nil
 	}
 }
@@ -2258,7 +2289,7 @@ func WithTaskFilter(filter func(*TaskQuery) (*TaskQuery, error)) TaskPaginateOpt
 
 type taskPager struct {
 	reverse bool
-	order   *TaskOrder
+	order   []*TaskOrder
 	filter  func(*TaskQuery) (*TaskQuery, error)
 }
 
@@ -2269,8 +2300,10 @@ func newTaskPager(opts []TaskPaginateOption, reverse bool) (*taskPager, error) {
 			return nil, err
 		}
 	}
-	if pager.order == nil {
-		pager.order = DefaultTaskOrder
+	for i, o := range pager.order {
+		if i > 0 && o.Field == pager.order[i-1].Field {
+			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		}
 	}
 	return pager, nil
 }
@@ -2283,48 +2316,87 @@ func (p *taskPager) applyFilter(query *TaskQuery) (*TaskQuery, error) {
 }
 
 func (p *taskPager) toCursor(_m *Task) Cursor {
-	return p.order.Field.toCursor(_m)
+	cs_ := make([]any, 0, len(p.order))
+	for _, o_ := range p.order {
+		cs_ = append(cs_, o_.Field.toCursor(_m).Value)
+	}
+	return Cursor{ID: _m.ID, Value: cs_}
 }
 
 func (p *taskPager) applyCursors(query *TaskQuery, after, before *Cursor) (*TaskQuery, error) {
-	direction := p.order.Direction
+	idDirection := entgql.OrderDirectionAsc
 	if p.reverse {
-		direction = direction.Reverse()
+		idDirection = entgql.OrderDirectionDesc
 	}
-	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultTaskOrder.Field.column, p.order.Field.column, direction) {
+	fields, directions := make([]string, 0, len(p.order)), make([]OrderDirection, 0, len(p.order))
+	for _, o := range p.order {
+		fields = append(fields, o.Field.column)
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		directions = append(directions, direction)
+	}
+	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+		FieldID:     DefaultTaskOrder.Field.column,
+		DirectionID: idDirection,
+		Fields:      fields,
+		Directions:  directions,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
 	return query, nil
 }
 
 func (p *taskPager) applyOrder(query *TaskQuery) *TaskQuery {
-	direction := p.order.Direction
-	if p.reverse {
-		direction = direction.Reverse()
+	var defaultOrdered bool
+	for _, o := range p.order {
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		query = query.Order(o.Field.toTerm(direction.OrderTermOption()))
+		if o.Field.column == DefaultTaskOrder.Field.column {
+			defaultOrdered = true
+		}
+		if len(query.ctx.Fields) > 0 {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
 	}
-	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
-	if p.order.Field != DefaultTaskOrder.Field {
+	if !defaultOrdered {
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
 		query = query.Order(DefaultTaskOrder.Field.toTerm(direction.OrderTermOption()))
-	}
-	if len(query.ctx.Fields) > 0 {
-		query.ctx.AppendFieldOnce(p.order.Field.column)
 	}
 	return query
 }
 
 func (p *taskPager) orderExpr(query *TaskQuery) sql.Querier {
-	direction := p.order.Direction
-	if p.reverse {
-		direction = direction.Reverse()
-	}
 	if len(query.ctx.Fields) > 0 {
-		query.ctx.AppendFieldOnce(p.order.Field.column)
+		for _, o := range p.order {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
 	}
 	return sql.ExprFunc(func(b *sql.Builder) {
-		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
-		if p.order.Field != DefaultTaskOrder.Field {
-			b.Comma().Ident(DefaultTaskOrder.Field.column).Pad().WriteString(string(direction))
+		for _, o := range p.order {
+			direction := o.Direction
+			if p.reverse {
+				direction = direction.Reverse()
+			}
+			b.Ident(o.Field.column).Pad().WriteString(string(direction))
+			b.Comma()
 		}
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		b.Ident(DefaultTaskOrder.Field.column).Pad().WriteString(string(direction))
 	})
 }
 
@@ -2438,31 +2510,31 @@ var (
 			}
 		},
 	}
-	// TaskOrderFieldState orders Task by state.
-	TaskOrderFieldState = &TaskOrderField{
+	// TaskOrderFieldStateRank orders Task by state_rank.
+	TaskOrderFieldStateRank = &TaskOrderField{
 		Value: func(_m *Task) (ent.Value, error) {
-			return _m.State, nil
+			return _m.StateRank, nil
 		},
-		column: task.FieldState,
-		toTerm: task.ByState,
+		column: task.FieldStateRank,
+		toTerm: task.ByStateRank,
 		toCursor: func(_m *Task) Cursor {
 			return Cursor{
 				ID:    _m.ID,
-				Value: _m.State,
+				Value: _m.StateRank,
 			}
 		},
 	}
-	// TaskOrderFieldPriority orders Task by priority.
-	TaskOrderFieldPriority = &TaskOrderField{
+	// TaskOrderFieldPriorityRank orders Task by priority_rank.
+	TaskOrderFieldPriorityRank = &TaskOrderField{
 		Value: func(_m *Task) (ent.Value, error) {
-			return _m.Priority, nil
+			return _m.PriorityRank, nil
 		},
-		column: task.FieldPriority,
-		toTerm: task.ByPriority,
+		column: task.FieldPriorityRank,
+		toTerm: task.ByPriorityRank,
 		toCursor: func(_m *Task) Cursor {
 			return Cursor{
 				ID:    _m.ID,
-				Value: _m.Priority,
+				Value: _m.PriorityRank,
 			}
 		},
 	}
@@ -2522,9 +2594,9 @@ func (f TaskOrderField) String() string {
 		str = "NAME"
 	case TaskOrderFieldCategory.column:
 		str = "CATEGORY"
-	case TaskOrderFieldState.column:
+	case TaskOrderFieldStateRank.column:
 		str = "STATE"
-	case TaskOrderFieldPriority.column:
+	case TaskOrderFieldPriorityRank.column:
 		str = "PRIORITY"
 	case TaskOrderFieldExpiryTimestamp.column:
 		str = "EXPIRY_TIMESTAMP"
@@ -2557,9 +2629,9 @@ func (f *TaskOrderField) UnmarshalGQL(v interface{}) error {
 	case "CATEGORY":
 		*f = *TaskOrderFieldCategory
 	case "STATE":
-		*f = *TaskOrderFieldState
+		*f = *TaskOrderFieldStateRank
 	case "PRIORITY":
-		*f = *TaskOrderFieldPriority
+		*f = *TaskOrderFieldPriorityRank
 	case "EXPIRY_TIMESTAMP":
 		*f = *TaskOrderFieldExpiryTimestamp
 	case "DELAY_TIMESTAMP":

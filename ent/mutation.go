@@ -729,6 +729,8 @@ type BusinessCaseMutation struct {
 	description    *string
 	category       *string
 	state          *businesscase.State
+	state_rank     *int16
+	addstate_rank  *int16
 	ended_at       *time.Time
 	custom_fields  *map[string]interface{}
 	clearedFields  map[string]struct{}
@@ -1064,6 +1066,62 @@ func (m *BusinessCaseMutation) OldState(ctx context.Context) (v businesscase.Sta
 // ResetState resets all changes to the "state" field.
 func (m *BusinessCaseMutation) ResetState() {
 	m.state = nil
+}
+
+// SetStateRank sets the "state_rank" field.
+func (m *BusinessCaseMutation) SetStateRank(i int16) {
+	m.state_rank = &i
+	m.addstate_rank = nil
+}
+
+// StateRank returns the value of the "state_rank" field in the mutation.
+func (m *BusinessCaseMutation) StateRank() (r int16, exists bool) {
+	v := m.state_rank
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStateRank returns the old "state_rank" field's value of the BusinessCase entity.
+// If the BusinessCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BusinessCaseMutation) OldStateRank(ctx context.Context) (v int16, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStateRank is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStateRank requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStateRank: %w", err)
+	}
+	return oldValue.StateRank, nil
+}
+
+// AddStateRank adds i to the "state_rank" field.
+func (m *BusinessCaseMutation) AddStateRank(i int16) {
+	if m.addstate_rank != nil {
+		*m.addstate_rank += i
+	} else {
+		m.addstate_rank = &i
+	}
+}
+
+// AddedStateRank returns the value that was added to the "state_rank" field in this mutation.
+func (m *BusinessCaseMutation) AddedStateRank() (r int16, exists bool) {
+	v := m.addstate_rank
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetStateRank resets all changes to the "state_rank" field.
+func (m *BusinessCaseMutation) ResetStateRank() {
+	m.state_rank = nil
+	m.addstate_rank = nil
 }
 
 // SetEndedAt sets the "ended_at" field.
@@ -1588,7 +1646,7 @@ func (m *BusinessCaseMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *BusinessCaseMutation) Fields() []string {
-	fields := make([]string, 0, 11)
+	fields := make([]string, 0, 12)
 	if m.created_at != nil {
 		fields = append(fields, businesscase.FieldCreatedAt)
 	}
@@ -1606,6 +1664,9 @@ func (m *BusinessCaseMutation) Fields() []string {
 	}
 	if m.state != nil {
 		fields = append(fields, businesscase.FieldState)
+	}
+	if m.state_rank != nil {
+		fields = append(fields, businesscase.FieldStateRank)
 	}
 	if m.ended_at != nil {
 		fields = append(fields, businesscase.FieldEndedAt)
@@ -1642,6 +1703,8 @@ func (m *BusinessCaseMutation) Field(name string) (ent.Value, bool) {
 		return m.Category()
 	case businesscase.FieldState:
 		return m.State()
+	case businesscase.FieldStateRank:
+		return m.StateRank()
 	case businesscase.FieldEndedAt:
 		return m.EndedAt()
 	case businesscase.FieldCustomFields:
@@ -1673,6 +1736,8 @@ func (m *BusinessCaseMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldCategory(ctx)
 	case businesscase.FieldState:
 		return m.OldState(ctx)
+	case businesscase.FieldStateRank:
+		return m.OldStateRank(ctx)
 	case businesscase.FieldEndedAt:
 		return m.OldEndedAt(ctx)
 	case businesscase.FieldCustomFields:
@@ -1734,6 +1799,13 @@ func (m *BusinessCaseMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetState(v)
 		return nil
+	case businesscase.FieldStateRank:
+		v, ok := value.(int16)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStateRank(v)
+		return nil
 	case businesscase.FieldEndedAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -1777,6 +1849,9 @@ func (m *BusinessCaseMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *BusinessCaseMutation) AddedFields() []string {
 	var fields []string
+	if m.addstate_rank != nil {
+		fields = append(fields, businesscase.FieldStateRank)
+	}
 	return fields
 }
 
@@ -1785,6 +1860,8 @@ func (m *BusinessCaseMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *BusinessCaseMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case businesscase.FieldStateRank:
+		return m.AddedStateRank()
 	}
 	return nil, false
 }
@@ -1794,6 +1871,13 @@ func (m *BusinessCaseMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *BusinessCaseMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case businesscase.FieldStateRank:
+		v, ok := value.(int16)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddStateRank(v)
+		return nil
 	}
 	return fmt.Errorf("unknown BusinessCase numeric field %s", name)
 }
@@ -1871,6 +1955,9 @@ func (m *BusinessCaseMutation) ResetField(name string) error {
 		return nil
 	case businesscase.FieldState:
 		m.ResetState()
+		return nil
+	case businesscase.FieldStateRank:
+		m.ResetStateRank()
 		return nil
 	case businesscase.FieldEndedAt:
 		m.ResetEndedAt()
@@ -11311,6 +11398,10 @@ type TaskMutation struct {
 	category            *string
 	state               *task.State
 	priority            *task.Priority
+	state_rank          *int16
+	addstate_rank       *int16
+	priority_rank       *int16
+	addpriority_rank    *int16
 	kind                *string
 	position            *int
 	addposition         *int
@@ -11692,6 +11783,118 @@ func (m *TaskMutation) OldPriority(ctx context.Context) (v task.Priority, err er
 // ResetPriority resets all changes to the "priority" field.
 func (m *TaskMutation) ResetPriority() {
 	m.priority = nil
+}
+
+// SetStateRank sets the "state_rank" field.
+func (m *TaskMutation) SetStateRank(i int16) {
+	m.state_rank = &i
+	m.addstate_rank = nil
+}
+
+// StateRank returns the value of the "state_rank" field in the mutation.
+func (m *TaskMutation) StateRank() (r int16, exists bool) {
+	v := m.state_rank
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStateRank returns the old "state_rank" field's value of the Task entity.
+// If the Task object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaskMutation) OldStateRank(ctx context.Context) (v int16, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStateRank is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStateRank requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStateRank: %w", err)
+	}
+	return oldValue.StateRank, nil
+}
+
+// AddStateRank adds i to the "state_rank" field.
+func (m *TaskMutation) AddStateRank(i int16) {
+	if m.addstate_rank != nil {
+		*m.addstate_rank += i
+	} else {
+		m.addstate_rank = &i
+	}
+}
+
+// AddedStateRank returns the value that was added to the "state_rank" field in this mutation.
+func (m *TaskMutation) AddedStateRank() (r int16, exists bool) {
+	v := m.addstate_rank
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetStateRank resets all changes to the "state_rank" field.
+func (m *TaskMutation) ResetStateRank() {
+	m.state_rank = nil
+	m.addstate_rank = nil
+}
+
+// SetPriorityRank sets the "priority_rank" field.
+func (m *TaskMutation) SetPriorityRank(i int16) {
+	m.priority_rank = &i
+	m.addpriority_rank = nil
+}
+
+// PriorityRank returns the value of the "priority_rank" field in the mutation.
+func (m *TaskMutation) PriorityRank() (r int16, exists bool) {
+	v := m.priority_rank
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPriorityRank returns the old "priority_rank" field's value of the Task entity.
+// If the Task object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaskMutation) OldPriorityRank(ctx context.Context) (v int16, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPriorityRank is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPriorityRank requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPriorityRank: %w", err)
+	}
+	return oldValue.PriorityRank, nil
+}
+
+// AddPriorityRank adds i to the "priority_rank" field.
+func (m *TaskMutation) AddPriorityRank(i int16) {
+	if m.addpriority_rank != nil {
+		*m.addpriority_rank += i
+	} else {
+		m.addpriority_rank = &i
+	}
+}
+
+// AddedPriorityRank returns the value that was added to the "priority_rank" field in this mutation.
+func (m *TaskMutation) AddedPriorityRank() (r int16, exists bool) {
+	v := m.addpriority_rank
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPriorityRank resets all changes to the "priority_rank" field.
+func (m *TaskMutation) ResetPriorityRank() {
+	m.priority_rank = nil
+	m.addpriority_rank = nil
 }
 
 // SetKind sets the "kind" field.
@@ -12612,7 +12815,7 @@ func (m *TaskMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *TaskMutation) Fields() []string {
-	fields := make([]string, 0, 21)
+	fields := make([]string, 0, 23)
 	if m.created_at != nil {
 		fields = append(fields, task.FieldCreatedAt)
 	}
@@ -12633,6 +12836,12 @@ func (m *TaskMutation) Fields() []string {
 	}
 	if m.priority != nil {
 		fields = append(fields, task.FieldPriority)
+	}
+	if m.state_rank != nil {
+		fields = append(fields, task.FieldStateRank)
+	}
+	if m.priority_rank != nil {
+		fields = append(fields, task.FieldPriorityRank)
 	}
 	if m.kind != nil {
 		fields = append(fields, task.FieldKind)
@@ -12698,6 +12907,10 @@ func (m *TaskMutation) Field(name string) (ent.Value, bool) {
 		return m.State()
 	case task.FieldPriority:
 		return m.Priority()
+	case task.FieldStateRank:
+		return m.StateRank()
+	case task.FieldPriorityRank:
+		return m.PriorityRank()
 	case task.FieldKind:
 		return m.Kind()
 	case task.FieldPosition:
@@ -12749,6 +12962,10 @@ func (m *TaskMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldState(ctx)
 	case task.FieldPriority:
 		return m.OldPriority(ctx)
+	case task.FieldStateRank:
+		return m.OldStateRank(ctx)
+	case task.FieldPriorityRank:
+		return m.OldPriorityRank(ctx)
 	case task.FieldKind:
 		return m.OldKind(ctx)
 	case task.FieldPosition:
@@ -12834,6 +13051,20 @@ func (m *TaskMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPriority(v)
+		return nil
+	case task.FieldStateRank:
+		v, ok := value.(int16)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStateRank(v)
+		return nil
+	case task.FieldPriorityRank:
+		v, ok := value.(int16)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPriorityRank(v)
 		return nil
 	case task.FieldKind:
 		v, ok := value.(string)
@@ -12941,6 +13172,12 @@ func (m *TaskMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *TaskMutation) AddedFields() []string {
 	var fields []string
+	if m.addstate_rank != nil {
+		fields = append(fields, task.FieldStateRank)
+	}
+	if m.addpriority_rank != nil {
+		fields = append(fields, task.FieldPriorityRank)
+	}
 	if m.addposition != nil {
 		fields = append(fields, task.FieldPosition)
 	}
@@ -12952,6 +13189,10 @@ func (m *TaskMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *TaskMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case task.FieldStateRank:
+		return m.AddedStateRank()
+	case task.FieldPriorityRank:
+		return m.AddedPriorityRank()
 	case task.FieldPosition:
 		return m.AddedPosition()
 	}
@@ -12963,6 +13204,20 @@ func (m *TaskMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *TaskMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case task.FieldStateRank:
+		v, ok := value.(int16)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddStateRank(v)
+		return nil
+	case task.FieldPriorityRank:
+		v, ok := value.(int16)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPriorityRank(v)
+		return nil
 	case task.FieldPosition:
 		v, ok := value.(int)
 		if !ok {
@@ -13074,6 +13329,12 @@ func (m *TaskMutation) ResetField(name string) error {
 		return nil
 	case task.FieldPriority:
 		m.ResetPriority()
+		return nil
+	case task.FieldStateRank:
+		m.ResetStateRank()
+		return nil
+	case task.FieldPriorityRank:
+		m.ResetPriorityRank()
 		return nil
 	case task.FieldKind:
 		m.ResetKind()

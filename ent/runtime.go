@@ -83,6 +83,10 @@ func init() {
 	businesscase.DefaultCategory = businesscaseDescCategory.Default.(string)
 	// businesscase.CategoryValidator is a validator for the "category" field. It is called by the builders before save.
 	businesscase.CategoryValidator = businesscaseDescCategory.Validators[0].(func(string) error)
+	// businesscaseDescStateRank is the schema descriptor for state_rank field.
+	businesscaseDescStateRank := businesscaseFields[4].Descriptor()
+	// businesscase.DefaultStateRank holds the default value on creation for the state_rank field.
+	businesscase.DefaultStateRank = businesscaseDescStateRank.Default.(int16)
 	dashboardMixin := schema.Dashboard{}.Mixin()
 	dashboardMixinFields0 := dashboardMixin[0].Fields()
 	_ = dashboardMixinFields0
@@ -406,22 +410,30 @@ func init() {
 	task.DefaultCategory = taskDescCategory.Default.(string)
 	// task.CategoryValidator is a validator for the "category" field. It is called by the builders before save.
 	task.CategoryValidator = taskDescCategory.Validators[0].(func(string) error)
+	// taskDescStateRank is the schema descriptor for state_rank field.
+	taskDescStateRank := taskFields[5].Descriptor()
+	// task.DefaultStateRank holds the default value on creation for the state_rank field.
+	task.DefaultStateRank = taskDescStateRank.Default.(int16)
+	// taskDescPriorityRank is the schema descriptor for priority_rank field.
+	taskDescPriorityRank := taskFields[6].Descriptor()
+	// task.DefaultPriorityRank holds the default value on creation for the priority_rank field.
+	task.DefaultPriorityRank = taskDescPriorityRank.Default.(int16)
 	// taskDescKind is the schema descriptor for kind field.
-	taskDescKind := taskFields[5].Descriptor()
+	taskDescKind := taskFields[7].Descriptor()
 	// task.DefaultKind holds the default value on creation for the kind field.
 	task.DefaultKind = taskDescKind.Default.(string)
 	// task.KindValidator is a validator for the "kind" field. It is called by the builders before save.
 	task.KindValidator = taskDescKind.Validators[0].(func(string) error)
 	// taskDescPosition is the schema descriptor for position field.
-	taskDescPosition := taskFields[6].Descriptor()
+	taskDescPosition := taskFields[8].Descriptor()
 	// task.DefaultPosition holds the default value on creation for the position field.
 	task.DefaultPosition = taskDescPosition.Default.(int)
 	// taskDescSystem is the schema descriptor for system field.
-	taskDescSystem := taskFields[7].Descriptor()
+	taskDescSystem := taskFields[9].Descriptor()
 	// task.DefaultSystem holds the default value on creation for the system field.
 	task.DefaultSystem = taskDescSystem.Default.(bool)
 	// taskDescExpiryWarned is the schema descriptor for expiry_warned field.
-	taskDescExpiryWarned := taskFields[10].Descriptor()
+	taskDescExpiryWarned := taskFields[12].Descriptor()
 	// task.DefaultExpiryWarned holds the default value on creation for the expiry_warned field.
 	task.DefaultExpiryWarned = taskDescExpiryWarned.Default.(bool)
 	taskresponsibleFields := schema.TaskResponsible{}.Fields()

@@ -34,6 +34,10 @@ type Task struct {
 	State task.State `json:"state,omitempty"`
 	// Priority holds the value of the "priority" field.
 	Priority task.Priority `json:"priority,omitempty"`
+	// StateRank holds the value of the "state_rank" field.
+	StateRank int16 `json:"state_rank,omitempty"`
+	// PriorityRank holds the value of the "priority_rank" field.
+	PriorityRank int16 `json:"priority_rank,omitempty"`
 	// Kind holds the value of the "kind" field.
 	Kind string `json:"kind,omitempty"`
 	// Position holds the value of the "position" field.
@@ -162,7 +166,7 @@ func (*Task) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case task.FieldSystem, task.FieldExpiryWarned:
 			values[i] = new(sql.NullBool)
-		case task.FieldID, task.FieldPosition, task.FieldCaseID, task.FieldWorkerID, task.FieldCreatorID:
+		case task.FieldID, task.FieldStateRank, task.FieldPriorityRank, task.FieldPosition, task.FieldCaseID, task.FieldWorkerID, task.FieldCreatorID:
 			values[i] = new(sql.NullInt64)
 		case task.FieldName, task.FieldDescription, task.FieldCategory, task.FieldState, task.FieldPriority, task.FieldKind, task.FieldExpiryPriority:
 			values[i] = new(sql.NullString)
@@ -230,6 +234,18 @@ func (_m *Task) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field priority", values[i])
 			} else if value.Valid {
 				_m.Priority = task.Priority(value.String)
+			}
+		case task.FieldStateRank:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field state_rank", values[i])
+			} else if value.Valid {
+				_m.StateRank = int16(value.Int64)
+			}
+		case task.FieldPriorityRank:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field priority_rank", values[i])
+			} else if value.Valid {
+				_m.PriorityRank = int16(value.Int64)
 			}
 		case task.FieldKind:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -412,6 +428,12 @@ func (_m *Task) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("priority=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Priority))
+	builder.WriteString(", ")
+	builder.WriteString("state_rank=")
+	builder.WriteString(fmt.Sprintf("%v", _m.StateRank))
+	builder.WriteString(", ")
+	builder.WriteString("priority_rank=")
+	builder.WriteString(fmt.Sprintf("%v", _m.PriorityRank))
 	builder.WriteString(", ")
 	builder.WriteString("kind=")
 	builder.WriteString(_m.Kind)

@@ -125,6 +125,34 @@ func (_c *TaskCreate) SetNillablePriority(v *task.Priority) *TaskCreate {
 	return _c
 }
 
+// SetStateRank sets the "state_rank" field.
+func (_c *TaskCreate) SetStateRank(v int16) *TaskCreate {
+	_c.mutation.SetStateRank(v)
+	return _c
+}
+
+// SetNillableStateRank sets the "state_rank" field if the given value is not nil.
+func (_c *TaskCreate) SetNillableStateRank(v *int16) *TaskCreate {
+	if v != nil {
+		_c.SetStateRank(*v)
+	}
+	return _c
+}
+
+// SetPriorityRank sets the "priority_rank" field.
+func (_c *TaskCreate) SetPriorityRank(v int16) *TaskCreate {
+	_c.mutation.SetPriorityRank(v)
+	return _c
+}
+
+// SetNillablePriorityRank sets the "priority_rank" field if the given value is not nil.
+func (_c *TaskCreate) SetNillablePriorityRank(v *int16) *TaskCreate {
+	if v != nil {
+		_c.SetPriorityRank(*v)
+	}
+	return _c
+}
+
 // SetKind sets the "kind" field.
 func (_c *TaskCreate) SetKind(v string) *TaskCreate {
 	_c.mutation.SetKind(v)
@@ -420,6 +448,14 @@ func (_c *TaskCreate) defaults() {
 		v := task.DefaultPriority
 		_c.mutation.SetPriority(v)
 	}
+	if _, ok := _c.mutation.StateRank(); !ok {
+		v := task.DefaultStateRank
+		_c.mutation.SetStateRank(v)
+	}
+	if _, ok := _c.mutation.PriorityRank(); !ok {
+		v := task.DefaultPriorityRank
+		_c.mutation.SetPriorityRank(v)
+	}
 	if _, ok := _c.mutation.Kind(); !ok {
 		v := task.DefaultKind
 		_c.mutation.SetKind(v)
@@ -485,6 +521,12 @@ func (_c *TaskCreate) check() error {
 		if err := task.PriorityValidator(v); err != nil {
 			return &ValidationError{Name: "priority", err: fmt.Errorf(`ent: validator failed for field "Task.priority": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.StateRank(); !ok {
+		return &ValidationError{Name: "state_rank", err: errors.New(`ent: missing required field "Task.state_rank"`)}
+	}
+	if _, ok := _c.mutation.PriorityRank(); !ok {
+		return &ValidationError{Name: "priority_rank", err: errors.New(`ent: missing required field "Task.priority_rank"`)}
 	}
 	if _, ok := _c.mutation.Kind(); !ok {
 		return &ValidationError{Name: "kind", err: errors.New(`ent: missing required field "Task.kind"`)}
@@ -568,6 +610,14 @@ func (_c *TaskCreate) createSpec() (*Task, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Priority(); ok {
 		_spec.SetField(task.FieldPriority, field.TypeEnum, value)
 		_node.Priority = value
+	}
+	if value, ok := _c.mutation.StateRank(); ok {
+		_spec.SetField(task.FieldStateRank, field.TypeInt16, value)
+		_node.StateRank = value
+	}
+	if value, ok := _c.mutation.PriorityRank(); ok {
+		_spec.SetField(task.FieldPriorityRank, field.TypeInt16, value)
+		_node.PriorityRank = value
 	}
 	if value, ok := _c.mutation.Kind(); ok {
 		_spec.SetField(task.FieldKind, field.TypeString, value)
@@ -833,6 +883,42 @@ func (u *TaskUpsert) SetPriority(v task.Priority) *TaskUpsert {
 // UpdatePriority sets the "priority" field to the value that was provided on create.
 func (u *TaskUpsert) UpdatePriority() *TaskUpsert {
 	u.SetExcluded(task.FieldPriority)
+	return u
+}
+
+// SetStateRank sets the "state_rank" field.
+func (u *TaskUpsert) SetStateRank(v int16) *TaskUpsert {
+	u.Set(task.FieldStateRank, v)
+	return u
+}
+
+// UpdateStateRank sets the "state_rank" field to the value that was provided on create.
+func (u *TaskUpsert) UpdateStateRank() *TaskUpsert {
+	u.SetExcluded(task.FieldStateRank)
+	return u
+}
+
+// AddStateRank adds v to the "state_rank" field.
+func (u *TaskUpsert) AddStateRank(v int16) *TaskUpsert {
+	u.Add(task.FieldStateRank, v)
+	return u
+}
+
+// SetPriorityRank sets the "priority_rank" field.
+func (u *TaskUpsert) SetPriorityRank(v int16) *TaskUpsert {
+	u.Set(task.FieldPriorityRank, v)
+	return u
+}
+
+// UpdatePriorityRank sets the "priority_rank" field to the value that was provided on create.
+func (u *TaskUpsert) UpdatePriorityRank() *TaskUpsert {
+	u.SetExcluded(task.FieldPriorityRank)
+	return u
+}
+
+// AddPriorityRank adds v to the "priority_rank" field.
+func (u *TaskUpsert) AddPriorityRank(v int16) *TaskUpsert {
+	u.Add(task.FieldPriorityRank, v)
 	return u
 }
 
@@ -1190,6 +1276,48 @@ func (u *TaskUpsertOne) SetPriority(v task.Priority) *TaskUpsertOne {
 func (u *TaskUpsertOne) UpdatePriority() *TaskUpsertOne {
 	return u.Update(func(s *TaskUpsert) {
 		s.UpdatePriority()
+	})
+}
+
+// SetStateRank sets the "state_rank" field.
+func (u *TaskUpsertOne) SetStateRank(v int16) *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.SetStateRank(v)
+	})
+}
+
+// AddStateRank adds v to the "state_rank" field.
+func (u *TaskUpsertOne) AddStateRank(v int16) *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.AddStateRank(v)
+	})
+}
+
+// UpdateStateRank sets the "state_rank" field to the value that was provided on create.
+func (u *TaskUpsertOne) UpdateStateRank() *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.UpdateStateRank()
+	})
+}
+
+// SetPriorityRank sets the "priority_rank" field.
+func (u *TaskUpsertOne) SetPriorityRank(v int16) *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.SetPriorityRank(v)
+	})
+}
+
+// AddPriorityRank adds v to the "priority_rank" field.
+func (u *TaskUpsertOne) AddPriorityRank(v int16) *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.AddPriorityRank(v)
+	})
+}
+
+// UpdatePriorityRank sets the "priority_rank" field to the value that was provided on create.
+func (u *TaskUpsertOne) UpdatePriorityRank() *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.UpdatePriorityRank()
 	})
 }
 
@@ -1751,6 +1879,48 @@ func (u *TaskUpsertBulk) SetPriority(v task.Priority) *TaskUpsertBulk {
 func (u *TaskUpsertBulk) UpdatePriority() *TaskUpsertBulk {
 	return u.Update(func(s *TaskUpsert) {
 		s.UpdatePriority()
+	})
+}
+
+// SetStateRank sets the "state_rank" field.
+func (u *TaskUpsertBulk) SetStateRank(v int16) *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.SetStateRank(v)
+	})
+}
+
+// AddStateRank adds v to the "state_rank" field.
+func (u *TaskUpsertBulk) AddStateRank(v int16) *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.AddStateRank(v)
+	})
+}
+
+// UpdateStateRank sets the "state_rank" field to the value that was provided on create.
+func (u *TaskUpsertBulk) UpdateStateRank() *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.UpdateStateRank()
+	})
+}
+
+// SetPriorityRank sets the "priority_rank" field.
+func (u *TaskUpsertBulk) SetPriorityRank(v int16) *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.SetPriorityRank(v)
+	})
+}
+
+// AddPriorityRank adds v to the "priority_rank" field.
+func (u *TaskUpsertBulk) AddPriorityRank(v int16) *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.AddPriorityRank(v)
+	})
+}
+
+// UpdatePriorityRank sets the "priority_rank" field to the value that was provided on create.
+func (u *TaskUpsertBulk) UpdatePriorityRank() *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.UpdatePriorityRank()
 	})
 }
 

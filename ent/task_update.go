@@ -110,6 +110,48 @@ func (_u *TaskUpdate) SetNillablePriority(v *task.Priority) *TaskUpdate {
 	return _u
 }
 
+// SetStateRank sets the "state_rank" field.
+func (_u *TaskUpdate) SetStateRank(v int16) *TaskUpdate {
+	_u.mutation.ResetStateRank()
+	_u.mutation.SetStateRank(v)
+	return _u
+}
+
+// SetNillableStateRank sets the "state_rank" field if the given value is not nil.
+func (_u *TaskUpdate) SetNillableStateRank(v *int16) *TaskUpdate {
+	if v != nil {
+		_u.SetStateRank(*v)
+	}
+	return _u
+}
+
+// AddStateRank adds value to the "state_rank" field.
+func (_u *TaskUpdate) AddStateRank(v int16) *TaskUpdate {
+	_u.mutation.AddStateRank(v)
+	return _u
+}
+
+// SetPriorityRank sets the "priority_rank" field.
+func (_u *TaskUpdate) SetPriorityRank(v int16) *TaskUpdate {
+	_u.mutation.ResetPriorityRank()
+	_u.mutation.SetPriorityRank(v)
+	return _u
+}
+
+// SetNillablePriorityRank sets the "priority_rank" field if the given value is not nil.
+func (_u *TaskUpdate) SetNillablePriorityRank(v *int16) *TaskUpdate {
+	if v != nil {
+		_u.SetPriorityRank(*v)
+	}
+	return _u
+}
+
+// AddPriorityRank adds value to the "priority_rank" field.
+func (_u *TaskUpdate) AddPriorityRank(v int16) *TaskUpdate {
+	_u.mutation.AddPriorityRank(v)
+	return _u
+}
+
 // SetKind sets the "kind" field.
 func (_u *TaskUpdate) SetKind(v string) *TaskUpdate {
 	_u.mutation.SetKind(v)
@@ -612,6 +654,18 @@ func (_u *TaskUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Priority(); ok {
 		_spec.SetField(task.FieldPriority, field.TypeEnum, value)
 	}
+	if value, ok := _u.mutation.StateRank(); ok {
+		_spec.SetField(task.FieldStateRank, field.TypeInt16, value)
+	}
+	if value, ok := _u.mutation.AddedStateRank(); ok {
+		_spec.AddField(task.FieldStateRank, field.TypeInt16, value)
+	}
+	if value, ok := _u.mutation.PriorityRank(); ok {
+		_spec.SetField(task.FieldPriorityRank, field.TypeInt16, value)
+	}
+	if value, ok := _u.mutation.AddedPriorityRank(); ok {
+		_spec.AddField(task.FieldPriorityRank, field.TypeInt16, value)
+	}
 	if value, ok := _u.mutation.Kind(); ok {
 		_spec.SetField(task.FieldKind, field.TypeString, value)
 	}
@@ -986,6 +1040,48 @@ func (_u *TaskUpdateOne) SetNillablePriority(v *task.Priority) *TaskUpdateOne {
 	if v != nil {
 		_u.SetPriority(*v)
 	}
+	return _u
+}
+
+// SetStateRank sets the "state_rank" field.
+func (_u *TaskUpdateOne) SetStateRank(v int16) *TaskUpdateOne {
+	_u.mutation.ResetStateRank()
+	_u.mutation.SetStateRank(v)
+	return _u
+}
+
+// SetNillableStateRank sets the "state_rank" field if the given value is not nil.
+func (_u *TaskUpdateOne) SetNillableStateRank(v *int16) *TaskUpdateOne {
+	if v != nil {
+		_u.SetStateRank(*v)
+	}
+	return _u
+}
+
+// AddStateRank adds value to the "state_rank" field.
+func (_u *TaskUpdateOne) AddStateRank(v int16) *TaskUpdateOne {
+	_u.mutation.AddStateRank(v)
+	return _u
+}
+
+// SetPriorityRank sets the "priority_rank" field.
+func (_u *TaskUpdateOne) SetPriorityRank(v int16) *TaskUpdateOne {
+	_u.mutation.ResetPriorityRank()
+	_u.mutation.SetPriorityRank(v)
+	return _u
+}
+
+// SetNillablePriorityRank sets the "priority_rank" field if the given value is not nil.
+func (_u *TaskUpdateOne) SetNillablePriorityRank(v *int16) *TaskUpdateOne {
+	if v != nil {
+		_u.SetPriorityRank(*v)
+	}
+	return _u
+}
+
+// AddPriorityRank adds value to the "priority_rank" field.
+func (_u *TaskUpdateOne) AddPriorityRank(v int16) *TaskUpdateOne {
+	_u.mutation.AddPriorityRank(v)
 	return _u
 }
 
@@ -1520,6 +1616,18 @@ func (_u *TaskUpdateOne) sqlSave(ctx context.Context) (_node *Task, err error) {
 	}
 	if value, ok := _u.mutation.Priority(); ok {
 		_spec.SetField(task.FieldPriority, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.StateRank(); ok {
+		_spec.SetField(task.FieldStateRank, field.TypeInt16, value)
+	}
+	if value, ok := _u.mutation.AddedStateRank(); ok {
+		_spec.AddField(task.FieldStateRank, field.TypeInt16, value)
+	}
+	if value, ok := _u.mutation.PriorityRank(); ok {
+		_spec.SetField(task.FieldPriorityRank, field.TypeInt16, value)
+	}
+	if value, ok := _u.mutation.AddedPriorityRank(); ok {
+		_spec.AddField(task.FieldPriorityRank, field.TypeInt16, value)
 	}
 	if value, ok := _u.mutation.Kind(); ok {
 		_spec.SetField(task.FieldKind, field.TypeString, value)

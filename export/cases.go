@@ -8,6 +8,7 @@ import (
 	"entgo.io/contrib/entgql"
 
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/migrate"
 	"github.com/portico-dev/portico/filter"
 	"github.com/portico-dev/portico/policy"
@@ -29,13 +30,14 @@ func (e *Exporter) caseList(ctx context.Context, client *ent.Client, where, orde
 	if err != nil {
 		return nil, badWhere(err)
 	}
-	if order == nil {
-		order = &ent.CaseOrder{Field: ent.BusinessCaseOrderFieldCreatedAt, Direction: entgql.OrderDirectionAsc}
+	if len(order) == 0 {
+		order = []*ent.CaseOrder{{Field: ent.BusinessCaseOrderFieldCreatedAt, Direction: entgql.OrderDirectionAsc}}
 	}
-	// entgql names each order field after its column in upper case.
-	ks, err := newKeyset(migrate.CasesTable, strings.ToLower(order.Field.String()), order.Direction == entgql.OrderDirectionDesc)
-	if err != nil {
-		return nil, err
+	var ks keyset
+	for _, o := range order {
+		if err := ks.addKey(migrate.CasesTable, businesscaseOrderColumn(o.Field.String()), o.Direction == entgql.OrderDirectionDesc); err != nil {
+			return nil, err
+		}
 	}
 	batch := func(ctx context.Context, after *cursor, n int, emit func([]any) error) (*cursor, error) {
 		cases, err := base.Clone().Where(ks.after(after)).Order(ks.order).Limit(n).
@@ -56,11 +58,25 @@ func (e *Exporter) caseList(ctx context.Context, client *ent.Client, where, orde
 			return nil, nil
 		}
 		last := cases[len(cases)-1]
-		v, err := order.Field.Value(last)
-		if err != nil {
-			return nil, fmt.Errorf("order value of case %d: %w", last.ID, err)
+		c := &cursor{id: last.ID}
+		for _, o := range order {
+			v, err := o.Field.Value(last)
+			if err != nil {
+				return nil, fmt.Errorf("order value of case %d: %w", last.ID, err)
+			}
+			c.values = append(c.values, orderValue(v))
 		}
-		return &cursor{value: orderValue(v), id: last.ID}, nil
+		return c, nil
 	}
 	return &list{title: "Cases", columns: caseColumns, batch: batch}, nil
+}
+
+// businesscaseOrderColumn is the column of an order field: entgql names each after its column in
+// upper case, except the ranked ones (ent/schema/rank.go).
+func businesscaseOrderColumn(field string) string {
+	switch field {
+	case "STATE":
+		return businesscase.FieldStateRank
+	}
+	return strings.ToLower(field)
 }

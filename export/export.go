@@ -1,21 +1,24 @@
 // Package export serves the task and case lists as Excel workbooks:
 //
-//	GET /export/tasks.xlsx?where=<TaskWhereInput JSON>&orderBy=<TaskOrder JSON>
-//	GET /export/cases.xlsx?where=<CaseWhereInput JSON>&orderBy=<CaseOrder JSON>
+//	GET /export/tasks.xlsx?where=<TaskWhereInput JSON>&orderBy=<[TaskOrder!] JSON>
+//	GET /export/cases.xlsx?where=<CaseWhereInput JSON>&orderBy=<[CaseOrder!] JSON>
 //
 // with "Authorization: Bearer <token>". Both parameters are optional and take exactly what
 // the GraphQL tasks and cases queries take in where and orderBy, as JSON
 // (e.g. where={"businessState":["OPEN"]}&orderBy={"field":"CREATED_AT","direction":"DESC"});
 // filter.DecodeTaskList and DecodeCaseList decode them into the same ent inputs, with the
 // same custom parts and the GraphQL schema's coercion rules. The
-// default order is CREATED_AT ascending; NULLs sort last in either direction. Unknown
+// orderBy is a list of orders (or one, a list of one, as in GraphQL), the first deciding
+// first; STATE sorts by the lifecycle and PRIORITY by urgency (ent/schema/rank.go). The
+// default order is CREATED_AT ascending; NULLs sort last in either direction, and the id
+// breaks ties in the direction of the last order. Unknown
 // parameters or fields and broken JSON are HTTP 400 with a GraphQL-style JSON body and
 // code BAD_USER_INPUT; a missing or bad token is 401 with code UNAUTHENTICATED.
 //
 // Every row is read with ent through the request's context, so the visibility predicates
 // policy.Install adds to task and case queries decide what is exported: exactly what the
 // viewer sees in the lists. Rows are read in keyset-paginated batches (BatchSize, by the
-// order column and the id), never all at once, inside one read-only transaction so that
+// order columns and the id), never all at once, inside one read-only transaction so that
 // all batches see the same snapshot.
 //
 // Columns of tasks.xlsx: ID, Name, Description, State, Business state, Priority,

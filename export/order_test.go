@@ -94,6 +94,10 @@ func TestExportOrders(t *testing.T) {
 				for _, dir := range []string{"ASC", "DESC"} {
 					name := fmt.Sprintf("%s %s %s", list.path, field.Name, dir)
 					column := strings.ToLower(field.Name)
+					// STATE and PRIORITY sort by rank: lifecycle and urgency (ent/schema/rank.go).
+					if rank, ok := map[string]string{"STATE": "state_rank", "PRIORITY": "priority_rank"}[field.Name]; ok {
+						column = rank
+					}
 					opts := []sql.OrderTermOption{sql.OrderNullsLast()}
 					if dir == "DESC" {
 						opts = append(opts, sql.OrderDesc())
@@ -118,6 +122,58 @@ func TestExportOrders(t *testing.T) {
 						t.Errorf("%s: exported %v\nwant %v", name, got, want)
 					}
 				}
+			}
+		}
+
+		// PRIORITY DESC is most urgent first, not alphabetical.
+		resp, body := download(t, hs.URL, "/export/tasks.xlsx", admin.Token,
+			url.Values{"orderBy": {`{"field":"PRIORITY","direction":"DESC"}`}})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("PRIORITY DESC: HTTP %d: %s", resp.StatusCode, body)
+		}
+		prio := map[int]task.Priority{}
+		for _, t := range c.Task.Query().AllX(ctx) {
+			prio[t.ID] = t.Priority
+		}
+		var seen []task.Priority
+		for _, id := range sheetIDs(t, "PRIORITY DESC", body, 40) {
+			if len(seen) == 0 || seen[len(seen)-1] != prio[id] {
+				seen = append(seen, prio[id])
+			}
+		}
+		if !slices.Equal(seen, prios) {
+			t.Errorf("PRIORITY DESC exports the priorities in the order %v, want %v", seen, prios)
+		}
+
+		// Several fields: each with NULLs last, the id last in the last field's direction;
+		// batches of 7 join without a row lost or repeated. A single object (above) and a
+		// list both work.
+		for _, tc := range []struct {
+			orderBy string
+			order   func(*sql.Selector)
+		}{
+			{`[{"field":"PRIORITY","direction":"DESC"},{"field":"EXPIRY_TIMESTAMP"},{"field":"CREATED_AT","direction":"DESC"}]`,
+				func(s *sql.Selector) {
+					sql.OrderByField("priority_rank", sql.OrderDesc()).ToFunc()(s)
+					sql.OrderByField("expiry_timestamp", sql.OrderNullsLast()).ToFunc()(s)
+					sql.OrderByField("created_at", sql.OrderDesc()).ToFunc()(s)
+					sql.OrderByField("id", sql.OrderDesc()).ToFunc()(s)
+				}},
+			{`[{"field":"STATE"},{"field":"DELAY_TIMESTAMP","direction":"DESC"},{"field":"NAME"}]`,
+				func(s *sql.Selector) {
+					sql.OrderByField("state_rank").ToFunc()(s)
+					sql.OrderByField("delay_timestamp", sql.OrderDesc(), sql.OrderNullsLast()).ToFunc()(s)
+					sql.OrderByField("name").ToFunc()(s)
+					sql.OrderByField("id").ToFunc()(s)
+				}},
+		} {
+			want := c.Task.Query().Order(tc.order).IDsX(ctx)
+			resp, body := download(t, hs.URL, "/export/tasks.xlsx", admin.Token, url.Values{"orderBy": {tc.orderBy}})
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: HTTP %d: %s", tc.orderBy, resp.StatusCode, body)
+			}
+			if got := sheetIDs(t, tc.orderBy, body, 40); !slices.Equal(got, want) {
+				t.Errorf("%s: exported %v\nwant %v", tc.orderBy, got, want)
 			}
 		}
 	})

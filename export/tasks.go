@@ -10,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/migrate"
 	"github.com/portico-dev/portico/ent/role"
+	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/user"
 	"github.com/portico-dev/portico/filter"
@@ -34,13 +35,14 @@ func (e *Exporter) taskList(ctx context.Context, client *ent.Client, where, orde
 	if err != nil {
 		return nil, badWhere(err)
 	}
-	if order == nil {
-		order = &ent.TaskOrder{Field: ent.TaskOrderFieldCreatedAt, Direction: entgql.OrderDirectionAsc}
+	if len(order) == 0 {
+		order = []*ent.TaskOrder{{Field: ent.TaskOrderFieldCreatedAt, Direction: entgql.OrderDirectionAsc}}
 	}
-	// entgql names each order field after its column in upper case.
-	ks, err := newKeyset(migrate.TasksTable, strings.ToLower(order.Field.String()), order.Direction == entgql.OrderDirectionDesc)
-	if err != nil {
-		return nil, err
+	var ks keyset
+	for _, o := range order {
+		if err := ks.addKey(migrate.TasksTable, taskOrderColumn(o.Field.String()), o.Direction == entgql.OrderDirectionDesc); err != nil {
+			return nil, err
+		}
 	}
 	batch := func(ctx context.Context, after *cursor, n int, emit func([]any) error) (*cursor, error) {
 		tasks, err := base.Clone().Where(ks.after(after)).Order(ks.order).Limit(n).
@@ -64,11 +66,15 @@ func (e *Exporter) taskList(ctx context.Context, client *ent.Client, where, orde
 			return nil, nil
 		}
 		last := tasks[len(tasks)-1]
-		v, err := order.Field.Value(last)
-		if err != nil {
-			return nil, fmt.Errorf("order value of task %d: %w", last.ID, err)
+		c := &cursor{id: last.ID}
+		for _, o := range order {
+			v, err := o.Field.Value(last)
+			if err != nil {
+				return nil, fmt.Errorf("order value of task %d: %w", last.ID, err)
+			}
+			c.values = append(c.values, orderValue(v))
 		}
-		return &cursor{value: orderValue(v), id: last.ID}, nil
+		return c, nil
 	}
 	return &list{title: "Tasks", columns: taskColumns, batch: batch}, nil
 }
@@ -99,4 +105,16 @@ func userName(u *ent.User) any {
 		return nil
 	}
 	return u.Name
+}
+
+// taskOrderColumn is the column of an order field: entgql names each after its column in
+// upper case, except the ranked ones (ent/schema/rank.go).
+func taskOrderColumn(field string) string {
+	switch field {
+	case "STATE":
+		return task.FieldStateRank
+	case "PRIORITY":
+		return task.FieldPriorityRank
+	}
+	return strings.ToLower(field)
 }

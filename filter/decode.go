@@ -25,21 +25,25 @@ import (
 // types' UnmarshalGQL, IDs given as numbers or strings, a single value where a list is
 // expected taken as a list of one.
 
-// DecodeTaskList decodes a TaskWhereInput and a TaskOrder given as JSON text; an empty
-// text or JSON null means the argument is absent. Bad input is BAD_USER_INPUT whose
-// message names the place in the argument, what is wrong, and what the argument takes.
-func DecodeTaskList(where, orderBy string) (*ent.TaskWhereInput, *ent.TaskOrder, error) {
+// DecodeTaskList decodes a TaskWhereInput and a list of TaskOrder (or one TaskOrder, a
+// list of one as in GraphQL) given as JSON text; an empty text or JSON null means the
+// argument is absent. Bad input is BAD_USER_INPUT whose message names the place in the
+// argument, what is wrong, and what the argument takes.
+func DecodeTaskList(where, orderBy string) (*ent.TaskWhereInput, []*ent.TaskOrder, error) {
 	var w *ent.TaskWhereInput
-	var o *ent.TaskOrder
+	var o []*ent.TaskOrder
 	if err := decodeArg("where", where, "TaskWhereInput", &w); err != nil {
 		return nil, nil, err
 	}
-	if err := decodeArg("orderBy", orderBy, "TaskOrder", &o); err != nil {
+	if err := decodeArg("orderBy", orderBy, "[TaskOrder!]", &o); err != nil {
 		return nil, nil, err
 	}
-	if o != nil {
+	for i, o := range o {
+		if o == nil {
+			return nil, nil, nullOrder(i, "[TaskOrder!]")
+		}
 		if o.Field == nil {
-			return nil, nil, missingField("TaskOrder")
+			return nil, nil, missingField(i, "[TaskOrder!]")
 		}
 		if o.Direction == "" {
 			o.Direction = "ASC"
@@ -48,19 +52,23 @@ func DecodeTaskList(where, orderBy string) (*ent.TaskWhereInput, *ent.TaskOrder,
 	return w, o, nil
 }
 
-// DecodeCaseList is DecodeTaskList for the cases list: a CaseWhereInput and a CaseOrder.
-func DecodeCaseList(where, orderBy string) (*ent.CaseWhereInput, *ent.CaseOrder, error) {
+// DecodeCaseList is DecodeTaskList for the cases list: a CaseWhereInput and a list of
+// CaseOrder.
+func DecodeCaseList(where, orderBy string) (*ent.CaseWhereInput, []*ent.CaseOrder, error) {
 	var w *ent.CaseWhereInput
-	var o *ent.CaseOrder
+	var o []*ent.CaseOrder
 	if err := decodeArg("where", where, "CaseWhereInput", &w); err != nil {
 		return nil, nil, err
 	}
-	if err := decodeArg("orderBy", orderBy, "CaseOrder", &o); err != nil {
+	if err := decodeArg("orderBy", orderBy, "[CaseOrder!]", &o); err != nil {
 		return nil, nil, err
 	}
-	if o != nil {
+	for i, o := range o {
+		if o == nil {
+			return nil, nil, nullOrder(i, "[CaseOrder!]")
+		}
 		if o.Field == nil {
-			return nil, nil, missingField("CaseOrder")
+			return nil, nil, missingField(i, "[CaseOrder!]")
 		}
 		if o.Direction == "" {
 			o.Direction = "ASC"
@@ -69,13 +77,17 @@ func DecodeCaseList(where, orderBy string) (*ent.CaseWhereInput, *ent.CaseOrder,
 	return w, o, nil
 }
 
-func missingField(typ string) error {
-	return apperr.BadInput("orderBy.field: must be defined; %s", hint("orderBy", typ))
+func nullOrder(i int, typ string) error {
+	return apperr.BadInput("orderBy[%d]: must not be null; %s", i, hint("orderBy", typ))
+}
+
+func missingField(i int, typ string) error {
+	return apperr.BadInput("orderBy[%d].field: must be defined; %s", i, hint("orderBy", typ))
 }
 
 // hint says what an argument takes.
 func hint(arg, typ string) string {
-	example := `{"field":"CREATED_AT","direction":"DESC"}`
+	example := `[{"field":"PRIORITY","direction":"DESC"},{"field":"CREATED_AT"}]`
 	if arg == "where" {
 		example = `{"businessState":["OPEN"],"text":"leave"}`
 	}

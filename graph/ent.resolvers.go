@@ -36,8 +36,8 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 }
 
 // Cases is the resolver for the cases field.
-func (r *queryResolver) Cases(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CaseOrder, where *ent.CaseWhereInput) (*ent.CaseConnection, error) {
-	return r.Lists.Cases(ctx, rawArg(ctx, "where"), []*ent.CaseOrder{orderBy},
+func (r *queryResolver) Cases(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.CaseOrder, where *ent.CaseWhereInput) (*ent.CaseConnection, error) {
+	return r.Lists.Cases(ctx, rawArg(ctx, "where"), orderBy,
 		lists.Window{After: after, First: first, Before: before, Last: last}, r.loadCases)
 }
 
@@ -60,8 +60,8 @@ func (r *queryResolver) Roles(ctx context.Context, after *entgql.Cursor[int], fi
 }
 
 // Tasks is the resolver for the tasks field.
-func (r *queryResolver) Tasks(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) (*ent.TaskConnection, error) {
-	return r.Lists.Tasks(ctx, rawArg(ctx, "where"), []*ent.TaskOrder{orderBy},
+func (r *queryResolver) Tasks(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TaskOrder, where *ent.TaskWhereInput) (*ent.TaskConnection, error) {
+	return r.Lists.Tasks(ctx, rawArg(ctx, "where"), orderBy,
 		lists.Window{After: after, First: first, Before: before, Last: last}, r.loadTasks)
 }
 

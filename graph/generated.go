@@ -119,7 +119,7 @@ type ComplexityRoot struct {
 		Process        func(childComplexity int) int
 		ProcessID      func(childComplexity int) int
 		State          func(childComplexity int) int
-		Tasks          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
+		Tasks          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TaskOrder, where *ent.TaskWhereInput) int
 		UpdatedAt      func(childComplexity int) int
 	}
 
@@ -456,7 +456,7 @@ type ComplexityRoot struct {
 	Query struct {
 		Announcement           func(childComplexity int) int
 		ApplicationFavorites   func(childComplexity int) int
-		Cases                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CaseOrder, where *ent.CaseWhereInput) int
+		Cases                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.CaseOrder, where *ent.CaseWhereInput) int
 		CleanupSchedule        func(childComplexity int) int
 		Dashboard              func(childComplexity int, id int) int
 		DashboardCases         func(childComplexity int, dashboardID int, widgetID string, after *entgql.Cursor[int], first *int) int
@@ -479,7 +479,7 @@ type ComplexityRoot struct {
 		Search                 func(childComplexity int, text string, first *int, after *entgql.Cursor[int]) int
 		StatisticChart         func(childComplexity int, input model.StatisticChartInput) int
 		StatisticCharts        func(childComplexity int) int
-		Tasks                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
+		Tasks                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TaskOrder, where *ent.TaskWhereInput) int
 		ThirdPartyApplications func(childComplexity int) int
 		User                   func(childComplexity int, id int) int
 		Users                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
@@ -816,10 +816,10 @@ type NewsItemResolver interface {
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
-	Cases(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CaseOrder, where *ent.CaseWhereInput) (*ent.CaseConnection, error)
+	Cases(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.CaseOrder, where *ent.CaseWhereInput) (*ent.CaseConnection, error)
 	Processes(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProcessOrder, where *ent.ProcessWhereInput) (*ent.ProcessConnection, error)
 	Roles(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoleOrder, where *ent.RoleWhereInput) (*ent.RoleConnection, error)
-	Tasks(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) (*ent.TaskConnection, error)
+	Tasks(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TaskOrder, where *ent.TaskWhereInput) (*ent.TaskConnection, error)
 	Users(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 	Viewer(ctx context.Context) (*ent.User, error)
 	Role(ctx context.Context, name string) (*ent.Role, error)
@@ -1173,7 +1173,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Case.Tasks(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.TaskOrder), args["where"].(*ent.TaskWhereInput)), true
+		return e.ComplexityRoot.Case.Tasks(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.TaskOrder), args["where"].(*ent.TaskWhereInput)), true
 	case "Case.updatedAt":
 		if e.ComplexityRoot.Case.UpdatedAt == nil {
 			break
@@ -2637,7 +2637,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Cases(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.CaseOrder), args["where"].(*ent.CaseWhereInput)), true
+		return e.ComplexityRoot.Query.Cases(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.CaseOrder), args["where"].(*ent.CaseWhereInput)), true
 	case "Query.cleanupSchedule":
 		if e.ComplexityRoot.Query.CleanupSchedule == nil {
 			break
@@ -2861,7 +2861,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Tasks(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.TaskOrder), args["where"].(*ent.TaskWhereInput)), true
+		return e.ComplexityRoot.Query.Tasks(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.TaskOrder), args["where"].(*ent.TaskWhereInput)), true
 	case "Query.thirdPartyApplications":
 		if e.ComplexityRoot.Query.ThirdPartyApplications == nil {
 			break
@@ -5362,8 +5362,8 @@ func (ec *executionContext) field_Case_tasks_args(ctx context.Context, rawArgs m
 	}
 	args["last"] = arg3
 	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
-		func(ctx context.Context, v any) (*ent.TaskOrder, error) {
-			return ec.unmarshalOTaskOrder2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskOrder(ctx, v)
+		func(ctx context.Context, v any) ([]*ent.TaskOrder, error) {
+			return ec.unmarshalOTaskOrder2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskOrderᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6186,8 +6186,8 @@ func (ec *executionContext) field_Query_cases_args(ctx context.Context, rawArgs 
 	}
 	args["last"] = arg3
 	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
-		func(ctx context.Context, v any) (*ent.CaseOrder, error) {
-			return ec.unmarshalOCaseOrder2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseOrder(ctx, v)
+		func(ctx context.Context, v any) ([]*ent.CaseOrder, error) {
+			return ec.unmarshalOCaseOrder2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseOrderᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6616,8 +6616,8 @@ func (ec *executionContext) field_Query_tasks_args(ctx context.Context, rawArgs 
 	}
 	args["last"] = arg3
 	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
-		func(ctx context.Context, v any) (*ent.TaskOrder, error) {
-			return ec.unmarshalOTaskOrder2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskOrder(ctx, v)
+		func(ctx context.Context, v any) ([]*ent.TaskOrder, error) {
+			return ec.unmarshalOTaskOrder2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskOrderᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7847,7 +7847,7 @@ func (ec *executionContext) _Case_tasks(ctx context.Context, field graphql.Colle
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Tasks(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.TaskOrder), fc.Args["where"].(*ent.TaskWhereInput))
+			return obj.Tasks(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.TaskOrder), fc.Args["where"].(*ent.TaskWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.TaskConnection) graphql.Marshaler {
@@ -13817,7 +13817,7 @@ func (ec *executionContext) _Query_cases(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Cases(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.CaseOrder), fc.Args["where"].(*ent.CaseWhereInput))
+			return ec.Resolvers.Query().Cases(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.CaseOrder), fc.Args["where"].(*ent.CaseWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.CaseConnection) graphql.Marshaler {
@@ -13949,7 +13949,7 @@ func (ec *executionContext) _Query_tasks(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Tasks(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.TaskOrder), fc.Args["where"].(*ent.TaskWhereInput))
+			return ec.Resolvers.Query().Tasks(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.TaskOrder), fc.Args["where"].(*ent.TaskWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.TaskConnection) graphql.Marshaler {
@@ -34827,6 +34827,11 @@ func (ec *executionContext) unmarshalNCaseIdInput2githubᚗcomᚋporticoᚑdev�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCaseOrder2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseOrder(ctx context.Context, v any) (*ent.CaseOrder, error) {
+	res, err := ec.unmarshalInputCaseOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCaseOrderField2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseOrderField(ctx context.Context, v any) (*ent.CaseOrderField, error) {
 	var res = new(ent.CaseOrderField)
 	err := res.UnmarshalGQL(v)
@@ -36208,6 +36213,11 @@ func (ec *executionContext) unmarshalNTaskIdInput2githubᚗcomᚋporticoᚑdev�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNTaskOrder2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskOrder(ctx context.Context, v any) (*ent.TaskOrder, error) {
+	res, err := ec.unmarshalInputTaskOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNTaskOrderField2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskOrderField(ctx context.Context, v any) (*ent.TaskOrderField, error) {
 	var res = new(ent.TaskOrderField)
 	err := res.UnmarshalGQL(v)
@@ -36784,12 +36794,21 @@ func (ec *executionContext) marshalOCaseEdge2ᚖgithubᚗcomᚋporticoᚑdevᚋp
 	return ec._CaseEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOCaseOrder2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseOrder(ctx context.Context, v any) (*ent.CaseOrder, error) {
+func (ec *executionContext) unmarshalOCaseOrder2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseOrderᚄ(ctx context.Context, v any) ([]*ent.CaseOrder, error) {
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputCaseOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.CaseOrder, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCaseOrder2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseOrder(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOCaseState2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚋbusinesscaseᚐStateᚄ(ctx context.Context, v any) ([]businesscase.State, error) {
@@ -37768,12 +37787,21 @@ func (ec *executionContext) marshalOTaskExpiryPriority2ᚖgithubᚗcomᚋportico
 	return v
 }
 
-func (ec *executionContext) unmarshalOTaskOrder2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskOrder(ctx context.Context, v any) (*ent.TaskOrder, error) {
+func (ec *executionContext) unmarshalOTaskOrder2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskOrderᚄ(ctx context.Context, v any) ([]*ent.TaskOrder, error) {
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputTaskOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.TaskOrder, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTaskOrder2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskOrder(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOTaskPriority2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚋtaskᚐPriorityᚄ(ctx context.Context, v any) ([]task.Priority, error) {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/portico-dev/portico/ent/schema"
 )
 
 // NoTime is a NULL time of a row.
@@ -77,27 +79,21 @@ func (r *CaseRow) fold() {
 	r.stateRank = caseStateRank[r.State]
 }
 
-// Declared orders of the enums, first to last. A task's priority sorts by urgency
-// (PRIORITY DESC: EXCEPTION first), states by their lifecycle.
+// Enums sort by their rank (ent/schema/rank.go, the one home of both orders): a task's
+// priority by urgency (PRIORITY DESC: EXCEPTION first), states by their lifecycle.
 var (
-	taskStates     = []string{"CREATED", "DELAYED", "SUSPENDED", "PARKED", "RESUMED", "READY_FOR_JOIN", "DONE", "FAILED", "DESTROYED"}
-	taskPriorities = []string{"LOW", "NORMAL", "HIGH", "EXCEPTION"}
-	caseStates     = []string{"CREATED", "RUNNING", "DONE", "DESTROYED"}
+	taskStateRank    = ranks(schema.TaskStates, schema.TaskStateRank)
+	taskPriorityRank = ranks(schema.Priorities, schema.PriorityRank)
+	caseStateRank    = ranks(schema.CaseStates, schema.CaseStateRank)
 )
 
-func ranks(values []string) map[string]int64 {
+func ranks(values []string, rank func(string) int16) map[string]int64 {
 	m := make(map[string]int64, len(values))
-	for i, v := range values {
-		m[v] = int64(i)
+	for _, v := range values {
+		m[v] = int64(rank(v))
 	}
 	return m
 }
-
-var (
-	taskStateRank    = ranks(taskStates)
-	taskPriorityRank = ranks(taskPriorities)
-	caseStateRank    = ranks(caseStates)
-)
 
 func text(s string) Value { return Value{S: s} }
 

@@ -132,7 +132,7 @@ func walk(t *testing.T, c *servertest.Client, field, where, orderBy string, size
 		c.MustDo(t, fmt.Sprintf(`query($w: %s, $o: %s, $a: Cursor) { list: %s(first: %d, after: $a, where: $w, orderBy: $o) {
 			totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { node { id } } } }`,
 			map[string]string{"tasks": "TaskWhereInput", "cases": "CaseWhereInput"}[field],
-			map[string]string{"tasks": "TaskOrder", "cases": "CaseOrder"}[field], field, size),
+			map[string]string{"tasks": "[TaskOrder!]", "cases": "[CaseOrder!]"}[field], field, size),
 			map[string]any{"w": rawJSON(where), "o": rawJSON(orderBy), "a": after}, &out)
 		page := out["list"]
 		if after == nil {
@@ -301,6 +301,8 @@ var taskShapes = []struct{ where, orderBy string }{
 	{`{"not":{"expiryTimestampGT":"2000-01-01T00:00:00Z"}}`, ""},
 	{`{"hasWorkerWith":[{"nameIn":["alice","bob","demo"]}]}`, `{"field":"ENDED_AT","direction":"ASC"}`},
 	{`{"priorityNotIn":["LOW"],"categoryNEQ":"IT","hasWorker":false}`, `{"field":"PRIORITY","direction":"ASC"}`},
+	{`{"businessState":["OPEN"]}`, `[{"field":"PRIORITY","direction":"DESC"},{"field":"EXPIRY_TIMESTAMP","direction":"ASC"}]`},
+	{`{"categoryIn":["HR","IT"]}`, `[{"field":"STATE","direction":"ASC"},{"field":"NAME","direction":"DESC"},{"field":"CREATED_AT","direction":"ASC"}]`},
 }
 
 var caseShapes = []struct{ where, orderBy string }{
@@ -311,6 +313,7 @@ var caseShapes = []struct{ where, orderBy string }{
 	{`{"text":"budget"}`, `{"field":"CATEGORY","direction":"ASC"}`},
 	{`{"hasCreator":true,"not":{"stateIn":["DONE"]}}`, ""},
 	{`{"hasTasksWith":[{"priority":"EXCEPTION"}]}`, `{"field":"CREATED_AT","direction":"ASC"}`},
+	{"", `[{"field":"CATEGORY","direction":"ASC"},{"field":"CREATED_AT","direction":"DESC"}]`},
 }
 
 // TestListsMatchThePlainQuery holds the lists read from the index to the plain filtered

@@ -6,15 +6,37 @@ import (
 
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/hook"
+	"github.com/portico-dev/portico/ent/schema"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/policy"
 )
 
-// InstallHooks keeps the copies of each task's DELAYED state, system flag and creation
+// InstallHooks sets the sort ranks of tasks and cases (state_rank, priority_rank; see
+// ent/schema/rank.go) from their state and priority on every create and update, bulk
+// ones included, and keeps the copies of each task's DELAYED state, system flag and creation
 // time on its responsibles in step, whatever code writes tasks, so the visibility lookup of the task
 // list can answer from task_responsibles' indexes alone.
 func InstallHooks(client *ent.Client) {
+	client.Task.Use(func(next ent.Mutator) ent.Mutator {
+		return hook.TaskFunc(func(ctx context.Context, m *ent.TaskMutation) (ent.Value, error) {
+			if s, ok := m.State(); ok {
+				m.SetStateRank(schema.TaskStateRank(s.String()))
+			}
+			if p, ok := m.Priority(); ok {
+				m.SetPriorityRank(schema.PriorityRank(p.String()))
+			}
+			return next.Mutate(ctx, m)
+		})
+	})
+	client.BusinessCase.Use(func(next ent.Mutator) ent.Mutator {
+		return hook.BusinessCaseFunc(func(ctx context.Context, m *ent.BusinessCaseMutation) (ent.Value, error) {
+			if s, ok := m.State(); ok {
+				m.SetStateRank(schema.CaseStateRank(s.String()))
+			}
+			return next.Mutate(ctx, m)
+		})
+	})
 	client.TaskResponsible.Use(func(next ent.Mutator) ent.Mutator {
 		return hook.TaskResponsibleFunc(func(ctx context.Context, m *ent.TaskResponsibleMutation) (ent.Value, error) {
 			if id, ok := m.TaskID(); ok && m.Op().Is(ent.OpCreate) {

@@ -13,10 +13,11 @@ import (
 	"github.com/portico-dev/portico/servertest"
 )
 
-// TestDefaultTaskListPages pages through the default task list (workflow.TaskList) in
-// both directions and checks it against the generic filtered query: same tasks, same
-// order (ties on created_at broken by id), each once even when two sources name it, and
-// a count that follows writes.
+// TestDefaultTaskListPages pages through the task list in creation order, both
+// directions, in pages of several sizes and checks it against the whole list in one
+// page (with a where clause): same tasks, same order (ties on created_at broken by id),
+// each once even when two sources name it, and a count that follows writes. The lists
+// against the plain filtered query: lists.TestListsMatchThePlainQuery.
 func TestDefaultTaskListPages(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
 		e := mxSetup(t, dialect)

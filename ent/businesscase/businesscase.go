@@ -29,6 +29,8 @@ const (
 	FieldCategory = "category"
 	// FieldState holds the string denoting the state field in the database.
 	FieldState = "state"
+	// FieldStateRank holds the string denoting the state_rank field in the database.
+	FieldStateRank = "state_rank"
 	// FieldEndedAt holds the string denoting the ended_at field in the database.
 	FieldEndedAt = "ended_at"
 	// FieldCustomFields holds the string denoting the custom_fields field in the database.
@@ -106,6 +108,7 @@ var Columns = []string{
 	FieldDescription,
 	FieldCategory,
 	FieldState,
+	FieldStateRank,
 	FieldEndedAt,
 	FieldCustomFields,
 	FieldProcessID,
@@ -142,6 +145,8 @@ var (
 	DefaultCategory string
 	// CategoryValidator is a validator for the "category" field. It is called by the builders before save.
 	CategoryValidator func(string) error
+	// DefaultStateRank holds the default value on creation for the "state_rank" field.
+	DefaultStateRank int16
 )
 
 // State defines the type for the "state" enum field.
@@ -208,6 +213,11 @@ func ByCategory(opts ...sql.OrderTermOption) OrderOption {
 // ByState orders the results by the state field.
 func ByState(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldState, opts...).ToFunc()
+}
+
+// ByStateRank orders the results by the state_rank field.
+func ByStateRank(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldStateRank, opts...).ToFunc()
 }
 
 // ByEndedAt orders the results by the ended_at field.

@@ -80,6 +80,11 @@ func Category(v string) predicate.BusinessCase {
 	return predicate.BusinessCase(sql.FieldEQ(FieldCategory, v))
 }
 
+// StateRank applies equality check predicate on the "state_rank" field. It's identical to StateRankEQ.
+func StateRank(v int16) predicate.BusinessCase {
+	return predicate.BusinessCase(sql.FieldEQ(FieldStateRank, v))
+}
+
 // EndedAt applies equality check predicate on the "ended_at" field. It's identical to EndedAtEQ.
 func EndedAt(v time.Time) predicate.BusinessCase {
 	return predicate.BusinessCase(sql.FieldEQ(FieldEndedAt, v))
@@ -393,6 +398,46 @@ func StateIn(vs ...State) predicate.BusinessCase {
 // StateNotIn applies the NotIn predicate on the "state" field.
 func StateNotIn(vs ...State) predicate.BusinessCase {
 	return predicate.BusinessCase(sql.FieldNotIn(FieldState, vs...))
+}
+
+// StateRankEQ applies the EQ predicate on the "state_rank" field.
+func StateRankEQ(v int16) predicate.BusinessCase {
+	return predicate.BusinessCase(sql.FieldEQ(FieldStateRank, v))
+}
+
+// StateRankNEQ applies the NEQ predicate on the "state_rank" field.
+func StateRankNEQ(v int16) predicate.BusinessCase {
+	return predicate.BusinessCase(sql.FieldNEQ(FieldStateRank, v))
+}
+
+// StateRankIn applies the In predicate on the "state_rank" field.
+func StateRankIn(vs ...int16) predicate.BusinessCase {
+	return predicate.BusinessCase(sql.FieldIn(FieldStateRank, vs...))
+}
+
+// StateRankNotIn applies the NotIn predicate on the "state_rank" field.
+func StateRankNotIn(vs ...int16) predicate.BusinessCase {
+	return predicate.BusinessCase(sql.FieldNotIn(FieldStateRank, vs...))
+}
+
+// StateRankGT applies the GT predicate on the "state_rank" field.
+func StateRankGT(v int16) predicate.BusinessCase {
+	return predicate.BusinessCase(sql.FieldGT(FieldStateRank, v))
+}
+
+// StateRankGTE applies the GTE predicate on the "state_rank" field.
+func StateRankGTE(v int16) predicate.BusinessCase {
+	return predicate.BusinessCase(sql.FieldGTE(FieldStateRank, v))
+}
+
+// StateRankLT applies the LT predicate on the "state_rank" field.
+func StateRankLT(v int16) predicate.BusinessCase {
+	return predicate.BusinessCase(sql.FieldLT(FieldStateRank, v))
+}
+
+// StateRankLTE applies the LTE predicate on the "state_rank" field.
+func StateRankLTE(v int16) predicate.BusinessCase {
+	return predicate.BusinessCase(sql.FieldLTE(FieldStateRank, v))
 }
 
 // EndedAtEQ applies the EQ predicate on the "ended_at" field.

@@ -49,6 +49,7 @@ var (
 		{Name: "description", Type: field.TypeString, Size: 10000, Default: ""},
 		{Name: "category", Type: field.TypeString, Size: 200, Default: ""},
 		{Name: "state", Type: field.TypeEnum, Enums: []string{"CREATED", "RUNNING", "DONE", "DESTROYED"}, Default: "CREATED"},
+		{Name: "state_rank", Type: field.TypeInt16, Default: 0},
 		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
 		{Name: "custom_fields", Type: field.TypeJSON, Nullable: true},
 		{Name: "creator_id", Type: field.TypeInt, Nullable: true},
@@ -63,19 +64,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "cases_users_creator",
-				Columns:    []*schema.Column{CasesColumns[9]},
-				RefColumns: []*schema.Column{UsersColumns[0]},
-				OnDelete:   schema.SetNull,
-			},
-			{
-				Symbol:     "cases_users_owner",
 				Columns:    []*schema.Column{CasesColumns[10]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
-				Symbol:     "cases_processes_cases",
+				Symbol:     "cases_users_owner",
 				Columns:    []*schema.Column{CasesColumns[11]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "cases_processes_cases",
+				Columns:    []*schema.Column{CasesColumns[12]},
 				RefColumns: []*schema.Column{ProcessesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -94,12 +95,12 @@ var (
 			{
 				Name:    "businesscase_creator_id",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[9]},
+				Columns: []*schema.Column{CasesColumns[10]},
 			},
 			{
 				Name:    "businesscase_owner_id",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[10]},
+				Columns: []*schema.Column{CasesColumns[11]},
 			},
 		},
 	}
@@ -544,8 +545,10 @@ var (
 		{Name: "name", Type: field.TypeString, Size: 500, Default: ""},
 		{Name: "description", Type: field.TypeString, Size: 10000, Default: ""},
 		{Name: "category", Type: field.TypeString, Size: 200, Default: ""},
-		{Name: "state", Type: field.TypeEnum, Enums: []string{"CREATED", "SUSPENDED", "RESUMED", "PARKED", "DELAYED", "READY_FOR_JOIN", "DONE", "DESTROYED", "FAILED"}, Default: "SUSPENDED"},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"CREATED", "DELAYED", "SUSPENDED", "PARKED", "RESUMED", "READY_FOR_JOIN", "DONE", "FAILED", "DESTROYED"}, Default: "SUSPENDED"},
 		{Name: "priority", Type: field.TypeEnum, Enums: []string{"EXCEPTION", "HIGH", "NORMAL", "LOW"}, Default: "NORMAL"},
+		{Name: "state_rank", Type: field.TypeInt16, Default: 0},
+		{Name: "priority_rank", Type: field.TypeInt16, Default: 0},
 		{Name: "kind", Type: field.TypeString, Size: 50, Default: "USER_TASK"},
 		{Name: "position", Type: field.TypeInt, Default: 0},
 		{Name: "system", Type: field.TypeBool, Default: false},
@@ -569,19 +572,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "tasks_cases_tasks",
-				Columns:    []*schema.Column{TasksColumns[19]},
+				Columns:    []*schema.Column{TasksColumns[21]},
 				RefColumns: []*schema.Column{CasesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "tasks_users_worker",
-				Columns:    []*schema.Column{TasksColumns[20]},
+				Columns:    []*schema.Column{TasksColumns[22]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "tasks_users_creator",
-				Columns:    []*schema.Column{TasksColumns[21]},
+				Columns:    []*schema.Column{TasksColumns[23]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -600,22 +603,22 @@ var (
 			{
 				Name:    "task_case_id",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[19]},
+				Columns: []*schema.Column{TasksColumns[21]},
 			},
 			{
 				Name:    "task_worker_id",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[20]},
+				Columns: []*schema.Column{TasksColumns[22]},
 			},
 			{
 				Name:    "task_expiry_timestamp",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[11]},
+				Columns: []*schema.Column{TasksColumns[13]},
 			},
 			{
 				Name:    "task_delay_timestamp",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[14]},
+				Columns: []*schema.Column{TasksColumns[16]},
 			},
 			{
 				Name:    "task_priority",
@@ -625,12 +628,12 @@ var (
 			{
 				Name:    "task_state_ended_at",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[6], TasksColumns[16]},
+				Columns: []*schema.Column{TasksColumns[6], TasksColumns[18]},
 			},
 			{
 				Name:    "task_creator_id",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[21]},
+				Columns: []*schema.Column{TasksColumns[23]},
 			},
 		},
 	}

@@ -10,6 +10,10 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
+// CaseStates in lifecycle order. The declaration order is the sort order (rank.go):
+// STATE ASC lists CREATED first.
+var CaseStates = []string{"CREATED", "RUNNING", "DONE", "DESTROYED"}
+
 // BusinessCase (GraphQL: Case) is one run of a process: it holds the tasks, notes and events of that run.
 type BusinessCase struct{ ent.Schema }
 
@@ -21,9 +25,11 @@ func (BusinessCase) Fields() []ent.Field {
 		field.String("description").Default("").MaxLen(10000),
 		field.String("category").Default("").MaxLen(200).
 			Annotations(entgql.OrderField("CATEGORY")),
-		field.Enum("state").Values("CREATED", "RUNNING", "DONE", "DESTROYED").
-			Default("CREATED").
-			Annotations(entgql.OrderField("STATE")),
+		field.Enum("state").Values(CaseStates...).Default("CREATED"),
+		// state_rank is the sort key of STATE (rank.go), set from state by
+		// workflow.InstallHooks on every write.
+		field.Int16("state_rank").Default(0).
+			Annotations(entgql.OrderField("STATE"), entgql.Skip(entgql.SkipType|entgql.SkipWhereInput)),
 		field.Time("ended_at").Optional().Nillable().
 			Annotations(entgql.OrderField("ENDED_AT")),
 		field.JSON("custom_fields", map[string]any{}).Optional().
@@ -66,5 +72,6 @@ func (BusinessCase) Annotations() []schema.Annotation {
 		entgql.Type("Case"),
 		entgql.RelayConnection(),
 		entgql.QueryField(),
+		entgql.MultiOrder(),
 	}
 }

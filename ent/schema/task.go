@@ -10,8 +10,15 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// Priorities of tasks, most urgent first.
-var priorities = []string{"EXCEPTION", "HIGH", "NORMAL", "LOW"}
+// Priorities of tasks, most urgent first. The declaration order is the sort order
+// (rank.go): PRIORITY DESC lists EXCEPTION first.
+var Priorities = []string{"EXCEPTION", "HIGH", "NORMAL", "LOW"}
+
+// TaskStates in lifecycle order. The declaration order is the sort order (rank.go):
+// STATE ASC lists CREATED first. The values are stored as text, so reordering them
+// needs no data migration, only one that recomputes state_rank.
+var TaskStates = []string{"CREATED", "DELAYED", "SUSPENDED", "PARKED", "RESUMED",
+	"READY_FOR_JOIN", "DONE", "FAILED", "DESTROYED"}
 
 // Task is a unit of human work in a case, assigned to responsibles (users and roles).
 type Task struct{ ent.Schema }
@@ -24,13 +31,14 @@ func (Task) Fields() []ent.Field {
 		field.String("description").Default("").MaxLen(10000),
 		field.String("category").Default("").MaxLen(200).
 			Annotations(entgql.OrderField("CATEGORY")),
-		field.Enum("state").
-			Values("CREATED", "SUSPENDED", "RESUMED", "PARKED", "DELAYED",
-				"READY_FOR_JOIN", "DONE", "DESTROYED", "FAILED").
-			Default("SUSPENDED").
-			Annotations(entgql.OrderField("STATE")),
-		field.Enum("priority").Values(priorities...).Default("NORMAL").
-			Annotations(entgql.OrderField("PRIORITY")),
+		field.Enum("state").Values(TaskStates...).Default("SUSPENDED"),
+		field.Enum("priority").Values(Priorities...).Default("NORMAL"),
+		// state_rank and priority_rank are the sort keys of STATE and PRIORITY (rank.go),
+		// set from state and priority by workflow.InstallHooks on every write.
+		field.Int16("state_rank").Default(0).
+			Annotations(entgql.OrderField("STATE"), entgql.Skip(entgql.SkipType|entgql.SkipWhereInput)),
+		field.Int16("priority_rank").Default(0).
+			Annotations(entgql.OrderField("PRIORITY"), entgql.Skip(entgql.SkipType|entgql.SkipWhereInput)),
 		// kind is the express task type: USER_TASK, USER_TASK_WITH_EMAIL, APPROVAL, EMAIL.
 		field.String("kind").Default("USER_TASK").MaxLen(50),
 		// position is the task's step in its process definition (taskPosition).
@@ -38,7 +46,7 @@ func (Task) Fields() []ent.Field {
 		field.Bool("system").Default(false),
 		field.Time("expiry_timestamp").Optional().Nillable().
 			Annotations(entgql.OrderField("EXPIRY_TIMESTAMP")),
-		field.Enum("expiry_priority").Values(priorities...).Optional().Nillable(),
+		field.Enum("expiry_priority").Values(Priorities...).Optional().Nillable(),
 		// expiry_warned: its responsibles were told it is about to expire (reset when the
 		// expiry timestamp changes).
 		field.Bool("expiry_warned").Default(false).Annotations(entgql.Skip(entgql.SkipAll)),
@@ -101,5 +109,6 @@ func (Task) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.RelayConnection(),
 		entgql.QueryField(),
+		entgql.MultiOrder(),
 	}
 }

@@ -31,6 +31,10 @@ const (
 	FieldState = "state"
 	// FieldPriority holds the string denoting the priority field in the database.
 	FieldPriority = "priority"
+	// FieldStateRank holds the string denoting the state_rank field in the database.
+	FieldStateRank = "state_rank"
+	// FieldPriorityRank holds the string denoting the priority_rank field in the database.
+	FieldPriorityRank = "priority_rank"
 	// FieldKind holds the string denoting the kind field in the database.
 	FieldKind = "kind"
 	// FieldPosition holds the string denoting the position field in the database.
@@ -127,6 +131,8 @@ var Columns = []string{
 	FieldCategory,
 	FieldState,
 	FieldPriority,
+	FieldStateRank,
+	FieldPriorityRank,
 	FieldKind,
 	FieldPosition,
 	FieldSystem,
@@ -172,6 +178,10 @@ var (
 	DefaultCategory string
 	// CategoryValidator is a validator for the "category" field. It is called by the builders before save.
 	CategoryValidator func(string) error
+	// DefaultStateRank holds the default value on creation for the "state_rank" field.
+	DefaultStateRank int16
+	// DefaultPriorityRank holds the default value on creation for the "priority_rank" field.
+	DefaultPriorityRank int16
 	// DefaultKind holds the default value on creation for the "kind" field.
 	DefaultKind string
 	// KindValidator is a validator for the "kind" field. It is called by the builders before save.
@@ -193,14 +203,14 @@ const DefaultState = StateSUSPENDED
 // State values.
 const (
 	StateCREATED        State = "CREATED"
-	StateSUSPENDED      State = "SUSPENDED"
-	StateRESUMED        State = "RESUMED"
-	StatePARKED         State = "PARKED"
 	StateDELAYED        State = "DELAYED"
+	StateSUSPENDED      State = "SUSPENDED"
+	StatePARKED         State = "PARKED"
+	StateRESUMED        State = "RESUMED"
 	StateREADY_FOR_JOIN State = "READY_FOR_JOIN"
 	StateDONE           State = "DONE"
-	StateDESTROYED      State = "DESTROYED"
 	StateFAILED         State = "FAILED"
+	StateDESTROYED      State = "DESTROYED"
 )
 
 func (s State) String() string {
@@ -210,7 +220,7 @@ func (s State) String() string {
 // StateValidator is a validator for the "state" field enum values. It is called by the builders before save.
 func StateValidator(s State) error {
 	switch s {
-	case StateCREATED, StateSUSPENDED, StateRESUMED, StatePARKED, StateDELAYED, StateREADY_FOR_JOIN, StateDONE, StateDESTROYED, StateFAILED:
+	case StateCREATED, StateDELAYED, StateSUSPENDED, StatePARKED, StateRESUMED, StateREADY_FOR_JOIN, StateDONE, StateFAILED, StateDESTROYED:
 		return nil
 	default:
 		return fmt.Errorf("task: invalid enum value for state field: %q", s)
@@ -311,6 +321,16 @@ func ByState(opts ...sql.OrderTermOption) OrderOption {
 // ByPriority orders the results by the priority field.
 func ByPriority(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPriority, opts...).ToFunc()
+}
+
+// ByStateRank orders the results by the state_rank field.
+func ByStateRank(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldStateRank, opts...).ToFunc()
+}
+
+// ByPriorityRank orders the results by the priority_rank field.
+func ByPriorityRank(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPriorityRank, opts...).ToFunc()
 }
 
 // ByKind orders the results by the kind field.

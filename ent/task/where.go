@@ -80,6 +80,16 @@ func Category(v string) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldCategory, v))
 }
 
+// StateRank applies equality check predicate on the "state_rank" field. It's identical to StateRankEQ.
+func StateRank(v int16) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldStateRank, v))
+}
+
+// PriorityRank applies equality check predicate on the "priority_rank" field. It's identical to PriorityRankEQ.
+func PriorityRank(v int16) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldPriorityRank, v))
+}
+
 // Kind applies equality check predicate on the "kind" field. It's identical to KindEQ.
 func Kind(v string) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldKind, v))
@@ -448,6 +458,86 @@ func PriorityIn(vs ...Priority) predicate.Task {
 // PriorityNotIn applies the NotIn predicate on the "priority" field.
 func PriorityNotIn(vs ...Priority) predicate.Task {
 	return predicate.Task(sql.FieldNotIn(FieldPriority, vs...))
+}
+
+// StateRankEQ applies the EQ predicate on the "state_rank" field.
+func StateRankEQ(v int16) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldStateRank, v))
+}
+
+// StateRankNEQ applies the NEQ predicate on the "state_rank" field.
+func StateRankNEQ(v int16) predicate.Task {
+	return predicate.Task(sql.FieldNEQ(FieldStateRank, v))
+}
+
+// StateRankIn applies the In predicate on the "state_rank" field.
+func StateRankIn(vs ...int16) predicate.Task {
+	return predicate.Task(sql.FieldIn(FieldStateRank, vs...))
+}
+
+// StateRankNotIn applies the NotIn predicate on the "state_rank" field.
+func StateRankNotIn(vs ...int16) predicate.Task {
+	return predicate.Task(sql.FieldNotIn(FieldStateRank, vs...))
+}
+
+// StateRankGT applies the GT predicate on the "state_rank" field.
+func StateRankGT(v int16) predicate.Task {
+	return predicate.Task(sql.FieldGT(FieldStateRank, v))
+}
+
+// StateRankGTE applies the GTE predicate on the "state_rank" field.
+func StateRankGTE(v int16) predicate.Task {
+	return predicate.Task(sql.FieldGTE(FieldStateRank, v))
+}
+
+// StateRankLT applies the LT predicate on the "state_rank" field.
+func StateRankLT(v int16) predicate.Task {
+	return predicate.Task(sql.FieldLT(FieldStateRank, v))
+}
+
+// StateRankLTE applies the LTE predicate on the "state_rank" field.
+func StateRankLTE(v int16) predicate.Task {
+	return predicate.Task(sql.FieldLTE(FieldStateRank, v))
+}
+
+// PriorityRankEQ applies the EQ predicate on the "priority_rank" field.
+func PriorityRankEQ(v int16) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldPriorityRank, v))
+}
+
+// PriorityRankNEQ applies the NEQ predicate on the "priority_rank" field.
+func PriorityRankNEQ(v int16) predicate.Task {
+	return predicate.Task(sql.FieldNEQ(FieldPriorityRank, v))
+}
+
+// PriorityRankIn applies the In predicate on the "priority_rank" field.
+func PriorityRankIn(vs ...int16) predicate.Task {
+	return predicate.Task(sql.FieldIn(FieldPriorityRank, vs...))
+}
+
+// PriorityRankNotIn applies the NotIn predicate on the "priority_rank" field.
+func PriorityRankNotIn(vs ...int16) predicate.Task {
+	return predicate.Task(sql.FieldNotIn(FieldPriorityRank, vs...))
+}
+
+// PriorityRankGT applies the GT predicate on the "priority_rank" field.
+func PriorityRankGT(v int16) predicate.Task {
+	return predicate.Task(sql.FieldGT(FieldPriorityRank, v))
+}
+
+// PriorityRankGTE applies the GTE predicate on the "priority_rank" field.
+func PriorityRankGTE(v int16) predicate.Task {
+	return predicate.Task(sql.FieldGTE(FieldPriorityRank, v))
+}
+
+// PriorityRankLT applies the LT predicate on the "priority_rank" field.
+func PriorityRankLT(v int16) predicate.Task {
+	return predicate.Task(sql.FieldLT(FieldPriorityRank, v))
+}
+
+// PriorityRankLTE applies the LTE predicate on the "priority_rank" field.
+func PriorityRankLTE(v int16) predicate.Task {
+	return predicate.Task(sql.FieldLTE(FieldPriorityRank, v))
 }
 
 // KindEQ applies the EQ predicate on the "kind" field.
