@@ -47,7 +47,13 @@ type Change struct{ TaskID, CaseID int }
 type Position struct {
 	at  uint64 // SQLite: the highest seq read; PostgreSQL: the xmin of the last snapshot
 	set bool
+	// PostgreSQL: the rows read already of transactions from at on, which the next read
+	// returns again (while an old transaction keeps the xmin back) but does not report.
+	read *seqs
 }
+
+// seqs is a set of list_changes rows by seq.
+type seqs map[int64]bool
 
 // IsZero reports whether p is the zero Position.
 func (p Position) IsZero() bool { return !p.set }
@@ -136,9 +142,9 @@ func (f *Feed) Read(ctx context.Context, pos Position) (changes []Change, next P
 // readPostgres reads in one statement, so one snapshot: its xmin (the next position),
 // the pruning horizon and the rows of every transaction from pos on.
 func (f *Feed) readPostgres(ctx context.Context, pos Position) ([]Change, Position, bool, error) {
-	rows, err := f.db.QueryContext(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text, p.tx::text, c.task_id, c.case_id, coalesce(c.reload, false)
+	rows, err := f.db.QueryContext(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text, p.tx::text, c.seq, c.tx, c.task_id, c.case_id, coalesce(c.reload, false)
 		FROM list_changes_pruned AS p
-		LEFT JOIN (SELECT DISTINCT task_id, case_id, reload FROM list_changes WHERE tx >= $1::text::xid8) AS c ON true
+		LEFT JOIN (SELECT seq, tx::text AS tx, task_id, case_id, reload FROM list_changes WHERE tx >= $1::text::xid8) AS c ON true
 		WHERE p.id = 1`, strconv.FormatUint(pos.at, 10))
 	if err != nil {
 		return nil, Position{}, false, fmt.Errorf("changefeed: read from %v: %w", pos, err)
@@ -150,12 +156,21 @@ func (f *Feed) readPostgres(ctx context.Context, pos Position) ([]Change, Positi
 		pruned  string
 		reload  bool
 		seen    = map[Change]bool{}
+		read    = map[int64]uint64{} // seq → tx of every row returned
 	)
 	for rows.Next() {
-		var task, kase sql.NullInt64
+		var task, kase, seq sql.NullInt64
+		var tx sql.NullString
 		var r bool
-		if err := rows.Scan(&xmin, &pruned, &task, &kase, &r); err != nil {
+		if err := rows.Scan(&xmin, &pruned, &seq, &tx, &task, &kase, &r); err != nil {
 			return nil, Position{}, false, fmt.Errorf("changefeed: read from %v: %w", pos, err)
+		}
+		if seq.Valid {
+			at, _ := strconv.ParseUint(tx.String, 10, 64)
+			read[seq.Int64] = at
+			if pos.read != nil && (*pos.read)[seq.Int64] {
+				continue // reported by the last read
+			}
 		}
 		reload = reload || r
 		add(&changes, seen, task, kase)
@@ -179,8 +194,16 @@ func (f *Feed) readPostgres(ctx context.Context, pos Position) ([]Change, Positi
 	if horizon >= pos.at {
 		reload = true
 	}
-	// The xmin of a later snapshot is never lower; keep pos if it were.
-	return changes, Position{at: max(next, pos.at), set: true}, reload, nil
+	// The xmin of a later snapshot is never lower; keep pos if it were. The rows from
+	// it on come again next time: remember them.
+	next = max(next, pos.at)
+	again := seqs{}
+	for seq, tx := range read {
+		if tx >= next {
+			again[seq] = true
+		}
+	}
+	return changes, Position{at: next, set: true, read: &again}, reload, nil
 }
 
 // readSQLite reads in one statement the rows after pos and the pruning horizon.

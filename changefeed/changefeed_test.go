@@ -200,6 +200,11 @@ func TestOutOfOrderCommit(t *testing.T) {
 	if r.tasks[a.ID] {
 		t.Fatal("A reported before its commit")
 	}
+	// A keeps the snapshot's xmin back, so B's row is read again: it is not reported
+	// again (a reader would reload B's task on every read while A stays open).
+	if r.read(); r.tasks[b.ID] {
+		t.Fatal("B reported again while A was open")
+	}
 	if err := txA.Commit(); err != nil {
 		t.Fatal(err)
 	}
