@@ -468,7 +468,7 @@ func (s *Server) routes(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes, cfg.MaxUploadBytes))))
 	mux.Handle("GET /documents/{id}", s.Auth.Middleware(streaming(http.HandlerFunc(s.downloadDocument), cfg.WriteTimeout)))
-	exp := &export.Exporter{Client: s.DB.Client, Policy: s.Policy, Log: s.log}
+	exp := &export.Exporter{Client: s.DB.Client, Policy: s.Policy, Lists: s.Lists, Log: s.log}
 	mux.Handle("GET /export/tasks.xlsx", s.Auth.Middleware(streaming(http.HandlerFunc(exp.Tasks), cfg.WriteTimeout)))
 	mux.Handle("GET /export/cases.xlsx", s.Auth.Middleware(streaming(http.HandlerFunc(exp.Cases), cfg.WriteTimeout)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

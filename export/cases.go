@@ -3,13 +3,11 @@ package export
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"entgo.io/contrib/entgql"
 
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/businesscase"
-	"github.com/portico-dev/portico/ent/migrate"
 	"github.com/portico-dev/portico/filter"
 	"github.com/portico-dev/portico/policy"
 )
@@ -20,63 +18,47 @@ var caseColumns = []column{
 }
 
 // caseList prepares the export of the cases the viewer sees that match where, in the
-// order of orderBy, reading through client.
+// order of orderBy (default: created first), as taskList does the tasks.
 func (e *Exporter) caseList(ctx context.Context, client *ent.Client, where, orderBy string) (*list, error) {
-	w, order, err := filter.DecodeCaseList(where, orderBy)
+	_, order, err := filter.DecodeCaseList(where, orderBy)
 	if err != nil {
 		return nil, err
 	}
-	base, err := w.Filter(client.BusinessCase.Query())
+	raw, err := rawWhere(where)
 	if err != nil {
-		return nil, badWhere(err)
+		return nil, err
 	}
 	if len(order) == 0 {
 		order = []*ent.CaseOrder{{Field: ent.BusinessCaseOrderFieldCreatedAt, Direction: entgql.OrderDirectionAsc}}
 	}
-	var ks keyset
-	for _, o := range order {
-		if err := ks.addKey(migrate.CasesTable, businesscaseOrderColumn(o.Field.String()), o.Direction == entgql.OrderDirectionDesc); err != nil {
-			return nil, err
-		}
+	ids, err := e.Lists.CaseIDs(ctx, raw, order)
+	if err != nil {
+		return nil, err
 	}
-	batch := func(ctx context.Context, after *cursor, n int, emit func([]any) error) (*cursor, error) {
-		cases, err := base.Clone().Where(ks.after(after)).Order(ks.order).Limit(n).
+	load := func(ctx context.Context, ids []int, emit func([]any) error) error {
+		cases, err := client.BusinessCase.Query().Where(businesscase.IDIn(ids...)).
 			WithCreator(userNames).WithOwner(userNames).All(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("read cases: %w", err)
+			return fmt.Errorf("read cases: %w", err)
+		}
+		byID := make(map[int]*ent.BusinessCase, len(cases))
+		for _, c := range cases {
+			byID[c.ID] = c
 		}
 		var row []any
-		for _, c := range cases {
+		for _, id := range ids {
+			c := byID[id]
+			if c == nil {
+				continue
+			}
 			row = append(row[:0], c.ID, c.Name, c.Description, string(c.State),
 				policy.CaseBusinessState(c.State), c.Category, userName(c.Edges.Creator),
 				userName(c.Edges.Owner), c.CreatedAt, c.EndedAt)
 			if err := emit(row); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		if len(cases) == 0 {
-			return nil, nil
-		}
-		last := cases[len(cases)-1]
-		c := &cursor{id: last.ID}
-		for _, o := range order {
-			v, err := o.Field.Value(last)
-			if err != nil {
-				return nil, fmt.Errorf("order value of case %d: %w", last.ID, err)
-			}
-			c.values = append(c.values, orderValue(v))
-		}
-		return c, nil
+		return nil
 	}
-	return &list{title: "Cases", columns: caseColumns, batch: batch}, nil
-}
-
-// businesscaseOrderColumn is the column of an order field: entgql names each after its column in
-// upper case, except the ranked ones (ent/schema/rank.go).
-func businesscaseOrderColumn(field string) string {
-	switch field {
-	case "STATE":
-		return businesscase.FieldStateRank
-	}
-	return strings.ToLower(field)
+	return &list{title: "Cases", columns: caseColumns, ids: ids, load: load}, nil
 }

@@ -15,11 +15,11 @@
 // parameters or fields and broken JSON are HTTP 400 with a GraphQL-style JSON body and
 // code BAD_USER_INPUT; a missing or bad token is 401 with code UNAUTHENTICATED.
 //
-// Every row is read with ent through the request's context, so the visibility predicates
-// policy.Install adds to task and case queries decide what is exported: exactly what the
-// viewer sees in the lists. Rows are read in keyset-paginated batches (BatchSize, by the
-// order columns and the id), never all at once, inside one read-only transaction so that
-// all batches see the same snapshot.
+// The list is the one the tasks and cases queries give (package lists): which rows, in
+// which order, from the list index. The rows are then read with ent through the
+// request's context, so the visibility predicates policy.Install adds to task and case
+// queries hold as well, in batches of BatchSize ids inside one read-only transaction
+// (one snapshot); a row deleted since the list was read is left out.
 //
 // Columns of tasks.xlsx: ID, Name, Description, State, Business state, Priority,
 // Category, Case ID, Responsibles (current, non-expiry ones: user and role names, comma
@@ -46,10 +46,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/lists"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/requestid"
 )
@@ -62,6 +64,7 @@ const DefaultBatchSize = 1000
 type Exporter struct {
 	Client *ent.Client
 	Policy *policy.Policy
+	Lists  *lists.Lists
 	Log    *slog.Logger
 	// BatchSize is how many rows each query reads; 0 means DefaultBatchSize.
 	BatchSize int
@@ -70,13 +73,29 @@ type Exporter struct {
 	SheetRows int
 }
 
-// list is one list to export: its sheet title, columns and a reader of batches.
+// list is one list to export: its sheet title, columns, the ids of its rows in order
+// and a reader of the rows of some of them.
 type list struct {
 	title   string
 	columns []column
-	// batch reads at most n rows following after (nil: from the first) and passes each to
-	// emit; it returns the cursor of the last row read, nil when there were none.
-	batch func(ctx context.Context, after *cursor, n int, emit func([]any) error) (*cursor, error)
+	ids     []int
+	// load reads the rows of ids and passes each to emit, in the order of ids.
+	load func(ctx context.Context, ids []int, emit func([]any) error) error
+}
+
+// rawWhere is the where= parameter as the client wrote it, for the list's filter
+// compiler (DecodeTaskList and DecodeCaseList checked it against the schema already).
+func rawWhere(where string) (any, error) {
+	if strings.TrimSpace(where) == "" {
+		return nil, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(where))
+	dec.UseNumber()
+	var raw any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, apperr.BadInput("where is not valid JSON: %v", err)
+	}
+	return raw, nil
 }
 
 // Tasks serves GET /export/tasks.xlsx.
@@ -171,17 +190,12 @@ func (e *Exporter) fill(ctx context.Context, l *list, wb *workbook) (int, error)
 		rows++
 		return wb.add(values)
 	}
-	var after *cursor
-	for {
-		last, err := l.batch(ctx, after, n, emit)
-		if err != nil {
+	for ids := l.ids; len(ids) > 0; ids = ids[min(n, len(ids)):] {
+		if err := l.load(ctx, ids[:min(n, len(ids))], emit); err != nil {
 			return rows, err
 		}
-		if last == nil {
-			return rows, nil
-		}
-		after = last
 	}
+	return rows, nil
 }
 
 // params returns the where and orderBy query parameters, refusing any other (a

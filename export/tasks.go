@@ -8,7 +8,6 @@ import (
 	"entgo.io/contrib/entgql"
 
 	"github.com/portico-dev/portico/ent"
-	"github.com/portico-dev/portico/ent/migrate"
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
@@ -25,27 +24,26 @@ var taskColumns = []column{
 }
 
 // taskList prepares the export of the tasks the viewer sees that match where, in the
-// order of orderBy, reading through client.
+// order of orderBy (default: created first), reading through client: the list's ids
+// come from the one read path of the task list (package lists), the rows in batches.
 func (e *Exporter) taskList(ctx context.Context, client *ent.Client, where, orderBy string) (*list, error) {
-	w, order, err := filter.DecodeTaskList(where, orderBy)
+	_, order, err := filter.DecodeTaskList(where, orderBy)
 	if err != nil {
 		return nil, err
 	}
-	base, err := w.Filter(client.Task.Query())
+	raw, err := rawWhere(where)
 	if err != nil {
-		return nil, badWhere(err)
+		return nil, err
 	}
 	if len(order) == 0 {
 		order = []*ent.TaskOrder{{Field: ent.TaskOrderFieldCreatedAt, Direction: entgql.OrderDirectionAsc}}
 	}
-	var ks keyset
-	for _, o := range order {
-		if err := ks.addKey(migrate.TasksTable, taskOrderColumn(o.Field.String()), o.Direction == entgql.OrderDirectionDesc); err != nil {
-			return nil, err
-		}
+	ids, err := e.Lists.TaskIDs(ctx, raw, order)
+	if err != nil {
+		return nil, err
 	}
-	batch := func(ctx context.Context, after *cursor, n int, emit func([]any) error) (*cursor, error) {
-		tasks, err := base.Clone().Where(ks.after(after)).Order(ks.order).Limit(n).
+	load := func(ctx context.Context, ids []int, emit func([]any) error) error {
+		tasks, err := client.Task.Query().Where(task.IDIn(ids...)).
 			WithWorker(userNames).WithCreator(userNames).
 			WithResponsibles(func(q *ent.TaskResponsibleQuery) {
 				q.Where(taskresponsible.Expiry(false)).Order(ent.Asc(taskresponsible.FieldID)).
@@ -53,30 +51,24 @@ func (e *Exporter) taskList(ctx context.Context, client *ent.Client, where, orde
 			}).
 			All(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("read tasks: %w", err)
+			return fmt.Errorf("read tasks: %w", err)
+		}
+		byID := make(map[int]*ent.Task, len(tasks))
+		for _, t := range tasks {
+			byID[t.ID] = t
 		}
 		var row []any
-		for _, t := range tasks {
-			row = taskRow(row[:0], t)
-			if err := emit(row); err != nil {
-				return nil, err
+		for _, id := range ids {
+			if t := byID[id]; t != nil { // gone since the list was read: left out
+				row = taskRow(row[:0], t)
+				if err := emit(row); err != nil {
+					return err
+				}
 			}
 		}
-		if len(tasks) == 0 {
-			return nil, nil
-		}
-		last := tasks[len(tasks)-1]
-		c := &cursor{id: last.ID}
-		for _, o := range order {
-			v, err := o.Field.Value(last)
-			if err != nil {
-				return nil, fmt.Errorf("order value of task %d: %w", last.ID, err)
-			}
-			c.values = append(c.values, orderValue(v))
-		}
-		return c, nil
+		return nil
 	}
-	return &list{title: "Tasks", columns: taskColumns, batch: batch}, nil
+	return &list{title: "Tasks", columns: taskColumns, ids: ids, load: load}, nil
 }
 
 // taskRow appends the cells of a task, in the order of taskColumns, to row.
@@ -105,16 +97,4 @@ func userName(u *ent.User) any {
 		return nil
 	}
 	return u.Name
-}
-
-// taskOrderColumn is the column of an order field: entgql names each after its column in
-// upper case, except the ranked ones (ent/schema/rank.go).
-func taskOrderColumn(field string) string {
-	switch field {
-	case "STATE":
-		return task.FieldStateRank
-	case "PRIORITY":
-		return task.FieldPriorityRank
-	}
-	return strings.ToLower(field)
 }

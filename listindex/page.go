@@ -48,6 +48,7 @@ func (t *table[R]) page(rows *Set, p Page) (Result, error) {
 	}
 	var slots []uint32
 	if n > 0 && res.Total > 0 {
+		n = min(n, res.Total)
 		if t.walkPays(res.Total, n+1) {
 			slots = t.walkSorted(o, rows, from, to, n+1, backward)
 		} else {
@@ -83,7 +84,8 @@ func (t *table[R]) walkPays(list, want int) bool {
 	if list < 1000 {
 		return false
 	}
-	steps := float64(want) * float64(t.live.GetCardinality()) / float64(list)
+	table := float64(t.live.GetCardinality())
+	steps := min(table, float64(want)*table/float64(list)) // a whole list: the whole table
 	return steps < walkCost*float64(list)
 }
 

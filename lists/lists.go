@@ -7,6 +7,7 @@ package lists
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"entgo.io/contrib/entgql"
 
@@ -255,4 +256,36 @@ func (l *Lists) PlainTasks(ctx context.Context, ids []int) ([]*ent.Task, error) 
 // PlainCases loads cases by id without more.
 func (l *Lists) PlainCases(ctx context.Context, ids []int) ([]*ent.BusinessCase, error) {
 	return l.client.BusinessCase.Query().Where(businesscase.IDIn(ids...)).All(ctx)
+}
+
+// all is the window of a whole list.
+var all = math.MaxInt32
+
+// TaskIDs returns the ids of the viewer's whole task list, in order (the export reads
+// their rows in batches).
+func (l *Lists) TaskIDs(ctx context.Context, where any, orderBy []*ent.TaskOrder) ([]int, error) {
+	cond, err := filter.TaskCond(where, l.resolve(ctx))
+	if err != nil {
+		return nil, err
+	}
+	order, err := TaskOrder(orderBy)
+	if err != nil {
+		return nil, err
+	}
+	res, _, err := l.policy.TaskList(ctx, l.index, cond, listindex.Page{Order: order, First: &all})
+	return res.IDs, err
+}
+
+// CaseIDs returns the ids of the viewer's whole case list, in order.
+func (l *Lists) CaseIDs(ctx context.Context, where any, orderBy []*ent.CaseOrder) ([]int, error) {
+	cond, err := filter.CaseCond(where, l.resolve(ctx))
+	if err != nil {
+		return nil, err
+	}
+	order, err := CaseOrder(orderBy)
+	if err != nil {
+		return nil, err
+	}
+	res, _, err := l.policy.CaseList(ctx, l.index, cond, listindex.Page{Order: order, First: &all})
+	return res.IDs, err
 }
