@@ -3,7 +3,7 @@
 // 200,000 cases and 1,000,000 tasks with their responsibles, plus the user "bench"
 // (password "bench") who sees about 12,000 tasks through about 20 effective roles and the
 // user "small" (password "bench") whose one role, SmallRole, is responsible for about 100.
-// Tasks and cases carry descriptions and custom fields (region, amount; region, customer).
+// Tasks and cases carry custom fields (region, amount; region, customer).
 //
 // Everything derives from Options.Seed; Options.Scale shrinks the data set for tests.
 // On PostgreSQL the big tables are loaded with COPY, on SQLite with multi-row INSERTs,

@@ -208,12 +208,8 @@ var (
 	categories = []string{"Finance", "HR", "IT", "Legal", "Sales", "Operations"}
 	taskVerbs  = []string{"Review", "Approve", "Check", "Sign", "Complete", "Verify", "Update", "Prepare"}
 	taskNouns  = []string{"invoice", "contract", "request", "report", "order", "form", "documents", "budget"}
-	taskDescs  = []string{"", "", "Please check the attached invoice.", "See the notes of the case.",
-		"Due before the end of the month.", "Ask the requester if anything is missing."}
-	caseDescs = []string{"", "Supplier invoice and delivery note", "Travel costs of the team",
-		"New hire starting next month", "Customer contract renewal", "Outage of the mail server"}
-	regions   = []string{"EU", "US", "APAC"}
-	customers = []string{"Acme", "Globex", "Initech", "Umbrella", "Hooli"}
+	regions    = []string{"EU", "US", "APAC"}
+	customers  = []string{"Acme", "Globex", "Initech", "Umbrella", "Hooli"}
 
 	taskStates      = []string{"SUSPENDED", "RESUMED", "PARKED", "DONE", "DESTROYED"}
 	taskStateWeight = []int{62, 8, 5, 20, 5}
@@ -305,8 +301,10 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 	g.log.Info("bench data: cases", "cases", g.c.Cases)
 	yearAgo := g.now.Add(-365 * 24 * time.Hour)
 	caseStep := 365 * 24 * time.Hour / time.Duration(g.c.Cases)
+	// No descriptions: every responsible row copies the lexemes of its task and case for
+	// search (a trigger on task_responsibles), so they would slow seeding and change search.
 	err = table(ctx, s, "cases", []string{"id", "created_at", "updated_at", "name", "category", "state", "ended_at", "creator_id",
-		"description", "custom_fields"}, func(row rowFunc) error {
+		"custom_fields"}, func(row rowFunc) error {
 		for i := range g.c.Cases {
 			created := yearAgo.Add(time.Duration(i) * caseStep).Truncate(time.Microsecond)
 			state, updated, ended := "RUNNING", created, any(nil)
@@ -319,7 +317,7 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 			creator := g.userID(g.rng.IntN(g.c.Users))
 			custom := fmt.Sprintf(`{"region":%q,"customer":%q}`, regions[g.extra.IntN(len(regions))], customers[g.extra.IntN(len(customers))])
 			if err := row(g.caseID(i), created, updated, name, categories[g.rng.IntN(len(categories))], state, ended, creator,
-				caseDescs[g.extra.IntN(len(caseDescs))], custom); err != nil {
+				custom); err != nil {
 				return err
 			}
 		}
@@ -344,7 +342,7 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 	}
 	var resps []resp
 	err = table(ctx, s, "tasks", []string{"id", "created_at", "updated_at", "name", "category", "state", "priority",
-		"position", "started_at", "ended_at", "case_id", "worker_id", "creator_id", "description", "custom_fields"}, func(row rowFunc) error {
+		"position", "started_at", "ended_at", "case_id", "worker_id", "creator_id", "custom_fields"}, func(row rowFunc) error {
 		for i := range g.c.Tasks {
 			created := yearAgo.Add(time.Duration(i)*step + time.Duration(g.rng.Int64N(int64(step/2)))).Truncate(time.Microsecond)
 			cs := max(0, i*g.c.Cases/g.c.Tasks-g.rng.IntN(20))
@@ -363,7 +361,7 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 			creator := g.userID(g.rng.IntN(g.c.Users))
 			custom := fmt.Sprintf(`{"region":%q,"amount":%d}`, regions[g.extra.IntN(len(regions))], 10*(1+g.extra.IntN(10000)))
 			if err := row(g.taskID(i), created, updated, name, categories[g.rng.IntN(len(categories))], state, prio,
-				g.rng.IntN(6), started, ended, g.caseID(cs), worker, creator, taskDescs[g.extra.IntN(len(taskDescs))], custom); err != nil {
+				g.rng.IntN(6), started, ended, g.caseID(cs), worker, creator, custom); err != nil {
 				return err
 			}
 			// One or two responsibles, ~85% roles and ~15% users (bench among them).

@@ -63,8 +63,9 @@ var Shapes = []shape{
 		Where: sqlConst(`c.state IN ('CREATED', 'RUNNING')`)},
 	{Name: "cases category", List: "cases", Args: `where: {category: "Finance"}, ` + newestFirst,
 		Where: sqlConst(`c.category = 'Finance'`)},
-	{Name: "cases text", List: "cases", Args: `where: {text: "invoice"}, ` + newestFirst,
-		Where: sqlConst(`(LOWER(c.name) LIKE '%invoice%' OR LOWER(c.description) LIKE '%invoice%')`)},
+	// Case names are "<kind> <number>"; "order" is in one kind of six (Purchase order).
+	{Name: "cases text", List: "cases", Args: `where: {text: "order"}, ` + newestFirst,
+		Where: sqlConst(`(LOWER(c.name) LIKE '%order%' OR LOWER(c.description) LIKE '%order%')`)},
 	{Name: "cases creator", List: "cases", Args: `where: {creatorID: "%CREATOR%"}, ` + newestFirst,
 		Where: sqlConst(`c.creator_id = %CREATOR%`)},
 	{Name: "cases newest page 5", List: "cases", Args: newestFirst, Page: 5},
