@@ -333,3 +333,37 @@ func TestMatrix(t *testing.T) {
 		}
 	})
 }
+
+// TestPrintMatrix checks the table's figures, ratios and targets on made-up cells.
+func TestPrintMatrix(t *testing.T) {
+	cfg := config{Levels: []int{1, 32}, Writes: 10, TargetP99: 15, TargetRPS: 300, TargetRatio: 1.5}
+	cells := []Cell{
+		{Shape: "fast", Viewer: "bench", TotalCount: 7, Checks: 1, Levels: []Result{
+			{Concurrency: 1, Requests: 100, P50: 2, P99: 10}, {Concurrency: 32, Requests: 1000, Throughput: 500, P99: 80}}},
+		{Shape: "slow", Viewer: "bench", TotalCount: 7, Checks: 1, Levels: []Result{
+			{Concurrency: 1, Requests: 3, P50: 400, P99: 500}, {Concurrency: 32, Unfinished: 32}}},
+		{Shape: "fast", Viewer: "bench", Writes: true, TotalCount: 7, Checks: 3, Levels: []Result{
+			{Concurrency: 1, Requests: 100, P50: 2, P99: 12}, {Concurrency: 32, Requests: 500, Throughput: 250, P99: 100}}},
+		{Shape: "slow", Viewer: "bench", Writes: true, TotalCount: 7, Checks: 3, Mismatches: []string{"totalCount 8, the database counts 7"},
+			Levels: []Result{{Concurrency: 1, Unfinished: 1}, {Concurrency: 32, Unfinished: 32}}},
+	}
+	var b strings.Builder
+	printMatrix(&b, cfg, cells)
+	out := b.String()
+	t.Log("\n" + out)
+	lines := strings.Split(out, "\n")
+	fast, slow := strings.Fields(lines[1]), strings.Fields(lines[2])
+	// shape viewer total 1c-p50 1c-p99 32c-req/s 32c-p99, W the same, ×1c ×32c, fail, counts, missed
+	if got := strings.Join(fast[3:13], " "); got != "2.0 10.0 500 80.0 2.0 12.0 250 100.0 1.20 2.00" {
+		t.Errorf("fast row figures: %s", got)
+	}
+	if got := strings.Join(fast[13:], " "); got != "0 4/4 ok W req/s@32, ×2.00" {
+		t.Errorf("fast row checks and targets: %s", got)
+	}
+	if got := strings.Join(slow[3:], " "); got != "400.0 500.0 - - - - - - - - 0 3/4 ok p99@1, req/s@32, W p99@1, W req/s@32" {
+		t.Errorf("slow row: %s", got)
+	}
+	if !strings.Contains(out, "! slow / bench (writes): totalCount 8, the database counts 7") || problems(cells) != 1 {
+		t.Errorf("the mismatch is not reported:\n%s", out)
+	}
+}

@@ -64,6 +64,8 @@ func levelFigures(c *Cell, levels []int) []string {
 		switch {
 		case r == nil:
 			f = append(f, "-", "-")
+		case len(c.Levels) > 0 && r.Requests == 0: // none answered within the window
+			f = append(f, "-", "-")
 		case n == 1:
 			f = append(f, fmt.Sprintf("%.1f", r.P50), fmt.Sprintf("%.1f", r.P99))
 		default:
@@ -80,7 +82,7 @@ func ratios(ro, w *Cell, levels []int) ([]string, float64) {
 	worst := 0.0
 	for _, n := range levels {
 		a, b := ro.level(n), w.level(n)
-		if a == nil || b == nil {
+		if a == nil || b == nil || a.Requests == 0 || b.Requests == 0 {
 			f = append(f, "-")
 			continue
 		}
@@ -106,8 +108,8 @@ func div(a, b float64) float64 {
 	return a / b
 }
 
-// printMatrix prints one row per shape and viewer: the read-only figures, and with
-// writes their figures, the ratios (1 client: p99; more: the worse of req/s and p99),
+// printMatrix prints one row per shape and viewer: the read-only figures ("-" where no
+// request was answered within -duration), and with writes their figures, the ratios (1 client: p99; more: the worse of req/s and p99),
 // failures, count checks and the targets missed.
 func printMatrix(w io.Writer, cfg config, cells []Cell) {
 	type key struct{ shape, viewer string }
@@ -193,7 +195,11 @@ func printMatrix(w io.Writer, cfg config, cells []Cell) {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nms; req/s counts successes; W: while %.0f writes/s run; ×Nc: with writes over read-only (1c: p99; more: the worse of req/s and p99).\n", cfg.Writes)
+	fmt.Fprint(w, "\nms; req/s counts successes; -: no request answered within -duration")
+	if withWrites {
+		fmt.Fprintf(w, "; W: while %.0f writes/s run; ×Nc: with writes over read-only (1c: p99; more: the worse of req/s and p99)", cfg.Writes)
+	}
+	fmt.Fprintln(w, ".")
 	fmt.Fprintf(w, "targets: 1 client p99 < %.0f ms; more clients >= %.0f req/s; with writes within %.1f×; every totalCount exact.\n",
 		cfg.TargetP99, cfg.TargetRPS, cfg.TargetRatio)
 	for _, c := range extra {
@@ -214,7 +220,7 @@ func wmark(c *Cell) string {
 func targetsMissed(cfg config, c *Cell, prefix string) []string {
 	var m []string
 	for _, r := range c.Levels {
-		if r.Concurrency == 1 && r.P99 >= cfg.TargetP99 {
+		if r.Concurrency == 1 && (r.P99 >= cfg.TargetP99 || r.Requests == 0) {
 			m = append(m, fmt.Sprintf("%sp99@1", prefix))
 		}
 		if r.Concurrency > 1 && r.Throughput < cfg.TargetRPS {
