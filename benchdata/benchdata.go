@@ -1,7 +1,9 @@
 // Package benchdata fills an empty Portico database with the data set of the task-list
 // benchmark: 10,000 users, a six-level tree of 2,000 roles with member-role links,
 // 200,000 cases and 1,000,000 tasks with their responsibles, plus the user "bench"
-// (password "bench") who sees about 12,000 tasks through about 20 effective roles.
+// (password "bench") who sees about 12,000 tasks through about 20 effective roles and the
+// user "small" (password "bench") whose one role, SmallRole, is responsible for about 100.
+// Tasks and cases carry custom fields (region, amount; region, customer).
 //
 // Everything derives from Options.Seed; Options.Scale shrinks the data set for tests.
 // On PostgreSQL the big tables are loaded with COPY, on SQLite with multi-row INSERTs,
@@ -29,6 +31,12 @@ import (
 
 // BenchUser is the name, and the password, of the user the benchmark logs in as.
 const BenchUser = "bench"
+
+// SmallUser is the name of the user with one role that sees about 100 tasks (scaled).
+const SmallUser = "small"
+
+// SmallRole is the name of SmallUser's role, under Everybody.
+const SmallRole = "bench-small"
 
 // Password is the password of every generated user, bench included.
 const Password = "bench"
@@ -74,6 +82,7 @@ type Counts struct {
 	MemberLinks int // member-role links between top-level branches
 	Cases       int
 	Tasks       int
+	SmallTasks  int // tasks SmallRole is responsible for
 }
 
 // Counts returns the sizes Generate produces for the options' scale.
@@ -86,6 +95,7 @@ func (o Options) Counts() Counts {
 		MemberLinks: n(40, 2),
 		Cases:       n(200_000, 10),
 		Tasks:       n(1_000_000, 50),
+		SmallTasks:  n(100, 5),
 	}
 }
 
@@ -97,8 +107,8 @@ const (
 
 // Summary reports what Generate wrote.
 type Summary struct {
-	Users               int // users written, bench included (the admin is not counted)
-	Roles               int // roles written (Everybody is not counted)
+	Users               int // users written, bench and small included (the admin is not counted)
+	Roles               int // roles written, SmallRole included (Everybody is not counted)
 	MemberLinks         int
 	UserRoles           int
 	Cases               int
@@ -108,6 +118,8 @@ type Summary struct {
 	BenchDirectRoles    int
 	BenchEffectiveRoles int // its roles, their ancestors and linked holders, Everybody included
 	BenchVisibleTasks   int // tasks whose responsibles include bench or an effective role
+	SmallUser           string
+	SmallVisibleTasks   int // tasks of SmallRole: the tasks small sees
 	Elapsed             time.Duration
 }
 
@@ -118,7 +130,8 @@ func (s Summary) LogValue() slog.Value {
 		slog.Int("userRoles", s.UserRoles), slog.Int("cases", s.Cases), slog.Int("tasks", s.Tasks),
 		slog.Int("responsibles", s.Responsibles), slog.String("benchUser", s.BenchUser),
 		slog.Int("benchDirectRoles", s.BenchDirectRoles), slog.Int("benchEffectiveRoles", s.BenchEffectiveRoles),
-		slog.Int("benchVisibleTasks", s.BenchVisibleTasks), slog.Duration("elapsed", s.Elapsed))
+		slog.Int("benchVisibleTasks", s.BenchVisibleTasks), slog.String("smallUser", s.SmallUser),
+		slog.Int("smallVisibleTasks", s.SmallVisibleTasks), slog.Duration("elapsed", s.Elapsed))
 }
 
 // Run opens and migrates the database at dbURL, refuses it if it already has tasks,
@@ -162,11 +175,14 @@ func Generate(ctx context.Context, db *database.DB, opts Options) (*Summary, err
 	began := time.Now()
 	g := &gen{
 		rng: rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15)),
-		c:   opts.Counts(),
-		now: time.Now().UTC().Truncate(time.Second),
-		log: opts.Logger,
-		pg:  db.Dialect == dialect.Postgres,
-		d:   db.Dialect,
+		// A stream of its own for descriptions and custom fields, so that adding them
+		// left the rest of the data set as it was.
+		extra: rand.New(rand.NewPCG(opts.Seed, 0x2545f4914f6cdd1d)),
+		c:     opts.Counts(),
+		now:   time.Now().UTC().Truncate(time.Second),
+		log:   opts.Logger,
+		pg:    db.Dialect == dialect.Postgres,
+		d:     db.Dialect,
 	}
 	if err := g.prepare(ctx, db.SQL); err != nil {
 		return nil, err
@@ -204,6 +220,14 @@ func Generate(ctx context.Context, db *database.DB, opts Options) (*Summary, err
 			eff, vis, g.benchEff, g.benchVis)
 	}
 	sum.BenchEffectiveRoles, sum.BenchVisibleTasks = eff, vis
+	_, vis, err = BenchNumbers(ctx, db.SQL, db.Dialect, g.userID(g.c.Users+1))
+	if err != nil {
+		return nil, err
+	}
+	if vis != g.c.SmallTasks {
+		return nil, fmt.Errorf("small user: the database counts %d visible tasks, the generator wrote %d", vis, g.c.SmallTasks)
+	}
+	sum.SmallVisibleTasks = vis
 	sum.Elapsed = time.Since(began)
 	return sum, nil
 }

@@ -63,8 +63,8 @@ func TestGenerate(t *testing.T) {
 				query     string
 				got, want int
 			}{
-				{"users", "SELECT COUNT(*) FROM users", sum.Users + 1, want.Users + 2},
-				{"roles", "SELECT COUNT(*) FROM roles", sum.Roles + 1, want.Roles + 1},
+				{"users", "SELECT COUNT(*) FROM users", sum.Users + 1, want.Users + 3},
+				{"roles", "SELECT COUNT(*) FROM roles", sum.Roles + 1, want.Roles + 2},
 				{"member links", "SELECT COUNT(*) FROM role_members", sum.MemberLinks, want.MemberLinks},
 				{"user roles", "SELECT COUNT(*) FROM user_roles", sum.UserRoles + 1, -1},
 				{"cases", "SELECT COUNT(*) FROM cases", sum.Cases, want.Cases},
@@ -99,6 +99,13 @@ func TestGenerate(t *testing.T) {
 				{"users without a role", `SELECT COUNT(*) FROM users u
 					WHERE NOT EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id)`, 0},
 				{"bench users", `SELECT COUNT(*) FROM users WHERE name = 'bench'`, 1},
+				{"small users with SmallRole alone", `SELECT COUNT(*) FROM users u JOIN user_roles ur ON ur.user_id = u.id
+					JOIN roles r ON r.id = ur.role_id WHERE u.name = 'small' AND r.name = 'bench-small'
+					AND (SELECT COUNT(*) FROM user_roles x WHERE x.user_id = u.id) = 1`, 1},
+				{"tasks of SmallRole", `SELECT COUNT(*) FROM task_responsibles
+					WHERE role_id = (SELECT id FROM roles WHERE name = 'bench-small')`, want.SmallTasks},
+				{"tasks without custom fields", `SELECT COUNT(*) FROM tasks WHERE custom_fields IS NULL`, 0},
+				{"cases without custom fields", `SELECT COUNT(*) FROM cases WHERE custom_fields IS NULL`, 0},
 				{"distinct task timestamps", `SELECT COUNT(DISTINCT created_at) FROM tasks`, want.Tasks},
 				{"tasks in a missing case", `SELECT COUNT(*) FROM tasks t
 					WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = t.case_id)`, 0},
@@ -116,7 +123,8 @@ func TestGenerate(t *testing.T) {
 					t.Errorf("%s: %d, want %d", c.name, n, c.want)
 				}
 			}
-			if sum.BenchUser != "bench" || sum.BenchEffectiveRoles < 2 || sum.BenchVisibleTasks < 1 {
+			if sum.BenchUser != "bench" || sum.BenchEffectiveRoles < 2 || sum.BenchVisibleTasks < 1 ||
+				sum.SmallUser != "small" || sum.SmallVisibleTasks != want.SmallTasks {
 				t.Errorf("bench user: %+v", *sum)
 			}
 			// bench reaches some of its roles only through a member link.
@@ -162,6 +170,33 @@ func TestGenerate(t *testing.T) {
 			}
 			if len(out.Tasks.Edges) != min(50, sum.BenchVisibleTasks) {
 				t.Errorf("server: %d edges of %d tasks", len(out.Tasks.Edges), out.Tasks.TotalCount)
+			}
+			// small sees its role's tasks, filters on the custom fields and descriptions work.
+			cs := srv.Login(t, "small", "bench")
+			cs.MustDo(t, `query { tasks(first: 50) { totalCount edges { node { id } } } }`, nil, &out)
+			if out.Tasks.TotalCount != want.SmallTasks {
+				t.Errorf("server: small sees %d tasks, want %d", out.Tasks.TotalCount, want.SmallTasks)
+			}
+			for _, f := range []struct{ where, sql string }{
+				{`{customFields: [{name: "region", equals: "EU"}]}`, `custom_fields LIKE '%"region":"EU"%'`},
+				{`{text: "invoice"}`, `LOWER(name) LIKE '%invoice%' OR LOWER(description) LIKE '%invoice%'`},
+			} {
+				a := srv.Login(t, "admin", "adminadmin")
+				a.MustDo(t, `query { tasks(first: 1, where: `+f.where+`) { totalCount } }`, nil, &out)
+				q := "SELECT COUNT(*) FROM tasks WHERE " + f.sql
+				if dialect == "postgres" {
+					q = strings.Replace(q, "custom_fields LIKE", "custom_fields::text LIKE", 1)
+					q = strings.ReplaceAll(q, `"region":"EU"`, `"region": "EU"`)
+				}
+				sdb, err := database.Open(ctx, url, quiet)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := count(t, sdb.SQL, q)
+				sdb.Close()
+				if n == 0 || n == want.Tasks || out.Tasks.TotalCount != n {
+					t.Errorf("admin, where %s: %d tasks, SQL counts %d of %d", f.where, out.Tasks.TotalCount, n, want.Tasks)
+				}
 			}
 			// Other generated users log in with the same password.
 			srv.Login(t, "user00001", "bench")
@@ -218,10 +253,10 @@ func TestCounts(t *testing.T) {
 		scale float64
 		want  benchdata.Counts
 	}{
-		{0, benchdata.Counts{Users: 10_000, Roles: 2_000, MemberLinks: 40, Cases: 200_000, Tasks: 1_000_000}},
-		{1, benchdata.Counts{Users: 10_000, Roles: 2_000, MemberLinks: 40, Cases: 200_000, Tasks: 1_000_000}},
-		{0.1, benchdata.Counts{Users: 1_000, Roles: 200, MemberLinks: 4, Cases: 20_000, Tasks: 100_000}},
-		{0.001, benchdata.Counts{Users: 10, Roles: 30, MemberLinks: 2, Cases: 200, Tasks: 1_000}},
+		{0, benchdata.Counts{Users: 10_000, Roles: 2_000, MemberLinks: 40, Cases: 200_000, Tasks: 1_000_000, SmallTasks: 100}},
+		{1, benchdata.Counts{Users: 10_000, Roles: 2_000, MemberLinks: 40, Cases: 200_000, Tasks: 1_000_000, SmallTasks: 100}},
+		{0.1, benchdata.Counts{Users: 1_000, Roles: 200, MemberLinks: 4, Cases: 20_000, Tasks: 100_000, SmallTasks: 10}},
+		{0.001, benchdata.Counts{Users: 10, Roles: 30, MemberLinks: 2, Cases: 200, Tasks: 1_000, SmallTasks: 5}},
 	} {
 		if got := (benchdata.Options{Scale: c.scale}).Counts(); got != c.want {
 			t.Errorf("scale %v: %+v, want %+v", c.scale, got, c.want)

@@ -15,6 +15,7 @@ import (
 // responsibles are numbered from 0; their ids are the table's base plus the number.
 type gen struct {
 	rng       *rand.Rand
+	extra     *rand.Rand // descriptions and custom fields
 	c         Counts
 	now       time.Time
 	log       *slog.Logger
@@ -209,6 +210,8 @@ var (
 	categories = []string{"Finance", "HR", "IT", "Legal", "Sales", "Operations"}
 	taskVerbs  = []string{"Review", "Approve", "Check", "Sign", "Complete", "Verify", "Update", "Prepare"}
 	taskNouns  = []string{"invoice", "contract", "request", "report", "order", "form", "documents", "budget"}
+	regions    = []string{"EU", "US", "APAC"}
+	customers  = []string{"Acme", "Globex", "Initech", "Umbrella", "Hooli"}
 
 	taskStates      = []string{"SUSPENDED", "RESUMED", "PARKED", "DONE", "DESTROYED"}
 	taskStateWeight = []int{62, 8, 5, 20, 5}
@@ -237,7 +240,10 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 				return err
 			}
 		}
-		sum.Roles = g.c.Roles
+		if err := row(g.roleID(g.c.Roles), old, old, SmallRole, "Small benchmark role", g.everybody); err != nil {
+			return err
+		}
+		sum.Roles = g.c.Roles + 1
 		return nil
 	})
 	if err != nil {
@@ -256,20 +262,23 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 		return nil, err
 	}
 
-	g.log.Info("bench data: users", "users", g.c.Users+1)
+	g.log.Info("bench data: users", "users", g.c.Users+2)
 	err = table(ctx, s, "users", []string{"id", "created_at", "updated_at", "name", "full_name", "email", "language", "password_hash"}, func(row rowFunc) error {
-		for i := range g.c.Users + 1 {
+		for i := range g.c.Users + 2 {
 			name := fmt.Sprintf("user%05d", i+1)
 			full := firstNames[g.rng.IntN(len(firstNames))] + " " + lastNames[g.rng.IntN(len(lastNames))]
 			if i == g.c.Users {
 				name, full = BenchUser, "Bench Mark"
+			}
+			if i == g.c.Users+1 {
+				name, full = SmallUser, "Small Bench"
 			}
 			lang := []string{"en", "de", "fr", ""}[g.rng.IntN(4)]
 			if err := row(g.userID(i), old, old, name, full, name+"@bench.example.com", lang, g.hash); err != nil {
 				return err
 			}
 		}
-		sum.Users = g.c.Users + 1
+		sum.Users = g.c.Users + 2
 		return nil
 	})
 	if err != nil {
@@ -294,7 +303,10 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 	g.log.Info("bench data: cases", "cases", g.c.Cases)
 	yearAgo := g.now.Add(-365 * 24 * time.Hour)
 	caseStep := 365 * 24 * time.Hour / time.Duration(g.c.Cases)
-	err = table(ctx, s, "cases", []string{"id", "created_at", "updated_at", "name", "category", "state", "state_rank", "ended_at", "creator_id"}, func(row rowFunc) error {
+	// No descriptions: every responsible row copies the lexemes of its task and case for
+	// search (a trigger on task_responsibles), so they would slow seeding and change search.
+	err = table(ctx, s, "cases", []string{"id", "created_at", "updated_at", "name", "category", "state", "state_rank", "ended_at", "creator_id",
+		"custom_fields"}, func(row rowFunc) error {
 		for i := range g.c.Cases {
 			created := yearAgo.Add(time.Duration(i) * caseStep).Truncate(time.Microsecond)
 			state, updated, ended := "RUNNING", created, any(nil)
@@ -305,7 +317,9 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 			kind := caseKinds[g.rng.IntN(len(caseKinds))]
 			name := fmt.Sprintf("%s %06d", kind, i+1)
 			creator := g.userID(g.rng.IntN(g.c.Users))
-			if err := row(g.caseID(i), created, updated, name, categories[g.rng.IntN(len(categories))], state, int(schema.CaseStateRank(state)), ended, creator); err != nil {
+			custom := fmt.Sprintf(`{"region":%q,"customer":%q}`, regions[g.extra.IntN(len(regions))], customers[g.extra.IntN(len(customers))])
+			if err := row(g.caseID(i), created, updated, name, categories[g.rng.IntN(len(categories))], state, int(schema.CaseStateRank(state)), ended, creator,
+				custom); err != nil {
 				return err
 			}
 		}
@@ -316,7 +330,7 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 		return nil, err
 	}
 
-	// Workers, task and case creators are drawn from the other users, never bench, and no
+	// Workers, task and case creators are drawn from the other users, never bench or small, and no
 	// task is DELAYED or a system task: bench sees exactly the tasks its responsibles name,
 	// under the plain responsibles rule and under rules that add own work or own cases.
 	g.log.Info("bench data: tasks", "tasks", g.c.Tasks)
@@ -330,7 +344,7 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 	}
 	var resps []resp
 	err = table(ctx, s, "tasks", []string{"id", "created_at", "updated_at", "name", "category", "state", "priority",
-		"state_rank", "priority_rank", "position", "started_at", "ended_at", "case_id", "worker_id", "creator_id"}, func(row rowFunc) error {
+		"state_rank", "priority_rank", "position", "started_at", "ended_at", "case_id", "worker_id", "creator_id", "custom_fields"}, func(row rowFunc) error {
 		for i := range g.c.Tasks {
 			created := yearAgo.Add(time.Duration(i)*step + time.Duration(g.rng.Int64N(int64(step/2)))).Truncate(time.Microsecond)
 			cs := max(0, i*g.c.Cases/g.c.Tasks-g.rng.IntN(20))
@@ -347,8 +361,9 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 			}
 			name := taskVerbs[g.rng.IntN(len(taskVerbs))] + " " + taskNouns[g.rng.IntN(len(taskNouns))]
 			creator := g.userID(g.rng.IntN(g.c.Users))
+			custom := fmt.Sprintf(`{"region":%q,"amount":%d}`, regions[g.extra.IntN(len(regions))], 10*(1+g.extra.IntN(10000)))
 			if err := row(g.taskID(i), created, updated, name, categories[g.rng.IntN(len(categories))], state, prio,
-				int(schema.TaskStateRank(state)), int(schema.PriorityRank(prio)), g.rng.IntN(6), started, ended, g.caseID(cs), worker, creator); err != nil {
+				int(schema.TaskStateRank(state)), int(schema.PriorityRank(prio)), g.rng.IntN(6), started, ended, g.caseID(cs), worker, creator, custom); err != nil {
 				return err
 			}
 			// One or two responsibles, ~85% roles and ~15% users (bench among them).
@@ -363,6 +378,9 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 					} else {
 						r.user = g.userID(g.rng.IntN(g.c.Users + 1))
 						key = r.user
+					}
+					if k == 0 && g.smallTask(i) { // its first responsible is SmallRole instead
+						r.role, r.user, key = g.roleID(g.c.Roles), 0, g.roleID(g.c.Roles)
 					}
 					if k == 1 && key == seen[0] {
 						continue
@@ -387,8 +405,9 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 			var user, role any
 			if r.role != 0 {
 				role = r.role
-				ri := r.role - g.base["roles"]
-				g.roleTasks[ri] = append(g.roleTasks[ri], int32(r.task))
+				if ri := r.role - g.base["roles"]; ri < int64(g.c.Roles) { // not SmallRole
+					g.roleTasks[ri] = append(g.roleTasks[ri], int32(r.task))
+				}
 			} else {
 				user = r.user
 				if r.user == benchID {
@@ -414,11 +433,19 @@ func (g *gen) write(ctx context.Context, s sink) (*Summary, error) {
 				return err
 			}
 		}
-		return nil
+		return row(g.userID(g.c.Users+1), g.roleID(g.c.Roles)) // small: SmallRole alone
 	})
-	sum.UserRoles += len(bench)
+	sum.UserRoles += len(bench) + 1
 	sum.BenchDirectRoles = len(bench)
+	sum.SmallUser = SmallUser
 	return sum, err
+}
+
+// smallTask reports whether task i is one of the c.SmallTasks tasks, spread evenly over
+// the year, whose first responsible is SmallRole.
+func (g *gen) smallTask(i int) bool {
+	stride := g.c.Tasks / g.c.SmallTasks
+	return i%stride == stride/2 && i/stride < g.c.SmallTasks
 }
 
 func minTime(a, b time.Time) time.Time {

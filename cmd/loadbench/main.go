@@ -2,6 +2,16 @@
 // concurrency level runs closed-loop clients (each sends its next request when the last
 // one answered) posting TasksQuery for -warmup plus -duration, and reports throughput
 // and exact latency percentiles of the measured time. It only talks to loopback URLs.
+//
+// With -matrix it measures every list shape (Shapes: nine task lists, eight case lists)
+// as every viewer of -viewers at every level of -concurrency (default 1,32), -duration
+// each (default 3s after a 0.5s warmup), and prints one row per shape and viewer. With
+// -writes N it then measures everything again while a writer sends N writes a second
+// through the API (reserveTask/resetTask as the non-admin viewers, startProcess of an
+// express process it creates as the admin) and adds the ratios to the read-only figures.
+// With -db (the server's database) it checks every totalCount against a count in SQL,
+// once per cell read-only and -checks times per cell under writes (the writer paused
+// while it checks). It exits 1 when a count differs or a request failed.
 package main
 
 import (
@@ -36,6 +46,20 @@ type config struct {
 	Query               string // TasksQuery unless -query gives another
 	Levels              []int
 	Duration, Warmup    time.Duration
+
+	// -matrix
+	Matrix           bool
+	Shapes           []shape
+	Viewers          []viewer
+	SingleOrder      bool    // order lists sent as their first element
+	Writes           float64 // writes per second of the second pass; 0: no second pass
+	WriteResponsible string  // responsible of the started processes' tasks
+	DatabaseURL      string  // for the reference counts; "": no count checks
+	Checks           int     // count checks per cell under writes
+	CheckGap         time.Duration
+	TargetP99        float64 // ms, at 1 client
+	TargetRPS        float64 // at the other levels
+	TargetRatio      float64 // with writes over read-only
 }
 
 // Result is one level: requests answered in the measured time, latencies of successes,
@@ -55,7 +79,9 @@ type Result struct {
 
 func main() {
 	cfg := config{Levels: []int{1, 64}}
-	flag.Func("concurrency", "comma-separated concurrency levels (default 1,64)", func(s string) error {
+	levelsSet := false
+	flag.Func("concurrency", "comma-separated concurrency levels (default 1,64; with -matrix 1,32)", func(s string) error {
+		levelsSet = true
 		cfg.Levels = nil
 		for f := range strings.SplitSeq(s, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -73,9 +99,66 @@ func main() {
 	flag.DurationVar(&cfg.Duration, "duration", 20*time.Second, "measured time per level")
 	flag.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "unmeasured time before each level")
 	flag.StringVar(&cfg.Query, "query", TasksQuery, "GraphQL query to send (other than the default, a response passes with HTTP 200, data and no errors)")
+	flag.BoolVar(&cfg.Matrix, "matrix", false, "measure every list shape as every viewer (see -viewers, -shapes, -writes, -db)")
+	viewers := flag.String("viewers", "bench:bench,small:bench,admin:admin:all", "-matrix: name:password[:all] of each viewer; all: it has TaskReadAll and CaseReadAll")
+	shapes := flag.String("shapes", "", "-matrix: comma-separated substrings of shape names to run (default all; -list-shapes shows them)")
+	listShapes := flag.Bool("list-shapes", false, "print the shapes and their queries and exit")
+	flag.BoolVar(&cfg.SingleOrder, "single-order", false, "-matrix: send each order list as its first element, for servers whose orderBy takes one object")
+	flag.Float64Var(&cfg.Writes, "writes", 0, "-matrix: writes per second of a second pass with writes (0: read-only only)")
+	flag.StringVar(&cfg.WriteResponsible, "write-responsible", "#user00001", "-matrix: responsible (role name or #user) of the tasks the writer's processes start")
+	flag.StringVar(&cfg.DatabaseURL, "db", "", "-matrix: the server's database URL, to check every totalCount against SQL")
+	flag.IntVar(&cfg.Checks, "checks", 3, "-matrix: count checks per cell under writes")
+	flag.DurationVar(&cfg.CheckGap, "check-gap", 300*time.Millisecond, "-matrix: time between the count checks of a cell")
+	flag.Float64Var(&cfg.TargetP99, "target-p99", 15, "-matrix: target p99 in ms at 1 client")
+	flag.Float64Var(&cfg.TargetRPS, "target-rps", 300, "-matrix: target req/s at the other levels")
+	flag.Float64Var(&cfg.TargetRatio, "target-ratio", 1.5, "-matrix: largest ratio of a figure with writes to read-only")
 	flag.Parse()
+	if *listShapes {
+		for _, s := range Shapes {
+			fmt.Printf("%s\n  %s\n", s.Name, s.query("<creator>", cfg.SingleOrder))
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if cfg.Matrix {
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !levelsSet {
+			cfg.Levels = []int{1, 32}
+		}
+		if !set["duration"] {
+			cfg.Duration = 3 * time.Second
+		}
+		if !set["warmup"] {
+			cfg.Warmup = 500 * time.Millisecond
+		}
+		var err error
+		if cfg.Viewers, err = parseViewers(*viewers); err == nil {
+			cfg.Shapes, err = pickShapes(*shapes)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench:", err)
+			os.Exit(2)
+		}
+		logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
+		cells, err := runMatrix(ctx, cfg, logf)
+		if *asJSON {
+			b, _ := json.MarshalIndent(cells, "", "  ")
+			fmt.Println(string(b))
+		} else {
+			printMatrix(os.Stdout, cfg, cells)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench:", err)
+			os.Exit(1)
+		}
+		if bad := problems(cells); bad > 0 {
+			fmt.Fprintf(os.Stderr, "loadbench: %d cells with count mismatches, failed requests or errors\n", bad)
+			os.Exit(1)
+		}
+		return
+	}
 	results, err := run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
@@ -191,8 +274,21 @@ func measure(ctx context.Context, client *http.Client, cfg config, token string,
 		cfg.Query = TasksQuery
 	}
 	body, _ := json.Marshal(map[string]string{"query": cfg.Query})
-	from := time.Now().Add(cfg.Warmup)
-	lctx, cancel := context.WithDeadline(ctx, from.Add(cfg.Duration))
+	return measureBody(ctx, client, cfg.URL, token, body, n, cfg.Warmup, cfg.Duration, func(status int, raw []byte) error {
+		var out response
+		if json.Unmarshal(raw, &out) != nil {
+			out = response{}
+		}
+		return check(status, raw, out, cfg.Query)
+	})
+}
+
+// measureBody runs n closed-loop clients posting body for warmup+duration, keeping the
+// requests answered after the warmup; check judges each response.
+func measureBody(ctx context.Context, client *http.Client, u, token string, body []byte, n int, warmup, duration time.Duration,
+	check func(status int, raw []byte) error) Result {
+	from := time.Now().Add(warmup)
+	lctx, cancel := context.WithDeadline(ctx, from.Add(duration))
 	defer cancel()
 	lat, fails, errs := make([][]time.Duration, n), make([]int, n), make([]error, n)
 	var wg sync.WaitGroup
@@ -201,10 +297,10 @@ func measure(ctx context.Context, client *http.Client, cfg config, token string,
 		wg.Go(func() {
 			for lctx.Err() == nil {
 				t0 := time.Now()
-				status, raw, out, err := post(lctx, client, cfg.URL, token, body)
+				status, raw, _, err := post(lctx, client, u, token, body)
 				d := time.Since(t0)
 				if err == nil {
-					err = check(status, raw, out, cfg.Query)
+					err = check(status, raw)
 				}
 				switch {
 				case lctx.Err() != nil:
@@ -224,7 +320,7 @@ func measure(ctx context.Context, client *http.Client, cfg config, token string,
 	wg.Wait()
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	r := Result{Concurrency: n, Unfinished: int(unfinished.Load()), Throughput: float64(len(all)) / cfg.Duration.Seconds()}
+	r := Result{Concurrency: n, Unfinished: int(unfinished.Load()), Throughput: float64(len(all)) / duration.Seconds()}
 	for i := range n {
 		r.Failures += fails[i]
 		if errs[i] != nil && r.FirstError == "" {

@@ -11,7 +11,8 @@ import (
 )
 
 // runSeedBench fills an empty database with the benchmark data set (10,000 users, 2,000
-// roles six deep, 200,000 cases, 1,000,000 tasks at scale 1; fixed seed).
+// roles six deep, 200,000 cases, 1,000,000 tasks at scale 1, the users bench and small;
+// fixed seed).
 func runSeedBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("seed-bench", flag.ContinueOnError)
 	dbURL := fs.String("database-url", envOr("PORTICO_DATABASE_URL", database.DefaultURL), "empty database to fill")
