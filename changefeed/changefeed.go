@@ -35,7 +35,27 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	"github.com/lib/pq"
 )
+
+// list returns the seqs (none for nil).
+func (s *seqs) list() []int64 {
+	out := []int64{}
+	if s != nil {
+		for seq := range *s {
+			out = append(out, seq)
+		}
+	}
+	return out
+}
+
+// m returns the map (nil for nil).
+func (s *seqs) m() map[int64]uint64 {
+	if s == nil {
+		return nil
+	}
+	return *s
+}
 
 // Change names one changed task or case (zero when not set). A change of a task
 // usually names its case too.
@@ -52,8 +72,8 @@ type Position struct {
 	read *seqs
 }
 
-// seqs is a set of list_changes rows by seq.
-type seqs map[int64]bool
+// seqs are list_changes rows by seq, with the transaction id of each.
+type seqs map[int64]uint64
 
 // IsZero reports whether p is the zero Position.
 func (p Position) IsZero() bool { return !p.set }
@@ -144,8 +164,9 @@ func (f *Feed) Read(ctx context.Context, pos Position) (changes []Change, next P
 func (f *Feed) readPostgres(ctx context.Context, pos Position) ([]Change, Position, bool, error) {
 	rows, err := f.db.QueryContext(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text, p.tx::text, c.seq, c.tx, c.task_id, c.case_id, coalesce(c.reload, false)
 		FROM list_changes_pruned AS p
-		LEFT JOIN (SELECT seq, tx::text AS tx, task_id, case_id, reload FROM list_changes WHERE tx >= $1::text::xid8) AS c ON true
-		WHERE p.id = 1`, strconv.FormatUint(pos.at, 10))
+		LEFT JOIN (SELECT seq, tx::text AS tx, task_id, case_id, reload FROM list_changes
+			WHERE tx >= $1::text::xid8 AND NOT (seq = ANY($2::bigint[]))) AS c ON true
+		WHERE p.id = 1`, strconv.FormatUint(pos.at, 10), pq.Array(pos.read.list()))
 	if err != nil {
 		return nil, Position{}, false, fmt.Errorf("changefeed: read from %v: %w", pos, err)
 	}
@@ -156,7 +177,7 @@ func (f *Feed) readPostgres(ctx context.Context, pos Position) ([]Change, Positi
 		pruned  string
 		reload  bool
 		seen    = map[Change]bool{}
-		read    = map[int64]uint64{} // seq → tx of every row returned
+		read    = map[int64]uint64{} // seq → tx of every row returned (none read before)
 	)
 	for rows.Next() {
 		var task, kase, seq sql.NullInt64
@@ -168,9 +189,6 @@ func (f *Feed) readPostgres(ctx context.Context, pos Position) ([]Change, Positi
 		if seq.Valid {
 			at, _ := strconv.ParseUint(tx.String, 10, 64)
 			read[seq.Int64] = at
-			if pos.read != nil && (*pos.read)[seq.Int64] {
-				continue // reported by the last read
-			}
 		}
 		reload = reload || r
 		add(&changes, seen, task, kase)
@@ -198,9 +216,11 @@ func (f *Feed) readPostgres(ctx context.Context, pos Position) ([]Change, Positi
 	// it on come again next time: remember them.
 	next = max(next, pos.at)
 	again := seqs{}
-	for seq, tx := range read {
-		if tx >= next {
-			again[seq] = true
+	for _, m := range []map[int64]uint64{read, pos.read.m()} {
+		for seq, tx := range m {
+			if tx >= next {
+				again[seq] = tx
+			}
 		}
 	}
 	return changes, Position{at: next, set: true, read: &again}, reload, nil

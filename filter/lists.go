@@ -295,7 +295,7 @@ func compileTask(m map[string]any, at string, resolve Resolve) (*taskCond, error
 			c = listindex.Or(listindex.Compare[listindex.TaskRow]("name", listindex.ContainsFold, listindex.Value{S: s}),
 				listindex.Compare[listindex.TaskRow]("description", listindex.ContainsFold, listindex.Value{S: s}))
 		case "customFields":
-			c, err = customFieldsCond[listindex.TaskRow](asList(v), func(r *listindex.TaskRow) map[string]string { return r.Custom })
+			c, err = customFieldsCond[listindex.TaskRow](asList(v), func(r *listindex.TaskRow) listindex.Fields { return r.Custom })
 		default:
 			col, kind, op, ok := splitField(taskFields, key)
 			if !ok {
@@ -356,7 +356,7 @@ func responsibleCond(roles bool, list []any) (*taskCond, error) {
 
 // customFieldsCond: every filter's custom field equals its value, as PostgreSQL's ->>
 // gives the field (a missing field is NULL: neither equal nor unequal).
-func customFieldsCond[R any](list []any, fields func(*R) map[string]string) (*listindex.Cond[R], error) {
+func customFieldsCond[R any](list []any, fields func(*R) listindex.Fields) (*listindex.Cond[R], error) {
 	var kids []*listindex.Cond[R]
 	for i, x := range list {
 		f, _ := x.(map[string]any)
@@ -369,7 +369,7 @@ func customFieldsCond[R any](list []any, fields func(*R) map[string]string) (*li
 			continue
 		}
 		kids = append(kids, listindex.Test(fmt.Sprintf("custom %q=%q", name, eq), func(r *R) listindex.Truth {
-			v, ok := fields(r)[name]
+			v, ok := fields(r).Get(name)
 			if !ok {
 				return listindex.Unknown
 			}

@@ -28,7 +28,7 @@ func benchIndex(n int) *Index {
 		r := &TaskRow{ID: 10_000_000 + i, Name: verbs[rng.IntN(4)] + " " + nouns[rng.IntN(4)], Category: cats[rng.IntN(6)],
 			State: states[rng.IntN(len(states))], Priority: prios[rng.IntN(len(prios))], Created: start + int64(i)*30_000_000,
 			Updated: start + int64(i)*30_000_000, Expiry: NoTime, Delay: NoTime, Started: NoTime, Ended: NoTime,
-			CaseID: 1 + i/5, Custom: map[string]string{"region": regions[rng.IntN(3)]}}
+			CaseID: 1 + i/5, Custom: Fields{{"region", regions[rng.IntN(3)]}}}
 		if rng.IntN(2) == 0 {
 			r.Expiry = r.Created + int64(rng.IntN(1000))*3_600_000_000
 		}
@@ -70,7 +70,7 @@ func BenchmarkTaskPages(b *testing.B) {
 		{"open-priority-expiry", open, []OrderTerm{{Column: "priority", Desc: true}, {Column: "expiryTimestamp"}}},
 		{"category", Compare[TaskRow]("category", EQ, Value{S: "Finance"}), []OrderTerm{{Column: "createdAt", Desc: true}}},
 		{"text", Or(Compare[TaskRow]("name", ContainsFold, Value{S: "invoice"}), Compare[TaskRow]("description", ContainsFold, Value{S: "invoice"})), []OrderTerm{{Column: "createdAt", Desc: true}}},
-		{"custom", Test("region=EU", func(r *TaskRow) Truth { return TruthOf(r.Custom["region"] == "EU") }), []OrderTerm{{Column: "createdAt", Desc: true}}},
+		{"custom", Test("region=EU", func(r *TaskRow) Truth { v, _ := r.Custom.Get("region"); return TruthOf(v == "EU") }), []OrderTerm{{Column: "createdAt", Desc: true}}},
 	}
 	n := 51
 	for _, sh := range shapes {

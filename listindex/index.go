@@ -12,6 +12,7 @@
 package listindex
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -29,6 +30,9 @@ type Index struct {
 	// on; each case holds; and the system tasks.
 	byRole, byUser, byWorker, ofCase map[int]*Set
 	system                           Set
+	// taskCase is the slot of each task's case (by slot of tasks; noSlot while the case
+	// is not in the index), so that the cases of many tasks cost an array read each.
+	taskCase []uint32
 	// Sources of case involvement, by slot of cases: created, owned, and started a task
 	// of (a STARTED workflow event; whoever started stays involved after a reset).
 	byCreator, byOwner, byStarter map[int]*Set
@@ -65,6 +69,9 @@ func drop(m map[int]*Set, key int, s uint32) {
 	}
 }
 
+// noSlot is no slot.
+const noSlot = ^uint32(0)
+
 // putTask stores a task (the caller holds the lock alone).
 func (ix *Index) putTask(r *TaskRow) {
 	r.fold()
@@ -73,6 +80,13 @@ func (ix *Index) putTask(r *TaskRow) {
 		ix.postTask(s, old, drop)
 	}
 	ix.postTask(s, r, add)
+	for int(s) >= len(ix.taskCase) {
+		ix.taskCase = append(ix.taskCase, noSlot)
+	}
+	ix.taskCase[s] = noSlot
+	if _, cs, ok := ix.cases.row(r.CaseID); ok {
+		ix.taskCase[s] = cs
+	}
 }
 
 // removeTask drops a task (the caller holds the lock alone).
@@ -112,6 +126,8 @@ func (ix *Index) putCase(r *CaseRow) {
 	s, old := ix.cases.put(r.ID, r)
 	if old != nil {
 		ix.postCase(s, old, drop)
+	} else {
+		ix.linkCase(r.ID, s)
 	}
 	ix.postCase(s, r, add)
 	for _, u := range ix.starters[r.ID] {
@@ -122,12 +138,25 @@ func (ix *Index) putCase(r *CaseRow) {
 // removeCase drops a case (the caller holds the lock alone).
 func (ix *Index) removeCase(id int) {
 	if s, old := ix.cases.remove(id); old != nil {
+		ix.linkCase(id, noSlot)
 		ix.postCase(s, old, drop)
 		for _, u := range ix.starters[id] {
 			drop(ix.byStarter, u, s)
 		}
 	}
 	delete(ix.starters, id)
+}
+
+// linkCase points the tasks of a case at its slot.
+func (ix *Index) linkCase(id int, s uint32) {
+	if tasks := ix.ofCase[id]; tasks != nil {
+		tasks.Iterate(func(t uint32) bool {
+			if int(t) < len(ix.taskCase) {
+				ix.taskCase[t] = s
+			}
+			return true
+		})
+	}
 }
 
 func (ix *Index) postCase(s uint32, r *CaseRow, f func(map[int]*Set, int, uint32)) {
@@ -230,14 +259,16 @@ func (v CaseView) Involved(user int) *Set {
 
 // OfTasks returns the cases of the tasks (slots of tasks, as TaskView gives them).
 func (v CaseView) OfTasks(tasks *Set) *Set {
-	out := roaring.New()
-	it := tasks.Iterator()
-	for it.HasNext() {
-		r := v.ix.tasks.rows[it.Next()]
-		if s, ok := v.ix.cases.slotOf[r.CaseID]; ok {
-			out.Add(s)
+	slots := make([]uint32, 0, tasks.GetCardinality())
+	tasks.Iterate(func(t uint32) bool {
+		if c := v.ix.taskCase[t]; c != noSlot {
+			slots = append(slots, c)
 		}
-	}
+		return true
+	})
+	slices.Sort(slots)
+	out := roaring.New()
+	out.AddMany(slices.Compact(slots))
 	return out
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	"entgo.io/ent/dialect"
 	"github.com/lib/pq"
@@ -35,6 +36,30 @@ creator_id, owner_id, custom_fields FROM cases`
 type reader struct {
 	q       Querier
 	dialect string
+	words   *words
+}
+
+// words shares the strings that many rows hold (states, categories, custom-field
+// names): one copy each instead of one per row.
+type words struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// maxWords bounds the shared strings; past it they start over (nothing breaks).
+const maxWords = 100000
+
+func (w *words) share(s string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if v, ok := w.m[s]; ok {
+		return v
+	}
+	if w.m == nil || len(w.m) >= maxWords {
+		w.m = map[string]string{}
+	}
+	w.m[s] = s
+	return s
 }
 
 // chunk is how many ids one statement names on SQLite (its bound-variable limit is far
@@ -102,11 +127,14 @@ func (rd reader) tasks(ctx context.Context, ids []int) (map[int]*TaskRow, error)
 			return err
 		}
 		r.ExpiryPriority = expiryPriority.String
+		w := rd.words
+		r.Category, r.Kind, r.State, r.Priority = w.share(r.Category), w.share(r.Kind), w.share(r.State), w.share(r.Priority)
+		r.ExpiryPriority = w.share(r.ExpiryPriority)
 		r.Created, r.Updated = micros(created), micros(updated)
 		r.Expiry, r.Delay, r.Started, r.Ended = micros(expiry), micros(delay), micros(started), micros(ended)
 		r.WorkerID, r.CreatorID = int(worker.Int64), int(creator.Int64)
 		var err error
-		if r.Custom, err = customFields(custom); err != nil {
+		if r.Custom, err = rd.customFields(custom); err != nil {
 			return fmt.Errorf("custom fields of task %d: %w", r.ID, err)
 		}
 		out[r.ID] = &r
@@ -151,8 +179,9 @@ func (rd reader) cases(ctx context.Context, ids []int) (map[int]*CaseRow, error)
 		}
 		r.Created, r.Updated, r.Ended = micros(created), micros(updated), micros(ended)
 		r.CreatorID, r.OwnerID = int(creator.Int64), int(owner.Int64)
+		r.Category, r.State = rd.words.share(r.Category), rd.words.share(r.State)
 		var err error
-		if r.Custom, err = customFields(custom); err != nil {
+		if r.Custom, err = rd.customFields(custom); err != nil {
 			return fmt.Errorf("custom fields of case %d: %w", r.ID, err)
 		}
 		out[r.ID] = &r
@@ -190,7 +219,7 @@ func micros(t sql.NullTime) int64 {
 
 // customFields turns a JSON object into the text of each field as PostgreSQL's ->>
 // gives it.
-func customFields(raw []byte) (map[string]string, error) {
+func (rd reader) customFields(raw []byte) (Fields, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil, nil
@@ -202,8 +231,9 @@ func customFields(raw []byte) (map[string]string, error) {
 	if len(m) == 0 {
 		return nil, nil
 	}
-	out := make(map[string]string, len(m))
+	out := make(Fields, 0, len(m))
 	for k, v := range m {
+		k = rd.words.share(k)
 		v = bytes.TrimSpace(v)
 		switch {
 		case bytes.Equal(v, []byte("null")):
@@ -212,13 +242,13 @@ func customFields(raw []byte) (map[string]string, error) {
 			if err := json.Unmarshal(v, &s); err != nil {
 				return nil, err
 			}
-			out[k] = s
+			out = append(out, Field{k, s})
 		default:
 			var b bytes.Buffer
 			if err := json.Compact(&b, v); err != nil {
 				return nil, err
 			}
-			out[k] = b.String()
+			out = append(out, Field{k, b.String()})
 		}
 	}
 	return out, nil

@@ -31,12 +31,28 @@ type TaskRow struct {
 	Expiry, Delay, Started, Ended     int64 // NoTime is NULL
 	CaseID                            int
 	WorkerID, CreatorID               int // 0 is NULL
-	// Custom holds each top-level custom field as PostgreSQL's ->> gives it: strings
-	// as they are, numbers and booleans as their JSON text (JSON null: absent).
-	Custom       map[string]string
+	Custom       Fields
 	Responsibles []Responsible
 
 	stateRank, priorityRank, expiryPriorityRank int64
+}
+
+// Fields are the top-level custom fields of a row, each as PostgreSQL's ->> gives it:
+// strings as they are, numbers and booleans as their JSON text (JSON null: absent). A
+// slice with shared names takes a fraction of a map's memory, and rows have few.
+type Fields []Field
+
+// Field is one custom field.
+type Field struct{ Name, Value string }
+
+// Get returns the value of the named field.
+func (fs Fields) Get(name string) (string, bool) {
+	for _, f := range fs {
+		if f.Name == name {
+			return f.Value, true
+		}
+	}
+	return "", false
 }
 
 // Responsible is one responsible of a task: a user or a role; Expiry ones take the task
@@ -69,7 +85,7 @@ type CaseRow struct {
 	State                       string
 	Created, Updated, Ended     int64
 	CreatorID, OwnerID          int
-	Custom                      map[string]string
+	Custom                      Fields
 
 	stateRank int64
 }

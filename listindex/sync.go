@@ -29,7 +29,7 @@ type source struct {
 // the database's changes (Sync, Follow).
 func Open(ctx context.Context, q Querier, dialectName string, feed *changefeed.Feed, log *slog.Logger) (*Index, error) {
 	ix := New()
-	src := &source{rd: reader{q: q, dialect: dialectName}, feed: feed, log: log}
+	src := &source{rd: reader{q: q, dialect: dialectName, words: &words{}}, feed: feed, log: log}
 	src.cond = sync.NewCond(&src.mu)
 	ix.source = src
 	start := time.Now()
@@ -74,7 +74,7 @@ func (ix *Index) reload(ctx context.Context) error {
 	ix.mu.Lock()
 	ix.tasks, ix.cases = fresh.tasks, fresh.cases
 	ix.byRole, ix.byUser, ix.byWorker, ix.ofCase = fresh.byRole, fresh.byUser, fresh.byWorker, fresh.ofCase
-	ix.system = fresh.system
+	ix.system, ix.taskCase = fresh.system, fresh.taskCase
 	ix.byCreator, ix.byOwner, ix.byStarter, ix.starters = fresh.byCreator, fresh.byOwner, fresh.byStarter, fresh.starters
 	ix.mu.Unlock()
 	src.pos = pos
