@@ -177,6 +177,14 @@ func compare[R any](kind valueKind, col string, op listindex.Op, v any) (*listin
 	return listindex.Compare[R](col, op, val), nil
 }
 
+// join is the path of a field below at, as ent's errors name it (and.or.not).
+func join(at, key string) string {
+	if at == "" {
+		return key
+	}
+	return at + "." + key
+}
+
 // emptyInput is the error of an empty where object inside not, and, or or a has…With,
 // as graph's clientError words it for ent's.
 func emptyInput(typ, at string) error {
@@ -195,7 +203,7 @@ func TaskCond(raw any, resolve Resolve) (*taskCond, error) {
 	if len(m) == 0 {
 		return nil, nil
 	}
-	return compileTask(m, "where", resolve)
+	return compileTask(m, "", resolve)
 }
 
 func compileTask(m map[string]any, at string, resolve Resolve) (*taskCond, error) {
@@ -208,12 +216,12 @@ func compileTask(m map[string]any, at string, resolve Resolve) (*taskCond, error
 		switch key {
 		case "and", "or":
 			var list []*taskCond
-			for i, x := range asList(v) {
+			for _, x := range asList(v) {
 				sub, _ := x.(map[string]any)
 				if len(sub) == 0 {
-					return nil, emptyInput("TaskWhereInput", fmt.Sprintf("%s.%s[%d]", at, key, i))
+					return nil, emptyInput("TaskWhereInput", join(at, key))
 				}
-				k, err := compileTask(sub, fmt.Sprintf("%s.%s[%d]", at, key, i), resolve)
+				k, err := compileTask(sub, join(at, key), resolve)
 				if err != nil {
 					return nil, err
 				}
@@ -230,9 +238,9 @@ func compileTask(m map[string]any, at string, resolve Resolve) (*taskCond, error
 			}
 			sub, _ := v.(map[string]any)
 			if len(sub) == 0 {
-				return nil, emptyInput("TaskWhereInput", at+".not")
+				return nil, emptyInput("TaskWhereInput", join(at, "not"))
 			}
-			k, err := compileTask(sub, at+".not", resolve)
+			k, err := compileTask(sub, join(at, "not"), resolve)
 			if err != nil {
 				return nil, err
 			}
@@ -243,12 +251,12 @@ func compileTask(m map[string]any, at string, resolve Resolve) (*taskCond, error
 			}
 		case "hasCaseWith":
 			var list []*caseCond
-			for i, x := range asList(v) {
+			for _, x := range asList(v) {
 				sub, _ := x.(map[string]any)
 				if len(sub) == 0 {
-					return nil, emptyInput("CaseWhereInput", fmt.Sprintf("%s.hasCaseWith[%d]", at, i))
+					return nil, emptyInput("CaseWhereInput", join(at, "hasCaseWith"))
 				}
-				k, err := compileCase(sub, fmt.Sprintf("%s.hasCaseWith[%d]", at, i), resolve)
+				k, err := compileCase(sub, join(at, "hasCaseWith"), resolve)
 				if err != nil {
 					return nil, err
 				}
@@ -391,7 +399,7 @@ func CaseCond(raw any, resolve Resolve) (*caseCond, error) {
 	if len(m) == 0 {
 		return nil, nil
 	}
-	return compileCase(m, "where", resolve)
+	return compileCase(m, "", resolve)
 }
 
 func compileCase(m map[string]any, at string, resolve Resolve) (*caseCond, error) {
@@ -404,12 +412,12 @@ func compileCase(m map[string]any, at string, resolve Resolve) (*caseCond, error
 		switch key {
 		case "and", "or":
 			var list []*caseCond
-			for i, x := range asList(v) {
+			for _, x := range asList(v) {
 				sub, _ := x.(map[string]any)
 				if len(sub) == 0 {
-					return nil, emptyInput("CaseWhereInput", fmt.Sprintf("%s.%s[%d]", at, key, i))
+					return nil, emptyInput("CaseWhereInput", join(at, key))
 				}
-				k, err := compileCase(sub, fmt.Sprintf("%s.%s[%d]", at, key, i), resolve)
+				k, err := compileCase(sub, join(at, key), resolve)
 				if err != nil {
 					return nil, err
 				}
@@ -426,9 +434,9 @@ func compileCase(m map[string]any, at string, resolve Resolve) (*caseCond, error
 			}
 			sub, _ := v.(map[string]any)
 			if len(sub) == 0 {
-				return nil, emptyInput("CaseWhereInput", at+".not")
+				return nil, emptyInput("CaseWhereInput", join(at, "not"))
 			}
-			k, err := compileCase(sub, at+".not", resolve)
+			k, err := compileCase(sub, join(at, "not"), resolve)
 			if err != nil {
 				return nil, err
 			}
@@ -521,7 +529,7 @@ func decodeTaskWhere(fields map[string]any, at string) (*ent.TaskWhereInput, err
 		return nil, fmt.Errorf("encode the filter at %s: %w", at, err)
 	}
 	var w *ent.TaskWhereInput
-	if err := decodeArg(at, string(text), "TaskWhereInput", &w); err != nil {
+	if err := decodeArg(join("where", at), string(text), "TaskWhereInput", &w); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -534,7 +542,7 @@ func decodeCaseWhere(fields map[string]any, at string) (*ent.CaseWhereInput, err
 		return nil, fmt.Errorf("encode the filter at %s: %w", at, err)
 	}
 	var w *ent.CaseWhereInput
-	if err := decodeArg(at, string(text), "CaseWhereInput", &w); err != nil {
+	if err := decodeArg(join("where", at), string(text), "CaseWhereInput", &w); err != nil {
 		return nil, err
 	}
 	return w, nil

@@ -34,6 +34,9 @@ func (r *Resolver) loadTasks(ctx context.Context, ids []int) ([]*ent.Task, error
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	if !selects(ctx, "edges") { // entgql's Paginate would read none: the ids will do
+		return r.Client.Task.Query().Where(task.IDIn(ids...)).Select(task.FieldID).All(ctx)
+	}
 	n := len(ids)
 	conn, err := r.Client.Task.Query().Where(task.IDIn(ids...)).Paginate(withoutTotals(ctx), nil, &n, nil, nil)
 	if err != nil {
@@ -50,6 +53,9 @@ func (r *Resolver) loadTasks(ctx context.Context, ids []int) ([]*ent.Task, error
 func (r *Resolver) loadCases(ctx context.Context, ids []int) ([]*ent.BusinessCase, error) {
 	if len(ids) == 0 {
 		return nil, nil
+	}
+	if !selects(ctx, "edges") {
+		return r.Client.BusinessCase.Query().Where(businesscase.IDIn(ids...)).Select(businesscase.FieldID).All(ctx)
 	}
 	n := len(ids)
 	conn, err := r.Client.BusinessCase.Query().Where(businesscase.IDIn(ids...)).Paginate(withoutTotals(ctx), nil, &n, nil, nil)
@@ -83,9 +89,12 @@ func withoutTotals(ctx context.Context) context.Context {
 }
 
 // selectsTotalCount reports whether the connection field being resolved asks for totalCount.
-func selectsTotalCount(ctx context.Context) bool {
+func selectsTotalCount(ctx context.Context) bool { return selects(ctx, "totalCount") }
+
+// selects reports whether the field being resolved selects the named field.
+func selects(ctx context.Context, name string) bool {
 	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
-		if f.Name == "totalCount" {
+		if f.Name == name {
 			return true
 		}
 	}
