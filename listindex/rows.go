@@ -31,8 +31,8 @@ type TaskRow struct {
 	Expiry, Delay, Started, Ended     int64 // NoTime is NULL
 	CaseID                            int
 	WorkerID, CreatorID               int // 0 is NULL
-	Custom       Fields
-	Responsibles []Responsible
+	Custom                            Fields
+	Responsibles                      []Responsible
 
 	stateRank, priorityRank, expiryPriorityRank int64
 }
