@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -191,81 +192,81 @@ func emptyInput(typ, at string) error {
 	return apperr.BadInput("the filter has an empty %s ({}) at %s, which would match nothing; give it at least one field or leave it out", typ, at)
 }
 
-// TaskCond compiles a task list's where input (nil: no condition).
-func TaskCond(raw any, resolve Resolve) (*taskCond, error) {
+// compiler compiles one entity's where input: the fields every where input has (and,
+// or, not, the columns, has… of a nullable edge, businessState, text) here, the
+// entity's own in own, the rest handed to the database by residual.
+type compiler[R any] struct {
+	typ    string // the input type, for errors
+	fields map[string]valueKind
+	// states are the states of a business state (none: not one).
+	states func(string) []string
+	// edges are the nullable edges by has… field, with their id column.
+	edges map[string]string
+	// own compiles a field of the entity's own, reporting whether it is one.
+	own func(key string, v any, at string) (*listindex.Cond[R], bool, error)
+	// residual evaluates the other fields in the database.
+	residual func(fields map[string]any, at string) (*listindex.Cond[R], error)
+}
+
+// root compiles a where input as the client wrote it (nil or {}: no condition); arg
+// names it in errors ("": as ent's errors do, from its first field on).
+func (c *compiler[R]) root(raw any, arg string) (*listindex.Cond[R], error) {
 	if raw == nil {
 		return nil, nil
 	}
 	m, ok := raw.(map[string]any)
 	if !ok {
-		return nil, apperr.BadInput("where must be a TaskWhereInput object")
+		return nil, apperr.BadInput("where must be a %s object", c.typ)
 	}
 	if len(m) == 0 {
 		return nil, nil
 	}
-	return compileTask(m, "", resolve)
+	return c.compile(m, arg)
 }
 
-func compileTask(m map[string]any, at string, resolve Resolve) (*taskCond, error) {
-	var kids []*taskCond
+// nested compiles the objects of a list field (and, or, has…With), none of them empty.
+func (c *compiler[R]) nested(v any, at string) ([]*listindex.Cond[R], error) {
+	var out []*listindex.Cond[R]
+	for _, x := range asList(v) {
+		sub, _ := x.(map[string]any)
+		if len(sub) == 0 {
+			return nil, emptyInput(c.typ, at)
+		}
+		k, err := c.compile(sub, at)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+func (c *compiler[R]) compile(m map[string]any, at string) (*listindex.Cond[R], error) {
+	var kids []*listindex.Cond[R]
 	residual := map[string]any{}
 	for _, key := range sortedKeys(m) {
 		v := m[key]
-		var c *taskCond
+		var cond *listindex.Cond[R]
 		var err error
-		switch key {
-		case "and", "or":
-			var list []*taskCond
-			for _, x := range asList(v) {
-				sub, _ := x.(map[string]any)
-				if len(sub) == 0 {
-					return nil, emptyInput("TaskWhereInput", join(at, key))
+		switch col, edge := c.edges[key]; {
+		case key == "and" || key == "or":
+			var list []*listindex.Cond[R]
+			if list, err = c.nested(v, join(at, key)); err == nil {
+				if key == "and" {
+					cond = listindex.And(list...)
+				} else if len(list) > 0 {
+					cond = listindex.Or(list...)
 				}
-				k, err := compileTask(sub, join(at, key), resolve)
-				if err != nil {
-					return nil, err
-				}
-				list = append(list, k)
 			}
-			if key == "and" {
-				c = listindex.And(list...)
-			} else if len(list) > 0 {
-				c = listindex.Or(list...)
-			}
-		case "not":
+		case key == "not":
 			if v == nil {
 				continue
 			}
-			sub, _ := v.(map[string]any)
-			if len(sub) == 0 {
-				return nil, emptyInput("TaskWhereInput", join(at, "not"))
+			var list []*listindex.Cond[R]
+			if list, err = c.nested(v, join(at, key)); err == nil {
+				cond = listindex.Not(list[0])
 			}
-			k, err := compileTask(sub, join(at, "not"), resolve)
-			if err != nil {
-				return nil, err
-			}
-			c = listindex.Not(k)
-		case "hasCase":
-			if b, ok := v.(bool); ok && !b {
-				c = listindex.IDs[listindex.TaskRow](nil) // every task has a case
-			}
-		case "hasCaseWith":
-			var list []*caseCond
-			for _, x := range asList(v) {
-				sub, _ := x.(map[string]any)
-				if len(sub) == 0 {
-					return nil, emptyInput("CaseWhereInput", join(at, "hasCaseWith"))
-				}
-				k, err := compileCase(sub, join(at, "hasCaseWith"), resolve)
-				if err != nil {
-					return nil, err
-				}
-				list = append(list, k)
-			}
-			if len(list) > 0 {
-				c = listindex.CaseMatches(listindex.And(list...))
-			}
-		case "hasWorker", "hasCreator":
+		case edge:
 			b, ok := v.(bool)
 			if !ok {
 				continue
@@ -274,63 +275,145 @@ func compileTask(m map[string]any, at string, resolve Resolve) (*taskCond, error
 			if b {
 				op = listindex.NotNil
 			}
-			c = listindex.Compare[listindex.TaskRow](strings.ToLower(key[3:4])+key[4:]+"ID", op)
-		case "businessState":
-			var states []listindex.Value
-			for _, x := range asList(v) {
-				s, _ := x.(string)
-				ss := policy.TaskStatesOf(policy.BusinessState(s))
-				if len(ss) == 0 {
-					return nil, apperr.BadInput("%s is not a valid TaskBusinessState", truncate(s))
-				}
-				for _, st := range ss {
-					states = append(states, listindex.Value{S: string(st)})
-				}
-			}
-			if v != nil {
-				c = listindex.Compare[listindex.TaskRow]("state", listindex.In, states...)
-			}
-		case "responsibleUserIds", "responsibleRoleIds":
+			cond = listindex.Compare[R](col, op)
+		case key == "businessState":
 			if v == nil {
 				continue
 			}
-			c, err = responsibleCond(key == "responsibleRoleIds", asList(v))
-		case "text":
+			var states []listindex.Value
+			for _, x := range asList(v) {
+				name, _ := x.(string)
+				ss := c.states(name)
+				if len(ss) == 0 {
+					return nil, apperr.BadInput("%s is not a valid %sBusinessState", truncate(name), strings.TrimSuffix(c.typ, "WhereInput"))
+				}
+				for _, st := range ss {
+					states = append(states, listindex.Value{S: st})
+				}
+			}
+			cond = listindex.Compare[R]("state", listindex.In, states...)
+		case key == "text":
 			s, ok := v.(string)
 			if !ok {
 				continue
 			}
-			c = listindex.Or(listindex.Compare[listindex.TaskRow]("name", listindex.ContainsFold, listindex.Value{S: s}),
-				listindex.Compare[listindex.TaskRow]("description", listindex.ContainsFold, listindex.Value{S: s}))
-		case "customFields":
-			c, err = customFieldsCond[listindex.TaskRow](asList(v), func(r *listindex.TaskRow) listindex.Fields { return r.Custom })
+			cond = listindex.Or(listindex.Compare[R]("name", listindex.ContainsFold, listindex.Value{S: s}),
+				listindex.Compare[R]("description", listindex.ContainsFold, listindex.Value{S: s}))
 		default:
-			col, kind, op, ok := splitField(taskFields, key)
+			var own bool
+			if cond, own, err = c.own(key, v, at); own {
+				break
+			}
+			col, kind, op, ok := splitField(c.fields, key)
 			if !ok {
 				residual[key] = v
 				continue
 			}
-			c, err = compare[listindex.TaskRow](kind, col, op, v)
+			cond, err = compare[R](kind, col, op, v)
 		}
 		if err != nil {
 			return nil, err
 		}
-		if c != nil {
-			kids = append(kids, c)
+		if cond != nil {
+			kids = append(kids, cond)
 		}
 	}
 	if len(residual) > 0 {
-		w, err := decodeTaskWhere(residual, at)
+		cond, err := c.residual(residual, at)
 		if err != nil {
 			return nil, err
 		}
-		ids, err := resolve.Tasks(w)
-		if err != nil {
-			return nil, err
-		}
-		kids = append(kids, listindex.IDs[listindex.TaskRow](ids))
+		kids = append(kids, cond)
 	}
 	return listindex.And(kids...), nil
+}
+
+// TaskCond compiles a task list's where input (nil: no condition); arg names the input
+// in errors (the export's "where"; "" in GraphQL, whose errors carry the path).
+func TaskCond(raw any, arg string, resolve Resolve) (*taskCond, error) {
+	return taskCompiler(resolve).root(raw, arg)
+}
+
+// CaseCond compiles a case list's where input (nil: no condition), as TaskCond.
+func CaseCond(raw any, arg string, resolve Resolve) (*caseCond, error) {
+	return caseCompiler(resolve).root(raw, arg)
+}
+
+func taskCompiler(resolve Resolve) *compiler[listindex.TaskRow] {
+	cases := caseCompiler(resolve)
+	return &compiler[listindex.TaskRow]{
+		typ: "TaskWhereInput", fields: taskFields,
+		edges: map[string]string{"hasWorker": "workerID", "hasCreator": "creatorID"},
+		states: func(b string) []string {
+			var out []string
+			for _, s := range policy.TaskStatesOf(policy.BusinessState(b)) {
+				out = append(out, string(s))
+			}
+			return out
+		},
+		own: func(key string, v any, at string) (*taskCond, bool, error) {
+			switch key {
+			case "hasCase":
+				if b, ok := v.(bool); ok && !b {
+					return listindex.IDs[listindex.TaskRow](nil), true, nil // every task has a case
+				}
+				return nil, true, nil
+			case "hasCaseWith":
+				list, err := cases.nested(v, join(at, key))
+				if err != nil || len(list) == 0 {
+					return nil, true, err
+				}
+				return listindex.CaseMatches(listindex.And(list...)), true, nil
+			case "responsibleUserIds", "responsibleRoleIds":
+				if v == nil {
+					return nil, true, nil
+				}
+				c, err := responsibleCond(key == "responsibleRoleIds", asList(v))
+				return c, true, err
+			case "customFields":
+				c, err := customFieldsCond(asList(v), func(r *listindex.TaskRow) listindex.Fields { return r.Custom })
+				return c, true, err
+			}
+			return nil, false, nil
+		},
+		residual: func(fields map[string]any, at string) (*taskCond, error) {
+			w, err := decodeTaskWhere(fields, at)
+			if err != nil {
+				return nil, err
+			}
+			ids, err := resolve.Tasks(w)
+			if err != nil {
+				return nil, err
+			}
+			return listindex.IDs[listindex.TaskRow](ids), nil
+		},
+	}
+}
+
+func caseCompiler(resolve Resolve) *compiler[listindex.CaseRow] {
+	return &compiler[listindex.CaseRow]{
+		typ: "CaseWhereInput", fields: caseFields,
+		edges: map[string]string{"hasCreator": "creatorID", "hasOwner": "ownerID"},
+		states: func(b string) []string {
+			var out []string
+			for _, s := range policy.CaseStatesOf(b) {
+				out = append(out, string(s))
+			}
+			return out
+		},
+		own: func(string, any, string) (*caseCond, bool, error) { return nil, false, nil },
+		residual: func(fields map[string]any, at string) (*caseCond, error) {
+			w, err := decodeCaseWhere(fields, at)
+			if err != nil {
+				return nil, err
+			}
+			ids, err := resolve.Cases(w)
+			if err != nil {
+				return nil, err
+			}
+			return listindex.IDs[listindex.CaseRow](ids), nil
+		},
+	}
 }
 
 // responsibleCond: tasks whose current (not expiry) responsibles include one of ids.
@@ -387,121 +470,6 @@ func customFieldsCond[R any](list []any, fields func(*R) listindex.Fields) (*lis
 	return listindex.And(kids...), nil
 }
 
-// CaseCond compiles a case list's where input (nil: no condition).
-func CaseCond(raw any, resolve Resolve) (*caseCond, error) {
-	if raw == nil {
-		return nil, nil
-	}
-	m, ok := raw.(map[string]any)
-	if !ok {
-		return nil, apperr.BadInput("where must be a CaseWhereInput object")
-	}
-	if len(m) == 0 {
-		return nil, nil
-	}
-	return compileCase(m, "", resolve)
-}
-
-func compileCase(m map[string]any, at string, resolve Resolve) (*caseCond, error) {
-	var kids []*caseCond
-	residual := map[string]any{}
-	for _, key := range sortedKeys(m) {
-		v := m[key]
-		var c *caseCond
-		var err error
-		switch key {
-		case "and", "or":
-			var list []*caseCond
-			for _, x := range asList(v) {
-				sub, _ := x.(map[string]any)
-				if len(sub) == 0 {
-					return nil, emptyInput("CaseWhereInput", join(at, key))
-				}
-				k, err := compileCase(sub, join(at, key), resolve)
-				if err != nil {
-					return nil, err
-				}
-				list = append(list, k)
-			}
-			if key == "and" {
-				c = listindex.And(list...)
-			} else if len(list) > 0 {
-				c = listindex.Or(list...)
-			}
-		case "not":
-			if v == nil {
-				continue
-			}
-			sub, _ := v.(map[string]any)
-			if len(sub) == 0 {
-				return nil, emptyInput("CaseWhereInput", join(at, "not"))
-			}
-			k, err := compileCase(sub, join(at, "not"), resolve)
-			if err != nil {
-				return nil, err
-			}
-			c = listindex.Not(k)
-		case "hasCreator", "hasOwner":
-			b, ok := v.(bool)
-			if !ok {
-				continue
-			}
-			op := listindex.IsNil
-			if b {
-				op = listindex.NotNil
-			}
-			c = listindex.Compare[listindex.CaseRow](strings.ToLower(key[3:4])+key[4:]+"ID", op)
-		case "businessState":
-			var states []listindex.Value
-			for _, x := range asList(v) {
-				s, _ := x.(string)
-				ss := policy.CaseStatesOf(s)
-				if len(ss) == 0 {
-					return nil, apperr.BadInput("%s is not a valid CaseBusinessState", truncate(s))
-				}
-				for _, st := range ss {
-					states = append(states, listindex.Value{S: string(st)})
-				}
-			}
-			if v != nil {
-				c = listindex.Compare[listindex.CaseRow]("state", listindex.In, states...)
-			}
-		case "text":
-			s, ok := v.(string)
-			if !ok {
-				continue
-			}
-			c = listindex.Or(listindex.Compare[listindex.CaseRow]("name", listindex.ContainsFold, listindex.Value{S: s}),
-				listindex.Compare[listindex.CaseRow]("description", listindex.ContainsFold, listindex.Value{S: s}))
-		default:
-			col, kind, op, ok := splitField(caseFields, key)
-			if !ok {
-				residual[key] = v
-				continue
-			}
-			c, err = compare[listindex.CaseRow](kind, col, op, v)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if c != nil {
-			kids = append(kids, c)
-		}
-	}
-	if len(residual) > 0 {
-		w, err := decodeCaseWhere(residual, at)
-		if err != nil {
-			return nil, err
-		}
-		ids, err := resolve.Cases(w)
-		if err != nil {
-			return nil, err
-		}
-		kids = append(kids, listindex.IDs[listindex.CaseRow](ids))
-	}
-	return listindex.And(kids...), nil
-}
-
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -529,7 +497,7 @@ func decodeTaskWhere(fields map[string]any, at string) (*ent.TaskWhereInput, err
 		return nil, fmt.Errorf("encode the filter at %s: %w", at, err)
 	}
 	var w *ent.TaskWhereInput
-	if err := decodeArg(join("where", at), string(text), "TaskWhereInput", &w); err != nil {
+	if err := decodeArg(cmp.Or(at, "where"), string(text), "TaskWhereInput", &w); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -542,7 +510,7 @@ func decodeCaseWhere(fields map[string]any, at string) (*ent.CaseWhereInput, err
 		return nil, fmt.Errorf("encode the filter at %s: %w", at, err)
 	}
 	var w *ent.CaseWhereInput
-	if err := decodeArg(join("where", at), string(text), "CaseWhereInput", &w); err != nil {
+	if err := decodeArg(cmp.Or(at, "where"), string(text), "CaseWhereInput", &w); err != nil {
 		return nil, err
 	}
 	return w, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/graph/model"
+	"github.com/portico-dev/portico/lists"
 	"github.com/portico-dev/portico/settings"
 )
 
@@ -185,7 +186,7 @@ func (r *queryResolver) DashboardTasks(ctx context.Context, dashboardID int, wid
 	if err != nil {
 		return nil, apperr.BadInput("widget %q: %v", widgetID, err)
 	}
-	return r.Client.Task.Query().Where(preds...).Paginate(ctx, after, first, nil, nil)
+	return r.Lists.WidgetTasks(ctx, preds, lists.Window{After: after, First: first}, r.loadTasks)
 }
 
 // DashboardCases is the resolver for the dashboardCases field.
@@ -205,7 +206,7 @@ func (r *queryResolver) DashboardCases(ctx context.Context, dashboardID int, wid
 	if err != nil {
 		return nil, apperr.BadInput("widget %q: %v", widgetID, err)
 	}
-	return r.Client.BusinessCase.Query().Where(preds...).Paginate(ctx, after, first, nil, nil)
+	return r.Lists.WidgetCases(ctx, preds, lists.Window{After: after, First: first}, r.loadCases)
 }
 
 // Dashboard returns DashboardResolver implementation.

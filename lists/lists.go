@@ -14,6 +14,7 @@ import (
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/businesscase"
+	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/filter"
 	"github.com/portico-dev/portico/listindex"
@@ -97,8 +98,8 @@ func badCursor(which string, err error) error {
 	return apperr.BadInput("%s is not a cursor of this list's order (%v): page with the cursors the list returned, or start again without it", which, err)
 }
 
-// page turns a window into the index's, reading its cursors with key.
-func page(w Window, order []listindex.OrderTerm, key func([]listindex.OrderTerm, int, []any) (listindex.Key, error)) (listindex.Page, error) {
+// window turns a window into the index's, reading its cursors with key.
+func window(w Window, order []listindex.OrderTerm, key func([]listindex.OrderTerm, int, []any) (listindex.Key, error)) (listindex.Page, error) {
 	p := listindex.Page{Order: order, First: w.First, Last: w.Last}
 	if w.First == nil && w.Last == nil {
 		n := 50
@@ -157,93 +158,148 @@ func (l *Lists) resolve(ctx context.Context) filter.Resolve {
 	}
 }
 
-// Tasks returns the viewer's task list: where as the client wrote it (nil: all), in the
-// order of orderBy (none: by id), the window w.
-func (l *Lists) Tasks(ctx context.Context, where any, orderBy []*ent.TaskOrder, w Window, load LoadTasks) (*ent.TaskConnection, error) {
-	cond, err := filter.TaskCond(where, l.resolve(ctx))
+// kind is what differs between the task and the case list: row R, node N, order O.
+type kind[R, N, O any] struct {
+	order  func([]O) ([]listindex.OrderTerm, error)
+	key    func([]listindex.OrderTerm, int, []any) (listindex.Key, error)
+	list   func(context.Context, *listindex.Index, *listindex.Cond[R], listindex.Page) (listindex.Result, context.Context, error)
+	cursor func([]listindex.OrderTerm, listindex.Key) ([]any, error)
+	id     func(N) int
+}
+
+// page is a list's window: its nodes in order, the cursor of each, and the index's result.
+type page[N any] struct {
+	nodes   []N
+	cursors []entgql.Cursor[int]
+	res     listindex.Result
+}
+
+// fetch reads a window of a list: the rows of cond (nil: all), in the order of orderBy
+// (none: by id), its nodes read by load.
+func fetch[R, N, O any](ctx context.Context, l *Lists, k kind[R, N, O], cond *listindex.Cond[R], orderBy []O, w Window,
+	load func(context.Context, []int) ([]N, error)) (*page[N], error) {
+	order, err := k.order(orderBy)
 	if err != nil {
 		return nil, err
 	}
-	order, err := TaskOrder(orderBy)
+	p, err := window(w, order, k.key)
 	if err != nil {
 		return nil, err
 	}
-	p, err := page(w, order, l.index.TaskKey)
-	if err != nil {
-		return nil, err
-	}
-	res, pageCtx, err := l.policy.TaskList(ctx, l.index, cond, p)
+	res, pageCtx, err := k.list(ctx, l.index, cond, p)
 	if err != nil {
 		return nil, err
 	}
 	nodes, err := load(pageCtx, res.IDs)
 	if err != nil {
-		return nil, fmt.Errorf("read the tasks of a page: %w", err)
+		return nil, fmt.Errorf("read the rows of a page: %w", err)
 	}
-	byID := make(map[int]*ent.Task, len(nodes))
+	byID := make(map[int]N, len(nodes))
 	for _, n := range nodes {
-		byID[n.ID] = n
+		byID[k.id(n)] = n
 	}
-	conn := &ent.TaskConnection{TotalCount: res.Total,
-		PageInfo: ent.PageInfo{HasNextPage: res.HasNext, HasPreviousPage: res.HasPrev}}
+	out := &page[N]{res: res}
 	for i, id := range res.IDs {
-		n := byID[id]
-		if n == nil {
+		n, ok := byID[id]
+		if !ok {
 			continue // deleted since the index read it
 		}
-		vals, err := l.index.TaskCursor(order, res.Keys[i])
+		vals, err := k.cursor(order, res.Keys[i])
 		if err != nil {
 			return nil, err
 		}
-		conn.Edges = append(conn.Edges, &ent.TaskEdge{Node: n, Cursor: entgql.Cursor[int]{ID: id, Value: vals}})
+		out.nodes = append(out.nodes, n)
+		out.cursors = append(out.cursors, entgql.Cursor[int]{ID: id, Value: vals})
 	}
-	if n := len(conn.Edges); n > 0 {
-		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &conn.Edges[0].Cursor, &conn.Edges[n-1].Cursor
+	return out, nil
+}
+
+// pageInfo is the connection's page info of a window.
+func (p *page[N]) pageInfo() ent.PageInfo {
+	info := ent.PageInfo{HasNextPage: p.res.HasNext, HasPreviousPage: p.res.HasPrev}
+	if n := len(p.cursors); n > 0 {
+		info.StartCursor, info.EndCursor = &p.cursors[0], &p.cursors[n-1]
+	}
+	return info
+}
+
+func (l *Lists) tasks() kind[listindex.TaskRow, *ent.Task, *ent.TaskOrder] {
+	return kind[listindex.TaskRow, *ent.Task, *ent.TaskOrder]{order: TaskOrder,
+		key: l.index.TaskKey, list: l.policy.TaskList, cursor: l.index.TaskCursor, id: func(t *ent.Task) int { return t.ID }}
+}
+
+func (l *Lists) cases() kind[listindex.CaseRow, *ent.BusinessCase, *ent.CaseOrder] {
+	return kind[listindex.CaseRow, *ent.BusinessCase, *ent.CaseOrder]{order: CaseOrder,
+		key: l.index.CaseKey, list: l.policy.CaseList, cursor: l.index.CaseCursor, id: func(c *ent.BusinessCase) int { return c.ID }}
+}
+
+// Tasks returns the viewer's task list: where as the client wrote it (nil: all), in the
+// order of orderBy (none: by id), the window w.
+func (l *Lists) Tasks(ctx context.Context, where any, orderBy []*ent.TaskOrder, w Window, load LoadTasks) (*ent.TaskConnection, error) {
+	cond, err := filter.TaskCond(where, "", l.resolve(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return l.taskConnection(ctx, cond, orderBy, w, load)
+}
+
+// WidgetTasks returns a dashboard widget's task list: the viewer's tasks its filters
+// keep (ent predicates of package dashboards, evaluated by the database under the
+// viewer's read rules), by id.
+func (l *Lists) WidgetTasks(ctx context.Context, preds []predicate.Task, w Window, load LoadTasks) (*ent.TaskConnection, error) {
+	var cond *listindex.Cond[listindex.TaskRow]
+	if len(preds) > 0 {
+		ids, err := l.client.Task.Query().Where(preds...).IDs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cond = listindex.IDs[listindex.TaskRow](ids)
+	}
+	return l.taskConnection(ctx, cond, nil, w, load)
+}
+
+func (l *Lists) taskConnection(ctx context.Context, cond *listindex.Cond[listindex.TaskRow], orderBy []*ent.TaskOrder, w Window, load LoadTasks) (*ent.TaskConnection, error) {
+	p, err := fetch(ctx, l, l.tasks(), cond, orderBy, w, load)
+	if err != nil {
+		return nil, err
+	}
+	conn := &ent.TaskConnection{TotalCount: p.res.Total, PageInfo: p.pageInfo()}
+	for i, n := range p.nodes {
+		conn.Edges = append(conn.Edges, &ent.TaskEdge{Node: n, Cursor: p.cursors[i]})
 	}
 	return conn, nil
 }
 
 // Cases returns the viewer's case list, as Tasks does the task list.
 func (l *Lists) Cases(ctx context.Context, where any, orderBy []*ent.CaseOrder, w Window, load LoadCases) (*ent.CaseConnection, error) {
-	cond, err := filter.CaseCond(where, l.resolve(ctx))
+	cond, err := filter.CaseCond(where, "", l.resolve(ctx))
 	if err != nil {
 		return nil, err
 	}
-	order, err := CaseOrder(orderBy)
-	if err != nil {
-		return nil, err
-	}
-	p, err := page(w, order, l.index.CaseKey)
-	if err != nil {
-		return nil, err
-	}
-	res, pageCtx, err := l.policy.CaseList(ctx, l.index, cond, p)
-	if err != nil {
-		return nil, err
-	}
-	nodes, err := load(pageCtx, res.IDs)
-	if err != nil {
-		return nil, fmt.Errorf("read the cases of a page: %w", err)
-	}
-	byID := make(map[int]*ent.BusinessCase, len(nodes))
-	for _, n := range nodes {
-		byID[n.ID] = n
-	}
-	conn := &ent.CaseConnection{TotalCount: res.Total,
-		PageInfo: ent.PageInfo{HasNextPage: res.HasNext, HasPreviousPage: res.HasPrev}}
-	for i, id := range res.IDs {
-		n := byID[id]
-		if n == nil {
-			continue
-		}
-		vals, err := l.index.CaseCursor(order, res.Keys[i])
+	return l.caseConnection(ctx, cond, orderBy, w, load)
+}
+
+// WidgetCases returns a dashboard widget's case list, as WidgetTasks does tasks.
+func (l *Lists) WidgetCases(ctx context.Context, preds []predicate.BusinessCase, w Window, load LoadCases) (*ent.CaseConnection, error) {
+	var cond *listindex.Cond[listindex.CaseRow]
+	if len(preds) > 0 {
+		ids, err := l.client.BusinessCase.Query().Where(preds...).IDs(ctx)
 		if err != nil {
 			return nil, err
 		}
-		conn.Edges = append(conn.Edges, &ent.CaseEdge{Node: n, Cursor: entgql.Cursor[int]{ID: id, Value: vals}})
+		cond = listindex.IDs[listindex.CaseRow](ids)
 	}
-	if n := len(conn.Edges); n > 0 {
-		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &conn.Edges[0].Cursor, &conn.Edges[n-1].Cursor
+	return l.caseConnection(ctx, cond, nil, w, load)
+}
+
+func (l *Lists) caseConnection(ctx context.Context, cond *listindex.Cond[listindex.CaseRow], orderBy []*ent.CaseOrder, w Window, load LoadCases) (*ent.CaseConnection, error) {
+	p, err := fetch(ctx, l, l.cases(), cond, orderBy, w, load)
+	if err != nil {
+		return nil, err
+	}
+	conn := &ent.CaseConnection{TotalCount: p.res.Total, PageInfo: p.pageInfo()}
+	for i, n := range p.nodes {
+		conn.Edges = append(conn.Edges, &ent.CaseEdge{Node: n, Cursor: p.cursors[i]})
 	}
 	return conn, nil
 }
@@ -262,30 +318,29 @@ func (l *Lists) PlainCases(ctx context.Context, ids []int) ([]*ent.BusinessCase,
 var all = math.MaxInt32
 
 // TaskIDs returns the ids of the viewer's whole task list, in order (the export reads
-// their rows in batches).
+// their rows in batches); errors name the where input "where".
 func (l *Lists) TaskIDs(ctx context.Context, where any, orderBy []*ent.TaskOrder) ([]int, error) {
-	cond, err := filter.TaskCond(where, l.resolve(ctx))
+	cond, err := filter.TaskCond(where, "where", l.resolve(ctx))
 	if err != nil {
 		return nil, err
 	}
-	order, err := TaskOrder(orderBy)
-	if err != nil {
-		return nil, err
-	}
-	res, _, err := l.policy.TaskList(ctx, l.index, cond, listindex.Page{Order: order, First: &all})
-	return res.IDs, err
+	return ids(ctx, l, l.tasks(), cond, orderBy)
 }
 
 // CaseIDs returns the ids of the viewer's whole case list, in order.
 func (l *Lists) CaseIDs(ctx context.Context, where any, orderBy []*ent.CaseOrder) ([]int, error) {
-	cond, err := filter.CaseCond(where, l.resolve(ctx))
+	cond, err := filter.CaseCond(where, "where", l.resolve(ctx))
 	if err != nil {
 		return nil, err
 	}
-	order, err := CaseOrder(orderBy)
+	return ids(ctx, l, l.cases(), cond, orderBy)
+}
+
+func ids[R, N, O any](ctx context.Context, l *Lists, k kind[R, N, O], cond *listindex.Cond[R], orderBy []O) ([]int, error) {
+	order, err := k.order(orderBy)
 	if err != nil {
 		return nil, err
 	}
-	res, _, err := l.policy.CaseList(ctx, l.index, cond, listindex.Page{Order: order, First: &all})
+	res, _, err := k.list(ctx, l.index, cond, listindex.Page{Order: order, First: &all})
 	return res.IDs, err
 }
