@@ -13,9 +13,7 @@ import (
 
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
-	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/predicate"
-	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/filter"
 	"github.com/portico-dev/portico/listindex"
 	"github.com/portico-dev/portico/policy"
@@ -302,16 +300,6 @@ func (l *Lists) caseConnection(ctx context.Context, cond *listindex.Cond[listind
 		conn.Edges = append(conn.Edges, &ent.CaseEdge{Node: n, Cursor: p.cursors[i]})
 	}
 	return conn, nil
-}
-
-// PlainTasks loads tasks by id without more (for callers outside GraphQL).
-func (l *Lists) PlainTasks(ctx context.Context, ids []int) ([]*ent.Task, error) {
-	return l.client.Task.Query().Where(task.IDIn(ids...)).All(ctx)
-}
-
-// PlainCases loads cases by id without more.
-func (l *Lists) PlainCases(ctx context.Context, ids []int) ([]*ent.BusinessCase, error) {
-	return l.client.BusinessCase.Query().Where(businesscase.IDIn(ids...)).All(ctx)
 }
 
 // all is the window of a whole list.
