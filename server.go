@@ -16,6 +16,8 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -199,9 +201,26 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 		return nil, err
 	}
 	go index.Follow(life, time.Second)
+	tuneGC(index.Rows(), s.log)
 	s.Lists = lists.New(db.Client, s.Policy, index)
 	s.Handler = s.routes(cfg)
 	return s, nil
+}
+
+// A large list index is most of the heap, and marking it is most of a collection's
+// work: at a million tasks a collection took 1.5 s of CPU every 4 s under load and
+// tripled the 1-client p99 of the lists (19 ms against 6 ms). Above bigIndex rows the
+// server collects when the heap has grown by 4× the live heap instead of 1× (GOGC=400:
+// about 4.5 GB of RSS at a million tasks instead of 1.4 GB), unless the operator set
+// GOGC; GOMEMLIMIT still caps the heap.
+const bigIndex = 100_000
+
+func tuneGC(rows int, log *slog.Logger) {
+	if rows < bigIndex || os.Getenv("GOGC") != "" {
+		return
+	}
+	debug.SetGCPercent(400)
+	log.Info("large list index: GOGC=400 (set GOGC to choose another)", "rows", rows)
 }
 
 // openBus opens the event bus: LISTEN/NOTIFY on PostgreSQL, in-process on SQLite.

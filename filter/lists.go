@@ -26,10 +26,11 @@ import (
 // those.
 
 // Resolve evaluates in the database what the index cannot: each returns the ids of the
-// rows matching an ent where input.
+// rows an ent where input is true for, and of those it is false for (SQL's NULLs make
+// some rows neither, and NOT must leave those out too).
 type Resolve struct {
-	Tasks func(*ent.TaskWhereInput) ([]int, error)
-	Cases func(*ent.CaseWhereInput) ([]int, error)
+	Tasks func(*ent.TaskWhereInput) (match, nomatch []int, err error)
+	Cases func(*ent.CaseWhereInput) (match, nomatch []int, err error)
 }
 
 type (
@@ -355,7 +356,7 @@ func taskCompiler(resolve Resolve) *compiler[listindex.TaskRow] {
 			switch key {
 			case "hasCase":
 				if b, ok := v.(bool); ok && !b {
-					return listindex.IDs[listindex.TaskRow](nil), true, nil // every task has a case
+					return listindex.IDs[listindex.TaskRow](nil, nil), true, nil // every task has a case
 				}
 				return nil, true, nil
 			case "hasCaseWith":
@@ -381,11 +382,11 @@ func taskCompiler(resolve Resolve) *compiler[listindex.TaskRow] {
 			if err != nil {
 				return nil, err
 			}
-			ids, err := resolve.Tasks(w)
+			ids, not, err := resolve.Tasks(w)
 			if err != nil {
 				return nil, err
 			}
-			return listindex.IDs[listindex.TaskRow](ids), nil
+			return listindex.IDs[listindex.TaskRow](ids, not), nil
 		},
 	}
 }
@@ -407,11 +408,11 @@ func caseCompiler(resolve Resolve) *compiler[listindex.CaseRow] {
 			if err != nil {
 				return nil, err
 			}
-			ids, err := resolve.Cases(w)
+			ids, not, err := resolve.Cases(w)
 			if err != nil {
 				return nil, err
 			}
-			return listindex.IDs[listindex.CaseRow](ids), nil
+			return listindex.IDs[listindex.CaseRow](ids, not), nil
 		},
 	}
 }

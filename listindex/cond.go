@@ -42,7 +42,9 @@ type Cond[R any] struct {
 	test  func(*R) Truth
 	bind  func(ix *Index) func(*R) Truth
 	ids   []int
-	empty bool
+	// notIDs: the rows the condition is false for (not unknown), when ids came from the
+	// database; nil: every other row.
+	notIDs []int
 }
 
 type condKind uint8
@@ -101,8 +103,10 @@ func Bind[R any](bind func(ix *Index) func(*R) Truth) *Cond[R] {
 	return &Cond[R]{kind: kindTest, bind: bind}
 }
 
-// IDs matches the rows with one of the ids (a condition the database evaluated).
-func IDs[R any](ids []int) *Cond[R] { return &Cond[R]{kind: kindIDs, ids: ids} }
+// IDs matches the rows with one of the ids; negated, the rows with one of notIDs (a
+// condition the database evaluated, whose NULLs make some rows neither), or every other
+// row when notIDs is nil.
+func IDs[R any](ids, notIDs []int) *Cond[R] { return &Cond[R]{kind: kindIDs, ids: ids, notIDs: notIDs} }
 
 // A keyed test is answered from the set of all rows it matches (kept in step with every
 // change) once it is kept; it is kept when asked of more than memoAbove candidates, or
@@ -154,8 +158,12 @@ func (t *table[R]) eval(ix *Index, c *Cond[R], cand *Set, negated bool) (*Set, e
 	case kindNot:
 		return t.eval(ix, c.kids[0], cand, !negated)
 	case kindIDs:
+		ids := c.ids
+		if negated && c.notIDs != nil {
+			ids, negated = c.notIDs, false
+		}
 		rows := roaring.New()
-		for _, id := range c.ids {
+		for _, id := range ids {
 			if s, ok := t.slotOf[id]; ok {
 				rows.Add(s)
 			}

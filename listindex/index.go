@@ -372,3 +372,10 @@ func (ix *Index) CaseKey(terms []OrderTerm, id int, vals []any) (Key, error) {
 	}
 	return o.parseKey(id, vals, caseRanks)
 }
+
+// Rows returns how many tasks and cases the index holds.
+func (ix *Index) Rows() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return int(ix.tasks.live.GetCardinality() + ix.cases.live.GetCardinality())
+}

@@ -13,7 +13,9 @@ import (
 
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/predicate"
+	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/filter"
 	"github.com/portico-dev/portico/listindex"
 	"github.com/portico-dev/portico/policy"
@@ -139,21 +141,31 @@ type (
 // the viewer's read rules.
 func (l *Lists) resolve(ctx context.Context) filter.Resolve {
 	return filter.Resolve{
-		Tasks: func(w *ent.TaskWhereInput) ([]int, error) {
+		Tasks: func(w *ent.TaskWhereInput) ([]int, []int, error) {
 			p, err := w.P()
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return l.client.Task.Query().Where(p).IDs(ctx)
+			return both(ctx, l.client.Task.Query().Where(p).IDs, l.client.Task.Query().Where(task.Not(p)).IDs)
 		},
-		Cases: func(w *ent.CaseWhereInput) ([]int, error) {
+		Cases: func(w *ent.CaseWhereInput) ([]int, []int, error) {
 			p, err := w.P()
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return l.client.BusinessCase.Query().Where(p).IDs(ctx)
+			return both(ctx, l.client.BusinessCase.Query().Where(p).IDs, l.client.BusinessCase.Query().Where(businesscase.Not(p)).IDs)
 		},
 	}
+}
+
+// both runs the queries of a condition's true and false rows.
+func both(ctx context.Context, match, nomatch func(context.Context) ([]int, error)) ([]int, []int, error) {
+	yes, err := match(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	no, err := nomatch(ctx)
+	return yes, no, err
 }
 
 // kind is what differs between the task and the case list: row R, node N, order O.
@@ -251,7 +263,7 @@ func (l *Lists) WidgetTasks(ctx context.Context, preds []predicate.Task, w Windo
 		if err != nil {
 			return nil, err
 		}
-		cond = listindex.IDs[listindex.TaskRow](ids)
+		cond = listindex.IDs[listindex.TaskRow](ids, nil)
 	}
 	return l.taskConnection(ctx, cond, nil, w, load)
 }
@@ -285,7 +297,7 @@ func (l *Lists) WidgetCases(ctx context.Context, preds []predicate.BusinessCase,
 		if err != nil {
 			return nil, err
 		}
-		cond = listindex.IDs[listindex.CaseRow](ids)
+		cond = listindex.IDs[listindex.CaseRow](ids, nil)
 	}
 	return l.caseConnection(ctx, cond, nil, w, load)
 }

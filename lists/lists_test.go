@@ -302,6 +302,7 @@ var taskShapes = []struct{ where, orderBy string }{
 	{`{"hasWorkerWith":[{"nameIn":["alice","bob","demo"]}]}`, `{"field":"ENDED_AT","direction":"ASC"}`},
 	{`{"priorityNotIn":["LOW"],"categoryNEQ":"IT","hasWorker":false}`, `{"field":"PRIORITY","direction":"ASC"}`},
 	{`{"businessState":["OPEN"]}`, `[{"field":"PRIORITY","direction":"DESC"},{"field":"EXPIRY_TIMESTAMP","direction":"ASC"}]`},
+	{`{"not":{"hasWorkerWith":[{"nameIn":["alice","bob"]}]}}`, ""}, // NULL workers: neither
 	{`{"categoryIn":["HR","IT"]}`, `[{"field":"STATE","direction":"ASC"},{"field":"NAME","direction":"DESC"},{"field":"CREATED_AT","direction":"ASC"}]`},
 }
 
@@ -314,6 +315,7 @@ var caseShapes = []struct{ where, orderBy string }{
 	{`{"hasCreator":true,"not":{"stateIn":["DONE"]}}`, ""},
 	{`{"hasTasksWith":[{"priority":"EXCEPTION"}]}`, `{"field":"CREATED_AT","direction":"ASC"}`},
 	{"", `[{"field":"CATEGORY","direction":"ASC"},{"field":"CREATED_AT","direction":"DESC"}]`},
+	{`{"not":{"hasTasksWith":[{"priority":"EXCEPTION"}]},"or":[{"hasOwnerWith":[{"name":"carol"}]},{"category":"IT"}]}`, ""},
 }
 
 // TestListsMatchThePlainQuery holds the lists read from the index to the plain filtered
