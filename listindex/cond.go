@@ -33,15 +33,15 @@ const (
 // it). It follows SQL's three-valued logic, so NOT of a comparison with NULL matches
 // nothing, as in the database.
 type Cond[R any] struct {
-	kind  condKind
-	kids  []*Cond[R]
-	col   string
-	op    Op
-	vals  []Value
-	key   string
-	test  func(*R) Truth
-	bind  func(ix *Index) func(*R) Truth
-	ids   []int
+	kind condKind
+	kids []*Cond[R]
+	col  string
+	op   Op
+	vals []Value
+	key  string
+	test func(*R) Truth
+	bind func(ix *Index) func(*R) Truth
+	ids  []int
 	// notIDs: the rows the condition is false for (not unknown), when ids came from the
 	// database; nil: every other row.
 	notIDs []int
