@@ -201,6 +201,14 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 		return nil, err
 	}
 	go index.Follow(life, time.Second)
+	// Read this server's own writes into the index right after they commit, so a list
+	// asked next finds them applied and waits only for one read of the feed (a failure
+	// here shows in that query's own sync).
+	published := s.Work.Changed
+	s.Work.Changed = func(ctx context.Context, tasks, cases []int) {
+		published(ctx, tasks, cases)
+		go index.Sync(life)
+	}
 	tuneGC(index.Rows(), s.log)
 	s.Lists = lists.New(db.Client, s.Policy, index)
 	s.Handler = s.routes(cfg)
