@@ -329,17 +329,6 @@ var (
 	caseRanks = rank(map[string]map[string]int64{"state": caseStateRank})
 )
 
-// TaskCursor returns the values a cursor of the task order carries for a key.
-func (ix *Index) TaskCursor(terms []OrderTerm, k Key) ([]any, error) {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	o, err := ix.tasks.order(terms)
-	if err != nil {
-		return nil, err
-	}
-	return o.cursorValues(k), nil
-}
-
 // TaskKey reads a cursor of the task order back into a key.
 func (ix *Index) TaskKey(terms []OrderTerm, id int, vals []any) (Key, error) {
 	ix.mu.RLock()
@@ -349,17 +338,6 @@ func (ix *Index) TaskKey(terms []OrderTerm, id int, vals []any) (Key, error) {
 		return Key{}, err
 	}
 	return o.parseKey(id, vals, taskRanks)
-}
-
-// CaseCursor returns the values a cursor of the case order carries for a key.
-func (ix *Index) CaseCursor(terms []OrderTerm, k Key) ([]any, error) {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	o, err := ix.cases.order(terms)
-	if err != nil {
-		return nil, err
-	}
-	return o.cursorValues(k), nil
 }
 
 // CaseKey reads a cursor of the case order back into a key.
@@ -378,4 +356,19 @@ func (ix *Index) Rows() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	return int(ix.tasks.live.GetCardinality() + ix.cases.live.GetCardinality())
+}
+
+// TaskColumn returns the type of a column of tasks, by the where input's name of it.
+func TaskColumn(name string) (Type, bool) { return columnType(taskColumns, name) }
+
+// CaseColumn returns the type of a column of cases, by the where input's name of it.
+func CaseColumn(name string) (Type, bool) { return columnType(caseColumns, name) }
+
+func columnType[R any](cols []*Column[R], name string) (Type, bool) {
+	for _, c := range cols {
+		if c.Name == name {
+			return c.Type, true
+		}
+	}
+	return 0, false
 }

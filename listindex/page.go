@@ -16,9 +16,11 @@ type Page struct {
 
 // Result is a window of a list and what its connection needs.
 type Result struct {
-	IDs   []int // in the list's order
-	Keys  []Key // the cursor of each
-	Total int   // every row of the list, not only the window
+	IDs []int // in the list's order
+	// Cursors hold each row's values of the order (nil for NULL, text and enums by name,
+	// the others as integers; times in Unix microseconds), its id apart.
+	Cursors [][]any
+	Total   int // every row of the list, not only the window
 	// As entgql's connections set them: a next page when more rows follow a forward
 	// window or Before bounds it, a previous one when After bounds it or more rows
 	// precede a backward window.
@@ -67,10 +69,10 @@ func (t *table[R]) page(rows *Set, p Page) (Result, error) {
 		slices.Reverse(slots)
 	}
 	res.IDs = make([]int, len(slots))
-	res.Keys = make([]Key, len(slots))
+	res.Cursors = make([][]any, len(slots))
 	for i, s := range slots {
 		res.IDs[i] = t.ids[s]
-		res.Keys[i] = o.keyOf(t.rows[s], t.ids[s])
+		res.Cursors[i] = o.cursorValues(o.keyOf(t.rows[s], t.ids[s]))
 	}
 	return res, nil
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 
 	"entgo.io/contrib/entgql"
 
@@ -39,25 +40,14 @@ type Window struct {
 	First, Last   *int
 }
 
-// taskColumns and caseColumns name the index's column of each order field.
-var (
-	taskColumns = map[string]string{
-		"CREATED_AT": "createdAt", "UPDATED_AT": "updatedAt", "NAME": "name", "CATEGORY": "category",
-		"STATE": "state", "PRIORITY": "priority", "EXPIRY_TIMESTAMP": "expiryTimestamp",
-		"DELAY_TIMESTAMP": "delayTimestamp", "ENDED_AT": "endedAt",
-	}
-	caseColumns = map[string]string{
-		"CREATED_AT": "createdAt", "UPDATED_AT": "updatedAt", "NAME": "name", "CATEGORY": "category",
-		"STATE": "state", "ENDED_AT": "endedAt",
-	}
-)
-
-// terms turns the order fields (by their GraphQL names) into the index's order.
-func terms(columns map[string]string, fields []string, desc []bool) ([]listindex.OrderTerm, error) {
+// orderTerms turns the order fields into the index's order: each GraphQL order field
+// (EXPIRY_TIMESTAMP) names the index's column of the same name (expiryTimestamp), of
+// columns (listindex.TaskColumn, CaseColumn).
+func orderTerms(fields []string, desc []bool, columns func(string) (listindex.Type, bool)) ([]listindex.OrderTerm, error) {
 	out := make([]listindex.OrderTerm, len(fields))
 	for i, f := range fields {
-		col, ok := columns[f]
-		if !ok {
+		col := camel(f)
+		if _, ok := columns(col); !ok {
 			return nil, apperr.BadInput("%s is not an order field of this list", f)
 		}
 		out[i] = listindex.OrderTerm{Column: col, Desc: desc[i]}
@@ -65,32 +55,50 @@ func terms(columns map[string]string, fields []string, desc []bool) ([]listindex
 	return out, nil
 }
 
-// TaskOrder returns the index's order of a task list's orderBy.
-func TaskOrder(orderBy []*ent.TaskOrder) ([]listindex.OrderTerm, error) {
-	var fields []string
+// camel writes an upper-case order field name in lower camel case.
+func camel(field string) string {
+	words := strings.Split(strings.ToLower(field), "_")
+	for i := 1; i < len(words); i++ {
+		if words[i] != "" {
+			words[i] = strings.ToUpper(words[i][:1]) + words[i][1:]
+		}
+	}
+	return strings.Join(words, "")
+}
+
+// fields returns the order's field names and directions, leaving out empty entries.
+func fields[O any](orderBy []O, field func(O) (string, entgql.OrderDirection, bool)) ([]string, []bool) {
+	var names []string
 	var desc []bool
 	for _, o := range orderBy {
-		if o == nil || o.Field == nil {
-			continue
+		if name, dir, ok := field(o); ok {
+			names = append(names, name)
+			desc = append(desc, dir == entgql.OrderDirectionDesc)
 		}
-		fields = append(fields, o.Field.String())
-		desc = append(desc, o.Direction == entgql.OrderDirectionDesc)
 	}
-	return terms(taskColumns, fields, desc)
+	return names, desc
+}
+
+// TaskOrder returns the index's order of a task list's orderBy.
+func TaskOrder(orderBy []*ent.TaskOrder) ([]listindex.OrderTerm, error) {
+	names, desc := fields(orderBy, func(o *ent.TaskOrder) (string, entgql.OrderDirection, bool) {
+		if o == nil || o.Field == nil {
+			return "", "", false
+		}
+		return o.Field.String(), o.Direction, true
+	})
+	return orderTerms(names, desc, listindex.TaskColumn)
 }
 
 // CaseOrder returns the index's order of a case list's orderBy.
 func CaseOrder(orderBy []*ent.CaseOrder) ([]listindex.OrderTerm, error) {
-	var fields []string
-	var desc []bool
-	for _, o := range orderBy {
+	names, desc := fields(orderBy, func(o *ent.CaseOrder) (string, entgql.OrderDirection, bool) {
 		if o == nil || o.Field == nil {
-			continue
+			return "", "", false
 		}
-		fields = append(fields, o.Field.String())
-		desc = append(desc, o.Direction == entgql.OrderDirectionDesc)
-	}
-	return terms(caseColumns, fields, desc)
+		return o.Field.String(), o.Direction, true
+	})
+	return orderTerms(names, desc, listindex.CaseColumn)
 }
 
 // badCursor is the error of a cursor that does not fit the list's order.
@@ -100,11 +108,8 @@ func badCursor(which string, err error) error {
 
 // window turns a window into the index's, reading its cursors with key.
 func window(w Window, order []listindex.OrderTerm, key func([]listindex.OrderTerm, int, []any) (listindex.Key, error)) (listindex.Page, error) {
+	// GraphQL gives first or last always (graph's limits write the default page in).
 	p := listindex.Page{Order: order, First: w.First, Last: w.Last}
-	if w.First == nil && w.Last == nil {
-		n := 50
-		p.First = &n
-	}
 	for _, c := range []struct {
 		name string
 		cur  *entgql.Cursor[int]
@@ -170,11 +175,10 @@ func both(ctx context.Context, match, nomatch func(context.Context) ([]int, erro
 
 // kind is what differs between the task and the case list: row R, node N, order O.
 type kind[R, N, O any] struct {
-	order  func([]O) ([]listindex.OrderTerm, error)
-	key    func([]listindex.OrderTerm, int, []any) (listindex.Key, error)
-	list   func(context.Context, *listindex.Index, *listindex.Cond[R], listindex.Page) (listindex.Result, context.Context, error)
-	cursor func([]listindex.OrderTerm, listindex.Key) ([]any, error)
-	id     func(N) int
+	order func([]O) ([]listindex.OrderTerm, error)
+	key   func([]listindex.OrderTerm, int, []any) (listindex.Key, error)
+	list  func(context.Context, *listindex.Index, *listindex.Cond[R], listindex.Page) (listindex.Result, context.Context, error)
+	id    func(N) int
 }
 
 // page is a list's window: its nodes in order, the cursor of each, and the index's result.
@@ -214,12 +218,8 @@ func fetch[R, N, O any](ctx context.Context, l *Lists, k kind[R, N, O], cond *li
 		if !ok {
 			continue // deleted since the index read it
 		}
-		vals, err := k.cursor(order, res.Keys[i])
-		if err != nil {
-			return nil, err
-		}
 		out.nodes = append(out.nodes, n)
-		out.cursors = append(out.cursors, entgql.Cursor[int]{ID: id, Value: vals})
+		out.cursors = append(out.cursors, entgql.Cursor[int]{ID: id, Value: res.Cursors[i]})
 	}
 	return out, nil
 }
@@ -235,12 +235,12 @@ func (p *page[N]) pageInfo() ent.PageInfo {
 
 func (l *Lists) tasks() kind[listindex.TaskRow, *ent.Task, *ent.TaskOrder] {
 	return kind[listindex.TaskRow, *ent.Task, *ent.TaskOrder]{order: TaskOrder,
-		key: l.index.TaskKey, list: l.policy.TaskList, cursor: l.index.TaskCursor, id: func(t *ent.Task) int { return t.ID }}
+		key: l.index.TaskKey, list: l.policy.TaskList, id: func(t *ent.Task) int { return t.ID }}
 }
 
 func (l *Lists) cases() kind[listindex.CaseRow, *ent.BusinessCase, *ent.CaseOrder] {
 	return kind[listindex.CaseRow, *ent.BusinessCase, *ent.CaseOrder]{order: CaseOrder,
-		key: l.index.CaseKey, list: l.policy.CaseList, cursor: l.index.CaseCursor, id: func(c *ent.BusinessCase) int { return c.ID }}
+		key: l.index.CaseKey, list: l.policy.CaseList, id: func(c *ent.BusinessCase) int { return c.ID }}
 }
 
 // Tasks returns the viewer's task list: where as the client wrote it (nil: all), in the
