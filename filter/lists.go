@@ -38,73 +38,51 @@ type (
 	caseCond = listindex.Cond[listindex.CaseRow]
 )
 
-// columns of the index by where-input field, with their kind of value.
-var (
-	taskFields = map[string]valueKind{
-		"id": idValue, "createdAt": timeValue, "updatedAt": timeValue, "name": textValue, "description": textValue,
-		"category": textValue, "state": textValue, "priority": textValue, "kind": textValue, "position": intValue,
-		"system": boolValue, "expiryTimestamp": timeValue, "expiryPriority": textValue, "delayTimestamp": timeValue,
-		"startedAt": timeValue, "endedAt": timeValue, "caseID": idValue, "workerID": idValue, "creatorID": idValue,
-	}
-	caseFields = map[string]valueKind{
-		"id": idValue, "createdAt": timeValue, "updatedAt": timeValue, "name": textValue, "description": textValue,
-		"category": textValue, "state": textValue, "endedAt": timeValue, "creatorID": idValue, "ownerID": idValue,
-	}
-	// Suffixes of ent's where-input fields, longest first where one ends another.
-	opSuffixes = []struct {
-		suffix string
-		op     listindex.Op
-	}{
-		{"ContainsFold", listindex.ContainsFold}, {"EqualFold", listindex.EqualFold}, {"HasPrefix", listindex.HasPrefix},
-		{"HasSuffix", listindex.HasSuffix}, {"Contains", listindex.Contains}, {"NotNil", listindex.NotNil},
-		{"IsNil", listindex.IsNil}, {"NotIn", listindex.NotIn}, {"NEQ", listindex.NEQ}, {"GTE", listindex.GTE},
-		{"LTE", listindex.LTE}, {"GT", listindex.GT}, {"LT", listindex.LT}, {"In", listindex.In}, {"", listindex.EQ},
-	}
-)
+// opSuffixes are the suffixes of ent's where-input fields, longest first where one ends
+// another.
+var opSuffixes = []struct {
+	suffix string
+	op     listindex.Op
+}{
+	{"ContainsFold", listindex.ContainsFold}, {"EqualFold", listindex.EqualFold}, {"HasPrefix", listindex.HasPrefix},
+	{"HasSuffix", listindex.HasSuffix}, {"Contains", listindex.Contains}, {"NotNil", listindex.NotNil},
+	{"IsNil", listindex.IsNil}, {"NotIn", listindex.NotIn}, {"NEQ", listindex.NEQ}, {"GTE", listindex.GTE},
+	{"LTE", listindex.LTE}, {"GT", listindex.GT}, {"LT", listindex.LT}, {"In", listindex.In}, {"", listindex.EQ},
+}
 
-type valueKind uint8
-
-const (
-	textValue valueKind = iota
-	idValue
-	intValue
-	timeValue
-	boolValue
-)
-
-// splitField returns the column and comparison a where-input field names, if it is one
-// of fields.
-func splitField(fields map[string]valueKind, key string) (string, valueKind, listindex.Op, bool) {
+// splitField returns the column and comparison a where-input field names, if it names
+// one of columns (listindex.TaskColumn, CaseColumn: the where inputs name the columns).
+func splitField(columns func(string) (listindex.Type, bool), key string) (string, listindex.Type, listindex.Op, bool) {
 	for _, s := range opSuffixes {
 		col, ok := strings.CutSuffix(key, s.suffix)
 		if !ok {
 			continue
 		}
-		if kind, ok := fields[col]; ok {
-			return col, kind, s.op, true
+		if typ, ok := columns(col); ok {
+			return col, typ, s.op, true
 		}
 	}
 	return "", 0, 0, false
 }
 
 // value converts one JSON or GraphQL value of a field.
-func value(kind valueKind, v any) (listindex.Value, error) {
+func value(kind listindex.Type, v any) (listindex.Value, error) {
 	if v == nil {
 		return listindex.Value{Null: true}, nil
 	}
 	switch kind {
-	case textValue:
+	case listindex.Text, listindex.Enum:
 		if s, ok := v.(string); ok {
 			return listindex.Value{S: s}, nil
 		}
-	case boolValue:
+	case listindex.Bool:
 		if b, ok := v.(bool); ok {
 			if b {
 				return listindex.Value{I: 1}, nil
 			}
 			return listindex.Value{}, nil
 		}
-	case timeValue:
+	case listindex.Time:
 		if s, ok := v.(string); ok {
 			t, err := time.Parse(time.RFC3339Nano, s)
 			if err != nil {
@@ -112,7 +90,7 @@ func value(kind valueKind, v any) (listindex.Value, error) {
 			}
 			return listindex.Value{I: t.UnixMicro()}, nil
 		}
-	case idValue, intValue:
+	case listindex.Number:
 		n, err := integer(v)
 		if err != nil {
 			return listindex.Value{}, err
@@ -147,7 +125,7 @@ func integer(v any) (int64, error) {
 }
 
 // compare compiles one field that names a column and comparison.
-func compare[R any](kind valueKind, col string, op listindex.Op, v any) (*listindex.Cond[R], error) {
+func compare[R any](kind listindex.Type, col string, op listindex.Op, v any) (*listindex.Cond[R], error) {
 	switch op {
 	case listindex.IsNil, listindex.NotNil:
 		if b, _ := v.(bool); !b {
@@ -197,8 +175,9 @@ func emptyInput(typ, at string) error {
 // or, not, the columns, has… of a nullable edge, businessState, text) here, the
 // entity's own in own, the rest handed to the database by residual.
 type compiler[R any] struct {
-	typ    string // the input type, for errors
-	fields map[string]valueKind
+	typ string // the input type, for errors
+	// columns are the columns the where input compares (listindex.TaskColumn, …).
+	columns func(string) (listindex.Type, bool)
 	// states are the states of a business state (none: not one).
 	states func(string) []string
 	// edges are the nullable edges by has… field, with their id column.
@@ -305,7 +284,7 @@ func (c *compiler[R]) compile(m map[string]any, at string) (*listindex.Cond[R], 
 			if cond, own, err = c.own(key, v, at); own {
 				break
 			}
-			col, kind, op, ok := splitField(c.fields, key)
+			col, kind, op, ok := splitField(c.columns, key)
 			if !ok {
 				residual[key] = v
 				continue
@@ -343,7 +322,7 @@ func CaseCond(raw any, arg string, resolve Resolve) (*caseCond, error) {
 func taskCompiler(resolve Resolve) *compiler[listindex.TaskRow] {
 	cases := caseCompiler(resolve)
 	return &compiler[listindex.TaskRow]{
-		typ: "TaskWhereInput", fields: taskFields,
+		typ: "TaskWhereInput", columns: listindex.TaskColumn,
 		edges: map[string]string{"hasWorker": "workerID", "hasCreator": "creatorID"},
 		states: func(b string) []string {
 			var out []string
@@ -393,7 +372,7 @@ func taskCompiler(resolve Resolve) *compiler[listindex.TaskRow] {
 
 func caseCompiler(resolve Resolve) *compiler[listindex.CaseRow] {
 	return &compiler[listindex.CaseRow]{
-		typ: "CaseWhereInput", fields: caseFields,
+		typ: "CaseWhereInput", columns: listindex.CaseColumn,
 		edges: map[string]string{"hasCreator": "creatorID", "hasOwner": "ownerID"},
 		states: func(b string) []string {
 			var out []string
