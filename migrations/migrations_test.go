@@ -127,36 +127,8 @@ func TestApplyIsIdempotent(t *testing.T) {
 // task_responsibles.
 func TestBackfillOfResponsibleFlags(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
-		d, db, err := database.Connect(servertest.DatabaseURL(t, dialect))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		versions, _ := migrations.Versions(d)
-		dir, _ := migrations.Dir(d)
-		files, _ := dir.Files()
-		var before string
-		for i, f := range files {
-			if strings.HasSuffix(f.Name(), "_task_list_visibility.sql") {
-				before = versions[i-1]
-			}
-		}
-		if before == "" {
-			t.Fatal("no task_list_visibility migration")
-		}
+		d, db, ph := migratedBefore(t, dialect, "_task_list_visibility.sql")
 		ctx := context.Background()
-		if _, err := migrations.Apply(ctx, db, d, before); err != nil {
-			t.Fatal(err)
-		}
-		ph := func(q string) string {
-			if d != "postgres" {
-				return q
-			}
-			for i := 1; strings.Contains(q, "?"); i++ {
-				q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
-			}
-			return q
-		}
 		now := time.Now().UTC()
 		mustExec(t, db, ph(`INSERT INTO cases (id, created_at, updated_at, name, state) VALUES (1, ?, ?, 'c', 'RUNNING')`), now, now)
 		for _, row := range []struct {
@@ -269,4 +241,41 @@ func TestDriftCheckOfHandMadeObjects(t *testing.T) {
 			}
 		}
 	})
+}
+
+// migratedBefore returns a database of dialect migrated up to the migration whose file
+// name ends in suffix (not included), and a function that writes a statement's ?
+// placeholders for the dialect. The database closes when the test ends.
+func migratedBefore(t *testing.T, dialect, suffix string) (string, *sql.DB, func(string) string) {
+	t.Helper()
+	d, db, err := database.Connect(servertest.DatabaseURL(t, dialect))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	versions, _ := migrations.Versions(d)
+	dir, _ := migrations.Dir(d)
+	files, _ := dir.Files()
+	var before string
+	for i, f := range files {
+		if strings.HasSuffix(f.Name(), suffix) {
+			before = versions[i-1]
+		}
+	}
+	if before == "" {
+		t.Fatalf("no migration *%s", suffix)
+	}
+	if _, err := migrations.Apply(context.Background(), db, d, before); err != nil {
+		t.Fatal(err)
+	}
+	ph := func(q string) string {
+		if d != "postgres" {
+			return q
+		}
+		for i := 1; strings.Contains(q, "?"); i++ {
+			q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
+		}
+		return q
+	}
+	return d, db, ph
 }

@@ -2,12 +2,9 @@ package migrations_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/ent/schema"
 	"github.com/portico-dev/portico/migrations"
 	"github.com/portico-dev/portico/servertest"
@@ -18,36 +15,8 @@ import (
 // every value of every enum.
 func TestBackfillOfSortRanks(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
-		d, db, err := database.Connect(servertest.DatabaseURL(t, dialect))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		versions, _ := migrations.Versions(d)
-		dir, _ := migrations.Dir(d)
-		files, _ := dir.Files()
-		var before string
-		for i, f := range files {
-			if strings.HasSuffix(f.Name(), "_sort_ranks.sql") {
-				before = versions[i-1]
-			}
-		}
-		if before == "" {
-			t.Fatal("no sort_ranks migration")
-		}
+		d, db, ph := migratedBefore(t, dialect, "_sort_ranks.sql")
 		ctx := context.Background()
-		if _, err := migrations.Apply(ctx, db, d, before); err != nil {
-			t.Fatal(err)
-		}
-		ph := func(q string) string {
-			if d != "postgres" {
-				return q
-			}
-			for i := 1; strings.Contains(q, "?"); i++ {
-				q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
-			}
-			return q
-		}
 		now := time.Now().UTC()
 		for i, s := range schema.CaseStates {
 			mustExec(t, db, ph(`INSERT INTO cases (id, created_at, updated_at, name, state) VALUES (?, ?, ?, 'c', ?)`), i+1, now, now, s)
