@@ -68,8 +68,8 @@ func (s *Subject) WorkAs(v *auth.Viewer) (users, roles []int) {
 }
 
 // taskSources says where a subject's visible tasks come from. It is the one statement
-// of the task visibility rule; the predicate of every task query and the task list's
-// page and count queries (tasklist.go) are built from it.
+// of the task visibility rule; the predicate of every task query and the lists' rows in
+// the list index (rows, tasklist.go) are built from it.
 type taskSources struct {
 	all    bool  // TaskReadAll: every task
 	system bool  // SystemTaskReadAll: system tasks too

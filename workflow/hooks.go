@@ -15,8 +15,8 @@ import (
 // InstallHooks sets the sort ranks of tasks and cases (state_rank, priority_rank; see
 // ent/schema/rank.go) from their state and priority on every create and update, bulk
 // ones included, and keeps the copies of each task's DELAYED state, system flag and creation
-// time on its responsibles in step, whatever code writes tasks, so the visibility lookup of the task
-// list can answer from task_responsibles' indexes alone.
+// time on its responsibles in step, whatever code writes tasks, so the SQL visibility
+// predicate can answer from task_responsibles' indexes alone.
 func InstallHooks(client *ent.Client) {
 	client.Task.Use(func(next ent.Mutator) ent.Mutator {
 		return hook.TaskFunc(func(ctx context.Context, m *ent.TaskMutation) (ent.Value, error) {

@@ -79,10 +79,10 @@ func (Task) Edges() []ent.Edge {
 	}
 }
 
-// Indexes of the Task, for the task list (newest first), timers, case pages and charts.
+// Indexes of the Task, for SQL orders (nested task lists), timers, case pages and charts.
 func (Task) Indexes() []ent.Index {
 	return []ent.Index{
-		// (created_at, id) is the task list's order: its keyset pagination walks this index.
+		// (created_at, id): nested task lists in creation order walk this index.
 		index.Fields("created_at", "id"),
 		index.Fields("state", "created_at"),
 		index.Fields("case_id"),

@@ -21,12 +21,13 @@ func (TaskResponsible) Fields() []ent.Field {
 	return []ent.Field{
 		field.Bool("expiry").Default(false),
 		// delayed and system copy the task's state DELAYED and its system flag (kept in
-		// step by workflow.InstallHooks), so the task list's visibility lookup reads only
-		// this table's indexes.
+		// step by workflow.InstallHooks), so the SQL visibility predicate (TaskVisible)
+		// reads only this table's indexes.
 		field.Bool("delayed").Default(false),
 		field.Bool("system").Default(false),
-		// task_created_at copies the task's creation time (set by workflow.InstallHooks),
-		// so the default task list can take its newest tasks per role from one index walk.
+		// task_created_at copies the task's creation time (set by workflow.InstallHooks).
+		// It served the task list's per-role index walk, which the list index (listindex)
+		// replaced; it stays a key of the visible_* indexes below until a migration drops it.
 		field.Time("task_created_at").Default(time.Now).Immutable(),
 		field.Int("task_id"),
 		field.Int("user_id").Optional().Nillable(),
@@ -49,8 +50,8 @@ func (TaskResponsible) Indexes() []ent.Index {
 		index.Fields("role_id", "task_id"),
 		index.Fields("user_id", "task_id"),
 		index.Fields("task_id"),
-		// What a responsible sees of ordinary tasks, newest first: index-only lookups by
-		// role and user for counting, and ordered walks for the task list's first page.
+		// What a responsible sees of ordinary tasks: index-only lookups by role and user
+		// for the SQL visibility predicate.
 		index.Fields("role_id", "task_created_at", "task_id").StorageKey("taskresponsible_visible_role").
 			Annotations(entsql.IndexWhere("(NOT expiry) AND (NOT delayed) AND (NOT system)")),
 		index.Fields("user_id", "task_created_at", "task_id").StorageKey("taskresponsible_visible_user").
