@@ -27,6 +27,7 @@ type world struct {
 	srv     *servertest.Server
 	sys     context.Context
 	users   map[string]int
+	roles   []int
 	clients map[string]*servertest.Client
 }
 
@@ -50,6 +51,7 @@ func newWorld(t *testing.T, dialect string, seed uint64) *world {
 		w.clients[name] = srv.Login(t, name, name)
 	}
 	roles := c.Role.Query().IDsX(w.sys)
+	w.roles = roles
 	var userIDs []int
 	for _, id := range w.users {
 		userIDs = append(userIDs, id)
@@ -327,7 +329,9 @@ func TestListsMatchThePlainQuery(t *testing.T) {
 		w := newWorld(t, dialect, 1)
 		check := func(t *testing.T) {
 			for viewer, c := range w.clients {
-				for _, sh := range taskShapes {
+				shapes := append(slices.Clip(taskShapes), struct{ where, orderBy string }{
+					fmt.Sprintf(`{"or":[{"responsibleUserIds":["%d"]},{"responsibleRoleIds":["%d","%d"]}]}`, w.users["demo"], w.roles[0], w.roles[1]), ""})
+				for _, sh := range shapes {
 					got, total := walk(t, c, "tasks", sh.where, sh.orderBy, 7)
 					wi, _, err := filter.DecodeTaskList(sh.where, "")
 					if err != nil {
