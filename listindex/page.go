@@ -97,32 +97,27 @@ const walkCost = 16
 // from (exclusive) and returns the first want rows of the list, stopping at the key to.
 func (t *table[R]) walkSorted(o *order[R], rows *Set, from, to *Key, want int, backward bool) []uint32 {
 	sr := t.sortedBy(o)
-	// pos: the first row after from (forward) or the last row before it (backward).
-	var pos int
+	rs := &sr.slots
+	// p: the first row after from (forward) or the last row before it (backward).
+	var p pos
 	switch {
 	case from == nil && !backward:
-		pos = 0
+		p = rs.first()
 	case from == nil:
-		pos = len(sr.slots) - 1
+		p = rs.last()
 	default:
-		pos, _ = slices.BinarySearchFunc(sr.slots, *from, func(s uint32, k Key) int {
-			return o.compareKey(t.rows[s], t.ids[s], k)
-		})
+		p = rs.search(func(s uint32) int { return o.compareKey(t.rows[s], t.ids[s], *from) })
 		if !backward {
-			if pos < len(sr.slots) && o.compareKey(t.rows[sr.slots[pos]], t.ids[sr.slots[pos]], *from) == 0 {
-				pos++
+			if rs.valid(p) && o.compareKey(t.rows[rs.at(p)], t.ids[rs.at(p)], *from) == 0 {
+				p = rs.next(p)
 			}
 		} else {
-			pos--
+			p = rs.prev(p)
 		}
 	}
-	step := 1
-	if backward {
-		step = -1
-	}
 	var out []uint32
-	for ; pos >= 0 && pos < len(sr.slots) && len(out) < want; pos += step {
-		s := sr.slots[pos]
+	for ; rs.valid(p) && len(out) < want; p = step(rs, p, backward) {
+		s := rs.at(p)
 		if !rows.Contains(s) {
 			continue
 		}
@@ -135,6 +130,13 @@ func (t *table[R]) walkSorted(o *order[R], rows *Set, from, to *Key, want int, b
 		out = append(out, s)
 	}
 	return out
+}
+
+func step(rs *runs, p pos, backward bool) pos {
+	if backward {
+		return rs.prev(p)
+	}
+	return rs.next(p)
 }
 
 // collect returns the first want rows of the list in order o between the keys from and

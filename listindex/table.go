@@ -264,7 +264,7 @@ const maxSorted = 32
 // sortedRows are all rows of a table in one order, kept in step with every change.
 type sortedRows[R any] struct {
 	ord   *order[R]
-	slots []uint32
+	slots runs
 }
 
 // sortedBy returns the table's rows in an order, from the kept ones or sorted now.
@@ -313,36 +313,33 @@ func (t *table[R]) sortedBy(o *order[R]) *sortedRows[R] {
 	if len(t.sorted) >= maxSorted {
 		t.sorted = map[string]*sortedRows[R]{}
 	}
-	sr = &sortedRows[R]{ord: o, slots: slots}
+	sr = &sortedRows[R]{ord: o, slots: newRuns(slots)}
 	t.sorted[o.key] = sr
 	return sr
 }
 
-// search returns the first position whose row is not before (r, id).
-func (sr *sortedRows[R]) search(t *table[R], r *R, id int) int {
-	i, _ := slices.BinarySearchFunc(sr.slots, 0, func(s uint32, _ int) int {
-		return sr.ord.compare(t.rows[s], t.ids[s], r, id)
-	})
-	return i
+// search returns the first place whose row is not before (r, id).
+func (sr *sortedRows[R]) search(t *table[R], r *R, id int) pos {
+	return sr.slots.search(func(s uint32) int { return sr.ord.compare(t.rows[s], t.ids[s], r, id) })
 }
 
 func (sr *sortedRows[R]) remove(t *table[R], s uint32, old *R) {
 	// The slot's row is already replaced: compare the others with old's values.
-	i, _ := slices.BinarySearchFunc(sr.slots, 0, func(x uint32, _ int) int {
+	p := sr.slots.search(func(x uint32) int {
 		if x == s {
 			return 0
 		}
 		return sr.ord.compare(t.rows[x], t.ids[x], old, t.ids[s])
 	})
-	if i >= len(sr.slots) || sr.slots[i] != s {
-		i = slices.Index(sr.slots, s) // an order that moved under us: never expected
+	ok := sr.slots.valid(p) && sr.slots.at(p) == s
+	if !ok {
+		p, ok = sr.slots.index(s)
 	}
-	if i >= 0 {
-		sr.slots = slices.Delete(sr.slots, i, i+1)
+	if ok {
+		sr.slots.delete(p)
 	}
 }
 
 func (sr *sortedRows[R]) insert(t *table[R], s uint32, r *R) {
-	i := sr.search(t, r, t.ids[s])
-	sr.slots = slices.Insert(sr.slots, i, s)
+	sr.slots.insert(sr.search(t, r, t.ids[s]), s)
 }
