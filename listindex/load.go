@@ -11,6 +11,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	"github.com/lib/pq"
+	"golang.org/x/sync/errgroup"
 )
 
 // Querier runs a read statement: the ent client (on SQLite its reads go to the readers,
@@ -113,6 +114,23 @@ func (rd reader) each(ctx context.Context, base, col string, ids []int, scan fun
 // tasks reads the tasks of ids (all when nil) with their responsibles.
 func (rd reader) tasks(ctx context.Context, ids []int) (map[int]*TaskRow, error) {
 	out := map[int]*TaskRow{}
+	resp := map[int][]Responsible{}
+	// Two statements at once: a sync waits for both, and every query waits for a sync.
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return rd.taskRows(ctx, ids, out) })
+	g.Go(func() error { return rd.responsibles(ctx, ids, resp) })
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for id, rs := range resp {
+		if t := out[id]; t != nil {
+			t.Responsibles = rs
+		}
+	}
+	return out, nil
+}
+
+func (rd reader) taskRows(ctx context.Context, ids []int, out map[int]*TaskRow) error {
 	err := rd.each(ctx, taskSelect, "id", ids, func(rows *sql.Rows) error {
 		var (
 			r                             TaskRow
@@ -141,9 +159,13 @@ func (rd reader) tasks(ctx context.Context, ids []int) (map[int]*TaskRow, error)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read tasks: %w", err)
+		return fmt.Errorf("read tasks: %w", err)
 	}
-	err = rd.each(ctx, responsibleSelect, "task_id", ids, func(rows *sql.Rows) error {
+	return nil
+}
+
+func (rd reader) responsibles(ctx context.Context, ids []int, out map[int][]Responsible) error {
+	err := rd.each(ctx, responsibleSelect, "task_id", ids, func(rows *sql.Rows) error {
 		var (
 			taskID     int
 			user, role sql.NullInt64
@@ -152,15 +174,13 @@ func (rd reader) tasks(ctx context.Context, ids []int) (map[int]*TaskRow, error)
 		if err := rows.Scan(&taskID, &user, &role, &expiry); err != nil {
 			return err
 		}
-		if t := out[taskID]; t != nil {
-			t.Responsibles = append(t.Responsibles, Responsible{UserID: int(user.Int64), RoleID: int(role.Int64), Expiry: expiry})
-		}
+		out[taskID] = append(out[taskID], Responsible{UserID: int(user.Int64), RoleID: int(role.Int64), Expiry: expiry})
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read task responsibles: %w", err)
+		return fmt.Errorf("read task responsibles: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // cases reads the cases of ids (all when nil).

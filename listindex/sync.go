@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/changefeed"
+	"golang.org/x/sync/errgroup"
 )
 
 // source is the database an index follows, and where it stands in its change feed.
@@ -140,16 +141,22 @@ func (ix *Index) step(ctx context.Context) error {
 			caseIDs = append(caseIDs, c.CaseID)
 		}
 	}
-	tasks, err := src.rd.tasks(ctx, taskIDs)
-	if err != nil {
-		return fmt.Errorf("list index: %w", err)
+	// The changed rows are read at once, not one statement after another: every query
+	// waiting on this sync waits for the slowest only.
+	var (
+		tasks    map[int]*TaskRow
+		cases    map[int]*CaseRow
+		starters map[int][]int
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	if len(taskIDs) > 0 {
+		g.Go(func() (err error) { tasks, err = src.rd.tasks(gctx, taskIDs); return err })
 	}
-	cases, err := src.rd.cases(ctx, caseIDs)
-	if err != nil {
-		return fmt.Errorf("list index: %w", err)
+	if len(caseIDs) > 0 {
+		g.Go(func() (err error) { cases, err = src.rd.cases(gctx, caseIDs); return err })
+		g.Go(func() (err error) { starters, err = src.rd.starters(gctx, caseIDs); return err })
 	}
-	starters, err := src.rd.starters(ctx, caseIDs)
-	if err != nil {
+	if err := g.Wait(); err != nil {
 		return fmt.Errorf("list index: %w", err)
 	}
 	ix.mu.Lock()
