@@ -26,10 +26,11 @@ type Index struct {
 	cases *table[CaseRow]
 
 	// Sources of task visibility, by slot of tasks: the tasks each role and user is a
-	// current (not expiry) responsible of, while not DELAYED; each user works or worked
-	// on; each case holds; and the system tasks.
-	byRole, byUser, byWorker, ofCase map[int]*Set
-	system                           Set
+	// current (not expiry) responsible of, while not DELAYED, and the system tasks. The
+	// tasks each user works on and each case holds are the value sets of the tasks'
+	// workerID and caseID (workedBy, ofCase): one set each, not a copy beside them.
+	byRole, byUser map[int]*Set
+	system         Set
 	// taskCase is the slot of each task's case (by slot of tasks; noSlot while the case
 	// is not in the index), so that the cases of many tasks cost an array read each.
 	taskCase []uint32
@@ -45,7 +46,7 @@ type Index struct {
 func New() *Index {
 	return &Index{
 		tasks: newTable(taskColumns), cases: newTable(caseColumns),
-		byRole: map[int]*Set{}, byUser: map[int]*Set{}, byWorker: map[int]*Set{}, ofCase: map[int]*Set{},
+		byRole: map[int]*Set{}, byUser: map[int]*Set{},
 		byCreator: map[int]*Set{}, byOwner: map[int]*Set{}, byStarter: map[int]*Set{},
 		starters: map[int][]int{},
 	}
@@ -109,15 +110,23 @@ func (ix *Index) postTask(s uint32, r *TaskRow, f func(map[int]*Set, int, uint32
 			}
 		}
 	}
-	if r.WorkerID != 0 {
-		f(ix.byWorker, r.WorkerID, s)
-	}
-	f(ix.ofCase, r.CaseID, s)
 	if r.System {
 		ix.system.Add(s)
 	} else {
 		ix.system.Remove(s)
 	}
+}
+
+// ofCase returns the tasks of a case (nil when none); the caller must not change it.
+func (ix *Index) ofCase(id int) *Set { return ix.tasks.values["caseID"][number(id)] }
+
+// workedBy returns the tasks a user works on (nil when none); the caller must not change
+// it.
+func (ix *Index) workedBy(user int) *Set {
+	if user == 0 {
+		return nil // ref(0) is NULL: the tasks nobody works on
+	}
+	return ix.tasks.values["workerID"][ref(user)]
 }
 
 // putCase stores a case (the caller holds the lock alone).
@@ -149,7 +158,7 @@ func (ix *Index) removeCase(id int) {
 
 // linkCase points the tasks of a case at its slot.
 func (ix *Index) linkCase(id int, s uint32) {
-	if tasks := ix.ofCase[id]; tasks != nil {
+	if tasks := ix.ofCase(id); tasks != nil {
 		tasks.Iterate(func(t uint32) bool {
 			if int(t) < len(ix.taskCase) {
 				ix.taskCase[t] = s
@@ -217,7 +226,7 @@ func (v TaskView) Responsible(roles, users []int) *Set {
 
 // WorkedBy returns the tasks the user works on (the worker).
 func (v TaskView) WorkedBy(user int) *Set {
-	if s := v.ix.byWorker[user]; s != nil {
+	if s := v.ix.workedBy(user); s != nil {
 		return s.Clone()
 	}
 	return roaring.New()
@@ -228,7 +237,7 @@ func (v TaskView) OfCases(cases *Set) *Set {
 	var sets []*Set
 	it := cases.Iterator()
 	for it.HasNext() {
-		if s := v.ix.ofCase[v.ix.cases.ids[it.Next()]]; s != nil {
+		if s := v.ix.ofCase(v.ix.cases.ids[it.Next()]); s != nil {
 			sets = append(sets, s)
 		}
 	}
@@ -251,7 +260,7 @@ func (v CaseView) Involved(user int) *Set {
 		}
 	}
 	out := roaring.FastOr(sets...)
-	if w := v.ix.byWorker[user]; w != nil {
+	if w := v.ix.workedBy(user); w != nil {
 		out.Or(v.OfTasks(w))
 	}
 	return out

@@ -74,7 +74,7 @@ func (ix *Index) reload(ctx context.Context) error {
 	}
 	ix.mu.Lock()
 	ix.tasks, ix.cases = fresh.tasks, fresh.cases
-	ix.byRole, ix.byUser, ix.byWorker, ix.ofCase = fresh.byRole, fresh.byUser, fresh.byWorker, fresh.ofCase
+	ix.byRole, ix.byUser = fresh.byRole, fresh.byUser
 	ix.system, ix.taskCase = fresh.system, fresh.taskCase
 	ix.byCreator, ix.byOwner, ix.byStarter, ix.starters = fresh.byCreator, fresh.byOwner, fresh.byStarter, fresh.starters
 	ix.mu.Unlock()
