@@ -351,7 +351,7 @@ func taskCompiler(resolve Resolve) *compiler[listindex.TaskRow] {
 				c, err := responsibleCond(key == "responsibleRoleIds", asList(v))
 				return c, true, err
 			case "customFields":
-				c, err := customFieldsCond(asList(v), func(r *listindex.TaskRow) listindex.Fields { return r.Custom })
+				c, err := customFieldsCond[listindex.TaskRow](asList(v))
 				return c, true, err
 			}
 			return nil, false, nil
@@ -406,28 +406,12 @@ func responsibleCond(roles bool, list []any) (*taskCond, error) {
 		}
 		ids = append(ids, int(n))
 	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	key := fmt.Sprintf("responsible roles=%t %v", roles, ids)
-	return listindex.Test(key, func(r *listindex.TaskRow) listindex.Truth {
-		for _, rs := range r.Responsibles {
-			id := rs.UserID
-			if roles {
-				id = rs.RoleID
-			}
-			if !rs.Expiry && id != 0 {
-				if _, found := slices.BinarySearch(ids, id); found {
-					return listindex.True
-				}
-			}
-		}
-		return listindex.False
-	}), nil
+	return listindex.ResponsibleOf(roles, ids), nil
 }
 
 // customFieldsCond: every filter's custom field equals its value, as PostgreSQL's ->>
 // gives the field (a missing field is NULL: neither equal nor unequal).
-func customFieldsCond[R any](list []any, fields func(*R) listindex.Fields) (*listindex.Cond[R], error) {
+func customFieldsCond[R listindex.TaskRow | listindex.CaseRow](list []any) (*listindex.Cond[R], error) {
 	var kids []*listindex.Cond[R]
 	for i, x := range list {
 		f, _ := x.(map[string]any)
@@ -439,13 +423,7 @@ func customFieldsCond[R any](list []any, fields func(*R) listindex.Fields) (*lis
 		if !ok {
 			continue
 		}
-		kids = append(kids, listindex.Test(fmt.Sprintf("custom %q=%q", name, eq), func(r *R) listindex.Truth {
-			v, ok := fields(r).Get(name)
-			if !ok {
-				return listindex.Unknown
-			}
-			return listindex.TruthOf(v == eq)
-		}))
+		kids = append(kids, listindex.CustomField[R](name, eq))
 	}
 	return listindex.And(kids...), nil
 }

@@ -41,7 +41,10 @@ type Cond[R any] struct {
 	key  string
 	test func(*R) Truth
 	bind func(ix *Index) func(*R) Truth
-	ids  []int
+	// stored: a test reading the row's texts in its table's store (custom fields,
+	// responsibles).
+	stored func(*R, *store) Truth
+	ids    []int
 	// notIDs: the rows the condition is false for (not unknown), when ids came from the
 	// database; nil: every other row.
 	notIDs []int
@@ -180,12 +183,16 @@ func (t *table[R]) eval(ix *Index, c *Cond[R], cand *Set, negated bool) (*Set, e
 		if rows := t.indexed(col, c.op, c.vals, negated); rows != nil {
 			return roaring.And(cand, rows), nil
 		}
-		test := compareTest(col, c.op, c.vals)
+		test := compareTest(col, &t.st, c.op, c.vals)
 		return t.scan(c.compareKey(), test, cand, negated), nil
 	default:
 		test, key := c.test, c.key
-		if c.bind != nil {
+		switch {
+		case c.bind != nil:
 			test, key = c.bind(ix), ""
+		case c.stored != nil:
+			st, stored := &t.st, c.stored
+			test = func(r *R) Truth { return stored(r, st) }
 		}
 		return t.scan(key, test, cand, negated), nil
 	}
@@ -249,7 +256,7 @@ func (t *table[R]) scan(key string, test func(*R) Truth, cand *Set, negated bool
 	it := cand.Iterator()
 	for it.HasNext() {
 		s := it.Next()
-		if test(t.rows[s]) == want {
+		if test(&t.rows[s]) == want {
 			out.Add(s)
 		}
 	}
@@ -261,7 +268,7 @@ func (c *Cond[R]) compareKey() string {
 }
 
 // compareTest is the test of a comparison on one row.
-func compareTest[R any](col *Column[R], op Op, vals []Value) func(*R) Truth {
+func compareTest[R any](col *Column[R], st *store, op Op, vals []Value) func(*R) Truth {
 	var fold []string
 	if op == EqualFold || op == ContainsFold {
 		for _, v := range vals {
@@ -270,12 +277,12 @@ func compareTest[R any](col *Column[R], op Op, vals []Value) func(*R) Truth {
 	}
 	lower := func(r *R, v Value) string {
 		if col.Fold != nil {
-			return col.Fold(r)
+			return col.Fold(r, st)
 		}
 		return strings.ToLower(v.S)
 	}
 	return func(r *R) Truth {
-		v := col.Get(r)
+		v := col.Get(r, st)
 		switch op {
 		case IsNil:
 			return TruthOf(v.Null)
@@ -321,4 +328,48 @@ func compareTest[R any](col *Column[R], op Op, vals []Value) func(*R) Truth {
 		}
 		return False
 	}
+}
+
+// CustomField matches the rows whose custom field name equals value, as PostgreSQL's
+// ->> gives the field (a missing field is NULL: neither equal nor unequal).
+func CustomField[R TaskRow | CaseRow](name, value string) *Cond[R] {
+	return &Cond[R]{kind: kindTest, key: fmt.Sprintf("custom %q=%q", name, value), stored: func(r *R, st *store) Truth {
+		v, ok := st.field(customOf(r), name)
+		if !ok {
+			return Unknown
+		}
+		return TruthOf(v == value)
+	}}
+}
+
+func customOf[R TaskRow | CaseRow](r *R) text {
+	switch r := any(r).(type) {
+	case *TaskRow:
+		return r.custom
+	case *CaseRow:
+		return r.custom
+	}
+	return text{}
+}
+
+// ResponsibleOf matches the tasks whose current (not expiry) responsibles include one
+// of the roles (roles true) or users.
+func ResponsibleOf(roles bool, ids []int) *Cond[TaskRow] {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	key := fmt.Sprintf("responsible roles=%t %v", roles, ids)
+	return &Cond[TaskRow]{kind: kindTest, key: key, stored: func(r *TaskRow, st *store) Truth {
+		found := false
+		st.responsibles(r.resp, func(rs Responsible) {
+			id := rs.UserID
+			if roles {
+				id = rs.RoleID
+			}
+			if !rs.Expiry && id != 0 && !found {
+				_, found = slices.BinarySearch(ids, id)
+			}
+		})
+		return TruthOf(found)
+	}}
 }

@@ -45,7 +45,8 @@ type Index struct {
 // New returns an empty index.
 func New() *Index {
 	return &Index{
-		tasks: newTable(taskColumns), cases: newTable(caseColumns),
+		tasks:  newTable(taskColumns, func(r *TaskRow) text { return r.own }, (*TaskRow).move),
+		cases:  newTable(caseColumns, func(r *CaseRow) text { return r.own }, (*CaseRow).move),
 		byRole: map[int]*Set{}, byUser: map[int]*Set{},
 		byCreator: map[int]*Set{}, byOwner: map[int]*Set{}, byStarter: map[int]*Set{},
 		starters: map[int][]int{},
@@ -74,12 +75,12 @@ func drop(m map[int]*Set, key int, s uint32) {
 const noSlot = ^uint32(0)
 
 // putTask stores a task (the caller holds the lock alone).
-func (ix *Index) putTask(r *TaskRow) {
-	r.fold()
-	s, old := ix.tasks.put(r.ID, r)
-	if old != nil {
-		ix.postTask(s, old, drop)
+func (ix *Index) putTask(d *taskData) {
+	s, old, replaced := ix.tasks.put(d.ID, d.row(&ix.tasks.st))
+	if replaced {
+		ix.postTask(s, &old, drop)
 	}
+	r := &ix.tasks.rows[s]
 	ix.postTask(s, r, add)
 	for int(s) >= len(ix.taskCase) {
 		ix.taskCase = append(ix.taskCase, noSlot)
@@ -92,15 +93,16 @@ func (ix *Index) putTask(r *TaskRow) {
 
 // removeTask drops a task (the caller holds the lock alone).
 func (ix *Index) removeTask(id int) {
-	if s, old := ix.tasks.remove(id); old != nil {
-		ix.postTask(s, old, drop)
+	if s, old, ok := ix.tasks.remove(id); ok {
+		ix.postTask(s, &old, drop)
 	}
 }
 
 // postTask adds a task to (or drops it from) the sources that reach it.
 func (ix *Index) postTask(s uint32, r *TaskRow, f func(map[int]*Set, int, uint32)) {
-	if r.State != "DELAYED" {
-		for _, rs := range r.Responsibles {
+	st := &ix.tasks.st
+	if st.words[r.state] != "DELAYED" {
+		st.responsibles(r.resp, func(rs Responsible) {
 			switch {
 			case rs.Expiry:
 			case rs.RoleID != 0:
@@ -108,7 +110,7 @@ func (ix *Index) postTask(s uint32, r *TaskRow, f func(map[int]*Set, int, uint32
 			case rs.UserID != 0:
 				f(ix.byUser, rs.UserID, s)
 			}
-		}
+		})
 	}
 	if r.System {
 		ix.system.Add(s)
@@ -130,25 +132,24 @@ func (ix *Index) workedBy(user int) *Set {
 }
 
 // putCase stores a case (the caller holds the lock alone).
-func (ix *Index) putCase(r *CaseRow) {
-	r.fold()
-	s, old := ix.cases.put(r.ID, r)
-	if old != nil {
-		ix.postCase(s, old, drop)
+func (ix *Index) putCase(d *caseData) {
+	s, old, replaced := ix.cases.put(d.ID, d.row(&ix.cases.st))
+	if replaced {
+		ix.postCase(s, &old, drop)
 	} else {
-		ix.linkCase(r.ID, s)
+		ix.linkCase(d.ID, s)
 	}
-	ix.postCase(s, r, add)
-	for _, u := range ix.starters[r.ID] {
+	ix.postCase(s, &ix.cases.rows[s], add)
+	for _, u := range ix.starters[d.ID] {
 		add(ix.byStarter, u, s)
 	}
 }
 
 // removeCase drops a case (the caller holds the lock alone).
 func (ix *Index) removeCase(id int) {
-	if s, old := ix.cases.remove(id); old != nil {
+	if s, old, ok := ix.cases.remove(id); ok {
 		ix.linkCase(id, noSlot)
-		ix.postCase(s, old, drop)
+		ix.postCase(s, &old, drop)
 		for _, u := range ix.starters[id] {
 			drop(ix.byStarter, u, s)
 		}
@@ -326,16 +327,16 @@ func CaseMatches(where *Cond[CaseRow]) *Cond[TaskRow] {
 }
 
 // rank returns the rank of an enum value of a column of tasks or cases.
-func rank(ranks map[string]map[string]int64) func(col, name string) (int64, bool) {
+func rank(ranks map[string]map[string]int16) func(col, name string) (int64, bool) {
 	return func(col, name string) (int64, bool) {
 		r, ok := ranks[col][name]
-		return r, ok
+		return int64(r), ok
 	}
 }
 
 var (
-	taskRanks = rank(map[string]map[string]int64{"state": taskStateRank, "priority": taskPriorityRank, "expiryPriority": taskPriorityRank})
-	caseRanks = rank(map[string]map[string]int64{"state": caseStateRank})
+	taskRanks = rank(map[string]map[string]int16{"state": taskStateRank, "priority": taskPriorityRank, "expiryPriority": taskPriorityRank})
+	caseRanks = rank(map[string]map[string]int16{"state": caseStateRank})
 )
 
 // TaskKey reads a cursor of the task order back into a key.

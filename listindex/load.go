@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 
 	"entgo.io/ent/dialect"
 	"github.com/lib/pq"
@@ -37,30 +36,6 @@ creator_id, owner_id, custom_fields FROM cases`
 type reader struct {
 	q       Querier
 	dialect string
-	words   *words
-}
-
-// words shares the strings that many rows hold (states, categories, custom-field
-// names): one copy each instead of one per row.
-type words struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-// maxWords bounds the shared strings; past it they start over (nothing breaks).
-const maxWords = 100000
-
-func (w *words) share(s string) string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if v, ok := w.m[s]; ok {
-		return v
-	}
-	if w.m == nil || len(w.m) >= maxWords {
-		w.m = map[string]string{}
-	}
-	w.m[s] = s
-	return s
 }
 
 // chunk is how many ids one statement names on SQLite (its bound-variable limit is far
@@ -112,8 +87,8 @@ func (rd reader) each(ctx context.Context, base, col string, ids []int, scan fun
 }
 
 // tasks reads the tasks of ids (all when nil) with their responsibles.
-func (rd reader) tasks(ctx context.Context, ids []int) (map[int]*TaskRow, error) {
-	out := map[int]*TaskRow{}
+func (rd reader) tasks(ctx context.Context, ids []int) (map[int]*taskData, error) {
+	out := map[int]*taskData{}
 	resp := map[int][]Responsible{}
 	// Two statements at once: a sync waits for both, and every query waits for a sync.
 	g, ctx := errgroup.WithContext(ctx)
@@ -130,10 +105,10 @@ func (rd reader) tasks(ctx context.Context, ids []int) (map[int]*TaskRow, error)
 	return out, nil
 }
 
-func (rd reader) taskRows(ctx context.Context, ids []int, out map[int]*TaskRow) error {
+func (rd reader) taskRows(ctx context.Context, ids []int, out map[int]*taskData) error {
 	err := rd.each(ctx, taskSelect, "id", ids, func(rows *sql.Rows) error {
 		var (
-			r                             TaskRow
+			r                             taskData
 			expiryPriority                sql.NullString
 			created, updated              sql.NullTime
 			expiry, delay, started, ended sql.NullTime
@@ -145,9 +120,6 @@ func (rd reader) taskRows(ctx context.Context, ids []int, out map[int]*TaskRow) 
 			return err
 		}
 		r.ExpiryPriority = expiryPriority.String
-		w := rd.words
-		r.Category, r.Kind, r.State, r.Priority = w.share(r.Category), w.share(r.Kind), w.share(r.State), w.share(r.Priority)
-		r.ExpiryPriority = w.share(r.ExpiryPriority)
 		r.Created, r.Updated = micros(created), micros(updated)
 		r.Expiry, r.Delay, r.Started, r.Ended = micros(expiry), micros(delay), micros(started), micros(ended)
 		r.WorkerID, r.CreatorID = int(worker.Int64), int(creator.Int64)
@@ -184,11 +156,11 @@ func (rd reader) responsibles(ctx context.Context, ids []int, out map[int][]Resp
 }
 
 // cases reads the cases of ids (all when nil).
-func (rd reader) cases(ctx context.Context, ids []int) (map[int]*CaseRow, error) {
-	out := map[int]*CaseRow{}
+func (rd reader) cases(ctx context.Context, ids []int) (map[int]*caseData, error) {
+	out := map[int]*caseData{}
 	err := rd.each(ctx, caseSelect, "id", ids, func(rows *sql.Rows) error {
 		var (
-			r                       CaseRow
+			r                       caseData
 			created, updated, ended sql.NullTime
 			creator, owner          sql.NullInt64
 			custom                  []byte
@@ -199,7 +171,6 @@ func (rd reader) cases(ctx context.Context, ids []int) (map[int]*CaseRow, error)
 		}
 		r.Created, r.Updated, r.Ended = micros(created), micros(updated), micros(ended)
 		r.CreatorID, r.OwnerID = int(creator.Int64), int(owner.Int64)
-		r.Category, r.State = rd.words.share(r.Category), rd.words.share(r.State)
 		var err error
 		if r.Custom, err = rd.customFields(custom); err != nil {
 			return fmt.Errorf("custom fields of case %d: %w", r.ID, err)
@@ -239,7 +210,7 @@ func micros(t sql.NullTime) int64 {
 
 // customFields turns a JSON object into the text of each field as PostgreSQL's ->>
 // gives it.
-func (rd reader) customFields(raw []byte) (Fields, error) {
+func (reader) customFields(raw []byte) (Fields, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil, nil
@@ -253,7 +224,6 @@ func (rd reader) customFields(raw []byte) (Fields, error) {
 	}
 	out := make(Fields, 0, len(m))
 	for k, v := range m {
-		k = rd.words.share(k)
 		v = bytes.TrimSpace(v)
 		switch {
 		case bytes.Equal(v, []byte("null")):

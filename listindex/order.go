@@ -15,6 +15,7 @@ type OrderTerm struct {
 // direction of the last term: every row has one place, so keyset cursors never skip or
 // repeat a row.
 type order[R any] struct {
+	st    *store // the table's, where the rows' texts are
 	key   string
 	cols  []*Column[R]
 	desc  []bool
@@ -24,7 +25,7 @@ type order[R any] struct {
 }
 
 func (t *table[R]) order(terms []OrderTerm) (*order[R], error) {
-	o := &order[R]{}
+	o := &order[R]{st: &t.st}
 	var key strings.Builder
 	for _, term := range terms {
 		c := t.cols[term.Column]
@@ -80,7 +81,7 @@ func (o *order[R]) compareIDs(a, b int) int {
 // compare orders two rows.
 func (o *order[R]) compare(a *R, aID int, b *R, bID int) int {
 	for i, c := range o.cols {
-		if x := o.compareValues(i, c.Get(a), c.Get(b)); x != 0 {
+		if x := o.compareValues(i, c.Get(a, o.st), c.Get(b, o.st)); x != 0 {
 			return x
 		}
 	}
@@ -98,7 +99,7 @@ type Key struct {
 func (o *order[R]) keyOf(r *R, id int) Key {
 	k := Key{Values: make([]Value, len(o.cols)), ID: id}
 	for i, c := range o.cols {
-		k.Values[i] = c.Get(r)
+		k.Values[i] = c.Get(r, o.st)
 	}
 	return k
 }
@@ -106,7 +107,7 @@ func (o *order[R]) keyOf(r *R, id int) Key {
 // compareKey orders a row against a key.
 func (o *order[R]) compareKey(r *R, id int, k Key) int {
 	for i, c := range o.cols {
-		if x := o.compareValues(i, c.Get(r), k.Values[i]); x != 0 {
+		if x := o.compareValues(i, c.Get(r, o.st), k.Values[i]); x != 0 {
 			return x
 		}
 	}
@@ -116,7 +117,7 @@ func (o *order[R]) compareKey(r *R, id int, k Key) int {
 // reversed returns the order backwards (for `last`/`before` pages). NULLs stay last in
 // the forward order, so they come first backwards.
 func (o *order[R]) reversed() *order[R] {
-	r := &order[R]{key: "rev:" + o.key, cols: o.cols, desc: make([]bool, len(o.desc)), idDsc: !o.idDsc}
+	r := &order[R]{st: o.st, key: "rev:" + o.key, cols: o.cols, desc: make([]bool, len(o.desc)), idDsc: !o.idDsc}
 	for i, d := range o.desc {
 		r.desc[i] = !d
 	}

@@ -72,7 +72,7 @@ func (t *table[R]) page(rows *Set, p Page) (Result, error) {
 	res.Cursors = make([][]any, len(slots))
 	for i, s := range slots {
 		res.IDs[i] = t.ids[s]
-		res.Cursors[i] = o.cursorValues(o.keyOf(t.rows[s], t.ids[s]))
+		res.Cursors[i] = o.cursorValues(o.keyOf(&t.rows[s], t.ids[s]))
 	}
 	return res, nil
 }
@@ -106,9 +106,9 @@ func (t *table[R]) walkSorted(o *order[R], rows *Set, from, to *Key, want int, b
 	case from == nil:
 		p = rs.last()
 	default:
-		p = rs.search(func(s uint32) int { return o.compareKey(t.rows[s], t.ids[s], *from) })
+		p = rs.search(func(s uint32) int { return o.compareKey(&t.rows[s], t.ids[s], *from) })
 		if !backward {
-			if rs.valid(p) && o.compareKey(t.rows[rs.at(p)], t.ids[rs.at(p)], *from) == 0 {
+			if rs.valid(p) && o.compareKey(&t.rows[rs.at(p)], t.ids[rs.at(p)], *from) == 0 {
 				p = rs.next(p)
 			}
 		} else {
@@ -122,7 +122,7 @@ func (t *table[R]) walkSorted(o *order[R], rows *Set, from, to *Key, want int, b
 			continue
 		}
 		if to != nil {
-			c := o.compareKey(t.rows[s], t.ids[s], *to)
+			c := o.compareKey(&t.rows[s], t.ids[s], *to)
 			if (!backward && c >= 0) || (backward && c <= 0) {
 				break
 			}
@@ -146,7 +146,7 @@ func (t *table[R]) collect(o *order[R], rows *Set, from, to *Key, want int) []ui
 	it := rows.Iterator()
 	for it.HasNext() {
 		s := it.Next()
-		r, id := t.rows[s], t.ids[s]
+		r, id := &t.rows[s], t.ids[s]
 		if from != nil && o.compareKey(r, id, *from) <= 0 {
 			continue
 		}
@@ -155,13 +155,13 @@ func (t *table[R]) collect(o *order[R], rows *Set, from, to *Key, want int) []ui
 		}
 		if h.Len() < want {
 			heap.Push(h, s)
-		} else if o.compare(r, id, t.rows[h.slots[0]], t.ids[h.slots[0]]) < 0 {
+		} else if o.compare(r, id, &t.rows[h.slots[0]], t.ids[h.slots[0]]) < 0 {
 			h.slots[0] = s
 			heap.Fix(h, 0)
 		}
 	}
 	out := h.slots
-	slices.SortFunc(out, func(a, b uint32) int { return o.compare(t.rows[a], t.ids[a], t.rows[b], t.ids[b]) })
+	slices.SortFunc(out, func(a, b uint32) int { return o.compare(&t.rows[a], t.ids[a], &t.rows[b], t.ids[b]) })
 	return out
 }
 
@@ -175,7 +175,7 @@ type worst[R any] struct {
 func (h *worst[R]) Len() int { return len(h.slots) }
 func (h *worst[R]) Less(i, j int) bool {
 	a, b := h.slots[i], h.slots[j]
-	return h.o.compare(h.t.rows[a], h.t.ids[a], h.t.rows[b], h.t.ids[b]) > 0
+	return h.o.compare(&h.t.rows[a], h.t.ids[a], &h.t.rows[b], h.t.ids[b]) > 0
 }
 func (h *worst[R]) Swap(i, j int) { h.slots[i], h.slots[j] = h.slots[j], h.slots[i] }
 func (h *worst[R]) Push(x any)    { h.slots = append(h.slots, x.(uint32)) }

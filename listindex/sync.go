@@ -30,7 +30,7 @@ type source struct {
 // the database's changes (Sync, Follow).
 func Open(ctx context.Context, q Querier, dialectName string, feed *changefeed.Feed, log *slog.Logger) (*Index, error) {
 	ix := New()
-	src := &source{rd: reader{q: q, dialect: dialectName, words: &words{}}, feed: feed, log: log}
+	src := &source{rd: reader{q: q, dialect: dialectName}, feed: feed, log: log}
 	src.cond = sync.NewCond(&src.mu)
 	ix.source = src
 	start := time.Now()
@@ -144,8 +144,8 @@ func (ix *Index) step(ctx context.Context) error {
 	// The changed rows are read at once, not one statement after another: every query
 	// waiting on this sync waits for the slowest only.
 	var (
-		tasks    map[int]*TaskRow
-		cases    map[int]*CaseRow
+		tasks    map[int]*taskData
+		cases    map[int]*caseData
 		starters map[int][]int
 	)
 	g, gctx := errgroup.WithContext(ctx)
@@ -175,6 +175,8 @@ func (ix *Index) step(ctx context.Context) error {
 			ix.removeTask(id)
 		}
 	}
+	ix.tasks.compact()
+	ix.cases.compact()
 	ix.mu.Unlock()
 	src.pos = next
 	return nil

@@ -2,6 +2,7 @@ package listindex
 
 import (
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -52,11 +53,11 @@ func (t Type) compare(a, b Value) int {
 type Column[R any] struct {
 	Name    string // the where input's field name: name, createdAt, state, …
 	Type    Type
-	Get     func(*R) Value
+	Get     func(*R, *store) Value
 	Indexed bool // keep each value's rows: equality and membership filters read them
 	// Fold, when set, returns the text in lower case, kept with the row so that
 	// case-insensitive filters do not fold every row they test.
-	Fold func(*R) string
+	Fold func(*R, *store) string
 }
 
 // key is a value as the column's value sets hold it: an enum by its name.
@@ -79,8 +80,14 @@ func (c *Column[R]) same(a, b Value) bool {
 // step with every change: the rows of each value of the indexed columns, the rows sorted
 // in each order asked for so far, and the rows matching each costly condition asked for
 // so far. Callers hold the Index's lock: shared to read, exclusive to change.
+//
+// Rows are kept by value in one array and hold no pointers (their texts are in st), so
+// the garbage collector never scans them.
 type table[R any] struct {
-	rows   []*R
+	rows   []R
+	st     store
+	move   func(r *R, at text) // points a row's texts at where compact copied them
+	own    func(r *R) text     // all of a row's texts
 	ids    []int
 	slotOf map[int]uint32
 	free   []uint32
@@ -96,8 +103,8 @@ type table[R any] struct {
 	asked   map[string]int // keyed conditions not kept yet: how often asked
 }
 
-func newTable[R any](cols []*Column[R]) *table[R] {
-	t := &table[R]{slotOf: map[int]uint32{}, cols: map[string]*Column[R]{}, values: map[string]map[Value]*Set{},
+func newTable[R any](cols []*Column[R], own func(*R) text, move func(*R, text)) *table[R] {
+	t := &table[R]{st: newStore(), own: own, move: move, slotOf: map[int]uint32{}, cols: map[string]*Column[R]{}, values: map[string]map[Value]*Set{},
 		sorted: map[string]*sortedRows[R]{}, memo: map[string]*memoRows[R]{}}
 	for _, c := range cols {
 		t.cols[c.Name] = c
@@ -108,24 +115,27 @@ func newTable[R any](cols []*Column[R]) *table[R] {
 	return t
 }
 
-// row returns the row of an id, if present.
+// row returns the row of an id, if present. The pointer is valid while the caller
+// holds the lock.
 func (t *table[R]) row(id int) (*R, uint32, bool) {
 	s, ok := t.slotOf[id]
 	if !ok {
 		return nil, 0, false
 	}
-	return t.rows[s], s, true
+	return &t.rows[s], s, true
 }
 
 // put stores the row of id, replacing an older one, and returns its slot and the row it
-// replaced (nil for a new one).
-func (t *table[R]) put(id int, r *R) (uint32, *R) {
+// replaced (false for a new one). The old row's texts stay readable until the next
+// compact.
+func (t *table[R]) put(id int, r R) (uint32, R, bool) {
 	if s, ok := t.slotOf[id]; ok {
 		old := t.rows[s]
-		t.unindex(s, old)
+		t.unindex(s, &old)
 		t.rows[s] = r
-		t.index(s, r, old)
-		return s, old
+		t.index(s, &t.rows[s], &old)
+		t.st.drop(t.own(&old))
+		return s, old, true
 	}
 	var s uint32
 	if n := len(t.free); n > 0 {
@@ -137,35 +147,57 @@ func (t *table[R]) put(id int, r *R) (uint32, *R) {
 	}
 	t.slotOf[id] = s
 	t.live.Add(s)
-	t.index(s, r, nil)
-	return s, nil
+	t.index(s, &t.rows[s], nil)
+	var none R
+	return s, none, false
 }
 
-// remove drops the row of id and returns its slot and row (nil when absent).
-func (t *table[R]) remove(id int) (uint32, *R) {
+// remove drops the row of id and returns its slot and row (false when absent).
+func (t *table[R]) remove(id int) (uint32, R, bool) {
+	var none R
 	s, ok := t.slotOf[id]
 	if !ok {
-		return 0, nil
+		return 0, none, false
 	}
 	old := t.rows[s]
-	t.unindex(s, old)
+	t.unindex(s, &old)
 	for _, o := range t.sorted {
-		o.remove(t, s, old)
+		o.remove(t, s, &old)
 	}
 	for _, m := range t.memo {
 		m.rows.Remove(s)
 	}
 	delete(t.slotOf, id)
 	t.live.Remove(s)
-	t.rows[s], t.ids[s] = nil, 0
+	t.rows[s], t.ids[s] = none, 0
 	t.free = append(t.free, s)
-	return s, old
+	t.st.drop(t.own(&old))
+	return s, old, true
+}
+
+// compact copies the texts of the live rows into a new array once most of the old one
+// is texts of replaced rows. Strings read from the old array stay valid: it is only
+// dropped, never changed.
+func (t *table[R]) compact() {
+	if !t.st.wasteful() {
+		return
+	}
+	b := make([]byte, 0, max(len(t.st.b)-t.st.dead, 0))
+	t.live.Iterate(func(s uint32) bool {
+		r := &t.rows[s]
+		own := t.own(r)
+		at := text{uint32(len(b)), own.n}
+		b = append(b, t.st.bytes(own)...)
+		t.move(r, at)
+		return true
+	})
+	t.st.b, t.st.dead = b, 0
 }
 
 func (t *table[R]) unindex(s uint32, r *R) {
 	for name, m := range t.values {
 		c := t.cols[name]
-		if set := m[c.key(c.Get(r))]; set != nil {
+		if set := m[c.key(c.Get(r, &t.st))]; set != nil {
 			set.Remove(s)
 		}
 	}
@@ -176,10 +208,11 @@ func (t *table[R]) unindex(s uint32, r *R) {
 func (t *table[R]) index(s uint32, r, old *R) {
 	for name, m := range t.values {
 		c := t.cols[name]
-		v := c.key(c.Get(r))
+		v := c.key(c.Get(r, &t.st))
 		set := m[v]
 		if set == nil {
 			set = roaring.New()
+			v.S = strings.Clone(v.S) // the key outlives the store's array
 			m[v] = set
 		}
 		set.Add(s)
@@ -241,11 +274,12 @@ func (t *table[R]) memoFor(key string, now bool, match func(*R) bool) *Set {
 		return nil
 	}
 	rows := roaring.New()
-	for s, r := range t.rows {
-		if r != nil && match(r) {
-			rows.Add(uint32(s))
+	t.live.Iterate(func(s uint32) bool {
+		if match(&t.rows[s]) {
+			rows.Add(s)
 		}
-	}
+		return true
+	})
 	t.cacheMu.Lock()
 	defer t.cacheMu.Unlock()
 	if m := t.memo[key]; m != nil {
@@ -288,7 +322,7 @@ func (t *table[R]) sortedBy(o *order[R]) *sortedRows[R] {
 	t.live.Iterate(func(s uint32) bool {
 		at := len(flat)
 		for _, c := range o.cols {
-			flat = append(flat, c.Get(t.rows[s]))
+			flat = append(flat, c.Get(&t.rows[s], &t.st))
 		}
 		entries = append(entries, entry{vals: flat[at:len(flat):len(flat)], id: t.ids[s], slot: s})
 		return true
@@ -320,7 +354,7 @@ func (t *table[R]) sortedBy(o *order[R]) *sortedRows[R] {
 
 // search returns the first place whose row is not before (r, id).
 func (sr *sortedRows[R]) search(t *table[R], r *R, id int) pos {
-	return sr.slots.search(func(s uint32) int { return sr.ord.compare(t.rows[s], t.ids[s], r, id) })
+	return sr.slots.search(func(s uint32) int { return sr.ord.compare(&t.rows[s], t.ids[s], r, id) })
 }
 
 func (sr *sortedRows[R]) remove(t *table[R], s uint32, old *R) {
@@ -329,7 +363,7 @@ func (sr *sortedRows[R]) remove(t *table[R], s uint32, old *R) {
 		if x == s {
 			return 0
 		}
-		return sr.ord.compare(t.rows[x], t.ids[x], old, t.ids[s])
+		return sr.ord.compare(&t.rows[x], t.ids[x], old, t.ids[s])
 	})
 	ok := sr.slots.valid(p) && sr.slots.at(p) == s
 	if !ok {
