@@ -205,8 +205,8 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	// asked next finds them applied and waits only for one read of the feed (a failure
 	// here shows in that query's own sync).
 	published := s.Work.Changed
-	s.Work.Changed = func(ctx context.Context, tasks, cases []int) {
-		published(ctx, tasks, cases)
+	s.Work.Changed = func(ctx context.Context, c workflow.Change) {
+		published(ctx, c)
 		go index.Sync(life)
 	}
 	tuneGC(index.Rows(), s.log)
@@ -262,8 +262,8 @@ func (s *Server) publishChanges() {
 	s.Work.Assigned = func(ctx context.Context, kind string, tasks []int) {
 		publish(ctx, live.Event{Kind: live.KindWork, Assigned: tasks, Assignment: kind})
 	}
-	s.Work.Changed = func(ctx context.Context, tasks, cases []int) {
-		publish(ctx, live.Event{Kind: live.KindWork, Tasks: tasks, Cases: cases})
+	s.Work.Changed = func(ctx context.Context, c workflow.Change) {
+		publish(ctx, live.Event{Kind: live.KindWork, Tasks: c.Tasks, Cases: c.Cases, Created: c.Created})
 	}
 	s.Dir.SessionsEnded = func(ctx context.Context, users []int) {
 		publish(ctx, live.Event{Kind: live.KindSessions, Users: users})

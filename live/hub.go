@@ -3,8 +3,8 @@ package live
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
-	"time"
 
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/businesscase"
@@ -248,10 +248,10 @@ func (h *Hub) run(events <-chan Event) {
 			continue
 		}
 		if len(e.Tasks) > 0 {
-			h.dispatchTasks(e.Tasks)
+			h.dispatchTasks(e.Tasks, e.Created)
 		}
 		if len(e.Cases) > 0 {
-			h.dispatchCases(e.Cases)
+			h.dispatchCases(e.Cases, e.Created)
 		}
 		if len(e.Assigned) > 0 {
 			h.dispatchAssigned(e.Assignment, e.Assigned)
@@ -259,7 +259,7 @@ func (h *Hub) run(events <-chan Event) {
 	}
 }
 
-func (h *Hub) dispatchTasks(ids []int) {
+func (h *Hub) dispatchTasks(ids, created []int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, g := range grouped(h.tasks) {
@@ -280,7 +280,7 @@ func (h *Hub) dispatchTasks(ids []int) {
 			got := map[int]bool{}
 			for _, t := range visible {
 				got[t.ID] = true
-				kind := kindOf(t.CreatedAt, t.UpdatedAt)
+				kind := kindOf(t.ID, created)
 				s.seen[t.ID] = true
 				s.send(eventToken{d, t.ID, kind}, TaskChange{Kind: kind, ID: t.ID, Task: t})
 			}
@@ -304,7 +304,7 @@ func gone(seen, visible map[int]bool, ids []int) []int {
 	return out
 }
 
-func (h *Hub) dispatchCases(ids []int) {
+func (h *Hub) dispatchCases(ids, created []int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, g := range grouped(h.cases) {
@@ -318,7 +318,7 @@ func (h *Hub) dispatchCases(ids []int) {
 			got := map[int]bool{}
 			for _, c := range visible {
 				got[c.ID] = true
-				kind := kindOf(c.CreatedAt, c.UpdatedAt)
+				kind := kindOf(c.ID, created)
 				s.seen[c.ID] = true
 				s.send(eventToken{d, c.ID, kind}, CaseChange{Kind: kind, ID: c.ID, Case: c})
 			}
@@ -329,10 +329,9 @@ func (h *Hub) dispatchCases(ids []int) {
 	}
 }
 
-// kindOf tells a new object from a changed one: ent stamps created_at and updated_at
-// separately on create, so "unchanged since creation" allows a few milliseconds.
-func kindOf(created, updated time.Time) string {
-	if updated.Sub(created) < 50*time.Millisecond {
+// kindOf tells a new object from a changed one by the event's created ids.
+func kindOf(id int, created []int) string {
+	if slices.Contains(created, id) {
 		return Created
 	}
 	return Changed
