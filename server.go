@@ -97,6 +97,7 @@ type Server struct {
 	Documents  *documents.Service
 	Work       *workflow.Engine
 	Lists      *lists.Lists
+	Index      *listindex.Index // the task and case list index (lists, live audiences)
 	Bus        live.Bus
 	Hub        *live.Hub
 	Charts     *statistics.Service
@@ -210,6 +211,7 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 		go index.Sync(life)
 	}
 	tuneGC(index.Rows(), s.log)
+	s.Index = index
 	s.Lists = lists.New(db.Client, s.Policy, index)
 	s.Handler = s.routes(cfg)
 	return s, nil

@@ -98,16 +98,12 @@ func (ix *Index) removeTask(id int) {
 
 // postTask adds a task to (or drops it from) the sources that reach it.
 func (ix *Index) postTask(s uint32, r *TaskRow, f func(map[int]*Set, int, uint32)) {
-	if r.State != "DELAYED" {
-		for _, rs := range r.Responsibles {
-			switch {
-			case rs.Expiry:
-			case rs.RoleID != 0:
-				f(ix.byRole, rs.RoleID, s)
-			case rs.UserID != 0:
-				f(ix.byUser, rs.UserID, s)
-			}
-		}
+	roles, users := r.responsibleSources()
+	for _, id := range roles {
+		f(ix.byRole, id, s)
+	}
+	for _, id := range users {
+		f(ix.byUser, id, s)
 	}
 	if r.WorkerID != 0 {
 		f(ix.byWorker, r.WorkerID, s)
