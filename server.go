@@ -187,21 +187,23 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 		s.Work.Mailer = m
 	}
 	s.publishChanges()
-	go s.followPolicy(events)
-	s.Hub = live.NewHub(db.Client, s.Bus, s.log)
-	s.Charts = statistics.New(db.Client, db.Dialect, db.TimeZone)
 	life, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.Feeds = statistics.NewFeeds(s.Hub.Changes(life), s.log)
-	s.Cleanup = cleanup.New(db.Client, db.Dialect, s.Settings, s.log)
-	go s.Cleanup.Schedule(life)
 	feed := changefeed.New(db.ReadSQL(), db.Dialect).WithWriter(db)
 	index, err := listindex.Open(sys, db.ReadSQL(), db.Dialect, feed, s.log)
 	if err != nil {
 		cancel()
+		s.Bus.Close()
 		return nil, err
 	}
 	go index.Follow(life, time.Second)
+	// The hub computes each event's audience from the index's rows and the policy.
+	s.Hub = live.NewHub(db.Client, s.Policy, index, s.Bus, s.log)
+	go s.followPolicy(events)
+	s.Charts = statistics.New(db.Client, db.Dialect, db.TimeZone)
+	s.Feeds = statistics.NewFeeds(s.Hub.Changes(life), s.log)
+	s.Cleanup = cleanup.New(db.Client, db.Dialect, s.Settings, s.log)
+	go s.Cleanup.Schedule(life)
 	// Read this server's own writes into the index right after they commit, so a list
 	// asked next finds them applied and waits only for one read of the feed (a failure
 	// here shows in that query's own sync).
@@ -294,6 +296,8 @@ func (s *Server) followPolicy(events <-chan live.Event) {
 			if err := s.Policy.Sync(ctx, s.DB.Client); err != nil {
 				s.log.Error("follow policy change", "err", err)
 			}
+			// Open subscriptions see what their viewers' new rights let them see.
+			s.Hub.PolicyChanged()
 		}
 	}()
 	defer func() { close(syncs); <-synced }()
