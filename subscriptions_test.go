@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,9 @@ import (
 type wsClient struct {
 	t    *testing.T
 	conn *websocket.Conn
+	once sync.Once
+	msgs chan wsMessage // see drain
+	err  error          // why msgs closed
 }
 
 func subscribe(t *testing.T, srv *servertest.Server, token, query string) *wsClient {
