@@ -38,6 +38,26 @@ func drain(t *testing.T, c *wsClient, quiet time.Duration) []liveEvent {
 	}
 }
 
+// nextEvent waits for the socket's next task event.
+func nextEvent(t *testing.T, c *wsClient) liveEvent {
+	t.Helper()
+	c.stream()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case m, ok := <-c.msgs:
+			if !ok {
+				t.Fatalf("the socket closed (%v)", c.err)
+			}
+			if m.Type == "next" {
+				return liveEvent{m.Payload.Data.TaskUpdated.Kind, m.Payload.Data.TaskUpdated.ID}
+			}
+		case <-deadline:
+			t.Fatal("no event within 10 s")
+		}
+	}
+}
+
 // stream starts the socket's reader goroutine (once), which answers the server's
 // pings: a client that stays silent for a while is dropped.
 func (c *wsClient) stream() {
@@ -112,9 +132,17 @@ func TestDistinctViewersGetTheirEvents(t *testing.T) {
 		admin.MustDo(t, `{ processes { edges { node { id } } } }`, nil, &procs)
 		bobID := viewerID(t, clients["bob"])
 
+		// The audience is who may see the task when the hub dispatches the event: the
+		// next change waits until an admin socket (admin sees every task) got this one.
+		witness := subscribe(t, srv, admin.Token, `subscription { taskUpdated { kind id } }`)
+		witness.stream()
 		want := map[string][]liveEvent{}
 		sent := map[string]map[string]bool{}
 		expect := func(id, kind string) {
+			t.Helper()
+			if got := nextEvent(t, witness); got != (liveEvent{kind, id}) {
+				t.Fatalf("the witness got %v, want %s %s", got, kind, id)
+			}
 			for _, n := range names {
 				if sent[n] == nil {
 					sent[n] = map[string]bool{}

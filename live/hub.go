@@ -380,6 +380,14 @@ func (h *Hub) run(events <-chan Event) {
 			h.resync()
 			continue
 		}
+		if e.Kind == KindPolicy {
+			// A change made on this server is applied already: events after it must be
+			// decided with it. One from another server is re-evaluated again once this
+			// server's policy follower has read it (PolicyChanged).
+			n++
+			h.reevaluateViewers(ctx, n)
+			continue
+		}
 		if e.Kind != KindWork {
 			continue
 		}
