@@ -97,6 +97,7 @@ type Server struct {
 	Documents  *documents.Service
 	Work       *workflow.Engine
 	Lists      *lists.Lists
+	Index      *listindex.Index // the task and case list index (lists, live audiences)
 	Bus        live.Bus
 	Hub        *live.Hub
 	Charts     *statistics.Service
@@ -186,30 +187,33 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 		s.Work.Mailer = m
 	}
 	s.publishChanges()
-	go s.followPolicy(events)
-	s.Hub = live.NewHub(db.Client, s.Bus, s.log)
-	s.Charts = statistics.New(db.Client, db.Dialect, db.TimeZone)
 	life, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.Feeds = statistics.NewFeeds(s.Hub.Changes(life), s.log)
-	s.Cleanup = cleanup.New(db.Client, db.Dialect, s.Settings, s.log)
-	go s.Cleanup.Schedule(life)
 	feed := changefeed.New(db.ReadSQL(), db.Dialect).WithWriter(db)
 	index, err := listindex.Open(sys, db.ReadSQL(), db.Dialect, feed, s.log)
 	if err != nil {
 		cancel()
+		s.Bus.Close()
 		return nil, err
 	}
 	go index.Follow(life, time.Second)
+	// The hub computes each event's audience from the index's rows and the policy.
+	s.Hub = live.NewHub(db.Client, s.Policy, index, s.Bus, s.log)
+	go s.followPolicy(events)
+	s.Charts = statistics.New(db.Client, db.Dialect, db.TimeZone)
+	s.Feeds = statistics.NewFeeds(s.Hub.Changes(life), s.log)
+	s.Cleanup = cleanup.New(db.Client, db.Dialect, s.Settings, s.log)
+	go s.Cleanup.Schedule(life)
 	// Read this server's own writes into the index right after they commit, so a list
 	// asked next finds them applied and waits only for one read of the feed (a failure
 	// here shows in that query's own sync).
 	published := s.Work.Changed
-	s.Work.Changed = func(ctx context.Context, tasks, cases []int) {
-		published(ctx, tasks, cases)
+	s.Work.Changed = func(ctx context.Context, c workflow.Change) {
+		published(ctx, c)
 		go index.Sync(life)
 	}
 	tuneGC(index.Rows(), s.log)
+	s.Index = index
 	s.Lists = lists.New(db.Client, s.Policy, index)
 	s.Handler = s.routes(cfg)
 	return s, nil
@@ -262,8 +266,8 @@ func (s *Server) publishChanges() {
 	s.Work.Assigned = func(ctx context.Context, kind string, tasks []int) {
 		publish(ctx, live.Event{Kind: live.KindWork, Assigned: tasks, Assignment: kind})
 	}
-	s.Work.Changed = func(ctx context.Context, tasks, cases []int) {
-		publish(ctx, live.Event{Kind: live.KindWork, Tasks: tasks, Cases: cases})
+	s.Work.Changed = func(ctx context.Context, c workflow.Change) {
+		publish(ctx, live.Event{Kind: live.KindWork, Tasks: c.Tasks, Cases: c.Cases, Created: c.Created})
 	}
 	s.Dir.SessionsEnded = func(ctx context.Context, users []int) {
 		publish(ctx, live.Event{Kind: live.KindSessions, Users: users})
@@ -292,6 +296,8 @@ func (s *Server) followPolicy(events <-chan live.Event) {
 			if err := s.Policy.Sync(ctx, s.DB.Client); err != nil {
 				s.log.Error("follow policy change", "err", err)
 			}
+			// Open subscriptions see what their viewers' new rights let them see.
+			s.Hub.PolicyChanged()
 		}
 	}()
 	defer func() { close(syncs); <-synced }()

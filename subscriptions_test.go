@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,9 @@ import (
 type wsClient struct {
 	t    *testing.T
 	conn *websocket.Conn
+	once sync.Once
+	msgs chan wsMessage // see drain
+	err  error          // why msgs closed
 }
 
 func subscribe(t *testing.T, srv *servertest.Server, token, query string) *wsClient {
@@ -48,7 +52,13 @@ type wsMessage struct {
 		Data struct {
 			TaskUpdated struct {
 				Kind string
+				ID   string
 				Task struct{ ID, Name, State string }
+			}
+			CaseUpdated struct {
+				Kind string
+				ID   string
+				Case *struct{ ID, Name string }
 			}
 			AnnouncementChanged *struct {
 				Enabled bool
@@ -139,6 +149,63 @@ func TestTaskSubscriptions(t *testing.T) {
 		var m wsMessage
 		if err := sub.conn.ReadJSON(&m); err == nil && m.Type == "next" {
 			t.Fatalf("a revoked subscriber still receives %+v", m)
+		}
+	})
+}
+
+// TestChangeKinds: the kind of a change is the one the write made, carried by the event:
+// a started process's task and case arrive CREATED, a note on a case that already
+// existed arrives CHANGED (it once arrived CREATED, guessed from its timestamps), and
+// so does starting the new task.
+func TestChangeKinds(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		srv := servertest.Start(t, dialect, demo())
+		admin, bob := srv.Login(t, "admin", "admin"), srv.Login(t, "bob", "bob")
+		tasks := subscribe(t, srv, admin.Token, `subscription { taskUpdated { kind id task { id name } } }`)
+		cases := subscribe(t, srv, admin.Token, `subscription { caseUpdated { kind id case { id name } } }`)
+		var procs struct {
+			Processes struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
+		}
+		admin.MustDo(t, `{ processes { edges { node { id } } } }`, nil, &procs)
+		var started struct {
+			StartProcess struct {
+				Case struct{ ID string }
+				Task struct{ ID string }
+			}
+		}
+		bob.MustDo(t, fmt.Sprintf(`mutation { startProcess(input: {processId: "%s"}) { case { id } task { id } } }`, procs.Processes.Edges[0].Node.ID), nil, &started)
+		taskEvent := func() (string, string) {
+			t.Helper()
+			m := tasks.next()
+			if m.Type != "next" || len(m.Payload.Errors) > 0 {
+				t.Fatalf("want a task event, got %+v", m)
+			}
+			return m.Payload.Data.TaskUpdated.Kind, m.Payload.Data.TaskUpdated.ID
+		}
+		caseEvent := func() (string, string) {
+			t.Helper()
+			m := cases.next()
+			if m.Type != "next" || len(m.Payload.Errors) > 0 {
+				t.Fatalf("want a case event, got %+v", m)
+			}
+			return m.Payload.Data.CaseUpdated.Kind, m.Payload.Data.CaseUpdated.ID
+		}
+		if k, id := taskEvent(); k != "CREATED" || id != started.StartProcess.Task.ID {
+			t.Fatalf("new task: got %s %s, want CREATED %s", k, id, started.StartProcess.Task.ID)
+		}
+		if k, id := caseEvent(); k != "CREATED" || id != started.StartProcess.Case.ID {
+			t.Fatalf("new case: got %s %s, want CREATED %s", k, id, started.StartProcess.Case.ID)
+		}
+		// A note right away: the case is milliseconds old, and still CHANGED.
+		admin.MustDo(t, fmt.Sprintf(`mutation { addCaseNote(input: {caseId: "%s", content: "a note"}) { note { id } } }`, started.StartProcess.Case.ID), nil, nil)
+		if k, id := caseEvent(); k != "CHANGED" || id != started.StartProcess.Case.ID {
+			t.Fatalf("note on the case: got %s %s, want CHANGED", k, id)
+		}
+		bob.MustDo(t, fmt.Sprintf(`mutation { startTask(input: {id: "%s"}) { task { id } } }`, started.StartProcess.Task.ID), nil, nil)
+		if k, id := taskEvent(); k != "CHANGED" || id != started.StartProcess.Task.ID {
+			t.Fatalf("started task: got %s %s, want CHANGED", k, id)
 		}
 	})
 }

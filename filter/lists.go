@@ -3,6 +3,7 @@ package filter
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -472,4 +473,22 @@ func decodeCaseWhere(fields map[string]any, at string) (*ent.CaseWhereInput, err
 		return nil, err
 	}
 	return w, nil
+}
+
+// errNeedsDatabase stops a compilation that met a part only the database evaluates.
+var errNeedsDatabase = errors.New("the filter needs the database")
+
+// TaskCondInMemory compiles a task where input into a condition the index evaluates
+// alone (a live subscription's filter, tested on each event's row). false: some part
+// needs the database (the caller evaluates the ent where input there instead).
+func TaskCondInMemory(raw any, arg string) (*taskCond, bool, error) {
+	needs := func(any) ([]int, []int, error) { return nil, nil, errNeedsDatabase }
+	c, err := TaskCond(raw, arg, Resolve{
+		Tasks: func(w *ent.TaskWhereInput) ([]int, []int, error) { return needs(w) },
+		Cases: func(w *ent.CaseWhereInput) ([]int, []int, error) { return needs(w) },
+	})
+	if errors.Is(err, errNeedsDatabase) {
+		return nil, false, nil
+	}
+	return c, err == nil, err
 }

@@ -2,9 +2,14 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/filter"
+	"github.com/portico-dev/portico/live"
 )
 
 // MaxSubscriptionsPerConnection bounds what one websocket may hold open.
@@ -31,4 +36,32 @@ func takeSlot(ctx context.Context) error {
 	}
 	context.AfterFunc(ctx, func() { n.Add(-1) })
 	return nil
+}
+
+// liveTaskFilter turns taskUpdated's where argument (raw: as the client wrote it) into
+// the hub's filter: a condition of the list index evaluated on each event's row when the
+// index holds what it reads, else the ent where input, evaluated by the database.
+// Subscribers with equal filters share one evaluation per event.
+func liveTaskFilter(raw any, where *ent.TaskWhereInput) (*live.TaskFilter, error) {
+	if where == nil || raw == nil {
+		return nil, nil
+	}
+	cond, inMemory, err := filter.TaskCondInMemory(raw, "")
+	if err != nil {
+		return nil, err
+	}
+	key, err := json.Marshal(raw) // maps marshal with sorted keys: equal filters, equal keys
+	if err != nil {
+		return nil, fmt.Errorf("filter key: %w", err)
+	}
+	if inMemory && cond == nil {
+		return nil, nil // a filter that keeps every task
+	}
+	if inMemory {
+		return &live.TaskFilter{Key: string(key), Cond: cond}, nil
+	}
+	if _, err := where.P(); err != nil {
+		return nil, err
+	}
+	return &live.TaskFilter{Key: string(key), DB: where.Filter}, nil
 }

@@ -7,69 +7,53 @@ package graph
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 
-	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/graph/model"
 	"github.com/portico-dev/portico/live"
-	"github.com/portico-dev/portico/workflow"
 )
 
 // TaskUpdated is the resolver for the taskUpdated field.
 func (r *subscriptionResolver) TaskUpdated(ctx context.Context, where *ent.TaskWhereInput) (<-chan *model.TaskEvent, error) {
-	s, err := r.Policy.SubjectFrom(ctx)
-	if err != nil {
+	if _, err := r.Policy.SubjectFrom(ctx); err != nil {
 		return nil, err
+	}
+	f, err := liveTaskFilter(rawArg(ctx, "where"), where)
+	if err != nil {
+		return nil, err // refused now rather than at the first event
 	}
 	if err := takeSlot(ctx); err != nil {
 		return nil, err
 	}
-	key := strconv.Itoa(s.UserID)
-	var filter func(*ent.TaskQuery) (*ent.TaskQuery, error)
-	if where != nil {
-		if _, err := where.Filter(r.Client.Task.Query()); err != nil {
-			return nil, err // refused now rather than at the first event
-		}
-		filter = where.Filter
-		key = fmt.Sprintf("%d/%p", s.UserID, where) // filters with added predicates do not compare: no sharing
-	}
-	return live.Tasks(r.Hub, ctx, key, filter, func(c live.TaskChange) *model.TaskEvent {
+	return live.Tasks(r.Hub, ctx, f, func(c live.TaskChange) *model.TaskEvent {
 		return &model.TaskEvent{Kind: model.ChangeKind(c.Kind), ID: c.ID, Task: c.Task}
-	}), nil
+	})
 }
 
 // CaseUpdated is the resolver for the caseUpdated field.
 func (r *subscriptionResolver) CaseUpdated(ctx context.Context) (<-chan *model.CaseEvent, error) {
-	s, err := r.Policy.SubjectFrom(ctx)
-	if err != nil {
+	if _, err := r.Policy.SubjectFrom(ctx); err != nil {
 		return nil, err
 	}
 	if err := takeSlot(ctx); err != nil {
 		return nil, err
 	}
-	return live.Cases(r.Hub, ctx, strconv.Itoa(s.UserID), func(c live.CaseChange) *model.CaseEvent {
+	return live.Cases(r.Hub, ctx, func(c live.CaseChange) *model.CaseEvent {
 		return &model.CaseEvent{Kind: model.ChangeKind(c.Kind), ID: c.ID, Case: c.Case}
-	}), nil
+	})
 }
 
 // Notifications is the resolver for the notifications field.
 func (r *subscriptionResolver) Notifications(ctx context.Context) (<-chan *model.Notification, error) {
-	s, err := r.Policy.SubjectFrom(ctx)
-	if err != nil {
+	if _, err := r.Policy.SubjectFrom(ctx); err != nil {
 		return nil, err
 	}
 	if err := takeSlot(ctx); err != nil {
 		return nil, err
 	}
-	users, roles := s.WorkAs(auth.FromContext(ctx))
-	mine := func(q *ent.TaskQuery) (*ent.TaskQuery, error) {
-		return q.Where(workflow.TaskAssignedTo(users, roles)), nil
-	}
-	return live.Notifications(r.Hub, ctx, strconv.Itoa(s.UserID), mine, func(n live.Notification) *model.Notification {
+	return live.Notifications(r.Hub, ctx, func(n live.Notification) *model.Notification {
 		return &model.Notification{Kind: model.NotificationKind(n.Kind), Task: n.Task}
-	}), nil
+	})
 }
 
 // Subscription returns SubscriptionResolver implementation.

@@ -100,17 +100,12 @@ func (ix *Index) removeTask(id int) {
 
 // postTask adds a task to (or drops it from) the sources that reach it.
 func (ix *Index) postTask(s uint32, r *TaskRow, f func(map[int]*Set, int, uint32)) {
-	st := &ix.tasks.st
-	if st.words[r.state] != "DELAYED" {
-		st.responsibles(r.resp, func(rs Responsible) {
-			switch {
-			case rs.Expiry:
-			case rs.RoleID != 0:
-				f(ix.byRole, rs.RoleID, s)
-			case rs.UserID != 0:
-				f(ix.byUser, rs.UserID, s)
-			}
-		})
+	roles, users := ix.responsibleSources(r)
+	for _, id := range roles {
+		f(ix.byRole, id, s)
+	}
+	for _, id := range users {
+		f(ix.byUser, id, s)
 	}
 	if r.System {
 		ix.system.Add(s)

@@ -395,3 +395,63 @@ func TestListsMatchThePlainQuery(t *testing.T) {
 		t.Run("after writes", check)
 	})
 }
+
+// TestAudienceMatchesThePlainQuery: the audience of a live event (policy's SeesTask and
+// SeesCase over the index's reach of one row) is exactly who the SQL predicates let see
+// the row, for every demo viewer and every task and case, before and after writes.
+func TestAudienceMatchesThePlainQuery(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		w := newWorld(t, dialect, 2)
+		ix, c := w.srv.Index, w.srv.DB.Client
+		check := func(t *testing.T) {
+			if err := ix.Sync(w.sys); err != nil {
+				t.Fatal(err)
+			}
+			allTasks, allCases := c.Task.Query().IDsX(w.sys), c.BusinessCase.Query().IDsX(w.sys)
+			for viewer := range w.clients {
+				ctx := w.viewerCtx(viewer)
+				s, err := w.srv.Policy.Subject(w.users[viewer])
+				if err != nil {
+					t.Fatal(err)
+				}
+				v := auth.FromContext(ctx)
+				visible := c.Task.Query().IDsX(ctx)
+				for _, id := range allTasks {
+					r, ok := ix.TaskReach(id)
+					if !ok {
+						t.Fatalf("task %d not in the index", id)
+					}
+					if got, want := s.SeesTask(v, r), slices.Contains(visible, id); got != want {
+						t.Errorf("%s, task %d: SeesTask %v, the plain query %v (reach %+v)", viewer, id, got, want, r)
+					}
+				}
+				visible = c.BusinessCase.Query().IDsX(ctx)
+				for _, id := range allCases {
+					r, ok := ix.CaseReach(id)
+					if !ok {
+						t.Fatalf("case %d not in the index", id)
+					}
+					if got, want := s.SeesCase(v, r), slices.Contains(visible, id); got != want {
+						t.Errorf("%s, case %d: SeesCase %v, the plain query %v", viewer, id, got, want)
+					}
+				}
+			}
+		}
+		t.Run("as seeded", check)
+		some := c.Task.Query().Limit(40).AllX(w.sys)
+		for i, tk := range some {
+			switch i % 4 {
+			case 0:
+				c.Task.UpdateOne(tk).SetState(task.StateDELAYED).ExecX(w.sys)
+			case 1:
+				c.TaskResponsible.Create().SetTaskID(tk.ID).SetUserID(w.users["alice"]).SaveX(w.sys)
+			case 2:
+				c.Task.UpdateOne(tk).SetWorkerID(w.users["bob"]).ExecX(w.sys)
+			case 3:
+				c.Task.UpdateOne(tk).SetSystem(!tk.System).ExecX(w.sys)
+			}
+		}
+		c.BusinessCase.Update().Where(businesscase.CategoryEQ("HR")).SetOwnerID(w.users["carol"]).ExecX(w.sys)
+		t.Run("after writes", check)
+	})
+}

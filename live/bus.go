@@ -33,6 +33,9 @@ type Event struct {
 	Kind   string `json:"k"`
 	Tasks  []int  `json:"t,omitempty"`
 	Cases  []int  `json:"c,omitempty"`
+	// Created are the ids among Tasks and Cases that the write created (the others
+	// changed): the kind travels with the event instead of being guessed on arrival.
+	Created []int `json:"n,omitempty"`
 	// Assigned tasks got new responsibles; Assignment says how (ASSIGNED, DELEGATED,
 	// EXPIRING).
 	Assigned   []int  `json:"a,omitempty"`

@@ -2,14 +2,18 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
-	"time"
 
+	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/task"
+	"github.com/portico-dev/portico/listindex"
 	"github.com/portico-dev/portico/outlet"
+	"github.com/portico-dev/portico/policy"
 )
 
 // Change kinds delivered to subscribers.
@@ -29,7 +33,7 @@ type TaskChange struct {
 
 // Notification tells a subscriber a task was assigned or delegated to it or its roles.
 type Notification struct {
-	Kind string // ASSIGNED or DELEGATED
+	Kind string // ASSIGNED, DELEGATED or EXPIRING
 	Task *ent.Task
 }
 
@@ -41,170 +45,285 @@ type CaseChange struct {
 	Case *ent.BusinessCase // nil for Deleted
 }
 
-// Hub turns the bus's work events into per-subscriber task and case events. Each event
-// is checked against what the subscriber may see at that moment, with the same
-// visibility predicates as queries: one query per group of subscribers that share a
-// viewer and a filter, not one per subscriber.
+// EventsLostMessage and EventsLostCode end subscriptions that missed events.
+const (
+	EventsLostMessage = outlet.EventsLostMessage
+	EventsLostCode    = outlet.EventsLostCode
+)
+
+// Hub turns the bus's work events into per-subscriber task, case and notification
+// events. For each event it computes the audience once: the index's reach of the row
+// (its responsibles, worker, case involvement) finds the candidate viewers in an index
+// of the subscribed viewers by role and user, and policy's SeesTask or SeesCase decides
+// for each (the visibility rule stated once, in policy). The row is read once, by id,
+// for all of them. So an event costs its audience and their sockets, not the viewers
+// times a query; the database is read before the hub's lock is taken, never under it.
+//
+// Subscribers are grouped by viewer (user and whom it substitutes) and filter: a group
+// shares its decisions and its renderings (one per event, whatever its socket count).
 type Hub struct {
 	client *ent.Client
+	policy *policy.Policy
+	index  *listindex.Index
 	log    *slog.Logger
-	mu     sync.Mutex
-	tasks  map[*sub[TaskChange, *ent.TaskQuery]]struct{}
-	cases  map[*sub[CaseChange, *ent.BusinessCaseQuery]]struct{}
-	notes  map[*sub[Notification, *ent.TaskQuery]]struct{}
+	// reevaluate asks the dispatch loop to re-read every viewer's subject (a policy
+	// change); one pending request covers any number.
+	reevaluate chan struct{}
+
+	mu       sync.Mutex
+	viewers  map[string]*viewer
+	byRole   map[int]map[*viewer]struct{} // viewers whose responsible roles include it
+	byUser   map[int]map[*viewer]struct{} // viewers who are it or substitute it
+	allTasks map[*viewer]struct{}         // TaskReadAll
+	allCases map[*viewer]struct{}         // CaseReadAll
+	// sent records the viewers a task or case was sent to while they may see it: an
+	// event about it concerns them too (it may have to say DELETED).
+	sent map[int]map[*viewer]struct{}
 	// changes wake those who recompute derived numbers (charts) after work or policy
 	// changes.
 	changes map[chan struct{}]struct{}
 }
 
-type sub[C any, Q any] struct {
-	ctx    context.Context // the subscriber's: carries its viewer
-	key    string          // viewer and filter: subscribers with one key share a query
-	filter func(Q) (Q, error)
-	send   func(token any, c C) // hands an event to the subscriber, never blocking; see eventToken
-	lost   func()               // tells the subscriber events were lost (nil: it cannot be told)
-	seen   map[int]bool         // ids delivered, to tell DELETED when one disappears
+// viewer is a user as its sockets see: its subject and what reaches it.
+type viewer struct {
+	key     string
+	v       *auth.Viewer
+	subject *policy.Subject
+	reach   policy.Reach
+	tasks   map[string]*group[TaskChange] // by filter key ("" none)
+	cases   *group[CaseChange]
+	notes   *group[Notification]
 }
 
-// buffer is how many events a subscriber may lag behind before it misses some.
-const buffer = 256
+func (v *viewer) empty() bool { return len(v.tasks) == 0 && v.cases == nil && v.notes == nil }
+
+// group is a viewer's subscriptions of one feed with one filter.
+type group[C any] struct {
+	filter *TaskFilter
+	subs   map[*sink[C]]struct{}
+	seen   map[int]bool // ids sent and still visible, to tell DELETED when one leaves
+}
+
+func newGroup[C any](f *TaskFilter) *group[C] {
+	return &group[C]{filter: f, subs: map[*sink[C]]struct{}{}, seen: map[int]bool{}}
+}
+
+// sink is one subscription of a group: its outlet.Sub behind the conversion to the
+// GraphQL type.
+type sink[C any] struct {
+	ctx  context.Context
+	send func(token any, c C)
+	lost func()
+}
+
+// TaskFilter is a taskUpdated filter. Key is equal for equal filters. Cond is evaluated
+// on the event's row in memory; a filter the index cannot evaluate has DB instead, run
+// by the database under the viewer's read rules, once per group and event.
+type TaskFilter struct {
+	Key  string
+	Cond *listindex.Cond[listindex.TaskRow]
+	DB   func(*ent.TaskQuery) (*ent.TaskQuery, error)
+}
 
 // NewHub starts dispatching the bus's work events; it stops when the bus closes.
-func NewHub(client *ent.Client, bus Bus, log *slog.Logger) *Hub {
-	h := &Hub{client: client, log: log,
-		tasks:   map[*sub[TaskChange, *ent.TaskQuery]]struct{}{},
-		cases:   map[*sub[CaseChange, *ent.BusinessCaseQuery]]struct{}{},
-		notes:   map[*sub[Notification, *ent.TaskQuery]]struct{}{},
-		changes: map[chan struct{}]struct{}{}}
+func NewHub(client *ent.Client, p *policy.Policy, ix *listindex.Index, bus Bus, log *slog.Logger) *Hub {
+	h := &Hub{client: client, policy: p, index: ix, log: log, reevaluate: make(chan struct{}, 1),
+		viewers: map[string]*viewer{}, byRole: map[int]map[*viewer]struct{}{}, byUser: map[int]map[*viewer]struct{}{},
+		allTasks: map[*viewer]struct{}{}, allCases: map[*viewer]struct{}{}, sent: map[int]map[*viewer]struct{}{}, changes: map[chan struct{}]struct{}{}}
 	events, _ := bus.Subscribe()
 	go h.run(events)
 	return h
 }
 
-// Tasks subscribes the viewer of ctx to changes of the tasks it may see that match filter
-// (nil for all). key must be equal for equal viewers and filters. conv turns each change
-// into what the returned channel carries, so the GraphQL executor reads the hub's channel
-// directly, with no goroutine in between. The channel closes when ctx ends.
-func Tasks[E any](h *Hub, ctx context.Context, key string, filter func(*ent.TaskQuery) (*ent.TaskQuery, error), conv func(TaskChange) E) <-chan E {
-	return add(h, h.tasks, &sub[TaskChange, *ent.TaskQuery]{ctx: ctx, key: key, filter: filter, seen: map[int]bool{}}, conv)
+// viewerKey names the viewer of a subscription: users with equal keys see the same.
+func viewerKey(v *auth.Viewer) string {
+	return fmt.Sprint(v.UserID, v.SubstituteFor, v.SubstituteRoles)
+}
+
+// Tasks subscribes the viewer of ctx to changes of the tasks it may see that match
+// filter (nil for all). conv turns each change into what the returned channel carries.
+func Tasks[E any](h *Hub, ctx context.Context, filter *TaskFilter, conv func(TaskChange) E) (<-chan E, error) {
+	key := ""
+	if filter != nil {
+		key = filter.Key
+	}
+	return add(h, ctx, conv, func(v *viewer) *group[TaskChange] {
+		if v.tasks[key] == nil {
+			v.tasks[key] = newGroup[TaskChange](filter)
+		}
+		return v.tasks[key]
+	}, func(v *viewer) {
+		if g := v.tasks[key]; g != nil && len(g.subs) == 0 {
+			delete(v.tasks, key)
+		}
+	})
 }
 
 // Cases subscribes the viewer of ctx to changes of the cases it may see.
-func Cases[E any](h *Hub, ctx context.Context, key string, conv func(CaseChange) E) <-chan E {
-	return add(h, h.cases, &sub[CaseChange, *ent.BusinessCaseQuery]{ctx: ctx, key: key, seen: map[int]bool{}}, conv)
+func Cases[E any](h *Hub, ctx context.Context, conv func(CaseChange) E) (<-chan E, error) {
+	return add(h, ctx, conv, func(v *viewer) *group[CaseChange] {
+		if v.cases == nil {
+			v.cases = newGroup[CaseChange](nil)
+		}
+		return v.cases
+	}, func(v *viewer) {
+		if v.cases != nil && len(v.cases.subs) == 0 {
+			v.cases = nil
+		}
+	})
 }
 
-// Notifications subscribes the viewer of ctx to tasks newly assigned or delegated to it;
-// mine narrows a task query to the tasks whose responsibles include the viewer, its roles
-// or whom it substitutes.
-func Notifications[E any](h *Hub, ctx context.Context, key string, mine func(*ent.TaskQuery) (*ent.TaskQuery, error), conv func(Notification) E) <-chan E {
-	return add(h, h.notes, &sub[Notification, *ent.TaskQuery]{ctx: ctx, key: key, filter: mine}, conv)
+// Notifications subscribes the viewer of ctx to tasks newly assigned or delegated to it,
+// its roles or whom it substitutes, and theirs about to expire.
+func Notifications[E any](h *Hub, ctx context.Context, conv func(Notification) E) (<-chan E, error) {
+	return add(h, ctx, conv, func(v *viewer) *group[Notification] {
+		if v.notes == nil {
+			v.notes = newGroup[Notification](nil)
+		}
+		return v.notes
+	}, func(v *viewer) {
+		if v.notes != nil && len(v.notes.subs) == 0 {
+			v.notes = nil
+		}
+	})
 }
 
-func (h *Hub) dispatchAssigned(kind string, ids []int) {
+// add registers a subscription in the group of its viewer that pick returns, until its
+// context ends; prune drops the group once empty. Nothing waits for the end: with
+// thousands of idle subscribers a goroutine each would be most of their memory.
+func add[C, E any](h *Hub, ctx context.Context, conv func(C) E, pick func(*viewer) *group[C], prune func(*viewer)) (<-chan E, error) {
+	av := auth.FromContext(ctx)
+	if av == nil {
+		return nil, fmt.Errorf("live subscription without a viewer")
+	}
+	subject, err := h.policy.Subject(av.UserID)
+	if err != nil {
+		return nil, err
+	}
+	sub := outlet.NewSub[E](ctx, false)
+	sk := &sink[C]{ctx: ctx, send: func(token any, c C) { sub.Send(token, conv(c)) }, lost: sub.Lost}
+	key := viewerKey(av)
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, g := range grouped(h.notes) {
-		q, err := g[0].filter(h.client.Task.Query().Where(task.IDIn(ids...)))
-		if err != nil {
-			continue
+	v := h.viewers[key]
+	if v == nil {
+		v = &viewer{key: key, v: av, subject: subject, reach: subject.Reach(av), tasks: map[string]*group[TaskChange]{}}
+		h.viewers[key] = v
+		h.indexViewer(v, true)
+	}
+	pick(v).subs[sk] = struct{}{}
+	h.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(pick(v).subs, sk)
+		prune(v)
+		if v.empty() && h.viewers[key] == v {
+			delete(h.viewers, key)
+			h.indexViewer(v, false)
+			h.forget(v)
 		}
-		mine, err := q.All(g[0].ctx)
-		if err != nil {
-			h.log.Warn("notification visibility", "err", err)
-			continue
+	})
+	return sub.C(), nil
+}
+
+// indexViewer adds v to (or removes it from) the index of viewers by what reaches them;
+// h.mu is held.
+func (h *Hub) indexViewer(v *viewer, in bool) {
+	put := func(m map[int]map[*viewer]struct{}, k int) {
+		if in {
+			if m[k] == nil {
+				m[k] = map[*viewer]struct{}{}
+			}
+			m[k][v] = struct{}{}
+		} else if m[k] != nil {
+			delete(m[k], v)
+			if len(m[k]) == 0 {
+				delete(m, k)
+			}
 		}
-		d := new(byte)
-		for _, s := range g {
-			for _, t := range mine {
-				s.send(eventToken{d, t.ID, kind}, Notification{Kind: kind, Task: t})
+	}
+	for _, r := range v.reach.Roles {
+		put(h.byRole, r)
+	}
+	for _, u := range v.reach.Users {
+		put(h.byUser, u)
+	}
+	for _, all := range []struct {
+		m  map[*viewer]struct{}
+		on bool
+	}{{h.allTasks, v.reach.AllTasks}, {h.allCases, v.reach.AllCases}} {
+		if in && all.on {
+			all.m[v] = struct{}{}
+		} else {
+			delete(all.m, v)
+		}
+	}
+}
+
+// taskCandidates adds to out the viewers the task's row may reach: a superset of its
+// audience, which SeesTask narrows. h.mu is held.
+func (h *Hub) taskCandidates(r listindex.TaskReach, out map[*viewer]struct{}) {
+	for v := range h.allTasks {
+		out[v] = struct{}{}
+	}
+	for _, role := range r.Roles {
+		for v := range h.byRole[role] {
+			out[v] = struct{}{}
+		}
+	}
+	for _, users := range [][]int{r.Users, {r.Worker}, r.Involved} {
+		for _, u := range users {
+			for v := range h.byUser[u] {
+				out[v] = struct{}{}
 			}
 		}
 	}
 }
 
-// add registers s until its context ends, then closes its channel. Nothing waits for
-// the end: with thousands of idle subscribers a goroutine each is most of their memory.
-// When the transport drives the subscription (package outlet), events go to it instead,
-// rendered once per token for all subscribers of a group.
-func add[C, Q, E any](h *Hub, subs map[*sub[C, Q]]struct{}, s *sub[C, Q], conv func(C) E) <-chan E {
-	to := outlet.Bind(s.ctx)
-	out := make(chan E, buffer)
-	s.send = func(_ any, c C) {
-		select {
-		case out <- conv(c):
-		default: // the subscriber lags buffer events behind: it misses this one
-		}
+// PolicyChanged has every viewer's rights re-read (after a role, membership or grant
+// change): what each may see is re-evaluated at once, and a task or case it was sent
+// and may no longer see arrives as DELETED.
+func (h *Hub) PolicyChanged() {
+	select {
+	case h.reevaluate <- struct{}{}:
+	default:
 	}
-	if to != nil {
-		out = make(chan E, 1) // filled right before the transport reads it
-		s.send = func(token any, c C) {
-			to.Deliver(token, func() {
-				select {
-				case out <- conv(c):
-				default:
-				}
-			})
-		}
-		s.lost = func() { to.End(EventsLostMessage, EventsLostCode) }
-	}
-	h.mu.Lock()
-	subs[s] = struct{}{}
-	h.mu.Unlock()
-	// Dispatches send under h.mu, so none is sending when out closes. A bound channel
-	// stays open: the transport may still push a late event into it.
-	context.AfterFunc(s.ctx, func() {
-		h.mu.Lock()
-		delete(subs, s)
-		if to == nil {
-			close(out)
-		}
-		h.mu.Unlock()
-	})
-	return out
 }
 
 // What subscribers are told when events may have been lost (the bus listener
 // reconnected, or this server fell behind it): no silent gaps.
-const (
-	EventsLostMessage = "events may have been lost; subscribe again and refetch"
-	EventsLostCode    = "EVENTS_LOST"
-)
 
 // resync ends every task, case and notification subscription with EventsLostCode:
 // their clients resubscribe and refetch. (Chart feeds recompute on the change signal,
-// announcements re-read the settings.) Subscribers no transport drives cannot be told.
+// announcements re-read the settings.)
 func (h *Hub) resync() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	lostAll(h.tasks)
-	lostAll(h.cases)
-	lostAll(h.notes)
-}
-
-func lostAll[C, Q any](subs map[*sub[C, Q]]struct{}) {
-	for s := range subs {
-		if s.lost != nil {
-			s.lost()
+	for _, v := range h.viewers {
+		for _, g := range v.tasks {
+			lostAll(g)
 		}
+		lostAll(v.cases)
+		lostAll(v.notes)
 	}
 }
 
-// eventToken names one event as a group of subscribers (one viewer, one filter) gets
-// it: equal tokens carry equal values, so the transport renders them once.
+func lostAll[C any](g *group[C]) {
+	if g == nil {
+		return
+	}
+	for s := range g.subs {
+		s.lost()
+	}
+}
+
+// eventToken names one event as a group of subscribers gets it: equal tokens carry
+// equal values, so the transport renders them once per group.
 type eventToken struct {
-	dispatch *byte // one per group and dispatch
-	id       int
-	kind     string
-}
-
-// grouped returns the subscribers by key: each group shares one visibility query.
-func grouped[C, Q any](subs map[*sub[C, Q]]struct{}) map[string][]*sub[C, Q] {
-	groups := map[string][]*sub[C, Q]{}
-	for s := range subs {
-		groups[s.key] = append(groups[s.key], s)
-	}
-	return groups
+	group any
+	id    int
+	kind  string
+	n     uint64 // the dispatch
 }
 
 // Changes returns a channel that receives a signal after committed work or policy
@@ -236,7 +355,24 @@ func (h *Hub) signalChanges() {
 }
 
 func (h *Hub) run(events <-chan Event) {
-	for e := range events {
+	// The hub's own reads: the rows of an event, once for its whole audience, and the
+	// index's sync. Each subscriber's rendering runs in its own context.
+	ctx := policy.SystemContext(context.Background())
+	var n uint64
+	for {
+		var e Event
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			e = ev
+		case <-h.reevaluate:
+			h.signalChanges()
+			n++
+			h.reevaluateViewers(ctx, n)
+			continue
+		}
 		if e.Kind != KindSettings && e.Kind != KindSessions { // neither changes what charts show
 			h.signalChanges()
 		}
@@ -244,96 +380,384 @@ func (h *Hub) run(events <-chan Event) {
 			h.resync()
 			continue
 		}
+		if e.Kind == KindPolicy {
+			// A change made on this server is applied already: events after it must be
+			// decided with it. One from another server is re-evaluated again once this
+			// server's policy follower has read it (PolicyChanged).
+			n++
+			h.reevaluateViewers(ctx, n)
+			continue
+		}
 		if e.Kind != KindWork {
 			continue
 		}
-		if len(e.Tasks) > 0 {
-			h.dispatchTasks(e.Tasks)
-		}
-		if len(e.Cases) > 0 {
-			h.dispatchCases(e.Cases)
-		}
-		if len(e.Assigned) > 0 {
-			h.dispatchAssigned(e.Assignment, e.Assigned)
-		}
-	}
-}
-
-func (h *Hub) dispatchTasks(ids []int) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, g := range grouped(h.tasks) {
-		q := h.client.Task.Query().Where(task.IDIn(ids...))
-		var err error
-		if g[0].filter != nil {
-			if q, err = g[0].filter(q); err != nil {
-				continue
-			}
-		}
-		visible, err := q.All(g[0].ctx)
-		if err != nil {
-			h.log.Warn("task event visibility", "err", err)
+		if err := h.index.Sync(ctx); err != nil {
+			// Without the rows' reach the audience is unknown: nobody may miss the event.
+			h.log.Warn("live: list index sync", "err", err)
+			h.resync()
 			continue
 		}
-		d := new(byte)
-		for _, s := range g {
-			got := map[int]bool{}
-			for _, t := range visible {
-				got[t.ID] = true
-				kind := kindOf(t.CreatedAt, t.UpdatedAt)
-				s.seen[t.ID] = true
-				s.send(eventToken{d, t.ID, kind}, TaskChange{Kind: kind, ID: t.ID, Task: t})
-			}
-			for _, id := range gone(s.seen, got, ids) {
-				s.send(eventToken{d, id, Deleted}, TaskChange{Kind: Deleted, ID: id})
-			}
+		n++
+		if len(e.Tasks) > 0 {
+			h.dispatchTasks(ctx, n, e.Tasks, e.Created)
+		}
+		if len(e.Cases) > 0 {
+			h.dispatchCases(ctx, n, e.Cases, e.Created)
+		}
+		if len(e.Assigned) > 0 {
+			h.dispatchAssigned(ctx, n, e.Assignment, e.Assigned)
 		}
 	}
 }
 
-// gone returns the ids among ids that the subscriber was sent (seen) but may no longer
-// see (not in visible), and forgets them: each leaves with one DELETED event.
-func gone(seen, visible map[int]bool, ids []int) []int {
-	var out []int
-	for _, id := range ids {
-		if seen[id] && !visible[id] {
-			delete(seen, id)
-			out = append(out, id)
+// kindOf tells a new object from a changed one by the event's created ids.
+func kindOf(id int, created []int) string {
+	if slices.Contains(created, id) {
+		return Created
+	}
+	return Changed
+}
+
+// delivery is one event for one group's subscribers, decided under the lock and sent
+// after it.
+type delivery[C any] struct {
+	subs  []*sink[C]
+	token eventToken
+	c     C
+}
+
+func (d delivery[C]) send() {
+	for _, s := range d.subs {
+		s.send(d.token, d.c)
+	}
+}
+
+// decide records what group g of viewer v gets for id, visible or not (to it and its
+// filter), and returns its delivery: the change while it may see it, DELETED once when
+// it stops, nothing otherwise. h.mu is held.
+func decide[C any](h *Hub, v *viewer, g *group[C], id int, visible bool, kind string, n uint64, change func(kind string) C) (delivery[C], bool) {
+	if !visible {
+		if !g.seen[id] {
+			return delivery[C]{}, false
 		}
+		delete(g.seen, id)
+		kind = Deleted
+	} else if !g.seen[id] {
+		g.seen[id] = true
+		if h.sent[id] == nil {
+			h.sent[id] = map[*viewer]struct{}{}
+		}
+		h.sent[id][v] = struct{}{}
+	}
+	subs := make([]*sink[C], 0, len(g.subs))
+	for s := range g.subs {
+		subs = append(subs, s)
+	}
+	return delivery[C]{subs: subs, token: eventToken{g, id, kind, n}, c: change(kind)}, true
+}
+
+// forget drops a viewer leaving the hub from the record of who was sent what; h.mu is
+// held.
+func (h *Hub) forget(v *viewer) {
+	drop := func(seen map[int]bool) {
+		for id := range seen {
+			if m := h.sent[id]; m != nil {
+				delete(m, v)
+				if len(m) == 0 {
+					delete(h.sent, id)
+				}
+			}
+		}
+	}
+	for _, g := range v.tasks {
+		drop(g.seen)
+	}
+	if v.cases != nil {
+		drop(v.cases.seen)
+	}
+}
+
+// concerned returns the viewers an event about id concerns: its audience and those it
+// was sent to before (who may have to be told DELETED). h.mu is held.
+func (h *Hub) concerned(id int, audience map[*viewer]struct{}) map[*viewer]struct{} {
+	out := make(map[*viewer]struct{}, len(audience)+len(h.sent[id]))
+	for v := range audience {
+		out[v] = struct{}{}
+	}
+	for v := range h.sent[id] {
+		out[v] = struct{}{}
 	}
 	return out
 }
 
-func (h *Hub) dispatchCases(ids []int) {
+func (h *Hub) dispatchTasks(ctx context.Context, n uint64, ids, created []int) {
+	rows, err := h.client.Task.Query().Where(task.IDIn(ids...)).All(ctx)
+	if err != nil {
+		h.log.Warn("live: read the tasks of an event", "err", err)
+		h.resync()
+		return
+	}
+	byID := map[int]*ent.Task{}
+	reach := map[int]listindex.TaskReach{}
+	for _, t := range rows {
+		if r, ok := h.index.TaskReach(t.ID); ok {
+			byID[t.ID], reach[t.ID] = t, r
+		}
+	}
+	// A group whose filter only the database can evaluate is decided after the lock.
+	type dbCheck struct {
+		v  *viewer
+		g  *group[TaskChange]
+		id int
+	}
+	var out []delivery[TaskChange]
+	var checks []dbCheck
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, g := range grouped(h.cases) {
-		visible, err := h.client.BusinessCase.Query().Where(businesscase.IDIn(ids...)).All(g[0].ctx)
+	for _, id := range ids {
+		audience := map[*viewer]struct{}{}
+		if r, ok := reach[id]; ok {
+			cands := map[*viewer]struct{}{}
+			h.taskCandidates(r, cands)
+			for v := range cands {
+				if len(v.tasks) > 0 && v.subject.SeesTask(v.v, r) {
+					audience[v] = struct{}{}
+				}
+			}
+		}
+		kind, t := kindOf(id, created), byID[id]
+		change := func(kind string) TaskChange {
+			if kind == Deleted {
+				return TaskChange{Kind: kind, ID: id}
+			}
+			return TaskChange{Kind: kind, ID: id, Task: t}
+		}
+		matches := map[string]bool{} // each in-memory filter once per event
+		for v := range h.concerned(id, audience) {
+			_, sees := audience[v]
+			for key, g := range v.tasks {
+				ok := sees
+				if ok && g.filter != nil {
+					if g.filter.Cond == nil {
+						checks = append(checks, dbCheck{v, g, id})
+						continue
+					}
+					m, done := matches[key]
+					if !done {
+						var err error
+						if m, err = h.index.TaskMatches(g.filter.Cond, id); err != nil {
+							h.log.Warn("live: task filter", "err", err)
+						}
+						matches[key] = m
+					}
+					ok = m
+				}
+				if d, send := decide(h, v, g, id, ok, kind, n, change); send {
+					out = append(out, d)
+				}
+			}
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range checks {
+		ok, err := h.dbMatches(c.g, c.id)
 		if err != nil {
-			h.log.Warn("case event visibility", "err", err)
+			h.log.Warn("live: task filter", "err", err)
 			continue
 		}
-		d := new(byte)
-		for _, s := range g {
-			got := map[int]bool{}
-			for _, c := range visible {
-				got[c.ID] = true
-				kind := kindOf(c.CreatedAt, c.UpdatedAt)
-				s.seen[c.ID] = true
-				s.send(eventToken{d, c.ID, kind}, CaseChange{Kind: kind, ID: c.ID, Case: c})
+		t := byID[c.id]
+		h.mu.Lock()
+		d, send := decide(h, c.v, c.g, c.id, ok, kindOf(c.id, created), n, func(kind string) TaskChange {
+			if kind == Deleted {
+				return TaskChange{Kind: kind, ID: c.id}
 			}
-			for _, id := range gone(s.seen, got, ids) {
-				s.send(eventToken{d, id, Deleted}, CaseChange{Kind: Deleted, ID: id})
-			}
+			return TaskChange{Kind: kind, ID: c.id, Task: t}
+		})
+		h.mu.Unlock()
+		if send {
+			out = append(out, d)
 		}
+	}
+	for _, d := range out {
+		d.send()
 	}
 }
 
-// kindOf tells a new object from a changed one: ent stamps created_at and updated_at
-// separately on create, so "unchanged since creation" allows a few milliseconds.
-func kindOf(created, updated time.Time) string {
-	if updated.Sub(created) < 50*time.Millisecond {
-		return Created
+// dbMatches evaluates a group's database filter on one task, in the context of one of
+// its subscribers (so under that viewer's read rules).
+func (h *Hub) dbMatches(g *group[TaskChange], id int) (bool, error) {
+	h.mu.Lock()
+	var ctx context.Context
+	for s := range g.subs {
+		if s.ctx.Err() == nil {
+			ctx = s.ctx
+			break
+		}
 	}
-	return Changed
+	h.mu.Unlock()
+	if ctx == nil {
+		return false, nil
+	}
+	q, err := g.filter.DB(h.client.Task.Query().Where(task.ID(id)))
+	if err != nil {
+		return false, err
+	}
+	return q.Exist(ctx)
+}
+
+func (h *Hub) dispatchCases(ctx context.Context, n uint64, ids, created []int) {
+	rows, err := h.client.BusinessCase.Query().Where(businesscase.IDIn(ids...)).All(ctx)
+	if err != nil {
+		h.log.Warn("live: read the cases of an event", "err", err)
+		h.resync()
+		return
+	}
+	byID := map[int]*ent.BusinessCase{}
+	reach := map[int]listindex.CaseReach{}
+	for _, c := range rows {
+		if r, ok := h.index.CaseReach(c.ID); ok {
+			byID[c.ID], reach[c.ID] = c, r
+		}
+	}
+	var out []delivery[CaseChange]
+	h.mu.Lock()
+	for _, id := range ids {
+		audience := map[*viewer]struct{}{}
+		if r, ok := reach[id]; ok {
+			cands := map[*viewer]struct{}{}
+			h.caseCandidates(r, cands)
+			for v := range cands {
+				if v.cases != nil && v.subject.SeesCase(v.v, r) {
+					audience[v] = struct{}{}
+				}
+			}
+		}
+		c := byID[id]
+		change := func(kind string) CaseChange {
+			if kind == Deleted {
+				return CaseChange{Kind: kind, ID: id}
+			}
+			return CaseChange{Kind: kind, ID: id, Case: c}
+		}
+		for v := range h.concerned(id, audience) {
+			if v.cases == nil {
+				continue
+			}
+			_, sees := audience[v]
+			if d, send := decide(h, v, v.cases, id, sees, kindOf(id, created), n, change); send {
+				out = append(out, d)
+			}
+		}
+	}
+	h.mu.Unlock()
+	for _, d := range out {
+		d.send()
+	}
+}
+
+// caseCandidates adds to out the viewers the case may reach (CaseReadAll, involved,
+// reached by one of its tasks); SeesCase narrows them. h.mu is held.
+func (h *Hub) caseCandidates(r listindex.CaseReach, out map[*viewer]struct{}) {
+	for v := range h.allCases {
+		out[v] = struct{}{}
+	}
+	for _, u := range r.Involved {
+		for v := range h.byUser[u] {
+			out[v] = struct{}{}
+		}
+	}
+	for _, t := range r.Tasks {
+		h.taskCandidates(t, out)
+	}
+}
+
+func (h *Hub) dispatchAssigned(ctx context.Context, n uint64, kind string, ids []int) {
+	rows, err := h.client.Task.Query().Where(task.IDIn(ids...)).All(ctx)
+	if err != nil {
+		h.log.Warn("live: read the tasks of a notification", "err", err)
+		h.resync()
+		return
+	}
+	var out []delivery[Notification]
+	h.mu.Lock()
+	for _, t := range rows {
+		r, ok := h.index.TaskReach(t.ID)
+		if !ok {
+			continue
+		}
+		cands := map[*viewer]struct{}{}
+		h.taskCandidates(r, cands)
+		for v := range cands {
+			if v.notes == nil || !v.subject.AssignedTo(v.v, r) || !v.subject.SeesTask(v.v, r) {
+				continue
+			}
+			subs := make([]*sink[Notification], 0, len(v.notes.subs))
+			for s := range v.notes.subs {
+				subs = append(subs, s)
+			}
+			out = append(out, delivery[Notification]{subs: subs, token: eventToken{v.notes, t.ID, kind, n}, c: Notification{Kind: kind, Task: t}})
+		}
+	}
+	h.mu.Unlock()
+	for _, d := range out {
+		d.send()
+	}
+}
+
+// reevaluateViewers re-reads every viewer's subject after a policy change, re-indexes
+// it, and tells each group DELETED for what it was sent and may no longer see.
+func (h *Hub) reevaluateViewers(ctx context.Context, n uint64) {
+	h.mu.Lock()
+	viewers := make([]*viewer, 0, len(h.viewers))
+	for _, v := range h.viewers {
+		viewers = append(viewers, v)
+	}
+	h.mu.Unlock()
+	// Subjects are computed outside the lock (the enforcer's work, per user).
+	subjects := make(map[*viewer]*policy.Subject, len(viewers))
+	for _, v := range viewers {
+		s, err := h.policy.Subject(v.v.UserID)
+		if err != nil {
+			h.log.Warn("live: re-read a viewer's rights", "user", v.v.UserID, "err", err)
+			continue
+		}
+		subjects[v] = s
+	}
+	var tasks []delivery[TaskChange]
+	var cases []delivery[CaseChange]
+	h.mu.Lock()
+	for v, s := range subjects {
+		if h.viewers[v.key] != v {
+			continue // left meanwhile
+		}
+		h.indexViewer(v, false)
+		v.subject, v.reach = s, s.Reach(v.v)
+		h.indexViewer(v, true)
+		for _, g := range v.tasks {
+			for id := range g.seen {
+				r, ok := h.index.TaskReach(id)
+				if ok && s.SeesTask(v.v, r) {
+					continue
+				}
+				d, _ := decide(h, v, g, id, false, Deleted, n, func(kind string) TaskChange { return TaskChange{Kind: kind, ID: id} })
+				tasks = append(tasks, d)
+			}
+		}
+		if v.cases != nil {
+			for id := range v.cases.seen {
+				r, ok := h.index.CaseReach(id)
+				if ok && s.SeesCase(v.v, r) {
+					continue
+				}
+				d, _ := decide(h, v, v.cases, id, false, Deleted, n, func(kind string) CaseChange { return CaseChange{Kind: kind, ID: id} })
+				cases = append(cases, d)
+			}
+		}
+	}
+	h.mu.Unlock()
+	for _, d := range tasks {
+		d.send()
+	}
+	for _, d := range cases {
+		d.send()
+	}
 }

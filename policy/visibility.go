@@ -250,3 +250,65 @@ func (s *Subject) caseRows(v *auth.Viewer) func(listindex.TaskView, listindex.Ca
 		return rows
 	}
 }
+
+// The audience of a live event: taskSources and CaseVisible for one row, turned around
+// (which viewers a row reaches) by package live's hub. Reach lists what to index a viewer
+// under; SeesTask and SeesCase decide. TestAudienceMatchesThePlainQuery (package lists)
+// holds them to the SQL predicates for many viewers and rows.
+
+// Reach is what reaches a subject's visible tasks and cases: an index of viewers by it
+// finds every viewer a task or case may reach (SeesTask and SeesCase then decide).
+type Reach struct {
+	AllTasks, AllCases bool
+	Users, Roles       []int // responsible users (itself, whom it substitutes) and roles
+}
+
+// Reach returns what reaches the subject's tasks and cases, as the viewer v.
+func (s *Subject) Reach(v *auth.Viewer) Reach {
+	src := s.taskSources(v)
+	return Reach{AllTasks: src.all, AllCases: s.Has(CaseReadAll), Users: src.users, Roles: src.roles}
+}
+
+// SeesTask reports whether the subject, as the viewer v, may see the task of r: rows
+// for one row.
+func (s *Subject) SeesTask(v *auth.Viewer, r listindex.TaskReach) bool {
+	return s.taskSources(v).reaches(r)
+}
+
+func (src taskSources) reaches(r listindex.TaskReach) bool {
+	if r.System && !src.system {
+		return false
+	}
+	return src.all || intersect(src.roles, r.Roles) || intersect(src.users, r.Users) ||
+		r.Worker == src.worker || src.cases && slices.Contains(r.Involved, src.worker)
+}
+
+// SeesCase reports whether the subject, as the viewer v, may see the case of r:
+// caseRows for one case.
+func (s *Subject) SeesCase(v *auth.Viewer, r listindex.CaseReach) bool {
+	if s.Has(CaseReadAll) || slices.Contains(r.Involved, s.UserID) {
+		return true
+	}
+	src := s.taskSources(v)
+	return slices.ContainsFunc(r.Tasks, src.reaches)
+}
+
+// AssignedTo reports whether the task of r is assigned to the subject, as the viewer v:
+// a current (not expiry) responsible is the user, one of its roles, or whom it
+// substitutes (workflow.TaskAssignedTo, for one row).
+func (s *Subject) AssignedTo(v *auth.Viewer, r listindex.TaskReach) bool {
+	users, roles := s.WorkAs(v)
+	return slices.ContainsFunc(r.Responsibles, func(rs listindex.Responsible) bool {
+		return !rs.Expiry && (rs.UserID != 0 && slices.Contains(users, rs.UserID) || rs.RoleID != 0 && slices.Contains(roles, rs.RoleID))
+	})
+}
+
+// intersect reports whether a and b share an element; both are short.
+func intersect(a, b []int) bool {
+	for _, x := range b {
+		if slices.Contains(a, x) {
+			return true
+		}
+	}
+	return false
+}

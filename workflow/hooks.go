@@ -16,8 +16,10 @@ import (
 // ent/schema/rank.go) from their state and priority on every create and update, bulk
 // ones included, and keeps the copies of each task's DELAYED state, system flag and creation
 // time on its responsibles in step, whatever code writes tasks, so the SQL visibility
-// predicate can answer from task_responsibles' indexes alone.
+// predicate can answer from task_responsibles' indexes alone. It also records which tasks
+// and cases a write creates, for the change kinds of its events.
 func InstallHooks(client *ent.Client) {
+	installCreatedHooks(client)
 	client.Task.Use(func(next ent.Mutator) ent.Mutator {
 		return hook.TaskFunc(func(ctx context.Context, m *ent.TaskMutation) (ent.Value, error) {
 			if s, ok := m.State(); ok {

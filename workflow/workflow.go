@@ -32,8 +32,9 @@ type Engine struct {
 	// Assigned, when set, is told after commit which tasks were newly assigned (kind
 	// ASSIGNED: created, or moved on expiry) or delegated (kind DELEGATED).
 	Assigned func(ctx context.Context, kind string, taskIDs []int)
-	// Changed, when set, is told after commit which tasks and cases a write touched.
-	Changed func(ctx context.Context, taskIDs, caseIDs []int)
+	// Changed, when set, is told after commit which tasks and cases a write touched,
+	// and which of them it created.
+	Changed func(ctx context.Context, c Change)
 }
 
 // New returns the engine over a database of the given ent dialect.
@@ -56,15 +57,27 @@ func (e *Engine) actor(ctx context.Context) (actor, error) {
 	return actor{userID: s.UserID, sub: s}, nil
 }
 
+// Change is what a committed write touched: tasks and cases, and which of them it
+// created (the others changed).
+type Change struct {
+	Tasks, Cases, Created []int
+}
+
 // write runs fn in the request's transaction and reports the touched ids after commit.
 func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, c *ent.Client) (taskIDs, caseIDs []int, err error)) error {
 	return database.InTx(ctx, e.client, func(ctx context.Context, tx *ent.Tx) error {
+		ctx, created := withCreatedRecord(ctx)
 		tids, cids, err := fn(ctx, tx.Client())
 		if err != nil {
 			return err
 		}
 		if e.Changed != nil && (len(tids) > 0 || len(cids) > 0) {
-			database.AfterCommit(tx, func() { e.Changed(ctx, tids, cids) })
+			database.AfterCommit(tx, func() {
+				created.mu.Lock()
+				c := Change{Tasks: tids, Cases: cids, Created: created.ids}
+				created.mu.Unlock()
+				e.Changed(ctx, c)
+			})
 		}
 		return nil
 	})

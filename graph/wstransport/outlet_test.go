@@ -161,9 +161,11 @@ type websockConn struct {
 	next string
 }
 
-// TestSlowClientIsDropped: a client that stops reading while events keep coming is
-// closed with 1013 once MaxQueue messages wait for it, instead of holding them all.
-func TestSlowClientIsDropped(t *testing.T) {
+// TestSlowSubscriberLosesEvents: a client that stops reading while events keep coming
+// does not make the server hold them all: once MaxQueue messages wait for it, the
+// waiting events are dropped and the subscription ends with EVENTS_LOST (the client
+// sees it after what was written before), never a silent gap; the connection stays.
+func TestSlowSubscriberLosesEvents(t *testing.T) {
 	tk := &ticker{}
 	srv := newTickServerWith(t, tk, wstransport.Options{MaxQueue: 4, WriteTimeout: time.Minute})
 	c := mustDial(t, srv, transportWS)
@@ -184,14 +186,26 @@ func TestSlowClientIsDropped(t *testing.T) {
 	}
 	c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	for {
-		_, _, err := c.ReadMessage()
-		if err == nil {
+		var m msg
+		if err := c.ReadJSON(&m); err != nil {
+			t.Fatalf("got %v, want the subscription's EVENTS_LOST error", err)
+		}
+		if m.Type == "next" {
 			continue
 		}
-		if !websocket.IsCloseError(err, websocket.CloseTryAgainLater) {
-			t.Fatalf("got %v, want close 1013", err)
+		if m.Type != "error" || m.ID != "s" || !strings.Contains(string(m.Payload), `"code":"EVENTS_LOST"`) {
+			t.Fatalf("got %s %s %s, want an EVENTS_LOST error", m.Type, m.ID, m.Payload)
 		}
-		return
+		break
+	}
+	// The connection still serves: the id is free again.
+	send(t, c, msg{Type: "subscribe", ID: "s", Payload: json.RawMessage(`{"query":"subscription { tick }"}`)})
+	deadline = time.Now().Add(5 * time.Second)
+	for tk.count() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("could not subscribe again")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

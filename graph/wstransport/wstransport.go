@@ -439,9 +439,12 @@ func (c *conn) queueLocked(it item) {
 	if c.closed {
 		return
 	}
-	if len(c.queue) >= c.t.opts.MaxQueue {
+	if len(c.queue) >= c.t.opts.MaxQueue && !c.shedLocked(it) {
 		go c.close(websocket.CloseTryAgainLater, "too slow: messages were lost; reconnect and refetch")
 		return
+	}
+	if it.sub != nil && (it.sub.ending || it.sub.ended.Load()) {
+		return // shed: its subscription was told it lost events
 	}
 	c.queue = append(c.queue, it)
 	if !c.writing {
@@ -449,6 +452,41 @@ func (c *conn) queueLocked(it item) {
 		c.t.schedule(c)
 	}
 }
+
+// shedLocked makes room in a full queue by dropping the events waiting in it, it
+// included: each subscription that had one dropped ends with EVENTS_LOST (its client
+// subscribes again and refetches), so no event is missed in silence and the connection
+// and its other subscriptions stay. It reports false when that frees no room (the
+// queue holds protocol messages only). c.mu is held.
+func (c *conn) shedLocked(it item) bool {
+	var lost []*subscription
+	kept := c.queue[:0]
+	for _, q := range c.queue {
+		if q.sub == nil {
+			kept = append(kept, q)
+		} else if !slices.Contains(lost, q.sub) {
+			lost = append(lost, q.sub)
+		}
+	}
+	if it.sub != nil && !slices.Contains(lost, it.sub) {
+		lost = append(lost, it.sub)
+	}
+	clear(c.queue[len(kept):])
+	c.queue = kept
+	if len(c.queue) >= c.t.opts.MaxQueue {
+		return false
+	}
+	for _, s := range lost {
+		s.endLocked(eventsLostMessage, eventsLostCode)
+	}
+	return true
+}
+
+// The error of a subscription whose events were shed; the same as package outlet's.
+const (
+	eventsLostMessage = outlet.EventsLostMessage
+	eventsLostCode    = outlet.EventsLostCode
+)
 
 // schedule hands c to the writer pool, starting a writer when all are busy.
 func (t *Transport) schedule(c *conn) {
@@ -719,9 +757,14 @@ func (s *subscription) Deliver(token any, push func()) {
 // End sends the client an error for the subscription, after what is queued, and ends it
 // then: events delivered before End still reach the client.
 func (s *subscription) End(message, code string) {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	s.endLocked(message, code)
+}
+
+// endLocked is End with c.mu held.
+func (s *subscription) endLocked(message, code string) {
 	c := s.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if s.ending || s.ended.Load() {
 		return
 	}
