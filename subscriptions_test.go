@@ -292,6 +292,8 @@ func TestExpiringNotification(t *testing.T) {
 	c.TaskResponsible.Create().SetTaskID(soon.ID).SetRoleID(first).ExecX(ctx)
 	later := c.Task.Create().SetName("Due later").SetCaseID(cs.ID).SetExpiryTimestamp(time.Now().Add(5 * time.Hour)).SaveX(ctx)
 	c.TaskResponsible.Create().SetTaskID(later.ID).SetRoleID(first).ExecX(ctx)
+	marker := c.Task.Create().SetName("Marker").SetCaseID(cs.ID).SaveX(ctx)
+	c.TaskResponsible.Create().SetTaskID(marker.ID).SetRoleID(first).ExecX(ctx)
 
 	alice, admin := srv.Login(t, "alice", "alice"), srv.Login(t, "admin", "admin")
 	sub := subscribe(t, srv, alice.Token, `subscription { notifications { kind task { name } } }`)
@@ -325,9 +327,10 @@ func TestExpiringNotification(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	delegate(later.ID)
+	delegate(later.ID) // to the responsible it has already: no second notification
+	delegate(marker.ID)
 	got = append(got, next(), next())
-	if strings.Join(got, ", ") != "DELEGATED Due later, EXPIRING Due soon, DELEGATED Due later" {
+	if strings.Join(got, ", ") != "DELEGATED Due later, EXPIRING Due soon, DELEGATED Marker" {
 		t.Fatalf("alice got %v", got)
 	}
 }

@@ -22086,7 +22086,7 @@ func (ec *executionContext) unmarshalInputDelegateTaskInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "userIds", "roleIds"}
+	fieldsInOrder := [...]string{"id", "userIds", "roleIds", "comment"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22114,6 +22114,13 @@ func (ec *executionContext) unmarshalInputDelegateTaskInput(ctx context.Context,
 				return it, err
 			}
 			it.RoleIds = data
+		case "comment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("comment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Comment = data
 		}
 	}
 	return it, nil

@@ -96,7 +96,7 @@ func (r *mutationResolver) CompleteTask(ctx context.Context, input model.Complet
 
 // DelegateTask is the resolver for the delegateTask field.
 func (r *mutationResolver) DelegateTask(ctx context.Context, input model.DelegateTaskInput) (*model.TaskPayload, error) {
-	return taskPayload(r.Work.Delegate(ctx, input.ID, input.UserIds, input.RoleIds))
+	return taskPayload(r.Work.Delegate(ctx, input.ID, input.UserIds, input.RoleIds, deref(input.Comment)))
 }
 
 // UpdateTask is the resolver for the updateTask field.

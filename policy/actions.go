@@ -43,6 +43,8 @@ type TaskFacts struct {
 	Working bool
 	// Taken: someone else is the task's worker (reserved or working it).
 	Taken bool
+	// CaseOwner: the viewer owns the task's case.
+	CaseOwner bool
 }
 
 // grantRule is one way to be allowed an action: a permission, optionally only under a
@@ -87,6 +89,7 @@ var taskRules = map[TaskAction]taskRule{
 	TaskDelegate: {grants: []grantRule{
 		{perm: TaskWriteActivator},
 		{perm: TaskWriteActivatorOwnTasks, only: mine, what: "your own personal or group tasks"},
+		{perm: CaseOwnerTaskDelegate, only: func(f TaskFacts) bool { return f.CaseOwner }, what: "tasks of cases you own"},
 	}, states: not(task.StateCREATED, task.StateDONE, task.StateDESTROYED, task.StateRESUMED, task.StateFAILED)},
 	TaskResetAction: {grants: []grantRule{
 		{perm: TaskReset},

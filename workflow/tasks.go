@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 	"time"
 
 	"github.com/portico-dev/portico/apperr"
@@ -103,13 +104,30 @@ func (e *Engine) move(ctx context.Context, id int, tr transition) (*ent.Task, er
 	return out, err
 }
 
-// Delegate replaces a task's responsibles with the given users and roles.
-func (e *Engine) Delegate(ctx context.Context, id int, userIDs, roleIDs []int) (*ent.Task, error) {
+// maxComment bounds a delegation's comment (it goes into the case history).
+const maxComment = 2000
+
+// Delegate replaces a task's responsibles with the given users and roles, with an
+// optional comment for the case history. Delegating an open task to the responsibles it
+// has already changes nothing: no event, note or notification.
+func (e *Engine) Delegate(ctx context.Context, id int, userIDs, roleIDs []int, comment string) (*ent.Task, error) {
 	if len(userIDs)+len(roleIDs) == 0 {
 		return nil, apperr.BadInput("give at least one user or role to delegate to")
 	}
+	comment = strings.TrimSpace(comment)
+	if n := utf8.RuneCountInString(comment); n > maxComment {
+		return nil, apperr.BadInput("the comment has %d characters; at most %d are allowed", n, maxComment)
+	}
 	var out *ent.Task
 	err := e.onTask(ctx, id, policy.TaskDelegate, func(ctx context.Context, c *ent.Client, a actor, t *ent.Task, f policy.TaskFacts) ([]int, []int, error) {
+		same, err := sameResponsibles(ctx, c, t.ID, userIDs, roleIDs)
+		if err != nil {
+			return nil, nil, err
+		}
+		if same && t.State != task.StatePARKED {
+			out = t
+			return nil, nil, nil
+		}
 		names, err := setResponsibles(ctx, c, t.ID, false, userIDs, roleIDs)
 		if err != nil {
 			return nil, nil, err
@@ -124,10 +142,16 @@ func (e *Engine) Delegate(ctx context.Context, id int, userIDs, roleIDs []int) (
 		if err := upd.Exec(ctx); err != nil {
 			return nil, nil, fmt.Errorf("delegate task %d: %w", t.ID, err)
 		}
-		if err := event(ctx, c, a.userID, t, "DELEGATED", t.State, next, map[string]any{"to": names}); err != nil {
+		details := map[string]any{"to": names}
+		note := fmt.Sprintf("Task delegated by %s to %s.", userName(ctx), strings.Join(names, ", "))
+		if comment != "" {
+			details["comment"] = comment
+			note += " Comment: " + comment
+		}
+		if err := event(ctx, c, a.userID, t, "DELEGATED", t.State, next, details); err != nil {
 			return nil, nil, err
 		}
-		if err := systemNote(ctx, c, t, "Task delegated by %s to %s.", userName(ctx), strings.Join(names, ", ")); err != nil {
+		if err := systemNote(ctx, c, t, "%s", note); err != nil {
 			return nil, nil, err
 		}
 		e.afterAssign(ctx, AssignedDelegated, t.ID)
@@ -135,6 +159,25 @@ func (e *Engine) Delegate(ctx context.Context, id int, userIDs, roleIDs []int) (
 		return []int{t.ID}, []int{t.CaseID}, err
 	})
 	return out, err
+}
+
+// sameResponsibles reports whether a task's current (not expiry) responsibles are
+// exactly the given users and roles.
+func sameResponsibles(ctx context.Context, c *ent.Client, taskID int, userIDs, roleIDs []int) (bool, error) {
+	rs, err := c.TaskResponsible.Query().Where(taskresponsible.TaskID(taskID), taskresponsible.Expiry(false)).All(ctx)
+	if err != nil {
+		return false, fmt.Errorf("responsibles of task %d: %w", taskID, err)
+	}
+	var users, roles []int
+	for _, r := range rs {
+		switch {
+		case r.UserID != nil:
+			users = append(users, *r.UserID)
+		case r.RoleID != nil:
+			roles = append(roles, *r.RoleID)
+		}
+	}
+	return slices.Equal(uniq(users), uniq(userIDs)) && slices.Equal(uniq(roles), uniq(roleIDs)), nil
 }
 
 // setResponsibles replaces the (expiry) responsibles of a task and returns their names.

@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/policy"
@@ -142,11 +143,15 @@ func (e *Engine) facts(ctx context.Context, c *ent.Client, a actor, t *ent.Task)
 	if err != nil {
 		return policy.TaskFacts{}, err
 	}
-	return taskFacts(a, t, mine[t.ID]), nil
+	owned, err := e.owned(ctx, c, a, []int{t.CaseID})
+	if err != nil {
+		return policy.TaskFacts{}, err
+	}
+	return taskFacts(a, t, mine[t.ID], owned[t.CaseID]), nil
 }
 
-func taskFacts(a actor, t *ent.Task, mine bool) policy.TaskFacts {
-	f := policy.TaskFacts{State: t.State, Working: t.WorkerID != nil && *t.WorkerID == a.userID, Mine: mine}
+func taskFacts(a actor, t *ent.Task, mine, caseOwner bool) policy.TaskFacts {
+	f := policy.TaskFacts{State: t.State, Working: t.WorkerID != nil && *t.WorkerID == a.userID, Mine: mine, CaseOwner: caseOwner}
 	f.Taken = t.WorkerID != nil && !f.Working
 	return f
 }
@@ -160,6 +165,19 @@ func (e *Engine) mine(ctx context.Context, c *ent.Client, a actor, taskIDs []int
 	).Unique(true).Select(taskresponsible.FieldTaskID).Ints(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("responsibles of tasks: %w", err)
+	}
+	out := make(map[int]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// owned returns which of the cases the viewer owns. One query for any number of cases.
+func (e *Engine) owned(ctx context.Context, c *ent.Client, a actor, caseIDs []int) (map[int]bool, error) {
+	ids, err := c.BusinessCase.Query().Where(businesscase.IDIn(caseIDs...), businesscase.OwnerID(a.userID)).IDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("owners of cases: %w", err)
 	}
 	out := make(map[int]bool, len(ids))
 	for _, id := range ids {
@@ -188,9 +206,17 @@ func (e *Engine) TaskFacts(ctx context.Context, tasks []*ent.Task) (*policy.Subj
 	if err != nil {
 		return nil, nil, err
 	}
+	caseIDs := make([]int, len(tasks))
+	for i, t := range tasks {
+		caseIDs[i] = t.CaseID
+	}
+	owned, err := e.owned(ctx, c, a, uniq(caseIDs))
+	if err != nil {
+		return nil, nil, err
+	}
 	out := make([]policy.TaskFacts, len(tasks))
 	for i, t := range tasks {
-		out[i] = taskFacts(a, t, mine[t.ID])
+		out[i] = taskFacts(a, t, mine[t.ID], owned[t.CaseID])
 	}
 	return a.sub, out, nil
 }

@@ -150,6 +150,8 @@ type DelegateTaskInput struct {
 	ID      int   `json:"id"`
 	UserIds []int `json:"userIds,omitempty"`
 	RoleIds []int `json:"roleIds,omitempty"`
+	// why, for the case history (at most 2,000 characters); kept in the DELEGATED event and the system note
+	Comment *string `json:"comment,omitempty"`
 }
 
 type DeleteByIDInput struct {
