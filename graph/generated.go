@@ -103,6 +103,7 @@ type ComplexityRoot struct {
 
 	Case struct {
 		AllowedActions func(childComplexity int) int
+		BusinessState  func(childComplexity int) int
 		Category       func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
 		Creator        func(childComplexity int) int
@@ -592,35 +593,36 @@ type ComplexityRoot struct {
 	}
 
 	Task struct {
-		AllowedActions  func(childComplexity int) int
-		BusinessState   func(childComplexity int) int
-		Case            func(childComplexity int) int
-		CaseID          func(childComplexity int) int
-		Category        func(childComplexity int) int
-		CreatedAt       func(childComplexity int) int
-		Creator         func(childComplexity int) int
-		CreatorID       func(childComplexity int) int
-		CustomFields    func(childComplexity int) int
-		Data            func(childComplexity int) int
-		DelayTimestamp  func(childComplexity int) int
-		Description     func(childComplexity int) int
-		EndedAt         func(childComplexity int) int
-		Events          func(childComplexity int) int
-		ExpiryPriority  func(childComplexity int) int
-		ExpiryTimestamp func(childComplexity int) int
-		ID              func(childComplexity int) int
-		Kind            func(childComplexity int) int
-		Name            func(childComplexity int) int
-		Notes           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
-		Position        func(childComplexity int) int
-		Priority        func(childComplexity int) int
-		Responsibles    func(childComplexity int) int
-		StartedAt       func(childComplexity int) int
-		State           func(childComplexity int) int
-		System          func(childComplexity int) int
-		UpdatedAt       func(childComplexity int) int
-		Worker          func(childComplexity int) int
-		WorkerID        func(childComplexity int) int
+		AllowedActions     func(childComplexity int) int
+		BusinessState      func(childComplexity int) int
+		Case               func(childComplexity int) int
+		CaseID             func(childComplexity int) int
+		Category           func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		Creator            func(childComplexity int) int
+		CreatorID          func(childComplexity int) int
+		CustomFields       func(childComplexity int) int
+		Data               func(childComplexity int) int
+		DelayTimestamp     func(childComplexity int) int
+		Description        func(childComplexity int) int
+		EndedAt            func(childComplexity int) int
+		Events             func(childComplexity int) int
+		ExpiryPriority     func(childComplexity int) int
+		ExpiryResponsibles func(childComplexity int) int
+		ExpiryTimestamp    func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Kind               func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Notes              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
+		Position           func(childComplexity int) int
+		Priority           func(childComplexity int) int
+		Responsibles       func(childComplexity int) int
+		StartedAt          func(childComplexity int) int
+		State              func(childComplexity int) int
+		System             func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
+		Worker             func(childComplexity int) int
+		WorkerID           func(childComplexity int) int
 	}
 
 	TaskConnection struct {
@@ -730,6 +732,7 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type CaseResolver interface {
+	BusinessState(ctx context.Context, obj *ent.BusinessCase) (model.CaseBusinessState, error)
 	AllowedActions(ctx context.Context, obj *ent.BusinessCase) ([]model.CaseAction, error)
 	Notes(ctx context.Context, obj *ent.BusinessCase, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error)
 	History(ctx context.Context, obj *ent.BusinessCase, first *int) ([]ent.Noder, error)
@@ -861,6 +864,7 @@ type SubscriptionResolver interface {
 type TaskResolver interface {
 	BusinessState(ctx context.Context, obj *ent.Task) (model.TaskBusinessState, error)
 	Responsibles(ctx context.Context, obj *ent.Task) ([]ent.Noder, error)
+	ExpiryResponsibles(ctx context.Context, obj *ent.Task) ([]ent.Noder, error)
 	AllowedActions(ctx context.Context, obj *ent.Task) ([]model.TaskAction, error)
 	Notes(ctx context.Context, obj *ent.Task, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error)
 	Events(ctx context.Context, obj *ent.Task) ([]*ent.WorkflowEvent, error)
@@ -1057,6 +1061,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.AllowedActions(childComplexity), true
+	case "Case.businessState":
+		if e.ComplexityRoot.Case.BusinessState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.BusinessState(childComplexity), true
 	case "Case.category":
 		if e.ComplexityRoot.Case.Category == nil {
 			break
@@ -3360,6 +3370,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.ExpiryPriority(childComplexity), true
+	case "Task.expiryResponsibles":
+		if e.ComplexityRoot.Task.ExpiryResponsibles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.ExpiryResponsibles(childComplexity), true
 	case "Task.expiryTimestamp":
 		if e.ComplexityRoot.Task.ExpiryTimestamp == nil {
 			break
@@ -4170,6 +4186,8 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_owner(ctx, field)
 	case "tasks":
 		return ec.fieldContext_Case_tasks(ctx, field)
+	case "businessState":
+		return ec.fieldContext_Case_businessState(ctx, field)
 	case "allowedActions":
 		return ec.fieldContext_Case_allowedActions(ctx, field)
 	case "notes":
@@ -4958,6 +4976,8 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_businessState(ctx, field)
 	case "responsibles":
 		return ec.fieldContext_Task_responsibles(ctx, field)
+	case "expiryResponsibles":
+		return ec.fieldContext_Task_expiryResponsibles(ctx, field)
 	case "allowedActions":
 		return ec.fieldContext_Task_allowedActions(ctx, field)
 	case "notes":
@@ -7879,6 +7899,29 @@ func (ec *executionContext) fieldContext_Case_tasks(ctx context.Context, field g
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Case_businessState(ctx context.Context, field graphql.CollectedField, obj *ent.BusinessCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_businessState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().BusinessState(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CaseBusinessState) graphql.Marshaler {
+			return ec.marshalNCaseBusinessState2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseBusinessState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_businessState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, true, true, "CaseBusinessState")
 }
 
 func (ec *executionContext) _Case_allowedActions(ctx context.Context, field graphql.CollectedField, obj *ent.BusinessCase) (ret graphql.Marshaler) {
@@ -17216,6 +17259,29 @@ func (ec *executionContext) _Task_responsibles(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Task_responsibles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, true, true, "SecurityMember")
+}
+
+func (ec *executionContext) _Task_expiryResponsibles(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_expiryResponsibles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Task().ExpiryResponsibles(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
+			return ec.marshalNSecurityMember2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNoderᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_expiryResponsibles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Task", field, true, true, "SecurityMember")
 }
 
@@ -30015,6 +30081,12 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_tasks(ctx, field, obj)
 				})
+		case "businessState":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_businessState(ctx, field, obj)
+				})
 		case "allowedActions":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -33552,6 +33624,12 @@ func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Task_responsibles(ctx, field, obj)
+				})
+		case "expiryResponsibles":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_expiryResponsibles(ctx, field, obj)
 				})
 		case "allowedActions":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

@@ -16,7 +16,7 @@ import (
 // loaders batch the per-task lookups of one request, so a page of tasks costs one query
 // for their responsibles and one for their allowed actions, not one per task.
 type loaders struct {
-	responsibles   *dataloadgen.Loader[int, []ent.Noder]
+	responsibles   *dataloadgen.Loader[responsibleKey, []ent.Noder]
 	allowedActions *dataloadgen.Loader[*ent.Task, []policy.TaskAction]
 }
 
@@ -85,30 +85,41 @@ func load[K comparable, V any](ctx context.Context, pick func(*loaders) *dataloa
 	return vs[0], nil
 }
 
-// responsibles loads the current (non-expiry) responsibles of many tasks at once.
-func (f fetchers) responsibles(ctx context.Context, taskIDs []int) ([][]ent.Noder, error) {
+// responsibleKey asks for a task's current responsibles, or (expiry) those it goes to
+// when it expires.
+type responsibleKey struct {
+	task   int
+	expiry bool
+}
+
+// responsibles loads the responsibles of many tasks at once.
+func (f fetchers) responsibles(ctx context.Context, keys []responsibleKey) ([][]ent.Noder, error) {
 	c := f.client
 	if tc := ent.FromContext(ctx); tc != nil {
 		c = tc
 	}
-	rs, err := c.TaskResponsible.Query().
-		Where(taskresponsible.TaskIDIn(taskIDs...), taskresponsible.Expiry(false)).
+	ids := make([]int, len(keys))
+	for i, k := range keys {
+		ids[i] = k.task
+	}
+	rs, err := c.TaskResponsible.Query().Where(taskresponsible.TaskIDIn(ids...)).
 		WithUser().WithRole().Order(ent.Asc(taskresponsible.FieldID)).All(ctx)
 	if err != nil {
 		return nil, err
 	}
-	byTask := map[int][]ent.Noder{}
+	byKey := map[responsibleKey][]ent.Noder{}
 	for _, x := range rs {
+		k := responsibleKey{x.TaskID, x.Expiry}
 		switch {
 		case x.Edges.User != nil:
-			byTask[x.TaskID] = append(byTask[x.TaskID], x.Edges.User)
+			byKey[k] = append(byKey[k], x.Edges.User)
 		case x.Edges.Role != nil:
-			byTask[x.TaskID] = append(byTask[x.TaskID], x.Edges.Role)
+			byKey[k] = append(byKey[k], x.Edges.Role)
 		}
 	}
-	out := make([][]ent.Noder, len(taskIDs))
-	for i, id := range taskIDs {
-		out[i] = append([]ent.Noder{}, byTask[id]...)
+	out := make([][]ent.Noder, len(keys))
+	for i, k := range keys {
+		out[i] = append([]ent.Noder{}, byKey[k]...)
 	}
 	return out, nil
 }
@@ -127,9 +138,10 @@ func (f fetchers) allowedActions(ctx context.Context, tasks []*ent.Task) ([][]po
 }
 
 // taskResponsibles returns a task's responsibles, batched per request.
-func taskResponsibles(ctx context.Context, client *ent.Client, taskID int) ([]ent.Noder, error) {
+func taskResponsibles(ctx context.Context, client *ent.Client, taskID int, expiry bool) ([]ent.Noder, error) {
 	f := fetchers{client: client}
-	return load(ctx, func(l *loaders) *dataloadgen.Loader[int, []ent.Noder] { return l.responsibles }, f.responsibles, taskID)
+	return load(ctx, func(l *loaders) *dataloadgen.Loader[responsibleKey, []ent.Noder] { return l.responsibles },
+		f.responsibles, responsibleKey{taskID, expiry})
 }
 
 // taskAllowedActions returns what the viewer may do to a task, batched per request.

@@ -18,6 +18,11 @@ import (
 	"github.com/portico-dev/portico/workflow"
 )
 
+// BusinessState is the resolver for the businessState field.
+func (r *caseResolver) BusinessState(ctx context.Context, obj *ent.BusinessCase) (model.CaseBusinessState, error) {
+	return model.CaseBusinessState(policy.CaseBusinessState(obj.State)), nil
+}
+
 // AllowedActions is the resolver for the allowedActions field.
 func (r *caseResolver) AllowedActions(ctx context.Context, obj *ent.BusinessCase) ([]model.CaseAction, error) {
 	s, err := r.Policy.SubjectFrom(ctx)
@@ -161,7 +166,12 @@ func (r *taskResolver) BusinessState(ctx context.Context, obj *ent.Task) (model.
 
 // Responsibles is the resolver for the responsibles field.
 func (r *taskResolver) Responsibles(ctx context.Context, obj *ent.Task) ([]ent.Noder, error) {
-	return taskResponsibles(ctx, r.Client, obj.ID)
+	return taskResponsibles(ctx, r.Client, obj.ID, false)
+}
+
+// ExpiryResponsibles is the resolver for the expiryResponsibles field.
+func (r *taskResolver) ExpiryResponsibles(ctx context.Context, obj *ent.Task) ([]ent.Noder, error) {
+	return taskResponsibles(ctx, r.Client, obj.ID, true)
 }
 
 // AllowedActions is the resolver for the allowedActions field.

@@ -153,13 +153,37 @@ func (r taskRule) permitted(s *Subject, f TaskFacts, action string) error {
 		}
 		needs = append(needs, need)
 	}
-	return apperr.Forbidden("%s needs %s", strings.ToLower(action), strings.Join(needs, " or ")).
+	return apperr.Forbidden("to %s a task you need %s", actionWords(action), strings.Join(needs, " or ")).
 		WithExtension("action", action)
 }
 
 func stateConflict(kind, action, state string, allowed []string) error {
-	return apperr.Conflict("cannot %s a %s in state %s; allowed in %s", strings.ToLower(action), kind, state, strings.Join(allowed, ", ")).
+	return apperr.Conflict("cannot %s a %s in state %s; allowed in %s", actionWords(action), kind, state, strings.Join(allowed, ", ")).
 		WithExtension("state", state).WithExtension("allowedStates", allowed)
+}
+
+// actionWords says an action (task or case, as the API names it) in words for error
+// messages: "change the description of", not "change_description".
+func actionWords(action string) string {
+	switch action {
+	case "CHANGE_NAME":
+		return "rename"
+	case "CHANGE_DESCRIPTION":
+		return "change the description of"
+	case "CHANGE_DEADLINE":
+		return "change the deadline of"
+	case "CHANGE_PRIORITY":
+		return "change the priority of"
+	case "CHANGE_EXPIRY_ACTIVATOR":
+		return "change the expiry responsibles of"
+	case "CHANGE_DELAY":
+		return "change the delay of"
+	case "ADD_NOTE":
+		return "add a note to"
+	case "SHOW_TASKS":
+		return "show the tasks of"
+	}
+	return strings.ToLower(action)
 }
 
 func statesText[S ~string](states []S) []string {
@@ -226,7 +250,7 @@ func CheckCase(s *Subject, a CaseAction, st businesscase.State) error {
 		return apperr.BadInput("unknown case action %q", a)
 	}
 	if s != nil && !slices.ContainsFunc(rule.anyOf, s.Has) {
-		return apperr.Forbidden("%s needs %s", strings.ToLower(string(a)), joinPerms(rule.anyOf)).
+		return apperr.Forbidden("to %s a case you need %s", actionWords(string(a)), joinPerms(rule.anyOf)).
 			WithExtension("action", string(a))
 	}
 	if !slices.Contains(rule.states, st) {
