@@ -24,6 +24,7 @@ import (
 	"github.com/portico-dev/portico/filter"
 	"github.com/portico-dev/portico/graph/model"
 	"github.com/portico-dev/portico/news"
+	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/settings"
 	"github.com/portico-dev/portico/statistics"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -102,6 +103,7 @@ type ComplexityRoot struct {
 	}
 
 	Case struct {
+		Actions        func(childComplexity int) int
 		AllowedActions func(childComplexity int) int
 		BusinessState  func(childComplexity int) int
 		Category       func(childComplexity int) int
@@ -122,6 +124,13 @@ type ComplexityRoot struct {
 		State          func(childComplexity int) int
 		Tasks          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TaskOrder, where *ent.TaskWhereInput) int
 		UpdatedAt      func(childComplexity int) int
+	}
+
+	CaseActionState struct {
+		Action  func(childComplexity int) int
+		Allowed func(childComplexity int) int
+		Reason  func(childComplexity int) int
+		Shown   func(childComplexity int) int
 	}
 
 	CaseConnection struct {
@@ -486,6 +495,7 @@ type ComplexityRoot struct {
 		Users                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
 		Variables              func(childComplexity int) int
 		Viewer                 func(childComplexity int) int
+		ViewerMenu             func(childComplexity int) int
 	}
 
 	ReorderDashboardsPayload struct {
@@ -593,6 +603,7 @@ type ComplexityRoot struct {
 	}
 
 	Task struct {
+		Actions            func(childComplexity int) int
 		AllowedActions     func(childComplexity int) int
 		BusinessState      func(childComplexity int) int
 		Case               func(childComplexity int) int
@@ -623,6 +634,13 @@ type ComplexityRoot struct {
 		UpdatedAt          func(childComplexity int) int
 		Worker             func(childComplexity int) int
 		WorkerID           func(childComplexity int) int
+	}
+
+	TaskActionState struct {
+		Action  func(childComplexity int) int
+		Allowed func(childComplexity int) int
+		Reason  func(childComplexity int) int
+		Shown   func(childComplexity int) int
 	}
 
 	TaskConnection struct {
@@ -699,6 +717,27 @@ type ComplexityRoot struct {
 		Value       func(childComplexity int) int
 	}
 
+	ViewerMenu struct {
+		Absences             func(childComplexity int) int
+		AddDashboardChart    func(childComplexity int) int
+		AddNotes             func(childComplexity int) int
+		AllCaseTasks         func(childComplexity int) int
+		CaseCustomFields     func(childComplexity int) int
+		CaseDetails          func(childComplexity int) int
+		Cases                func(childComplexity int) int
+		CreateExpressProcess func(childComplexity int) int
+		MoreNotes            func(childComplexity int) int
+		News                 func(childComplexity int) int
+		OwnDashboards        func(childComplexity int) int
+		Processes            func(childComplexity int) int
+		PublicDashboards     func(childComplexity int) int
+		RoleManager          func(childComplexity int) int
+		Substitutes          func(childComplexity int) int
+		TaskCustomFields     func(childComplexity int) int
+		TaskWorkflowEvents   func(childComplexity int) int
+		Tasks                func(childComplexity int) int
+	}
+
 	WorkflowEvent struct {
 		Case        func(childComplexity int) int
 		CaseID      func(childComplexity int) int
@@ -733,6 +772,7 @@ type ComplexityRoot struct {
 
 type CaseResolver interface {
 	BusinessState(ctx context.Context, obj *ent.BusinessCase) (model.CaseBusinessState, error)
+	Actions(ctx context.Context, obj *ent.BusinessCase) ([]*model.CaseActionState, error)
 	AllowedActions(ctx context.Context, obj *ent.BusinessCase) ([]model.CaseAction, error)
 	Notes(ctx context.Context, obj *ent.BusinessCase, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error)
 	History(ctx context.Context, obj *ent.BusinessCase, first *int) ([]ent.Noder, error)
@@ -848,6 +888,7 @@ type QueryResolver interface {
 	CleanupSchedule(ctx context.Context) (*model.CleanupSchedule, error)
 	StatisticChart(ctx context.Context, input model.StatisticChartInput) (*statistics.Data, error)
 	StatisticCharts(ctx context.Context) ([]*settings.StatisticChart, error)
+	ViewerMenu(ctx context.Context) (*policy.Menu, error)
 }
 type StatisticChartResolver interface {
 	Name(ctx context.Context, obj *settings.StatisticChart) (string, error)
@@ -865,6 +906,7 @@ type TaskResolver interface {
 	BusinessState(ctx context.Context, obj *ent.Task) (model.TaskBusinessState, error)
 	Responsibles(ctx context.Context, obj *ent.Task) ([]ent.Noder, error)
 	ExpiryResponsibles(ctx context.Context, obj *ent.Task) ([]ent.Noder, error)
+	Actions(ctx context.Context, obj *ent.Task) ([]*model.TaskActionState, error)
 	AllowedActions(ctx context.Context, obj *ent.Task) ([]model.TaskAction, error)
 	Notes(ctx context.Context, obj *ent.Task, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error)
 	Events(ctx context.Context, obj *ent.Task) ([]*ent.WorkflowEvent, error)
@@ -1055,6 +1097,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ApplicationFavorite.ProcessType(childComplexity), true
 
+	case "Case.actions":
+		if e.ComplexityRoot.Case.Actions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Actions(childComplexity), true
 	case "Case.allowedActions":
 		if e.ComplexityRoot.Case.AllowedActions == nil {
 			break
@@ -1190,6 +1238,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.UpdatedAt(childComplexity), true
+
+	case "CaseActionState.action":
+		if e.ComplexityRoot.CaseActionState.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseActionState.Action(childComplexity), true
+	case "CaseActionState.allowed":
+		if e.ComplexityRoot.CaseActionState.Allowed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseActionState.Allowed(childComplexity), true
+	case "CaseActionState.reason":
+		if e.ComplexityRoot.CaseActionState.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseActionState.Reason(childComplexity), true
+	case "CaseActionState.shown":
+		if e.ComplexityRoot.CaseActionState.Shown == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseActionState.Shown(childComplexity), true
 
 	case "CaseConnection.edges":
 		if e.ComplexityRoot.CaseConnection.Edges == nil {
@@ -2912,6 +2985,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+	case "Query.viewerMenu":
+		if e.ComplexityRoot.Query.ViewerMenu == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ViewerMenu(childComplexity), true
 
 	case "ReorderDashboardsPayload.dashboards":
 		if e.ComplexityRoot.ReorderDashboardsPayload.Dashboards == nil {
@@ -3280,6 +3359,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SubstitutePayload.Substitute(childComplexity), true
 
+	case "Task.actions":
+		if e.ComplexityRoot.Task.Actions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Actions(childComplexity), true
 	case "Task.allowedActions":
 		if e.ComplexityRoot.Task.AllowedActions == nil {
 			break
@@ -3465,6 +3550,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.WorkerID(childComplexity), true
+
+	case "TaskActionState.action":
+		if e.ComplexityRoot.TaskActionState.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskActionState.Action(childComplexity), true
+	case "TaskActionState.allowed":
+		if e.ComplexityRoot.TaskActionState.Allowed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskActionState.Allowed(childComplexity), true
+	case "TaskActionState.reason":
+		if e.ComplexityRoot.TaskActionState.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskActionState.Reason(childComplexity), true
+	case "TaskActionState.shown":
+		if e.ComplexityRoot.TaskActionState.Shown == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskActionState.Shown(childComplexity), true
 
 	case "TaskConnection.edges":
 		if e.ComplexityRoot.TaskConnection.Edges == nil {
@@ -3722,6 +3832,115 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Variable.Value(childComplexity), true
+
+	case "ViewerMenu.absences":
+		if e.ComplexityRoot.ViewerMenu.Absences == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.Absences(childComplexity), true
+	case "ViewerMenu.addDashboardChart":
+		if e.ComplexityRoot.ViewerMenu.AddDashboardChart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.AddDashboardChart(childComplexity), true
+	case "ViewerMenu.addNotes":
+		if e.ComplexityRoot.ViewerMenu.AddNotes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.AddNotes(childComplexity), true
+	case "ViewerMenu.allCaseTasks":
+		if e.ComplexityRoot.ViewerMenu.AllCaseTasks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.AllCaseTasks(childComplexity), true
+	case "ViewerMenu.caseCustomFields":
+		if e.ComplexityRoot.ViewerMenu.CaseCustomFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.CaseCustomFields(childComplexity), true
+	case "ViewerMenu.caseDetails":
+		if e.ComplexityRoot.ViewerMenu.CaseDetails == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.CaseDetails(childComplexity), true
+	case "ViewerMenu.cases":
+		if e.ComplexityRoot.ViewerMenu.Cases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.Cases(childComplexity), true
+	case "ViewerMenu.createExpressProcess":
+		if e.ComplexityRoot.ViewerMenu.CreateExpressProcess == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.CreateExpressProcess(childComplexity), true
+	case "ViewerMenu.moreNotes":
+		if e.ComplexityRoot.ViewerMenu.MoreNotes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.MoreNotes(childComplexity), true
+	case "ViewerMenu.news":
+		if e.ComplexityRoot.ViewerMenu.News == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.News(childComplexity), true
+	case "ViewerMenu.ownDashboards":
+		if e.ComplexityRoot.ViewerMenu.OwnDashboards == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.OwnDashboards(childComplexity), true
+	case "ViewerMenu.processes":
+		if e.ComplexityRoot.ViewerMenu.Processes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.Processes(childComplexity), true
+	case "ViewerMenu.publicDashboards":
+		if e.ComplexityRoot.ViewerMenu.PublicDashboards == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.PublicDashboards(childComplexity), true
+	case "ViewerMenu.roleManager":
+		if e.ComplexityRoot.ViewerMenu.RoleManager == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.RoleManager(childComplexity), true
+	case "ViewerMenu.substitutes":
+		if e.ComplexityRoot.ViewerMenu.Substitutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.Substitutes(childComplexity), true
+	case "ViewerMenu.taskCustomFields":
+		if e.ComplexityRoot.ViewerMenu.TaskCustomFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.TaskCustomFields(childComplexity), true
+	case "ViewerMenu.taskWorkflowEvents":
+		if e.ComplexityRoot.ViewerMenu.TaskWorkflowEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.TaskWorkflowEvents(childComplexity), true
+	case "ViewerMenu.tasks":
+		if e.ComplexityRoot.ViewerMenu.Tasks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViewerMenu.Tasks(childComplexity), true
 
 	case "WorkflowEvent.case":
 		if e.ComplexityRoot.WorkflowEvent.Case == nil {
@@ -4188,6 +4407,8 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_tasks(ctx, field)
 	case "businessState":
 		return ec.fieldContext_Case_businessState(ctx, field)
+	case "actions":
+		return ec.fieldContext_Case_actions(ctx, field)
 	case "allowedActions":
 		return ec.fieldContext_Case_allowedActions(ctx, field)
 	case "notes":
@@ -4196,6 +4417,20 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_history(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
+}
+
+func (ec *executionContext) childFields_CaseActionState(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "action":
+		return ec.fieldContext_CaseActionState_action(ctx, field)
+	case "allowed":
+		return ec.fieldContext_CaseActionState_allowed(ctx, field)
+	case "shown":
+		return ec.fieldContext_CaseActionState_shown(ctx, field)
+	case "reason":
+		return ec.fieldContext_CaseActionState_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CaseActionState", field.Name)
 }
 
 func (ec *executionContext) childFields_CaseConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4978,6 +5213,8 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_responsibles(ctx, field)
 	case "expiryResponsibles":
 		return ec.fieldContext_Task_expiryResponsibles(ctx, field)
+	case "actions":
+		return ec.fieldContext_Task_actions(ctx, field)
 	case "allowedActions":
 		return ec.fieldContext_Task_allowedActions(ctx, field)
 	case "notes":
@@ -4986,6 +5223,20 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_events(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Task", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskActionState(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "action":
+		return ec.fieldContext_TaskActionState_action(ctx, field)
+	case "allowed":
+		return ec.fieldContext_TaskActionState_allowed(ctx, field)
+	case "shown":
+		return ec.fieldContext_TaskActionState_shown(ctx, field)
+	case "reason":
+		return ec.fieldContext_TaskActionState_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskActionState", field.Name)
 }
 
 func (ec *executionContext) childFields_TaskConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5134,6 +5385,48 @@ func (ec *executionContext) childFields_Variable(ctx context.Context, field grap
 		return ec.fieldContext_Variable_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Variable", field.Name)
+}
+
+func (ec *executionContext) childFields_ViewerMenu(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "processes":
+		return ec.fieldContext_ViewerMenu_processes(ctx, field)
+	case "tasks":
+		return ec.fieldContext_ViewerMenu_tasks(ctx, field)
+	case "cases":
+		return ec.fieldContext_ViewerMenu_cases(ctx, field)
+	case "taskCustomFields":
+		return ec.fieldContext_ViewerMenu_taskCustomFields(ctx, field)
+	case "taskWorkflowEvents":
+		return ec.fieldContext_ViewerMenu_taskWorkflowEvents(ctx, field)
+	case "caseDetails":
+		return ec.fieldContext_ViewerMenu_caseDetails(ctx, field)
+	case "caseCustomFields":
+		return ec.fieldContext_ViewerMenu_caseCustomFields(ctx, field)
+	case "allCaseTasks":
+		return ec.fieldContext_ViewerMenu_allCaseTasks(ctx, field)
+	case "moreNotes":
+		return ec.fieldContext_ViewerMenu_moreNotes(ctx, field)
+	case "addNotes":
+		return ec.fieldContext_ViewerMenu_addNotes(ctx, field)
+	case "createExpressProcess":
+		return ec.fieldContext_ViewerMenu_createExpressProcess(ctx, field)
+	case "addDashboardChart":
+		return ec.fieldContext_ViewerMenu_addDashboardChart(ctx, field)
+	case "ownDashboards":
+		return ec.fieldContext_ViewerMenu_ownDashboards(ctx, field)
+	case "publicDashboards":
+		return ec.fieldContext_ViewerMenu_publicDashboards(ctx, field)
+	case "roleManager":
+		return ec.fieldContext_ViewerMenu_roleManager(ctx, field)
+	case "news":
+		return ec.fieldContext_ViewerMenu_news(ctx, field)
+	case "absences":
+		return ec.fieldContext_ViewerMenu_absences(ctx, field)
+	case "substitutes":
+		return ec.fieldContext_ViewerMenu_substitutes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ViewerMenu", field.Name)
 }
 
 func (ec *executionContext) childFields_WorkflowEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7924,6 +8217,38 @@ func (ec *executionContext) fieldContext_Case_businessState(_ context.Context, f
 	return graphql.NewScalarFieldContext("Case", field, true, true, "CaseBusinessState")
 }
 
+func (ec *executionContext) _Case_actions(ctx context.Context, field graphql.CollectedField, obj *ent.BusinessCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_actions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Actions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CaseActionState) graphql.Marshaler {
+			return ec.marshalNCaseActionState2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseActionStateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_actions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseActionState(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Case_allowedActions(ctx context.Context, field graphql.CollectedField, obj *ent.BusinessCase) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8033,6 +8358,98 @@ func (ec *executionContext) fieldContext_Case_history(ctx context.Context, field
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CaseActionState_action(ctx context.Context, field graphql.CollectedField, obj *model.CaseActionState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseActionState_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CaseAction) graphql.Marshaler {
+			return ec.marshalNCaseAction2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseAction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseActionState_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseActionState", field, false, false, "CaseAction")
+}
+
+func (ec *executionContext) _CaseActionState_allowed(ctx context.Context, field graphql.CollectedField, obj *model.CaseActionState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseActionState_allowed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Allowed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseActionState_allowed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseActionState", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CaseActionState_shown(ctx context.Context, field graphql.CollectedField, obj *model.CaseActionState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseActionState_shown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shown, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseActionState_shown(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseActionState", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CaseActionState_reason(ctx context.Context, field graphql.CollectedField, obj *model.CaseActionState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseActionState_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CaseActionState_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseActionState", field, false, false, "String")
 }
 
 func (ec *executionContext) _CaseConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CaseConnection) (ret graphql.Marshaler) {
@@ -14994,6 +15411,38 @@ func (ec *executionContext) fieldContext_Query_statisticCharts(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_viewerMenu(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_viewerMenu(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ViewerMenu(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *policy.Menu) graphql.Marshaler {
+			return ec.marshalNViewerMenu2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋpolicyᚐMenu(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_viewerMenu(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ViewerMenu(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17285,6 +17734,38 @@ func (ec *executionContext) fieldContext_Task_expiryResponsibles(_ context.Conte
 	return graphql.NewScalarFieldContext("Task", field, true, true, "SecurityMember")
 }
 
+func (ec *executionContext) _Task_actions(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_actions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Task().Actions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.TaskActionState) graphql.Marshaler {
+			return ec.marshalNTaskActionState2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskActionStateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_actions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Task",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskActionState(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Task_allowedActions(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17382,6 +17863,98 @@ func (ec *executionContext) fieldContext_Task_events(_ context.Context, field gr
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _TaskActionState_action(ctx context.Context, field graphql.CollectedField, obj *model.TaskActionState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskActionState_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.TaskAction) graphql.Marshaler {
+			return ec.marshalNTaskAction2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskAction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskActionState_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaskActionState", field, false, false, "TaskAction")
+}
+
+func (ec *executionContext) _TaskActionState_allowed(ctx context.Context, field graphql.CollectedField, obj *model.TaskActionState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskActionState_allowed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Allowed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskActionState_allowed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaskActionState", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TaskActionState_shown(ctx context.Context, field graphql.CollectedField, obj *model.TaskActionState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskActionState_shown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shown, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskActionState_shown(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaskActionState", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TaskActionState_reason(ctx context.Context, field graphql.CollectedField, obj *model.TaskActionState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskActionState_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TaskActionState_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaskActionState", field, false, false, "String")
 }
 
 func (ec *executionContext) _TaskConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.TaskConnection) (ret graphql.Marshaler) {
@@ -18451,6 +19024,420 @@ func (ec *executionContext) _Variable_updatedAt(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Variable_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Variable", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ViewerMenu_processes(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_processes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Processes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_processes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_tasks(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_tasks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tasks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_tasks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_cases(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_cases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_cases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_taskCustomFields(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_taskCustomFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TaskCustomFields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_taskCustomFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_taskWorkflowEvents(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_taskWorkflowEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TaskWorkflowEvents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_taskWorkflowEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_caseDetails(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_caseDetails(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CaseDetails, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_caseDetails(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_caseCustomFields(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_caseCustomFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CaseCustomFields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_caseCustomFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_allCaseTasks(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_allCaseTasks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllCaseTasks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_allCaseTasks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_moreNotes(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_moreNotes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MoreNotes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_moreNotes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_addNotes(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_addNotes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AddNotes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_addNotes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_createExpressProcess(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_createExpressProcess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreateExpressProcess, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_createExpressProcess(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_addDashboardChart(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_addDashboardChart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AddDashboardChart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_addDashboardChart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_ownDashboards(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_ownDashboards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OwnDashboards, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_ownDashboards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_publicDashboards(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_publicDashboards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublicDashboards, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_publicDashboards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_roleManager(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_roleManager(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RoleManager, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_roleManager(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_news(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_news(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.News, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_news(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_absences(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_absences(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Absences, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_absences(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ViewerMenu_substitutes(ctx context.Context, field graphql.CollectedField, obj *policy.Menu) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViewerMenu_substitutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Substitutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViewerMenu_substitutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ViewerMenu", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _WorkflowEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.WorkflowEvent) (ret graphql.Marshaler) {
@@ -30087,6 +31074,12 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_businessState(ctx, field, obj)
 				})
+		case "actions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_actions(ctx, field, obj)
+				})
 		case "allowedActions":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -30105,6 +31098,54 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_history(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var caseActionStateImplementors = []string{"CaseActionState"}
+
+func (ec *executionContext) _CaseActionState(ctx context.Context, sel ast.SelectionSet, obj *model.CaseActionState) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, caseActionStateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CaseActionState")
+		case "action":
+			out.Values[i] = ec._CaseActionState_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allowed":
+			out.Values[i] = ec._CaseActionState_allowed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shown":
+			out.Values[i] = ec._CaseActionState_shown(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._CaseActionState_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -32736,6 +33777,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_statisticCharts(ctx, field)
 				})
+		case "viewerMenu":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_viewerMenu(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -33631,6 +34678,12 @@ func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Task_expiryResponsibles(ctx, field, obj)
 				})
+		case "actions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_actions(ctx, field, obj)
+				})
 		case "allowedActions":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -33649,6 +34702,54 @@ func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Task_events(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var taskActionStateImplementors = []string{"TaskActionState"}
+
+func (ec *executionContext) _TaskActionState(ctx context.Context, sel ast.SelectionSet, obj *model.TaskActionState) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, taskActionStateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TaskActionState")
+		case "action":
+			out.Values[i] = ec._TaskActionState_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allowed":
+			out.Values[i] = ec._TaskActionState_allowed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shown":
+			out.Values[i] = ec._TaskActionState_shown(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._TaskActionState_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -34168,6 +35269,124 @@ func (ec *executionContext) _Variable(ctx context.Context, sel ast.SelectionSet,
 		case "updatedAt":
 			out.Values[i] = ec._Variable_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var viewerMenuImplementors = []string{"ViewerMenu"}
+
+func (ec *executionContext) _ViewerMenu(ctx context.Context, sel ast.SelectionSet, obj *policy.Menu) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, viewerMenuImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ViewerMenu")
+		case "processes":
+			out.Values[i] = ec._ViewerMenu_processes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tasks":
+			out.Values[i] = ec._ViewerMenu_tasks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cases":
+			out.Values[i] = ec._ViewerMenu_cases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "taskCustomFields":
+			out.Values[i] = ec._ViewerMenu_taskCustomFields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "taskWorkflowEvents":
+			out.Values[i] = ec._ViewerMenu_taskWorkflowEvents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "caseDetails":
+			out.Values[i] = ec._ViewerMenu_caseDetails(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "caseCustomFields":
+			out.Values[i] = ec._ViewerMenu_caseCustomFields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allCaseTasks":
+			out.Values[i] = ec._ViewerMenu_allCaseTasks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "moreNotes":
+			out.Values[i] = ec._ViewerMenu_moreNotes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addNotes":
+			out.Values[i] = ec._ViewerMenu_addNotes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createExpressProcess":
+			out.Values[i] = ec._ViewerMenu_createExpressProcess(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addDashboardChart":
+			out.Values[i] = ec._ViewerMenu_addDashboardChart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ownDashboards":
+			out.Values[i] = ec._ViewerMenu_ownDashboards(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publicDashboards":
+			out.Values[i] = ec._ViewerMenu_publicDashboards(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "roleManager":
+			out.Values[i] = ec._ViewerMenu_roleManager(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "news":
+			out.Values[i] = ec._ViewerMenu_news(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "absences":
+			out.Values[i] = ec._ViewerMenu_absences(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "substitutes":
+			out.Values[i] = ec._ViewerMenu_substitutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -34879,6 +36098,30 @@ func (ec *executionContext) marshalNCaseAction2ᚕgithubᚗcomᚋporticoᚑdev�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNCaseActionState2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseActionStateᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CaseActionState) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCaseActionState2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseActionState(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCaseActionState2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseActionState(ctx context.Context, sel ast.SelectionSet, v *model.CaseActionState) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CaseActionState!")
+		return graphql.Null
+	}
+	return ec._CaseActionState(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCaseBusinessState2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCaseBusinessState(ctx context.Context, v any) (model.CaseBusinessState, error) {
@@ -36257,6 +37500,30 @@ func (ec *executionContext) marshalNTaskAction2ᚕgithubᚗcomᚋporticoᚑdev�
 	return ret
 }
 
+func (ec *executionContext) marshalNTaskActionState2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskActionStateᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.TaskActionState) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTaskActionState2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskActionState(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTaskActionState2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskActionState(ctx context.Context, sel ast.SelectionSet, v *model.TaskActionState) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TaskActionState!")
+		return graphql.Null
+	}
+	return ec._TaskActionState(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNTaskBusinessState2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskBusinessState(ctx context.Context, v any) (model.TaskBusinessState, error) {
 	var res model.TaskBusinessState
 	err := res.UnmarshalGQL(v)
@@ -36540,6 +37807,14 @@ func (ec *executionContext) marshalNVariableKind2githubᚗcomᚋporticoᚑdevᚋ
 		graphql.AddInvalidNullFromMarshaler(ctx, "VariableKind!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNViewerMenu2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋpolicyᚐMenu(ctx context.Context, sel ast.SelectionSet, v *policy.Menu) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ViewerMenu!")
+		return graphql.Null
+	}
+	return ec._ViewerMenu(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNWorkflowEvent2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐWorkflowEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.WorkflowEvent) graphql.Marshaler {

@@ -17,7 +17,7 @@ import (
 // for their responsibles and one for their allowed actions, not one per task.
 type loaders struct {
 	responsibles   *dataloadgen.Loader[responsibleKey, []ent.Noder]
-	allowedActions *dataloadgen.Loader[*ent.Task, []policy.TaskAction]
+	actions        *dataloadgen.Loader[*ent.Task, []policy.ActionState]
 }
 
 type loadersKey struct{}
@@ -50,7 +50,7 @@ func WithLoaders(client *ent.Client, work *workflow.Engine) func(context.Context
 	return func(ctx context.Context) context.Context {
 		l := &loaders{
 			responsibles:   dataloadgen.NewLoader(batch(f.responsibles), dataloadgen.WithWait(2*time.Millisecond)),
-			allowedActions: dataloadgen.NewLoader(batch(f.allowedActions), dataloadgen.WithWait(2*time.Millisecond)),
+			actions:        dataloadgen.NewLoader(batch(f.actions), dataloadgen.WithWait(2*time.Millisecond)),
 		}
 		return context.WithValue(ctx, loadersKey{}, l)
 	}
@@ -124,15 +124,15 @@ func (f fetchers) responsibles(ctx context.Context, keys []responsibleKey) ([][]
 	return out, nil
 }
 
-// allowedActions computes allowedActions for many tasks with one query.
-func (f fetchers) allowedActions(ctx context.Context, tasks []*ent.Task) ([][]policy.TaskAction, error) {
+// actions computes the action states of many tasks with one query for their facts.
+func (f fetchers) actions(ctx context.Context, tasks []*ent.Task) ([][]policy.ActionState, error) {
 	s, facts, err := f.work.TaskFacts(ctx, tasks)
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]policy.TaskAction, len(tasks))
+	out := make([][]policy.ActionState, len(tasks))
 	for i, fact := range facts {
-		out[i] = policy.AllowedTaskActions(s, fact)
+		out[i] = policy.TaskActionStates(s, fact)
 	}
 	return out, nil
 }
@@ -144,8 +144,9 @@ func taskResponsibles(ctx context.Context, client *ent.Client, taskID int, expir
 		f.responsibles, responsibleKey{taskID, expiry})
 }
 
-// taskAllowedActions returns what the viewer may do to a task, batched per request.
-func taskAllowedActions(ctx context.Context, work *workflow.Engine, t *ent.Task) ([]policy.TaskAction, error) {
+// taskActions returns what the viewer may do to a task and what a UI shows, batched per
+// request.
+func taskActions(ctx context.Context, work *workflow.Engine, t *ent.Task) ([]policy.ActionState, error) {
 	f := fetchers{work: work}
-	return load(ctx, func(l *loaders) *dataloadgen.Loader[*ent.Task, []policy.TaskAction] { return l.allowedActions }, f.allowedActions, t)
+	return load(ctx, func(l *loaders) *dataloadgen.Loader[*ent.Task, []policy.ActionState] { return l.actions }, f.actions, t)
 }

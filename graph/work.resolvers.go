@@ -23,6 +23,15 @@ func (r *caseResolver) BusinessState(ctx context.Context, obj *ent.BusinessCase)
 	return model.CaseBusinessState(policy.CaseBusinessState(obj.State)), nil
 }
 
+// Actions is the resolver for the actions field.
+func (r *caseResolver) Actions(ctx context.Context, obj *ent.BusinessCase) ([]*model.CaseActionState, error) {
+	s, err := r.Policy.SubjectFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return actionStates(policy.CaseActionStates(s, obj.State), caseActionState), nil
+}
+
 // AllowedActions is the resolver for the allowedActions field.
 func (r *caseResolver) AllowedActions(ctx context.Context, obj *ent.BusinessCase) ([]model.CaseAction, error) {
 	s, err := r.Policy.SubjectFrom(ctx)
@@ -39,6 +48,10 @@ func (r *caseResolver) AllowedActions(ctx context.Context, obj *ent.BusinessCase
 
 // Notes is the resolver for the notes field.
 func (r *caseResolver) Notes(ctx context.Context, obj *ent.BusinessCase, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error) {
+	first, err := notesWindow(ctx, r.Policy, after, first, before, last)
+	if err != nil {
+		return nil, err
+	}
 	return r.Client.Note.Query().Where(note.CaseID(obj.ID)).Paginate(ctx, after, first, before, last,
 		ent.WithNoteOrder(&ent.NoteOrder{Field: ent.NoteOrderFieldCreatedAt, Direction: entgql.OrderDirectionDesc}))
 }
@@ -159,6 +172,16 @@ func (r *mutationResolver) DeleteExpressProcess(ctx context.Context, input model
 	return &model.DeletePayload{Ok: true}, nil
 }
 
+// ViewerMenu is the resolver for the viewerMenu field.
+func (r *queryResolver) ViewerMenu(ctx context.Context) (*policy.Menu, error) {
+	s, err := r.Policy.SubjectFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := policy.MenuOf(s)
+	return &m, nil
+}
+
 // BusinessState is the resolver for the businessState field.
 func (r *taskResolver) BusinessState(ctx context.Context, obj *ent.Task) (model.TaskBusinessState, error) {
 	return model.TaskBusinessState(policy.TaskBusinessState(obj.State)), nil
@@ -174,21 +197,36 @@ func (r *taskResolver) ExpiryResponsibles(ctx context.Context, obj *ent.Task) ([
 	return taskResponsibles(ctx, r.Client, obj.ID, true)
 }
 
-// AllowedActions is the resolver for the allowedActions field.
-func (r *taskResolver) AllowedActions(ctx context.Context, obj *ent.Task) ([]model.TaskAction, error) {
-	acts, err := taskAllowedActions(ctx, r.Work, obj)
+// Actions is the resolver for the actions field.
+func (r *taskResolver) Actions(ctx context.Context, obj *ent.Task) ([]*model.TaskActionState, error) {
+	states, err := taskActions(ctx, r.Work, obj)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]model.TaskAction, len(acts))
-	for i, a := range acts {
-		out[i] = model.TaskAction(a)
+	return actionStates(states, taskActionState), nil
+}
+
+// AllowedActions is the resolver for the allowedActions field.
+func (r *taskResolver) AllowedActions(ctx context.Context, obj *ent.Task) ([]model.TaskAction, error) {
+	states, err := taskActions(ctx, r.Work, obj)
+	if err != nil {
+		return nil, err
+	}
+	var out []model.TaskAction
+	for _, s := range states {
+		if s.Allowed {
+			out = append(out, model.TaskAction(s.Action))
+		}
 	}
 	return out, nil
 }
 
 // Notes is the resolver for the notes field.
 func (r *taskResolver) Notes(ctx context.Context, obj *ent.Task, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error) {
+	first, err := notesWindow(ctx, r.Policy, after, first, before, last)
+	if err != nil {
+		return nil, err
+	}
 	return r.Client.Note.Query().Where(note.TaskID(obj.ID)).Paginate(ctx, after, first, before, last,
 		ent.WithNoteOrder(&ent.NoteOrder{Field: ent.NoteOrderFieldCreatedAt, Direction: entgql.OrderDirectionDesc}))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/workflowevent"
+	"github.com/portico-dev/portico/policy"
 )
 
 // History returns a case's tasks, notes (its own and its tasks') and events, newest
@@ -22,7 +23,15 @@ func (e *Engine) History(ctx context.Context, caseID, limit int) ([]ent.Noder, e
 	if err != nil {
 		return nil, fmt.Errorf("history tasks of case %d: %w", caseID, err)
 	}
-	notes, err := e.client.Note.Query().Where(note.CaseID(caseID)).Order(ent.Desc(note.FieldCreatedAt)).Limit(limit).All(ctx)
+	a, err := e.actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	noteLimit, err := policy.NotesWindow(a.sub, false, &limit) // the newest note only, without TaskCaseShowMoreNote
+	if err != nil {
+		return nil, err
+	}
+	notes, err := e.client.Note.Query().Where(note.CaseID(caseID)).Order(ent.Desc(note.FieldCreatedAt)).Limit(*noteLimit).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("history notes of case %d: %w", caseID, err)
 	}

@@ -33,6 +33,15 @@ type AddTaskNoteInput struct {
 	Content string `json:"content"`
 }
 
+// A case action as a UI renders it.
+type CaseActionState struct {
+	Action  CaseAction `json:"action"`
+	Allowed bool       `json:"allowed"`
+	// allowed, and its control is shown: SHOW_TASKS (the case's full task list) also needs ShowAllTasksOfCase
+	Shown  bool    `json:"shown"`
+	Reason *string `json:"reason,omitempty"`
+}
+
 // A case event; like TaskEvent, a DELETED one carries the id alone and case is null.
 type CaseEvent struct {
 	Kind ChangeKind `json:"kind"`
@@ -511,6 +520,17 @@ type Subscription struct {
 
 type SubstitutePayload struct {
 	Substitute *ent.Substitute `json:"substitute"`
+}
+
+// A task action as a UI renders it.
+type TaskActionState struct {
+	Action TaskAction `json:"action"`
+	// the viewer's permissions and the task's state allow it now (allowedActions lists these)
+	Allowed bool `json:"allowed"`
+	// allowed, and its control is shown: RESET, RESERVE, DELEGATE and DESTROY also need TaskDisplayAdditionalOptions and their TaskDisplay…Action
+	Shown bool `json:"shown"`
+	// why it is not allowed (the error the action would give) or not shown; null when shown
+	Reason *string `json:"reason,omitempty"`
 }
 
 // A task event. On CREATED and CHANGED, task is the task as the subscriber may see it now.

@@ -1,0 +1,40 @@
+package graph
+
+import (
+	"context"
+
+	"entgo.io/contrib/entgql"
+
+	"github.com/portico-dev/portico/graph/model"
+	"github.com/portico-dev/portico/policy"
+)
+
+// notesWindow applies the viewer's TaskCaseShowMoreNote to a page of notes.
+func notesWindow(ctx context.Context, p *policy.Policy, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*int, error) {
+	s, err := p.SubjectFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return policy.NotesWindow(s, after != nil || before != nil || last != nil, first)
+}
+
+// actionStates turns the policy's action states into the schema's type of them.
+func actionStates[T any](states []policy.ActionState, newT func(a string, allowed, shown bool, reason *string) T) []T {
+	out := make([]T, len(states))
+	for i, s := range states {
+		var reason *string
+		if s.Reason != "" {
+			reason = &s.Reason
+		}
+		out[i] = newT(s.Action, s.Allowed, s.Shown, reason)
+	}
+	return out
+}
+
+func taskActionState(a string, allowed, shown bool, reason *string) *model.TaskActionState {
+	return &model.TaskActionState{Action: model.TaskAction(a), Allowed: allowed, Shown: shown, Reason: reason}
+}
+
+func caseActionState(a string, allowed, shown bool, reason *string) *model.CaseActionState {
+	return &model.CaseActionState{Action: model.CaseAction(a), Allowed: allowed, Shown: shown, Reason: reason}
+}
