@@ -16,8 +16,8 @@ import (
 // loaders batch the per-task lookups of one request, so a page of tasks costs one query
 // for their responsibles and one for their allowed actions, not one per task.
 type loaders struct {
-	responsibles   *dataloadgen.Loader[responsibleKey, []ent.Noder]
-	actions        *dataloadgen.Loader[*ent.Task, []policy.ActionState]
+	responsibles *dataloadgen.Loader[responsibleKey, []ent.Noder]
+	actions      *dataloadgen.Loader[*ent.Task, []policy.ActionState]
 }
 
 type loadersKey struct{}
@@ -49,8 +49,8 @@ func WithLoaders(client *ent.Client, work *workflow.Engine) func(context.Context
 	f := fetchers{client: client, work: work}
 	return func(ctx context.Context) context.Context {
 		l := &loaders{
-			responsibles:   dataloadgen.NewLoader(batch(f.responsibles), dataloadgen.WithWait(2*time.Millisecond)),
-			actions:        dataloadgen.NewLoader(batch(f.actions), dataloadgen.WithWait(2*time.Millisecond)),
+			responsibles: dataloadgen.NewLoader(batch(f.responsibles), dataloadgen.WithWait(2*time.Millisecond)),
+			actions:      dataloadgen.NewLoader(batch(f.actions), dataloadgen.WithWait(2*time.Millisecond)),
 		}
 		return context.WithValue(ctx, loadersKey{}, l)
 	}
