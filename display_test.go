@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -101,6 +102,30 @@ func TestDisplayPermissions(t *testing.T) {
 		perm("denyPermission", "AccessFullTaskList")
 		if m := menu(); m["tasks"] || !m["cases"] {
 			t.Errorf("bob's menu without AccessFullTaskList: %v", m)
+		}
+		// The full lists follow the menu; the task itself stays readable by id.
+		if code := bob.Do(t, `{ tasks { totalCount } }`, nil).Code(); code != "FORBIDDEN" {
+			t.Errorf("the full task list without AccessFullTaskList: %q, want FORBIDDEN", code)
+		}
+		if code := bob.Do(t, `{ cases { totalCount } }`, nil).Code(); code != "" {
+			t.Errorf("the full case list with AccessFullCaseList: %q", code)
+		}
+		if code := bob.Do(t, fmt.Sprintf(`{ node(id: "%d") { id } }`, tk.ID), nil).Code(); code != "" {
+			t.Errorf("bob's own task by id without the full list: %q", code)
+		}
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/export/tasks.xlsx", nil)
+		req.Header.Set("Authorization", "Bearer "+bob.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("the task export without AccessFullTaskList: HTTP %d, want 403", resp.StatusCode)
+		}
+		perm("denyPermission", "AccessFullProcessList")
+		if code := bob.Do(t, `{ processes { totalCount } }`, nil).Code(); code != "FORBIDDEN" {
+			t.Errorf("the full process list without AccessFullProcessList: %q, want FORBIDDEN", code)
 		}
 		if code := srv.Client().Do(t, `{ viewerMenu { tasks } }`, nil).Code(); code != "UNAUTHENTICATED" {
 			t.Errorf("the menu without a token: %q", code)

@@ -246,6 +246,9 @@ func (l *Lists) cases() kind[listindex.CaseRow, *ent.BusinessCase, *ent.CaseOrde
 // Tasks returns the viewer's task list: where as the client wrote it (nil: all), in the
 // order of orderBy (none: by id), the window w.
 func (l *Lists) Tasks(ctx context.Context, where any, orderBy []*ent.TaskOrder, w Window, load LoadTasks) (*ent.TaskConnection, error) {
+	if _, err := l.policy.Require(ctx, policy.FullTaskList); err != nil {
+		return nil, err
+	}
 	cond, err := filter.TaskCond(where, "", l.resolve(ctx))
 	if err != nil {
 		return nil, err
@@ -282,6 +285,9 @@ func (l *Lists) taskConnection(ctx context.Context, cond *listindex.Cond[listind
 
 // Cases returns the viewer's case list, as Tasks does the task list.
 func (l *Lists) Cases(ctx context.Context, where any, orderBy []*ent.CaseOrder, w Window, load LoadCases) (*ent.CaseConnection, error) {
+	if _, err := l.policy.Require(ctx, policy.FullCaseList); err != nil {
+		return nil, err
+	}
 	cond, err := filter.CaseCond(where, "", l.resolve(ctx))
 	if err != nil {
 		return nil, err
@@ -320,6 +326,9 @@ var all = math.MaxInt32
 // TaskIDs returns the ids of the viewer's whole task list, in order (the export reads
 // their rows in batches); errors name the where input "where".
 func (l *Lists) TaskIDs(ctx context.Context, where any, orderBy []*ent.TaskOrder) ([]int, error) {
+	if _, err := l.policy.Require(ctx, policy.FullTaskList); err != nil {
+		return nil, err
+	}
 	cond, err := filter.TaskCond(where, "where", l.resolve(ctx))
 	if err != nil {
 		return nil, err
@@ -329,6 +338,9 @@ func (l *Lists) TaskIDs(ctx context.Context, where any, orderBy []*ent.TaskOrder
 
 // CaseIDs returns the ids of the viewer's whole case list, in order.
 func (l *Lists) CaseIDs(ctx context.Context, where any, orderBy []*ent.CaseOrder) ([]int, error) {
+	if _, err := l.policy.Require(ctx, policy.FullCaseList); err != nil {
+		return nil, err
+	}
 	cond, err := filter.CaseCond(where, "where", l.resolve(ctx))
 	if err != nil {
 		return nil, err
