@@ -90,6 +90,29 @@ func TestDisplayPermissions(t *testing.T) {
 			t.Errorf("COMPLETE hidden by the additional-options menu: %+v", tm["COMPLETE"])
 		}
 
+		// Custom fields are read under their display permission.
+		c.Task.UpdateOne(tk).SetCustomFields(map[string]any{"region": "EU"}).ExecX(ctx)
+		c.BusinessCase.UpdateOne(cs).SetCustomFields(map[string]any{"costCenter": "CC-7"}).ExecX(ctx)
+		fields := func() (map[string]any, map[string]any) {
+			var out struct {
+				Node struct {
+					CustomFields map[string]any
+					Case         struct{ CustomFields map[string]any }
+				}
+			}
+			bob.MustDo(t, `query($id: ID!) { node(id: $id) { ... on Task { customFields case { customFields } } } }`,
+				map[string]any{"id": fmt.Sprint(tk.ID)}, &out)
+			return out.Node.CustomFields, out.Node.Case.CustomFields
+		}
+		if tf, cf := fields(); tf != nil || cf != nil {
+			t.Errorf("custom fields without their display permissions: %v, %v", tf, cf)
+		}
+		perm("grantPermission", "TaskDisplayCustomFieldsAction")
+		perm("grantPermission", "CaseDisplayCustomFieldsAction")
+		if tf, cf := fields(); tf["region"] != "EU" || cf["costCenter"] != "CC-7" {
+			t.Errorf("custom fields with their display permissions: %v, %v", tf, cf)
+		}
+
 		// The menu.
 		menu := func() map[string]bool {
 			var out struct{ ViewerMenu map[string]bool }

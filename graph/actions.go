@@ -38,3 +38,15 @@ func taskActionState(a string, allowed, shown bool, reason *string) *model.TaskA
 func caseActionState(a string, allowed, shown bool, reason *string) *model.CaseActionState {
 	return &model.CaseActionState{Action: model.CaseAction(a), Allowed: allowed, Shown: shown, Reason: reason}
 }
+
+// customFields returns a task's or case's custom fields when the viewer may read them.
+func customFields(ctx context.Context, p *policy.Policy, ofCases bool, fields map[string]any) (map[string]any, error) {
+	s, err := p.SubjectFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !policy.CustomFieldsShown(s, ofCases) {
+		return nil, nil
+	}
+	return fields, nil
+}

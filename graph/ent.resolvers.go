@@ -15,6 +15,11 @@ import (
 	"github.com/portico-dev/portico/policy"
 )
 
+// CustomFields is the resolver for the customFields field.
+func (r *caseResolver) CustomFields(ctx context.Context, obj *ent.BusinessCase) (map[string]any, error) {
+	return customFields(ctx, r.Policy, true, obj.CustomFields)
+}
+
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
 	n, err := r.Client.Noder(ctx, id)
@@ -72,6 +77,11 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[int], fi
 	}
 	return r.Client.User.Query().Paginate(ctx, after, first, before, last,
 		ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
+}
+
+// CustomFields is the resolver for the customFields field.
+func (r *taskResolver) CustomFields(ctx context.Context, obj *ent.Task) (map[string]any, error) {
+	return customFields(ctx, r.Policy, false, obj.CustomFields)
 }
 
 // Case returns CaseResolver implementation.

@@ -771,6 +771,8 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type CaseResolver interface {
+	CustomFields(ctx context.Context, obj *ent.BusinessCase) (map[string]any, error)
+
 	BusinessState(ctx context.Context, obj *ent.BusinessCase) (model.CaseBusinessState, error)
 	Actions(ctx context.Context, obj *ent.BusinessCase) ([]*model.CaseActionState, error)
 	AllowedActions(ctx context.Context, obj *ent.BusinessCase) ([]model.CaseAction, error)
@@ -903,6 +905,8 @@ type SubscriptionResolver interface {
 	StatisticUpdated(ctx context.Context, chartID string) (<-chan *statistics.Data, error)
 }
 type TaskResolver interface {
+	CustomFields(ctx context.Context, obj *ent.Task) (map[string]any, error)
+
 	BusinessState(ctx context.Context, obj *ent.Task) (model.TaskBusinessState, error)
 	Responsibles(ctx context.Context, obj *ent.Task) ([]ent.Noder, error)
 	ExpiryResponsibles(ctx context.Context, obj *ent.Task) ([]ent.Noder, error)
@@ -7971,7 +7975,7 @@ func (ec *executionContext) _Case_customFields(ctx context.Context, field graphq
 			return ec.fieldContext_Case_customFields(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.CustomFields, nil
+			return ec.Resolvers.Case().CustomFields(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
@@ -7982,7 +7986,7 @@ func (ec *executionContext) _Case_customFields(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Case_customFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Case", field, false, false, "Map")
+	return graphql.NewScalarFieldContext("Case", field, true, true, "Map")
 }
 
 func (ec *executionContext) _Case_processID(ctx context.Context, field graphql.CollectedField, obj *ent.BusinessCase) (ret graphql.Marshaler) {
@@ -17463,7 +17467,7 @@ func (ec *executionContext) _Task_customFields(ctx context.Context, field graphq
 			return ec.fieldContext_Task_customFields(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.CustomFields, nil
+			return ec.Resolvers.Task().CustomFields(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
@@ -17474,7 +17478,7 @@ func (ec *executionContext) _Task_customFields(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Task_customFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Task", field, false, false, "Map")
+	return graphql.NewScalarFieldContext("Task", field, true, true, "Map")
 }
 
 func (ec *executionContext) _Task_data(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
@@ -31025,10 +31029,11 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "customFields":
-			out.Values[i] = ec._Case_customFields(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_customFields(ctx, field, obj)
+				})
 		case "processID":
 			out.Values[i] = ec._Case_processID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -34618,10 +34623,11 @@ func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "customFields":
-			out.Values[i] = ec._Task_customFields(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_customFields(ctx, field, obj)
+				})
 		case "data":
 			out.Values[i] = ec._Task_data(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {

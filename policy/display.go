@@ -118,3 +118,14 @@ func NotesWindow(s *Subject, paging bool, first *int) (*int, error) {
 	}
 	return &one, nil
 }
+
+// CustomFieldsShown says whether s reads the custom fields of tasks (or of cases):
+// TaskDisplayCustomFieldsAction / CaseDisplayCustomFieldsAction. Without it the field is
+// null, as a user's email is for others; the lists still filter on custom fields, since
+// a filter reveals no more than the list's rows.
+func CustomFieldsShown(s *Subject, ofCases bool) bool {
+	if ofCases {
+		return s.Has(CaseDisplayCustomFieldsAction)
+	}
+	return s.Has(TaskDisplayCustomFieldsAction)
+}
