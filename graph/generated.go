@@ -286,6 +286,7 @@ type ComplexityRoot struct {
 		CreateAbsence            func(childComplexity int, input model.CreateAbsenceInput) int
 		CreateDashboard          func(childComplexity int, input model.CreateDashboardInput) int
 		CreateExpressProcess     func(childComplexity int, input model.ExpressProcessInput) int
+		CreateExternalLink       func(childComplexity int, input model.CreateExternalLinkInput) int
 		CreateNews               func(childComplexity int, input model.CreateNewsInput) int
 		CreateRole               func(childComplexity int, input model.CreateRoleInput) int
 		CreateSubstitute         func(childComplexity int, input model.CreateSubstituteInput) int
@@ -295,6 +296,7 @@ type ComplexityRoot struct {
 		DeleteDashboard          func(childComplexity int, input model.DeleteDashboardInput) int
 		DeleteDocument           func(childComplexity int, input model.DeleteDocumentInput) int
 		DeleteExpressProcess     func(childComplexity int, input model.DeleteByIDInput) int
+		DeleteExternalLink       func(childComplexity int, input model.DeleteByIDInput) int
 		DeleteNews               func(childComplexity int, input model.DeleteNewsInput) int
 		DeleteRole               func(childComplexity int, input model.DeleteRoleInput) int
 		DeleteSubstitute         func(childComplexity int, input model.DeleteByIDInput) int
@@ -848,6 +850,8 @@ type MutationResolver interface {
 	AddCaseNote(ctx context.Context, input model.AddCaseNoteInput) (*model.NotePayload, error)
 	UpdateExpressProcess(ctx context.Context, input model.UpdateExpressProcessInput) (*model.ProcessPayload, error)
 	DeleteExpressProcess(ctx context.Context, input model.DeleteByIDInput) (*model.DeletePayload, error)
+	CreateExternalLink(ctx context.Context, input model.CreateExternalLinkInput) (*model.ProcessPayload, error)
+	DeleteExternalLink(ctx context.Context, input model.DeleteByIDInput) (*model.DeletePayload, error)
 }
 type MySettingsResolver interface {
 	EffectiveLanguage(ctx context.Context, obj *settings.UserSettings) (string, error)
@@ -1744,6 +1748,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateExpressProcess(childComplexity, args["input"].(model.ExpressProcessInput)), true
+	case "Mutation.createExternalLink":
+		if e.ComplexityRoot.Mutation.CreateExternalLink == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createExternalLink_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateExternalLink(childComplexity, args["input"].(model.CreateExternalLinkInput)), true
 	case "Mutation.createNews":
 		if e.ComplexityRoot.Mutation.CreateNews == nil {
 			break
@@ -1843,6 +1858,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteExpressProcess(childComplexity, args["input"].(model.DeleteByIDInput)), true
+	case "Mutation.deleteExternalLink":
+		if e.ComplexityRoot.Mutation.DeleteExternalLink == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteExternalLink_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteExternalLink(childComplexity, args["input"].(model.DeleteByIDInput)), true
 	case "Mutation.deleteNews":
 		if e.ComplexityRoot.Mutation.DeleteNews == nil {
 			break
@@ -4077,6 +4103,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CompleteTaskInput", ec.unmarshalInputCompleteTaskInput),
 			graphql.NewInputUnmarshaler("CreateAbsenceInput", ec.unmarshalInputCreateAbsenceInput),
 			graphql.NewInputUnmarshaler("CreateDashboardInput", ec.unmarshalInputCreateDashboardInput),
+			graphql.NewInputUnmarshaler("CreateExternalLinkInput", ec.unmarshalInputCreateExternalLinkInput),
 			graphql.NewInputUnmarshaler("CreateNewsInput", ec.unmarshalInputCreateNewsInput),
 			graphql.NewInputUnmarshaler("CreateRoleInput", ec.unmarshalInputCreateRoleInput),
 			graphql.NewInputUnmarshaler("CreateSubstituteInput", ec.unmarshalInputCreateSubstituteInput),
@@ -5809,6 +5836,20 @@ func (ec *executionContext) field_Mutation_createExpressProcess_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createExternalLink_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateExternalLinkInput, error) {
+			return ec.unmarshalNCreateExternalLinkInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateExternalLinkInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createNews_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5922,6 +5963,20 @@ func (ec *executionContext) field_Mutation_deleteDocument_args(ctx context.Conte
 }
 
 func (ec *executionContext) field_Mutation_deleteExpressProcess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteByIDInput, error) {
+			return ec.unmarshalNDeleteByIdInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteByIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteExternalLink_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
@@ -12391,6 +12446,94 @@ func (ec *executionContext) fieldContext_Mutation_deleteExpressProcess(ctx conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteExpressProcess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createExternalLink(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createExternalLink(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateExternalLink(ctx, fc.Args["input"].(model.CreateExternalLinkInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProcessPayload) graphql.Marshaler {
+			return ec.marshalNProcessPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐProcessPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createExternalLink(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProcessPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createExternalLink_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteExternalLink(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteExternalLink(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteExternalLink(ctx, fc.Args["input"].(model.DeleteByIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeletePayload) graphql.Marshaler {
+			return ec.marshalNDeletePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeletePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteExternalLink(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeletePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteExternalLink_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22782,6 +22925,83 @@ func UnmarshalCreateDashboardInput(ctx context.Context, raw any) (model.CreateDa
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateExternalLinkInput(ctx context.Context, obj any) (model.CreateExternalLinkInput, error) {
+	var it model.CreateExternalLinkInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "link", "description", "icon", "category", "public"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "link":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("link"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Link = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "icon":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("icon"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Icon = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "public":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("public"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Public = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateExternalLinkInput unmarshals raw into the CreateExternalLinkInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateExternalLinkInput(ctx context.Context, raw any) (model.CreateExternalLinkInput, error) {
+	var out model.CreateExternalLinkInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateExternalLinkInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateNewsInput(ctx context.Context, obj any) (model.CreateNewsInput, error) {
 	var it model.CreateNewsInput
 	if obj == nil {
@@ -32664,6 +32884,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createExternalLink":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createExternalLink(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteExternalLink":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteExternalLink(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -36249,6 +36483,11 @@ func (ec *executionContext) unmarshalNCreateAbsenceInput2githubᚗcomᚋportico�
 
 func (ec *executionContext) unmarshalNCreateDashboardInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateDashboardInput(ctx context.Context, v any) (model.CreateDashboardInput, error) {
 	res, err := ec.unmarshalInputCreateDashboardInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateExternalLinkInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateExternalLinkInput(ctx context.Context, v any) (model.CreateExternalLinkInput, error) {
+	res, err := ec.unmarshalInputCreateExternalLinkInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

@@ -172,6 +172,25 @@ func (r *mutationResolver) DeleteExpressProcess(ctx context.Context, input model
 	return &model.DeletePayload{Ok: true}, nil
 }
 
+// CreateExternalLink is the resolver for the createExternalLink field.
+func (r *mutationResolver) CreateExternalLink(ctx context.Context, input model.CreateExternalLinkInput) (*model.ProcessPayload, error) {
+	p, err := r.Work.CreateExternalLink(ctx, workflow.ExternalLink{Name: input.Name, Link: input.Link,
+		Description: deref(input.Description), Icon: deref(input.Icon), Category: deref(input.Category),
+		Public: input.Public != nil && *input.Public})
+	if err != nil {
+		return nil, err
+	}
+	return &model.ProcessPayload{Process: p}, nil
+}
+
+// DeleteExternalLink is the resolver for the deleteExternalLink field.
+func (r *mutationResolver) DeleteExternalLink(ctx context.Context, input model.DeleteByIDInput) (*model.DeletePayload, error) {
+	if err := r.Work.DeleteExternalLink(ctx, input.ID); err != nil {
+		return nil, err
+	}
+	return &model.DeletePayload{Ok: true}, nil
+}
+
 // ViewerMenu is the resolver for the viewerMenu field.
 func (r *queryResolver) ViewerMenu(ctx context.Context) (*policy.Menu, error) {
 	s, err := r.Policy.SubjectFrom(ctx)

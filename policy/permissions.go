@@ -76,6 +76,9 @@ const (
 	NotificationChannelsSetting Permission = "NotificationChannelsSetting"
 	ExpressCreateWorkflow       Permission = "ExpressCreateWorkflow"
 	StatisticAddDashboardChart  Permission = "StatisticAddDashboardChart"
+	// CreatePublicExternalLink: seed 001's "create public external link, all other users
+	// can see that link in full process list" (a private link needs no permission).
+	CreatePublicExternalLink Permission = "CreatePublicExternalLink"
 
 	UserReadOwnAbsences     Permission = "UserReadOwnAbsences"
 	UserCreateOwnAbsence    Permission = "UserCreateOwnAbsence"
@@ -157,6 +160,7 @@ var All = []Definition{
 	{NotificationChannelsSetting, GroupGeneral, true},
 	{ExpressCreateWorkflow, GroupGeneral, true},
 	{StatisticAddDashboardChart, GroupGeneral, true},
+	{CreatePublicExternalLink, GroupGeneral, false},
 
 	{UserReadOwnAbsences, GroupAbsence, true},
 	{UserCreateOwnAbsence, GroupAbsence, true},

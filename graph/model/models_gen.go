@@ -109,6 +109,18 @@ type CreateDashboardInput struct {
 	Description *string                `json:"description,omitempty"`
 }
 
+// An external link in the process list (processType EXTERNAL_LINK, seed 001).
+type CreateExternalLinkInput struct {
+	Name string `json:"name"`
+	// an http or https address
+	Link        string  `json:"link"`
+	Description *string `json:"description,omitempty"`
+	Icon        *string `json:"icon,omitempty"`
+	Category    *string `json:"category,omitempty"`
+	// public: every user sees it in the full process list and may add it to favorites; needs CreatePublicExternalLink. Otherwise only its creator sees it.
+	Public *bool `json:"public,omitempty"`
+}
+
 type CreateNewsInput struct {
 	Translations []*NewsTranslationInput `json:"translations"`
 	Icon         *string                 `json:"icon,omitempty"`
