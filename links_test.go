@@ -24,7 +24,9 @@ func TestExternalLinks(t *testing.T) {
 				return "", r.Code()
 			}
 			var out struct {
-				CreateExternalLink struct{ Process struct{ ID, Kind, Link string } }
+				CreateExternalLink struct {
+					Process struct{ ID, Kind, Link string }
+				}
 			}
 			if err := json.Unmarshal(r.Data, &out); err != nil {
 				t.Fatal(err)
@@ -36,7 +38,9 @@ func TestExternalLinks(t *testing.T) {
 		}
 		names := func(c *servertest.Client) []string {
 			var out struct {
-				Processes struct{ Edges []struct{ Node struct{ Name string } } }
+				Processes struct {
+					Edges []struct{ Node struct{ Name string } }
+				}
 			}
 			c.MustDo(t, `{ processes(first: 100) { edges { node { name } } } }`, nil, &out)
 			var ns []string
