@@ -10,6 +10,7 @@ import (
 
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/taskresponsible"
@@ -97,6 +98,11 @@ func (e *Engine) move(ctx context.Context, id int, tr transition) (*ent.Task, er
 				return nil, nil, err
 			}
 		}
+		if next == task.StateDESTROYED {
+			if err := e.endIdleCase(ctx, c, t.CaseID, now); err != nil {
+				return nil, nil, err
+			}
+		}
 		// Read back under the system context: the viewer may no longer see the task.
 		out, err = c.Task.Get(policy.Elevate(ctx, policy.ReadBack), t.ID)
 		return []int{t.ID}, []int{t.CaseID}, err
@@ -178,6 +184,32 @@ func sameResponsibles(ctx context.Context, c *ent.Client, taskID int, userIDs, r
 		}
 	}
 	return slices.Equal(uniq(users), uniq(userIDs)) && slices.Equal(uniq(roles), uniq(roleIDs)), nil
+}
+
+// endIdleCase ends a running case that a destroyed task left with nothing to do: no
+// task but DONE or DESTROYED ones (a FAILED task can still be reset). It is DONE when
+// one of its tasks was done, else DESTROYED; a case left RUNNING with no task would
+// stay in every open list forever.
+func (e *Engine) endIdleCase(ctx context.Context, c *ent.Client, caseID int, now time.Time) error {
+	sys := policy.Elevate(ctx, policy.ReadBack)
+	open, err := c.Task.Query().Where(task.CaseID(caseID), task.StateNotIn(task.StateDONE, task.StateDESTROYED)).Exist(sys)
+	if err != nil || open {
+		return err
+	}
+	done, err := c.Task.Query().Where(task.CaseID(caseID), task.StateEQ(task.StateDONE)).Exist(sys)
+	if err != nil {
+		return err
+	}
+	end := businesscase.StateDESTROYED
+	if done {
+		end = businesscase.StateDONE
+	}
+	_, err = c.BusinessCase.Update().Where(businesscase.ID(caseID), businesscase.StateIn(businesscase.StateCREATED, businesscase.StateRUNNING)).
+		SetState(end).SetEndedAt(now).Save(sys)
+	if err != nil {
+		return fmt.Errorf("end case %d: %w", caseID, err)
+	}
+	return nil
 }
 
 // setResponsibles replaces the (expiry) responsibles of a task and returns their names.
