@@ -7,6 +7,7 @@ import (
 
 	"github.com/portico-dev/portico/graph/model"
 	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/workflow"
 )
 
 // notesWindow applies the viewer's TaskCaseShowMoreNote to a page of notes.
@@ -49,4 +50,28 @@ func customFields(ctx context.Context, p *policy.Policy, ofCases bool, fields ma
 		return nil, nil
 	}
 	return fields, nil
+}
+
+// stepViews fills the lists a stored definition may lack, which the schema says are
+// never null.
+func stepViews(steps []workflow.TaskDefinition) []*workflow.TaskDefinition {
+	out := make([]*workflow.TaskDefinition, len(steps))
+	for i, st := range steps {
+		st.Responsibles = nonNil(st.Responsibles)
+		if st.FormElements == nil {
+			st.FormElements = []workflow.FormElement{}
+		}
+		for j := range st.FormElements {
+			st.FormElements[j].OptionStrs = nonNil(st.FormElements[j].OptionStrs)
+		}
+		out[i] = &st
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

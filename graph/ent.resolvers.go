@@ -87,6 +87,9 @@ func (r *taskResolver) CustomFields(ctx context.Context, obj *ent.Task) (map[str
 // Case returns CaseResolver implementation.
 func (r *Resolver) Case() CaseResolver { return &caseResolver{r} }
 
+// Process returns ProcessResolver implementation.
+func (r *Resolver) Process() ProcessResolver { return &processResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
@@ -104,6 +107,7 @@ func (r *Resolver) TaskWhereInput() TaskWhereInputResolver { return &taskWhereIn
 
 type (
 	caseResolver           struct{ *Resolver }
+	processResolver        struct{ *Resolver }
 	queryResolver          struct{ *Resolver }
 	taskResolver           struct{ *Resolver }
 	userResolver           struct{ *Resolver }

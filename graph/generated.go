@@ -27,6 +27,7 @@ import (
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/settings"
 	"github.com/portico-dev/portico/statistics"
+	"github.com/portico-dev/portico/workflow"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -47,6 +48,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	MySettings() MySettingsResolver
 	NewsItem() NewsItemResolver
+	Process() ProcessResolver
 	Query() QueryResolver
 	StatisticChart() StatisticChartResolver
 	Subscription() SubscriptionResolver
@@ -232,6 +234,17 @@ type ComplexityRoot struct {
 
 	FavoriteProcessesPayload struct {
 		Processes func(childComplexity int) int
+	}
+
+	FormElement struct {
+		ElementID       func(childComplexity int) int
+		ElementPosition func(childComplexity int) int
+		ElementType     func(childComplexity int) int
+		IndexInPanel    func(childComplexity int) int
+		IntSetting      func(childComplexity int) int
+		Label           func(childComplexity int) int
+		OptionStrs      func(childComplexity int) int
+		Required        func(childComplexity int) int
 	}
 
 	GrantPayload struct {
@@ -442,6 +455,7 @@ type ComplexityRoot struct {
 		OwnerID        func(childComplexity int) int
 		Permissions    func(childComplexity int) int
 		ReadyToExecute func(childComplexity int) int
+		Steps          func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
 	}
 
@@ -458,6 +472,16 @@ type ComplexityRoot struct {
 
 	ProcessPayload struct {
 		Process func(childComplexity int) int
+	}
+
+	ProcessStep struct {
+		Description  func(childComplexity int) int
+		FormElements func(childComplexity int) int
+		Responsibles func(childComplexity int) int
+		Subject      func(childComplexity int) int
+		TaskPosition func(childComplexity int) int
+		Type         func(childComplexity int) int
+		UntilDays    func(childComplexity int) int
 	}
 
 	Property struct {
@@ -623,6 +647,7 @@ type ComplexityRoot struct {
 		ExpiryPriority     func(childComplexity int) int
 		ExpiryResponsibles func(childComplexity int) int
 		ExpiryTimestamp    func(childComplexity int) int
+		Form               func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		Kind               func(childComplexity int) int
 		Name               func(childComplexity int) int
@@ -862,6 +887,9 @@ type NewsItemResolver interface {
 	Title(ctx context.Context, obj *news.Item) (string, error)
 	Content(ctx context.Context, obj *news.Item) (string, error)
 }
+type ProcessResolver interface {
+	Steps(ctx context.Context, obj *ent.Process) ([]*workflow.TaskDefinition, error)
+}
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
@@ -918,6 +946,7 @@ type TaskResolver interface {
 	AllowedActions(ctx context.Context, obj *ent.Task) ([]model.TaskAction, error)
 	Notes(ctx context.Context, obj *ent.Task, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoteConnection, error)
 	Events(ctx context.Context, obj *ent.Task) ([]*ent.WorkflowEvent, error)
+	Form(ctx context.Context, obj *ent.Task) (*workflow.TaskDefinition, error)
 }
 type ThirdPartyApplicationResolver interface {
 	DisplayName(ctx context.Context, obj *settings.ThirdPartyApplication) (string, error)
@@ -1554,6 +1583,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FavoriteProcessesPayload.Processes(childComplexity), true
+
+	case "FormElement.elementID":
+		if e.ComplexityRoot.FormElement.ElementID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormElement.ElementID(childComplexity), true
+	case "FormElement.elementPosition":
+		if e.ComplexityRoot.FormElement.ElementPosition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormElement.ElementPosition(childComplexity), true
+	case "FormElement.elementType":
+		if e.ComplexityRoot.FormElement.ElementType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormElement.ElementType(childComplexity), true
+	case "FormElement.indexInPanel":
+		if e.ComplexityRoot.FormElement.IndexInPanel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormElement.IndexInPanel(childComplexity), true
+	case "FormElement.intSetting":
+		if e.ComplexityRoot.FormElement.IntSetting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormElement.IntSetting(childComplexity), true
+	case "FormElement.label":
+		if e.ComplexityRoot.FormElement.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormElement.Label(childComplexity), true
+	case "FormElement.optionStrs":
+		if e.ComplexityRoot.FormElement.OptionStrs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormElement.OptionStrs(childComplexity), true
+	case "FormElement.required":
+		if e.ComplexityRoot.FormElement.Required == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormElement.Required(childComplexity), true
 
 	case "GrantPayload.ok":
 		if e.ComplexityRoot.GrantPayload.Ok == nil {
@@ -2669,6 +2747,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Process.ReadyToExecute(childComplexity), true
+	case "Process.steps":
+		if e.ComplexityRoot.Process.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Process.Steps(childComplexity), true
 	case "Process.updatedAt":
 		if e.ComplexityRoot.Process.UpdatedAt == nil {
 			break
@@ -2714,6 +2798,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProcessPayload.Process(childComplexity), true
+
+	case "ProcessStep.description":
+		if e.ComplexityRoot.ProcessStep.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessStep.Description(childComplexity), true
+	case "ProcessStep.formElements":
+		if e.ComplexityRoot.ProcessStep.FormElements == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessStep.FormElements(childComplexity), true
+	case "ProcessStep.responsibles":
+		if e.ComplexityRoot.ProcessStep.Responsibles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessStep.Responsibles(childComplexity), true
+	case "ProcessStep.subject":
+		if e.ComplexityRoot.ProcessStep.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessStep.Subject(childComplexity), true
+	case "ProcessStep.taskPosition":
+		if e.ComplexityRoot.ProcessStep.TaskPosition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessStep.TaskPosition(childComplexity), true
+	case "ProcessStep.type":
+		if e.ComplexityRoot.ProcessStep.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessStep.Type(childComplexity), true
+	case "ProcessStep.untilDays":
+		if e.ComplexityRoot.ProcessStep.UntilDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessStep.UntilDays(childComplexity), true
 
 	case "Property.key":
 		if e.ComplexityRoot.Property.Key == nil {
@@ -3497,6 +3624,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.ExpiryTimestamp(childComplexity), true
+	case "Task.form":
+		if e.ComplexityRoot.Task.Form == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Form(childComplexity), true
 	case "Task.id":
 		if e.ComplexityRoot.Task.ID == nil {
 			break
@@ -4666,6 +4799,28 @@ func (ec *executionContext) childFields_FavoriteProcessesPayload(ctx context.Con
 	return nil, fmt.Errorf("no field named %q was found under type FavoriteProcessesPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_FormElement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "elementID":
+		return ec.fieldContext_FormElement_elementID(ctx, field)
+	case "label":
+		return ec.fieldContext_FormElement_label(ctx, field)
+	case "elementType":
+		return ec.fieldContext_FormElement_elementType(ctx, field)
+	case "required":
+		return ec.fieldContext_FormElement_required(ctx, field)
+	case "optionStrs":
+		return ec.fieldContext_FormElement_optionStrs(ctx, field)
+	case "elementPosition":
+		return ec.fieldContext_FormElement_elementPosition(ctx, field)
+	case "indexInPanel":
+		return ec.fieldContext_FormElement_indexInPanel(ctx, field)
+	case "intSetting":
+		return ec.fieldContext_FormElement_intSetting(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FormElement", field.Name)
+}
+
 func (ec *executionContext) childFields_GrantPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "ok":
@@ -4964,6 +5119,8 @@ func (ec *executionContext) childFields_Process(ctx context.Context, field graph
 		return ec.fieldContext_Process_ownerID(ctx, field)
 	case "owner":
 		return ec.fieldContext_Process_owner(ctx, field)
+	case "steps":
+		return ec.fieldContext_Process_steps(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Process", field.Name)
 }
@@ -4996,6 +5153,26 @@ func (ec *executionContext) childFields_ProcessPayload(ctx context.Context, fiel
 		return ec.fieldContext_ProcessPayload_process(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProcessPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ProcessStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_ProcessStep_type(ctx, field)
+	case "subject":
+		return ec.fieldContext_ProcessStep_subject(ctx, field)
+	case "description":
+		return ec.fieldContext_ProcessStep_description(ctx, field)
+	case "responsibles":
+		return ec.fieldContext_ProcessStep_responsibles(ctx, field)
+	case "taskPosition":
+		return ec.fieldContext_ProcessStep_taskPosition(ctx, field)
+	case "untilDays":
+		return ec.fieldContext_ProcessStep_untilDays(ctx, field)
+	case "formElements":
+		return ec.fieldContext_ProcessStep_formElements(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProcessStep", field.Name)
 }
 
 func (ec *executionContext) childFields_Property(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5252,6 +5429,8 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_notes(ctx, field)
 	case "events":
 		return ec.fieldContext_Task_events(ctx, field)
+	case "form":
+		return ec.fieldContext_Task_form(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Task", field.Name)
 }
@@ -9629,6 +9808,190 @@ func (ec *executionContext) fieldContext_FavoriteProcessesPayload_processes(_ co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _FormElement_elementID(ctx context.Context, field graphql.CollectedField, obj *workflow.FormElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormElement_elementID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ElementID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormElement_elementID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _FormElement_label(ctx context.Context, field graphql.CollectedField, obj *workflow.FormElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormElement_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormElement_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _FormElement_elementType(ctx context.Context, field graphql.CollectedField, obj *workflow.FormElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormElement_elementType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ElementType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormElement_elementType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _FormElement_required(ctx context.Context, field graphql.CollectedField, obj *workflow.FormElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormElement_required(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Required, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormElement_required(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormElement", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _FormElement_optionStrs(ctx context.Context, field graphql.CollectedField, obj *workflow.FormElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormElement_optionStrs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OptionStrs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormElement_optionStrs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _FormElement_elementPosition(ctx context.Context, field graphql.CollectedField, obj *workflow.FormElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormElement_elementPosition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ElementPosition, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormElement_elementPosition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _FormElement_indexInPanel(ctx context.Context, field graphql.CollectedField, obj *workflow.FormElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormElement_indexInPanel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IndexInPanel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormElement_indexInPanel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormElement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FormElement_intSetting(ctx context.Context, field graphql.CollectedField, obj *workflow.FormElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormElement_intSetting(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IntSetting, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormElement_intSetting(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormElement", field, false, false, "Int")
 }
 
 func (ec *executionContext) _GrantPayload_ok(ctx context.Context, field graphql.CollectedField, obj *model.GrantPayload) (ret graphql.Marshaler) {
@@ -14106,6 +14469,38 @@ func (ec *executionContext) fieldContext_Process_owner(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Process_steps(ctx context.Context, field graphql.CollectedField, obj *ent.Process) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Process_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Process().Steps(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*workflow.TaskDefinition) graphql.Marshaler {
+			return ec.marshalNProcessStep2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋworkflowᚐTaskDefinitionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Process_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Process",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProcessStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ProcessConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.ProcessConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14275,6 +14670,176 @@ func (ec *executionContext) fieldContext_ProcessPayload_process(_ context.Contex
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Process(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProcessStep_type(ctx context.Context, field graphql.CollectedField, obj *workflow.TaskDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessStep_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessStep_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessStep_subject(ctx context.Context, field graphql.CollectedField, obj *workflow.TaskDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessStep_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessStep_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessStep_description(ctx context.Context, field graphql.CollectedField, obj *workflow.TaskDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessStep_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessStep_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessStep_responsibles(ctx context.Context, field graphql.CollectedField, obj *workflow.TaskDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessStep_responsibles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Responsibles, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessStep_responsibles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessStep_taskPosition(ctx context.Context, field graphql.CollectedField, obj *workflow.TaskDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessStep_taskPosition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TaskPosition, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessStep_taskPosition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessStep", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProcessStep_untilDays(ctx context.Context, field graphql.CollectedField, obj *workflow.TaskDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessStep_untilDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UntilDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessStep_untilDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessStep", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProcessStep_formElements(ctx context.Context, field graphql.CollectedField, obj *workflow.TaskDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessStep_formElements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FormElements, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []workflow.FormElement) graphql.Marshaler {
+			return ec.marshalNFormElement2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋworkflowᚐFormElementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessStep_formElements(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProcessStep",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FormElement(ctx, field)
 		},
 	}
 	return fc, nil
@@ -18007,6 +18572,38 @@ func (ec *executionContext) fieldContext_Task_events(_ context.Context, field gr
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_WorkflowEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Task_form(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_form(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Task().Form(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workflow.TaskDefinition) graphql.Marshaler {
+			return ec.marshalOProcessStep2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋworkflowᚐTaskDefinition(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Task_form(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Task",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProcessStep(ctx, field)
 		},
 	}
 	return fc, nil
@@ -32148,6 +32745,74 @@ func (ec *executionContext) _FavoriteProcessesPayload(ctx context.Context, sel a
 	return out
 }
 
+var formElementImplementors = []string{"FormElement"}
+
+func (ec *executionContext) _FormElement(ctx context.Context, sel ast.SelectionSet, obj *workflow.FormElement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, formElementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FormElement")
+		case "elementID":
+			out.Values[i] = ec._FormElement_elementID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._FormElement_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "elementType":
+			out.Values[i] = ec._FormElement_elementType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "required":
+			out.Values[i] = ec._FormElement_required(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "optionStrs":
+			out.Values[i] = ec._FormElement_optionStrs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "elementPosition":
+			out.Values[i] = ec._FormElement_elementPosition(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "indexInPanel":
+			out.Values[i] = ec._FormElement_indexInPanel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "intSetting":
+			out.Values[i] = ec._FormElement_intSetting(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var grantPayloadImplementors = []string{"GrantPayload"}
 
 func (ec *executionContext) _GrantPayload(ctx context.Context, sel ast.SelectionSet, obj *model.GrantPayload) graphql.Marshaler {
@@ -33642,6 +34307,12 @@ func (ec *executionContext) _Process(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Process_owner(ctx, field, obj)
 				})
+		case "steps":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Process_steps(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -33753,6 +34424,69 @@ func (ec *executionContext) _ProcessPayload(ctx context.Context, sel ast.Selecti
 			out.Values[i] = graphql.MarshalString("ProcessPayload")
 		case "process":
 			out.Values[i] = ec._ProcessPayload_process(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var processStepImplementors = []string{"ProcessStep"}
+
+func (ec *executionContext) _ProcessStep(ctx context.Context, sel ast.SelectionSet, obj *workflow.TaskDefinition) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, processStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProcessStep")
+		case "type":
+			out.Values[i] = ec._ProcessStep_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subject":
+			out.Values[i] = ec._ProcessStep_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._ProcessStep_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "responsibles":
+			out.Values[i] = ec._ProcessStep_responsibles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "taskPosition":
+			out.Values[i] = ec._ProcessStep_taskPosition(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "untilDays":
+			out.Values[i] = ec._ProcessStep_untilDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "formElements":
+			out.Values[i] = ec._ProcessStep_formElements(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -34941,6 +35675,12 @@ func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Task_events(ctx, field, obj)
+				})
+		case "form":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_form(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -36801,6 +37541,26 @@ func (ec *executionContext) marshalNFloat2ᚕfloat64ᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) marshalNFormElement2githubᚗcomᚋporticoᚑdevᚋporticoᚋworkflowᚐFormElement(ctx context.Context, sel ast.SelectionSet, v workflow.FormElement) graphql.Marshaler {
+	return ec._FormElement(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFormElement2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋworkflowᚐFormElementᚄ(ctx context.Context, sel ast.SelectionSet, v []workflow.FormElement) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFormElement2githubᚗcomᚋporticoᚑdevᚋporticoᚋworkflowᚐFormElement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNGrantInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐGrantInput(ctx context.Context, v any) (model.GrantInput, error) {
 	res, err := ec.unmarshalInputGrantInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -37365,6 +38125,30 @@ func (ec *executionContext) marshalNProcessPayload2ᚖgithubᚗcomᚋporticoᚑd
 		return graphql.Null
 	}
 	return ec._ProcessPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProcessStep2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋworkflowᚐTaskDefinitionᚄ(ctx context.Context, sel ast.SelectionSet, v []*workflow.TaskDefinition) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProcessStep2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋworkflowᚐTaskDefinition(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProcessStep2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋworkflowᚐTaskDefinition(ctx context.Context, sel ast.SelectionSet, v *workflow.TaskDefinition) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProcessStep!")
+		return graphql.Null
+	}
+	return ec._ProcessStep(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNProcessWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐProcessWhereInput(ctx context.Context, v any) (*ent.ProcessWhereInput, error) {
@@ -39011,6 +39795,13 @@ func (ec *executionContext) unmarshalOProcessOrder2ᚖgithubᚗcomᚋporticoᚑd
 	}
 	res, err := ec.unmarshalInputProcessOrder(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOProcessStep2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋworkflowᚐTaskDefinition(ctx context.Context, sel ast.SelectionSet, v *workflow.TaskDefinition) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ProcessStep(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOProcessWhereInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐProcessWhereInputᚄ(ctx context.Context, v any) ([]*ent.ProcessWhereInput, error) {

@@ -191,6 +191,15 @@ func (r *mutationResolver) DeleteExternalLink(ctx context.Context, input model.D
 	return &model.DeletePayload{Ok: true}, nil
 }
 
+// Steps is the resolver for the steps field.
+func (r *processResolver) Steps(ctx context.Context, obj *ent.Process) ([]*workflow.TaskDefinition, error) {
+	steps, err := workflow.ProcessSteps(obj)
+	if err != nil {
+		return nil, err
+	}
+	return stepViews(steps), nil
+}
+
 // ViewerMenu is the resolver for the viewerMenu field.
 func (r *queryResolver) ViewerMenu(ctx context.Context) (*policy.Menu, error) {
 	s, err := r.Policy.SubjectFrom(ctx)
@@ -253,6 +262,15 @@ func (r *taskResolver) Notes(ctx context.Context, obj *ent.Task, after *entgql.C
 // Events is the resolver for the events field.
 func (r *taskResolver) Events(ctx context.Context, obj *ent.Task) ([]*ent.WorkflowEvent, error) {
 	return obj.QueryEvents().Order(ent.Asc(workflowevent.FieldCreatedAt), ent.Asc(workflowevent.FieldID)).All(ctx)
+}
+
+// Form is the resolver for the form field.
+func (r *taskResolver) Form(ctx context.Context, obj *ent.Task) (*workflow.TaskDefinition, error) {
+	step, err := r.Work.TaskForm(ctx, obj)
+	if err != nil || step == nil {
+		return nil, err
+	}
+	return stepViews([]workflow.TaskDefinition{*step})[0], nil
 }
 
 // BusinessState is the resolver for the businessState field.

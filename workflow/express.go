@@ -426,6 +426,11 @@ func (e *Engine) Complete(ctx context.Context, id int, data map[string]any) (*en
 		if err := event(ctx, c, a.userID, t, "COMPLETED", t.State, task.StateDONE, nil); err != nil {
 			return nil, nil, err
 		}
+		if step.Type == StepApproval {
+			if err := recordDecision(ctx, c, a, t, data); err != nil {
+				return nil, nil, err
+			}
+		}
 		ids := []int{t.ID}
 		if def != nil {
 			if step.Type == StepApproval && data["approved"] == false {
@@ -472,24 +477,3 @@ func stepOf(ctx context.Context, c *ent.Client, cs *ent.BusinessCase, t *ent.Tas
 	return TaskDefinition{}, nil, nil
 }
 
-// checkForm validates completion data against a step's form elements.
-func checkForm(step TaskDefinition, data map[string]any) error {
-	for _, fe := range step.FormElements {
-		v, ok := data[fe.ElementID]
-		if fe.Required && (!ok || v == nil || v == "") {
-			return apperr.BadInput("data.%s (%s) is required", fe.ElementID, fe.Label).WithExtension("field", fe.ElementID)
-		}
-		if ok && len(fe.OptionStrs) > 0 && slices.ContainsFunc(fe.OptionStrs, func(s string) bool { return s != "" }) {
-			s, _ := v.(string)
-			if !slices.Contains(fe.OptionStrs, s) {
-				return apperr.BadInput("data.%s must be one of %s", fe.ElementID, strings.Join(fe.OptionStrs, ", ")).WithExtension("field", fe.ElementID)
-			}
-		}
-	}
-	if step.Type == StepApproval {
-		if _, ok := data["approved"].(bool); !ok {
-			return apperr.BadInput("data.approved must be true or false for an APPROVAL step")
-		}
-	}
-	return nil
-}
