@@ -476,4 +476,3 @@ func stepOf(ctx context.Context, c *ent.Client, cs *ent.BusinessCase, t *ent.Tas
 	}
 	return TaskDefinition{}, nil, nil
 }
-
