@@ -27570,7 +27570,7 @@ func (ec *executionContext) unmarshalInputStartProcessInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"processId"}
+	fieldsInOrder := [...]string{"processId", "caseName", "data"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -27584,6 +27584,20 @@ func (ec *executionContext) unmarshalInputStartProcessInput(ctx context.Context,
 				return it, err
 			}
 			it.ProcessID = data
+		case "caseName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseName = data
+		case "data":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("data"))
+			data, err := ec.unmarshalOMap2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Data = data
 		}
 	}
 	return it, nil

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
+	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/workflowevent"
@@ -76,7 +77,12 @@ func (r *mutationResolver) CreateExpressProcess(ctx context.Context, input model
 
 // StartProcess is the resolver for the startProcess field.
 func (r *mutationResolver) StartProcess(ctx context.Context, input model.StartProcessInput) (*model.StartProcessPayload, error) {
-	cs, t, err := r.Work.StartProcess(ctx, input.ProcessID)
+	for k := range input.Data { // start data become custom fields: their names are filter's
+		if err := filter.ValidateName(k); err != nil {
+			return nil, apperr.BadInput("data.%s: %v", k, err)
+		}
+	}
+	cs, t, err := r.Work.StartProcess(ctx, input.ProcessID, workflow.Start{CaseName: deref(input.CaseName), Data: input.Data})
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/database"
@@ -96,8 +97,8 @@ func (p *ExpressProcess) validate() error {
 		if d.Type != StepEmail && len(d.Responsibles) == 0 {
 			return apperr.BadInput("%s.responsibles is empty; a %s step needs someone to work it", where, d.Type)
 		}
-		if d.Type == StepEmail && d.Email == nil {
-			return apperr.BadInput("%s.email is missing for an EMAIL step", where)
+		if (d.Type == StepEmail || d.Type == StepUserTaskWithEmail) && d.Email == nil {
+			return apperr.BadInput("%s.email is missing for an %s step", where, d.Type)
 		}
 		if d.UntilDays < 0 {
 			return apperr.BadInput("%s.untilDays is negative", where)
@@ -120,10 +121,14 @@ func (e *Engine) CreateExpressProcess(ctx context.Context, def ExpressProcess) (
 		if err := checkDefinition(ctx, c, def); err != nil {
 			return nil, nil, err
 		}
+		owner, err := ownerOf(ctx, c, a, def)
+		if err != nil {
+			return nil, nil, err
+		}
 		raw, _ := json.Marshal(def)
 		q := c.Process.Create().SetName(def.ProcessName).SetDescription(def.ProcessDescription).SetIcon(def.Icon).
 			SetKind(process.KindEXPRESS_PROCESS).SetPermissions(def.ProcessPermissions).
-			SetReadyToExecute(def.ReadyToExecute).SetDefinition(raw).SetOwnerID(a.userID)
+			SetReadyToExecute(def.ReadyToExecute).SetDefinition(raw).SetOwnerID(owner)
 		if def.ID != "" {
 			q.SetKey(def.ID)
 		}
@@ -139,9 +144,10 @@ func (e *Engine) CreateExpressProcess(ctx context.Context, def ExpressProcess) (
 	return out, err
 }
 
-// mayManage loads an express process the viewer may change: its owner, or an
-// administrator (TaskReadAll and CaseReadAll), as seed 001 says.
-func (e *Engine) mayManage(ctx context.Context, c *ent.Client, a actor, id int) (*ent.Process, error) {
+// mayManage loads an express process the viewer may change: its owner, a co-owner
+// (processCoOwners), or an administrator (TaskReadAll and CaseReadAll), as seed 001
+// says; to edit it, ableToEdit must be true unless the viewer is an administrator.
+func (e *Engine) mayManage(ctx context.Context, c *ent.Client, a actor, id int, edit bool) (*ent.Process, error) {
 	p, err := c.Process.Get(policy.Elevate(ctx, policy.ReadProcessDefinition), id)
 	if ent.IsNotFound(err) {
 		return nil, apperr.NotFound("no process with id %d", id)
@@ -149,17 +155,62 @@ func (e *Engine) mayManage(ctx context.Context, c *ent.Client, a actor, id int) 
 	if err != nil {
 		return nil, fmt.Errorf("load process %d: %w", id, err)
 	}
+	if p.Kind != process.KindEXPRESS_PROCESS {
+		if _, err := c.Process.Get(ctx, id); err != nil {
+			return nil, apperr.NotFound("no process with id %d", id)
+		}
+		return nil, apperr.BadInput("process %q is not an express process", p.Name)
+	}
+	def, err := definition(p)
+	if err != nil {
+		return nil, err
+	}
 	admin := a.sub.Has(policy.TaskReadAll) && a.sub.Has(policy.CaseReadAll)
-	if !admin && (p.OwnerID == nil || *p.OwnerID != a.userID) {
+	owner := p.OwnerID != nil && *p.OwnerID == a.userID
+	coOwner := slices.ContainsFunc(def.ProcessCoOwners, func(n string) bool { return memberName(n) == userName(ctx) })
+	if !admin && !owner && !coOwner {
 		if _, err := c.Process.Get(ctx, id); err != nil { // not even visible: do not reveal it
 			return nil, apperr.NotFound("no process with id %d", id)
 		}
-		return nil, apperr.Forbidden("only the owner of process %q or an administrator (TaskReadAll and CaseReadAll) may change it", p.Name)
+		return nil, apperr.Forbidden("only the owner or a co-owner of process %q, or an administrator (TaskReadAll and CaseReadAll), may change it", p.Name)
 	}
-	if p.Kind != process.KindEXPRESS_PROCESS {
-		return nil, apperr.BadInput("process %q is not an express process", p.Name)
+	if edit && !def.AbleToEdit && !admin {
+		return nil, apperr.Forbidden("process %q is not editable (ableToEdit is false); an administrator may change it", p.Name)
 	}
 	return p, nil
+}
+
+// memberName is the user name of a "#name externalId:…" entry, "" for a role.
+func memberName(entry string) string {
+	n, ok := strings.CutPrefix(entry, "#")
+	if !ok {
+		return ""
+	}
+	n, _, _ = strings.Cut(n, " ")
+	return n
+}
+
+// ownerOf is the owner a definition's processOwner names: the creator when empty; another
+// user only when an administrator creates or changes it.
+func ownerOf(ctx context.Context, c *ent.Client, a actor, def ExpressProcess) (int, error) {
+	name := memberName(def.ProcessOwner)
+	if strings.TrimSpace(def.ProcessOwner) == "" || name == userName(ctx) {
+		return a.userID, nil
+	}
+	if name == "" {
+		return 0, apperr.BadInput("processOwner %q: name a user as #name", def.ProcessOwner)
+	}
+	if !(a.sub.Has(policy.TaskReadAll) && a.sub.Has(policy.CaseReadAll)) {
+		return 0, apperr.Forbidden("only an administrator (TaskReadAll and CaseReadAll) may make another user (%s) the owner of a process", name)
+	}
+	u, err := c.User.Query().Where(user.Name(name)).Only(policy.Elevate(ctx, policy.ReadBack))
+	if ent.IsNotFound(err) {
+		return 0, apperr.BadInput("processOwner %q: no such user", def.ProcessOwner)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("process owner %q: %w", name, err)
+	}
+	return u.ID, nil
 }
 
 // UpdateExpressProcess replaces an express process's definition; running cases keep the
@@ -171,19 +222,28 @@ func (e *Engine) UpdateExpressProcess(ctx context.Context, id int, def ExpressPr
 	}
 	var out *ent.Process
 	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
-		p, err := e.mayManage(ctx, c, a, id)
+		p, err := e.mayManage(ctx, c, a, id, true)
 		if err != nil {
 			return nil, nil, err
 		}
 		if err := checkDefinition(ctx, c, def); err != nil {
 			return nil, nil, err
 		}
+		owner := a.userID
+		if p.OwnerID != nil {
+			owner = *p.OwnerID
+		}
+		if def.ProcessOwner != "" {
+			if owner, err = ownerOf(ctx, c, a, def); err != nil {
+				return nil, nil, err
+			}
+		}
 		if def.ID == "" && p.Key != "" {
 			def.ID = p.Key
 		}
 		raw, _ := json.Marshal(def)
 		out, err = p.Update().SetName(def.ProcessName).SetDescription(def.ProcessDescription).SetIcon(def.Icon).
-			SetPermissions(def.ProcessPermissions).SetReadyToExecute(def.ReadyToExecute).SetDefinition(raw).Save(ctx)
+			SetPermissions(def.ProcessPermissions).SetReadyToExecute(def.ReadyToExecute).SetDefinition(raw).SetOwnerID(owner).Save(ctx)
 		if err != nil {
 			return nil, nil, fmt.Errorf("update express process %d: %w", id, err)
 		}
@@ -202,7 +262,7 @@ func (e *Engine) DeleteExpressProcess(ctx context.Context, id int) error {
 		return err
 	}
 	return e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
-		if _, err := e.mayManage(ctx, c, a, id); err != nil {
+		if _, err := e.mayManage(ctx, c, a, id, false); err != nil {
 			return nil, nil, err
 		}
 		return nil, nil, c.Process.DeleteOneID(id).Exec(ctx)
@@ -271,7 +331,38 @@ func resolveResponsibles(ctx context.Context, c *ent.Client, names []string) (me
 
 // StartProcess starts a process the viewer may start: a RUNNING case and its first
 // step's tasks. It returns the case and the first task created.
-func (e *Engine) StartProcess(ctx context.Context, processID int) (*ent.BusinessCase, *ent.Task, error) {
+// Start is what startProcess may give besides the process: the case's name (the
+// process's by default) and start data, kept as the case's custom fields.
+type Start struct {
+	CaseName string
+	Data     map[string]any
+}
+
+func (st Start) validate() error {
+	if n := utf8.RuneCountInString(st.CaseName); n > 500 {
+		return apperr.BadInput("caseName: %d characters; at most 500", n)
+	}
+	if len(st.Data) > 50 {
+		return apperr.BadInput("data: %d fields; at most 50", len(st.Data))
+	}
+	for k, v := range st.Data { // the names are custom-field names, checked by package filter first
+		switch x := v.(type) {
+		case nil, bool, json.Number, float64, int64:
+		case string:
+			if utf8.RuneCountInString(x) > 2000 {
+				return apperr.BadInput("data.%s: at most 2,000 characters", k)
+			}
+		default:
+			return apperr.BadInput("data.%s: give a text, a number or true/false (start data are the case's custom fields)", k)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) StartProcess(ctx context.Context, processID int, start Start) (*ent.BusinessCase, *ent.Task, error) {
+	if err := start.validate(); err != nil {
+		return nil, nil, err
+	}
 	a, err := e.actor(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -293,8 +384,16 @@ func (e *Engine) StartProcess(ctx context.Context, processID int) (*ent.Business
 		if !p.ReadyToExecute {
 			return nil, nil, apperr.Conflict("process %q is not ready to execute", p.Name)
 		}
-		cs, err = c.BusinessCase.Create().SetName(p.Name).SetDescription(p.Description).SetCategory(p.Category).
-			SetState(businesscase.StateRUNNING).SetProcessID(p.ID).SetCreatorID(a.userID).SetOwnerID(a.userID).Save(ctx)
+		name := strings.TrimSpace(start.CaseName)
+		if name == "" {
+			name = p.Name
+		}
+		q := c.BusinessCase.Create().SetName(name).SetDescription(p.Description).SetCategory(p.Category).
+			SetState(businesscase.StateRUNNING).SetProcessID(p.ID).SetCreatorID(a.userID).SetOwnerID(a.userID)
+		if len(start.Data) > 0 {
+			q.SetCustomFields(start.Data)
+		}
+		cs, err = q.Save(ctx)
 		if err != nil {
 			return nil, nil, fmt.Errorf("create case: %w", err)
 		}
@@ -342,6 +441,9 @@ func (e *Engine) advance(ctx context.Context, c *ent.Client, cs *ent.BusinessCas
 		t, err := e.createTask(ctx, c, cs, d)
 		if err != nil {
 			return nil, err
+		}
+		if d.Type == StepUserTaskWithEmail {
+			e.sendAfterCommit(ctx, cs.ID, *d.Email) // the task and its message, as seed 001's step says
 		}
 		return []*ent.Task{t}, nil
 	}

@@ -242,19 +242,23 @@ type ExpressFormElementInput struct {
 
 // The express process model of seed 001 (Portal.Processes.ExpressProcesses).
 type ExpressProcessInput struct {
-	ID                 *string                       `json:"id,omitempty"`
-	ProcessName        string                        `json:"processName"`
-	ProcessDescription *string                       `json:"processDescription,omitempty"`
-	ProcessType        *string                       `json:"processType,omitempty"`
-	ProcessPermissions []string                      `json:"processPermissions,omitempty"`
-	ProcessOwner       *string                       `json:"processOwner,omitempty"`
-	ProcessFolder      *string                       `json:"processFolder,omitempty"`
-	ReadyToExecute     *bool                         `json:"readyToExecute,omitempty"`
-	ProcessCoOwners    []string                      `json:"processCoOwners,omitempty"`
-	Icon               *string                       `json:"icon,omitempty"`
-	TaskDefinitions    []*ExpressTaskDefinitionInput `json:"taskDefinitions"`
-	AbleToEdit         *bool                         `json:"ableToEdit,omitempty"`
-	UseDefaultUI       *bool                         `json:"useDefaultUI,omitempty"`
+	ID                 *string  `json:"id,omitempty"`
+	ProcessName        string   `json:"processName"`
+	ProcessDescription *string  `json:"processDescription,omitempty"`
+	ProcessType        *string  `json:"processType,omitempty"`
+	ProcessPermissions []string `json:"processPermissions,omitempty"`
+	// processOwner: #name of the owner; the creator when omitted; another user only when an administrator sets it
+	ProcessOwner  *string `json:"processOwner,omitempty"`
+	ProcessFolder *string `json:"processFolder,omitempty"`
+	// readyToExecute: false keeps startProcess refused (CONFLICT); default true
+	ReadyToExecute *bool `json:"readyToExecute,omitempty"`
+	// processCoOwners: #names who may change and delete the process with its owner
+	ProcessCoOwners []string                      `json:"processCoOwners,omitempty"`
+	Icon            *string                       `json:"icon,omitempty"`
+	TaskDefinitions []*ExpressTaskDefinitionInput `json:"taskDefinitions"`
+	// ableToEdit: false lets only an administrator change the process; default true
+	AbleToEdit   *bool `json:"ableToEdit,omitempty"`
+	UseDefaultUI *bool `json:"useDefaultUI,omitempty"`
 }
 
 type ExpressTaskDefinitionInput struct {
@@ -504,6 +508,10 @@ type SetVariablePayload struct {
 
 type StartProcessInput struct {
 	ProcessID int `json:"processId"`
+	// caseName: the new case's name (at most 500 characters); the process's name by default
+	CaseName *string `json:"caseName,omitempty"`
+	// data: start data, kept as the case's custom fields (names as custom-field names, texts of at most 2,000 characters, numbers, true/false; at most 50)
+	Data map[string]any `json:"data,omitempty"`
 }
 
 type StartProcessPayload struct {
