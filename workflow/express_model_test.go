@@ -88,7 +88,9 @@ func TestExpressProcessModel(t *testing.T) {
 		}
 		var cf struct {
 			Cases struct {
-				Edges []struct{ Node struct{ CustomFields map[string]any } }
+				Edges []struct {
+					Node struct{ CustomFields map[string]any }
+				}
 			}
 		}
 		admin.MustDo(t, `{ cases(where: {name: "Trip to Lisbon"}) { edges { node { customFields } } } }`, nil, &cf)
