@@ -29,9 +29,9 @@ const (
 	// With -users: each subscriber's filter comes as $w (null: none).
 	viewerSubscription = `subscription($w: TaskWhereInput) { taskUpdated(where: $w) { kind id task { id name state priority createdAt } } }`
 	startMutation      = `mutation($id: ID!) { startProcess(input: {processId: $id}) { task { id } } }`
-	taskMutation             = `mutation($id: ID!, $v: String!) { updateTask(input: {id: $id, name: $v}) { task { id } } }`
-	loginMutation            = `mutation { login(input: {username: "admin", password: "admin"}) { token } }`
-	firstTaskQuery           = `{ tasks(first: 1) { edges { node { id } } } }`
+	taskMutation       = `mutation($id: ID!, $v: String!) { updateTask(input: {id: $id, name: $v}) { task { id } } }`
+	loginMutation      = `mutation { login(input: {username: "admin", password: "admin"}) { token } }`
+	firstTaskQuery     = `{ tasks(first: 1) { edges { node { id } } } }`
 )
 
 // buildPortico compiles ./cmd/portico of the module the benchmark runs in.
@@ -164,7 +164,9 @@ func prepareViewers(ctx context.Context, cfg config, t *target, bases []string, 
 	for u := range aud.Users {
 		fmt.Fprintf(&users, "  - Name: %s\n    Password: %s\n    Roles: [%s]\n", user(u), viewerPassword, role(u%aud.roles()))
 	}
-	var imported struct{ ImportRoles struct{ RolesCreated, UsersCreated int } }
+	var imported struct {
+		ImportRoles struct{ RolesCreated, UsersCreated int }
+	}
 	if err := graphQLWith(ctx, setupClient, bases[0], admin, `mutation($r: String, $u: String) { importRoles(input: {format: YAML, roles: $r, users: $u}) { rolesCreated usersCreated } }`,
 		map[string]any{"r": roles.String(), "u": users.String()}, &imported); err != nil {
 		return fmt.Errorf("import the roles and users: %w", err)
