@@ -155,24 +155,58 @@ func prepareViewers(ctx context.Context, cfg config, t *target, bases []string, 
 	began := time.Now()
 	role := func(r int) string { return fmt.Sprintf("subbench-role-%d", r) }
 	user := func(u int) string { return fmt.Sprintf("sbuser%05d", u+1) }
-	var roles, users strings.Builder
-	roles.WriteString("Roles:\n")
+	// Roles first, then the users in batches, two at a time: the import hashes each
+	// password (bcrypt) on one core, and a batch must answer within the write timeout.
+	importFiles := func(roles, users string) (int, error) {
+		var out struct{ ImportRoles struct{ UsersCreated int } }
+		vars := map[string]any{}
+		if roles != "" {
+			vars["r"] = roles
+		}
+		if users != "" {
+			vars["u"] = users
+		}
+		err := graphQLWith(ctx, setupClient, bases[0], admin, `mutation($r: String, $u: String) { importRoles(input: {format: YAML, roles: $r, users: $u}) { usersCreated } }`, vars, &out)
+		return out.ImportRoles.UsersCreated, err
+	}
+	var roles strings.Builder
+	roles.WriteString("Roles:\n  - Id: Everybody\n    Name: Everybody\n")
 	for r := range aud.roles() {
 		fmt.Fprintf(&roles, "  - Id: %s\n    Name: %s\n", role(r), role(r))
 	}
-	users.WriteString("Users:\n")
-	for u := range aud.Users {
-		fmt.Fprintf(&users, "  - Name: %s\n    Password: %s\n    Roles: [%s]\n", user(u), viewerPassword, role(u%aud.roles()))
+	if _, err := importFiles(roles.String(), ""); err != nil {
+		return fmt.Errorf("import the roles: %w", err)
 	}
-	var imported struct {
-		ImportRoles struct{ RolesCreated, UsersCreated int }
+	const batch = 100
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	created := 0
+	sem := make(chan struct{}, 2)
+	for from := 0; from < aud.Users; from += batch {
+		var users strings.Builder
+		users.WriteString("Users:\n")
+		for u := from; u < min(from+batch, aud.Users); u++ {
+			fmt.Fprintf(&users, "  - Name: %s\n    Password: %s\n    Roles: [%s]\n", user(u), viewerPassword, role(u%aud.roles()))
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			n, err := importFiles("", users.String())
+			mu.Lock()
+			defer mu.Unlock()
+			created += n
+			if err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("import users: %w", err)
+			}
+		})
 	}
-	if err := graphQLWith(ctx, setupClient, bases[0], admin, `mutation($r: String, $u: String) { importRoles(input: {format: YAML, roles: $r, users: $u}) { rolesCreated usersCreated } }`,
-		map[string]any{"r": roles.String(), "u": users.String()}, &imported); err != nil {
-		return fmt.Errorf("import the roles and users: %w", err)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
 	}
-	if imported.ImportRoles.UsersCreated != aud.Users {
-		return fmt.Errorf("importRoles created %d users, want %d", imported.ImportRoles.UsersCreated, aud.Users)
+	if created != aud.Users {
+		return fmt.Errorf("importRoles created %d users, want %d", created, aud.Users)
 	}
 
 	express := func(name string, r int) (string, error) {
@@ -206,10 +240,7 @@ func prepareViewers(ctx context.Context, cfg config, t *target, bases []string, 
 
 	// Logins: bcrypt per user, a few at a time over the instances.
 	tokens := make([]string, aud.Users)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	sem := make(chan struct{}, 4)
+	sem = make(chan struct{}, 4)
 	for u := range tokens {
 		sem <- struct{}{}
 		wg.Go(func() {
