@@ -587,27 +587,33 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // saveProfiles writes each server's pprof profile at path (under /debug/pprof/) to dir as
-// TARGET-INSTANCE-NAME; a failure is logged, not fatal.
+// TARGET-INSTANCE-NAME, all servers at once (a CPU profile covers the same time on
+// each); a failure is logged, not fatal.
 func saveProfiles(ctx context.Context, dir string, t *target, name, path string) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for i, in := range t.instances {
 		if in.debug == "" {
 			continue
 		}
-		file := filepath.Join(dir, fmt.Sprintf("%s-%d-%s", t.name, i+1, name))
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.debug+"/"+path, nil)
-		if err != nil {
-			continue
-		}
-		resp, err := http.DefaultClient.Do(req) // no timeout: a CPU profile takes the window
-		if err == nil {
+		wg.Go(func() { saveProfile(ctx, dir, t, i, in, name, path) })
+	}
+}
+
+func saveProfile(ctx context.Context, dir string, t *target, i int, in *instance, name, path string) {
+	file := filepath.Join(dir, fmt.Sprintf("%s-%d-%s", t.name, i+1, name))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.debug+"/"+path, nil)
+	if err == nil {
+		var resp *http.Response
+		if resp, err = http.DefaultClient.Do(req); err == nil { // no timeout: a CPU profile takes the window
 			var b []byte
 			if b, err = io.ReadAll(resp.Body); err == nil {
 				err = os.WriteFile(file, b, 0o644)
 			}
 			resp.Body.Close()
 		}
-		if err != nil {
-			slog.Warn("profile", "file", file, "err", err)
-		}
+	}
+	if err != nil {
+		slog.Warn("profile", "file", file, "err", err)
 	}
 }
