@@ -1,7 +1,10 @@
 package portico_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -291,4 +294,88 @@ func TestHostileTaskFilters(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSharedRenderingsKeepFieldRules: an event goes out as one rendering for every
+// viewer only where the rendering asks nothing of the viewer. A user's email is its
+// own and RoleManagement's to read: alice and bob, both responsible for a task, each get
+// their own email and not the other's on every socket; a selection without such fields
+// gives both the same bytes.
+func TestSharedRenderingsKeepFieldRules(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		srv := servertest.Start(t, dialect, demo())
+		admin := srv.Login(t, "admin", "admin")
+		const detailed = `subscription { taskUpdated { kind id task { id name responsibles { ... on User { name email } } } } }`
+		const plain = `subscription { taskUpdated { kind id task { id name } } }`
+		users := []string{"alice", "bob"}
+		ids := map[string]string{}
+		sockets := map[string][]*wsClient{}
+		plains := map[string]*wsClient{}
+		for _, u := range users {
+			c := srv.Login(t, u, u)
+			ids[u] = viewerID(t, c)
+			for range 2 {
+				sockets[u] = append(sockets[u], subscribe(t, srv, c.Token, detailed))
+			}
+			plains[u] = subscribe(t, srv, c.Token, plain)
+		}
+		task := taskIDs(t, admin)["Check remaining holidays"]
+		admin.MustDo(t, `mutation($id: ID!, $u: [ID!]!) { delegateTask(input: {id: $id, userIds: $u}) { task { id } } }`,
+			map[string]any{"id": task, "u": []string{ids["alice"], ids["bob"]}}, nil)
+
+		type responsible struct{ Name, Email *string }
+		for _, u := range users {
+			for i, s := range sockets[u] {
+				var m struct {
+					Type    string
+					Payload struct {
+						Data struct {
+							TaskUpdated struct {
+								ID   string
+								Task struct{ Responsibles []responsible }
+							}
+						}
+					}
+				}
+				raw := nextRaw(t, s)
+				if err := json.Unmarshal(raw, &m); err != nil {
+					t.Fatal(err)
+				}
+				got := map[string]string{}
+				for _, r := range m.Payload.Data.TaskUpdated.Task.Responsibles {
+					if r.Name != nil {
+						got[*r.Name] = fmt.Sprint(r.Email != nil && *r.Email != "")
+					}
+				}
+				want := map[string]string{"alice": fmt.Sprint(u == "alice"), "bob": fmt.Sprint(u == "bob")}
+				if m.Payload.Data.TaskUpdated.ID != task || !maps.Equal(got, want) {
+					t.Errorf("%s socket %d: %s; want the task with only its own email", u, i, raw)
+				}
+			}
+		}
+		a, b := nextRaw(t, plains["alice"]), nextRaw(t, plains["bob"])
+		if !bytes.Equal(a, b) || !bytes.Contains(a, []byte(task)) {
+			t.Errorf("the plain selection differs between viewers: %s and %s", a, b)
+		}
+	})
+}
+
+// nextRaw returns the socket's next "next" message as it came.
+func nextRaw(t *testing.T, c *wsClient) []byte {
+	t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, b, err := c.conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		switch {
+		case bytes.Contains(b, []byte(`"type":"ping"`)):
+			c.write(map[string]string{"type": "pong"})
+		case bytes.Contains(b, []byte(`"type":"next"`)):
+			return b
+		case !bytes.Contains(b, []byte(`"type":"pong"`)):
+			t.Fatalf("unexpected message %s", b)
+		}
+	}
 }

@@ -411,6 +411,7 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 		AllowedOrigins:   cfg.AllowedOrigins,
 		InitFunc:         s.websocketInit,
 		OperationContext: graph.WithLoaders(s.DB.Client, s.Work),
+		Watch:            auth.Watch,
 		Owner:            socketOwner,
 		MaxPerOwner:      cfg.MaxSocketsPerUser,
 		Log:              s.log,

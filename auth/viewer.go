@@ -2,7 +2,10 @@
 // and the viewer carried in the request context.
 package auth
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // Viewer is the authenticated caller of a request.
 type Viewer struct {
@@ -29,8 +32,32 @@ func NewContext(ctx context.Context, v *Viewer) context.Context {
 
 // FromContext returns the viewer of the request, or nil when nobody is logged in.
 func FromContext(ctx context.Context) *Viewer {
-	v, _ := ctx.Value(viewerKey{}).(*Viewer)
-	return v
+	switch v := ctx.Value(viewerKey{}).(type) {
+	case *Viewer:
+		return v
+	case watched:
+		v.read.Store(true)
+		return v.v
+	}
+	return nil
+}
+
+// watched is the viewer of a context made by Watch.
+type watched struct {
+	v    *Viewer
+	read *atomic.Bool
+}
+
+// Watch returns ctx, with the same viewer, and a function reporting whether anything
+// under it has asked for the viewer since. Every rule that depends on who asks (the read
+// rules, permission checks, field rules such as a user's email, the language) reads the
+// viewer through FromContext; work that never did comes out the same for any viewer, so
+// the websocket transport may share such a rendering of an event among the subscribers of
+// different users. A rule that found the viewer some other way would break that: keep
+// FromContext the one way to it.
+func Watch(ctx context.Context) (context.Context, func() bool) {
+	var read atomic.Bool
+	return context.WithValue(ctx, viewerKey{}, watched{FromContext(ctx), &read}), read.Load
 }
 
 type systemKey struct{}

@@ -60,7 +60,9 @@ const (
 // times a query; the database is read before the hub's lock is taken, never under it.
 //
 // Subscribers are grouped by viewer (user and whom it substitutes) and filter: a group
-// shares its decisions and its renderings (one per event, whatever its socket count).
+// shares its decisions. An event is rendered once per viewer, whatever its socket
+// count, or once for all viewers when the rendering asks nothing of the viewer (see
+// outlet.Token).
 type Hub struct {
 	client *ent.Client
 	policy *policy.Policy
@@ -317,13 +319,18 @@ func lostAll[C any](g *group[C]) {
 	}
 }
 
-// eventToken names one event as a group of subscribers gets it: equal tokens carry
-// equal values, so the transport renders them once per group.
-type eventToken struct {
-	group any
-	id    int
-	kind  string
-	n     uint64 // the dispatch
+// eventKey names the value one dispatch hands every subscriber of an object's change
+// (ids are unique across tasks and cases; notification kinds are not change kinds).
+type eventKey struct {
+	id   int
+	kind string
+	n    uint64 // the dispatch
+}
+
+// token names an event as viewer v gets it: the transport renders it once per viewer,
+// or once for all of them when the rendering does not depend on the viewer.
+func token(v *viewer, id int, kind string, n uint64) outlet.Token {
+	return outlet.Token{Event: eventKey{id, kind, n}, Viewer: v}
 }
 
 // Changes returns a channel that receives a signal after committed work or policy
@@ -422,7 +429,7 @@ func kindOf(id int, created []int) string {
 // after it.
 type delivery[C any] struct {
 	subs  []*sink[C]
-	token eventToken
+	token outlet.Token
 	c     C
 }
 
@@ -453,7 +460,7 @@ func decide[C any](h *Hub, v *viewer, g *group[C], id int, visible bool, kind st
 	for s := range g.subs {
 		subs = append(subs, s)
 	}
-	return delivery[C]{subs: subs, token: eventToken{g, id, kind, n}, c: change(kind)}, true
+	return delivery[C]{subs: subs, token: token(v, id, kind, n), c: change(kind)}, true
 }
 
 // forget drops a viewer leaving the hub from the record of who was sent what; h.mu is
@@ -694,7 +701,7 @@ func (h *Hub) dispatchAssigned(ctx context.Context, n uint64, kind string, ids [
 			for s := range v.notes.subs {
 				subs = append(subs, s)
 			}
-			out = append(out, delivery[Notification]{subs: subs, token: eventToken{v.notes, t.ID, kind, n}, c: Notification{Kind: kind, Task: t}})
+			out = append(out, delivery[Notification]{subs: subs, token: token(v, t.ID, kind, n), c: Notification{Kind: kind, Task: t}})
 		}
 	}
 	h.mu.Unlock()

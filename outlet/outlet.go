@@ -23,6 +23,15 @@ type Outlet interface {
 	End(message, code string)
 }
 
+// Token is the token of an event that reaches the subscribers of many viewers with one
+// value (the same object in the same change): Event names the value, Viewer whom it is
+// rendered for. A transport renders it once per Event and operation when that rendering
+// depended on no viewer (it never asked who the viewer is), else once per whole token:
+// a rendering that applied someone's rights is never shared with anybody else.
+type Token struct {
+	Event, Viewer any
+}
+
 type key struct{}
 
 // Binder is what a transport puts into a subscription's context.

@@ -26,18 +26,31 @@ import (
 // reading so that pings and closes are processed), and POST /broadcast writes one
 // prepared message, shaped like Portico's graphql-transport-ws "next", to every
 // connection in turn. GET /stats answers the goroutine count.
+//
+// So that it delivers what Portico must (see audience), a connection may name its role
+// and filter (/ws?role=R&filter=F), and a broadcast the role it is for and the filter it
+// does not match (/broadcast?role=R&exclude=F); without them it reaches everybody.
 func bareHandler() http.Handler {
 	var mu sync.Mutex
-	conns := map[*websocket.Conn]bool{}
+	type sub struct{ role, filter int }
+	conns := map[*websocket.Conn]sub{}
 	var upgrader websocket.Upgrader
 	mux := http.NewServeMux()
+	param := func(r *http.Request, name string) int {
+		n, err := strconv.Atoi(r.URL.Query().Get(name))
+		if err != nil {
+			return -1
+		}
+		return n
+	}
 	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		me := sub{param(r, "role"), param(r, "filter")}
 		c, err := upgrader.Upgrade(w, r, nil)
 		if err != nil {
 			return // Upgrade has answered
 		}
 		mu.Lock()
-		conns[c] = true
+		conns[c] = me
 		mu.Unlock()
 		for {
 			if _, _, err := c.NextReader(); err != nil {
@@ -62,9 +75,13 @@ func bareHandler() http.Handler {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
+		role, exclude := param(r, "role"), param(r, "exclude")
 		mu.Lock()
 		defer mu.Unlock()
-		for c := range conns {
+		for c, s := range conns {
+			if role >= 0 && s.role != role || exclude >= 0 && s.filter == exclude {
+				continue
+			}
 			// A failed write ends that connection: its reader sees the error.
 			c.SetWriteDeadline(time.Now().Add(10 * time.Second))
 			c.WritePreparedMessage(pm)
@@ -100,7 +117,7 @@ func serveBare(ctx context.Context, addr string) error {
 var httpClient = &http.Client{Timeout: 30 * time.Second}
 
 // startBare runs this binary again as the bare server.
-func startBare(ctx context.Context, tmp string) (*target, error) {
+func startBare(ctx context.Context, cfg config, tmp string) (*target, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -113,7 +130,7 @@ func startBare(ctx context.Context, tmp string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := bareTarget("http://"+addr, c.cmd.Process.Pid)
+	t := bareTarget("http://"+addr, c.cmd.Process.Pid, cfg.audience())
 	t.close = c.stop
 	if err := c.waitHealthy(ctx, "http://"+addr+"/healthz"); err != nil {
 		return t, err
@@ -121,9 +138,9 @@ func startBare(ctx context.Context, tmp string) (*target, error) {
 	return t, nil
 }
 
-// bareTarget describes a bare server at base (http://host:port); pid 0 when it runs in
-// this process (tests).
-func bareTarget(base string, pid int) *target {
+// bareTarget describes a bare server at base (http://host:port) delivering to aud; pid 0
+// when it runs in this process (tests).
+func bareTarget(base string, pid int, aud audience) *target {
 	return &target{
 		name: "bare",
 		instances: []*instance{{
@@ -137,21 +154,30 @@ func bareTarget(base string, pid int) *target {
 				return strconv.Atoi(strings.TrimSpace(string(b)))
 			},
 		}},
-		publish: func(ctx context.Context, text string) error {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/broadcast", strings.NewReader(text))
+		hello: func(i int) (string, []byte, []byte) {
+			return fmt.Sprintf("?role=%d&filter=%d", aud.subRole(i), aud.subFilter(i)), nil, nil
+		},
+		key: seqKey,
+		publish: func(ctx context.Context, seq int, text string) ([]int64, error) {
+			role, exclude := -1, -1
+			if seq > 0 {
+				role, exclude = aud.eventRole(seq), aud.eventMarker(seq)
+			}
+			url := fmt.Sprintf("%s/broadcast?role=%d&exclude=%d", base, role, exclude)
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(text))
 			if err != nil {
-				return err
+				return nil, err
 			}
 			resp, err := httpClient.Do(req)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			defer resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
 				b, _ := io.ReadAll(resp.Body)
-				return fmt.Errorf("broadcast: HTTP %d: %.200s", resp.StatusCode, b)
+				return nil, fmt.Errorf("broadcast: HTTP %d: %.200s", resp.StatusCode, b)
 			}
-			return nil
+			return []int64{int64(seq)}, nil
 		},
 		close: func() {},
 	}

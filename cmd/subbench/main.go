@@ -1,6 +1,7 @@
-// Command subbench measures live subscriptions under load (issue #5): N websocket
-// subscribers on one or more Portico servers, events published at a steady rate, every
-// event checked for arrival at every subscriber. The same load runs, in the same run,
+// Command subbench measures live subscriptions under load (issues #5 and #13): N websocket
+// subscribers on one or more Portico servers, as one user or as many distinct users in
+// roles with distinct filters, events published at a steady rate, every event checked
+// for arrival at every subscriber that must get it and at no other. The same load runs, in the same run,
 // against a bare websocket fan-out server (no GraphQL, no database, no auth: see bare.go),
 // which is the limit on this machine; the report gives Portico's ratios against it.
 //
@@ -16,19 +17,29 @@
 //  1. measure RSS and goroutines before connecting;
 //  2. connect -subscribers clients (spread evenly over the instances; at most
 //     -dial-concurrency handshakes at a time); on Portico each speaks graphql-transport-ws:
-//     connection_init with the admin's token (one login, shared by every subscriber),
-//     connection_ack, then one subscribe;
+//     connection_init with a token, connection_ack, then one subscribe. Without -users the
+//     token is the admin's (one login, shared by every subscriber); with -users N,
+//     subbench imports -roles roles and N users in them (importRoles as the admin), logs
+//     every user in, and subscriber i uses user i%N's token, in role (i%N)%roles, and the
+//     taskUpdated filter i%filters (filter k: the task's name does not contain "#k#");
 //  3. wait -settle, then measure RSS and goroutines with every subscriber idle;
 //  4. warm up: publish an unmeasured event (seq=0) every second until every subscriber
 //     has one, which proves every subscription is registered (at most -warmup);
-//  5. the measured window: publish -rate events per second for -window, from one client
-//     on instance 1 (Portico: the setAnnouncement mutation over HTTP as admin; bare: POST
-//     /broadcast). Each event's text is "seq=N t=UNIXNANO", the send time, so every
-//     subscriber records which events arrived and when (latency = arrival - send, one
-//     machine, one clock). Server and load generator CPU are measured from the first
-//     event to the end of the grace period (a lagging server's late work counts);
+//  5. the measured window: publish -rate events per second for -window, each on the next
+//     instance in turn (Portico: a mutation over HTTP as admin, setAnnouncement, or
+//     startProcess with -users; bare: POST /broadcast). An event's text is "seq=N
+//     t=UNIXNANO"; with -users its key is the id of the task startProcess created
+//     (process seq%P: the task of role seq%roles, its name holding marker seq%filters;
+//     see audience.go). Every subscriber records which events arrived and when (latency =
+//     arrival - send, one machine, one clock). Server and load generator CPU are measured
+//     from the first event to the end of the grace period (a lagging server's late work
+//     counts);
 //  6. wait -grace for late deliveries, close every connection, then count misses (events
-//     a subscriber never got) and compute exact latency percentiles over all deliveries.
+//     a subscriber should have got and did not), wrong deliveries (events it should not
+//     have got), duplicates and EVENTS_LOST messages, and compute exact latency
+//     percentiles over all deliveries. The bare server delivers each event to the same
+//     subscribers (they name role and filter in their URL, the broadcast its role and
+//     marker).
 //
 // Flags:
 //
@@ -46,7 +57,13 @@
 //	-postgres URL        PostgreSQL maintenance database where the benchmark databases are
 //	                     created and dropped (default postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)
 //	-subscription KIND   announcement (announcementChanged, set by setAnnouncement) or task
-//	                     (taskUpdated, set by updateTask on one demo task) (default announcement)
+//	                     (taskUpdated, set by updateTask on one demo task) (default announcement;
+//	                     task with -users)
+//	-users N             distinct viewers: N users of -roles roles, subscribers spread over
+//	                     their tokens, events by startProcess (default 0: one admin token)
+//	-roles R             roles of the users; each event's task is one role's (default 1)
+//	-filters K           distinct taskUpdated(where:) filters spread over the subscribers
+//	                     (default 0: none)
 //	-profile DIR         save each Portico server's pprof profiles in DIR: goroutines
 //	                     (text), heap and memory statistics when idle, CPU over the
 //	                     window, heap at its end
@@ -89,6 +106,13 @@ type config struct {
 	Postgres        string
 	Subscription    string
 	Profile         string
+	Users           int
+	Roles           int
+	Filters         int
+}
+
+func (c config) audience() audience {
+	return audience{Users: c.Users, Roles: max(c.Roles, 1), Filters: c.Filters}
 }
 
 // events is how many events the window publishes.
@@ -124,6 +148,9 @@ func main() {
 	flag.StringVar(&cfg.Portico, "portico", "", "portico binary (default: build ./cmd/portico)")
 	flag.StringVar(&cfg.Postgres, "postgres", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL maintenance database (loopback)")
 	flag.StringVar(&cfg.Subscription, "subscription", "announcement", "announcement or task")
+	flag.IntVar(&cfg.Users, "users", 0, "distinct viewers: users in -roles roles, subscribers spread over their tokens (0: the admin's token)")
+	flag.IntVar(&cfg.Roles, "roles", 1, "roles of the -users; each event is visible to one")
+	flag.IntVar(&cfg.Filters, "filters", 0, "distinct taskUpdated(where:) filters spread over the subscribers")
 	flag.StringVar(&cfg.Profile, "profile", "", "folder for Portico's pprof profiles: goroutines and heap when idle, CPU over the window")
 	asJSON := flag.Bool("json", false, "print the results as JSON")
 	flag.Parse()
@@ -161,6 +188,12 @@ func checkConfig(cfg config) error {
 		return errors.New("-dial-concurrency must be at least 1")
 	case cfg.Subscription != "announcement" && cfg.Subscription != "task":
 		return fmt.Errorf("-subscription %q: want announcement or task", cfg.Subscription)
+	case cfg.Users < 0 || cfg.Roles < 1 || cfg.Filters < 0:
+		return errors.New("-users and -filters must not be negative, -roles at least 1")
+	case cfg.Users == 0 && (cfg.Roles > 1 || cfg.Filters > 0):
+		return errors.New("-roles and -filters need -users")
+	case cfg.Users > 0 && cfg.Roles > cfg.Users:
+		return errors.New("-roles must not exceed -users")
 	}
 	u, err := url.Parse(cfg.Postgres)
 	if err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql" ||
@@ -208,7 +241,7 @@ func run(ctx context.Context, cfg config) ([]*Result, error) {
 		return nil
 	}
 	if cfg.Bare {
-		if err := measureOne("bare", func(ctx context.Context) (*target, error) { return startBare(ctx, tmp) }); err != nil {
+		if err := measureOne("bare", func(ctx context.Context) (*target, error) { return startBare(ctx, cfg, tmp) }); err != nil {
 			keep = true
 			return results, fmt.Errorf("%w (logs in %s)", err, tmp)
 		}
@@ -232,7 +265,7 @@ func run(ctx context.Context, cfg config) ([]*Result, error) {
 	return results, nil
 }
 
-// Targets of issue #5: Portico against the bare server.
+// Targets of issues #5 and #13: Portico against the bare server.
 const (
 	targetP99    = 1.5
 	targetMemory = 1.3
@@ -242,10 +275,14 @@ func printTable(w io.Writer, cfg config, results []*Result) {
 	if len(results) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "%d subscribers per target, %g events/s for %s (%d events), grace %s; CPU from the first event to the end of the grace period\n\n",
+	fmt.Fprintf(w, "%d subscribers per target, %g events/s for %s (%d events), grace %s; CPU from the first event to the end of the grace period\n",
 		cfg.Subscribers, cfg.Rate, cfg.Window, cfg.events(), cfg.Grace)
+	if a := cfg.audience(); a.Users > 0 {
+		fmt.Fprintf(w, "as %d users in %d roles (each event visible to one role), %d distinct filters\n", a.Users, a.roles(), a.Filters)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tinstance\tsubscribers\tevents\tdeliveries\tmisses\tdup\tp50 ms\tp99 ms\tmax ms\t"+
+	fmt.Fprintln(tw, "target\tinstance\tsubscribers\tevents\texpected\tdelivered\tmisses\twrong\tdup\tlost\tp50 ms\tp99 ms\tmax ms\t"+
 		"cpu s\tcpu %\tcpu µs/delivery\tRSS before MB\tRSS idle MB\tKB/idle sub\tgoroutines/conn\t")
 	for _, r := range results {
 		rows := r.Instances
@@ -257,8 +294,8 @@ func printTable(w io.Writer, cfg config, results []*Result) {
 			if i.Instance == 0 {
 				name = "total"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t\n",
-				r.Target, name, i.Connected, i.Events, i.Deliveries, i.Misses, i.Duplicates, i.P50, i.P99, i.Max,
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t\n",
+				r.Target, name, i.Connected, i.Events, i.Expected, i.Deliveries, i.Misses, i.Wrong, i.Duplicates, i.EventsLost, i.P50, i.P99, i.Max,
 				i.CPUSeconds, i.CPUPercent, 1e6*ratio(i.CPUSeconds, float64(i.Deliveries)),
 				i.RSSBeforeMB, i.RSSIdleMB, i.KBPerSubscriber, i.GoroutinesPerConn)
 		}
@@ -289,9 +326,11 @@ func printTable(w io.Writer, cfg config, results []*Result) {
 		}
 		p99 := ratio(r.Total.P99, bare.Total.P99)
 		mem := ratio(r.Total.KBPerSubscriber, bare.Total.KBPerSubscriber)
-		fmt.Fprintf(w, "%s / bare: p99 %.2f× (target ≤ %.1f×: %s), memory per idle subscriber %.2f× (target ≤ %.1f×: %s), misses %d (target 0: %s)\n",
+		t := r.Total
+		fmt.Fprintf(w, "%s / bare: p99 %.2f× (target ≤ %.1f×: %s), memory per idle subscriber %.2f× (target ≤ %.1f×: %s), "+
+			"misses %d, wrong %d, duplicates %d, EVENTS_LOST %d (target 0: %s)\n",
 			r.Target, p99, targetP99, verdict(p99 <= targetP99), mem, targetMemory, verdict(mem <= targetMemory),
-			r.Total.Misses, verdict(r.Total.Misses == 0))
+			t.Misses, t.Wrong, t.Duplicates, t.EventsLost, verdict(t.Misses+t.Wrong+t.Duplicates+t.EventsLost == 0))
 	}
 }
 

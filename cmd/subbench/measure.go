@@ -23,12 +23,16 @@ import (
 type target struct {
 	name      string
 	instances []*instance
-	// init and subscribe are the graphql-transport-ws messages a subscriber sends after
-	// connecting; nil init means no handshake (the bare server just sends).
-	init, subscribe []byte
-	// publish sends one event with text on instance 1 and returns once the server answered.
-	publish func(ctx context.Context, text string) error
-	close   func() // stops the servers and drops the database
+	// hello returns what subscriber i sends: the query of its websocket URL, and on
+	// Portico the graphql-transport-ws connection_init and subscribe messages (nil init:
+	// the bare server, which just sends).
+	hello func(i int) (query string, init, subscribe []byte)
+	// publish sends event seq (0: warm-up, one event for every subscriber) with text and
+	// returns, once the server answered, the keys subscribers will see it by.
+	publish func(ctx context.Context, seq int, text string) ([]int64, error)
+	// key finds the event's key in a message.
+	key   func(msg []byte) (int64, bool)
+	close func() // stops the servers and drops the database
 }
 
 // instance is one server process.
@@ -47,9 +51,12 @@ type Figures struct {
 	Subscribers       int     `json:"subscribers"`
 	Connected         int     `json:"connected"`
 	Events            int     `json:"events"`
-	Deliveries        int     `json:"deliveries"`
-	Misses            int     `json:"misses"`     // (subscriber, event) pairs never delivered, subscribers that failed to connect included
+	Expected          int     `json:"expected"`   // (subscriber, event) pairs of the audience
+	Deliveries        int     `json:"deliveries"` // of those, delivered
+	Misses            int     `json:"misses"`     // of those, never delivered (subscribers that failed to connect included)
+	Wrong             int     `json:"wrong"`      // events delivered to a subscriber outside their audience, or unknown
 	Duplicates        int     `json:"duplicates"` // events delivered twice to one subscriber
+	EventsLost        int     `json:"eventsLost"` // EVENTS_LOST messages received
 	P50               float64 `json:"p50Ms"`
 	P99               float64 `json:"p99Ms"`
 	Max               float64 `json:"maxMs"`
@@ -77,18 +84,25 @@ type Result struct {
 	FirstError        string    `json:"firstError,omitempty"`
 }
 
-// subscriber is one websocket client. Only its reading goroutine touches got, lat and the
-// counters until it has returned.
+// subscriber is one websocket client. Only its reading goroutine touches arrivals and
+// the counters until it has returned.
 type subscriber struct {
+	i          int // its index: what it subscribes to and should receive (audience)
 	inst       int
 	conn       *websocket.Conn
-	got        []bool          // got[seq-1]: event seq arrived
-	lat        []time.Duration // lat[seq-1]: its latency
-	dups       int
-	ready      bool  // got a warm-up event
+	arrivals   []arrival
+	ready      bool  // got a (warm-up) event
 	err        error // connection failure, early close or unexpected message (the first)
 	connected  bool
-	unexpected int
+	unexpected int // messages neither events, pings nor EVENTS_LOST
+	lost       int // EVENTS_LOST errors
+}
+
+// arrival is an event as a subscriber got it: its key (which the publisher maps to its
+// sequence number) and when.
+type arrival struct {
+	key int64
+	at  time.Time
 }
 
 // dialer keeps the load generator's per-connection buffers small: messages are a few
@@ -103,16 +117,17 @@ var dialer = websocket.Dialer{
 // connect opens the websocket and, on Portico, does the graphql-transport-ws handshake
 // and subscribes.
 func (s *subscriber) connect(ctx context.Context, t *target) error {
-	conn, _, err := dialer.DialContext(ctx, t.instances[s.inst].wsURL, nil)
+	query, init, subscribe := t.hello(s.i)
+	conn, _, err := dialer.DialContext(ctx, t.instances[s.inst].wsURL+query, nil)
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
 	}
 	s.conn = conn
-	if t.init == nil {
+	if init == nil {
 		return nil
 	}
 	conn.SetReadDeadline(time.Now().Add(time.Minute))
-	if err := conn.WriteMessage(websocket.TextMessage, t.init); err != nil {
+	if err := conn.WriteMessage(websocket.TextMessage, init); err != nil {
 		return fmt.Errorf("connection_init: %w", err)
 	}
 	_, msg, err := conn.ReadMessage()
@@ -123,7 +138,7 @@ func (s *subscriber) connect(ctx context.Context, t *target) error {
 		return fmt.Errorf("connection_init answered %.200s", msg)
 	}
 	conn.SetReadDeadline(time.Time{})
-	if err := conn.WriteMessage(websocket.TextMessage, t.subscribe); err != nil {
+	if err := conn.WriteMessage(websocket.TextMessage, subscribe); err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
 	return nil
@@ -131,7 +146,7 @@ func (s *subscriber) connect(ctx context.Context, t *target) error {
 
 // read records events until the connection closes; closing tells our own closing from
 // a failure. It answers the server's pings (gqlgen drops clients that miss pongs).
-func (s *subscriber) read(t *target, closing *atomic.Bool, ready *atomic.Int64) {
+func (s *subscriber) read(t *target, protocol bool, closing *atomic.Bool, ready *atomic.Int64) {
 	pong := []byte(`{"type":"pong"}`)
 	var buf []byte // reused: the load generator shares the servers' cores, so it allocates little
 	for {
@@ -144,11 +159,17 @@ func (s *subscriber) read(t *target, closing *atomic.Bool, ready *atomic.Int64) 
 			return
 		}
 		now := time.Now()
-		if t.init != nil { // graphql-transport-ws: only "next" carries events
+		if protocol { // graphql-transport-ws: only "next" carries events
 			switch {
 			case bytes.Contains(msg, []byte(`"type":"ping"`)):
 				if err := s.conn.WriteMessage(websocket.TextMessage, pong); err != nil && s.err == nil && !closing.Load() {
 					s.err = fmt.Errorf("pong: %w", err)
+				}
+				continue
+			case bytes.Contains(msg, []byte(`"EVENTS_LOST"`)):
+				s.lost++
+				if s.err == nil {
+					s.err = fmt.Errorf("events lost: %.300s", msg)
 				}
 				continue
 			case !bytes.Contains(msg, []byte(`"type":"next"`)), bytes.Contains(msg, []byte(`"errors"`)):
@@ -159,23 +180,18 @@ func (s *subscriber) read(t *target, closing *atomic.Bool, ready *atomic.Int64) 
 				continue
 			}
 		}
-		seq, sent, ok := parseEvent(msg)
-		switch {
-		case !ok || seq > len(s.got):
+		key, ok := t.key(msg)
+		if !ok {
 			s.unexpected++
 			if s.err == nil {
 				s.err = fmt.Errorf("unexpected event %.300s", msg)
 			}
-		case seq == 0: // warm-up
-			if !s.ready {
-				s.ready = true
-				ready.Add(1)
-			}
-		case s.got[seq-1]:
-			s.dups++
-		default:
-			s.got[seq-1] = true
-			s.lat[seq-1] = now.Sub(time.Unix(0, sent))
+			continue
+		}
+		s.arrivals = append(s.arrivals, arrival{key, now})
+		if !s.ready { // before the window only warm-up events are published
+			s.ready = true
+			ready.Add(1)
 		}
 	}
 }
@@ -205,6 +221,12 @@ func readMessage(conn *websocket.Conn, buf []byte) ([]byte, error) {
 // and send time.
 func eventText(seq int, sent time.Time) string {
 	return fmt.Sprintf("seq=%d t=%d", seq, sent.UnixNano())
+}
+
+// seqKey is the key of an event that carries its text: its sequence number.
+func seqKey(msg []byte) (int64, bool) {
+	seq, _, ok := parseEvent(msg)
+	return int64(seq), ok
 }
 
 // parseEvent finds the first "seq=N t=T" in a message; no JSON decoding, so that 50,000
@@ -281,6 +303,8 @@ func measure(ctx context.Context, cfg config, t *target) (*Result, error) {
 	}
 
 	// Connect, at most DialConcurrency handshakes at a time.
+	_, init, _ := t.hello(0)
+	protocol := init != nil
 	subs := make([]*subscriber, n)
 	var closing atomic.Bool
 	var ready atomic.Int64
@@ -288,7 +312,7 @@ func measure(ctx context.Context, cfg config, t *target) (*Result, error) {
 	sem := make(chan struct{}, cfg.DialConcurrency)
 	began := time.Now()
 	for i := range subs {
-		s := &subscriber{inst: i % len(t.instances), got: make([]bool, events), lat: make([]time.Duration, events)}
+		s := &subscriber{i: i, inst: i % len(t.instances)}
 		subs[i] = s
 		select {
 		case sem <- struct{}{}:
@@ -311,7 +335,7 @@ func measure(ctx context.Context, cfg config, t *target) (*Result, error) {
 			<-sem
 			connecting.Done()
 			if err == nil {
-				s.read(t, &closing, &ready)
+				s.read(t, protocol, &closing, &ready)
 			}
 		})
 	}
@@ -352,12 +376,20 @@ func measure(ctx context.Context, cfg config, t *target) (*Result, error) {
 	var pubErrs atomic.Int64
 	var firstPubErr atomic.Value
 	pubLat := make([]time.Duration, events) // how long each measured publish took to answer
+	sent := make([]time.Time, events)       // when each measured event was published
+	var keysMu sync.Mutex
+	seqOf := map[int64]int{} // the key of each event published: its seq (0 for warm-up)
 	publish := func(seq int) {
 		t0 := time.Now()
-		err := t.publish(ctx, eventText(seq, t0))
+		keys, err := t.publish(ctx, seq, eventText(seq, t0))
 		if seq > 0 {
-			pubLat[seq-1] = time.Since(t0)
+			pubLat[seq-1], sent[seq-1] = time.Since(t0), t0
 		}
+		keysMu.Lock()
+		for _, k := range keys {
+			seqOf[k] = seq
+		}
+		keysMu.Unlock()
 		if err != nil && ctx.Err() == nil {
 			pubErrs.Add(1)
 			firstPubErr.CompareAndSwap(nil, fmt.Sprintf("publish seq=%d: %v", seq, err))
@@ -444,7 +476,7 @@ func measure(ctx context.Context, cfg config, t *target) (*Result, error) {
 	window := span.Seconds()
 	var all []time.Duration
 	for i := range t.instances {
-		f, lat := tally(subs, i, events, &r.FirstError)
+		f, lat := tally(subs, i, cfg.audience(), seqOf, sent, &r.FirstError)
 		f.Instance = i + 1
 		f.CPUSeconds = (cpu1[i].cpu - cpu0[i].cpu).Seconds()
 		f.CPUPercent = 100 * f.CPUSeconds / window
@@ -461,11 +493,15 @@ func measure(ctx context.Context, cfg config, t *target) (*Result, error) {
 	return r, nil
 }
 
-// tally counts instance inst's subscribers' deliveries and misses and returns their
-// latencies, sorted; firstErr gets the first subscriber error when it is still empty.
-func tally(subs []*subscriber, inst, events int, firstErr *string) (Figures, []time.Duration) {
+// tally counts instance inst's subscribers' deliveries, misses and wrong deliveries
+// against the audience (seqOf maps the keys of the published events to their seq, sent
+// has the measured ones' send times) and returns their latencies, sorted; firstErr gets
+// the first subscriber error when it is still empty.
+func tally(subs []*subscriber, inst int, aud audience, seqOf map[int64]int, sent []time.Time, firstErr *string) (Figures, []time.Duration) {
+	events := len(sent)
 	f := Figures{Events: events}
 	var lat []time.Duration
+	got := make([]bool, events)
 	for _, s := range subs {
 		if s == nil || s.inst != inst {
 			continue
@@ -477,12 +513,27 @@ func tally(subs []*subscriber, inst, events int, firstErr *string) (Figures, []t
 		if s.err != nil && *firstErr == "" {
 			*firstErr = s.err.Error()
 		}
-		f.Duplicates += s.dups
-		for i, ok := range s.got {
-			if ok {
-				lat = append(lat, s.lat[i])
-			} else {
-				f.Misses++
+		f.EventsLost += s.lost
+		clear(got)
+		for _, a := range s.arrivals {
+			seq, ok := seqOf[a.key]
+			switch {
+			case ok && seq == 0: // warm-up
+			case !ok || !aud.expects(s.i, seq):
+				f.Wrong++
+			case got[seq-1]:
+				f.Duplicates++
+			default:
+				got[seq-1] = true
+				lat = append(lat, a.at.Sub(sent[seq-1]))
+			}
+		}
+		for seq := 1; seq <= events; seq++ {
+			if aud.expects(s.i, seq) {
+				f.Expected++
+				if !got[seq-1] {
+					f.Misses++
+				}
 			}
 		}
 	}
@@ -501,9 +552,12 @@ func total(per []Figures, all []time.Duration, window float64) Figures {
 		t.Subscribers += f.Subscribers
 		t.Connected += f.Connected
 		t.Events = f.Events
+		t.Expected += f.Expected
 		t.Deliveries += f.Deliveries
 		t.Misses += f.Misses
+		t.Wrong += f.Wrong
 		t.Duplicates += f.Duplicates
+		t.EventsLost += f.EventsLost
 		t.CPUSeconds += f.CPUSeconds
 		t.RSSBeforeMB += f.RSSBeforeMB
 		t.RSSIdleMB += f.RSSIdleMB
@@ -533,27 +587,33 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // saveProfiles writes each server's pprof profile at path (under /debug/pprof/) to dir as
-// TARGET-INSTANCE-NAME; a failure is logged, not fatal.
+// TARGET-INSTANCE-NAME, all servers at once (a CPU profile covers the same time on
+// each); a failure is logged, not fatal.
 func saveProfiles(ctx context.Context, dir string, t *target, name, path string) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for i, in := range t.instances {
 		if in.debug == "" {
 			continue
 		}
-		file := filepath.Join(dir, fmt.Sprintf("%s-%d-%s", t.name, i+1, name))
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.debug+"/"+path, nil)
-		if err != nil {
-			continue
-		}
-		resp, err := http.DefaultClient.Do(req) // no timeout: a CPU profile takes the window
-		if err == nil {
+		wg.Go(func() { saveProfile(ctx, dir, t, i, in, name, path) })
+	}
+}
+
+func saveProfile(ctx context.Context, dir string, t *target, i int, in *instance, name, path string) {
+	file := filepath.Join(dir, fmt.Sprintf("%s-%d-%s", t.name, i+1, name))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.debug+"/"+path, nil)
+	if err == nil {
+		var resp *http.Response
+		if resp, err = http.DefaultClient.Do(req); err == nil { // no timeout: a CPU profile takes the window
 			var b []byte
 			if b, err = io.ReadAll(resp.Body); err == nil {
 				err = os.WriteFile(file, b, 0o644)
 			}
 			resp.Body.Close()
 		}
-		if err != nil {
-			slog.Warn("profile", "file", file, "err", err)
-		}
+	}
+	if err != nil {
+		slog.Warn("profile", "file", file, "err", err)
 	}
 }

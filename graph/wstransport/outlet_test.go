@@ -17,6 +17,7 @@ import (
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/graph/wstransport"
 	"github.com/portico-dev/portico/outlet"
 )
@@ -25,7 +26,18 @@ import (
 type ticker struct {
 	mu      sync.Mutex
 	subs    map[outlet.Outlet]chan string
+	viewers map[outlet.Outlet]*auth.Viewer
 	renders atomic.Int32
+}
+
+// publishToViewers delivers v to every subscription under an outlet.Token naming event
+// and the subscription's viewer.
+func (tk *ticker) publishToViewers(event any, v string) {
+	tk.mu.Lock()
+	defer tk.mu.Unlock()
+	for o, ch := range tk.subs {
+		o.Deliver(outlet.Token{Event: event, Viewer: tk.viewers[o].Name}, func() { ch <- v })
+	}
 }
 
 func (tk *ticker) publish(token any, v string) {
@@ -42,7 +54,9 @@ func (tk *ticker) count() int {
 	return len(tk.subs)
 }
 
-// newTickServer serves `subscription { tick }` from tk through the transport.
+// newTickServer serves `subscription { tick }` from tk through the transport. A tick
+// "who" renders as the name of the subscription's viewer (the connection_init payload's
+// "user"), asked of its context as Portico's rules do.
 func newTickServer(t *testing.T, tk *ticker) *httptest.Server {
 	return newTickServerWith(t, tk, wstransport.Options{})
 }
@@ -53,6 +67,7 @@ func newTickServerWith(t *testing.T, tk *ticker, opts wstransport.Options) *http
 		type Subscription { tick: String! }
 	`})
 	tk.subs = map[outlet.Outlet]chan string{}
+	tk.viewers = map[outlet.Outlet]*auth.Viewer{}
 	h := handler.New(&graphql.ExecutableSchemaMock{
 		SchemaFunc: func() *ast.Schema { return schema },
 		ComplexityFunc: func(context.Context, string, string, int, map[string]any) (int, bool) {
@@ -66,6 +81,7 @@ func newTickServerWith(t *testing.T, tk *ticker, opts wstransport.Options) *http
 			ch := make(chan string, 1)
 			tk.mu.Lock()
 			tk.subs[o] = ch
+			tk.viewers[o] = auth.FromContext(ctx)
 			tk.mu.Unlock()
 			context.AfterFunc(ctx, func() {
 				tk.mu.Lock()
@@ -76,6 +92,11 @@ func newTickServerWith(t *testing.T, tk *ticker, opts wstransport.Options) *http
 				select {
 				case v := <-ch:
 					tk.renders.Add(1)
+					if v == "who" {
+						if av := auth.FromContext(ctx); av != nil {
+							v = av.Name
+						}
+					}
 					return &graphql.Response{Data: []byte(`{"tick":"` + v + `"}`)}
 				case <-ctx.Done():
 					return nil
@@ -153,6 +174,64 @@ func TestOutletSharesRenderings(t *testing.T) {
 			t.Fatalf("%d subscriptions after one completed, want %d", tk.count(), n-1)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestOutletTokenAcrossViewers: an outlet.Token event is rendered once for every viewer
+// when the rendering never asks for the viewer, and once per viewer when it does, each
+// viewer getting its own (never another's).
+func TestOutletTokenAcrossViewers(t *testing.T) {
+	tk := &ticker{}
+	srv := newTickServerWith(t, tk, wstransport.Options{
+		Watch: auth.Watch,
+		InitFunc: func(ctx context.Context, p map[string]any) (context.Context, error) {
+			name, _ := p["user"].(string)
+			return auth.NewContext(ctx, &auth.Viewer{Name: name}), nil
+		},
+	})
+	users := []string{"ann", "ben", "cid"}
+	const perUser = 4
+	conns := map[string][]*websocket.Conn{}
+	for _, u := range users {
+		for range perUser {
+			c := mustDial(t, srv, transportWS)
+			init, _ := json.Marshal(map[string]string{"user": u})
+			send(t, c, msg{Type: "connection_init", Payload: init})
+			expect(t, c, "connection_ack", "")
+			send(t, c, msg{Type: "subscribe", ID: "s", Payload: json.RawMessage(`{"query":"subscription { tick }"}`)})
+			conns[u] = append(conns[u], c)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for tk.count() < len(users)*perUser {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d subscriptions registered", tk.count())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	tk.publishToViewers(1, "same")
+	for u, cs := range conns {
+		for _, c := range cs {
+			if m := expect(t, c, "next", "s"); string(m.Payload) != `{"data":{"tick":"same"}}` {
+				t.Fatalf("%s: payload %s", u, m.Payload)
+			}
+		}
+	}
+	if got := tk.renders.Load(); got != 1 {
+		t.Errorf("an event asking nothing of the viewer was rendered %d times for 3 viewers, want 1", got)
+	}
+
+	tk.publishToViewers(2, "who")
+	for u, cs := range conns {
+		for _, c := range cs {
+			if m := expect(t, c, "next", "s"); string(m.Payload) != `{"data":{"tick":"`+u+`"}}` {
+				t.Fatalf("%s got %s", u, m.Payload)
+			}
+		}
+	}
+	if got := tk.renders.Load() - 1; got != int32(len(users)) {
+		t.Errorf("an event depending on the viewer was rendered %d times for %d viewers, want one each", got, len(users))
 	}
 }
 

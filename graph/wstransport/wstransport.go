@@ -13,7 +13,8 @@
 //     goroutine at all: the source hands each event to the connection's queue;
 //   - an event is rendered once for all subscriptions that share an operation (query,
 //     operation name, variables) and the event's token, and the same bytes are written
-//     to each of them;
+//     to each of them; with an outlet.Token, once for all viewers when the rendering
+//     never asked for its viewer (Options.Watch);
 //   - write buffers come from a pool, so an idle connection holds none.
 //
 // Subscriptions whose source reads no outlet still work: the transport then waits on
@@ -82,6 +83,12 @@ type Options struct {
 	// OperationContext prepares the context of each operation and of each rendering of a
 	// subscription event (per-request batch loaders, so no cache outlives one event).
 	OperationContext func(context.Context) context.Context
+	// Watch wraps the context of an event's rendering and returns a function telling,
+	// after it, whether the rendering depended on the connection's viewer (auth.Watch).
+	// A rendering of an outlet.Token that did not is shared by every subscription of its
+	// operation handed the same Event, whatever the viewer. Nil: none is shared beyond
+	// its token.
+	Watch func(context.Context) (context.Context, func() bool)
 	// InitTimeout closes connections that send no connection_init in time (10s).
 	InitTimeout time.Duration
 	// PingInterval is how often the server pings (graphql-transport-ws "ping", legacy
@@ -883,19 +890,24 @@ func (s *subscription) render(it item) []byte {
 	if s.ended.Load() {
 		return nil
 	}
-	payload := s.c.t.renders.get(s.shape, it.token, func() []byte {
+	return s.c.t.renders.get(s.shape, it.token, func() ([]byte, bool) {
 		it.push()
 		ctx := s.rctx
 		if s.c.t.opts.OperationContext != nil {
 			ctx = s.c.t.opts.OperationContext(ctx)
 		}
+		viewerRead := func() bool { return true }
+		if s.c.t.opts.Watch != nil {
+			ctx, viewerRead = s.c.t.opts.Watch(ctx)
+		}
 		resp := s.responses(ctx)
 		if resp == nil {
-			return nil // the subscription ended meanwhile
+			return nil, true // the subscription ended meanwhile
 		}
-		return mustJSON(resp)
+		// An error is kept to its viewer too: it may come from a rule that failed before
+		// it could ask.
+		return mustJSON(resp), viewerRead() || len(resp.Errors) > 0
 	})
-	return payload
 }
 
 // envelope is a protocol message of type typ for this operation.
