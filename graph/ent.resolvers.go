@@ -48,7 +48,7 @@ func (r *queryResolver) Cases(ctx context.Context, after *entgql.Cursor[int], fi
 
 // Processes is the resolver for the processes field.
 func (r *queryResolver) Processes(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProcessOrder, where *ent.ProcessWhereInput) (*ent.ProcessConnection, error) {
-	if _, err := r.Policy.Require(ctx, policy.FullProcessList); err != nil {
+	if _, err := r.Policy.Require(ctx, policy.AccessFullProcessList); err != nil {
 		return nil, err
 	}
 	return r.Client.Process.Query().Paginate(ctx, after, first, before, last,

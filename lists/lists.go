@@ -244,9 +244,12 @@ func (l *Lists) cases() kind[listindex.CaseRow, *ent.BusinessCase, *ent.CaseOrde
 }
 
 // Tasks returns the viewer's task list: where as the client wrote it (nil: all), in the
-// order of orderBy (none: by id), the window w.
+// order of orderBy (none: by id), the window w. The full lists (the task and case list
+// pages, their exports) need AccessFullTaskList / AccessFullCaseList; a viewer without it
+// works from dashboard widgets, case details, node and search, which read the same rows
+// under the same visibility.
 func (l *Lists) Tasks(ctx context.Context, where any, orderBy []*ent.TaskOrder, w Window, load LoadTasks) (*ent.TaskConnection, error) {
-	if _, err := l.policy.Require(ctx, policy.FullTaskList); err != nil {
+	if _, err := l.policy.Require(ctx, policy.AccessFullTaskList); err != nil {
 		return nil, err
 	}
 	cond, err := filter.TaskCond(where, "", l.resolve(ctx))
@@ -285,7 +288,7 @@ func (l *Lists) taskConnection(ctx context.Context, cond *listindex.Cond[listind
 
 // Cases returns the viewer's case list, as Tasks does the task list.
 func (l *Lists) Cases(ctx context.Context, where any, orderBy []*ent.CaseOrder, w Window, load LoadCases) (*ent.CaseConnection, error) {
-	if _, err := l.policy.Require(ctx, policy.FullCaseList); err != nil {
+	if _, err := l.policy.Require(ctx, policy.AccessFullCaseList); err != nil {
 		return nil, err
 	}
 	cond, err := filter.CaseCond(where, "", l.resolve(ctx))
@@ -326,7 +329,7 @@ var all = math.MaxInt32
 // TaskIDs returns the ids of the viewer's whole task list, in order (the export reads
 // their rows in batches); errors name the where input "where".
 func (l *Lists) TaskIDs(ctx context.Context, where any, orderBy []*ent.TaskOrder) ([]int, error) {
-	if _, err := l.policy.Require(ctx, policy.FullTaskList); err != nil {
+	if _, err := l.policy.Require(ctx, policy.AccessFullTaskList); err != nil {
 		return nil, err
 	}
 	cond, err := filter.TaskCond(where, "where", l.resolve(ctx))
@@ -338,7 +341,7 @@ func (l *Lists) TaskIDs(ctx context.Context, where any, orderBy []*ent.TaskOrder
 
 // CaseIDs returns the ids of the viewer's whole case list, in order.
 func (l *Lists) CaseIDs(ctx context.Context, where any, orderBy []*ent.CaseOrder) ([]int, error) {
-	if _, err := l.policy.Require(ctx, policy.FullCaseList); err != nil {
+	if _, err := l.policy.Require(ctx, policy.AccessFullCaseList); err != nil {
 		return nil, err
 	}
 	cond, err := filter.CaseCond(where, "where", l.resolve(ctx))

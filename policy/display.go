@@ -67,15 +67,6 @@ func actionState(s *Subject, action string, denied error, display []Permission) 
 	return st
 }
 
-// The full lists (the task, case and process list pages and their exports) need their
-// AccessFull… permission; a viewer without it works from dashboard widgets, case
-// details and search, which read the same tasks under the same visibility.
-const (
-	FullTaskList    = AccessFullTaskList
-	FullCaseList    = AccessFullCaseList
-	FullProcessList = AccessFullProcessList
-)
-
 // Menu is what the portal's menus and links offer a viewer.
 type Menu struct {
 	Processes, Tasks, Cases                      bool // the full lists (AccessFull…List)

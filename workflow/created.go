@@ -47,7 +47,7 @@ func installCreatedHooks(client *ent.Client) {
 			r.add(n.ID)
 		}
 	}
-	client.Task.Use(hook.On(func(next ent.Mutator) ent.Mutator {
+	created := hook.On(func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			v, err := next.Mutate(ctx, m)
 			if err == nil {
@@ -55,14 +55,7 @@ func installCreatedHooks(client *ent.Client) {
 			}
 			return v, err
 		})
-	}, ent.OpCreate))
-	client.BusinessCase.Use(hook.On(func(next ent.Mutator) ent.Mutator {
-		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-			v, err := next.Mutate(ctx, m)
-			if err == nil {
-				record(ctx, v)
-			}
-			return v, err
-		})
-	}, ent.OpCreate))
+	}, ent.OpCreate)
+	client.Task.Use(created)
+	client.BusinessCase.Use(created)
 }
