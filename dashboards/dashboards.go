@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -20,6 +19,7 @@ import (
 	"github.com/portico-dev/portico/ent/dashboardposition"
 	"github.com/portico-dev/portico/ent/predicate"
 	"github.com/portico-dev/portico/ent/role"
+	"github.com/portico-dev/portico/paging"
 	"github.com/portico-dev/portico/policy"
 )
 
@@ -72,21 +72,40 @@ func (s *Service) visible(ctx context.Context, sub *policy.Subject, name string)
 // List returns the dashboards the viewer sees, in its order: those it placed first, by
 // position, then the rest by creation.
 func (s *Service) List(ctx context.Context) ([]*Dashboard, error) {
-	sub, name, err := s.viewer(ctx)
+	out, _, err := s.ordered(ctx)
+	return out, err
+}
+
+// PageWidth is the number of parts of a dashboard cursor's key.
+const PageWidth = 3
+
+// Page pages List: a dashboard's key is its place in the viewer's order (placed ones by
+// position, then the rest by id), so a cursor survives other dashboards coming and going.
+func (s *Service) Page(ctx context.Context, args paging.Args) (*paging.Page[*Dashboard], error) {
+	all, key, err := s.ordered(ctx)
 	if err != nil {
 		return nil, err
+	}
+	return paging.Slice(all, key, PageWidth, args)
+}
+
+// ordered returns the dashboards the viewer sees, in its order, and their keys in it.
+func (s *Service) ordered(ctx context.Context) ([]*Dashboard, func(*Dashboard) paging.Key, error) {
+	sub, name, err := s.viewer(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	vis, err := s.visible(ctx, sub, name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rows, err := database.Reader(ctx, s.client).Dashboard.Query().Where(vis).Order(ent.Asc(dashboard.FieldID)).All(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list dashboards: %w", err)
+		return nil, nil, fmt.Errorf("list dashboards: %w", err)
 	}
 	pos, err := database.Reader(ctx, s.client).DashboardPosition.Query().Where(dashboardposition.UserID(sub.UserID)).All(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("dashboard order: %w", err)
+		return nil, nil, fmt.Errorf("dashboard order: %w", err)
 	}
 	at := map[int]int{}
 	for _, p := range pos {
@@ -96,24 +115,18 @@ func (s *Service) List(ctx context.Context) ([]*Dashboard, error) {
 	for _, r := range rows {
 		d, err := fromRow(r)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, d)
 	}
-	slices.SortStableFunc(out, func(a, b *Dashboard) int {
-		pa, oka := at[a.ID]
-		pb, okb := at[b.ID]
-		switch {
-		case oka && okb:
-			return pa - pb
-		case oka:
-			return -1
-		case okb:
-			return 1
+	key := func(d *Dashboard) paging.Key {
+		if p, ok := at[d.ID]; ok {
+			return paging.Key{0, int64(p), int64(d.ID)}
 		}
-		return 0
-	})
-	return out, nil
+		return paging.Key{1, 0, int64(d.ID)}
+	}
+	paging.Sort(out, key)
+	return out, key, nil
 }
 
 func fromRow(r *ent.Dashboard) (*Dashboard, error) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"entgo.io/contrib/entgql"
+
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/absence"
@@ -62,14 +64,21 @@ func (d *Directory) DeleteAbsence(ctx context.Context, id int) error {
 
 // Substitutes lists who stands in for a user.
 func (d *Directory) Substitutes(ctx context.Context, userID int) ([]*ent.Substitute, error) {
-	if userID != viewerID(ctx) {
-		if _, err := d.policy.Require(ctx, policy.UserReadSubstitutes); err != nil {
-			return nil, err
-		}
-	} else if _, err := d.policy.SubjectFrom(ctx); err != nil && !policy.IsSystem(ctx) {
+	if err := d.maySeeSubstitutes(ctx, userID); err != nil {
 		return nil, err
 	}
 	return d.client.Substitute.Query().Where(substitute.UserID(userID)).All(ctx)
+}
+
+// maySeeSubstitutes: one's own substitutes, or anyone's with UserReadSubstitutes.
+func (d *Directory) maySeeSubstitutes(ctx context.Context, userID int) error {
+	if userID != viewerID(ctx) {
+		_, err := d.policy.Require(ctx, policy.UserReadSubstitutes)
+		return err
+	} else if _, err := d.policy.SubjectFrom(ctx); err != nil && !policy.IsSystem(ctx) {
+		return err
+	}
+	return nil
 }
 
 // CreateSubstitute lets substituteID work userID's personal tasks (roleID nil) or the
@@ -115,4 +124,23 @@ func (d *Directory) DeleteSubstitute(ctx context.Context, id int) error {
 	return d.write(ctx, ownOrAll(ctx, s.UserID, policy.UserCreateOwnSubstitute, policy.UserCreateSubstitute), func(ctx context.Context, c *ent.Client) ([]policy.Change, error) {
 		return nil, c.Substitute.DeleteOneID(id).Exec(ctx)
 	})
+}
+
+// AbsencesPage pages a user's absences, newest first, under the same permissions as
+// Absences.
+func (d *Directory) AbsencesPage(ctx context.Context, userID int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.AbsenceConnection, error) {
+	if _, err := d.policy.Require(ctx, ownOrAll(ctx, userID, policy.UserReadOwnAbsences, policy.UserReadAbsences)); err != nil {
+		return nil, err
+	}
+	return d.client.Absence.Query().Where(absence.UserID(userID)).Paginate(ctx, after, first, before, last,
+		ent.WithAbsenceOrder(&ent.AbsenceOrder{Field: ent.AbsenceOrderFieldFrom, Direction: entgql.OrderDirectionDesc}))
+}
+
+// SubstitutesPage pages a user's substitutes in the order they were made, under the
+// same permissions as Substitutes.
+func (d *Directory) SubstitutesPage(ctx context.Context, userID int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.SubstituteConnection, error) {
+	if err := d.maySeeSubstitutes(ctx, userID); err != nil {
+		return nil, err
+	}
+	return d.client.Substitute.Query().Where(substitute.UserID(userID)).Paginate(ctx, after, first, before, last)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/document"
+	"github.com/portico-dev/portico/paging"
 	"github.com/portico-dev/portico/policy"
 )
 
@@ -237,6 +238,38 @@ func (s *Service) List(ctx context.Context, caseID int) ([]*ent.Document, error)
 		Select(document.FieldCaseID, document.FieldUploaderID, document.FieldName, document.FieldContentType,
 			document.FieldSize, document.FieldSha256, document.FieldCreatedAt, document.FieldUpdatedAt).
 		Order(ent.Asc(document.FieldID)).All(ctx)
+}
+
+// PageWidth is the number of parts of a document cursor's key.
+const PageWidth = 1
+
+// Page pages List (a case's documents, oldest first, by id).
+func (s *Service) Page(ctx context.Context, caseID int, args paging.Args) (*paging.Page[*ent.Document], error) {
+	if err := s.mayRead(ctx, caseID); err != nil {
+		return nil, err
+	}
+	ids, err := database.Reader(ctx, s.client).Document.Query().Where(document.CaseID(caseID)).IDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("documents of case %d: %w", caseID, err)
+	}
+	slices.Sort(ids)
+	key := func(id int) paging.Key { return paging.Key{int64(id)} }
+	page, err := paging.Slice(ids, key, PageWidth, args)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := database.Reader(ctx, s.client).Document.Query().Where(document.IDIn(page.Items...)).
+		Select(document.FieldCaseID, document.FieldUploaderID, document.FieldName, document.FieldContentType,
+			document.FieldSize, document.FieldSha256, document.FieldCreatedAt, document.FieldUpdatedAt).
+		Order(ent.Asc(document.FieldID)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("documents of case %d: %w", caseID, err)
+	}
+	out := &paging.Page[*ent.Document]{Items: docs, HasNextPage: page.HasNextPage, HasPreviousPage: page.HasPreviousPage, TotalCount: page.TotalCount}
+	for _, d := range docs {
+		out.Keys = append(out.Keys, key(d.ID))
+	}
+	return out, nil
 }
 
 // Content returns a document with its content, for download.

@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/favoriteprocess"
 	"github.com/portico-dev/portico/ent/process"
+	"github.com/portico-dev/portico/paging"
 	"github.com/portico-dev/portico/policy"
 )
 
@@ -27,23 +28,46 @@ func New(client *ent.Client, p *policy.Policy) *Service { return &Service{client
 
 // List returns the viewer's favorite processes that it may still see, in its order.
 func (s *Service) List(ctx context.Context) ([]*ent.Process, error) {
-	sub, err := s.policy.SubjectFrom(ctx)
+	out, _, err := s.ordered(ctx)
+	return out, err
+}
+
+// PageWidth is the number of parts of a favorite cursor's key.
+const PageWidth = 2
+
+// Page pages List; a favorite's key is its place in the viewer's order (position, then
+// the favorite's id). Only the viewer's own favorites count (the FavoriteProcess read
+// rule), and only processes it may still see.
+func (s *Service) Page(ctx context.Context, args paging.Args) (*paging.Page[*ent.Process], error) {
+	all, key, err := s.ordered(ctx)
 	if err != nil {
 		return nil, err
+	}
+	return paging.Slice(all, key, PageWidth, args)
+}
+
+// ordered returns the viewer's favorite processes it may still see, in its order, and
+// their keys in it.
+func (s *Service) ordered(ctx context.Context) ([]*ent.Process, func(*ent.Process) paging.Key, error) {
+	sub, err := s.policy.SubjectFrom(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	favs, err := database.Reader(ctx, s.client).FavoriteProcess.Query().Where(favoriteprocess.UserID(sub.UserID)).
 		Order(ent.Asc(favoriteprocess.FieldPosition), ent.Asc(favoriteprocess.FieldID)).All(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("favorites: %w", err)
+		return nil, nil, fmt.Errorf("favorites: %w", err)
 	}
 	ids := make([]int, len(favs))
+	keys := make(map[int]paging.Key, len(favs))
 	for i, f := range favs {
 		ids[i] = f.ProcessID
+		keys[f.ProcessID] = paging.Key{int64(f.Position), int64(f.ID)}
 	}
 	// The viewer's context: processes it can no longer see drop out.
 	procs, err := s.client.Process.Query().Where(process.IDIn(ids...)).All(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("favorite processes: %w", err)
+		return nil, nil, fmt.Errorf("favorite processes: %w", err)
 	}
 	byID := map[int]*ent.Process{}
 	for _, p := range procs {
@@ -55,7 +79,7 @@ func (s *Service) List(ctx context.Context) ([]*ent.Process, error) {
 			out = append(out, p)
 		}
 	}
-	return out, nil
+	return out, func(p *ent.Process) paging.Key { return keys[p.ID] }, nil
 }
 
 // Add makes a process the viewer sees its favorite, at the end of its order.

@@ -16,6 +16,15 @@ import (
 	"github.com/portico-dev/portico/statistics"
 )
 
+// DisplayLabels is the resolver for the displayLabels field.
+func (r *chartDataResolver) DisplayLabels(ctx context.Context, obj *statistics.Data) ([]string, error) {
+	lang, err := r.Settings.Language(ctx, auth.FromContext(ctx).Language)
+	if err != nil {
+		return nil, err
+	}
+	return statistics.DisplayLabels(obj.Kind, obj.Labels, lang), nil
+}
+
 // StatisticChart is the resolver for the statisticChart field.
 func (r *queryResolver) StatisticChart(ctx context.Context, input model.StatisticChartInput) (*statistics.Data, error) {
 	if _, err := r.Policy.SubjectFrom(ctx); err != nil {
@@ -79,7 +88,13 @@ func (r *subscriptionResolver) StatisticUpdated(ctx context.Context, chartID str
 	return nil, apperr.NotFound("no statistic chart %q; statisticCharts lists them", chartID)
 }
 
+// ChartData returns ChartDataResolver implementation.
+func (r *Resolver) ChartData() ChartDataResolver { return &chartDataResolver{r} }
+
 // StatisticChart returns StatisticChartResolver implementation.
 func (r *Resolver) StatisticChart() StatisticChartResolver { return &statisticChartResolver{r} }
 
-type statisticChartResolver struct{ *Resolver }
+type (
+	chartDataResolver      struct{ *Resolver }
+	statisticChartResolver struct{ *Resolver }
+)

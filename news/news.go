@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/newsitem"
+	"github.com/portico-dev/portico/paging"
 	"github.com/portico-dev/portico/policy"
 )
 
@@ -152,4 +154,56 @@ func (s *Service) Delete(ctx context.Context, id int) error {
 		}
 		return err
 	})
+}
+
+// pageEntry is the id and time of a news item.
+type pageEntry struct {
+	ID        int       `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (x pageEntry) key() paging.Key { return paging.Key{-x.CreatedAt.UnixNano(), -int64(x.ID)} }
+
+// PageWidth is the number of parts of a news cursor's key.
+const PageWidth = 2
+
+// Page pages the news, newest first (the order of List): the ids and times of all
+// items, then the page's rows.
+func (s *Service) Page(ctx context.Context, args paging.Args) (*paging.Page[*Item], error) {
+	if _, err := s.policy.SubjectFrom(ctx); err != nil {
+		return nil, err
+	}
+	var all []pageEntry
+	if err := s.client.NewsItem.Query().Select(newsitem.FieldID, newsitem.FieldCreatedAt).Scan(ctx, &all); err != nil {
+		return nil, fmt.Errorf("news: %w", err)
+	}
+	paging.Sort(all, pageEntry.key)
+	page, err := paging.Slice(all, pageEntry.key, PageWidth, args)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int, len(page.Items))
+	for i, x := range page.Items {
+		ids[i] = x.ID
+	}
+	rows, err := s.client.NewsItem.Query().Where(newsitem.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("news: %w", err)
+	}
+	byID := map[int]*ent.NewsItem{}
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	out := &paging.Page[*Item]{HasNextPage: page.HasNextPage, HasPreviousPage: page.HasPreviousPage, TotalCount: page.TotalCount}
+	for i, x := range page.Items {
+		if r, ok := byID[x.ID]; ok {
+			it, err := item(r)
+			if err != nil {
+				return nil, err
+			}
+			out.Items = append(out.Items, it)
+			out.Keys = append(out.Keys, page.Keys[i])
+		}
+	}
+	return out, nil
 }

@@ -88,6 +88,8 @@ type Data struct {
 	Labels []string
 	Values []float64
 	Total  float64
+	// Kind says what the labels are, for their display texts (DisplayLabels).
+	Kind LabelKind
 }
 
 // Expiry buckets of ByExpiry, in order.
@@ -420,7 +422,7 @@ func (s *Service) finish(ctx context.Context, spec Spec, rows []row) (*Data, err
 		}
 		return bars[i].label < bars[j].label
 	})
-	d := &Data{Labels: []string{}, Values: []float64{}}
+	d := &Data{Labels: []string{}, Values: []float64{}, Kind: spec.labelKind()}
 	n := 0
 	for _, b := range bars {
 		d.Labels = append(d.Labels, b.label)

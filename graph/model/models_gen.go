@@ -158,6 +158,19 @@ type CreateUserInput struct {
 	Properties []*PropertyInput `json:"properties,omitempty"`
 }
 
+// A page of the dashboards the viewer sees, in its order.
+type DashboardConnection struct {
+	Edges    []*DashboardEdge      `json:"edges"`
+	PageInfo *entgql.PageInfo[int] `json:"pageInfo"`
+	// the viewer's private dashboards and the public ones it may see
+	TotalCount int `json:"totalCount"`
+}
+
+type DashboardEdge struct {
+	Node   *dashboards.Dashboard `json:"node"`
+	Cursor entgql.Cursor[int]    `json:"cursor"`
+}
+
 type DashboardPayload struct {
 	Dashboard *dashboards.Dashboard `json:"dashboard"`
 }
@@ -216,6 +229,18 @@ type DeleteRolePayload struct {
 	DeletedCount int `json:"deletedCount"`
 }
 
+// A page of a case's documents, oldest first.
+type DocumentConnection struct {
+	Edges      []*DocumentEdge       `json:"edges"`
+	PageInfo   *entgql.PageInfo[int] `json:"pageInfo"`
+	TotalCount int                   `json:"totalCount"`
+}
+
+type DocumentEdge struct {
+	Node   *ent.Document      `json:"node"`
+	Cursor entgql.Cursor[int] `json:"cursor"`
+}
+
 type DocumentPayload struct {
 	Document *ent.Document `json:"document"`
 }
@@ -272,6 +297,19 @@ type ExpressTaskDefinitionInput struct {
 	Email        *ExpressEmailInput         `json:"email,omitempty"`
 }
 
+// A page of the viewer's favorite processes, in its order.
+type FavoriteProcessConnection struct {
+	Edges    []*FavoriteProcessEdge `json:"edges"`
+	PageInfo *entgql.PageInfo[int]  `json:"pageInfo"`
+	// the viewer's own favorites that it may still see (nobody else's)
+	TotalCount int `json:"totalCount"`
+}
+
+type FavoriteProcessEdge struct {
+	Node   *ent.Process       `json:"node"`
+	Cursor entgql.Cursor[int] `json:"cursor"`
+}
+
 type FavoriteProcessInput struct {
 	ProcessID int `json:"processId"`
 }
@@ -290,6 +328,19 @@ type GrantInput struct {
 
 type GrantPayload struct {
 	Ok bool `json:"ok"`
+}
+
+// A page of a case's history: its tasks, notes and workflow events, newest first.
+type HistoryConnection struct {
+	Edges    []*HistoryEdge        `json:"edges"`
+	PageInfo *entgql.PageInfo[int] `json:"pageInfo"`
+	// every entry of the history the viewer may read
+	TotalCount int `json:"totalCount"`
+}
+
+type HistoryEdge struct {
+	Node   ent.Noder          `json:"node"`
+	Cursor entgql.Cursor[int] `json:"cursor"`
 }
 
 type ImportDashboardInput struct {
@@ -370,6 +421,18 @@ type MoveRolePayload struct {
 
 type MySettingsPayload struct {
 	Settings *settings.UserSettings `json:"settings"`
+}
+
+// A page of news, newest first.
+type NewsConnection struct {
+	Edges      []*NewsEdge           `json:"edges"`
+	PageInfo   *entgql.PageInfo[int] `json:"pageInfo"`
+	TotalCount int                   `json:"totalCount"`
+}
+
+type NewsEdge struct {
+	Node   *news.Item         `json:"node"`
+	Cursor entgql.Cursor[int] `json:"cursor"`
 }
 
 type NewsPayload struct {
