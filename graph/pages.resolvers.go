@@ -11,8 +11,8 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/portico-dev/portico/dashboards"
 	"github.com/portico-dev/portico/ent"
-	"github.com/portico-dev/portico/news"
 	"github.com/portico-dev/portico/graph/model"
+	"github.com/portico-dev/portico/news"
 )
 
 // HistoryConnection is the resolver for the historyConnection field.
@@ -25,7 +25,9 @@ func (r *caseResolver) HistoryConnection(ctx context.Context, obj *ent.BusinessC
 	if err != nil {
 		return nil, err
 	}
-	es, info := edges(p, func(n ent.Noder, c entgql.Cursor[int]) *model.HistoryEdge { return &model.HistoryEdge{Node: n, Cursor: c} })
+	es, info := edges(p, func(n ent.Noder, c entgql.Cursor[int]) *model.HistoryEdge {
+		return &model.HistoryEdge{Node: n, Cursor: c}
+	})
 	return &model.HistoryConnection{Edges: es, PageInfo: info, TotalCount: p.TotalCount}, nil
 }
 
@@ -85,7 +87,9 @@ func (r *queryResolver) DocumentsConnection(ctx context.Context, caseID int, aft
 	if err != nil {
 		return nil, err
 	}
-	es, info := edges(p, func(n *ent.Document, c entgql.Cursor[int]) *model.DocumentEdge { return &model.DocumentEdge{Node: n, Cursor: c} })
+	es, info := edges(p, func(n *ent.Document, c entgql.Cursor[int]) *model.DocumentEdge {
+		return &model.DocumentEdge{Node: n, Cursor: c}
+	})
 	return &model.DocumentConnection{Edges: es, PageInfo: info, TotalCount: p.TotalCount}, nil
 }
 
