@@ -202,6 +202,11 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	go s.followPolicy(events)
 	s.Charts = statistics.New(db.Client, db.Dialect, db.TimeZone)
 	s.Feeds = statistics.NewFeeds(s.Hub.Changes(life), s.log)
+	if err := s.Settings.KeepPolicy(policy.SystemContext(life)); err != nil {
+		cancel()
+		s.Bus.Close()
+		return nil, err
+	}
 	s.Cleanup = cleanup.New(db.Client, db.Dialect, s.Settings, s.log)
 	go s.Cleanup.Schedule(life)
 	// Read this server's own writes into the index right after they commit, so a list

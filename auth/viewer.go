@@ -21,6 +21,10 @@ type Viewer struct {
 	SubstituteFor []int
 	// SubstituteRoles are roles whose tasks the viewer works now as someone's substitute.
 	SubstituteRoles []int
+	// WithHidden: this request reads hidden tasks and cases although
+	// PortalHiddenTaskCaseExcluded is on (only setHidden, which needs its permission,
+	// sets it; see policy.Subject.taskSources).
+	WithHidden bool
 }
 
 type viewerKey struct{}

@@ -1,5 +1,8 @@
 // Package cleanup is the daily job that removes the personal data of obsolete users
-// (disabled ones): their private dashboards, dashboard order and favorite processes. It
+// (disabled ones): their private dashboards, dashboard order and favorite processes; and
+// the finished (DONE or DESTROYED) hidden cases with their tasks, notes and history: all
+// of them when PortalDeleteAllFinishedHiddenCases is true, else only those the portal
+// made (cases of express processes, BusinessCase.portal_created). It
 // runs on the cron expression of PortalStartTimeCleanObsoletedUserData (Quartz style,
 // seconds first), rescheduled when the variable changes; with several servers on one
 // PostgreSQL database an advisory lock lets one of them do each run.
@@ -9,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,10 +21,15 @@ import (
 
 	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/ent"
+	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/dashboard"
 	"github.com/portico-dev/portico/ent/dashboardposition"
+	"github.com/portico-dev/portico/ent/document"
 	"github.com/portico-dev/portico/ent/favoriteprocess"
+	"github.com/portico-dev/portico/ent/note"
+	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/user"
+	"github.com/portico-dev/portico/ent/workflowevent"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/settings"
 )
@@ -31,6 +40,7 @@ const lockKey = 7262736
 // Result counts what a run removed.
 type Result struct {
 	Dashboards, Positions, Favorites int
+	HiddenCases                      int  // finished hidden cases removed
 	Skipped                          bool // another server holds the lock
 }
 
@@ -73,11 +83,15 @@ func (j *Job) Run(ctx context.Context, dryRun bool) (Result, error) {
 				return nil
 			}
 		}
+		hidden, err := j.finishedHiddenCases(ctx, tx.Client())
+		if err != nil {
+			return err
+		}
+		res.HiddenCases = len(hidden)
 		disabled := user.Disabled(true)
 		positions := dashboardposition.HasUserWith(disabled)
 		dashboards := dashboard.And(dashboard.Public(false), dashboard.HasOwnerWith(disabled))
 		favorites := favoriteprocess.HasUserWith(disabled)
-		var err error
 		if dryRun {
 			// Count only: the request may run inside a transaction of its own, which a
 			// rollback here cannot undo.
@@ -99,9 +113,51 @@ func (j *Job) Run(ctx context.Context, dryRun bool) (Result, error) {
 		if res.Favorites, err = tx.FavoriteProcess.Delete().Where(favorites).Exec(ctx); err != nil {
 			return fmt.Errorf("remove favorites: %w", err)
 		}
-		return nil
+		return removeCases(ctx, tx.Client(), hidden)
 	})
 	return res, err
+}
+
+// finishedHiddenCases returns the ids of the finished hidden cases the run removes.
+func (j *Job) finishedHiddenCases(ctx context.Context, c *ent.Client) ([]int, error) {
+	all, err := j.settings.Value(ctx, settings.CleanupAllHidden)
+	if err != nil {
+		return nil, err
+	}
+	q := c.BusinessCase.Query().Where(businesscase.Hidden(true),
+		businesscase.StateIn(businesscase.StateDONE, businesscase.StateDESTROYED))
+	if all != "true" {
+		q.Where(businesscase.PortalCreated(true))
+	}
+	ids, err := q.IDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("find finished hidden cases: %w", err)
+	}
+	return ids, nil
+}
+
+// removeCases deletes cases with their tasks (responsibles go with them), notes,
+// history and documents.
+func removeCases(ctx context.Context, c *ent.Client, ids []int) error {
+	for chunk := range slices.Chunk(ids, 500) {
+		tasks := task.CaseIDIn(chunk...)
+		if _, err := c.Note.Delete().Where(note.Or(note.CaseIDIn(chunk...), note.HasTaskWith(tasks))).Exec(ctx); err != nil {
+			return fmt.Errorf("remove notes of hidden cases: %w", err)
+		}
+		if _, err := c.WorkflowEvent.Delete().Where(workflowevent.Or(workflowevent.CaseIDIn(chunk...), workflowevent.HasTaskWith(tasks))).Exec(ctx); err != nil {
+			return fmt.Errorf("remove history of hidden cases: %w", err)
+		}
+		if _, err := c.Document.Delete().Where(document.CaseIDIn(chunk...)).Exec(ctx); err != nil {
+			return fmt.Errorf("remove documents of hidden cases: %w", err)
+		}
+		if _, err := c.Task.Delete().Where(tasks).Exec(ctx); err != nil {
+			return fmt.Errorf("remove tasks of hidden cases: %w", err)
+		}
+		if _, err := c.BusinessCase.Delete().Where(businesscase.IDIn(chunk...)).Exec(ctx); err != nil {
+			return fmt.Errorf("remove hidden cases: %w", err)
+		}
+	}
+	return nil
 }
 
 // NextRun is when the schedule runs the job next (zero before Schedule).
@@ -133,7 +189,8 @@ func (j *Job) Schedule(ctx context.Context) {
 				j.log.Error("cleanup run", "err", err)
 				return
 			}
-			j.log.Info("cleanup run", "dashboards", res.Dashboards, "positions", res.Positions, "favorites", res.Favorites, "skipped", res.Skipped)
+			j.log.Info("cleanup run", "dashboards", res.Dashboards, "positions", res.Positions, "favorites", res.Favorites,
+				"hiddenCases", res.HiddenCases, "skipped", res.Skipped)
 		}))
 		c.Start()
 		j.mu.Lock()

@@ -36,6 +36,10 @@ type BusinessCase struct {
 	StateRank int16 `json:"state_rank,omitempty"`
 	// EndedAt holds the value of the "ended_at" field.
 	EndedAt *time.Time `json:"ended_at,omitempty"`
+	// Hidden holds the value of the "hidden" field.
+	Hidden bool `json:"hidden,omitempty"`
+	// PortalCreated holds the value of the "portal_created" field.
+	PortalCreated bool `json:"portal_created,omitempty"`
 	// CustomFields holds the value of the "custom_fields" field.
 	CustomFields map[string]interface{} `json:"custom_fields,omitempty"`
 	// ProcessID holds the value of the "process_id" field.
@@ -142,6 +146,8 @@ func (*BusinessCase) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case businesscase.FieldCustomFields:
 			values[i] = new([]byte)
+		case businesscase.FieldHidden, businesscase.FieldPortalCreated:
+			values[i] = new(sql.NullBool)
 		case businesscase.FieldID, businesscase.FieldStateRank, businesscase.FieldProcessID, businesscase.FieldCreatorID, businesscase.FieldOwnerID:
 			values[i] = new(sql.NullInt64)
 		case businesscase.FieldName, businesscase.FieldDescription, businesscase.FieldCategory, businesscase.FieldState:
@@ -217,6 +223,18 @@ func (_m *BusinessCase) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.EndedAt = new(time.Time)
 				*_m.EndedAt = value.Time
+			}
+		case businesscase.FieldHidden:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field hidden", values[i])
+			} else if value.Valid {
+				_m.Hidden = value.Bool
+			}
+		case businesscase.FieldPortalCreated:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field portal_created", values[i])
+			} else if value.Valid {
+				_m.PortalCreated = value.Bool
 			}
 		case businesscase.FieldCustomFields:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -338,6 +356,12 @@ func (_m *BusinessCase) String() string {
 		builder.WriteString("ended_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("hidden=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Hidden))
+	builder.WriteString(", ")
+	builder.WriteString("portal_created=")
+	builder.WriteString(fmt.Sprintf("%v", _m.PortalCreated))
 	builder.WriteString(", ")
 	builder.WriteString("custom_fields=")
 	builder.WriteString(fmt.Sprintf("%v", _m.CustomFields))

@@ -139,6 +139,34 @@ func (_c *BusinessCaseCreate) SetNillableEndedAt(v *time.Time) *BusinessCaseCrea
 	return _c
 }
 
+// SetHidden sets the "hidden" field.
+func (_c *BusinessCaseCreate) SetHidden(v bool) *BusinessCaseCreate {
+	_c.mutation.SetHidden(v)
+	return _c
+}
+
+// SetNillableHidden sets the "hidden" field if the given value is not nil.
+func (_c *BusinessCaseCreate) SetNillableHidden(v *bool) *BusinessCaseCreate {
+	if v != nil {
+		_c.SetHidden(*v)
+	}
+	return _c
+}
+
+// SetPortalCreated sets the "portal_created" field.
+func (_c *BusinessCaseCreate) SetPortalCreated(v bool) *BusinessCaseCreate {
+	_c.mutation.SetPortalCreated(v)
+	return _c
+}
+
+// SetNillablePortalCreated sets the "portal_created" field if the given value is not nil.
+func (_c *BusinessCaseCreate) SetNillablePortalCreated(v *bool) *BusinessCaseCreate {
+	if v != nil {
+		_c.SetPortalCreated(*v)
+	}
+	return _c
+}
+
 // SetCustomFields sets the "custom_fields" field.
 func (_c *BusinessCaseCreate) SetCustomFields(v map[string]interface{}) *BusinessCaseCreate {
 	_c.mutation.SetCustomFields(v)
@@ -310,6 +338,14 @@ func (_c *BusinessCaseCreate) defaults() {
 		v := businesscase.DefaultStateRank
 		_c.mutation.SetStateRank(v)
 	}
+	if _, ok := _c.mutation.Hidden(); !ok {
+		v := businesscase.DefaultHidden
+		_c.mutation.SetHidden(v)
+	}
+	if _, ok := _c.mutation.PortalCreated(); !ok {
+		v := businesscase.DefaultPortalCreated
+		_c.mutation.SetPortalCreated(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -354,6 +390,12 @@ func (_c *BusinessCaseCreate) check() error {
 	}
 	if _, ok := _c.mutation.StateRank(); !ok {
 		return &ValidationError{Name: "state_rank", err: errors.New(`ent: missing required field "BusinessCase.state_rank"`)}
+	}
+	if _, ok := _c.mutation.Hidden(); !ok {
+		return &ValidationError{Name: "hidden", err: errors.New(`ent: missing required field "BusinessCase.hidden"`)}
+	}
+	if _, ok := _c.mutation.PortalCreated(); !ok {
+		return &ValidationError{Name: "portal_created", err: errors.New(`ent: missing required field "BusinessCase.portal_created"`)}
 	}
 	return nil
 }
@@ -413,6 +455,14 @@ func (_c *BusinessCaseCreate) createSpec() (*BusinessCase, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.EndedAt(); ok {
 		_spec.SetField(businesscase.FieldEndedAt, field.TypeTime, value)
 		_node.EndedAt = &value
+	}
+	if value, ok := _c.mutation.Hidden(); ok {
+		_spec.SetField(businesscase.FieldHidden, field.TypeBool, value)
+		_node.Hidden = value
+	}
+	if value, ok := _c.mutation.PortalCreated(); ok {
+		_spec.SetField(businesscase.FieldPortalCreated, field.TypeBool, value)
+		_node.PortalCreated = value
 	}
 	if value, ok := _c.mutation.CustomFields(); ok {
 		_spec.SetField(businesscase.FieldCustomFields, field.TypeJSON, value)
@@ -665,6 +715,30 @@ func (u *BusinessCaseUpsert) ClearEndedAt() *BusinessCaseUpsert {
 	return u
 }
 
+// SetHidden sets the "hidden" field.
+func (u *BusinessCaseUpsert) SetHidden(v bool) *BusinessCaseUpsert {
+	u.Set(businesscase.FieldHidden, v)
+	return u
+}
+
+// UpdateHidden sets the "hidden" field to the value that was provided on create.
+func (u *BusinessCaseUpsert) UpdateHidden() *BusinessCaseUpsert {
+	u.SetExcluded(businesscase.FieldHidden)
+	return u
+}
+
+// SetPortalCreated sets the "portal_created" field.
+func (u *BusinessCaseUpsert) SetPortalCreated(v bool) *BusinessCaseUpsert {
+	u.Set(businesscase.FieldPortalCreated, v)
+	return u
+}
+
+// UpdatePortalCreated sets the "portal_created" field to the value that was provided on create.
+func (u *BusinessCaseUpsert) UpdatePortalCreated() *BusinessCaseUpsert {
+	u.SetExcluded(businesscase.FieldPortalCreated)
+	return u
+}
+
 // SetCustomFields sets the "custom_fields" field.
 func (u *BusinessCaseUpsert) SetCustomFields(v map[string]interface{}) *BusinessCaseUpsert {
 	u.Set(businesscase.FieldCustomFields, v)
@@ -891,6 +965,34 @@ func (u *BusinessCaseUpsertOne) UpdateEndedAt() *BusinessCaseUpsertOne {
 func (u *BusinessCaseUpsertOne) ClearEndedAt() *BusinessCaseUpsertOne {
 	return u.Update(func(s *BusinessCaseUpsert) {
 		s.ClearEndedAt()
+	})
+}
+
+// SetHidden sets the "hidden" field.
+func (u *BusinessCaseUpsertOne) SetHidden(v bool) *BusinessCaseUpsertOne {
+	return u.Update(func(s *BusinessCaseUpsert) {
+		s.SetHidden(v)
+	})
+}
+
+// UpdateHidden sets the "hidden" field to the value that was provided on create.
+func (u *BusinessCaseUpsertOne) UpdateHidden() *BusinessCaseUpsertOne {
+	return u.Update(func(s *BusinessCaseUpsert) {
+		s.UpdateHidden()
+	})
+}
+
+// SetPortalCreated sets the "portal_created" field.
+func (u *BusinessCaseUpsertOne) SetPortalCreated(v bool) *BusinessCaseUpsertOne {
+	return u.Update(func(s *BusinessCaseUpsert) {
+		s.SetPortalCreated(v)
+	})
+}
+
+// UpdatePortalCreated sets the "portal_created" field to the value that was provided on create.
+func (u *BusinessCaseUpsertOne) UpdatePortalCreated() *BusinessCaseUpsertOne {
+	return u.Update(func(s *BusinessCaseUpsert) {
+		s.UpdatePortalCreated()
 	})
 }
 
@@ -1298,6 +1400,34 @@ func (u *BusinessCaseUpsertBulk) UpdateEndedAt() *BusinessCaseUpsertBulk {
 func (u *BusinessCaseUpsertBulk) ClearEndedAt() *BusinessCaseUpsertBulk {
 	return u.Update(func(s *BusinessCaseUpsert) {
 		s.ClearEndedAt()
+	})
+}
+
+// SetHidden sets the "hidden" field.
+func (u *BusinessCaseUpsertBulk) SetHidden(v bool) *BusinessCaseUpsertBulk {
+	return u.Update(func(s *BusinessCaseUpsert) {
+		s.SetHidden(v)
+	})
+}
+
+// UpdateHidden sets the "hidden" field to the value that was provided on create.
+func (u *BusinessCaseUpsertBulk) UpdateHidden() *BusinessCaseUpsertBulk {
+	return u.Update(func(s *BusinessCaseUpsert) {
+		s.UpdateHidden()
+	})
+}
+
+// SetPortalCreated sets the "portal_created" field.
+func (u *BusinessCaseUpsertBulk) SetPortalCreated(v bool) *BusinessCaseUpsertBulk {
+	return u.Update(func(s *BusinessCaseUpsert) {
+		s.SetPortalCreated(v)
+	})
+}
+
+// UpdatePortalCreated sets the "portal_created" field to the value that was provided on create.
+func (u *BusinessCaseUpsertBulk) UpdatePortalCreated() *BusinessCaseUpsertBulk {
+	return u.Update(func(s *BusinessCaseUpsert) {
+		s.UpdatePortalCreated()
 	})
 }
 

@@ -137,6 +137,34 @@ func (_u *BusinessCaseUpdate) ClearEndedAt() *BusinessCaseUpdate {
 	return _u
 }
 
+// SetHidden sets the "hidden" field.
+func (_u *BusinessCaseUpdate) SetHidden(v bool) *BusinessCaseUpdate {
+	_u.mutation.SetHidden(v)
+	return _u
+}
+
+// SetNillableHidden sets the "hidden" field if the given value is not nil.
+func (_u *BusinessCaseUpdate) SetNillableHidden(v *bool) *BusinessCaseUpdate {
+	if v != nil {
+		_u.SetHidden(*v)
+	}
+	return _u
+}
+
+// SetPortalCreated sets the "portal_created" field.
+func (_u *BusinessCaseUpdate) SetPortalCreated(v bool) *BusinessCaseUpdate {
+	_u.mutation.SetPortalCreated(v)
+	return _u
+}
+
+// SetNillablePortalCreated sets the "portal_created" field if the given value is not nil.
+func (_u *BusinessCaseUpdate) SetNillablePortalCreated(v *bool) *BusinessCaseUpdate {
+	if v != nil {
+		_u.SetPortalCreated(*v)
+	}
+	return _u
+}
+
 // SetCustomFields sets the "custom_fields" field.
 func (_u *BusinessCaseUpdate) SetCustomFields(v map[string]interface{}) *BusinessCaseUpdate {
 	_u.mutation.SetCustomFields(v)
@@ -460,6 +488,12 @@ func (_u *BusinessCaseUpdate) sqlSave(ctx context.Context) (_node int, err error
 	}
 	if _u.mutation.EndedAtCleared() {
 		_spec.ClearField(businesscase.FieldEndedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Hidden(); ok {
+		_spec.SetField(businesscase.FieldHidden, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.PortalCreated(); ok {
+		_spec.SetField(businesscase.FieldPortalCreated, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.CustomFields(); ok {
 		_spec.SetField(businesscase.FieldCustomFields, field.TypeJSON, value)
@@ -811,6 +845,34 @@ func (_u *BusinessCaseUpdateOne) SetNillableEndedAt(v *time.Time) *BusinessCaseU
 // ClearEndedAt clears the value of the "ended_at" field.
 func (_u *BusinessCaseUpdateOne) ClearEndedAt() *BusinessCaseUpdateOne {
 	_u.mutation.ClearEndedAt()
+	return _u
+}
+
+// SetHidden sets the "hidden" field.
+func (_u *BusinessCaseUpdateOne) SetHidden(v bool) *BusinessCaseUpdateOne {
+	_u.mutation.SetHidden(v)
+	return _u
+}
+
+// SetNillableHidden sets the "hidden" field if the given value is not nil.
+func (_u *BusinessCaseUpdateOne) SetNillableHidden(v *bool) *BusinessCaseUpdateOne {
+	if v != nil {
+		_u.SetHidden(*v)
+	}
+	return _u
+}
+
+// SetPortalCreated sets the "portal_created" field.
+func (_u *BusinessCaseUpdateOne) SetPortalCreated(v bool) *BusinessCaseUpdateOne {
+	_u.mutation.SetPortalCreated(v)
+	return _u
+}
+
+// SetNillablePortalCreated sets the "portal_created" field if the given value is not nil.
+func (_u *BusinessCaseUpdateOne) SetNillablePortalCreated(v *bool) *BusinessCaseUpdateOne {
+	if v != nil {
+		_u.SetPortalCreated(*v)
+	}
 	return _u
 }
 
@@ -1167,6 +1229,12 @@ func (_u *BusinessCaseUpdateOne) sqlSave(ctx context.Context) (_node *BusinessCa
 	}
 	if _u.mutation.EndedAtCleared() {
 		_spec.ClearField(businesscase.FieldEndedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Hidden(); ok {
+		_spec.SetField(businesscase.FieldHidden, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.PortalCreated(); ok {
+		_spec.SetField(businesscase.FieldPortalCreated, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.CustomFields(); ok {
 		_spec.SetField(businesscase.FieldCustomFields, field.TypeJSON, value)

@@ -340,6 +340,16 @@ func (_q *BusinessCaseQuery) collectField(ctx context.Context, oneNode bool, opC
 				selectedFields = append(selectedFields, businesscase.FieldEndedAt)
 				fieldSeen[businesscase.FieldEndedAt] = struct{}{}
 			}
+		case "hidden":
+			if _, ok := fieldSeen[businesscase.FieldHidden]; !ok {
+				selectedFields = append(selectedFields, businesscase.FieldHidden)
+				fieldSeen[businesscase.FieldHidden] = struct{}{}
+			}
+		case "portalCreated":
+			if _, ok := fieldSeen[businesscase.FieldPortalCreated]; !ok {
+				selectedFields = append(selectedFields, businesscase.FieldPortalCreated)
+				fieldSeen[businesscase.FieldPortalCreated] = struct{}{}
+			}
 		case "customFields":
 			if _, ok := fieldSeen[businesscase.FieldCustomFields]; !ok {
 				selectedFields = append(selectedFields, businesscase.FieldCustomFields)
@@ -683,6 +693,11 @@ func (_q *ProcessQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if _, ok := fieldSeen[process.FieldReadyToExecute]; !ok {
 				selectedFields = append(selectedFields, process.FieldReadyToExecute)
 				fieldSeen[process.FieldReadyToExecute] = struct{}{}
+			}
+		case "hideTasksAndCases":
+			if _, ok := fieldSeen[process.FieldHideTasksAndCases]; !ok {
+				selectedFields = append(selectedFields, process.FieldHideTasksAndCases)
+				fieldSeen[process.FieldHideTasksAndCases] = struct{}{}
 			}
 		case "ownerID":
 			if _, ok := fieldSeen[process.FieldOwnerID]; !ok {
@@ -1269,6 +1284,11 @@ func (_q *TaskQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if _, ok := fieldSeen[task.FieldSystem]; !ok {
 				selectedFields = append(selectedFields, task.FieldSystem)
 				fieldSeen[task.FieldSystem] = struct{}{}
+			}
+		case "hidden":
+			if _, ok := fieldSeen[task.FieldHidden]; !ok {
+				selectedFields = append(selectedFields, task.FieldHidden)
+				fieldSeen[task.FieldHidden] = struct{}{}
 			}
 		case "expiryTimestamp":
 			if _, ok := fieldSeen[task.FieldExpiryTimestamp]; !ok {

@@ -732,6 +732,8 @@ type BusinessCaseMutation struct {
 	state_rank     *int16
 	addstate_rank  *int16
 	ended_at       *time.Time
+	hidden         *bool
+	portal_created *bool
 	custom_fields  *map[string]interface{}
 	clearedFields  map[string]struct{}
 	process        *int
@@ -1171,6 +1173,78 @@ func (m *BusinessCaseMutation) EndedAtCleared() bool {
 func (m *BusinessCaseMutation) ResetEndedAt() {
 	m.ended_at = nil
 	delete(m.clearedFields, businesscase.FieldEndedAt)
+}
+
+// SetHidden sets the "hidden" field.
+func (m *BusinessCaseMutation) SetHidden(b bool) {
+	m.hidden = &b
+}
+
+// Hidden returns the value of the "hidden" field in the mutation.
+func (m *BusinessCaseMutation) Hidden() (r bool, exists bool) {
+	v := m.hidden
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHidden returns the old "hidden" field's value of the BusinessCase entity.
+// If the BusinessCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BusinessCaseMutation) OldHidden(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHidden is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHidden requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHidden: %w", err)
+	}
+	return oldValue.Hidden, nil
+}
+
+// ResetHidden resets all changes to the "hidden" field.
+func (m *BusinessCaseMutation) ResetHidden() {
+	m.hidden = nil
+}
+
+// SetPortalCreated sets the "portal_created" field.
+func (m *BusinessCaseMutation) SetPortalCreated(b bool) {
+	m.portal_created = &b
+}
+
+// PortalCreated returns the value of the "portal_created" field in the mutation.
+func (m *BusinessCaseMutation) PortalCreated() (r bool, exists bool) {
+	v := m.portal_created
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPortalCreated returns the old "portal_created" field's value of the BusinessCase entity.
+// If the BusinessCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BusinessCaseMutation) OldPortalCreated(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPortalCreated is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPortalCreated requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPortalCreated: %w", err)
+	}
+	return oldValue.PortalCreated, nil
+}
+
+// ResetPortalCreated resets all changes to the "portal_created" field.
+func (m *BusinessCaseMutation) ResetPortalCreated() {
+	m.portal_created = nil
 }
 
 // SetCustomFields sets the "custom_fields" field.
@@ -1646,7 +1720,7 @@ func (m *BusinessCaseMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *BusinessCaseMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 14)
 	if m.created_at != nil {
 		fields = append(fields, businesscase.FieldCreatedAt)
 	}
@@ -1670,6 +1744,12 @@ func (m *BusinessCaseMutation) Fields() []string {
 	}
 	if m.ended_at != nil {
 		fields = append(fields, businesscase.FieldEndedAt)
+	}
+	if m.hidden != nil {
+		fields = append(fields, businesscase.FieldHidden)
+	}
+	if m.portal_created != nil {
+		fields = append(fields, businesscase.FieldPortalCreated)
 	}
 	if m.custom_fields != nil {
 		fields = append(fields, businesscase.FieldCustomFields)
@@ -1707,6 +1787,10 @@ func (m *BusinessCaseMutation) Field(name string) (ent.Value, bool) {
 		return m.StateRank()
 	case businesscase.FieldEndedAt:
 		return m.EndedAt()
+	case businesscase.FieldHidden:
+		return m.Hidden()
+	case businesscase.FieldPortalCreated:
+		return m.PortalCreated()
 	case businesscase.FieldCustomFields:
 		return m.CustomFields()
 	case businesscase.FieldProcessID:
@@ -1740,6 +1824,10 @@ func (m *BusinessCaseMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldStateRank(ctx)
 	case businesscase.FieldEndedAt:
 		return m.OldEndedAt(ctx)
+	case businesscase.FieldHidden:
+		return m.OldHidden(ctx)
+	case businesscase.FieldPortalCreated:
+		return m.OldPortalCreated(ctx)
 	case businesscase.FieldCustomFields:
 		return m.OldCustomFields(ctx)
 	case businesscase.FieldProcessID:
@@ -1812,6 +1900,20 @@ func (m *BusinessCaseMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetEndedAt(v)
+		return nil
+	case businesscase.FieldHidden:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHidden(v)
+		return nil
+	case businesscase.FieldPortalCreated:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPortalCreated(v)
 		return nil
 	case businesscase.FieldCustomFields:
 		v, ok := value.(map[string]interface{})
@@ -1961,6 +2063,12 @@ func (m *BusinessCaseMutation) ResetField(name string) error {
 		return nil
 	case businesscase.FieldEndedAt:
 		m.ResetEndedAt()
+		return nil
+	case businesscase.FieldHidden:
+		m.ResetHidden()
+		return nil
+	case businesscase.FieldPortalCreated:
+		m.ResetPortalCreated()
 		return nil
 	case businesscase.FieldCustomFields:
 		m.ResetCustomFields()
@@ -7267,35 +7375,36 @@ func (m *NoteMutation) ResetEdge(name string) error {
 // ProcessMutation represents an operation that mutates the Process nodes in the graph.
 type ProcessMutation struct {
 	config
-	op                Op
-	typ               string
-	id                *int
-	created_at        *time.Time
-	updated_at        *time.Time
-	key               *string
-	name              *string
-	description       *string
-	category          *string
-	icon              *string
-	kind              *process.Kind
-	link              *string
-	permissions       *[]string
-	appendpermissions []string
-	ready_to_execute  *bool
-	definition        *json.RawMessage
-	appenddefinition  json.RawMessage
-	clearedFields     map[string]struct{}
-	owner             *int
-	clearedowner      bool
-	cases             map[int]struct{}
-	removedcases      map[int]struct{}
-	clearedcases      bool
-	starters          map[int]struct{}
-	removedstarters   map[int]struct{}
-	clearedstarters   bool
-	done              bool
-	oldValue          func(context.Context) (*Process, error)
-	predicates        []predicate.Process
+	op                   Op
+	typ                  string
+	id                   *int
+	created_at           *time.Time
+	updated_at           *time.Time
+	key                  *string
+	name                 *string
+	description          *string
+	category             *string
+	icon                 *string
+	kind                 *process.Kind
+	link                 *string
+	permissions          *[]string
+	appendpermissions    []string
+	ready_to_execute     *bool
+	hide_tasks_and_cases *bool
+	definition           *json.RawMessage
+	appenddefinition     json.RawMessage
+	clearedFields        map[string]struct{}
+	owner                *int
+	clearedowner         bool
+	cases                map[int]struct{}
+	removedcases         map[int]struct{}
+	clearedcases         bool
+	starters             map[int]struct{}
+	removedstarters      map[int]struct{}
+	clearedstarters      bool
+	done                 bool
+	oldValue             func(context.Context) (*Process, error)
+	predicates           []predicate.Process
 }
 
 var _ ent.Mutation = (*ProcessMutation)(nil)
@@ -7834,6 +7943,42 @@ func (m *ProcessMutation) ResetReadyToExecute() {
 	m.ready_to_execute = nil
 }
 
+// SetHideTasksAndCases sets the "hide_tasks_and_cases" field.
+func (m *ProcessMutation) SetHideTasksAndCases(b bool) {
+	m.hide_tasks_and_cases = &b
+}
+
+// HideTasksAndCases returns the value of the "hide_tasks_and_cases" field in the mutation.
+func (m *ProcessMutation) HideTasksAndCases() (r bool, exists bool) {
+	v := m.hide_tasks_and_cases
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHideTasksAndCases returns the old "hide_tasks_and_cases" field's value of the Process entity.
+// If the Process object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProcessMutation) OldHideTasksAndCases(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHideTasksAndCases is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHideTasksAndCases requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHideTasksAndCases: %w", err)
+	}
+	return oldValue.HideTasksAndCases, nil
+}
+
+// ResetHideTasksAndCases resets all changes to the "hide_tasks_and_cases" field.
+func (m *ProcessMutation) ResetHideTasksAndCases() {
+	m.hide_tasks_and_cases = nil
+}
+
 // SetDefinition sets the "definition" field.
 func (m *ProcessMutation) SetDefinition(jm json.RawMessage) {
 	m.definition = &jm
@@ -8117,7 +8262,7 @@ func (m *ProcessMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ProcessMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 14)
 	if m.created_at != nil {
 		fields = append(fields, process.FieldCreatedAt)
 	}
@@ -8150,6 +8295,9 @@ func (m *ProcessMutation) Fields() []string {
 	}
 	if m.ready_to_execute != nil {
 		fields = append(fields, process.FieldReadyToExecute)
+	}
+	if m.hide_tasks_and_cases != nil {
+		fields = append(fields, process.FieldHideTasksAndCases)
 	}
 	if m.definition != nil {
 		fields = append(fields, process.FieldDefinition)
@@ -8187,6 +8335,8 @@ func (m *ProcessMutation) Field(name string) (ent.Value, bool) {
 		return m.Permissions()
 	case process.FieldReadyToExecute:
 		return m.ReadyToExecute()
+	case process.FieldHideTasksAndCases:
+		return m.HideTasksAndCases()
 	case process.FieldDefinition:
 		return m.Definition()
 	case process.FieldOwnerID:
@@ -8222,6 +8372,8 @@ func (m *ProcessMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldPermissions(ctx)
 	case process.FieldReadyToExecute:
 		return m.OldReadyToExecute(ctx)
+	case process.FieldHideTasksAndCases:
+		return m.OldHideTasksAndCases(ctx)
 	case process.FieldDefinition:
 		return m.OldDefinition(ctx)
 	case process.FieldOwnerID:
@@ -8311,6 +8463,13 @@ func (m *ProcessMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetReadyToExecute(v)
+		return nil
+	case process.FieldHideTasksAndCases:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHideTasksAndCases(v)
 		return nil
 	case process.FieldDefinition:
 		v, ok := value.(json.RawMessage)
@@ -8437,6 +8596,9 @@ func (m *ProcessMutation) ResetField(name string) error {
 		return nil
 	case process.FieldReadyToExecute:
 		m.ResetReadyToExecute()
+		return nil
+	case process.FieldHideTasksAndCases:
+		m.ResetHideTasksAndCases()
 		return nil
 	case process.FieldDefinition:
 		m.ResetDefinition()
@@ -11406,6 +11568,7 @@ type TaskMutation struct {
 	position            *int
 	addposition         *int
 	system              *bool
+	hidden              *bool
 	expiry_timestamp    *time.Time
 	expiry_priority     *task.ExpiryPriority
 	expiry_warned       *bool
@@ -12023,6 +12186,42 @@ func (m *TaskMutation) OldSystem(ctx context.Context) (v bool, err error) {
 // ResetSystem resets all changes to the "system" field.
 func (m *TaskMutation) ResetSystem() {
 	m.system = nil
+}
+
+// SetHidden sets the "hidden" field.
+func (m *TaskMutation) SetHidden(b bool) {
+	m.hidden = &b
+}
+
+// Hidden returns the value of the "hidden" field in the mutation.
+func (m *TaskMutation) Hidden() (r bool, exists bool) {
+	v := m.hidden
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHidden returns the old "hidden" field's value of the Task entity.
+// If the Task object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaskMutation) OldHidden(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHidden is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHidden requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHidden: %w", err)
+	}
+	return oldValue.Hidden, nil
+}
+
+// ResetHidden resets all changes to the "hidden" field.
+func (m *TaskMutation) ResetHidden() {
+	m.hidden = nil
 }
 
 // SetExpiryTimestamp sets the "expiry_timestamp" field.
@@ -12815,7 +13014,7 @@ func (m *TaskMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *TaskMutation) Fields() []string {
-	fields := make([]string, 0, 23)
+	fields := make([]string, 0, 24)
 	if m.created_at != nil {
 		fields = append(fields, task.FieldCreatedAt)
 	}
@@ -12851,6 +13050,9 @@ func (m *TaskMutation) Fields() []string {
 	}
 	if m.system != nil {
 		fields = append(fields, task.FieldSystem)
+	}
+	if m.hidden != nil {
+		fields = append(fields, task.FieldHidden)
 	}
 	if m.expiry_timestamp != nil {
 		fields = append(fields, task.FieldExpiryTimestamp)
@@ -12917,6 +13119,8 @@ func (m *TaskMutation) Field(name string) (ent.Value, bool) {
 		return m.Position()
 	case task.FieldSystem:
 		return m.System()
+	case task.FieldHidden:
+		return m.Hidden()
 	case task.FieldExpiryTimestamp:
 		return m.ExpiryTimestamp()
 	case task.FieldExpiryPriority:
@@ -12972,6 +13176,8 @@ func (m *TaskMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldPosition(ctx)
 	case task.FieldSystem:
 		return m.OldSystem(ctx)
+	case task.FieldHidden:
+		return m.OldHidden(ctx)
 	case task.FieldExpiryTimestamp:
 		return m.OldExpiryTimestamp(ctx)
 	case task.FieldExpiryPriority:
@@ -13086,6 +13292,13 @@ func (m *TaskMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetSystem(v)
+		return nil
+	case task.FieldHidden:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHidden(v)
 		return nil
 	case task.FieldExpiryTimestamp:
 		v, ok := value.(time.Time)
@@ -13344,6 +13557,9 @@ func (m *TaskMutation) ResetField(name string) error {
 		return nil
 	case task.FieldSystem:
 		m.ResetSystem()
+		return nil
+	case task.FieldHidden:
+		m.ResetHidden()
 		return nil
 	case task.FieldExpiryTimestamp:
 		m.ResetExpiryTimestamp()

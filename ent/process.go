@@ -41,6 +41,8 @@ type Process struct {
 	Permissions []string `json:"permissions,omitempty"`
 	// ReadyToExecute holds the value of the "ready_to_execute" field.
 	ReadyToExecute bool `json:"ready_to_execute,omitempty"`
+	// HideTasksAndCases holds the value of the "hide_tasks_and_cases" field.
+	HideTasksAndCases bool `json:"hide_tasks_and_cases,omitempty"`
 	// Definition holds the value of the "definition" field.
 	Definition json.RawMessage `json:"definition,omitempty"`
 	// OwnerID holds the value of the "owner_id" field.
@@ -105,7 +107,7 @@ func (*Process) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case process.FieldPermissions, process.FieldDefinition:
 			values[i] = new([]byte)
-		case process.FieldReadyToExecute:
+		case process.FieldReadyToExecute, process.FieldHideTasksAndCases:
 			values[i] = new(sql.NullBool)
 		case process.FieldID, process.FieldOwnerID:
 			values[i] = new(sql.NullInt64)
@@ -201,6 +203,12 @@ func (_m *Process) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field ready_to_execute", values[i])
 			} else if value.Valid {
 				_m.ReadyToExecute = value.Bool
+			}
+		case process.FieldHideTasksAndCases:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field hide_tasks_and_cases", values[i])
+			} else if value.Valid {
+				_m.HideTasksAndCases = value.Bool
 			}
 		case process.FieldDefinition:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -300,6 +308,9 @@ func (_m *Process) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("ready_to_execute=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ReadyToExecute))
+	builder.WriteString(", ")
+	builder.WriteString("hide_tasks_and_cases=")
+	builder.WriteString(fmt.Sprintf("%v", _m.HideTasksAndCases))
 	builder.WriteString(", ")
 	builder.WriteString("definition=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Definition))

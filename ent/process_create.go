@@ -164,6 +164,20 @@ func (_c *ProcessCreate) SetNillableReadyToExecute(v *bool) *ProcessCreate {
 	return _c
 }
 
+// SetHideTasksAndCases sets the "hide_tasks_and_cases" field.
+func (_c *ProcessCreate) SetHideTasksAndCases(v bool) *ProcessCreate {
+	_c.mutation.SetHideTasksAndCases(v)
+	return _c
+}
+
+// SetNillableHideTasksAndCases sets the "hide_tasks_and_cases" field if the given value is not nil.
+func (_c *ProcessCreate) SetNillableHideTasksAndCases(v *bool) *ProcessCreate {
+	if v != nil {
+		_c.SetHideTasksAndCases(*v)
+	}
+	return _c
+}
+
 // SetDefinition sets the "definition" field.
 func (_c *ProcessCreate) SetDefinition(v json.RawMessage) *ProcessCreate {
 	_c.mutation.SetDefinition(v)
@@ -286,6 +300,10 @@ func (_c *ProcessCreate) defaults() {
 		v := process.DefaultReadyToExecute
 		_c.mutation.SetReadyToExecute(v)
 	}
+	if _, ok := _c.mutation.HideTasksAndCases(); !ok {
+		v := process.DefaultHideTasksAndCases
+		_c.mutation.SetHideTasksAndCases(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -351,6 +369,9 @@ func (_c *ProcessCreate) check() error {
 	}
 	if _, ok := _c.mutation.ReadyToExecute(); !ok {
 		return &ValidationError{Name: "ready_to_execute", err: errors.New(`ent: missing required field "Process.ready_to_execute"`)}
+	}
+	if _, ok := _c.mutation.HideTasksAndCases(); !ok {
+		return &ValidationError{Name: "hide_tasks_and_cases", err: errors.New(`ent: missing required field "Process.hide_tasks_and_cases"`)}
 	}
 	return nil
 }
@@ -422,6 +443,10 @@ func (_c *ProcessCreate) createSpec() (*Process, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ReadyToExecute(); ok {
 		_spec.SetField(process.FieldReadyToExecute, field.TypeBool, value)
 		_node.ReadyToExecute = value
+	}
+	if value, ok := _c.mutation.HideTasksAndCases(); ok {
+		_spec.SetField(process.FieldHideTasksAndCases, field.TypeBool, value)
+		_node.HideTasksAndCases = value
 	}
 	if value, ok := _c.mutation.Definition(); ok {
 		_spec.SetField(process.FieldDefinition, field.TypeJSON, value)
@@ -660,6 +685,18 @@ func (u *ProcessUpsert) UpdateReadyToExecute() *ProcessUpsert {
 	return u
 }
 
+// SetHideTasksAndCases sets the "hide_tasks_and_cases" field.
+func (u *ProcessUpsert) SetHideTasksAndCases(v bool) *ProcessUpsert {
+	u.Set(process.FieldHideTasksAndCases, v)
+	return u
+}
+
+// UpdateHideTasksAndCases sets the "hide_tasks_and_cases" field to the value that was provided on create.
+func (u *ProcessUpsert) UpdateHideTasksAndCases() *ProcessUpsert {
+	u.SetExcluded(process.FieldHideTasksAndCases)
+	return u
+}
+
 // SetDefinition sets the "definition" field.
 func (u *ProcessUpsert) SetDefinition(v json.RawMessage) *ProcessUpsert {
 	u.Set(process.FieldDefinition, v)
@@ -892,6 +929,20 @@ func (u *ProcessUpsertOne) SetReadyToExecute(v bool) *ProcessUpsertOne {
 func (u *ProcessUpsertOne) UpdateReadyToExecute() *ProcessUpsertOne {
 	return u.Update(func(s *ProcessUpsert) {
 		s.UpdateReadyToExecute()
+	})
+}
+
+// SetHideTasksAndCases sets the "hide_tasks_and_cases" field.
+func (u *ProcessUpsertOne) SetHideTasksAndCases(v bool) *ProcessUpsertOne {
+	return u.Update(func(s *ProcessUpsert) {
+		s.SetHideTasksAndCases(v)
+	})
+}
+
+// UpdateHideTasksAndCases sets the "hide_tasks_and_cases" field to the value that was provided on create.
+func (u *ProcessUpsertOne) UpdateHideTasksAndCases() *ProcessUpsertOne {
+	return u.Update(func(s *ProcessUpsert) {
+		s.UpdateHideTasksAndCases()
 	})
 }
 
@@ -1299,6 +1350,20 @@ func (u *ProcessUpsertBulk) SetReadyToExecute(v bool) *ProcessUpsertBulk {
 func (u *ProcessUpsertBulk) UpdateReadyToExecute() *ProcessUpsertBulk {
 	return u.Update(func(s *ProcessUpsert) {
 		s.UpdateReadyToExecute()
+	})
+}
+
+// SetHideTasksAndCases sets the "hide_tasks_and_cases" field.
+func (u *ProcessUpsertBulk) SetHideTasksAndCases(v bool) *ProcessUpsertBulk {
+	return u.Update(func(s *ProcessUpsert) {
+		s.SetHideTasksAndCases(v)
+	})
+}
+
+// UpdateHideTasksAndCases sets the "hide_tasks_and_cases" field to the value that was provided on create.
+func (u *ProcessUpsertBulk) UpdateHideTasksAndCases() *ProcessUpsertBulk {
+	return u.Update(func(s *ProcessUpsert) {
+		s.UpdateHideTasksAndCases()
 	})
 }
 

@@ -176,6 +176,20 @@ func (_u *ProcessUpdate) SetNillableReadyToExecute(v *bool) *ProcessUpdate {
 	return _u
 }
 
+// SetHideTasksAndCases sets the "hide_tasks_and_cases" field.
+func (_u *ProcessUpdate) SetHideTasksAndCases(v bool) *ProcessUpdate {
+	_u.mutation.SetHideTasksAndCases(v)
+	return _u
+}
+
+// SetNillableHideTasksAndCases sets the "hide_tasks_and_cases" field if the given value is not nil.
+func (_u *ProcessUpdate) SetNillableHideTasksAndCases(v *bool) *ProcessUpdate {
+	if v != nil {
+		_u.SetHideTasksAndCases(*v)
+	}
+	return _u
+}
+
 // SetDefinition sets the "definition" field.
 func (_u *ProcessUpdate) SetDefinition(v json.RawMessage) *ProcessUpdate {
 	_u.mutation.SetDefinition(v)
@@ -436,6 +450,9 @@ func (_u *ProcessUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.ReadyToExecute(); ok {
 		_spec.SetField(process.FieldReadyToExecute, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.HideTasksAndCases(); ok {
+		_spec.SetField(process.FieldHideTasksAndCases, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.Definition(); ok {
 		_spec.SetField(process.FieldDefinition, field.TypeJSON, value)
@@ -731,6 +748,20 @@ func (_u *ProcessUpdateOne) SetNillableReadyToExecute(v *bool) *ProcessUpdateOne
 	return _u
 }
 
+// SetHideTasksAndCases sets the "hide_tasks_and_cases" field.
+func (_u *ProcessUpdateOne) SetHideTasksAndCases(v bool) *ProcessUpdateOne {
+	_u.mutation.SetHideTasksAndCases(v)
+	return _u
+}
+
+// SetNillableHideTasksAndCases sets the "hide_tasks_and_cases" field if the given value is not nil.
+func (_u *ProcessUpdateOne) SetNillableHideTasksAndCases(v *bool) *ProcessUpdateOne {
+	if v != nil {
+		_u.SetHideTasksAndCases(*v)
+	}
+	return _u
+}
+
 // SetDefinition sets the "definition" field.
 func (_u *ProcessUpdateOne) SetDefinition(v json.RawMessage) *ProcessUpdateOne {
 	_u.mutation.SetDefinition(v)
@@ -1021,6 +1052,9 @@ func (_u *ProcessUpdateOne) sqlSave(ctx context.Context) (_node *Process, err er
 	}
 	if value, ok := _u.mutation.ReadyToExecute(); ok {
 		_spec.SetField(process.FieldReadyToExecute, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.HideTasksAndCases(); ok {
+		_spec.SetField(process.FieldHideTasksAndCases, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.Definition(); ok {
 		_spec.SetField(process.FieldDefinition, field.TypeJSON, value)

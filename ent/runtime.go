@@ -87,6 +87,14 @@ func init() {
 	businesscaseDescStateRank := businesscaseFields[4].Descriptor()
 	// businesscase.DefaultStateRank holds the default value on creation for the state_rank field.
 	businesscase.DefaultStateRank = businesscaseDescStateRank.Default.(int16)
+	// businesscaseDescHidden is the schema descriptor for hidden field.
+	businesscaseDescHidden := businesscaseFields[6].Descriptor()
+	// businesscase.DefaultHidden holds the default value on creation for the hidden field.
+	businesscase.DefaultHidden = businesscaseDescHidden.Default.(bool)
+	// businesscaseDescPortalCreated is the schema descriptor for portal_created field.
+	businesscaseDescPortalCreated := businesscaseFields[7].Descriptor()
+	// businesscase.DefaultPortalCreated holds the default value on creation for the portal_created field.
+	businesscase.DefaultPortalCreated = businesscaseDescPortalCreated.Default.(bool)
 	dashboardMixin := schema.Dashboard{}.Mixin()
 	dashboardMixinFields0 := dashboardMixin[0].Fields()
 	_ = dashboardMixinFields0
@@ -313,6 +321,10 @@ func init() {
 	processDescReadyToExecute := processFields[8].Descriptor()
 	// process.DefaultReadyToExecute holds the default value on creation for the ready_to_execute field.
 	process.DefaultReadyToExecute = processDescReadyToExecute.Default.(bool)
+	// processDescHideTasksAndCases is the schema descriptor for hide_tasks_and_cases field.
+	processDescHideTasksAndCases := processFields[9].Descriptor()
+	// process.DefaultHideTasksAndCases holds the default value on creation for the hide_tasks_and_cases field.
+	process.DefaultHideTasksAndCases = processDescHideTasksAndCases.Default.(bool)
 	roleMixin := schema.Role{}.Mixin()
 	roleMixinFields0 := roleMixin[0].Fields()
 	_ = roleMixinFields0
@@ -432,8 +444,12 @@ func init() {
 	taskDescSystem := taskFields[9].Descriptor()
 	// task.DefaultSystem holds the default value on creation for the system field.
 	task.DefaultSystem = taskDescSystem.Default.(bool)
+	// taskDescHidden is the schema descriptor for hidden field.
+	taskDescHidden := taskFields[10].Descriptor()
+	// task.DefaultHidden holds the default value on creation for the hidden field.
+	task.DefaultHidden = taskDescHidden.Default.(bool)
 	// taskDescExpiryWarned is the schema descriptor for expiry_warned field.
-	taskDescExpiryWarned := taskFields[12].Descriptor()
+	taskDescExpiryWarned := taskFields[13].Descriptor()
 	// task.DefaultExpiryWarned holds the default value on creation for the expiry_warned field.
 	task.DefaultExpiryWarned = taskDescExpiryWarned.Default.(bool)
 	taskresponsibleFields := schema.TaskResponsible{}.Fields()

@@ -44,6 +44,8 @@ type Task struct {
 	Position int `json:"position,omitempty"`
 	// System holds the value of the "system" field.
 	System bool `json:"system,omitempty"`
+	// Hidden holds the value of the "hidden" field.
+	Hidden bool `json:"hidden,omitempty"`
 	// ExpiryTimestamp holds the value of the "expiry_timestamp" field.
 	ExpiryTimestamp *time.Time `json:"expiry_timestamp,omitempty"`
 	// ExpiryPriority holds the value of the "expiry_priority" field.
@@ -164,7 +166,7 @@ func (*Task) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case task.FieldCustomFields, task.FieldData:
 			values[i] = new([]byte)
-		case task.FieldSystem, task.FieldExpiryWarned:
+		case task.FieldSystem, task.FieldHidden, task.FieldExpiryWarned:
 			values[i] = new(sql.NullBool)
 		case task.FieldID, task.FieldStateRank, task.FieldPriorityRank, task.FieldPosition, task.FieldCaseID, task.FieldWorkerID, task.FieldCreatorID:
 			values[i] = new(sql.NullInt64)
@@ -264,6 +266,12 @@ func (_m *Task) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field system", values[i])
 			} else if value.Valid {
 				_m.System = value.Bool
+			}
+		case task.FieldHidden:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field hidden", values[i])
+			} else if value.Valid {
+				_m.Hidden = value.Bool
 			}
 		case task.FieldExpiryTimestamp:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -443,6 +451,9 @@ func (_m *Task) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("system=")
 	builder.WriteString(fmt.Sprintf("%v", _m.System))
+	builder.WriteString(", ")
+	builder.WriteString("hidden=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Hidden))
 	builder.WriteString(", ")
 	if v := _m.ExpiryTimestamp; v != nil {
 		builder.WriteString("expiry_timestamp=")

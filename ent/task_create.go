@@ -195,6 +195,20 @@ func (_c *TaskCreate) SetNillableSystem(v *bool) *TaskCreate {
 	return _c
 }
 
+// SetHidden sets the "hidden" field.
+func (_c *TaskCreate) SetHidden(v bool) *TaskCreate {
+	_c.mutation.SetHidden(v)
+	return _c
+}
+
+// SetNillableHidden sets the "hidden" field if the given value is not nil.
+func (_c *TaskCreate) SetNillableHidden(v *bool) *TaskCreate {
+	if v != nil {
+		_c.SetHidden(*v)
+	}
+	return _c
+}
+
 // SetExpiryTimestamp sets the "expiry_timestamp" field.
 func (_c *TaskCreate) SetExpiryTimestamp(v time.Time) *TaskCreate {
 	_c.mutation.SetExpiryTimestamp(v)
@@ -468,6 +482,10 @@ func (_c *TaskCreate) defaults() {
 		v := task.DefaultSystem
 		_c.mutation.SetSystem(v)
 	}
+	if _, ok := _c.mutation.Hidden(); !ok {
+		v := task.DefaultHidden
+		_c.mutation.SetHidden(v)
+	}
 	if _, ok := _c.mutation.ExpiryWarned(); !ok {
 		v := task.DefaultExpiryWarned
 		_c.mutation.SetExpiryWarned(v)
@@ -541,6 +559,9 @@ func (_c *TaskCreate) check() error {
 	}
 	if _, ok := _c.mutation.System(); !ok {
 		return &ValidationError{Name: "system", err: errors.New(`ent: missing required field "Task.system"`)}
+	}
+	if _, ok := _c.mutation.Hidden(); !ok {
+		return &ValidationError{Name: "hidden", err: errors.New(`ent: missing required field "Task.hidden"`)}
 	}
 	if v, ok := _c.mutation.ExpiryPriority(); ok {
 		if err := task.ExpiryPriorityValidator(v); err != nil {
@@ -630,6 +651,10 @@ func (_c *TaskCreate) createSpec() (*Task, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.System(); ok {
 		_spec.SetField(task.FieldSystem, field.TypeBool, value)
 		_node.System = value
+	}
+	if value, ok := _c.mutation.Hidden(); ok {
+		_spec.SetField(task.FieldHidden, field.TypeBool, value)
+		_node.Hidden = value
 	}
 	if value, ok := _c.mutation.ExpiryTimestamp(); ok {
 		_spec.SetField(task.FieldExpiryTimestamp, field.TypeTime, value)
@@ -961,6 +986,18 @@ func (u *TaskUpsert) SetSystem(v bool) *TaskUpsert {
 // UpdateSystem sets the "system" field to the value that was provided on create.
 func (u *TaskUpsert) UpdateSystem() *TaskUpsert {
 	u.SetExcluded(task.FieldSystem)
+	return u
+}
+
+// SetHidden sets the "hidden" field.
+func (u *TaskUpsert) SetHidden(v bool) *TaskUpsert {
+	u.Set(task.FieldHidden, v)
+	return u
+}
+
+// UpdateHidden sets the "hidden" field to the value that was provided on create.
+func (u *TaskUpsert) UpdateHidden() *TaskUpsert {
+	u.SetExcluded(task.FieldHidden)
 	return u
 }
 
@@ -1367,6 +1404,20 @@ func (u *TaskUpsertOne) SetSystem(v bool) *TaskUpsertOne {
 func (u *TaskUpsertOne) UpdateSystem() *TaskUpsertOne {
 	return u.Update(func(s *TaskUpsert) {
 		s.UpdateSystem()
+	})
+}
+
+// SetHidden sets the "hidden" field.
+func (u *TaskUpsertOne) SetHidden(v bool) *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.SetHidden(v)
+	})
+}
+
+// UpdateHidden sets the "hidden" field to the value that was provided on create.
+func (u *TaskUpsertOne) UpdateHidden() *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.UpdateHidden()
 	})
 }
 
@@ -1970,6 +2021,20 @@ func (u *TaskUpsertBulk) SetSystem(v bool) *TaskUpsertBulk {
 func (u *TaskUpsertBulk) UpdateSystem() *TaskUpsertBulk {
 	return u.Update(func(s *TaskUpsert) {
 		s.UpdateSystem()
+	})
+}
+
+// SetHidden sets the "hidden" field.
+func (u *TaskUpsertBulk) SetHidden(v bool) *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.SetHidden(v)
+	})
+}
+
+// UpdateHidden sets the "hidden" field to the value that was provided on create.
+func (u *TaskUpsertBulk) UpdateHidden() *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.UpdateHidden()
 	})
 }
 

@@ -201,6 +201,20 @@ func (_u *TaskUpdate) SetNillableSystem(v *bool) *TaskUpdate {
 	return _u
 }
 
+// SetHidden sets the "hidden" field.
+func (_u *TaskUpdate) SetHidden(v bool) *TaskUpdate {
+	_u.mutation.SetHidden(v)
+	return _u
+}
+
+// SetNillableHidden sets the "hidden" field if the given value is not nil.
+func (_u *TaskUpdate) SetNillableHidden(v *bool) *TaskUpdate {
+	if v != nil {
+		_u.SetHidden(*v)
+	}
+	return _u
+}
+
 // SetExpiryTimestamp sets the "expiry_timestamp" field.
 func (_u *TaskUpdate) SetExpiryTimestamp(v time.Time) *TaskUpdate {
 	_u.mutation.SetExpiryTimestamp(v)
@@ -678,6 +692,9 @@ func (_u *TaskUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.System(); ok {
 		_spec.SetField(task.FieldSystem, field.TypeBool, value)
 	}
+	if value, ok := _u.mutation.Hidden(); ok {
+		_spec.SetField(task.FieldHidden, field.TypeBool, value)
+	}
 	if value, ok := _u.mutation.ExpiryTimestamp(); ok {
 		_spec.SetField(task.FieldExpiryTimestamp, field.TypeTime, value)
 	}
@@ -1130,6 +1147,20 @@ func (_u *TaskUpdateOne) SetSystem(v bool) *TaskUpdateOne {
 func (_u *TaskUpdateOne) SetNillableSystem(v *bool) *TaskUpdateOne {
 	if v != nil {
 		_u.SetSystem(*v)
+	}
+	return _u
+}
+
+// SetHidden sets the "hidden" field.
+func (_u *TaskUpdateOne) SetHidden(v bool) *TaskUpdateOne {
+	_u.mutation.SetHidden(v)
+	return _u
+}
+
+// SetNillableHidden sets the "hidden" field if the given value is not nil.
+func (_u *TaskUpdateOne) SetNillableHidden(v *bool) *TaskUpdateOne {
+	if v != nil {
+		_u.SetHidden(*v)
 	}
 	return _u
 }
@@ -1640,6 +1671,9 @@ func (_u *TaskUpdateOne) sqlSave(ctx context.Context) (_node *Task, err error) {
 	}
 	if value, ok := _u.mutation.System(); ok {
 		_spec.SetField(task.FieldSystem, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.Hidden(); ok {
+		_spec.SetField(task.FieldHidden, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.ExpiryTimestamp(); ok {
 		_spec.SetField(task.FieldExpiryTimestamp, field.TypeTime, value)

@@ -12,7 +12,7 @@ func expressProcess(in model.ExpressProcessInput) workflow.ExpressProcess {
 		ProcessType: deref(in.ProcessType), ProcessPermissions: in.ProcessPermissions, ProcessOwner: deref(in.ProcessOwner),
 		ProcessFolder: deref(in.ProcessFolder), ReadyToExecute: in.ReadyToExecute == nil || *in.ReadyToExecute,
 		ProcessCoOwners: in.ProcessCoOwners, Icon: deref(in.Icon),
-		AbleToEdit: in.AbleToEdit == nil || *in.AbleToEdit, UseDefaultUI: in.UseDefaultUI != nil && *in.UseDefaultUI,
+		AbleToEdit: in.AbleToEdit == nil || *in.AbleToEdit, UseDefaultUI: in.UseDefaultUI != nil && *in.UseDefaultUI, Hide: in.Hide != nil && *in.Hide,
 	}
 	for _, d := range in.TaskDefinitions {
 		td := workflow.TaskDefinition{Type: d.Type, Responsibles: d.Responsibles, Subject: deref(d.Subject),

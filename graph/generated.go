@@ -116,6 +116,7 @@ type ComplexityRoot struct {
 		CustomFields      func(childComplexity int) int
 		Description       func(childComplexity int) int
 		EndedAt           func(childComplexity int) int
+		Hidden            func(childComplexity int) int
 		History           func(childComplexity int, first *int) int
 		HistoryConnection func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 		ID                func(childComplexity int) int
@@ -123,6 +124,7 @@ type ComplexityRoot struct {
 		Notes             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 		Owner             func(childComplexity int) int
 		OwnerID           func(childComplexity int) int
+		PortalCreated     func(childComplexity int) int
 		Process           func(childComplexity int) int
 		ProcessID         func(childComplexity int) int
 		State             func(childComplexity int) int
@@ -383,6 +385,8 @@ type ComplexityRoot struct {
 		RevokeSessions           func(childComplexity int, input model.RevokeSessionsInput) int
 		RunCleanup               func(childComplexity int, input model.RunCleanupInput) int
 		SetAnnouncement          func(childComplexity int, input model.SetAnnouncementInput) int
+		SetCaseHidden            func(childComplexity int, input model.SetHiddenInput) int
+		SetTaskHidden            func(childComplexity int, input model.SetHiddenInput) int
 		SetUserRoles             func(childComplexity int, input model.SetUserRolesInput) int
 		SetVariable              func(childComplexity int, input model.SetVariableInput) int
 		StartProcess             func(childComplexity int, input model.StartProcessInput) int
@@ -501,21 +505,22 @@ type ComplexityRoot struct {
 	}
 
 	Process struct {
-		Category       func(childComplexity int) int
-		CreatedAt      func(childComplexity int) int
-		Description    func(childComplexity int) int
-		ID             func(childComplexity int) int
-		Icon           func(childComplexity int) int
-		Key            func(childComplexity int) int
-		Kind           func(childComplexity int) int
-		Link           func(childComplexity int) int
-		Name           func(childComplexity int) int
-		Owner          func(childComplexity int) int
-		OwnerID        func(childComplexity int) int
-		Permissions    func(childComplexity int) int
-		ReadyToExecute func(childComplexity int) int
-		Steps          func(childComplexity int) int
-		UpdatedAt      func(childComplexity int) int
+		Category          func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		Description       func(childComplexity int) int
+		HideTasksAndCases func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Icon              func(childComplexity int) int
+		Key               func(childComplexity int) int
+		Kind              func(childComplexity int) int
+		Link              func(childComplexity int) int
+		Name              func(childComplexity int) int
+		Owner             func(childComplexity int) int
+		OwnerID           func(childComplexity int) int
+		Permissions       func(childComplexity int) int
+		ReadyToExecute    func(childComplexity int) int
+		Steps             func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
 	}
 
 	ProcessConnection struct {
@@ -616,10 +621,11 @@ type ComplexityRoot struct {
 	}
 
 	RunCleanupPayload struct {
-		Dashboards func(childComplexity int) int
-		Favorites  func(childComplexity int) int
-		Positions  func(childComplexity int) int
-		Skipped    func(childComplexity int) int
+		Dashboards  func(childComplexity int) int
+		Favorites   func(childComplexity int) int
+		HiddenCases func(childComplexity int) int
+		Positions   func(childComplexity int) int
+		Skipped     func(childComplexity int) int
 	}
 
 	SearchConnection struct {
@@ -712,6 +718,7 @@ type ComplexityRoot struct {
 		ExpiryResponsibles func(childComplexity int) int
 		ExpiryTimestamp    func(childComplexity int) int
 		Form               func(childComplexity int) int
+		Hidden             func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		Kind               func(childComplexity int) int
 		Name               func(childComplexity int) int
@@ -943,6 +950,8 @@ type MutationResolver interface {
 	DestroyCase(ctx context.Context, input model.CaseIDInput) (*model.CasePayload, error)
 	UpdateCase(ctx context.Context, input model.UpdateCaseInput) (*model.CasePayload, error)
 	AddCaseNote(ctx context.Context, input model.AddCaseNoteInput) (*model.NotePayload, error)
+	SetTaskHidden(ctx context.Context, input model.SetHiddenInput) (*model.TaskPayload, error)
+	SetCaseHidden(ctx context.Context, input model.SetHiddenInput) (*model.CasePayload, error)
 	UpdateExpressProcess(ctx context.Context, input model.UpdateExpressProcessInput) (*model.ProcessPayload, error)
 	DeleteExpressProcess(ctx context.Context, input model.DeleteByIDInput) (*model.DeletePayload, error)
 	CreateExternalLink(ctx context.Context, input model.CreateExternalLinkInput) (*model.ProcessPayload, error)
@@ -1271,6 +1280,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.EndedAt(childComplexity), true
+	case "Case.hidden":
+		if e.ComplexityRoot.Case.Hidden == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Hidden(childComplexity), true
 	case "Case.history":
 		if e.ComplexityRoot.Case.History == nil {
 			break
@@ -1328,6 +1343,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.OwnerID(childComplexity), true
+	case "Case.portalCreated":
+		if e.ComplexityRoot.Case.PortalCreated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.PortalCreated(childComplexity), true
 	case "Case.process":
 		if e.ComplexityRoot.Case.Process == nil {
 			break
@@ -2445,6 +2466,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAnnouncement(childComplexity, args["input"].(model.SetAnnouncementInput)), true
+	case "Mutation.setCaseHidden":
+		if e.ComplexityRoot.Mutation.SetCaseHidden == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setCaseHidden_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetCaseHidden(childComplexity, args["input"].(model.SetHiddenInput)), true
+	case "Mutation.setTaskHidden":
+		if e.ComplexityRoot.Mutation.SetTaskHidden == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setTaskHidden_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetTaskHidden(childComplexity, args["input"].(model.SetHiddenInput)), true
 	case "Mutation.setUserRoles":
 		if e.ComplexityRoot.Mutation.SetUserRoles == nil {
 			break
@@ -2947,6 +2990,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Process.Description(childComplexity), true
+	case "Process.hideTasksAndCases":
+		if e.ComplexityRoot.Process.HideTasksAndCases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Process.HideTasksAndCases(childComplexity), true
 	case "Process.id":
 		if e.ComplexityRoot.Process.ID == nil {
 			break
@@ -3570,6 +3619,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RunCleanupPayload.Favorites(childComplexity), true
+	case "RunCleanupPayload.hiddenCases":
+		if e.ComplexityRoot.RunCleanupPayload.HiddenCases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunCleanupPayload.HiddenCases(childComplexity), true
 	case "RunCleanupPayload.positions":
 		if e.ComplexityRoot.RunCleanupPayload.Positions == nil {
 			break
@@ -3945,6 +4000,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.Form(childComplexity), true
+	case "Task.hidden":
+		if e.ComplexityRoot.Task.Hidden == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Hidden(childComplexity), true
 	case "Task.id":
 		if e.ComplexityRoot.Task.ID == nil {
 			break
@@ -4613,6 +4674,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RoleWhereInput", ec.unmarshalInputRoleWhereInput),
 			graphql.NewInputUnmarshaler("RunCleanupInput", ec.unmarshalInputRunCleanupInput),
 			graphql.NewInputUnmarshaler("SetAnnouncementInput", ec.unmarshalInputSetAnnouncementInput),
+			graphql.NewInputUnmarshaler("SetHiddenInput", ec.unmarshalInputSetHiddenInput),
 			graphql.NewInputUnmarshaler("SetUserRolesInput", ec.unmarshalInputSetUserRolesInput),
 			graphql.NewInputUnmarshaler("SetVariableInput", ec.unmarshalInputSetVariableInput),
 			graphql.NewInputUnmarshaler("StartProcessInput", ec.unmarshalInputStartProcessInput),
@@ -4903,6 +4965,10 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_state(ctx, field)
 	case "endedAt":
 		return ec.fieldContext_Case_endedAt(ctx, field)
+	case "hidden":
+		return ec.fieldContext_Case_hidden(ctx, field)
+	case "portalCreated":
+		return ec.fieldContext_Case_portalCreated(ctx, field)
 	case "customFields":
 		return ec.fieldContext_Case_customFields(ctx, field)
 	case "processID":
@@ -5581,6 +5647,8 @@ func (ec *executionContext) childFields_Process(ctx context.Context, field graph
 		return ec.fieldContext_Process_permissions(ctx, field)
 	case "readyToExecute":
 		return ec.fieldContext_Process_readyToExecute(ctx, field)
+	case "hideTasksAndCases":
+		return ec.fieldContext_Process_hideTasksAndCases(ctx, field)
 	case "ownerID":
 		return ec.fieldContext_Process_ownerID(ctx, field)
 	case "owner":
@@ -5715,6 +5783,8 @@ func (ec *executionContext) childFields_RunCleanupPayload(ctx context.Context, f
 		return ec.fieldContext_RunCleanupPayload_positions(ctx, field)
 	case "favorites":
 		return ec.fieldContext_RunCleanupPayload_favorites(ctx, field)
+	case "hiddenCases":
+		return ec.fieldContext_RunCleanupPayload_hiddenCases(ctx, field)
 	case "skipped":
 		return ec.fieldContext_RunCleanupPayload_skipped(ctx, field)
 	}
@@ -5867,6 +5937,8 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_position(ctx, field)
 	case "system":
 		return ec.fieldContext_Task_system(ctx, field)
+	case "hidden":
+		return ec.fieldContext_Task_hidden(ctx, field)
 	case "expiryTimestamp":
 		return ec.fieldContext_Task_expiryTimestamp(ctx, field)
 	case "expiryPriority":
@@ -7031,6 +7103,34 @@ func (ec *executionContext) field_Mutation_setAnnouncement_args(ctx context.Cont
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetAnnouncementInput, error) {
 			return ec.unmarshalNSetAnnouncementInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetAnnouncementInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setCaseHidden_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetHiddenInput, error) {
+			return ec.unmarshalNSetHiddenInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetHiddenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setTaskHidden_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetHiddenInput, error) {
+			return ec.unmarshalNSetHiddenInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetHiddenInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9006,6 +9106,52 @@ func (ec *executionContext) _Case_endedAt(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Case_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Case_hidden(ctx context.Context, field graphql.CollectedField, obj *ent.BusinessCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_hidden(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hidden, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_hidden(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Case_portalCreated(ctx context.Context, field graphql.CollectedField, obj *ent.BusinessCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_portalCreated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PortalCreated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_portalCreated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Case_customFields(ctx context.Context, field graphql.CollectedField, obj *ent.BusinessCase) (ret graphql.Marshaler) {
@@ -14184,6 +14330,94 @@ func (ec *executionContext) fieldContext_Mutation_addCaseNote(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setTaskHidden(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setTaskHidden(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetTaskHidden(ctx, fc.Args["input"].(model.SetHiddenInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TaskPayload) graphql.Marshaler {
+			return ec.marshalNTaskPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setTaskHidden(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setTaskHidden_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setCaseHidden(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setCaseHidden(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetCaseHidden(ctx, fc.Args["input"].(model.SetHiddenInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CasePayload) graphql.Marshaler {
+			return ec.marshalNCasePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCasePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setCaseHidden(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CasePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setCaseHidden_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_updateExpressProcess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16010,6 +16244,29 @@ func (ec *executionContext) _Process_readyToExecute(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Process_readyToExecute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Process", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Process_hideTasksAndCases(ctx context.Context, field graphql.CollectedField, obj *ent.Process) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Process_hideTasksAndCases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HideTasksAndCases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Process_hideTasksAndCases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Process", field, false, false, "Boolean")
 }
 
@@ -18527,6 +18784,29 @@ func (ec *executionContext) fieldContext_RunCleanupPayload_favorites(_ context.C
 	return graphql.NewScalarFieldContext("RunCleanupPayload", field, false, false, "Int")
 }
 
+func (ec *executionContext) _RunCleanupPayload_hiddenCases(ctx context.Context, field graphql.CollectedField, obj *model.RunCleanupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunCleanupPayload_hiddenCases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HiddenCases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunCleanupPayload_hiddenCases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunCleanupPayload", field, false, false, "Int")
+}
+
 func (ec *executionContext) _RunCleanupPayload_skipped(ctx context.Context, field graphql.CollectedField, obj *model.RunCleanupPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19823,6 +20103,29 @@ func (ec *executionContext) _Task_system(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Task_system(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Task_hidden(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_hidden(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hidden, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_hidden(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Task", field, false, false, "Boolean")
 }
 
@@ -26308,7 +26611,7 @@ func (ec *executionContext) unmarshalInputExpressProcessInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "processName", "processDescription", "processType", "processPermissions", "processOwner", "processFolder", "readyToExecute", "processCoOwners", "icon", "taskDefinitions", "ableToEdit", "useDefaultUI"}
+	fieldsInOrder := [...]string{"id", "processName", "processDescription", "processType", "processPermissions", "processOwner", "processFolder", "readyToExecute", "processCoOwners", "icon", "taskDefinitions", "ableToEdit", "useDefaultUI", "hide"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -26406,6 +26709,13 @@ func (ec *executionContext) unmarshalInputExpressProcessInput(ctx context.Contex
 				return it, err
 			}
 			it.UseDefaultUI = data
+		case "hide":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hide"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hide = data
 		}
 	}
 	return it, nil
@@ -29365,6 +29675,55 @@ func (ec *executionContext) unmarshalInputSetAnnouncementInput(ctx context.Conte
 func UnmarshalSetAnnouncementInput(ctx context.Context, raw any) (model.SetAnnouncementInput, error) {
 	var out model.SetAnnouncementInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetAnnouncementInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetHiddenInput(ctx context.Context, obj any) (model.SetHiddenInput, error) {
+	var it model.SetHiddenInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "hidden"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "hidden":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hidden"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hidden = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetHiddenInput unmarshals raw into the SetHiddenInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetHiddenInput(ctx context.Context, raw any) (model.SetHiddenInput, error) {
+	var out model.SetHiddenInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetHiddenInput", raw, &out)
 	return out, err
 }
 
@@ -33766,6 +34125,16 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "hidden":
+			out.Values[i] = ec._Case_hidden(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "portalCreated":
+			out.Values[i] = ec._Case_portalCreated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "customFields":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -35797,6 +36166,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setTaskHidden":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setTaskHidden(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setCaseHidden":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setCaseHidden(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "updateExpressProcess":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updateExpressProcess(ctx, field)
@@ -36639,6 +37022,11 @@ func (ec *executionContext) _Process(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "hideTasksAndCases":
+			out.Values[i] = ec._Process_hideTasksAndCases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "ownerID":
 			out.Values[i] = ec._Process_ownerID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -37376,6 +37764,11 @@ func (ec *executionContext) _RunCleanupPayload(ctx context.Context, sel ast.Sele
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "hiddenCases":
+			out.Values[i] = ec._RunCleanupPayload_hiddenCases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "skipped":
 			out.Values[i] = ec._RunCleanupPayload_skipped(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -37929,6 +38322,11 @@ func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "system":
 			out.Values[i] = ec._Task_system(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hidden":
+			out.Values[i] = ec._Task_hidden(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -40893,6 +41291,11 @@ func (ec *executionContext) marshalNSetAnnouncementPayload2ᚖgithubᚗcomᚋpor
 		return graphql.Null
 	}
 	return ec._SetAnnouncementPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSetHiddenInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetHiddenInput(ctx context.Context, v any) (model.SetHiddenInput, error) {
+	res, err := ec.unmarshalInputSetHiddenInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNSetUserRolesInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetUserRolesInput(ctx context.Context, v any) (model.SetUserRolesInput, error) {

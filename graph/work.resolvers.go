@@ -161,6 +161,16 @@ func (r *mutationResolver) AddCaseNote(ctx context.Context, input model.AddCaseN
 	return &model.NotePayload{Note: n}, nil
 }
 
+// SetTaskHidden is the resolver for the setTaskHidden field.
+func (r *mutationResolver) SetTaskHidden(ctx context.Context, input model.SetHiddenInput) (*model.TaskPayload, error) {
+	return taskPayload(r.Work.SetTaskHidden(ctx, input.ID, input.Hidden))
+}
+
+// SetCaseHidden is the resolver for the setCaseHidden field.
+func (r *mutationResolver) SetCaseHidden(ctx context.Context, input model.SetHiddenInput) (*model.CasePayload, error) {
+	return casePayload(r.Work.SetCaseHidden(ctx, input.ID, input.Hidden))
+}
+
 // UpdateExpressProcess is the resolver for the updateExpressProcess field.
 func (r *mutationResolver) UpdateExpressProcess(ctx context.Context, input model.UpdateExpressProcessInput) (*model.ProcessPayload, error) {
 	p, err := r.Work.UpdateExpressProcess(ctx, input.ProcessID, expressProcess(*input.Definition))

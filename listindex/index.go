@@ -31,6 +31,9 @@ type Index struct {
 	// workerID and caseID (workedBy, ofCase): one set each, not a copy beside them.
 	byRole, byUser map[int]*Set
 	system         Set
+	// hidden are the hidden tasks and hiddenCases the hidden cases (the seed's HIDE
+	// property), which viewers do not see while PortalHiddenTaskCaseExcluded is on.
+	hidden, hiddenCases Set
 	// taskCase is the slot of each task's case (by slot of tasks; noSlot while the case
 	// is not in the index), so that the cases of many tasks cost an array read each.
 	taskCase []uint32
@@ -95,6 +98,8 @@ func (ix *Index) putTask(d *taskData) {
 func (ix *Index) removeTask(id int) {
 	if s, old, ok := ix.tasks.remove(id); ok {
 		ix.postTask(s, &old, drop)
+		ix.system.Remove(s)
+		ix.hidden.Remove(s)
 	}
 }
 
@@ -107,10 +112,16 @@ func (ix *Index) postTask(s uint32, r *TaskRow, f func(map[int]*Set, int, uint32
 	for _, id := range users {
 		f(ix.byUser, id, s)
 	}
-	if r.System {
-		ix.system.Add(s)
+	mark(&ix.system, s, r.System)
+	mark(&ix.hidden, s, r.Hidden)
+}
+
+// mark adds s to set when on, else removes it.
+func mark(set *Set, s uint32, on bool) {
+	if on {
+		set.Add(s)
 	} else {
-		ix.system.Remove(s)
+		set.Remove(s)
 	}
 }
 
@@ -135,6 +146,7 @@ func (ix *Index) putCase(d *caseData) {
 		ix.linkCase(d.ID, s)
 	}
 	ix.postCase(s, &ix.cases.rows[s], add)
+	mark(&ix.hiddenCases, s, d.Hidden)
 	for _, u := range ix.starters[d.ID] {
 		add(ix.byStarter, u, s)
 	}
@@ -145,6 +157,7 @@ func (ix *Index) removeCase(id int) {
 	if s, old, ok := ix.cases.remove(id); ok {
 		ix.linkCase(id, noSlot)
 		ix.postCase(s, &old, drop)
+		ix.hiddenCases.Remove(s)
 		for _, u := range ix.starters[id] {
 			drop(ix.byStarter, u, s)
 		}
@@ -202,6 +215,9 @@ func (v TaskView) All() *Set { return v.ix.tasks.live.Clone() }
 
 // WithoutSystem removes the system tasks from rows.
 func (v TaskView) WithoutSystem(rows *Set) { rows.AndNot(&v.ix.system) }
+
+// WithoutHidden removes the hidden tasks from rows.
+func (v TaskView) WithoutHidden(rows *Set) { rows.AndNot(&v.ix.hidden) }
 
 // Responsible returns the tasks, not DELAYED, whose current responsibles include one of
 // the roles or users.
@@ -377,3 +393,6 @@ func columnType[R any](cols []*Column[R], name string) (Type, bool) {
 	}
 	return 0, false
 }
+
+// WithoutHidden removes the hidden cases from rows.
+func (v CaseView) WithoutHidden(rows *Set) { rows.AndNot(&v.ix.hiddenCases) }

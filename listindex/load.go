@@ -22,12 +22,12 @@ type Querier interface {
 // The statements that read rows into the index. Each takes the rows of some ids, or all
 // of them; ids are always bound, never written into the text.
 const (
-	taskSelect = `SELECT id, name, description, category, kind, state, priority, expiry_priority, position, system,
+	taskSelect = `SELECT id, name, description, category, kind, state, priority, expiry_priority, position, system, hidden,
 created_at, updated_at, expiry_timestamp, delay_timestamp, started_at, ended_at, case_id, worker_id, creator_id,
 custom_fields FROM tasks`
 	responsibleSelect = `SELECT task_id, user_id, role_id, expiry FROM task_responsibles`
 	caseSelect        = `SELECT id, name, description, category, state, created_at, updated_at, ended_at,
-creator_id, owner_id, custom_fields FROM cases`
+creator_id, owner_id, hidden, custom_fields FROM cases`
 	// Who started a task of a case: involved in it from then on.
 	starterSelect = `SELECT DISTINCT case_id, user_id FROM workflow_events WHERE kind = 'STARTED' AND user_id IS NOT NULL AND case_id IS NOT NULL`
 )
@@ -116,7 +116,7 @@ func (rd reader) taskRows(ctx context.Context, ids []int, out map[int]*taskData)
 			custom                        []byte
 		)
 		if err := rows.Scan(&r.ID, &r.Name, &r.Description, &r.Category, &r.Kind, &r.State, &r.Priority, &expiryPriority,
-			&r.Position, &r.System, &created, &updated, &expiry, &delay, &started, &ended, &r.CaseID, &worker, &creator, &custom); err != nil {
+			&r.Position, &r.System, &r.Hidden, &created, &updated, &expiry, &delay, &started, &ended, &r.CaseID, &worker, &creator, &custom); err != nil {
 			return err
 		}
 		r.ExpiryPriority = expiryPriority.String
@@ -166,7 +166,7 @@ func (rd reader) cases(ctx context.Context, ids []int) (map[int]*caseData, error
 			custom                  []byte
 		)
 		if err := rows.Scan(&r.ID, &r.Name, &r.Description, &r.Category, &r.State, &created, &updated, &ended,
-			&creator, &owner, &custom); err != nil {
+			&creator, &owner, &r.Hidden, &custom); err != nil {
 			return err
 		}
 		r.Created, r.Updated, r.Ended = micros(created), micros(updated), micros(ended)

@@ -19,6 +19,7 @@ type TaskReach struct {
 	// one of its tasks (CaseView.Involved, turned around).
 	Involved []int
 	System   bool
+	Hidden   bool
 	// Responsibles are all its responsibles, expiry ones and those of a DELAYED task
 	// included (for assignment notifications, not for visibility).
 	Responsibles []Responsible
@@ -28,6 +29,7 @@ type TaskReach struct {
 // the reach of each of its tasks.
 type CaseReach struct {
 	ID       int
+	Hidden   bool
 	Involved []int
 	Tasks    []TaskReach
 }
@@ -66,10 +68,11 @@ func (ix *Index) TaskReach(id int) (TaskReach, bool) {
 func (ix *Index) CaseReach(id int) (CaseReach, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	if _, _, ok := ix.cases.row(id); !ok {
+	c, _, ok := ix.cases.row(id)
+	if !ok {
 		return CaseReach{}, false
 	}
-	out := CaseReach{ID: id, Involved: ix.involvedIn(id)}
+	out := CaseReach{ID: id, Hidden: c.Hidden, Involved: ix.involvedIn(id)}
 	if tasks := ix.ofCase(id); tasks != nil {
 		tasks.Iterate(func(s uint32) bool {
 			out.Tasks = append(out.Tasks, ix.taskReach(&ix.tasks.rows[s]))
@@ -85,7 +88,7 @@ func (ix *Index) taskReach(r *TaskRow) TaskReach {
 	var all []Responsible
 	ix.tasks.st.responsibles(r.resp, func(rs Responsible) { all = append(all, rs) })
 	return TaskReach{ID: r.ID, Roles: roles, Users: users, Worker: r.WorkerID, CaseID: r.CaseID,
-		Involved: ix.involvedIn(r.CaseID), System: r.System, Responsibles: all}
+		Involved: ix.involvedIn(r.CaseID), System: r.System, Hidden: r.Hidden, Responsibles: all}
 }
 
 // involvedIn returns the users involved in a case: CaseView.Involved turned around

@@ -26,7 +26,7 @@ type taskData struct {
 	Name, Description, Category, Kind string
 	State, Priority, ExpiryPriority   string // ExpiryPriority "" is NULL
 	Position                          int
-	System                            bool
+	System, Hidden                    bool
 	Created, Updated                  int64
 	Expiry, Delay, Started, Ended     int64 // NoTime is NULL
 	CaseID                            int
@@ -42,7 +42,7 @@ type TaskRow struct {
 	WorkerID, CreatorID           int // 0 is NULL
 	Created, Updated              int64
 	Expiry, Delay, Started, Ended int64 // NoTime is NULL
-	System                        bool
+	System, Hidden                bool
 
 	own                                             text // all of the row's texts
 	name, desc, nameFold, descFold, custom, resp    text
@@ -71,6 +71,7 @@ type caseData struct {
 	State                       string
 	Created, Updated, Ended     int64
 	CreatorID, OwnerID          int
+	Hidden                      bool
 	Custom                      Fields
 }
 
@@ -79,6 +80,7 @@ type CaseRow struct {
 	ID                      int
 	CreatorID, OwnerID      int
 	Created, Updated, Ended int64
+	Hidden                  bool
 
 	own                                    text
 	name, desc, nameFold, descFold, custom text
@@ -129,7 +131,7 @@ func (d *taskData) row(st *store) TaskRow {
 	own := st.own(x.b)
 	r := TaskRow{ID: d.ID, Position: d.Position, CaseID: d.CaseID, WorkerID: d.WorkerID, CreatorID: d.CreatorID,
 		Created: d.Created, Updated: d.Updated, Expiry: d.Expiry, Delay: d.Delay, Started: d.Started, Ended: d.Ended,
-		System: d.System, own: own,
+		System: d.System, Hidden: d.Hidden, own: own,
 		name: part(own, x.name[0], x.name[1]), desc: part(own, x.desc[0], x.desc[1]),
 		nameFold: part(own, x.nameFold[0], x.nameFold[1]), descFold: part(own, x.descFold[0], x.descFold[1]),
 		custom: part(own, x.custom[0], x.custom[1]), resp: part(own, x.resp[0], x.resp[1]),
@@ -145,7 +147,8 @@ func (d *caseData) row(st *store) CaseRow {
 	x := layout(st, d.Name, d.Description, d.Custom, nil)
 	own := st.own(x.b)
 	return CaseRow{ID: d.ID, CreatorID: d.CreatorID, OwnerID: d.OwnerID, Created: d.Created, Updated: d.Updated, Ended: d.Ended,
-		own: own, name: part(own, x.name[0], x.name[1]), desc: part(own, x.desc[0], x.desc[1]),
+		Hidden: d.Hidden,
+		own:    own, name: part(own, x.name[0], x.name[1]), desc: part(own, x.desc[0], x.desc[1]),
 		nameFold: part(own, x.nameFold[0], x.nameFold[1]), descFold: part(own, x.descFold[0], x.descFold[1]),
 		custom:   part(own, x.custom[0], x.custom[1]),
 		category: st.word(d.Category), state: st.word(d.State), stateRank: caseStateRank[d.State]}

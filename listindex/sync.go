@@ -75,7 +75,7 @@ func (ix *Index) reload(ctx context.Context) error {
 	ix.mu.Lock()
 	ix.tasks, ix.cases = fresh.tasks, fresh.cases
 	ix.byRole, ix.byUser = fresh.byRole, fresh.byUser
-	ix.system, ix.taskCase = fresh.system, fresh.taskCase
+	ix.system, ix.hidden, ix.hiddenCases, ix.taskCase = fresh.system, fresh.hidden, fresh.hiddenCases, fresh.taskCase
 	ix.byCreator, ix.byOwner, ix.byStarter, ix.starters = fresh.byCreator, fresh.byOwner, fresh.byStarter, fresh.starters
 	ix.mu.Unlock()
 	src.pos = pos

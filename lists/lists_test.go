@@ -65,7 +65,8 @@ func newWorld(t *testing.T, dialect string, seed uint64) *world {
 		q := c.BusinessCase.Create().SetName(fmt.Sprintf("%s %d", names[pick(len(names))], i)).
 			SetCategory(categories[pick(len(categories))]).
 			SetState([]businesscase.State{businesscase.StateCREATED, businesscase.StateRUNNING, businesscase.StateDONE, businesscase.StateDESTROYED}[pick(4)]).
-			SetCreatedAt(base.Add(time.Duration(pick(3000)) * time.Minute))
+			SetCreatedAt(base.Add(time.Duration(pick(3000)) * time.Minute)).
+			SetHidden(pick(10) == 0)
 		if pick(3) > 0 {
 			q.SetCreatorID(userIDs[pick(len(userIDs))])
 		}
@@ -82,7 +83,7 @@ func newWorld(t *testing.T, dialect string, seed uint64) *world {
 			SetCategory(categories[pick(len(categories))]).SetState(states[pick(len(states))]).
 			SetPriority(priorities[pick(len(priorities))]).
 			SetCreatedAt(base.Add(time.Duration(pick(3000)) * time.Minute)). // ties on purpose
-			SetSystem(pick(15) == 0)
+			SetSystem(pick(15) == 0).SetHidden(pick(12) == 0)
 		if pick(2) == 0 {
 			q.SetExpiryTimestamp(base.Add(time.Duration(pick(200)) * time.Hour))
 		}
@@ -392,7 +393,12 @@ func TestListsMatchThePlainQuery(t *testing.T) {
 		}
 		c.BusinessCase.Update().Where(businesscase.CategoryEQ("HR")).SetOwnerID(w.users["carol"]).ExecX(w.sys)
 		c.User.Update().Where(user.Name("nobody")).ExecX(w.sys)
+		c.Task.Update().Where(task.IDIn(some[5].ID, some[6].ID)).SetHidden(true).ExecX(w.sys)
+		c.BusinessCase.Update().Where(businesscase.CategoryEQ("Finance")).SetHidden(true).ExecX(w.sys)
 		t.Run("after writes", check)
+		// PortalHiddenTaskCaseExcluded false: the hidden ones are seen like any other.
+		w.srv.Policy.SetHiddenExcluded(false)
+		t.Run("hidden shown", check)
 	})
 }
 
@@ -448,10 +454,12 @@ func TestAudienceMatchesThePlainQuery(t *testing.T) {
 			case 2:
 				c.Task.UpdateOne(tk).SetWorkerID(w.users["bob"]).ExecX(w.sys)
 			case 3:
-				c.Task.UpdateOne(tk).SetSystem(!tk.System).ExecX(w.sys)
+				c.Task.UpdateOne(tk).SetSystem(!tk.System).SetHidden(!tk.Hidden).ExecX(w.sys)
 			}
 		}
-		c.BusinessCase.Update().Where(businesscase.CategoryEQ("HR")).SetOwnerID(w.users["carol"]).ExecX(w.sys)
+		c.BusinessCase.Update().Where(businesscase.CategoryEQ("HR")).SetOwnerID(w.users["carol"]).SetHidden(true).ExecX(w.sys)
 		t.Run("after writes", check)
+		w.srv.Policy.SetHiddenExcluded(false)
+		t.Run("hidden shown", check)
 	})
 }

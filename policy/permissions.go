@@ -41,6 +41,9 @@ const (
 	TaskDisplayDestroyAction       Permission = "TaskDisplayDestroyAction"
 	TaskDisplayWorkflowEventAction Permission = "TaskDisplayWorkflowEventAction"
 	TaskDisplayCustomFieldsAction  Permission = "TaskDisplayCustomFieldsAction"
+	// TaskWriteHidden and CaseWriteHidden set the seed's HIDE property (setTaskHidden,
+	// setCaseHidden); the seed names no permission for it, so these follow its Write names.
+	TaskWriteHidden Permission = "TaskWriteHidden"
 
 	CaseReadAll                   Permission = "CaseReadAll"
 	CaseDestroy                   Permission = "CaseDestroy"
@@ -50,6 +53,7 @@ const (
 	ShowAllTasksOfCase            Permission = "ShowAllTasksOfCase"
 	ShowCaseDetails               Permission = "ShowCaseDetails"
 	CaseDisplayCustomFieldsAction Permission = "CaseDisplayCustomFieldsAction"
+	CaseWriteHidden               Permission = "CaseWriteHidden"
 
 	AccessFullProcessList       Permission = "AccessFullProcessList"
 	AccessFullTaskList          Permission = "AccessFullTaskList"
@@ -125,6 +129,7 @@ var All = []Definition{
 	{TaskDisplayDestroyAction, GroupTask, false},
 	{TaskDisplayWorkflowEventAction, GroupTask, false},
 	{TaskDisplayCustomFieldsAction, GroupTask, false},
+	{TaskWriteHidden, GroupTask, false},
 
 	{CaseReadAll, GroupCase, false},
 	{CaseDestroy, GroupCase, false},
@@ -134,6 +139,7 @@ var All = []Definition{
 	{ShowAllTasksOfCase, GroupCase, false},
 	{ShowCaseDetails, GroupCase, true},
 	{CaseDisplayCustomFieldsAction, GroupCase, false},
+	{CaseWriteHidden, GroupCase, false},
 
 	{AccessFullProcessList, GroupGeneral, true},
 	{AccessFullTaskList, GroupGeneral, true},

@@ -7,11 +7,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
 	defaultrolemanager "github.com/casbin/casbin/v2/rbac/default-role-manager"
 
+	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/ent"
 )
 
@@ -35,7 +37,14 @@ type Policy struct {
 	// committed a change would otherwise undo that change's Apply, and checks in between
 	// would see it revoked. Permission checks take only mu.
 	changing sync.Mutex
+	// hiddenExcluded mirrors PortalHiddenTaskCaseExcluded: hidden tasks and cases are
+	// out of every viewer's sight (visibility.go). Package settings keeps it current.
+	hiddenExcluded atomic.Bool
 }
+
+// SetHiddenExcluded sets whether hidden tasks and cases are out of sight
+// (PortalHiddenTaskCaseExcluded), for every subject at once.
+func (p *Policy) SetHiddenExcluded(on bool) { p.hiddenExcluded.Store(on) }
 
 // Subject is what a user may do and through which roles: the input of every visibility
 // predicate and permission check.
@@ -43,6 +52,13 @@ type Subject struct {
 	UserID  int
 	RoleIDs []int // every role the user has: direct, ancestors, through member links
 	perms   map[Permission]bool
+	// hiddenExcluded is the policy's PortalHiddenTaskCaseExcluded (nil: off).
+	hiddenExcluded *atomic.Bool
+}
+
+// hidesHidden reports whether hidden tasks and cases are out of the viewer v's sight.
+func (s *Subject) hidesHidden(v *auth.Viewer) bool {
+	return s.hiddenExcluded != nil && s.hiddenExcluded.Load() && (v == nil || !v.WithHidden)
 }
 
 // Has reports whether the subject holds the permission.
@@ -256,7 +272,7 @@ func (p *Policy) compute(userID int) (*Subject, error) {
 	if err != nil {
 		return nil, fmt.Errorf("roles of user %d: %w", userID, err)
 	}
-	s := &Subject{UserID: userID, perms: map[Permission]bool{}}
+	s := &Subject{UserID: userID, perms: map[Permission]bool{}, hiddenExcluded: &p.hiddenExcluded}
 	for _, r := range roles {
 		if kind, id, err := parseSubject(r); err == nil && kind == 'r' {
 			s.RoleIDs = append(s.RoleIDs, id)

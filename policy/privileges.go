@@ -34,6 +34,8 @@ const (
 	// ReadProcessDefinition: the engine reads the express process a case runs (its next
 	// step) and checks the owner of a process before refusing to change it.
 	ReadProcessDefinition Privilege = "ReadProcessDefinition"
+	// HideCaseTasks: hiding a case hides all its tasks, also those the viewer does not see.
+	HideCaseTasks Privilege = "HideCaseTasks"
 	// ReadBack: a workflow mutation returns the task and case it just changed, although
 	// the change (a delegation, say) may have taken them out of the viewer's sight.
 	ReadBack Privilege = "ReadBack"
@@ -56,6 +58,7 @@ var privileges = map[Privilege]privilegeGrant{
 	ReloadPolicy:          {reads: []string{ent.TypeRole, ent.TypeUser, ent.TypeGrant}},
 	CaseOfDocuments:       {reads: []string{ent.TypeBusinessCase, ent.TypeDocument}, needs: []Permission{DocumentRead, DocumentWrite, DocumentOfInvolvedCaseWrite}},
 	DestroyCaseTasks:      {reads: []string{ent.TypeTask}, needs: []Permission{CaseDestroy}},
+	HideCaseTasks:         {reads: []string{ent.TypeTask}, needs: []Permission{CaseWriteHidden}},
 	CopyTaskFlags:         {reads: []string{ent.TypeTask}, viewer: true},
 	ReadProcessDefinition: {reads: []string{ent.TypeProcess}, viewer: true},
 	ReadBack:              {reads: []string{ent.TypeTask, ent.TypeBusinessCase}, viewer: true},

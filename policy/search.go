@@ -68,6 +68,9 @@ func (p *Policy) SearchTasks(ctx context.Context, m TextMatch, n int) (context.C
 		if !src.system {
 			q.Where(sql.EQ(t.C(task.FieldSystem), false))
 		}
+		if src.hidden {
+			q.Where(sql.EQ(t.C(task.FieldHidden), false))
+		}
 		return q
 	}
 	union := own(sql.EQ(task.FieldWorkerID, src.worker))
@@ -125,6 +128,9 @@ func (p *Policy) SearchCases(ctx context.Context, m TextMatch, n int) (context.C
 	}
 	// A case comes once for each of its matching visible tasks: GROUP BY keeps one.
 	page := sql.Select("id").From(union.As("v")).GroupBy("id").OrderBy("id").Limit(n)
+	if src.hidden {
+		page.Where(sql.NotIn("id", hiddenIDs(businesscase.Table)))
+	}
 	return context.WithValue(ctx, pageKey{businesscase.Table}, page), true, nil
 }
 

@@ -77,6 +77,7 @@ type taskSources struct {
 	roles  []int // responsible roles: the subject's and the substituted users' roles
 	worker int   // the subject: tasks it works or worked on
 	cases  bool  // TaskReadOwnCaseTasks: tasks of the cases it is involved in
+	hidden bool  // PortalHiddenTaskCaseExcluded: none of the hidden tasks
 }
 
 // taskSources returns where the subject's visible tasks come from:
@@ -84,11 +85,16 @@ type taskSources struct {
 //   - tasks whose responsibles include the user, one of its roles, or whom it
 //     substitutes, unless DELAYED (hidden from responsibles until due);
 //   - tasks it works or worked on;
-//   - with TaskReadOwnCaseTasks, the tasks of cases it is involved in.
+//   - with TaskReadOwnCaseTasks, the tasks of cases it is involved in;
+//
+// and, while PortalHiddenTaskCaseExcluded is on, none of the hidden tasks (the seed's
+// HIDE property), whatever the source: out of every list, count, search, chart, export
+// and live feed, and of reads by id (only setHidden reads them, to unhide).
 func (s *Subject) taskSources(v *auth.Viewer) taskSources {
 	users, roles := s.WorkAs(v)
 	return taskSources{all: s.Has(TaskReadAll), system: s.Has(SystemTaskReadAll),
-		users: users, roles: roles, worker: s.UserID, cases: s.Has(TaskReadOwnCaseTasks)}
+		users: users, roles: roles, worker: s.UserID, cases: s.Has(TaskReadOwnCaseTasks),
+		hidden: s.hidesHidden(v)}
 }
 
 // TaskVisible is the predicate of the tasks a subject may see (see taskSources).
@@ -97,15 +103,21 @@ func (s *Subject) taskSources(v *auth.Viewer) taskSources {
 // state and system flag), so counting a user's tasks never scans the tasks table.
 func (s *Subject) TaskVisible(v *auth.Viewer) predicate.Task {
 	src := s.taskSources(v)
-	if src.all {
-		if src.system {
-			return func(*sql.Selector) {}
+	var vis predicate.Task
+	switch {
+	case src.all && src.system:
+		vis = func(*sql.Selector) {}
+	case src.all:
+		vis = task.System(false)
+	default:
+		vis = func(sel *sql.Selector) {
+			sel.Where(sql.In(sel.C(task.FieldID), s.visibleTaskIDs(src)))
 		}
-		return task.System(false)
 	}
-	return func(sel *sql.Selector) {
-		sel.Where(sql.In(sel.C(task.FieldID), s.visibleTaskIDs(src)))
+	if src.hidden {
+		return task.And(vis, task.Hidden(false))
 	}
+	return vis
 }
 
 // visibleTaskIDs selects the ids of the tasks visible through src's responsibles, work
@@ -133,7 +145,16 @@ func (src taskSources) responsibleWhere(cond *sql.Predicate) *sql.Predicate {
 	if !src.system {
 		p = sql.And(p, sql.EQ(taskresponsible.FieldSystem, false))
 	}
+	if src.hidden {
+		p = sql.And(p, sql.NotIn(taskresponsible.FieldTaskID, hiddenIDs(task.Table)))
+	}
 	return p
+}
+
+// hiddenIDs selects the ids of the hidden rows of table (tasks or cases): few, and found
+// by their index on hidden.
+func hiddenIDs(table string) *sql.Selector {
+	return sql.Select("id").From(sql.Table(table)).Where(sql.EQ("hidden", true))
 }
 
 // ownTasks selects the ids of the tasks matching where (system ones only with
@@ -175,11 +196,17 @@ func (s *Subject) involved() predicate.BusinessCase {
 
 // CaseVisible is the predicate of the cases a subject may see: every case with
 // CaseReadAll, otherwise those it is involved in or has a visible task in.
+// While PortalHiddenTaskCaseExcluded is on, hidden cases are out of sight (as hidden
+// tasks are, see taskSources).
 func (s *Subject) CaseVisible(v *auth.Viewer) predicate.BusinessCase {
-	if s.Has(CaseReadAll) {
-		return func(*sql.Selector) {}
+	vis := func(*sql.Selector) {}
+	if !s.Has(CaseReadAll) {
+		vis = businesscase.Or(s.involved(), businesscase.HasTasksWith(s.TaskVisible(v)))
 	}
-	return businesscase.Or(s.involved(), businesscase.HasTasksWith(s.TaskVisible(v)))
+	if s.hidesHidden(v) {
+		return businesscase.And(vis, businesscase.Hidden(false))
+	}
+	return vis
 }
 
 // ProcessVisible is the predicate of the processes a subject may see and start: those
@@ -234,19 +261,28 @@ func (src taskSources) rows(tv listindex.TaskView, cv listindex.CaseView) *listi
 	if !src.system {
 		tv.WithoutSystem(rows)
 	}
+	if src.hidden {
+		tv.WithoutHidden(rows)
+	}
 	return rows
 }
 
 // caseRows is CaseVisible over the list index: every case with CaseReadAll, otherwise
 // those the subject is involved in or has a visible task in.
 func (s *Subject) caseRows(v *auth.Viewer) func(listindex.TaskView, listindex.CaseView) *listindex.Set {
-	if s.Has(CaseReadAll) {
-		return func(_ listindex.TaskView, cv listindex.CaseView) *listindex.Set { return cv.All() }
-	}
+	all, hidden := s.Has(CaseReadAll), s.hidesHidden(v)
 	tasks := s.taskSources(v).rows
 	return func(tv listindex.TaskView, cv listindex.CaseView) *listindex.Set {
-		rows := cv.Involved(s.UserID)
-		rows.Or(cv.OfTasks(tasks(tv, cv)))
+		var rows *listindex.Set
+		if all {
+			rows = cv.All()
+		} else {
+			rows = cv.Involved(s.UserID)
+			rows.Or(cv.OfTasks(tasks(tv, cv)))
+		}
+		if hidden {
+			cv.WithoutHidden(rows)
+		}
 		return rows
 	}
 }
@@ -276,7 +312,7 @@ func (s *Subject) SeesTask(v *auth.Viewer, r listindex.TaskReach) bool {
 }
 
 func (src taskSources) reaches(r listindex.TaskReach) bool {
-	if r.System && !src.system {
+	if r.System && !src.system || r.Hidden && src.hidden {
 		return false
 	}
 	return src.all || intersect(src.roles, r.Roles) || intersect(src.users, r.Users) ||
@@ -286,6 +322,9 @@ func (src taskSources) reaches(r listindex.TaskReach) bool {
 // SeesCase reports whether the subject, as the viewer v, may see the case of r:
 // caseRows for one case.
 func (s *Subject) SeesCase(v *auth.Viewer, r listindex.CaseReach) bool {
+	if r.Hidden && s.hidesHidden(v) {
+		return false
+	}
 	if s.Has(CaseReadAll) || slices.Contains(r.Involved, s.UserID) {
 		return true
 	}

@@ -348,6 +348,9 @@ func (s *Service) Set(ctx context.Context, values map[string]string) error {
 				s.Changed(ctx, names)
 			}
 			s.Refresh(names, values)
+			if v, ok := values[HiddenExcluded]; ok {
+				s.policy.SetHiddenExcluded(v != "false") // at once: the next request sees it
+			}
 		})
 		return nil
 	})
@@ -399,4 +402,35 @@ func checkLanguages(v string) error {
 
 func badPassword(problems []string) error {
 	return apperr.BadInput("the password needs %s", strings.Join(problems, ", "))
+}
+
+// KeepPolicy gives the policy PortalHiddenTaskCaseExcluded now and again after every
+// change (on this server or another), until ctx ends: visibility reads it on every
+// query, so it lives in the policy, not behind a database read.
+func (s *Service) KeepPolicy(ctx context.Context) error {
+	changes := s.Watch(ctx) // before the first read: a change in between wakes it
+	apply := func() error {
+		v, err := s.Value(ctx, HiddenExcluded)
+		if err != nil {
+			return err
+		}
+		s.policy.SetHiddenExcluded(v != "false")
+		return nil
+	}
+	if err := apply(); err != nil {
+		return fmt.Errorf("read %s: %w", HiddenExcluded, err)
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changes:
+				if err := apply(); err != nil {
+					s.log.Error("apply a settings change to the policy", "variable", HiddenExcluded, "err", err)
+				}
+			}
+		}
+	}()
+	return nil
 }

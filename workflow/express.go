@@ -37,6 +37,9 @@ type ExpressProcess struct {
 	TaskDefinitions    []TaskDefinition `json:"taskDefinitions"`
 	AbleToEdit         bool             `json:"ableToEdit"`
 	UseDefaultUI       bool             `json:"useDefaultUI"`
+	// Hide (Portico's addition to the model): the cases it starts and their tasks carry
+	// the seed's HIDE property.
+	Hide bool `json:"hide,omitempty"`
 }
 
 // TaskDefinition is one step of an express process.
@@ -128,7 +131,7 @@ func (e *Engine) CreateExpressProcess(ctx context.Context, def ExpressProcess) (
 		raw, _ := json.Marshal(def)
 		q := c.Process.Create().SetName(def.ProcessName).SetDescription(def.ProcessDescription).SetIcon(def.Icon).
 			SetKind(process.KindEXPRESS_PROCESS).SetPermissions(def.ProcessPermissions).
-			SetReadyToExecute(def.ReadyToExecute).SetDefinition(raw).SetOwnerID(owner)
+			SetReadyToExecute(def.ReadyToExecute).SetHideTasksAndCases(def.Hide).SetDefinition(raw).SetOwnerID(owner)
 		if def.ID != "" {
 			q.SetKey(def.ID)
 		}
@@ -243,7 +246,7 @@ func (e *Engine) UpdateExpressProcess(ctx context.Context, id int, def ExpressPr
 		}
 		raw, _ := json.Marshal(def)
 		out, err = p.Update().SetName(def.ProcessName).SetDescription(def.ProcessDescription).SetIcon(def.Icon).
-			SetPermissions(def.ProcessPermissions).SetReadyToExecute(def.ReadyToExecute).SetDefinition(raw).SetOwnerID(owner).Save(ctx)
+			SetPermissions(def.ProcessPermissions).SetReadyToExecute(def.ReadyToExecute).SetHideTasksAndCases(def.Hide).SetDefinition(raw).SetOwnerID(owner).Save(ctx)
 		if err != nil {
 			return nil, nil, fmt.Errorf("update express process %d: %w", id, err)
 		}
@@ -389,7 +392,8 @@ func (e *Engine) StartProcess(ctx context.Context, processID int, start Start) (
 			name = p.Name
 		}
 		q := c.BusinessCase.Create().SetName(name).SetDescription(p.Description).SetCategory(p.Category).
-			SetState(businesscase.StateRUNNING).SetProcessID(p.ID).SetCreatorID(a.userID).SetOwnerID(a.userID)
+			SetState(businesscase.StateRUNNING).SetProcessID(p.ID).SetCreatorID(a.userID).SetOwnerID(a.userID).
+			SetHidden(p.HideTasksAndCases).SetPortalCreated(true) // express processes are the portal's own
 		if len(start.Data) > 0 {
 			q.SetCustomFields(start.Data)
 		}
@@ -478,7 +482,8 @@ func (e *Engine) sendAfterCommit(ctx context.Context, caseID int, m Email) {
 
 func (e *Engine) createTask(ctx context.Context, c *ent.Client, cs *ent.BusinessCase, d TaskDefinition) (*ent.Task, error) {
 	q := c.Task.Create().SetName(d.Subject).SetDescription(d.Description).SetKind(d.Type).SetPosition(d.TaskPosition).
-		SetCaseID(cs.ID).SetCategory(cs.Category).SetState(task.StateSUSPENDED).SetNillableCreatorID(cs.CreatorID)
+		SetCaseID(cs.ID).SetCategory(cs.Category).SetState(task.StateSUSPENDED).SetNillableCreatorID(cs.CreatorID).
+		SetHidden(cs.Hidden)
 	if d.UntilDays > 0 {
 		q.SetExpiryTimestamp(e.now().Add(time.Duration(d.UntilDays) * 24 * time.Hour))
 	}

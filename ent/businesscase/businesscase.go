@@ -33,6 +33,10 @@ const (
 	FieldStateRank = "state_rank"
 	// FieldEndedAt holds the string denoting the ended_at field in the database.
 	FieldEndedAt = "ended_at"
+	// FieldHidden holds the string denoting the hidden field in the database.
+	FieldHidden = "hidden"
+	// FieldPortalCreated holds the string denoting the portal_created field in the database.
+	FieldPortalCreated = "portal_created"
 	// FieldCustomFields holds the string denoting the custom_fields field in the database.
 	FieldCustomFields = "custom_fields"
 	// FieldProcessID holds the string denoting the process_id field in the database.
@@ -110,6 +114,8 @@ var Columns = []string{
 	FieldState,
 	FieldStateRank,
 	FieldEndedAt,
+	FieldHidden,
+	FieldPortalCreated,
 	FieldCustomFields,
 	FieldProcessID,
 	FieldCreatorID,
@@ -147,6 +153,10 @@ var (
 	CategoryValidator func(string) error
 	// DefaultStateRank holds the default value on creation for the "state_rank" field.
 	DefaultStateRank int16
+	// DefaultHidden holds the default value on creation for the "hidden" field.
+	DefaultHidden bool
+	// DefaultPortalCreated holds the default value on creation for the "portal_created" field.
+	DefaultPortalCreated bool
 )
 
 // State defines the type for the "state" enum field.
@@ -223,6 +233,16 @@ func ByStateRank(opts ...sql.OrderTermOption) OrderOption {
 // ByEndedAt orders the results by the ended_at field.
 func ByEndedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldEndedAt, opts...).ToFunc()
+}
+
+// ByHidden orders the results by the hidden field.
+func ByHidden(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHidden, opts...).ToFunc()
+}
+
+// ByPortalCreated orders the results by the portal_created field.
+func ByPortalCreated(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPortalCreated, opts...).ToFunc()
 }
 
 // ByProcessID orders the results by the process_id field.

@@ -90,6 +90,16 @@ func EndedAt(v time.Time) predicate.BusinessCase {
 	return predicate.BusinessCase(sql.FieldEQ(FieldEndedAt, v))
 }
 
+// Hidden applies equality check predicate on the "hidden" field. It's identical to HiddenEQ.
+func Hidden(v bool) predicate.BusinessCase {
+	return predicate.BusinessCase(sql.FieldEQ(FieldHidden, v))
+}
+
+// PortalCreated applies equality check predicate on the "portal_created" field. It's identical to PortalCreatedEQ.
+func PortalCreated(v bool) predicate.BusinessCase {
+	return predicate.BusinessCase(sql.FieldEQ(FieldPortalCreated, v))
+}
+
 // ProcessID applies equality check predicate on the "process_id" field. It's identical to ProcessIDEQ.
 func ProcessID(v int) predicate.BusinessCase {
 	return predicate.BusinessCase(sql.FieldEQ(FieldProcessID, v))
@@ -488,6 +498,26 @@ func EndedAtIsNil() predicate.BusinessCase {
 // EndedAtNotNil applies the NotNil predicate on the "ended_at" field.
 func EndedAtNotNil() predicate.BusinessCase {
 	return predicate.BusinessCase(sql.FieldNotNull(FieldEndedAt))
+}
+
+// HiddenEQ applies the EQ predicate on the "hidden" field.
+func HiddenEQ(v bool) predicate.BusinessCase {
+	return predicate.BusinessCase(sql.FieldEQ(FieldHidden, v))
+}
+
+// HiddenNEQ applies the NEQ predicate on the "hidden" field.
+func HiddenNEQ(v bool) predicate.BusinessCase {
+	return predicate.BusinessCase(sql.FieldNEQ(FieldHidden, v))
+}
+
+// PortalCreatedEQ applies the EQ predicate on the "portal_created" field.
+func PortalCreatedEQ(v bool) predicate.BusinessCase {
+	return predicate.BusinessCase(sql.FieldEQ(FieldPortalCreated, v))
+}
+
+// PortalCreatedNEQ applies the NEQ predicate on the "portal_created" field.
+func PortalCreatedNEQ(v bool) predicate.BusinessCase {
+	return predicate.BusinessCase(sql.FieldNEQ(FieldPortalCreated, v))
 }
 
 // CustomFieldsIsNil applies the IsNil predicate on the "custom_fields" field.

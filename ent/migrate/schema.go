@@ -51,6 +51,8 @@ var (
 		{Name: "state", Type: field.TypeEnum, Enums: []string{"CREATED", "RUNNING", "DONE", "DESTROYED"}, Default: "CREATED"},
 		{Name: "state_rank", Type: field.TypeInt16, Default: 0},
 		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
+		{Name: "hidden", Type: field.TypeBool, Default: false},
+		{Name: "portal_created", Type: field.TypeBool, Default: false},
 		{Name: "custom_fields", Type: field.TypeJSON, Nullable: true},
 		{Name: "creator_id", Type: field.TypeInt, Nullable: true},
 		{Name: "owner_id", Type: field.TypeInt, Nullable: true},
@@ -64,19 +66,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "cases_users_creator",
-				Columns:    []*schema.Column{CasesColumns[10]},
+				Columns:    []*schema.Column{CasesColumns[12]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "cases_users_owner",
-				Columns:    []*schema.Column{CasesColumns[11]},
+				Columns:    []*schema.Column{CasesColumns[13]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "cases_processes_cases",
-				Columns:    []*schema.Column{CasesColumns[12]},
+				Columns:    []*schema.Column{CasesColumns[14]},
 				RefColumns: []*schema.Column{ProcessesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -95,12 +97,17 @@ var (
 			{
 				Name:    "businesscase_creator_id",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[10]},
+				Columns: []*schema.Column{CasesColumns[12]},
 			},
 			{
 				Name:    "businesscase_owner_id",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[11]},
+				Columns: []*schema.Column{CasesColumns[13]},
+			},
+			{
+				Name:    "businesscase_hidden",
+				Unique:  false,
+				Columns: []*schema.Column{CasesColumns[9]},
 			},
 		},
 	}
@@ -387,6 +394,7 @@ var (
 		{Name: "link", Type: field.TypeString, Size: 2000, Default: ""},
 		{Name: "permissions", Type: field.TypeJSON, Nullable: true},
 		{Name: "ready_to_execute", Type: field.TypeBool, Default: true},
+		{Name: "hide_tasks_and_cases", Type: field.TypeBool, Default: false},
 		{Name: "definition", Type: field.TypeJSON, Nullable: true},
 		{Name: "owner_id", Type: field.TypeInt, Nullable: true},
 	}
@@ -398,7 +406,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "processes_users_owner",
-				Columns:    []*schema.Column{ProcessesColumns[13]},
+				Columns:    []*schema.Column{ProcessesColumns[14]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -552,6 +560,7 @@ var (
 		{Name: "kind", Type: field.TypeString, Size: 50, Default: "USER_TASK"},
 		{Name: "position", Type: field.TypeInt, Default: 0},
 		{Name: "system", Type: field.TypeBool, Default: false},
+		{Name: "hidden", Type: field.TypeBool, Default: false},
 		{Name: "expiry_timestamp", Type: field.TypeTime, Nullable: true},
 		{Name: "expiry_priority", Type: field.TypeEnum, Nullable: true, Enums: []string{"EXCEPTION", "HIGH", "NORMAL", "LOW"}},
 		{Name: "expiry_warned", Type: field.TypeBool, Default: false},
@@ -572,19 +581,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "tasks_cases_tasks",
-				Columns:    []*schema.Column{TasksColumns[21]},
+				Columns:    []*schema.Column{TasksColumns[22]},
 				RefColumns: []*schema.Column{CasesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "tasks_users_worker",
-				Columns:    []*schema.Column{TasksColumns[22]},
+				Columns:    []*schema.Column{TasksColumns[23]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "tasks_users_creator",
-				Columns:    []*schema.Column{TasksColumns[23]},
+				Columns:    []*schema.Column{TasksColumns[24]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -603,22 +612,22 @@ var (
 			{
 				Name:    "task_case_id",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[21]},
+				Columns: []*schema.Column{TasksColumns[22]},
 			},
 			{
 				Name:    "task_worker_id",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[22]},
+				Columns: []*schema.Column{TasksColumns[23]},
 			},
 			{
 				Name:    "task_expiry_timestamp",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[13]},
+				Columns: []*schema.Column{TasksColumns[14]},
 			},
 			{
 				Name:    "task_delay_timestamp",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[16]},
+				Columns: []*schema.Column{TasksColumns[17]},
 			},
 			{
 				Name:    "task_priority",
@@ -628,12 +637,17 @@ var (
 			{
 				Name:    "task_state_ended_at",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[6], TasksColumns[18]},
+				Columns: []*schema.Column{TasksColumns[6], TasksColumns[19]},
 			},
 			{
 				Name:    "task_creator_id",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[23]},
+				Columns: []*schema.Column{TasksColumns[24]},
+			},
+			{
+				Name:    "task_hidden",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[13]},
 			},
 		},
 	}

@@ -39,6 +39,8 @@ const (
 	FieldPermissions = "permissions"
 	// FieldReadyToExecute holds the string denoting the ready_to_execute field in the database.
 	FieldReadyToExecute = "ready_to_execute"
+	// FieldHideTasksAndCases holds the string denoting the hide_tasks_and_cases field in the database.
+	FieldHideTasksAndCases = "hide_tasks_and_cases"
 	// FieldDefinition holds the string denoting the definition field in the database.
 	FieldDefinition = "definition"
 	// FieldOwnerID holds the string denoting the owner_id field in the database.
@@ -88,6 +90,7 @@ var Columns = []string{
 	FieldLink,
 	FieldPermissions,
 	FieldReadyToExecute,
+	FieldHideTasksAndCases,
 	FieldDefinition,
 	FieldOwnerID,
 }
@@ -131,6 +134,8 @@ var (
 	LinkValidator func(string) error
 	// DefaultReadyToExecute holds the default value on creation for the "ready_to_execute" field.
 	DefaultReadyToExecute bool
+	// DefaultHideTasksAndCases holds the default value on creation for the "hide_tasks_and_cases" field.
+	DefaultHideTasksAndCases bool
 )
 
 // Kind defines the type for the "kind" enum field.
@@ -216,6 +221,11 @@ func ByLink(opts ...sql.OrderTermOption) OrderOption {
 // ByReadyToExecute orders the results by the ready_to_execute field.
 func ByReadyToExecute(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldReadyToExecute, opts...).ToFunc()
+}
+
+// ByHideTasksAndCases orders the results by the hide_tasks_and_cases field.
+func ByHideTasksAndCases(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHideTasksAndCases, opts...).ToFunc()
 }
 
 // ByOwnerID orders the results by the owner_id field.

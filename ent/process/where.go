@@ -100,6 +100,11 @@ func ReadyToExecute(v bool) predicate.Process {
 	return predicate.Process(sql.FieldEQ(FieldReadyToExecute, v))
 }
 
+// HideTasksAndCases applies equality check predicate on the "hide_tasks_and_cases" field. It's identical to HideTasksAndCasesEQ.
+func HideTasksAndCases(v bool) predicate.Process {
+	return predicate.Process(sql.FieldEQ(FieldHideTasksAndCases, v))
+}
+
 // OwnerID applies equality check predicate on the "owner_id" field. It's identical to OwnerIDEQ.
 func OwnerID(v int) predicate.Process {
 	return predicate.Process(sql.FieldEQ(FieldOwnerID, v))
@@ -623,6 +628,16 @@ func ReadyToExecuteEQ(v bool) predicate.Process {
 // ReadyToExecuteNEQ applies the NEQ predicate on the "ready_to_execute" field.
 func ReadyToExecuteNEQ(v bool) predicate.Process {
 	return predicate.Process(sql.FieldNEQ(FieldReadyToExecute, v))
+}
+
+// HideTasksAndCasesEQ applies the EQ predicate on the "hide_tasks_and_cases" field.
+func HideTasksAndCasesEQ(v bool) predicate.Process {
+	return predicate.Process(sql.FieldEQ(FieldHideTasksAndCases, v))
+}
+
+// HideTasksAndCasesNEQ applies the NEQ predicate on the "hide_tasks_and_cases" field.
+func HideTasksAndCasesNEQ(v bool) predicate.Process {
+	return predicate.Process(sql.FieldNEQ(FieldHideTasksAndCases, v))
 }
 
 // DefinitionIsNil applies the IsNil predicate on the "definition" field.

@@ -32,6 +32,13 @@ func (BusinessCase) Fields() []ent.Field {
 			Annotations(entgql.OrderField("STATE"), entgql.Skip(entgql.SkipType|entgql.SkipWhereInput)),
 		field.Time("ended_at").Optional().Nillable().
 			Annotations(entgql.OrderField("ENDED_AT")),
+		// hidden is the seed's HIDE property (see Task.hidden). portal_created: the case
+		// runs an express process, the portal's own; PortalDeleteAllFinishedHiddenCases
+		// false limits the cleanup of finished hidden cases to these.
+		field.Bool("hidden").Default(false).
+			Annotations(entgql.Skip(entgql.SkipWhereInput|entgql.SkipOrderField)),
+		field.Bool("portal_created").Default(false).
+			Annotations(entgql.Skip(entgql.SkipWhereInput|entgql.SkipOrderField)),
 		field.JSON("custom_fields", map[string]any{}).Optional().
 			Annotations(entgql.Type("Map"), entgql.Skip(entgql.SkipWhereInput|entgql.SkipOrderField)),
 		field.Int("process_id").Optional().Nillable(),
@@ -59,6 +66,9 @@ func (BusinessCase) Indexes() []ent.Index {
 		index.Fields("state", "created_at"),
 		index.Fields("creator_id"),
 		index.Fields("owner_id"),
+		// The few hidden rows, which visibility leaves out while
+		// PortalHiddenTaskCaseExcluded is on (policy.hiddenIDs).
+		index.Fields("hidden"),
 	}
 }
 

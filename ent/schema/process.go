@@ -32,6 +32,10 @@ func (Process) Fields() []ent.Field {
 		// permissions are the role names and #user names that may start it; empty means Everybody.
 		field.Strings("permissions").Optional(),
 		field.Bool("ready_to_execute").Default(true),
+		// hide_tasks_and_cases: the cases it starts and their tasks carry the seed's HIDE
+		// property (BusinessCase.hidden, Task.hidden).
+		field.Bool("hide_tasks_and_cases").Default(false).
+			Annotations(entgql.Skip(entgql.SkipWhereInput|entgql.SkipOrderField)),
 		// definition is the express process model of seed 001, kept as sent.
 		field.JSON("definition", json.RawMessage{}).Optional().
 			Annotations(entgql.Skip(entgql.SkipAll)),

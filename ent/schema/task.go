@@ -44,6 +44,10 @@ func (Task) Fields() []ent.Field {
 		// position is the task's step in its process definition (taskPosition).
 		field.Int("position").Default(0),
 		field.Bool("system").Default(false),
+		// hidden is the seed's HIDE property: while PortalHiddenTaskCaseExcluded is true the
+		// task is in no list, count, search, chart, export or live feed (policy/visibility.go).
+		field.Bool("hidden").Default(false).
+			Annotations(entgql.Skip(entgql.SkipWhereInput|entgql.SkipOrderField)),
 		field.Time("expiry_timestamp").Optional().Nillable().
 			Annotations(entgql.OrderField("EXPIRY_TIMESTAMP")),
 		field.Enum("expiry_priority").Values(Priorities...).Optional().Nillable(),
@@ -98,6 +102,9 @@ func (Task) Indexes() []ent.Index {
 		// Charts by creator count it from this index alone (at a million tasks 84 ms
 		// against 520 ms); deleting a user (ON DELETE SET NULL) finds its tasks by it.
 		index.Fields("creator_id"),
+		// The few hidden rows, which visibility leaves out while
+		// PortalHiddenTaskCaseExcluded is on (policy.hiddenIDs).
+		index.Fields("hidden"),
 	}
 }
 

@@ -41,6 +41,8 @@ const (
 	FieldPosition = "position"
 	// FieldSystem holds the string denoting the system field in the database.
 	FieldSystem = "system"
+	// FieldHidden holds the string denoting the hidden field in the database.
+	FieldHidden = "hidden"
 	// FieldExpiryTimestamp holds the string denoting the expiry_timestamp field in the database.
 	FieldExpiryTimestamp = "expiry_timestamp"
 	// FieldExpiryPriority holds the string denoting the expiry_priority field in the database.
@@ -136,6 +138,7 @@ var Columns = []string{
 	FieldKind,
 	FieldPosition,
 	FieldSystem,
+	FieldHidden,
 	FieldExpiryTimestamp,
 	FieldExpiryPriority,
 	FieldExpiryWarned,
@@ -190,6 +193,8 @@ var (
 	DefaultPosition int
 	// DefaultSystem holds the default value on creation for the "system" field.
 	DefaultSystem bool
+	// DefaultHidden holds the default value on creation for the "hidden" field.
+	DefaultHidden bool
 	// DefaultExpiryWarned holds the default value on creation for the "expiry_warned" field.
 	DefaultExpiryWarned bool
 )
@@ -346,6 +351,11 @@ func ByPosition(opts ...sql.OrderTermOption) OrderOption {
 // BySystem orders the results by the system field.
 func BySystem(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSystem, opts...).ToFunc()
+}
+
+// ByHidden orders the results by the hidden field.
+func ByHidden(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHidden, opts...).ToFunc()
 }
 
 // ByExpiryTimestamp orders the results by the expiry_timestamp field.

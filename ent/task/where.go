@@ -105,6 +105,11 @@ func System(v bool) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldSystem, v))
 }
 
+// Hidden applies equality check predicate on the "hidden" field. It's identical to HiddenEQ.
+func Hidden(v bool) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldHidden, v))
+}
+
 // ExpiryTimestamp applies equality check predicate on the "expiry_timestamp" field. It's identical to ExpiryTimestampEQ.
 func ExpiryTimestamp(v time.Time) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldExpiryTimestamp, v))
@@ -653,6 +658,16 @@ func SystemEQ(v bool) predicate.Task {
 // SystemNEQ applies the NEQ predicate on the "system" field.
 func SystemNEQ(v bool) predicate.Task {
 	return predicate.Task(sql.FieldNEQ(FieldSystem, v))
+}
+
+// HiddenEQ applies the EQ predicate on the "hidden" field.
+func HiddenEQ(v bool) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldHidden, v))
+}
+
+// HiddenNEQ applies the NEQ predicate on the "hidden" field.
+func HiddenNEQ(v bool) predicate.Task {
+	return predicate.Task(sql.FieldNEQ(FieldHidden, v))
 }
 
 // ExpiryTimestampEQ applies the EQ predicate on the "expiry_timestamp" field.

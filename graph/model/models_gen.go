@@ -284,6 +284,9 @@ type ExpressProcessInput struct {
 	// ableToEdit: false lets only an administrator change the process; default true
 	AbleToEdit   *bool `json:"ableToEdit,omitempty"`
 	UseDefaultUI *bool `json:"useDefaultUI,omitempty"`
+	// hide: the cases it starts and their tasks are hidden (the seed's HIDE property): while
+	// PortalHiddenTaskCaseExcluded is true nobody sees them. Default false.
+	Hide *bool `json:"hide,omitempty"`
 }
 
 type ExpressTaskDefinitionInput struct {
@@ -523,6 +526,10 @@ type RunCleanupPayload struct {
 	Dashboards int `json:"dashboards"`
 	Positions  int `json:"positions"`
 	Favorites  int `json:"favorites"`
+	// hiddenCases: finished (DONE, DESTROYED) hidden cases removed with their tasks, notes,
+	// history and documents: all of them when PortalDeleteAllFinishedHiddenCases is true,
+	// else those of express processes (made by the portal)
+	HiddenCases int `json:"hiddenCases"`
 	// another server was running the cleanup
 	Skipped bool `json:"skipped"`
 }
@@ -552,6 +559,11 @@ type SetAnnouncementInput struct {
 
 type SetAnnouncementPayload struct {
 	Announcement *settings.AnnouncementView `json:"announcement"`
+}
+
+type SetHiddenInput struct {
+	ID     int  `json:"id"`
+	Hidden bool `json:"hidden"`
 }
 
 type SetUserRolesInput struct {
