@@ -16,7 +16,8 @@ const (
 	GroupAbsence Group = "ABSENCE_SUBSTITUTE"
 )
 
-// Permissions of seed 002, plus ExpressCreateWorkflow and StatisticAddDashboardChart of seed 001.
+// Permissions of seed 002, plus ExpressCreateWorkflow and StatisticAddDashboardChart of seed 001,
+// CreatePublicExternalLink and TaskWriteCustomFields / CaseWriteCustomFields.
 const (
 	TaskReadAll                    Permission = "TaskReadAll"
 	SystemTaskReadAll              Permission = "SystemTaskReadAll"
@@ -79,6 +80,11 @@ const (
 	// CreatePublicExternalLink: seed 001's "create public external link, all other users
 	// can see that link in full process list" (a private link needs no permission).
 	CreatePublicExternalLink Permission = "CreatePublicExternalLink"
+	// TaskWriteCustomFields / CaseWriteCustomFields: set and clear the custom fields of a
+	// task or case (setTaskCustomFields, setCaseCustomFields). The seeds name the display
+	// permissions only; these follow their Task/CaseWrite… names. Off by default.
+	TaskWriteCustomFields Permission = "TaskWriteCustomFields"
+	CaseWriteCustomFields Permission = "CaseWriteCustomFields"
 
 	UserReadOwnAbsences     Permission = "UserReadOwnAbsences"
 	UserCreateOwnAbsence    Permission = "UserCreateOwnAbsence"
@@ -125,6 +131,7 @@ var All = []Definition{
 	{TaskDisplayDestroyAction, GroupTask, false},
 	{TaskDisplayWorkflowEventAction, GroupTask, false},
 	{TaskDisplayCustomFieldsAction, GroupTask, false},
+	{TaskWriteCustomFields, GroupTask, false},
 
 	{CaseReadAll, GroupCase, false},
 	{CaseDestroy, GroupCase, false},
@@ -134,6 +141,7 @@ var All = []Definition{
 	{ShowAllTasksOfCase, GroupCase, false},
 	{ShowCaseDetails, GroupCase, true},
 	{CaseDisplayCustomFieldsAction, GroupCase, false},
+	{CaseWriteCustomFields, GroupCase, false},
 
 	{AccessFullProcessList, GroupGeneral, true},
 	{AccessFullTaskList, GroupGeneral, true},
