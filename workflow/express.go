@@ -84,6 +84,9 @@ const (
 
 // validate checks a definition and says what is wrong where.
 func (p *ExpressProcess) validate() error {
+	if len(p.ID) > 100 {
+		return apperr.BadInput("id: %d characters; at most 100", len(p.ID))
+	}
 	if strings.TrimSpace(p.ProcessName) == "" {
 		return apperr.BadInput("processName is empty")
 	}
@@ -117,6 +120,9 @@ func (e *Engine) CreateExpressProcess(ctx context.Context, def ExpressProcess) (
 	if err != nil {
 		return nil, err
 	}
+	if def.ID == "" {
+		def.ID = newKey() // the seed's id: loading an export finds the process by it
+	}
 	var out *ent.Process
 	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
 		if err := checkDefinition(ctx, c, def); err != nil {
@@ -130,9 +136,7 @@ func (e *Engine) CreateExpressProcess(ctx context.Context, def ExpressProcess) (
 		q := c.Process.Create().SetName(def.ProcessName).SetDescription(def.ProcessDescription).SetIcon(def.Icon).
 			SetKind(process.KindEXPRESS_PROCESS).SetPermissions(def.ProcessPermissions).
 			SetReadyToExecute(def.ReadyToExecute).SetDefinition(raw).SetOwnerID(owner)
-		if def.ID != "" {
-			q.SetKey(def.ID)
-		}
+		q.SetKey(def.ID)
 		out, err = q.Save(ctx)
 		if ent.IsConstraintError(err) {
 			return nil, nil, apperr.Conflict("an express process with id %q already exists", def.ID)
