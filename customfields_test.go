@@ -80,7 +80,9 @@ func TestCustomFields(t *testing.T) {
 			t.Fatalf("set task fields: %+v", r.Errors)
 		}
 		var set struct {
-			SetTaskCustomFields struct{ Task struct{ CustomFields map[string]any } }
+			SetTaskCustomFields struct {
+				Task struct{ CustomFields map[string]any }
+			}
 		}
 		json.Unmarshal(r.Data, &set)
 		if set.SetTaskCustomFields.Task.CustomFields != nil {

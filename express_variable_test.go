@@ -124,7 +124,9 @@ func TestExpressProcessesVariable(t *testing.T) {
 				Task struct {
 					ID              string
 					ExpiryTimestamp time.Time
-					Form            struct{ FormElements []struct{ CustomField string } }
+					Form            struct {
+						FormElements []struct{ CustomField string }
+					}
 				}
 			}
 		}
