@@ -165,6 +165,7 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	s.Dir = directory.New(db.Client, s.Policy, cfg.Logger)
 	s.Work = workflow.New(db.Client, db.Dialect, s.Policy, cfg.Logger)
 	s.Settings = settings.New(db.Client, s.Policy, cfg.Logger)
+	s.Settings.SetEffect(settings.ExpressProcesses, expressProcessesVariable(s.Work))
 	s.Dir.PasswordRules = s.Settings.CheckPassword
 	s.Dashboards = dashboards.New(db.Client, s.Policy)
 	s.Favorites = favorites.New(db.Client, s.Policy)
@@ -680,4 +681,26 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
 			"status", sw.status, "duration", d, "requestId", requestid.FromContext(r.Context()))
 	})
+}
+
+// expressProcessesVariable makes Portal.Processes.ExpressProcesses load the express
+// processes it is set to and read as the current ones (seed 001's model).
+func expressProcessesVariable(w *workflow.Engine) settings.Effect {
+	return settings.Effect{
+		Load: func(ctx context.Context, value string) error {
+			defs, err := settings.ParseExpressProcesses(value)
+			if err != nil {
+				return apperr.BadInput("variable %s: %v", settings.ExpressProcesses, err)
+			}
+			return w.LoadExpressProcesses(ctx, defs)
+		},
+		Export: func(ctx context.Context) (string, error) {
+			defs, err := w.ExportExpressProcesses(ctx)
+			if err != nil {
+				return "", err
+			}
+			b, err := json.Marshal(defs)
+			return string(b), err
+		},
+	}
 }

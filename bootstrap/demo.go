@@ -110,7 +110,7 @@ const demoNews = `[{"language":"en","title":"Welcome to Portico","content":"Star
 // demoWork creates the sample process with one running case and a few open tasks.
 func demoWork(ctx context.Context, c *ent.Client, roles map[string]*ent.Role, users map[string]*ent.User) error {
 	p, err := c.Process.Create().SetName("Leave request").SetDescription("Ask for days off; your team lead approves.").
-		SetCategory("HR").SetIcon("fa-plane").SetKind(process.KindEXPRESS_PROCESS).
+		SetKey("demo-leave-request").SetCategory("HR").SetIcon("fa-plane").SetKind(process.KindEXPRESS_PROCESS).
 		SetPermissions([]string{"Everybody"}).SetDefinition([]byte(leaveRequest)).Save(ctx)
 	if err != nil {
 		return fmt.Errorf("demo process: %w", err)

@@ -12,9 +12,8 @@
 package filter
 
 import (
-	"regexp"
-
 	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/customfield"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/ent/predicate"
@@ -23,29 +22,16 @@ import (
 	"github.com/portico-dev/portico/workflow"
 )
 
-// NamePattern is what a custom-field name must match, wherever one enters a filter: a
-// letter or underscore, then up to 63 letters, digits or underscores.
-const NamePattern = `^[A-Za-z_][A-Za-z0-9_]{0,63}$`
-
-var namePattern = regexp.MustCompile(NamePattern)
+// NamePattern is what a custom-field name must match, wherever one enters a filter;
+// the rule lives in package customfield (see there).
+const NamePattern = customfield.NamePattern
 
 // ValidateName refuses a custom-field name that does not match NamePattern, with a
-// BAD_USER_INPUT error naming the pattern.
-func ValidateName(name string) error {
-	if !namePattern.MatchString(name) {
-		return apperr.BadInput("custom field name %q is not valid: a name matches %s", truncate(name), NamePattern)
-	}
-	return nil
-}
+// BAD_USER_INPUT error naming the pattern (customfield.ValidateName).
+func ValidateName(name string) error { return customfield.ValidateName(name) }
 
 // truncate keeps an error message short when the name is huge.
-func truncate(s string) string {
-	const max = 80
-	if r := []rune(s); len(r) > max {
-		return string(r[:max]) + "…"
-	}
-	return s
-}
+func truncate(s string) string { return customfield.Truncate(s) }
 
 // CustomField is one condition of a list's customFields: the custom field Name equals
 // Equals (no condition when Equals is nil). It is the GraphQL CustomFieldFilter input.

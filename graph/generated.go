@@ -46,6 +46,7 @@ type ResolverRoot interface {
 	ChartData() ChartDataResolver
 	Dashboard() DashboardResolver
 	Document() DocumentResolver
+	FormElement() FormElementResolver
 	Mutation() MutationResolver
 	MySettings() MySettingsResolver
 	NewsItem() NewsItemResolver
@@ -276,6 +277,7 @@ type ComplexityRoot struct {
 	}
 
 	FormElement struct {
+		CustomField     func(childComplexity int) int
 		ElementID       func(childComplexity int) int
 		ElementPosition func(childComplexity int) int
 		ElementType     func(childComplexity int) int
@@ -385,7 +387,9 @@ type ComplexityRoot struct {
 		RevokeSessions           func(childComplexity int, input model.RevokeSessionsInput) int
 		RunCleanup               func(childComplexity int, input model.RunCleanupInput) int
 		SetAnnouncement          func(childComplexity int, input model.SetAnnouncementInput) int
+		SetCaseCustomFields      func(childComplexity int, input model.SetCustomFieldsInput) int
 		SetCaseHidden            func(childComplexity int, input model.SetHiddenInput) int
+		SetTaskCustomFields      func(childComplexity int, input model.SetCustomFieldsInput) int
 		SetTaskHidden            func(childComplexity int, input model.SetHiddenInput) int
 		SetUserRoles             func(childComplexity int, input model.SetUserRolesInput) int
 		SetVariable              func(childComplexity int, input model.SetVariableInput) int
@@ -896,6 +900,9 @@ type DashboardResolver interface {
 type DocumentResolver interface {
 	URL(ctx context.Context, obj *ent.Document) (string, error)
 }
+type FormElementResolver interface {
+	CustomField(ctx context.Context, obj *workflow.FormElement) (string, error)
+}
 type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error)
 	Logout(ctx context.Context) (*model.LogoutPayload, error)
@@ -956,6 +963,8 @@ type MutationResolver interface {
 	DeleteExpressProcess(ctx context.Context, input model.DeleteByIDInput) (*model.DeletePayload, error)
 	CreateExternalLink(ctx context.Context, input model.CreateExternalLinkInput) (*model.ProcessPayload, error)
 	DeleteExternalLink(ctx context.Context, input model.DeleteByIDInput) (*model.DeletePayload, error)
+	SetTaskCustomFields(ctx context.Context, input model.SetCustomFieldsInput) (*model.TaskPayload, error)
+	SetCaseCustomFields(ctx context.Context, input model.SetCustomFieldsInput) (*model.CasePayload, error)
 }
 type MySettingsResolver interface {
 	EffectiveLanguage(ctx context.Context, obj *settings.UserSettings) (string, error)
@@ -1801,6 +1810,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FavoriteProcessesPayload.Processes(childComplexity), true
 
+	case "FormElement.customField":
+		if e.ComplexityRoot.FormElement.CustomField == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormElement.CustomField(childComplexity), true
 	case "FormElement.elementID":
 		if e.ComplexityRoot.FormElement.ElementID == nil {
 			break
@@ -2466,6 +2481,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAnnouncement(childComplexity, args["input"].(model.SetAnnouncementInput)), true
+	case "Mutation.setCaseCustomFields":
+		if e.ComplexityRoot.Mutation.SetCaseCustomFields == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setCaseCustomFields_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetCaseCustomFields(childComplexity, args["input"].(model.SetCustomFieldsInput)), true
 	case "Mutation.setCaseHidden":
 		if e.ComplexityRoot.Mutation.SetCaseHidden == nil {
 			break
@@ -2477,6 +2503,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetCaseHidden(childComplexity, args["input"].(model.SetHiddenInput)), true
+	case "Mutation.setTaskCustomFields":
+		if e.ComplexityRoot.Mutation.SetTaskCustomFields == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setTaskCustomFields_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetTaskCustomFields(childComplexity, args["input"].(model.SetCustomFieldsInput)), true
 	case "Mutation.setTaskHidden":
 		if e.ComplexityRoot.Mutation.SetTaskHidden == nil {
 			break
@@ -4674,6 +4711,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RoleWhereInput", ec.unmarshalInputRoleWhereInput),
 			graphql.NewInputUnmarshaler("RunCleanupInput", ec.unmarshalInputRunCleanupInput),
 			graphql.NewInputUnmarshaler("SetAnnouncementInput", ec.unmarshalInputSetAnnouncementInput),
+			graphql.NewInputUnmarshaler("SetCustomFieldsInput", ec.unmarshalInputSetCustomFieldsInput),
 			graphql.NewInputUnmarshaler("SetHiddenInput", ec.unmarshalInputSetHiddenInput),
 			graphql.NewInputUnmarshaler("SetUserRolesInput", ec.unmarshalInputSetUserRolesInput),
 			graphql.NewInputUnmarshaler("SetVariableInput", ec.unmarshalInputSetVariableInput),
@@ -5305,6 +5343,8 @@ func (ec *executionContext) childFields_FormElement(ctx context.Context, field g
 		return ec.fieldContext_FormElement_indexInPanel(ctx, field)
 	case "intSetting":
 		return ec.fieldContext_FormElement_intSetting(ctx, field)
+	case "customField":
+		return ec.fieldContext_FormElement_customField(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FormElement", field.Name)
 }
@@ -7111,12 +7151,40 @@ func (ec *executionContext) field_Mutation_setAnnouncement_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setCaseCustomFields_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetCustomFieldsInput, error) {
+			return ec.unmarshalNSetCustomFieldsInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetCustomFieldsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setCaseHidden_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetHiddenInput, error) {
 			return ec.unmarshalNSetHiddenInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetHiddenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setTaskCustomFields_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetCustomFieldsInput, error) {
+			return ec.unmarshalNSetCustomFieldsInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetCustomFieldsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11464,6 +11532,29 @@ func (ec *executionContext) fieldContext_FormElement_intSetting(_ context.Contex
 	return graphql.NewScalarFieldContext("FormElement", field, false, false, "Int")
 }
 
+func (ec *executionContext) _FormElement_customField(ctx context.Context, field graphql.CollectedField, obj *workflow.FormElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormElement_customField(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FormElement().CustomField(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormElement_customField(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormElement", field, true, true, "String")
+}
+
 func (ec *executionContext) _GrantPayload_ok(ctx context.Context, field graphql.CollectedField, obj *model.GrantPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14588,6 +14679,94 @@ func (ec *executionContext) fieldContext_Mutation_deleteExternalLink(ctx context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteExternalLink_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setTaskCustomFields(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setTaskCustomFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetTaskCustomFields(ctx, fc.Args["input"].(model.SetCustomFieldsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TaskPayload) graphql.Marshaler {
+			return ec.marshalNTaskPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setTaskCustomFields(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setTaskCustomFields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setCaseCustomFields(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setCaseCustomFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetCaseCustomFields(ctx, fc.Args["input"].(model.SetCustomFieldsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CasePayload) graphql.Marshaler {
+			return ec.marshalNCasePayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCasePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setCaseCustomFields(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CasePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setCaseCustomFields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -29678,6 +29857,55 @@ func UnmarshalSetAnnouncementInput(ctx context.Context, raw any) (model.SetAnnou
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSetCustomFieldsInput(ctx context.Context, obj any) (model.SetCustomFieldsInput, error) {
+	var it model.SetCustomFieldsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "fields"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "fields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fields"))
+			data, err := ec.unmarshalNMap2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fields = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetCustomFieldsInput unmarshals raw into the SetCustomFieldsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetCustomFieldsInput(ctx context.Context, raw any) (model.SetCustomFieldsInput, error) {
+	var out model.SetCustomFieldsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetCustomFieldsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetHiddenInput(ctx context.Context, obj any) (model.SetHiddenInput, error) {
 	var it model.SetHiddenInput
 	if obj == nil {
@@ -35309,43 +35537,49 @@ func (ec *executionContext) _FormElement(ctx context.Context, sel ast.SelectionS
 		case "elementID":
 			out.Values[i] = ec._FormElement_elementID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "label":
 			out.Values[i] = ec._FormElement_label(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "elementType":
 			out.Values[i] = ec._FormElement_elementType(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "required":
 			out.Values[i] = ec._FormElement_required(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "optionStrs":
 			out.Values[i] = ec._FormElement_optionStrs(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "elementPosition":
 			out.Values[i] = ec._FormElement_elementPosition(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "indexInPanel":
 			out.Values[i] = ec._FormElement_indexInPanel(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "intSetting":
 			out.Values[i] = ec._FormElement_intSetting(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "customField":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FormElement_customField(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -36204,6 +36438,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "deleteExternalLink":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteExternalLink(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setTaskCustomFields":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setTaskCustomFields(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setCaseCustomFields":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setCaseCustomFields(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -40720,6 +40968,24 @@ func (ec *executionContext) marshalNLogoutPayload2ᚖgithubᚗcomᚋporticoᚑde
 	return ec._LogoutPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNMap2map(ctx context.Context, v any) (map[string]any, error) {
+	res, err := graphql.UnmarshalMap(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMap2map(ctx context.Context, sel ast.SelectionSet, v map[string]any) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Map!")
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalMap(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Map!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNMemberRoleInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐMemberRoleInput(ctx context.Context, v any) (model.MemberRoleInput, error) {
 	res, err := ec.unmarshalInputMemberRoleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -41291,6 +41557,11 @@ func (ec *executionContext) marshalNSetAnnouncementPayload2ᚖgithubᚗcomᚋpor
 		return graphql.Null
 	}
 	return ec._SetAnnouncementPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSetCustomFieldsInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetCustomFieldsInput(ctx context.Context, v any) (model.SetCustomFieldsInput, error) {
+	res, err := ec.unmarshalInputSetCustomFieldsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNSetHiddenInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSetHiddenInput(ctx context.Context, v any) (model.SetHiddenInput, error) {

@@ -9,7 +9,7 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
-	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/customfield"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/note"
 	"github.com/portico-dev/portico/ent/workflowevent"
@@ -66,6 +66,11 @@ func (r *caseResolver) History(ctx context.Context, obj *ent.BusinessCase, first
 	return r.Work.History(ctx, obj.ID, n)
 }
 
+// CustomField is the resolver for the customField field.
+func (r *formElementResolver) CustomField(ctx context.Context, obj *workflow.FormElement) (string, error) {
+	return customfield.NameOf(obj.ElementID), nil
+}
+
 // CreateExpressProcess is the resolver for the createExpressProcess field.
 func (r *mutationResolver) CreateExpressProcess(ctx context.Context, input model.ExpressProcessInput) (*model.ProcessPayload, error) {
 	p, err := r.Work.CreateExpressProcess(ctx, expressProcess(input))
@@ -77,11 +82,6 @@ func (r *mutationResolver) CreateExpressProcess(ctx context.Context, input model
 
 // StartProcess is the resolver for the startProcess field.
 func (r *mutationResolver) StartProcess(ctx context.Context, input model.StartProcessInput) (*model.StartProcessPayload, error) {
-	for k := range input.Data { // start data become custom fields: their names are filter's
-		if err := filter.ValidateName(k); err != nil {
-			return nil, apperr.BadInput("data.%s: %v", k, err)
-		}
-	}
 	cs, t, err := r.Work.StartProcess(ctx, input.ProcessID, workflow.Start{CaseName: deref(input.CaseName), Data: input.Data})
 	if err != nil {
 		return nil, err
@@ -205,6 +205,16 @@ func (r *mutationResolver) DeleteExternalLink(ctx context.Context, input model.D
 		return nil, err
 	}
 	return &model.DeletePayload{Ok: true}, nil
+}
+
+// SetTaskCustomFields is the resolver for the setTaskCustomFields field.
+func (r *mutationResolver) SetTaskCustomFields(ctx context.Context, input model.SetCustomFieldsInput) (*model.TaskPayload, error) {
+	return taskPayload(r.Work.SetTaskCustomFields(ctx, input.ID, input.Fields))
+}
+
+// SetCaseCustomFields is the resolver for the setCaseCustomFields field.
+func (r *mutationResolver) SetCaseCustomFields(ctx context.Context, input model.SetCustomFieldsInput) (*model.CasePayload, error) {
+	return casePayload(r.Work.SetCaseCustomFields(ctx, input.ID, input.Fields))
 }
 
 // Steps is the resolver for the steps field.
@@ -335,3 +345,8 @@ func (r *taskWhereInputResolver) Text(ctx context.Context, obj *ent.TaskWhereInp
 func (r *taskWhereInputResolver) CustomFields(ctx context.Context, obj *ent.TaskWhereInput, data []*filter.CustomField) error {
 	return filter.AddTaskCustomFields(obj, data)
 }
+
+// FormElement returns FormElementResolver implementation.
+func (r *Resolver) FormElement() FormElementResolver { return &formElementResolver{r} }
+
+type formElementResolver struct{ *Resolver }

@@ -28,6 +28,7 @@ const (
 	TaskChangeExpiryActivator TaskAction = "CHANGE_EXPIRY_ACTIVATOR"
 	TaskChangeDelay           TaskAction = "CHANGE_DELAY"
 	TaskAddNote               TaskAction = "ADD_NOTE"
+	TaskChangeCustomFields    TaskAction = "CHANGE_CUSTOM_FIELDS"
 )
 
 // EventStarted is the workflow event kind recorded when a user starts a task; visibility
@@ -109,13 +110,14 @@ var taskRules = map[TaskAction]taskRule{
 	TaskChangePriority:        {grants: []grantRule{{perm: TaskWriteOriginalPriority}}, states: editable},
 	TaskChangeExpiryActivator: {grants: []grantRule{{perm: TaskWriteExpiryActivator}}, states: editable},
 	TaskChangeDelay:           {grants: []grantRule{{perm: TaskWriteDelayTimestamp}}, states: editable},
+	TaskChangeCustomFields:    {grants: []grantRule{{perm: TaskWriteCustomFields}}, states: editable},
 }
 
 // TaskActions lists every task action in a stable order.
 func TaskActions() []TaskAction {
 	return []TaskAction{TaskStart, TaskReserve, TaskResetAction, TaskDelegate, TaskDestroyAction, TaskComplete,
 		TaskChangeName, TaskChangeDescription, TaskChangeDeadline, TaskChangePriority,
-		TaskChangeExpiryActivator, TaskChangeDelay, TaskAddNote}
+		TaskChangeExpiryActivator, TaskChangeDelay, TaskAddNote, TaskChangeCustomFields}
 }
 
 // TaskStatesFor returns the states that allow an action.
@@ -182,6 +184,8 @@ func actionWords(action string) string {
 		return "add a note to"
 	case "SHOW_TASKS":
 		return "show the tasks of"
+	case "CHANGE_CUSTOM_FIELDS":
+		return "change the custom fields of"
 	}
 	return strings.ToLower(action)
 }
@@ -210,11 +214,12 @@ type CaseAction string
 
 // Case actions, as the API names them.
 const (
-	CaseDestroyAction     CaseAction = "DESTROY"
-	CaseChangeName        CaseAction = "CHANGE_NAME"
-	CaseChangeDescription CaseAction = "CHANGE_DESCRIPTION"
-	CaseAddNote           CaseAction = "ADD_NOTE"
-	CaseShowTasks         CaseAction = "SHOW_TASKS"
+	CaseDestroyAction      CaseAction = "DESTROY"
+	CaseChangeName         CaseAction = "CHANGE_NAME"
+	CaseChangeDescription  CaseAction = "CHANGE_DESCRIPTION"
+	CaseAddNote            CaseAction = "ADD_NOTE"
+	CaseShowTasks          CaseAction = "SHOW_TASKS"
+	CaseChangeCustomFields CaseAction = "CHANGE_CUSTOM_FIELDS"
 )
 
 type caseRule struct {
@@ -228,16 +233,17 @@ var notDestroyed = []businesscase.State{businesscase.StateCREATED, businesscase.
 
 // caseRules is the action × permission × state table for cases.
 var caseRules = map[CaseAction]caseRule{
-	CaseDestroyAction:     {anyOf: []Permission{CaseDestroy}, states: []businesscase.State{businesscase.StateRUNNING}},
-	CaseChangeName:        {anyOf: []Permission{CaseWriteName}, states: notDestroyed},
-	CaseChangeDescription: {anyOf: []Permission{CaseWriteDescription}, states: notDestroyed},
-	CaseAddNote:           {anyOf: []Permission{TaskCaseAddNote}, states: CaseStates},
-	CaseShowTasks:         {anyOf: []Permission{TaskReadOwnCaseTasks, TaskReadAll}, states: notDestroyed},
+	CaseDestroyAction:      {anyOf: []Permission{CaseDestroy}, states: []businesscase.State{businesscase.StateRUNNING}},
+	CaseChangeName:         {anyOf: []Permission{CaseWriteName}, states: notDestroyed},
+	CaseChangeDescription:  {anyOf: []Permission{CaseWriteDescription}, states: notDestroyed},
+	CaseAddNote:            {anyOf: []Permission{TaskCaseAddNote}, states: CaseStates},
+	CaseShowTasks:          {anyOf: []Permission{TaskReadOwnCaseTasks, TaskReadAll}, states: notDestroyed},
+	CaseChangeCustomFields: {anyOf: []Permission{CaseWriteCustomFields}, states: notDestroyed},
 }
 
 // CaseActions lists every case action in a stable order.
 func CaseActions() []CaseAction {
-	return []CaseAction{CaseDestroyAction, CaseChangeName, CaseChangeDescription, CaseAddNote, CaseShowTasks}
+	return []CaseAction{CaseDestroyAction, CaseChangeName, CaseChangeDescription, CaseAddNote, CaseShowTasks, CaseChangeCustomFields}
 }
 
 // CaseStatesFor returns the states that allow a case action.

@@ -25,11 +25,14 @@ var taskDisplay = map[TaskAction][]Permission{
 	TaskReserve:       {TaskDisplayAdditionalOptions, TaskDisplayReserveAction},
 	TaskDelegate:      {TaskDisplayAdditionalOptions, TaskDisplayDelegateAction},
 	TaskDestroyAction: {TaskDisplayAdditionalOptions, TaskDisplayDestroyAction},
+	// Custom fields are edited where they are shown: behind the Custom Fields button.
+	TaskChangeCustomFields: {TaskDisplayCustomFieldsAction},
 }
 
 // caseDisplay likewise for cases: the link to a case's full task list.
 var caseDisplay = map[CaseAction][]Permission{
-	CaseShowTasks: {ShowAllTasksOfCase},
+	CaseShowTasks:          {ShowAllTasksOfCase},
+	CaseChangeCustomFields: {CaseDisplayCustomFieldsAction},
 }
 
 // TaskActionStates answers, for every task action, whether s may do it now and whether

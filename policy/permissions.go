@@ -16,7 +16,8 @@ const (
 	GroupAbsence Group = "ABSENCE_SUBSTITUTE"
 )
 
-// Permissions of seed 002, plus ExpressCreateWorkflow and StatisticAddDashboardChart of seed 001.
+// Permissions of seed 002, plus ExpressCreateWorkflow and StatisticAddDashboardChart of seed 001,
+// CreatePublicExternalLink and TaskWriteCustomFields / CaseWriteCustomFields.
 const (
 	TaskReadAll                    Permission = "TaskReadAll"
 	SystemTaskReadAll              Permission = "SystemTaskReadAll"
@@ -83,6 +84,11 @@ const (
 	// CreatePublicExternalLink: seed 001's "create public external link, all other users
 	// can see that link in full process list" (a private link needs no permission).
 	CreatePublicExternalLink Permission = "CreatePublicExternalLink"
+	// TaskWriteCustomFields / CaseWriteCustomFields: set and clear the custom fields of a
+	// task or case (setTaskCustomFields, setCaseCustomFields). The seeds name the display
+	// permissions only; these follow their Task/CaseWrite… names. Off by default.
+	TaskWriteCustomFields Permission = "TaskWriteCustomFields"
+	CaseWriteCustomFields Permission = "CaseWriteCustomFields"
 
 	UserReadOwnAbsences     Permission = "UserReadOwnAbsences"
 	UserCreateOwnAbsence    Permission = "UserCreateOwnAbsence"
@@ -130,6 +136,7 @@ var All = []Definition{
 	{TaskDisplayWorkflowEventAction, GroupTask, false},
 	{TaskDisplayCustomFieldsAction, GroupTask, false},
 	{TaskWriteHidden, GroupTask, false},
+	{TaskWriteCustomFields, GroupTask, false},
 
 	{CaseReadAll, GroupCase, false},
 	{CaseDestroy, GroupCase, false},
@@ -140,6 +147,7 @@ var All = []Definition{
 	{ShowCaseDetails, GroupCase, true},
 	{CaseDisplayCustomFieldsAction, GroupCase, false},
 	{CaseWriteHidden, GroupCase, false},
+	{CaseWriteCustomFields, GroupCase, false},
 
 	{AccessFullProcessList, GroupGeneral, true},
 	{AccessFullTaskList, GroupGeneral, true},

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/filter"
+	"github.com/portico-dev/portico/workflow"
 )
 
 // The JSON variables' data models, exactly as seed 001 gives them.
@@ -222,6 +223,44 @@ func checkFavoriteProcesses(text string) error {
 		}
 	}
 	return nil
+}
+
+// ParseExpressProcesses reads Portal.Processes.ExpressProcesses: the seed's model,
+// strictly (unknown fields refused, with line and column), each entry's shape checked
+// and ids not repeated. readyToExecute and ableToEdit default to true when absent, as
+// in createExpressProcess.
+func ParseExpressProcesses(text string) ([]workflow.ExpressProcess, error) {
+	var defs []workflow.ExpressProcess
+	if err := decodeStrict(text, &defs); err != nil {
+		return nil, err
+	}
+	var raw []map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(text), &raw); err != nil {
+		return nil, err
+	}
+	ids := map[string]bool{}
+	for i := range defs {
+		d := &defs[i]
+		if _, ok := raw[i]["readyToExecute"]; !ok {
+			d.ReadyToExecute = true
+		}
+		if _, ok := raw[i]["ableToEdit"]; !ok {
+			d.AbleToEdit = true
+		}
+		if d.ID != "" && ids[d.ID] {
+			return nil, fmt.Errorf("[%d]: id %q comes twice", i, d.ID)
+		}
+		ids[d.ID] = true
+		if err := d.Validate(); err != nil {
+			return nil, fmt.Errorf("[%d] (%q): %v", i, d.ProcessName, err)
+		}
+	}
+	return defs, nil
+}
+
+func checkExpressProcesses(text string) error {
+	_, err := ParseExpressProcesses(text)
+	return err
 }
 
 // compact re-encodes a JSON value without insignificant space, so stored values compare.

@@ -46,6 +46,7 @@ const (
 	StatisticChartsName = "Portal.StatisticCharts"
 	FavoriteProcesses   = "Portal.Dashboard.FavoriteProcesses"
 	PasswordRules       = "Portal.PasswordValidation"
+	ExpressProcesses    = "Portal.Processes.ExpressProcesses"
 )
 
 // AdminSettings is the permission that opens the portal's Admin Settings, where seed 002
@@ -87,6 +88,8 @@ var Definitions = []Definition{
 		Description: "The standard statistic charts of the statistics page."},
 	{Name: FavoriteProcesses, Kind: JSON, Default: `[]`, check: checkFavoriteProcesses,
 		Description: "Application favorite processes shown on the dashboard."},
+	{Name: ExpressProcesses, Kind: JSON, Default: `[]`, check: checkExpressProcesses,
+		Description: "The standard express processes: setting it creates or updates each (by id; others stay), reading it gives the current ones."},
 	{Name: PasswordRules, Kind: JSON, Default: defaultPasswordRules, check: checkPasswordRules, Permission: policy.PasswordValidation,
 		Description: "Password complexity rules for new passwords."},
 }
@@ -148,6 +151,43 @@ type Service struct {
 	dispatching bool
 	recheck     *time.Timer                // confirms the newest announcement after carried changes
 	watchers    map[chan struct{}]struct{} // see Watch
+	effects     map[string]Effect          // see SetEffect
+}
+
+// Effect is what a variable does beyond its stored value: Load applies a value being
+// set, in the setting's transaction (an error refuses the whole change), and Export
+// gives the value the variable reads as (Get, List), computed from the current state.
+type Effect struct {
+	Load   func(ctx context.Context, value string) error
+	Export func(ctx context.Context) (string, error)
+}
+
+// SetEffect gives a variable its effect; call it before serving.
+func (s *Service) SetEffect(name string, e Effect) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.effects == nil {
+		s.effects = map[string]Effect{}
+	}
+	s.effects[name] = e
+}
+
+func (s *Service) effect(name string) Effect {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.effects[name]
+}
+
+// exported replaces v's value by its export when the variable has one.
+func (s *Service) exported(ctx context.Context, v *Variable) error {
+	if ex := s.effect(v.Name).Export; ex != nil {
+		text, err := ex(ctx)
+		if err != nil {
+			return err
+		}
+		v.Value = text
+	}
+	return nil
 }
 
 // New returns the settings service.
@@ -278,6 +318,9 @@ func (s *Service) Get(ctx context.Context, name string) (*Variable, error) {
 	default:
 		v.Value, v.UpdatedAt = row.Value, &row.UpdatedAt
 	}
+	if err := s.exported(ctx, v); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 
@@ -295,6 +338,9 @@ func (s *Service) List(ctx context.Context) ([]*Variable, error) {
 		v := &Variable{Name: d.Name, Kind: d.Kind, Value: d.Default, Default: d.Default, Description: d.Description}
 		if i := slices.IndexFunc(rows, func(r *ent.Variable) bool { return r.Name == d.Name }); i >= 0 {
 			v.Value, v.UpdatedAt = rows[i].Value, &rows[i].UpdatedAt
+		}
+		if err := s.exported(ctx, v); err != nil {
+			return nil, err
 		}
 		out = append(out, v)
 	}
@@ -340,6 +386,11 @@ func (s *Service) Set(ctx context.Context, values map[string]string) error {
 				OnConflictColumns(variable.FieldName).UpdateValue().UpdateUpdatedAt().Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("write variable %s: %w", name, err)
+			}
+			if load := s.effect(name).Load; load != nil {
+				if err := load(ctx, values[name]); err != nil {
+					return err
+				}
 			}
 		}
 		database.AfterCommit(tx, func() {

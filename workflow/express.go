@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/customfield"
 	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/businesscase"
@@ -86,6 +87,9 @@ const (
 
 // validate checks a definition and says what is wrong where.
 func (p *ExpressProcess) validate() error {
+	if len(p.ID) > 100 {
+		return apperr.BadInput("id: %d characters; at most 100", len(p.ID))
+	}
 	if strings.TrimSpace(p.ProcessName) == "" {
 		return apperr.BadInput("processName is empty")
 	}
@@ -119,6 +123,9 @@ func (e *Engine) CreateExpressProcess(ctx context.Context, def ExpressProcess) (
 	if err != nil {
 		return nil, err
 	}
+	if def.ID == "" {
+		def.ID = newKey() // the seed's id: loading an export finds the process by it
+	}
 	var out *ent.Process
 	err = e.write(ctx, func(ctx context.Context, c *ent.Client) ([]int, []int, error) {
 		if err := checkDefinition(ctx, c, def); err != nil {
@@ -132,9 +139,7 @@ func (e *Engine) CreateExpressProcess(ctx context.Context, def ExpressProcess) (
 		q := c.Process.Create().SetName(def.ProcessName).SetDescription(def.ProcessDescription).SetIcon(def.Icon).
 			SetKind(process.KindEXPRESS_PROCESS).SetPermissions(def.ProcessPermissions).
 			SetReadyToExecute(def.ReadyToExecute).SetHideTasksAndCases(def.Hide).SetDefinition(raw).SetOwnerID(owner)
-		if def.ID != "" {
-			q.SetKey(def.ID)
-		}
+		q.SetKey(def.ID)
 		out, err = q.Save(ctx)
 		if ent.IsConstraintError(err) {
 			return nil, nil, apperr.Conflict("an express process with id %q already exists", def.ID)
@@ -341,29 +346,21 @@ type Start struct {
 	Data     map[string]any
 }
 
-func (st Start) validate() error {
+// validate checks the start and returns its data as custom fields are stored
+// (customfield's rule: texts, numbers and dates).
+func (st Start) validate() (map[string]any, error) {
 	if n := utf8.RuneCountInString(st.CaseName); n > 500 {
-		return apperr.BadInput("caseName: %d characters; at most 500", n)
+		return nil, apperr.BadInput("caseName: %d characters; at most 500", n)
 	}
-	if len(st.Data) > 50 {
-		return apperr.BadInput("data: %d fields; at most 50", len(st.Data))
+	if len(st.Data) == 0 {
+		return nil, nil
 	}
-	for k, v := range st.Data { // the names are custom-field names, checked by package filter first
-		switch x := v.(type) {
-		case nil, bool, json.Number, float64, int64:
-		case string:
-			if utf8.RuneCountInString(x) > 2000 {
-				return apperr.BadInput("data.%s: at most 2,000 characters", k)
-			}
-		default:
-			return apperr.BadInput("data.%s: give a text, a number or true/false (start data are the case's custom fields)", k)
-		}
-	}
-	return nil
+	return customfield.Check("data", st.Data, false)
 }
 
 func (e *Engine) StartProcess(ctx context.Context, processID int, start Start) (*ent.BusinessCase, *ent.Task, error) {
-	if err := start.validate(); err != nil {
+	data, err := start.validate()
+	if err != nil {
 		return nil, nil, err
 	}
 	a, err := e.actor(ctx)
@@ -394,8 +391,8 @@ func (e *Engine) StartProcess(ctx context.Context, processID int, start Start) (
 		q := c.BusinessCase.Create().SetName(name).SetDescription(p.Description).SetCategory(p.Category).
 			SetState(businesscase.StateRUNNING).SetProcessID(p.ID).SetCreatorID(a.userID).SetOwnerID(a.userID).
 			SetHidden(p.HideTasksAndCases).SetPortalCreated(true) // express processes are the portal's own
-		if len(start.Data) > 0 {
-			q.SetCustomFields(start.Data)
+		if len(data) > 0 {
+			q.SetCustomFields(data)
 		}
 		cs, err = q.Save(ctx)
 		if err != nil {
@@ -537,6 +534,9 @@ func (e *Engine) Complete(ctx context.Context, id int, data map[string]any) (*en
 			if err := recordDecision(ctx, c, a, t, data); err != nil {
 				return nil, nil, err
 			}
+		}
+		if err := e.applyFormFields(ctx, c, t, cs, formFields(step, data)); err != nil {
+			return nil, nil, err
 		}
 		ids := []int{t.ID}
 		if def != nil {

@@ -76,7 +76,7 @@ func TestExpressProcessModel(t *testing.T) {
 				}
 			}
 		}
-		r := start(map[string]any{"n": "Trip to Lisbon", "d": map[string]any{"region": "EU", "amount": 1200, "urgent": true}})
+		r := start(map[string]any{"n": "Trip to Lisbon", "d": map[string]any{"region": "EU", "amount": 1200, "due": "2026-12-06T10:00:00+01:00"}})
 		if r.Code() != "" {
 			t.Fatalf("start with a name and data: %+v", r.Errors)
 		}
@@ -94,7 +94,7 @@ func TestExpressProcessModel(t *testing.T) {
 			}
 		}
 		admin.MustDo(t, `{ cases(where: {name: "Trip to Lisbon"}) { edges { node { customFields } } } }`, nil, &cf)
-		if len(cf.Cases.Edges) != 1 || cf.Cases.Edges[0].Node.CustomFields["region"] != "EU" || cf.Cases.Edges[0].Node.CustomFields["urgent"] != true {
+		if len(cf.Cases.Edges) != 1 || cf.Cases.Edges[0].Node.CustomFields["region"] != "EU" || cf.Cases.Edges[0].Node.CustomFields["due"] != "2026-12-06T09:00:00Z" {
 			t.Errorf("the case's custom fields: %+v", cf.Cases.Edges)
 		}
 		many := map[string]any{}
@@ -105,6 +105,7 @@ func TestExpressProcessModel(t *testing.T) {
 			{"n": strings.Repeat("x", 501)},
 			{"d": map[string]any{"a'b": "x"}},
 			{"d": map[string]any{"nested": map[string]any{"x": 1}}},
+			{"d": map[string]any{"urgent": true}}, // custom fields are texts, numbers and dates
 			{"d": map[string]any{"long": strings.Repeat("y", 2001)}},
 			{"d": many},
 		} {

@@ -217,6 +217,7 @@ var mxTaskPerm = map[policy.TaskAction]policy.Permission{
 	policy.TaskChangeExpiryActivator: policy.TaskWriteExpiryActivator,
 	policy.TaskChangeDelay:           policy.TaskWriteDelayTimestamp,
 	policy.TaskAddNote:               policy.TaskCaseAddNote,
+	policy.TaskChangeCustomFields:    policy.TaskWriteCustomFields,
 }
 
 // mxTaskVariants returns how to give and take away the permission for action a (the
@@ -289,6 +290,7 @@ type mxTaskSnap struct {
 	Responsibles           string
 	UserNotes, SystemNotes int
 	Events                 int
+	CustomFields           string
 }
 
 func (e *mxEnv) snapTask(t *testing.T, id int) mxTaskSnap {
@@ -298,7 +300,8 @@ func (e *mxEnv) snapTask(t *testing.T, id int) mxTaskSnap {
 		t.Fatalf("read task %d: %v", id, err)
 	}
 	s := mxTaskSnap{State: tk.State, Name: tk.Name, Description: tk.Description, Priority: tk.Priority,
-		Expiry: mxTime(tk.ExpiryTimestamp), Delay: mxTime(tk.DelayTimestamp), Started: tk.StartedAt != nil, Ended: tk.EndedAt != nil}
+		Expiry: mxTime(tk.ExpiryTimestamp), Delay: mxTime(tk.DelayTimestamp), Started: tk.StartedAt != nil, Ended: tk.EndedAt != nil,
+		CustomFields: fmt.Sprint(tk.CustomFields)}
 	if tk.WorkerID != nil {
 		s.Worker = *tk.WorkerID
 	}
@@ -392,6 +395,9 @@ func mxTaskMutation(t *testing.T, a policy.TaskAction, id, viewer, target int) m
 	case policy.TaskAddNote:
 		return mxTaskCall{`mutation($id: ID!) { addTaskNote(input: {taskId: $id, content: "a matrix note"}) { note { id } } }`,
 			map[string]any{"id": id}, func(w *mxTaskSnap) { w.UserNotes++ }}
+	case policy.TaskChangeCustomFields:
+		return mxTaskCall{`mutation($id: ID!) { setTaskCustomFields(input: {id: $id, fields: {matrix: "set"}}) { task { id state } } }`,
+			map[string]any{"id": id}, func(w *mxTaskSnap) { w.CustomFields = "map[matrix:set]" }}
 	}
 	t.Fatalf("task action %s has no mutation in this test; add it to mxTaskMutation", a)
 	return mxTaskCall{}
@@ -508,11 +514,12 @@ func mxStates[S ~string](states []S) []string {
 // mxCasePerms are the permissions that allow each case action: "has" grants the first,
 // "lacks" denies them all.
 var mxCasePerms = map[policy.CaseAction][]policy.Permission{
-	policy.CaseDestroyAction:     {policy.CaseDestroy},
-	policy.CaseChangeName:        {policy.CaseWriteName},
-	policy.CaseChangeDescription: {policy.CaseWriteDescription},
-	policy.CaseAddNote:           {policy.TaskCaseAddNote},
-	policy.CaseShowTasks:         {policy.TaskReadOwnCaseTasks, policy.TaskReadAll},
+	policy.CaseDestroyAction:      {policy.CaseDestroy},
+	policy.CaseChangeName:         {policy.CaseWriteName},
+	policy.CaseChangeDescription:  {policy.CaseWriteDescription},
+	policy.CaseAddNote:            {policy.TaskCaseAddNote},
+	policy.CaseShowTasks:          {policy.TaskReadOwnCaseTasks, policy.TaskReadAll},
+	policy.CaseChangeCustomFields: {policy.CaseWriteCustomFields},
 }
 
 type mxCaseSnap struct {
@@ -521,6 +528,7 @@ type mxCaseSnap struct {
 	Ended             bool
 	Notes             int    // user notes on the case itself
 	Tasks             string // states of its tasks
+	CustomFields      string
 }
 
 func (e *mxEnv) snapCase(t *testing.T, id int) mxCaseSnap {
@@ -530,7 +538,7 @@ func (e *mxEnv) snapCase(t *testing.T, id int) mxCaseSnap {
 		t.Fatalf("read case %d: %v", id, err)
 	}
 	s := mxCaseSnap{State: cs.State, Name: cs.Name, Description: cs.Description, Ended: cs.EndedAt != nil,
-		Notes: e.db.Note.Query().Where(note.CaseID(id), note.TaskIDIsNil(), note.System(false)).CountX(e.ctx)}
+		Notes: e.db.Note.Query().Where(note.CaseID(id), note.TaskIDIsNil(), note.System(false)).CountX(e.ctx), CustomFields: fmt.Sprint(cs.CustomFields)}
 	tasks := e.db.Task.Query().Where(task.CaseID(id)).Order(task.ByID()).AllX(e.ctx)
 	for _, tk := range tasks {
 		s.Tasks += string(tk.State) + " "
@@ -558,6 +566,9 @@ func mxCaseMutation(t *testing.T, a policy.CaseAction, id int) (string, map[stri
 			func(w *mxCaseSnap) { w.Notes++ }
 	case policy.CaseShowTasks:
 		return "", nil, nil // only through Case.allowedActions
+	case policy.CaseChangeCustomFields:
+		return `mutation($id: ID!) { setCaseCustomFields(input: {id: $id, fields: {matrix: "set"}}) { case { id } } }`, vars,
+			func(w *mxCaseSnap) { w.CustomFields = "map[matrix:set]" }
 	}
 	t.Fatalf("case action %s has no mutation in this test; add it to mxCaseMutation", a)
 	return "", nil, nil

@@ -83,7 +83,7 @@ type CleanupSchedule struct {
 
 type CompleteTaskInput struct {
 	ID int `json:"id"`
-	// data: the form's values by elementID; APPROVAL steps need approved: true|false.
+	// data: the form's values by elementID; APPROVAL steps need approved: true|false. Each form element's value also becomes a custom field of the task and of its case (FormElement.customField names it).
 	Data map[string]any `json:"data,omitempty"`
 }
 
@@ -561,6 +561,19 @@ type SetAnnouncementPayload struct {
 	Announcement *settings.AnnouncementView `json:"announcement"`
 }
 
+// Custom fields to change on one task or case. A custom field is typed by its value:
+// a text (a JSON string, at most 2,000 characters), a number (between -10^15 and 10^15,
+// kept in plain decimal form such as 1200 or 0.25) or a date (an RFC 3339 time such as
+// 2026-12-06T09:30:00+01:00, kept in UTC: 2026-12-06T08:30:00Z). true/false, lists and
+// objects are refused (BAD_USER_INPUT naming the field). Names match
+// ^[A-Za-z_][A-Za-z0-9_]{0,63}$; a task or case holds at most 50 custom fields.
+type SetCustomFieldsInput struct {
+	// id of the task (setTaskCustomFields) or case (setCaseCustomFields)
+	ID int `json:"id"`
+	// fields: name → new value; null clears the field. Fields not named stay as they are.
+	Fields map[string]any `json:"fields"`
+}
+
 type SetHiddenInput struct {
 	ID     int  `json:"id"`
 	Hidden bool `json:"hidden"`
@@ -585,7 +598,7 @@ type StartProcessInput struct {
 	ProcessID int `json:"processId"`
 	// caseName: the new case's name (at most 500 characters); the process's name by default
 	CaseName *string `json:"caseName,omitempty"`
-	// data: start data, kept as the case's custom fields (names as custom-field names, texts of at most 2,000 characters, numbers, true/false; at most 50)
+	// data: start data, kept as the case's custom fields: names match ^[A-Za-z_][A-Za-z0-9_]{0,63}$, values are texts (at most 2,000 characters), numbers (between -10^15 and 10^15) or dates (RFC 3339, kept in UTC); at most 50 (see setCaseCustomFields)
 	Data map[string]any `json:"data,omitempty"`
 }
 
@@ -736,6 +749,8 @@ const (
 	CaseActionChangeDescription CaseAction = "CHANGE_DESCRIPTION"
 	CaseActionAddNote           CaseAction = "ADD_NOTE"
 	CaseActionShowTasks         CaseAction = "SHOW_TASKS"
+	// setCaseCustomFields: CaseWriteCustomFields; shown with CaseDisplayCustomFieldsAction
+	CaseActionChangeCustomFields CaseAction = "CHANGE_CUSTOM_FIELDS"
 )
 
 var AllCaseAction = []CaseAction{
@@ -744,11 +759,12 @@ var AllCaseAction = []CaseAction{
 	CaseActionChangeDescription,
 	CaseActionAddNote,
 	CaseActionShowTasks,
+	CaseActionChangeCustomFields,
 }
 
 func (e CaseAction) IsValid() bool {
 	switch e {
-	case CaseActionDestroy, CaseActionChangeName, CaseActionChangeDescription, CaseActionAddNote, CaseActionShowTasks:
+	case CaseActionDestroy, CaseActionChangeName, CaseActionChangeDescription, CaseActionAddNote, CaseActionShowTasks, CaseActionChangeCustomFields:
 		return true
 	}
 	return false
@@ -1206,6 +1222,8 @@ const (
 	TaskActionChangeExpiryActivator TaskAction = "CHANGE_EXPIRY_ACTIVATOR"
 	TaskActionChangeDelay           TaskAction = "CHANGE_DELAY"
 	TaskActionAddNote               TaskAction = "ADD_NOTE"
+	// setTaskCustomFields: TaskWriteCustomFields; shown with TaskDisplayCustomFieldsAction
+	TaskActionChangeCustomFields TaskAction = "CHANGE_CUSTOM_FIELDS"
 )
 
 var AllTaskAction = []TaskAction{
@@ -1222,11 +1240,12 @@ var AllTaskAction = []TaskAction{
 	TaskActionChangeExpiryActivator,
 	TaskActionChangeDelay,
 	TaskActionAddNote,
+	TaskActionChangeCustomFields,
 }
 
 func (e TaskAction) IsValid() bool {
 	switch e {
-	case TaskActionStart, TaskActionReserve, TaskActionReset, TaskActionDelegate, TaskActionDestroy, TaskActionComplete, TaskActionChangeName, TaskActionChangeDescription, TaskActionChangeDeadline, TaskActionChangePriority, TaskActionChangeExpiryActivator, TaskActionChangeDelay, TaskActionAddNote:
+	case TaskActionStart, TaskActionReserve, TaskActionReset, TaskActionDelegate, TaskActionDestroy, TaskActionComplete, TaskActionChangeName, TaskActionChangeDescription, TaskActionChangeDeadline, TaskActionChangePriority, TaskActionChangeExpiryActivator, TaskActionChangeDelay, TaskActionAddNote, TaskActionChangeCustomFields:
 		return true
 	}
 	return false
