@@ -214,4 +214,6 @@ func (s *Service) VerifyPassword(ctx context.Context, id int, name, password, ad
 }
 
 // Issue returns a token for user id at its token version, as a login does.
-func (s *Service) Issue(id, version int) (string, time.Time, error) { return s.tokens.Issue(id, version) }
+func (s *Service) Issue(id, version int) (string, time.Time, error) {
+	return s.tokens.Issue(id, version)
+}
