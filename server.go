@@ -16,6 +16,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -68,10 +69,15 @@ type Config struct {
 	TokenTTL       time.Duration // default 12h
 	MaxBodyBytes   int64         // default 1 MiB
 	Limits         graph.Limits  // GraphQL request limits; zero fields take graph.DefaultLimits
-	SMTPURL        string        // smtp://[user:password@]host:port?from=address for EMAIL steps; "" logs them
-	MaxUploadBytes int64         // largest document upload; default documents.DefaultMaxSize
-	ClamdAddr      string        // host:port of a ClamAV daemon scanning uploads; "" scans nothing
-	Logger         *slog.Logger  // default slog.Default()
+	SMTPURL        string        // smtp://[user:password@]host:port?from=address for EMAIL steps and reset mails; "" logs them
+	// PasswordResetTTL is how long a "forgot my password" token works (default 30m);
+	// PasswordResetURL the reset page the mail links to with ?token= (none: the mail
+	// carries the token alone).
+	PasswordResetTTL time.Duration
+	PasswordResetURL string
+	MaxUploadBytes   int64        // largest document upload; default documents.DefaultMaxSize
+	ClamdAddr        string       // host:port of a ClamAV daemon scanning uploads; "" scans nothing
+	Logger           *slog.Logger // default slog.Default()
 	// HTTP timeouts of HTTPServer: ReadTimeout bounds reading a whole request, body
 	// included (default 1m); WriteTimeout bounds a response from the end of its request's
 	// headers (default 2m; downloads and exports extend it per write while the client
@@ -179,6 +185,14 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 			return err != nil || v != "false" // scan unless switched off
 		}
 	}
+	if u, err := url.Parse(cfg.PasswordResetURL); cfg.PasswordResetURL != "" && (err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https") {
+		s.Bus.Close()
+		return nil, fmt.Errorf("password reset URL %q: want an http(s) address of the reset page", cfg.PasswordResetURL)
+	}
+	if cfg.PasswordResetTTL < time.Minute {
+		s.Bus.Close()
+		return nil, fmt.Errorf("password reset TTL %s: want at least a minute", cfg.PasswordResetTTL)
+	}
 	if cfg.SMTPURL != "" {
 		m, err := mail.New(cfg.SMTPURL)
 		if err != nil {
@@ -186,10 +200,14 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 			return nil, err
 		}
 		s.Work.Mailer = m
+		s.Dir.Resets.Mailer = m
 	}
+	s.Dir.Accounts = s.Auth
+	s.Dir.Resets.TTL, s.Dir.Resets.URL = cfg.PasswordResetTTL, cfg.PasswordResetURL
 	s.publishChanges()
 	life, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	s.Dir.StartResets(life)
 	feed := changefeed.New(db.ReadSQL(), db.Dialect).WithWriter(db)
 	index, err := listindex.Open(sys, db.ReadSQL(), db.Dialect, feed, s.log)
 	if err != nil {
@@ -363,6 +381,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.MaxSocketsPerUser == 0 {
 		cfg.MaxSocketsPerUser = 20
+	}
+	if cfg.PasswordResetTTL == 0 {
+		cfg.PasswordResetTTL = directory.DefaultResetTTL
 	}
 	return cfg
 }

@@ -187,3 +187,33 @@ func WithClientAddr(ctx context.Context, addr string) context.Context {
 
 // ClientAddrFrom returns the address stored by WithClientAddr.
 func ClientAddrFrom(ctx context.Context) string { a, _ := ctx.Value(addrKey{}).(string); return a }
+
+// VerifyPassword checks the password of user id (named name) given from a client
+// address, as a login would: under the login throttle of that name and address, and a
+// wrong password counts as a failed login there, so a check of the current password
+// (changePassword) is no way around the throttle. A wrong password is FORBIDDEN with
+// extensions.field "currentPassword".
+func (s *Service) VerifyPassword(ctx context.Context, id int, name, password, addr string) error {
+	if ok, wait := s.throttle.Allowed(name, addr); !ok {
+		return apperr.Forbidden("too many failed password checks; try again in %d s", int(wait.Seconds())+1).
+			WithExtension("retryAfterSeconds", int(wait.Seconds())+1)
+	}
+	u, err := s.client.User.Get(Elevate(ctx, ReadForLogin), id)
+	if err != nil && !ent.IsNotFound(err) {
+		return fmt.Errorf("verify password of user %d: %w", id, err)
+	}
+	hash := ""
+	if u != nil && !u.Disabled {
+		hash = u.PasswordHash
+	}
+	if !CheckPassword(hash, password) {
+		s.throttle.Failed(name, addr)
+		return apperr.Forbidden("the current password is wrong").WithExtension("field", "currentPassword")
+	}
+	return nil
+}
+
+// Issue returns a token for user id at its token version, as a login does.
+func (s *Service) Issue(id, version int) (string, time.Time, error) {
+	return s.tokens.Issue(id, version)
+}

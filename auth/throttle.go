@@ -99,3 +99,14 @@ func (t *Throttle) sweep(now time.Time) {
 		}
 	}
 }
+
+// NewRequestThrottle counts every request (Failed after each), not failures: burst
+// requests per key and address, refilled at one per every.
+func NewRequestThrottle(every time.Duration, burst int) *Throttle {
+	return &Throttle{
+		users: map[string]*entry{}, addrs: map[string]*entry{},
+		perUser: rate.Every(every), burstU: burst,
+		perAddr: rate.Every(every), burstA: burst,
+		now: time.Now,
+	}
+}

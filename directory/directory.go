@@ -7,9 +7,11 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/policy"
@@ -29,11 +31,16 @@ type Directory struct {
 	// SessionsEnded, when set, receives after commit the users whose tokens were ended
 	// (their token version raised), so that every server closes their websockets.
 	SessionsEnded func(ctx context.Context, users []int)
+	// Accounts checks current passwords and issues tokens (changePassword).
+	Accounts Accounts
+	// Resets configures "forgot my password"; StartResets starts its worker.
+	Resets Resets
 }
 
 // New returns the directory over client and the server's policy.
 func New(client *ent.Client, p *policy.Policy, log *slog.Logger) *Directory {
-	return &Directory{client: client, policy: p, log: log}
+	return &Directory{client: client, policy: p, log: log,
+		Resets: Resets{throttle: auth.NewRequestThrottle(time.Hour/resetRequestsPerAddr, resetRequestsPerAddr)}}
 }
 
 // write runs fn in the request's transaction after checking perm, and applies the policy

@@ -136,6 +136,9 @@ func (d *Directory) UpdateUser(ctx context.Context, id int, in UserInput) (*ent.
 			return nil, fmt.Errorf("update user %d: %w", id, err)
 		}
 		if in.Password != nil { // whoever knew the old password must log in again
+			if err := d.voidResets(ctx, c, u.ID); err != nil {
+				return nil, err
+			}
 			return nil, d.endSessions(ctx, c, u.ID)
 		}
 		return nil, nil
@@ -204,9 +207,7 @@ func (d *Directory) endSessions(ctx context.Context, c *ent.Client, id int) erro
 	if err := c.User.UpdateOneID(id).AddTokenVersion(1).Exec(ctx); err != nil {
 		return fmt.Errorf("end sessions of user %d: %w", id, err)
 	}
-	if tx := ent.TxFromContext(ctx); tx != nil && d.SessionsEnded != nil {
-		database.AfterCommit(tx, func() { d.SessionsEnded(ctx, []int{id}) })
-	}
+	d.sessionsEnded(ctx, id)
 	return nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/newsitem"
 	"github.com/portico-dev/portico/ent/note"
+	"github.com/portico-dev/portico/ent/passwordreset"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/processstarter"
 	"github.com/portico-dev/portico/ent/role"
@@ -61,6 +62,8 @@ type Client struct {
 	NewsItem *NewsItemClient
 	// Note is the client for interacting with the Note builders.
 	Note *NoteClient
+	// PasswordReset is the client for interacting with the PasswordReset builders.
+	PasswordReset *PasswordResetClient
 	// Process is the client for interacting with the Process builders.
 	Process *ProcessClient
 	// ProcessStarter is the client for interacting with the ProcessStarter builders.
@@ -101,6 +104,7 @@ func (c *Client) init() {
 	c.Grant = NewGrantClient(c.config)
 	c.NewsItem = NewNewsItemClient(c.config)
 	c.Note = NewNoteClient(c.config)
+	c.PasswordReset = NewPasswordResetClient(c.config)
 	c.Process = NewProcessClient(c.config)
 	c.ProcessStarter = NewProcessStarterClient(c.config)
 	c.Role = NewRoleClient(c.config)
@@ -212,6 +216,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Grant:             NewGrantClient(cfg),
 		NewsItem:          NewNewsItemClient(cfg),
 		Note:              NewNoteClient(cfg),
+		PasswordReset:     NewPasswordResetClient(cfg),
 		Process:           NewProcessClient(cfg),
 		ProcessStarter:    NewProcessStarterClient(cfg),
 		Role:              NewRoleClient(cfg),
@@ -250,6 +255,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Grant:             NewGrantClient(cfg),
 		NewsItem:          NewNewsItemClient(cfg),
 		Note:              NewNoteClient(cfg),
+		PasswordReset:     NewPasswordResetClient(cfg),
 		Process:           NewProcessClient(cfg),
 		ProcessStarter:    NewProcessStarterClient(cfg),
 		Role:              NewRoleClient(cfg),
@@ -290,9 +296,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.Absence, c.BusinessCase, c.Dashboard, c.DashboardPosition, c.Document,
-		c.FavoriteProcess, c.Grant, c.NewsItem, c.Note, c.Process, c.ProcessStarter,
-		c.Role, c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User,
-		c.Variable, c.WorkflowEvent,
+		c.FavoriteProcess, c.Grant, c.NewsItem, c.Note, c.PasswordReset, c.Process,
+		c.ProcessStarter, c.Role, c.ServerSecret, c.Substitute, c.Task,
+		c.TaskResponsible, c.User, c.Variable, c.WorkflowEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -303,9 +309,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.Absence, c.BusinessCase, c.Dashboard, c.DashboardPosition, c.Document,
-		c.FavoriteProcess, c.Grant, c.NewsItem, c.Note, c.Process, c.ProcessStarter,
-		c.Role, c.ServerSecret, c.Substitute, c.Task, c.TaskResponsible, c.User,
-		c.Variable, c.WorkflowEvent,
+		c.FavoriteProcess, c.Grant, c.NewsItem, c.Note, c.PasswordReset, c.Process,
+		c.ProcessStarter, c.Role, c.ServerSecret, c.Substitute, c.Task,
+		c.TaskResponsible, c.User, c.Variable, c.WorkflowEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -332,6 +338,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.NewsItem.mutate(ctx, m)
 	case *NoteMutation:
 		return c.Note.mutate(ctx, m)
+	case *PasswordResetMutation:
+		return c.PasswordReset.mutate(ctx, m)
 	case *ProcessMutation:
 		return c.Process.mutate(ctx, m)
 	case *ProcessStarterMutation:
@@ -1887,6 +1895,155 @@ func (c *NoteClient) mutate(ctx context.Context, m *NoteMutation) (Value, error)
 		return (&NoteDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Note mutation op: %q", m.Op())
+	}
+}
+
+// PasswordResetClient is a client for the PasswordReset schema.
+type PasswordResetClient struct {
+	config
+}
+
+// NewPasswordResetClient returns a client for the PasswordReset from the given config.
+func NewPasswordResetClient(c config) *PasswordResetClient {
+	return &PasswordResetClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `passwordreset.Hooks(f(g(h())))`.
+func (c *PasswordResetClient) Use(hooks ...Hook) {
+	c.hooks.PasswordReset = append(c.hooks.PasswordReset, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `passwordreset.Intercept(f(g(h())))`.
+func (c *PasswordResetClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PasswordReset = append(c.inters.PasswordReset, interceptors...)
+}
+
+// Create returns a builder for creating a PasswordReset entity.
+func (c *PasswordResetClient) Create() *PasswordResetCreate {
+	mutation := newPasswordResetMutation(c.config, OpCreate)
+	return &PasswordResetCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PasswordReset entities.
+func (c *PasswordResetClient) CreateBulk(builders ...*PasswordResetCreate) *PasswordResetCreateBulk {
+	return &PasswordResetCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PasswordResetClient) MapCreateBulk(slice any, setFunc func(*PasswordResetCreate, int)) *PasswordResetCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PasswordResetCreateBulk{err: fmt.Errorf("calling to PasswordResetClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PasswordResetCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PasswordResetCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PasswordReset.
+func (c *PasswordResetClient) Update() *PasswordResetUpdate {
+	mutation := newPasswordResetMutation(c.config, OpUpdate)
+	return &PasswordResetUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PasswordResetClient) UpdateOne(_m *PasswordReset) *PasswordResetUpdateOne {
+	mutation := newPasswordResetMutation(c.config, OpUpdateOne, withPasswordReset(_m))
+	return &PasswordResetUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PasswordResetClient) UpdateOneID(id int) *PasswordResetUpdateOne {
+	mutation := newPasswordResetMutation(c.config, OpUpdateOne, withPasswordResetID(id))
+	return &PasswordResetUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PasswordReset.
+func (c *PasswordResetClient) Delete() *PasswordResetDelete {
+	mutation := newPasswordResetMutation(c.config, OpDelete)
+	return &PasswordResetDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PasswordResetClient) DeleteOne(_m *PasswordReset) *PasswordResetDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PasswordResetClient) DeleteOneID(id int) *PasswordResetDeleteOne {
+	builder := c.Delete().Where(passwordreset.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PasswordResetDeleteOne{builder}
+}
+
+// Query returns a query builder for PasswordReset.
+func (c *PasswordResetClient) Query() *PasswordResetQuery {
+	return &PasswordResetQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePasswordReset},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PasswordReset entity by its id.
+func (c *PasswordResetClient) Get(ctx context.Context, id int) (*PasswordReset, error) {
+	return c.Query().Where(passwordreset.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PasswordResetClient) GetX(ctx context.Context, id int) *PasswordReset {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a PasswordReset.
+func (c *PasswordResetClient) QueryUser(_m *PasswordReset) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(passwordreset.Table, passwordreset.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, passwordreset.UserTable, passwordreset.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PasswordResetClient) Hooks() []Hook {
+	return c.hooks.PasswordReset
+}
+
+// Interceptors returns the client interceptors.
+func (c *PasswordResetClient) Interceptors() []Interceptor {
+	return c.inters.PasswordReset
+}
+
+func (c *PasswordResetClient) mutate(ctx context.Context, m *PasswordResetMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PasswordResetCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PasswordResetUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PasswordResetUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PasswordResetDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PasswordReset mutation op: %q", m.Op())
 	}
 }
 
@@ -3736,13 +3893,15 @@ func (c *WorkflowEventClient) mutate(ctx context.Context, m *WorkflowEventMutati
 type (
 	hooks struct {
 		Absence, BusinessCase, Dashboard, DashboardPosition, Document, FavoriteProcess,
-		Grant, NewsItem, Note, Process, ProcessStarter, Role, ServerSecret, Substitute,
-		Task, TaskResponsible, User, Variable, WorkflowEvent []ent.Hook
+		Grant, NewsItem, Note, PasswordReset, Process, ProcessStarter, Role,
+		ServerSecret, Substitute, Task, TaskResponsible, User, Variable,
+		WorkflowEvent []ent.Hook
 	}
 	inters struct {
 		Absence, BusinessCase, Dashboard, DashboardPosition, Document, FavoriteProcess,
-		Grant, NewsItem, Note, Process, ProcessStarter, Role, ServerSecret, Substitute,
-		Task, TaskResponsible, User, Variable, WorkflowEvent []ent.Interceptor
+		Grant, NewsItem, Note, PasswordReset, Process, ProcessStarter, Role,
+		ServerSecret, Substitute, Task, TaskResponsible, User, Variable,
+		WorkflowEvent []ent.Interceptor
 	}
 )
 

@@ -21,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/newsitem"
 	"github.com/portico-dev/portico/ent/note"
+	"github.com/portico-dev/portico/ent/passwordreset"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/processstarter"
 	"github.com/portico-dev/portico/ent/role"
@@ -100,6 +101,7 @@ func checkColumn(t, c string) error {
 			grant.Table:             grant.ValidColumn,
 			newsitem.Table:          newsitem.ValidColumn,
 			note.Table:              note.ValidColumn,
+			passwordreset.Table:     passwordreset.ValidColumn,
 			process.Table:           process.ValidColumn,
 			processstarter.Table:    processstarter.ValidColumn,
 			role.Table:              role.ValidColumn,

@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/ent/grant"
 	"github.com/portico-dev/portico/ent/newsitem"
 	"github.com/portico-dev/portico/ent/note"
+	"github.com/portico-dev/portico/ent/passwordreset"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/schema"
@@ -256,6 +257,36 @@ func init() {
 	noteDescSystem := noteFields[1].Descriptor()
 	// note.DefaultSystem holds the default value on creation for the system field.
 	note.DefaultSystem = noteDescSystem.Default.(bool)
+	passwordresetFields := schema.PasswordReset{}.Fields()
+	_ = passwordresetFields
+	// passwordresetDescTokenHash is the schema descriptor for token_hash field.
+	passwordresetDescTokenHash := passwordresetFields[0].Descriptor()
+	// passwordreset.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	passwordreset.TokenHashValidator = func() func(string) error {
+		validators := passwordresetDescTokenHash.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(token_hash string) error {
+			for _, fn := range fns {
+				if err := fn(token_hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// passwordresetDescSentTo is the schema descriptor for sent_to field.
+	passwordresetDescSentTo := passwordresetFields[2].Descriptor()
+	// passwordreset.DefaultSentTo holds the default value on creation for the sent_to field.
+	passwordreset.DefaultSentTo = passwordresetDescSentTo.Default.(string)
+	// passwordreset.SentToValidator is a validator for the "sent_to" field. It is called by the builders before save.
+	passwordreset.SentToValidator = passwordresetDescSentTo.Validators[0].(func(string) error)
+	// passwordresetDescCreatedAt is the schema descriptor for created_at field.
+	passwordresetDescCreatedAt := passwordresetFields[3].Descriptor()
+	// passwordreset.DefaultCreatedAt holds the default value on creation for the created_at field.
+	passwordreset.DefaultCreatedAt = passwordresetDescCreatedAt.Default.(func() time.Time)
 	processMixin := schema.Process{}.Mixin()
 	processMixinFields0 := processMixin[0].Fields()
 	_ = processMixinFields0

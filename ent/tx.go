@@ -32,6 +32,8 @@ type Tx struct {
 	NewsItem *NewsItemClient
 	// Note is the client for interacting with the Note builders.
 	Note *NoteClient
+	// PasswordReset is the client for interacting with the PasswordReset builders.
+	PasswordReset *PasswordResetClient
 	// Process is the client for interacting with the Process builders.
 	Process *ProcessClient
 	// ProcessStarter is the client for interacting with the ProcessStarter builders.
@@ -192,6 +194,7 @@ func (tx *Tx) init() {
 	tx.Grant = NewGrantClient(tx.config)
 	tx.NewsItem = NewNewsItemClient(tx.config)
 	tx.Note = NewNoteClient(tx.config)
+	tx.PasswordReset = NewPasswordResetClient(tx.config)
 	tx.Process = NewProcessClient(tx.config)
 	tx.ProcessStarter = NewProcessStarterClient(tx.config)
 	tx.Role = NewRoleClient(tx.config)

@@ -115,6 +115,9 @@ var readRules = map[string]readRule{
 	ent.TypeVariable: anyViewer,
 	// The token signing key: the server's own.
 	ent.TypeServerSecret: nil,
+	// Password reset tokens: read by no viewer; package directory reads them under the
+	// privileges RequestPasswordReset and ResetPassword (privileges.go).
+	ent.TypePasswordReset: nil,
 }
 
 // writeRules is the write policy of every entity.
@@ -146,6 +149,9 @@ var writeRules = map[string]writeRule{
 	},
 	ent.TypeGrant:        func(s *Subject, _ ent.Mutation) error { return needsAny(s, RoleManagement) },
 	ent.TypeServerSecret: nil,
+	// Password reset tokens: written under the privileges RequestPasswordReset and
+	// ResetPassword only, which name the fields they may set.
+	ent.TypePasswordReset: nil,
 }
 
 // anyViewer lets every logged-in user read every row.
@@ -208,7 +214,7 @@ func (p *Policy) read(ctx context.Context, q intercept.Query) error {
 
 // write applies the write rule of the mutation's entity.
 func (p *Policy) write(ctx context.Context, m ent.Mutation) error {
-	if isSystem(ctx) {
+	if isSystem(ctx) || privilegedWrite(ctx, m) {
 		return nil
 	}
 	s, err := p.SubjectFrom(ctx)

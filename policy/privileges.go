@@ -39,14 +39,24 @@ const (
 	// ReadBack: a workflow mutation returns the task and case it just changed, although
 	// the change (a delegation, say) may have taken them out of the viewer's sight.
 	ReadBack Privilege = "ReadBack"
+	// RequestPasswordReset: "forgot my password" finds the user by name or address and
+	// stores a reset token for it, before anybody is logged in.
+	RequestPasswordReset Privilege = "RequestPasswordReset"
+	// ResetPassword: a reset token sets its user's password and ends its sessions,
+	// before anybody is logged in; a password change marks the user's tokens used.
+	ResetPassword Privilege = "ResetPassword"
 )
 
 // privilegeGrant is what a privilege lifts: the read rules of the entities named, for
-// subjects holding one of needs (no needs: also without a viewer). Writes are never
-// lifted: every request-path write is the viewer's.
+// subjects holding one of needs (no needs: also without a viewer). Writes are lifted
+// only by the password reset privileges, for the operations and fields their writes
+// name: every other request-path write is the viewer's.
 type privilegeGrant struct {
 	reads []string
-	needs []Permission
+	// writes: the entity's mutations of these operations setting these fields (and
+	// edges) only pass without a viewer and without the entity's write rule.
+	writes map[string]writeGrant
+	needs  []Permission
 	// viewer: a logged-in viewer is needed even though needs is empty.
 	viewer bool
 }
@@ -62,6 +72,41 @@ var privileges = map[Privilege]privilegeGrant{
 	CopyTaskFlags:         {reads: []string{ent.TypeTask}, viewer: true},
 	ReadProcessDefinition: {reads: []string{ent.TypeProcess}, viewer: true},
 	ReadBack:              {reads: []string{ent.TypeTask, ent.TypeBusinessCase}, viewer: true},
+	RequestPasswordReset: {reads: []string{ent.TypeUser, ent.TypePasswordReset},
+		writes: map[string]writeGrant{ent.TypePasswordReset: {op: ent.OpCreate,
+			fields: []string{"token_hash", "user_id", "user", "sent_to", "created_at", "expires_at"}}}},
+	ResetPassword: {reads: []string{ent.TypeUser, ent.TypePasswordReset},
+		writes: map[string]writeGrant{
+			ent.TypePasswordReset: {op: ent.OpUpdate | ent.OpUpdateOne, fields: []string{"used_at"}},
+			ent.TypeUser:          {op: ent.OpUpdateOne, fields: []string{"password_hash", "token_version", "updated_at"}},
+		}},
+}
+
+// writeGrant is the write a privilege allows on one entity.
+type writeGrant struct {
+	op     ent.Op
+	fields []string
+}
+
+// privilegedWrite reports whether ctx carries a privilege allowing the mutation m: its
+// operation, and no field or edge beyond those named.
+func privilegedWrite(ctx context.Context, m ent.Mutation) bool {
+	pr, ok := auth.PrivilegeOf(ctx)
+	if !ok {
+		return false
+	}
+	w, ok := privileges[pr].writes[m.Type()]
+	if !ok || !m.Op().Is(w.op) {
+		return false
+	}
+	for _, names := range [][]string{m.Fields(), m.AddedFields(), m.ClearedFields(), m.AddedEdges(), m.RemovedEdges(), m.ClearedEdges()} {
+		for _, n := range names {
+			if !slices.Contains(w.fields, n) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Elevate returns ctx carrying the privilege p: the queries made with it read the

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico"
 	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/ent/user"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/servertest"
 )
@@ -57,5 +60,48 @@ func TestPrivilegesAreNarrow(t *testing.T) {
 			_, err = c.Process.Query().All(ctx)
 			unauth(string(p)+" without a viewer reads processes", err)
 		}
+	})
+}
+
+// TestPasswordPrivilegesWriteNarrowly: the two password reset privileges lift the write
+// rule for the operations and fields they name only; anything else stays refused, with
+// or without a viewer.
+func TestPasswordPrivilegesWriteNarrowly(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		srv := servertest.Start(t, dialect, portico.Config{Demo: true})
+		c := srv.DB.Client
+		sys := policy.SystemContext(context.Background())
+		alice := c.User.Query().Where(user.Name("alice")).OnlyX(sys)
+		demo := c.User.Query().Where(user.Name("demo")).OnlyX(sys)
+		refused := func(what string, err error, code apperr.Code) {
+			t.Helper()
+			var ae *apperr.Error
+			if !errors.As(err, &ae) || ae.Code != code {
+				t.Errorf("%s: %v, want %s", what, err, code)
+			}
+		}
+		reset := policy.Elevate(context.Background(), policy.ResetPassword)
+		request := policy.Elevate(context.Background(), policy.RequestPasswordReset)
+		if err := c.User.UpdateOne(alice).SetPasswordHash("x").AddTokenVersion(1).Exec(reset); err != nil {
+			t.Errorf("reset sets a password: %v", err)
+		}
+		refused("reset changes an email", c.User.UpdateOne(alice).SetEmail("evil@example.com").Exec(reset), apperr.CodeUnauthenticated)
+		refused("reset disables", c.User.UpdateOne(alice).SetDisabled(true).Exec(reset), apperr.CodeUnauthenticated)
+		refused("reset changes all users", c.User.Update().SetPasswordHash("x").Exec(reset), apperr.CodeUnauthenticated)
+		refused("reset creates a user", c.User.Create().SetName("evil").Exec(reset), apperr.CodeUnauthenticated)
+		refused("reset creates a token", c.PasswordReset.Create().SetTokenHash("h").SetUserID(alice.ID).SetExpiresAt(time.Now()).Exec(reset), apperr.CodeUnauthenticated)
+		refused("reset deletes tokens", func() error { _, err := c.PasswordReset.Delete().Exec(reset); return err }(), apperr.CodeUnauthenticated)
+		if err := c.PasswordReset.Create().SetTokenHash("h").SetUserID(alice.ID).SetExpiresAt(time.Now()).Exec(request); err != nil {
+			t.Errorf("request stores a token: %v", err)
+		}
+		refused("request sets a password", c.User.UpdateOne(alice).SetPasswordHash("x").Exec(request), apperr.CodeUnauthenticated)
+		refused("request marks tokens used", c.PasswordReset.Update().SetUsedAt(time.Now()).Exec(request), apperr.CodeUnauthenticated)
+		_, err := c.Task.Query().All(request)
+		refused("request reads tasks", err, apperr.CodeUnauthenticated)
+		// With a viewer: the privilege adds nothing beyond its fields.
+		viewer := policy.Elevate(auth.NewContext(context.Background(), &auth.Viewer{UserID: demo.ID, Name: demo.Name}), policy.ResetPassword)
+		refused("demo with the reset privilege changes alice's email", c.User.UpdateOne(alice).SetEmail("evil@example.com").Exec(viewer), apperr.CodeForbidden)
+		_, err = c.PasswordReset.Query().All(auth.NewContext(context.Background(), &auth.Viewer{UserID: demo.ID, Name: demo.Name}))
+		refused("demo reads reset tokens", err, apperr.CodeForbidden)
 	})
 }

@@ -30,7 +30,9 @@ func runServe(ctx context.Context, args []string) error {
 	adminPw := fs.String("admin-password", envOr("PORTICO_ADMIN_PASSWORD", ""), "password of the admin user created on an empty database")
 	origins := fs.String("allowed-origins", envOr("PORTICO_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed on the websocket (* for any); empty: same origin")
 	ttl := fs.Duration("token-ttl", durationEnv("PORTICO_TOKEN_TTL", 12*time.Hour), "how long a login token stays valid")
-	smtpURL := fs.String("smtp-url", envOr("PORTICO_SMTP_URL", ""), "smtp://[user:password@]host:port?from=address for express EMAIL steps; empty logs them")
+	smtpURL := fs.String("smtp-url", envOr("PORTICO_SMTP_URL", ""), "smtp://[user:password@]host:port?from=address for express EMAIL steps and password reset mails; empty logs them")
+	resetTTL := fs.Duration("password-reset-ttl", durationEnv("PORTICO_PASSWORD_RESET_TTL", 30*time.Minute), "how long a password reset token works")
+	resetURL := fs.String("password-reset-url", envOr("PORTICO_PASSWORD_RESET_URL", ""), "http(s) address of the reset page the reset mail links to with ?token=; empty: the mail carries the token alone")
 	clamd := fs.String("clamd-addr", envOr("PORTICO_CLAMD_ADDR", ""), "host:port of a ClamAV daemon that scans document uploads; empty scans nothing")
 	maxUpload := fs.Int64("max-upload-bytes", 10<<20, "largest document upload in bytes")
 	readTimeout := fs.Duration("read-timeout", durationEnv("PORTICO_READ_TIMEOUT", time.Minute), "longest time to read a whole request, body included (uploads on slow links may need more)")
@@ -54,18 +56,20 @@ func runServe(ctx context.Context, args []string) error {
 
 	start := time.Now()
 	srv, err := portico.New(ctx, portico.Config{
-		DatabaseURL:    *dbURL,
-		AdminPassword:  *adminPw,
-		Demo:           *demo,
-		AllowedOrigins: splitList(*origins),
-		TokenTTL:       *ttl,
-		SMTPURL:        *smtpURL,
-		ClamdAddr:      *clamd,
-		MaxUploadBytes: *maxUpload,
-		Logger:         log,
-		ReadTimeout:    *readTimeout,
-		WriteTimeout:   *writeTimeout,
-		IdleTimeout:    *idleTimeout,
+		DatabaseURL:      *dbURL,
+		AdminPassword:    *adminPw,
+		Demo:             *demo,
+		AllowedOrigins:   splitList(*origins),
+		TokenTTL:         *ttl,
+		SMTPURL:          *smtpURL,
+		PasswordResetTTL: *resetTTL,
+		PasswordResetURL: *resetURL,
+		ClamdAddr:        *clamd,
+		MaxUploadBytes:   *maxUpload,
+		Logger:           log,
+		ReadTimeout:      *readTimeout,
+		WriteTimeout:     *writeTimeout,
+		IdleTimeout:      *idleTimeout,
 
 		MaxSocketsPerUser: *maxSockets,
 	})

@@ -2,4 +2,4 @@
 
 package internal
 
-const IncrementStarts = "{\"absences\":42949672960,\"cases\":0,\"dashboard_positions\":64424509440,\"dashboards\":60129542144,\"documents\":77309411328,\"favorite_processes\":68719476736,\"grants\":4294967296,\"news_items\":73014444032,\"notes\":8589934592,\"process_starters\":51539607552,\"processes\":12884901888,\"roles\":17179869184,\"server_secrets\":21474836480,\"substitutes\":47244640256,\"task_responsibles\":30064771072,\"tasks\":25769803776,\"users\":34359738368,\"variables\":55834574848,\"workflow_events\":38654705664}"
+const IncrementStarts = "{\"absences\":42949672960,\"cases\":0,\"dashboard_positions\":64424509440,\"dashboards\":60129542144,\"documents\":77309411328,\"favorite_processes\":68719476736,\"grants\":4294967296,\"news_items\":73014444032,\"notes\":8589934592,\"password_resets\":81604378624,\"process_starters\":51539607552,\"processes\":12884901888,\"roles\":17179869184,\"server_secrets\":21474836480,\"substitutes\":47244640256,\"task_responsibles\":30064771072,\"tasks\":25769803776,\"users\":34359738368,\"variables\":55834574848,\"workflow_events\":38654705664}"

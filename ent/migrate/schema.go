@@ -380,6 +380,42 @@ var (
 			},
 		},
 	}
+	// PasswordResetsColumns holds the columns for the "password_resets" table.
+	PasswordResetsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "token_hash", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "sent_to", Type: field.TypeString, Size: 500, Default: ""},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "used_at", Type: field.TypeTime, Nullable: true},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// PasswordResetsTable holds the schema information for the "password_resets" table.
+	PasswordResetsTable = &schema.Table{
+		Name:       "password_resets",
+		Columns:    PasswordResetsColumns,
+		PrimaryKey: []*schema.Column{PasswordResetsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "password_resets_users_user",
+				Columns:    []*schema.Column{PasswordResetsColumns[6]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "passwordreset_user_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{PasswordResetsColumns[6], PasswordResetsColumns[3]},
+			},
+			{
+				Name:    "passwordreset_sent_to_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{PasswordResetsColumns[2], PasswordResetsColumns[3]},
+			},
+		},
+	}
 	// ProcessesColumns holds the columns for the "processes" table.
 	ProcessesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -873,6 +909,7 @@ var (
 		GrantsTable,
 		NewsItemsTable,
 		NotesTable,
+		PasswordResetsTable,
 		ProcessesTable,
 		ProcessStartersTable,
 		RolesTable,
@@ -933,6 +970,10 @@ func init() {
 	NotesTable.ForeignKeys[2].RefTable = TasksTable
 	NotesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(8589934592),
+	}
+	PasswordResetsTable.ForeignKeys[0].RefTable = UsersTable
+	PasswordResetsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(81604378624),
 	}
 	ProcessesTable.ForeignKeys[0].RefTable = UsersTable
 	ProcessesTable.Annotation = &entsql.Annotation{

@@ -33,6 +33,9 @@ type NewsItem func(*sql.Selector)
 // Note is the predicate function for note builders.
 type Note func(*sql.Selector)
 
+// PasswordReset is the predicate function for passwordreset builders.
+type PasswordReset func(*sql.Selector)
+
 // Process is the predicate function for process builders.
 type Process func(*sql.Selector)
 

@@ -59,6 +59,21 @@ type CasePayload struct {
 	Case *ent.BusinessCase `json:"case"`
 }
 
+type ChangePasswordInput struct {
+	// currentPassword is the viewer's password now.
+	CurrentPassword string `json:"currentPassword"`
+	// newPassword replaces it; at most 72 bytes (bcrypt's limit).
+	NewPassword string `json:"newPassword"`
+}
+
+type ChangePasswordPayload struct {
+	// token replaces the caller's token, which stopped working with every other one.
+	Token string `json:"token"`
+	// expiresAt is when the new token stops working.
+	ExpiresAt time.Time `json:"expiresAt"`
+	User      *ent.User `json:"user"`
+}
+
 // The filter of a seed statistic chart (Portal.StatisticCharts).
 type ChartFilterInput struct {
 	TimePeriodSelection         *string        `json:"timePeriodSelection,omitempty"`
@@ -511,6 +526,28 @@ type ReorderDashboardsPayload struct {
 
 type ReorderFavoriteProcessesInput struct {
 	ProcessIds []int `json:"processIds"`
+}
+
+type RequestPasswordResetInput struct {
+	// usernameOrEmail is a user name or the user's e-mail address (at most 500 characters).
+	UsernameOrEmail string `json:"usernameOrEmail"`
+}
+
+type RequestPasswordResetPayload struct {
+	// ok is always true: the answer never says whether a mail was sent.
+	Ok bool `json:"ok"`
+}
+
+type ResetPasswordInput struct {
+	// token is the token of the reset mail (the value of the link's token parameter).
+	Token string `json:"token"`
+	// newPassword is the new password; at most 72 bytes (bcrypt's limit).
+	NewPassword string `json:"newPassword"`
+}
+
+type ResetPasswordPayload struct {
+	// ok is true once the password is set.
+	Ok bool `json:"ok"`
 }
 
 type RevokeSessionsInput struct {
