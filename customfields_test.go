@@ -185,6 +185,16 @@ func TestCustomFields(t *testing.T) {
 		if eu, apac := chart("EU"), chart("APAC"); eu != 0 || apac != 1 {
 			t.Errorf("after: EU %v, APAC %v cases; want 0, 1", eu, apac)
 		}
+		// The case list filters on them too (the index, at once), and refuses a bad name.
+		caseCount := func(region string) int {
+			var out struct{ Cases struct{ TotalCount int } }
+			demo.MustDo(t, `query($r: String!) { cases(where: {customFields: [{name: "region", equals: $r}]}) { totalCount } }`, map[string]any{"r": region}, &out)
+			return out.Cases.TotalCount
+		}
+		if apac, eu := caseCount("APAC"), caseCount("EU"); apac != 1 || eu != 0 {
+			t.Errorf("cases with region APAC %d, EU %d; want 1, 0", apac, eu)
+		}
+		wantErr(t, demo.Do(t, `{ cases(where: {customFields: [{name: "') OR 1=1 --", equals: "x"}]}) { totalCount } }`, nil), "BAD_USER_INPUT", "customFields")
 		widgets := []map[string]any{
 			{"id": "t", "type": "task", "layout": map[string]any{"x": 0, "y": 0, "w": 6, "h": 4}, "columns": []map[string]any{{"field": "name", "visible": true}},
 				"filters": []map[string]any{{"field": "customFields.amount", "operator": "greater", "values": []string{"5"}}}},

@@ -320,6 +320,9 @@ func init() {
 				return AddCaseBusinessStates(w, states)
 			}),
 			"text": partOf(func(w *ent.CaseWhereInput, s *string) error { AddCaseText(w, s); return nil }),
+			"customFields": partOf(func(w *ent.CaseWhereInput, fs []*customFieldInput) error {
+				return AddCaseCustomFields(w, customFields(fs))
+			}),
 		},
 	}
 }

@@ -111,6 +111,22 @@ func AddCaseText(w *ent.CaseWhereInput, text *string) {
 	}
 }
 
+// AddCaseCustomFields keeps the cases whose custom fields match every condition.
+func AddCaseCustomFields(w *ent.CaseWhereInput, fs []*CustomField) error {
+	for i, f := range fs {
+		if f == nil {
+			continue
+		}
+		if err := ValidateName(f.Name); err != nil {
+			return apperr.BadInput("customFields[%d].name: %v", i, err)
+		}
+		if f.Equals != nil {
+			w.AddPredicates(predicate.BusinessCase(Where(Equals(businesscase.FieldCustomFields, f.Name, *f.Equals))))
+		}
+	}
+	return nil
+}
+
 // CaseCustomFieldsAnyOf is a statistic chart's customFieldFilters: for every field
 // name, the case's custom field equals one of the values (a name without values adds
 // nothing). It returns nil when nothing is filtered.

@@ -382,7 +382,13 @@ func caseCompiler(resolve Resolve) *compiler[listindex.CaseRow] {
 			}
 			return out
 		},
-		own: func(string, any, string) (*caseCond, bool, error) { return nil, false, nil },
+		own: func(key string, v any, _ string) (*caseCond, bool, error) {
+			if key == "customFields" {
+				c, err := customFieldsCond[listindex.CaseRow](asList(v))
+				return c, true, err
+			}
+			return nil, false, nil
+		},
 		residual: func(fields map[string]any, at string) (*caseCond, error) {
 			w, err := decodeCaseWhere(fields, at)
 			if err != nil {

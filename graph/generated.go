@@ -1078,6 +1078,7 @@ type UserResolver interface {
 type CaseWhereInputResolver interface {
 	BusinessState(ctx context.Context, obj *ent.CaseWhereInput, data []model.CaseBusinessState) error
 	Text(ctx context.Context, obj *ent.CaseWhereInput, data *string) error
+	CustomFields(ctx context.Context, obj *ent.CaseWhereInput, data []*filter.CustomField) error
 }
 type TaskWhereInputResolver interface {
 	BusinessState(ctx context.Context, obj *ent.TaskWhereInput, data []model.TaskBusinessState) error
@@ -25242,7 +25243,7 @@ func (ec *executionContext) unmarshalInputCaseWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "category", "categoryNEQ", "categoryIn", "categoryNotIn", "categoryGT", "categoryGTE", "categoryLT", "categoryLTE", "categoryContains", "categoryHasPrefix", "categoryHasSuffix", "categoryEqualFold", "categoryContainsFold", "state", "stateNEQ", "stateIn", "stateNotIn", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "processID", "processIDNEQ", "processIDIn", "processIDNotIn", "processIDIsNil", "processIDNotNil", "creatorID", "creatorIDNEQ", "creatorIDIn", "creatorIDNotIn", "creatorIDIsNil", "creatorIDNotNil", "ownerID", "ownerIDNEQ", "ownerIDIn", "ownerIDNotIn", "ownerIDIsNil", "ownerIDNotNil", "hasProcess", "hasProcessWith", "hasCreator", "hasCreatorWith", "hasOwner", "hasOwnerWith", "hasTasks", "hasTasksWith", "businessState", "text"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "category", "categoryNEQ", "categoryIn", "categoryNotIn", "categoryGT", "categoryGTE", "categoryLT", "categoryLTE", "categoryContains", "categoryHasPrefix", "categoryHasSuffix", "categoryEqualFold", "categoryContainsFold", "state", "stateNEQ", "stateIn", "stateNotIn", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "processID", "processIDNEQ", "processIDIn", "processIDNotIn", "processIDIsNil", "processIDNotNil", "creatorID", "creatorIDNEQ", "creatorIDIn", "creatorIDNotIn", "creatorIDIsNil", "creatorIDNotNil", "ownerID", "ownerIDNEQ", "ownerIDIn", "ownerIDNotIn", "ownerIDIsNil", "ownerIDNotNil", "hasProcess", "hasProcessWith", "hasCreator", "hasCreatorWith", "hasOwner", "hasOwnerWith", "hasTasks", "hasTasksWith", "businessState", "text", "customFields"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -26007,6 +26008,15 @@ func (ec *executionContext) unmarshalInputCaseWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			if err = ec.Resolvers.CaseWhereInput().Text(ctx, &it, data); err != nil {
+				return it, err
+			}
+		case "customFields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customFields"))
+			data, err := ec.unmarshalOCustomFieldFilter2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋfilterᚐCustomFieldᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.CaseWhereInput().CustomFields(ctx, &it, data); err != nil {
 				return it, err
 			}
 		}

@@ -314,6 +314,11 @@ func (r *caseWhereInputResolver) Text(ctx context.Context, obj *ent.CaseWhereInp
 	return nil
 }
 
+// CustomFields is the resolver for the customFields field.
+func (r *caseWhereInputResolver) CustomFields(ctx context.Context, obj *ent.CaseWhereInput, data []*filter.CustomField) error {
+	return filter.AddCaseCustomFields(obj, data)
+}
+
 // BusinessState is the resolver for the businessState field.
 func (r *taskWhereInputResolver) BusinessState(ctx context.Context, obj *ent.TaskWhereInput, data []model.TaskBusinessState) error {
 	bs := make([]policy.BusinessState, len(data))

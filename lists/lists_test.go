@@ -76,6 +76,9 @@ func newWorld(t *testing.T, dialect string, seed uint64) *world {
 		if pick(2) == 0 {
 			q.SetDescription("about the " + names[pick(len(names))])
 		}
+		if pick(2) == 0 {
+			q.SetCustomFields(map[string]any{"region": regions[pick(len(regions))], "n": fmt.Sprint(pick(4))})
+		}
 		cases = append(cases, q.SaveX(w.sys))
 	}
 	for i := range 240 {
@@ -319,6 +322,8 @@ var caseShapes = []struct{ where, orderBy string }{
 	{`{"hasTasksWith":[{"priority":"EXCEPTION"}]}`, `{"field":"CREATED_AT","direction":"ASC"}`},
 	{"", `[{"field":"CATEGORY","direction":"ASC"},{"field":"CREATED_AT","direction":"DESC"}]`},
 	{`{"not":{"hasTasksWith":[{"priority":"EXCEPTION"}]},"or":[{"hasOwnerWith":[{"name":"carol"}]},{"category":"IT"}]}`, ""},
+	{`{"customFields":[{"name":"region","equals":"EU"}]}`, `{"field":"NAME","direction":"ASC"}`},
+	{`{"or":[{"customFields":[{"name":"region","equals":"US"},{"name":"n","equals":"2"}]},{"category":"IT"}]}`, ""},
 }
 
 // TestListsMatchThePlainQuery holds the lists read from the index to the plain filtered
