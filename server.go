@@ -86,6 +86,12 @@ type Config struct {
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// MaxSocketsPerUser bounds one user's open websockets; the next is refused (default 20).
 	MaxSocketsPerUser int
+	// DB sets the connection pool: its size and PostgreSQL's statement timeout.
+	DB database.Options
+	// NoPlayground serves no playground at /; NoIntrospection refuses GraphQL
+	// introspection (__schema, __type): for production, where the schema is not to be
+	// browsed.
+	NoPlayground, NoIntrospection bool
 	// WrapDriver, when set, wraps the database driver (tests count queries with it).
 	WrapDriver func(dialect.Driver) dialect.Driver
 }
@@ -121,7 +127,7 @@ type Server struct {
 // builds the HTTP handler.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg = withDefaults(cfg)
-	db, err := database.Open(ctx, cfg.DatabaseURL, cfg.Logger)
+	db, err := database.Open(ctx, cfg.DatabaseURL, cfg.DB, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -449,7 +455,9 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: cfg.MaxUploadBytes + 1<<20, MaxMemory: 32 << 20})
 	queries := lru.New[*ast.QueryDocument](1000)
 	srv.SetQueryCache(queries)
-	srv.Use(extension.Introspection{})
+	if !cfg.NoIntrospection {
+		srv.Use(extension.Introspection{})
+	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	cfg.Limits.Use(srv, queries) // after APQ, which fills in the query text
 	srv.Use(graph.Transaction{Opener: s.DB.Client})
@@ -527,7 +535,7 @@ func (s *Server) routes(cfg Config) http.Handler {
 		Finder: search.New(s.DB.Client, s.DB.Dialect, s.Policy), Log: s.log}
 	gql := s.graphQL(cfg, res)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes, cfg.MaxUploadBytes))))
+	mux.Handle("/graphql", noStore(s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes, cfg.MaxUploadBytes)))))
 	mux.Handle("GET /documents/{id}", s.Auth.Middleware(streaming(http.HandlerFunc(s.downloadDocument), cfg.WriteTimeout)))
 	exp := &export.Exporter{Client: s.DB.Client, Policy: s.Policy, Lists: s.Lists, Log: s.log}
 	mux.Handle("GET /export/tasks.xlsx", s.Auth.Middleware(streaming(http.HandlerFunc(exp.Tasks), cfg.WriteTimeout)))
@@ -545,9 +553,19 @@ func (s *Server) routes(cfg Config) http.Handler {
 		}
 		w.Write([]byte("ok\n"))
 	})
-	pg := playground.Handler("Portico", "/graphql")
-	mux.Handle("/", pg)
+	if !cfg.NoPlayground {
+		mux.Handle("/", playground.Handler("Portico", "/graphql"))
+	}
 	return requestid.Middleware(s.accessLog(withClientAddr(mux)))
+}
+
+// noStore marks GraphQL answers uncacheable: they are the viewer's own (no shared cache
+// or browser history may keep them). Downloads set their own headers.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // limitBody caps request bodies so a huge POST cannot exhaust memory; multipart

@@ -144,7 +144,7 @@ func Run(ctx context.Context, dbURL string, opts Options, log *slog.Logger) erro
 		opts.Logger = log
 	}
 	opts = opts.withDefaults()
-	db, err := database.Open(ctx, dbURL, log)
+	db, err := database.Open(ctx, dbURL, database.Options{}, log)
 	if err != nil {
 		return err
 	}

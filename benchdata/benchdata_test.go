@@ -24,7 +24,7 @@ func prepared(t *testing.T, dialect string) (string, *database.DB) {
 	t.Helper()
 	ctx := context.Background()
 	url := servertest.DatabaseURL(t, dialect)
-	db, err := database.Open(ctx, url, quiet)
+	db, err := database.Open(ctx, url, database.Options{}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestGenerate(t *testing.T) {
 					q = strings.Replace(q, "custom_fields LIKE", "custom_fields::text LIKE", 1)
 					q = strings.ReplaceAll(q, `"region":"EU"`, `"region": "EU"`)
 				}
-				sdb, err := database.Open(ctx, url, quiet)
+				sdb, err := database.Open(ctx, url, database.Options{}, quiet)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -238,7 +238,7 @@ func TestRun(t *testing.T) {
 		t.Fatalf("second run on the same database: %v, want a refusal", err)
 	}
 	// Generate refuses a database without bootstrap.
-	db, err := database.Open(ctx, servertest.DatabaseURL(t, "sqlite"), quiet)
+	db, err := database.Open(ctx, servertest.DatabaseURL(t, "sqlite"), database.Options{}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

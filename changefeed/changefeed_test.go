@@ -21,7 +21,7 @@ import (
 // would: on SQLite from the readers, pruning through the writer's queue.
 func open(t *testing.T, d string) (*database.DB, *changefeed.Feed) {
 	t.Helper()
-	db, err := database.Open(context.Background(), servertest.DatabaseURL(t, d), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, err := database.Open(context.Background(), servertest.DatabaseURL(t, d), database.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

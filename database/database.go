@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,12 +67,32 @@ func (d *DB) PlainDriver() dialect.Driver {
 	return entsql.OpenDB(d.Dialect, d.SQL)
 }
 
+// Options are the operator's settings of the connection pool.
+type Options struct {
+	// MaxConns bounds the PostgreSQL pool, or SQLite's read pool (its writer is always
+	// one connection); 0 keeps the default.
+	MaxConns int
+	// StatementTimeout cancels a PostgreSQL statement that runs longer (its session
+	// setting statement_timeout); 0 keeps the server's. SQLite has no such setting.
+	StatementTimeout time.Duration
+}
+
 // Open connects to rawURL ("" for DefaultURL; postgres:// or postgresql:// for PostgreSQL,
-// anything else is a SQLite file path or file: URL) and applies pending migrations.
-func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
+// a SQLite file otherwise: see CheckURL) and applies pending migrations.
+func Open(ctx context.Context, rawURL string, opts Options, log *slog.Logger) (*DB, error) {
+	if opts.StatementTimeout > 0 {
+		var err error
+		if rawURL, err = withStatementTimeout(rawURL, opts.StatementTimeout); err != nil {
+			return nil, err
+		}
+	}
 	d, db, err := Connect(rawURL)
 	if err != nil {
 		return nil, err
+	}
+	if opts.MaxConns > 0 && d == dialect.Postgres {
+		db.SetMaxOpenConns(opts.MaxConns)
+		db.SetMaxIdleConns(opts.MaxConns)
 	}
 	applied, err := migrations.Apply(ctx, db, d, "")
 	if err != nil {
@@ -88,6 +110,10 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 			db.Close()
 			return nil, err
 		}
+		if opts.MaxConns > 0 {
+			readers.SetMaxOpenConns(opts.MaxConns)
+			readers.SetMaxIdleConns(opts.MaxConns)
+		}
 		drv = newSQLiteDriver(db, readers)
 	}
 	if d == dialect.Postgres {
@@ -101,11 +127,58 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 	return &DB{Client: ent.NewClient(ent.Driver(drv)), Driver: drv, SQL: db, Dialect: d, URL: rawURL, TimeZone: zone, readers: readers}, nil
 }
 
+// CheckURL refuses a database URL that is neither PostgreSQL's (postgres://,
+// postgresql://) nor plainly a SQLite file: file: or sqlite: URLs, paths with a
+// directory, or names ending .db, .sqlite or .sqlite3. A bare host name such as
+// pg-host.internal would otherwise silently become a new SQLite file.
+func CheckURL(rawURL string) error {
+	switch {
+	case rawURL == "",
+		isPostgres(rawURL),
+		strings.HasPrefix(rawURL, "file:"), strings.HasPrefix(rawURL, "sqlite:"):
+		return nil
+	case strings.Contains(rawURL, "://"):
+		scheme, _, _ := strings.Cut(rawURL, "://")
+		return fmt.Errorf("database URL scheme %q: use postgres://… for PostgreSQL or a SQLite file (file:portico.db)", scheme)
+	}
+	path, _, _ := strings.Cut(rawURL, "?")
+	ext := strings.ToLower(filepath.Ext(path))
+	if strings.ContainsRune(path, '/') || ext == ".db" || ext == ".sqlite" || ext == ".sqlite3" {
+		return nil
+	}
+	return fmt.Errorf("database URL %q is neither a postgres:// URL nor a SQLite file: write postgres://user@%s/dbname for PostgreSQL, or file:%s.db (a name ending .db, .sqlite or .sqlite3, or a path with a /) for SQLite", rawURL, path, path)
+}
+
+func isPostgres(rawURL string) bool {
+	return strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://")
+}
+
+// withStatementTimeout sets PostgreSQL's statement_timeout (in ms) on the URL's sessions
+// (lib/pq passes unknown parameters on as session settings) unless the URL sets it.
+func withStatementTimeout(rawURL string, d time.Duration) (string, error) {
+	if !isPostgres(rawURL) {
+		return "", fmt.Errorf("a statement timeout needs PostgreSQL; SQLite statements are bounded by the request's own deadline")
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", fmt.Errorf("database URL: %w", err)
+	}
+	q := u.Query()
+	if !q.Has("statement_timeout") {
+		q.Set("statement_timeout", strconv.FormatInt(d.Milliseconds(), 10))
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
 // Connect opens the connection pool for rawURL without migrating, and pings it. On
 // SQLite that is the writer: one connection, whose transactions begin IMMEDIATE.
 func Connect(rawURL string) (string, *sql.DB, error) {
 	if rawURL == "" {
 		rawURL = DefaultURL
+	}
+	if err := CheckURL(rawURL); err != nil {
+		return "", nil, err
 	}
 	d, driver, dsn := dialect.SQLite, "sqlite", sqliteDSN(rawURL, false)
 	if strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://") {
@@ -156,6 +229,23 @@ func openReaders(rawURL string) (*sql.DB, error) {
 		return nil, fmt.Errorf("connect to sqlite readers: %w", err)
 	}
 	return db, nil
+}
+
+// SQLitePath returns the file of a SQLite database URL: "" for PostgreSQL and for an
+// in-memory database.
+func SQLitePath(rawURL string) string {
+	if rawURL == "" {
+		rawURL = DefaultURL
+	}
+	if isPostgres(rawURL) {
+		return ""
+	}
+	raw := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite://"), "sqlite:")
+	path, query, _ := strings.Cut(strings.TrimPrefix(raw, "file:"), "?")
+	if q, _ := url.ParseQuery(query); path == "" || path == ":memory:" || q.Get("mode") == "memory" {
+		return ""
+	}
+	return path
 }
 
 // sqliteDSN turns a path or file: URL into a modernc DSN with a busy timeout, keeping any

@@ -17,7 +17,7 @@ import (
 func openSQLite(t *testing.T) (*DB, *sqliteDriver, string) {
 	t.Helper()
 	url := "file:" + filepath.Join(t.TempDir(), "t.db")
-	db, err := Open(context.Background(), url, slog.New(slog.DiscardHandler))
+	db, err := Open(context.Background(), url, Options{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func validByHand(s string) bool {
 // (strings, numbers, booleans, JSON null; no objects, whose JSON text json_extract would
 // compare), once per fuzzing process.
 func openFuzzDB(f *testing.F) (*ent.Client, []*ent.Task) {
-	db, err := database.Open(context.Background(), "file:"+filepath.Join(f.TempDir(), "fuzz.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, err := database.Open(context.Background(), "file:"+filepath.Join(f.TempDir(), "fuzz.db"), database.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -112,6 +112,9 @@ func Apply(ctx context.Context, db *sql.DB, d, upTo string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseNewer(done, mfiles); err != nil {
+		return nil, err
+	}
 	var applied []string
 	for _, f := range mfiles {
 		if upTo != "" && f.Version() > upTo {
@@ -134,6 +137,85 @@ func Apply(ctx context.Context, db *sql.DB, d, upTo string) ([]string, error) {
 		return nil, fmt.Errorf("commit migrations: %w", err)
 	}
 	return applied, nil
+}
+
+// refuseNewer fails when the database holds migrations the binary does not know: a
+// newer Portico migrated it, and this one would run on a schema it was not built for.
+func refuseNewer(done map[string]bool, files []migrate.File) error {
+	if unknown := unknownVersions(done, files); len(unknown) > 0 {
+		newest := "none"
+		if len(files) > 0 {
+			newest = files[len(files)-1].Version()
+		}
+		return fmt.Errorf("the database was migrated by a newer Portico: it has migrations %s that this binary does not know (its newest is %s); run that newer Portico, or restore a backup taken before it migrated",
+			strings.Join(unknown, ", "), newest)
+	}
+	return nil
+}
+
+func unknownVersions(done map[string]bool, files []migrate.File) []string {
+	known := map[string]bool{}
+	for _, f := range files {
+		known[f.Version()] = true
+	}
+	var unknown []string
+	for v := range done {
+		if !known[v] {
+			unknown = append(unknown, v)
+		}
+	}
+	sort.Strings(unknown)
+	return unknown
+}
+
+// State is what a database holds of the embedded migrations: those applied and those
+// pending (oldest first), and any it holds that this binary does not know (a newer
+// Portico's).
+type State struct {
+	Applied, Pending, Unknown []string
+}
+
+// Status reads the migration state of a database without changing anything (it does
+// not even create the migrations table).
+func Status(ctx context.Context, db *sql.DB, d string) (State, error) {
+	dir, err := Dir(d)
+	if err != nil {
+		return State{}, err
+	}
+	files, err := dir.Files()
+	if err != nil {
+		return State{}, fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Version() < files[j].Version() })
+	exists := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '` + table + `'`
+	if d == dialect.Postgres {
+		exists = `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = '` + table + `'`
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, exists).Scan(&n); err != nil {
+		return State{}, fmt.Errorf("look for %s: %w", table, err)
+	}
+	done := map[string]bool{}
+	if n > 0 {
+		tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return State{}, fmt.Errorf("read %s: %w", table, err)
+		}
+		defer tx.Rollback()
+		if done, err = appliedVersions(ctx, tx); err != nil {
+			return State{}, err
+		}
+	}
+	var st State
+	for _, f := range files {
+		if done[f.Version()] {
+			st.Applied = append(st.Applied, f.Version())
+		} else {
+			st.Pending = append(st.Pending, f.Version())
+		}
+	}
+	st.Unknown = unknownVersions(done, files)
+	return st, nil
 }
 
 // checkForeignKeys fails when the migrated SQLite database has dangling references.

@@ -49,7 +49,7 @@ func TestEveryEntityHasRules(t *testing.T) {
 // then can neither read nor write it, the server itself still can.
 func TestUnlistedEntityDenied(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, "file:"+filepath.Join(t.TempDir(), "p.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, err := database.Open(ctx, "file:"+filepath.Join(t.TempDir(), "p.db"), database.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 func TestWatchAnnouncement(t *testing.T) {
 	ctx := policy.SystemContext(context.Background())
 	log := slog.New(slog.DiscardHandler)
-	db, err := database.Open(ctx, "file:"+filepath.Join(t.TempDir(), "settings.db"), log)
+	db, err := database.Open(ctx, "file:"+filepath.Join(t.TempDir(), "settings.db"), database.Options{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

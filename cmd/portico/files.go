@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,27 +15,27 @@ import (
 
 // fileFlags are the flags shared by import and export.
 type fileFlags struct {
-	fs                   *flag.FlagSet
+	fs                   *flagSet
 	dbURL, format        *string
 	roles, users, adminP *string
 	variables            *string
 }
 
 func newFileFlags(name string) *fileFlags {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs := newFlagSet(name, fmt.Sprintf("usage: portico %s --format xml|yaml [--roles FILE] [--users FILE] [--variables FILE] [flags]\n", name))
 	return &fileFlags{
 		fs:        fs,
-		dbURL:     fs.String("database-url", envOr("PORTICO_DATABASE_URL", database.DefaultURL), "database"),
+		dbURL:     fs.String("database-url", fs.env("PORTICO_DATABASE_URL", database.DefaultURL), "database"),
 		format:    fs.String("format", "yaml", "xml (roles.xml/users.xml) or yaml (roles.yaml/users.yaml)"),
 		roles:     fs.String("roles", "", "roles file"),
 		users:     fs.String("users", "", "users file"),
 		variables: fs.String("variables", "", "variables.yaml of portal settings (import only)"),
-		adminP:    fs.String("admin-password", envOr("PORTICO_ADMIN_PASSWORD", ""), "admin password, needed when the database is empty"),
+		adminP:    fs.String("admin-password", fs.env("PORTICO_ADMIN_PASSWORD", ""), "admin password, needed when the database is empty"),
 	}
 }
 
 func (f *fileFlags) open(ctx context.Context, args []string) (*portico.Server, directory.Format, error) {
-	if err := f.fs.Parse(args); err != nil {
+	if err := parse(f.fs, args); err != nil {
 		return nil, "", err
 	}
 	format := directory.Format(strings.ToUpper(*f.format))

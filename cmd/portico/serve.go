@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,29 +18,45 @@ import (
 	"github.com/portico-dev/portico/database"
 )
 
+const serveUsage = `usage: portico serve [flags]
+
+Runs the GraphQL server: the API on /graphql (HTTP and websocket), the playground on /,
+/healthz and /readyz. With no flags: a SQLite file portico.db in the working directory.
+`
+
 // runServe runs the server until ctx ends (SIGINT/SIGTERM), then drains requests,
 // closes websockets and the database.
 func runServe(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	addr := fs.String("addr", envOr("PORTICO_ADDR", ":8080"), "listen address")
-	dbURL := fs.String("database-url", envOr("PORTICO_DATABASE_URL", database.DefaultURL), "SQLite file (file:portico.db) or postgres://… URL")
-	demo := fs.Bool("demo", envOr("PORTICO_DEMO", "") == "true", "load demo data into an empty database")
-	adminPw := fs.String("admin-password", envOr("PORTICO_ADMIN_PASSWORD", ""), "password of the admin user created on an empty database")
-	origins := fs.String("allowed-origins", envOr("PORTICO_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed on the websocket (* for any); empty: same origin")
-	ttl := fs.Duration("token-ttl", durationEnv("PORTICO_TOKEN_TTL", 12*time.Hour), "how long a login token stays valid")
-	smtpURL := fs.String("smtp-url", envOr("PORTICO_SMTP_URL", ""), "smtp://[user:password@]host:port?from=address for express EMAIL steps and password reset mails; empty logs them")
-	resetTTL := fs.Duration("password-reset-ttl", durationEnv("PORTICO_PASSWORD_RESET_TTL", 30*time.Minute), "how long a password reset token works")
-	resetURL := fs.String("password-reset-url", envOr("PORTICO_PASSWORD_RESET_URL", ""), "http(s) address of the reset page the reset mail links to with ?token=; empty: the mail carries the token alone")
-	clamd := fs.String("clamd-addr", envOr("PORTICO_CLAMD_ADDR", ""), "host:port of a ClamAV daemon that scans document uploads; empty scans nothing")
+	fs := newFlagSet("serve", serveUsage)
+	addr := fs.String("addr", fs.env("PORTICO_ADDR", ":8080"), "listen address")
+	dbURL := fs.String("database-url", fs.env("PORTICO_DATABASE_URL", database.DefaultURL), "SQLite file (file:portico.db) or postgres://… URL")
+	demo := fs.Bool("demo", fs.envBool("PORTICO_DEMO", false), "load demo data into an empty database")
+	adminPw := fs.String("admin-password", fs.env("PORTICO_ADMIN_PASSWORD", ""), "password of the admin user created on an empty database")
+	origins := fs.String("allowed-origins", fs.env("PORTICO_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed on the websocket (* for any); empty: same origin")
+	ttl := fs.Duration("token-ttl", fs.envDuration("PORTICO_TOKEN_TTL", 12*time.Hour), "how long a login token stays valid")
+	smtpURL := fs.String("smtp-url", fs.env("PORTICO_SMTP_URL", ""), "smtp://[user:password@]host:port?from=address for express EMAIL steps and password reset mails; empty logs them")
+	resetTTL := fs.Duration("password-reset-ttl", fs.envDuration("PORTICO_PASSWORD_RESET_TTL", 30*time.Minute), "how long a password reset token works")
+	resetURL := fs.String("password-reset-url", fs.env("PORTICO_PASSWORD_RESET_URL", ""), "http(s) address of the reset page the reset mail links to with ?token=; empty: the mail carries the token alone")
+	clamd := fs.String("clamd-addr", fs.env("PORTICO_CLAMD_ADDR", ""), "host:port of a ClamAV daemon that scans document uploads; empty scans nothing")
 	maxUpload := fs.Int64("max-upload-bytes", 10<<20, "largest document upload in bytes")
-	readTimeout := fs.Duration("read-timeout", durationEnv("PORTICO_READ_TIMEOUT", time.Minute), "longest time to read a whole request, body included (uploads on slow links may need more)")
-	writeTimeout := fs.Duration("write-timeout", durationEnv("PORTICO_WRITE_TIMEOUT", 2*time.Minute), "longest time to answer a request; downloads and exports extend it while the client reads; websockets are not subject to it")
-	idleTimeout := fs.Duration("idle-timeout", durationEnv("PORTICO_IDLE_TIMEOUT", 2*time.Minute), "how long a keep-alive connection may wait for its next request")
-	maxSockets := fs.Int("max-sockets-per-user", intEnv("PORTICO_MAX_SOCKETS_PER_USER", 20), "open websockets one user may hold; the next is closed with 1008")
-	logLevel := fs.String("log-level", envOr("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error")
-	debugAddr := fs.String("debug-addr", envOr("PORTICO_DEBUG_ADDR", ""), "loopback address (127.0.0.1:6060) serving net/http/pprof under /debug/pprof/; empty: off")
-	if err := fs.Parse(args); err != nil {
+	readTimeout := fs.Duration("read-timeout", fs.envDuration("PORTICO_READ_TIMEOUT", time.Minute), "longest time to read a whole request, body included (uploads on slow links may need more)")
+	writeTimeout := fs.Duration("write-timeout", fs.envDuration("PORTICO_WRITE_TIMEOUT", 2*time.Minute), "longest time to answer a request; downloads and exports extend it while the client reads; websockets are not subject to it")
+	idleTimeout := fs.Duration("idle-timeout", fs.envDuration("PORTICO_IDLE_TIMEOUT", 2*time.Minute), "how long a keep-alive connection may wait for its next request")
+	maxSockets := fs.Int("max-sockets-per-user", fs.envInt("PORTICO_MAX_SOCKETS_PER_USER", 20), "open websockets one user may hold; the next is closed with 1008")
+	logLevel := fs.String("log-level", fs.env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error")
+	debugAddr := fs.String("debug-addr", fs.env("PORTICO_DEBUG_ADDR", ""), "loopback address (127.0.0.1:6060) serving net/http/pprof under /debug/pprof/; empty: off")
+	noPlayground := fs.Bool("no-playground", fs.envBool("PORTICO_NO_PLAYGROUND", false), "serve no playground at / (production)")
+	noIntrospection := fs.Bool("no-introspection", fs.envBool("PORTICO_NO_INTROSPECTION", false), "refuse GraphQL introspection queries (production)")
+	maxConns := fs.Int("db-max-conns", fs.envInt("PORTICO_DB_MAX_CONNS", 0), "connections of the PostgreSQL pool (SQLite: of its read pool); 0: 4 per core, at least 8")
+	stmtTimeout := fs.Duration("statement-timeout", fs.envDuration("PORTICO_STATEMENT_TIMEOUT", 0), "PostgreSQL cancels a statement running longer; 0: the database's own setting")
+	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if err := database.CheckURL(*dbURL); err != nil {
+		return err
+	}
+	if *maxConns < 0 || *stmtTimeout < 0 {
+		return fmt.Errorf("--db-max-conns and --statement-timeout may not be negative")
 	}
 	// Refuse a bad debug address before anything starts: profiles expose internals.
 	if err := checkDebugAddr(*debugAddr); err != nil {
@@ -72,6 +86,9 @@ func runServe(ctx context.Context, args []string) error {
 		IdleTimeout:      *idleTimeout,
 
 		MaxSocketsPerUser: *maxSockets,
+		DB:                database.Options{MaxConns: *maxConns, StatementTimeout: *stmtTimeout},
+		NoPlayground:      *noPlayground,
+		NoIntrospection:   *noIntrospection,
 	})
 	if err != nil {
 		return err
@@ -177,22 +194,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func intEnv(name string, def int) int {
-	if v, ok := os.LookupEnv(name); ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
-		}
-	}
-	return def
-}
-
-func durationEnv(name string, def time.Duration) time.Duration {
-	if v, ok := os.LookupEnv(name); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
-		}
-	}
-	return def
 }

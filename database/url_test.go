@@ -1,0 +1,24 @@
+package database
+
+import "testing"
+
+// TestCheckURL: PostgreSQL URLs and plain SQLite files pass; a bare host name, another
+// scheme or a name without a SQLite ending is refused (it would become a new file).
+func TestCheckURL(t *testing.T) {
+	for _, ok := range []string{"", "file:portico.db", "portico.db", "data/portico", "/var/lib/portico.sqlite3",
+		"sqlite:x.db", "file:diff?mode=memory&cache=shared", "postgres://u@h/db", "postgresql://h/db?sslmode=disable"} {
+		if err := CheckURL(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"pg-host.internal", "mysql://h/db", "portico", "') OR 1=1 --", "http://h/x.db"} {
+		if err := CheckURL(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	for url, want := range map[string]string{"": "portico.db", "file:/tmp/a.db?x=1": "/tmp/a.db", "postgres://h/d": "", "file:m?mode=memory": ""} {
+		if got := SQLitePath(url); got != want {
+			t.Errorf("SQLitePath(%q) = %q, want %q", url, got, want)
+		}
+	}
+}
