@@ -137,7 +137,9 @@ func TestListConnections(t *testing.T) {
 		// Favorites: each user's own; alice's and admin's apart.
 		addFav := func(c *servertest.Client, n int) []string {
 			var procs struct {
-				Processes struct{ Edges []struct{ Node struct{ ID string } } }
+				Processes struct {
+					Edges []struct{ Node struct{ ID string } }
+				}
 			}
 			c.MustDo(t, `{ processes(first: 100) { edges { node { id } } } }`, nil, &procs)
 			if len(procs.Processes.Edges) < n {
@@ -211,7 +213,9 @@ func TestHistoryConnection(t *testing.T) {
 		srv := servertest.Start(t, dialect, portico.Config{Demo: true})
 		admin := srv.Login(t, "admin", "admin")
 		var procs struct {
-			Processes struct{ Edges []struct{ Node struct{ ID string } } }
+			Processes struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
 		}
 		admin.MustDo(t, `{ processes(first: 1) { edges { node { id } } } }`, nil, &procs)
 		var started struct {

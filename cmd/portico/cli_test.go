@@ -135,4 +135,3 @@ func status(t *testing.T, url string) struct{ Applied, Pending []string } {
 	}
 	return struct{ Applied, Pending []string }{st.Applied, st.Pending}
 }
-

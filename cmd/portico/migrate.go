@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	iofs "io/fs"
 	"io"
+	iofs "io/fs"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -186,4 +186,3 @@ func rehash(root string) error {
 	}
 	return nil
 }
-
