@@ -56,6 +56,7 @@ import (
 	"github.com/portico-dev/portico/requestid"
 	"github.com/portico-dev/portico/search"
 	"github.com/portico-dev/portico/settings"
+	"github.com/portico-dev/portico/sso"
 	"github.com/portico-dev/portico/statistics"
 	"github.com/portico-dev/portico/workflow"
 )
@@ -92,6 +93,8 @@ type Config struct {
 	// introspection (__schema, __type): for production, where the schema is not to be
 	// browsed.
 	NoPlayground, NoIntrospection bool
+	// OIDC configures single sign-on with an OpenID Connect provider; off without an issuer.
+	OIDC sso.Config
 	// WrapDriver, when set, wraps the database driver (tests count queries with it).
 	WrapDriver func(dialect.Driver) dialect.Driver
 }
@@ -115,6 +118,7 @@ type Server struct {
 	Charts     *statistics.Service
 	Feeds      *statistics.Feeds
 	Cleanup    *cleanup.Job
+	SSO        *sso.Service // nil without single sign-on
 	Handler    http.Handler
 	log        *slog.Logger
 	cfg        Config // with defaults
@@ -209,6 +213,21 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 		s.Dir.Resets.Mailer = m
 	}
 	s.Dir.Accounts = s.Auth
+	if cfg.OIDC.Enabled() {
+		oc, err := cfg.OIDC.Check()
+		if err != nil {
+			s.Bus.Close()
+			return nil, err
+		}
+		if s.SSO, err = sso.New(oc, key, s.Dir, s.Auth, cfg.Logger); err != nil {
+			s.Bus.Close()
+			return nil, err
+		}
+		s.SSO.LoginPageDisplay = func(ctx context.Context) bool {
+			v, err := s.Settings.Value(ctx, settings.LoginPageDisplay)
+			return err != nil || v != "false"
+		}
+	}
 	s.Dir.Resets.TTL, s.Dir.Resets.URL = cfg.PasswordResetTTL, cfg.PasswordResetURL
 	s.publishChanges()
 	life, cancel := context.WithCancel(context.Background())
@@ -532,7 +551,7 @@ func socketOwner(ctx context.Context) string {
 func (s *Server) routes(cfg Config) http.Handler {
 	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Lists: s.Lists, Hub: s.Hub,
 		Settings: s.Settings, Boards: s.Dashboards, Favorites: s.Favorites, Cleanup: s.Cleanup, Files: s.Documents, Bulletin: s.News, Charts: s.Charts, Feeds: s.Feeds,
-		Finder: search.New(s.DB.Client, s.DB.Dialect, s.Policy), Log: s.log}
+		Finder: search.New(s.DB.Client, s.DB.Dialect, s.Policy), SSO: s.SSO, Log: s.log}
 	gql := s.graphQL(cfg, res)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", noStore(s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes, cfg.MaxUploadBytes)))))
@@ -540,6 +559,10 @@ func (s *Server) routes(cfg Config) http.Handler {
 	exp := &export.Exporter{Client: s.DB.Client, Policy: s.Policy, Lists: s.Lists, Log: s.log}
 	mux.Handle("GET /export/tasks.xlsx", s.Auth.Middleware(streaming(http.HandlerFunc(exp.Tasks), cfg.WriteTimeout)))
 	mux.Handle("GET /export/cases.xlsx", s.Auth.Middleware(streaming(http.HandlerFunc(exp.Cases), cfg.WriteTimeout)))
+	if s.SSO != nil {
+		mux.HandleFunc("GET "+sso.LoginPath, s.SSO.Login)
+		mux.HandleFunc("GET "+sso.CallbackPath, s.SSO.Callback)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

@@ -8,7 +8,10 @@ package graph
 import (
 	"context"
 
+	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/graph/model"
+	"github.com/portico-dev/portico/settings"
 )
 
 // ChangePassword is the resolver for the changePassword field.
@@ -34,4 +37,30 @@ func (r *mutationResolver) ResetPassword(ctx context.Context, input model.ResetP
 		return nil, err
 	}
 	return &model.ResetPasswordPayload{Ok: true}, nil
+}
+
+// ExchangeOidcToken is the resolver for the exchangeOidcToken field.
+func (r *mutationResolver) ExchangeOidcToken(ctx context.Context, input model.ExchangeOidcTokenInput) (*model.LoginPayload, error) {
+	if r.SSO == nil {
+		return nil, apperr.BadInput("single sign-on is not configured on this server; log in with a user name and password")
+	}
+	token, exp, u, err := r.SSO.Exchange(ctx, input.IDToken, auth.ClientAddrFrom(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &model.LoginPayload{Token: token, ExpiresAt: exp, User: u}, nil
+}
+
+// LoginPage is the resolver for the loginPage field.
+func (r *queryResolver) LoginPage(ctx context.Context) (*model.LoginPage, error) {
+	display, err := r.Settings.Value(ctx, settings.LoginPageDisplay)
+	if err != nil {
+		return nil, err
+	}
+	page := &model.LoginPage{DisplayLoginPage: display == "true", OidcEnabled: r.SSO != nil}
+	if r.SSO != nil {
+		u := r.SSO.LoginURL()
+		page.OidcLoginURL = &u
+	}
+	return page, nil
 }

@@ -330,6 +330,12 @@ type ComplexityRoot struct {
 		Value    func(childComplexity int) int
 	}
 
+	LoginPage struct {
+		DisplayLoginPage func(childComplexity int) int
+		OidcEnabled      func(childComplexity int) int
+		OidcLoginURL     func(childComplexity int) int
+	}
+
 	LoginPayload struct {
 		ExpiresAt func(childComplexity int) int
 		Token     func(childComplexity int) int
@@ -377,6 +383,7 @@ type ComplexityRoot struct {
 		DestroyTask              func(childComplexity int, input model.TaskIDInput) int
 		DisableUser              func(childComplexity int, input model.UserIDInput) int
 		EnableUser               func(childComplexity int, input model.UserIDInput) int
+		ExchangeOidcToken        func(childComplexity int, input model.ExchangeOidcTokenInput) int
 		GrantPermission          func(childComplexity int, input model.GrantInput) int
 		ImportDashboard          func(childComplexity int, input model.ImportDashboardInput) int
 		ImportRoles              func(childComplexity int, input model.ImportRolesInput) int
@@ -583,6 +590,7 @@ type ComplexityRoot struct {
 		ExportUsers                 func(childComplexity int, format model.RoleFileFormat) int
 		FavoriteProcesses           func(childComplexity int) int
 		FavoriteProcessesConnection func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
+		LoginPage                   func(childComplexity int) int
 		MySettings                  func(childComplexity int) int
 		News                        func(childComplexity int, first *int) int
 		NewsConnection              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
@@ -930,6 +938,7 @@ type MutationResolver interface {
 	ChangePassword(ctx context.Context, input model.ChangePasswordInput) (*model.ChangePasswordPayload, error)
 	RequestPasswordReset(ctx context.Context, input model.RequestPasswordResetInput) (*model.RequestPasswordResetPayload, error)
 	ResetPassword(ctx context.Context, input model.ResetPasswordInput) (*model.ResetPasswordPayload, error)
+	ExchangeOidcToken(ctx context.Context, input model.ExchangeOidcTokenInput) (*model.LoginPayload, error)
 	CreateDashboard(ctx context.Context, input model.CreateDashboardInput) (*model.DashboardPayload, error)
 	UpdateDashboard(ctx context.Context, input model.UpdateDashboardInput) (*model.DashboardPayload, error)
 	DeleteDashboard(ctx context.Context, input model.DeleteDashboardInput) (*model.DeleteDashboardPayload, error)
@@ -1008,6 +1017,7 @@ type QueryResolver interface {
 	Users(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 	Viewer(ctx context.Context) (*ent.User, error)
 	Role(ctx context.Context, name string) (*ent.Role, error)
+	LoginPage(ctx context.Context) (*model.LoginPage, error)
 	Dashboards(ctx context.Context) ([]*dashboards.Dashboard, error)
 	Dashboard(ctx context.Context, id int) (*dashboards.Dashboard, error)
 	ExportDashboard(ctx context.Context, id int) (string, error)
@@ -2002,6 +2012,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LocalizedValue.Value(childComplexity), true
 
+	case "LoginPage.displayLoginPage":
+		if e.ComplexityRoot.LoginPage.DisplayLoginPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginPage.DisplayLoginPage(childComplexity), true
+	case "LoginPage.oidcEnabled":
+		if e.ComplexityRoot.LoginPage.OidcEnabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginPage.OidcEnabled(childComplexity), true
+	case "LoginPage.oidcLoginUrl":
+		if e.ComplexityRoot.LoginPage.OidcLoginURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginPage.OidcLoginURL(childComplexity), true
+
 	case "LoginPayload.expiresAt":
 		if e.ComplexityRoot.LoginPayload.ExpiresAt == nil {
 			break
@@ -2350,6 +2379,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.EnableUser(childComplexity, args["input"].(model.UserIDInput)), true
+	case "Mutation.exchangeOidcToken":
+		if e.ComplexityRoot.Mutation.ExchangeOidcToken == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_exchangeOidcToken_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ExchangeOidcToken(childComplexity, args["input"].(model.ExchangeOidcTokenInput)), true
 	case "Mutation.grantPermission":
 		if e.ComplexityRoot.Mutation.GrantPermission == nil {
 			break
@@ -3426,6 +3466,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.FavoriteProcessesConnection(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int)), true
 
+	case "Query.loginPage":
+		if e.ComplexityRoot.Query.LoginPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.LoginPage(childComplexity), true
 	case "Query.mySettings":
 		if e.ComplexityRoot.Query.MySettings == nil {
 			break
@@ -4772,6 +4818,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DeleteDocumentInput", ec.unmarshalInputDeleteDocumentInput),
 			graphql.NewInputUnmarshaler("DeleteNewsInput", ec.unmarshalInputDeleteNewsInput),
 			graphql.NewInputUnmarshaler("DeleteRoleInput", ec.unmarshalInputDeleteRoleInput),
+			graphql.NewInputUnmarshaler("ExchangeOidcTokenInput", ec.unmarshalInputExchangeOidcTokenInput),
 			graphql.NewInputUnmarshaler("ExpressEmailInput", ec.unmarshalInputExpressEmailInput),
 			graphql.NewInputUnmarshaler("ExpressFormElementInput", ec.unmarshalInputExpressFormElementInput),
 			graphql.NewInputUnmarshaler("ExpressProcessInput", ec.unmarshalInputExpressProcessInput),
@@ -5522,6 +5569,18 @@ func (ec *executionContext) childFields_LocalizedValue(ctx context.Context, fiel
 		return ec.fieldContext_LocalizedValue_value(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LocalizedValue", field.Name)
+}
+
+func (ec *executionContext) childFields_LoginPage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "displayLoginPage":
+		return ec.fieldContext_LoginPage_displayLoginPage(ctx, field)
+	case "oidcEnabled":
+		return ec.fieldContext_LoginPage_oidcEnabled(ctx, field)
+	case "oidcLoginUrl":
+		return ec.fieldContext_LoginPage_oidcLoginUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LoginPage", field.Name)
 }
 
 func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7052,6 +7111,20 @@ func (ec *executionContext) field_Mutation_enableUser_args(ctx context.Context, 
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UserIDInput, error) {
 			return ec.unmarshalNUserIdInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUserIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_exchangeOidcToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ExchangeOidcTokenInput, error) {
+			return ec.unmarshalNExchangeOidcTokenInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExchangeOidcTokenInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -12175,6 +12248,75 @@ func (ec *executionContext) fieldContext_LocalizedValue_value(_ context.Context,
 	return graphql.NewScalarFieldContext("LocalizedValue", field, false, false, "String")
 }
 
+func (ec *executionContext) _LoginPage_displayLoginPage(ctx context.Context, field graphql.CollectedField, obj *model.LoginPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LoginPage_displayLoginPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisplayLoginPage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LoginPage_displayLoginPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LoginPage", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _LoginPage_oidcEnabled(ctx context.Context, field graphql.CollectedField, obj *model.LoginPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LoginPage_oidcEnabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OidcEnabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LoginPage_oidcEnabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LoginPage", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _LoginPage_oidcLoginUrl(ctx context.Context, field graphql.CollectedField, obj *model.LoginPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LoginPage_oidcLoginUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OidcLoginURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LoginPage_oidcLoginUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LoginPage", field, false, false, "String")
+}
+
 func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12718,6 +12860,50 @@ func (ec *executionContext) fieldContext_Mutation_resetPassword(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_resetPassword_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_exchangeOidcToken(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_exchangeOidcToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ExchangeOidcToken(ctx, fc.Args["input"].(model.ExchangeOidcTokenInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LoginPayload) graphql.Marshaler {
+			return ec.marshalNLoginPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐLoginPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_exchangeOidcToken(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LoginPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_exchangeOidcToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17677,6 +17863,38 @@ func (ec *executionContext) fieldContext_Query_role(ctx context.Context, field g
 	if fc.Args, err = ec.field_Query_role_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_loginPage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_loginPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().LoginPage(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LoginPage) graphql.Marshaler {
+			return ec.marshalNLoginPage2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐLoginPage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_loginPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LoginPage(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -27086,6 +27304,48 @@ func UnmarshalDeleteRoleInput(ctx context.Context, raw any) (model.DeleteRoleInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputExchangeOidcTokenInput(ctx context.Context, obj any) (model.ExchangeOidcTokenInput, error) {
+	var it model.ExchangeOidcTokenInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idToken"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idToken":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idToken"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDToken = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalExchangeOidcTokenInput unmarshals raw into the ExchangeOidcTokenInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalExchangeOidcTokenInput(ctx context.Context, raw any) (model.ExchangeOidcTokenInput, error) {
+	var out model.ExchangeOidcTokenInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExchangeOidcTokenInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputExpressEmailInput(ctx context.Context, obj any) (model.ExpressEmailInput, error) {
 	var it model.ExpressEmailInput
 	if obj == nil {
@@ -36477,6 +36737,49 @@ func (ec *executionContext) _LocalizedValue(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var loginPageImplementors = []string{"LoginPage"}
+
+func (ec *executionContext) _LoginPage(ctx context.Context, sel ast.SelectionSet, obj *model.LoginPage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, loginPageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LoginPage")
+		case "displayLoginPage":
+			out.Values[i] = ec._LoginPage_displayLoginPage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "oidcEnabled":
+			out.Values[i] = ec._LoginPage_oidcEnabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "oidcLoginUrl":
+			out.Values[i] = ec._LoginPage_oidcLoginUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var loginPayloadImplementors = []string{"LoginPayload"}
 
 func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LoginPayload) graphql.Marshaler {
@@ -36697,6 +37000,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "resetPassword":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_resetPassword(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "exchangeOidcToken":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_exchangeOidcToken(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -38226,6 +38536,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_role(ctx, field)
+				})
+		case "loginPage":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_loginPage(ctx, field)
 				})
 		case "dashboards":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -41278,6 +41594,11 @@ func (ec *executionContext) marshalNDocumentPayload2ᚖgithubᚗcomᚋporticoᚑ
 	return ec._DocumentPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNExchangeOidcTokenInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExchangeOidcTokenInput(ctx context.Context, v any) (model.ExchangeOidcTokenInput, error) {
+	res, err := ec.unmarshalInputExchangeOidcTokenInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNExpressFormElementInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐExpressFormElementInput(ctx context.Context, v any) (*model.ExpressFormElementInput, error) {
 	res, err := ec.unmarshalInputExpressFormElementInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -41659,6 +41980,14 @@ func (ec *executionContext) unmarshalNLocalizedValueInput2ᚖgithubᚗcomᚋport
 func (ec *executionContext) unmarshalNLoginInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐLoginInput(ctx context.Context, v any) (model.LoginInput, error) {
 	res, err := ec.unmarshalInputLoginInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLoginPage2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐLoginPage(ctx context.Context, sel ast.SelectionSet, v *model.LoginPage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LoginPage!")
+		return graphql.Null
+	}
+	return ec._LoginPage(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNLoginPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐLoginPayload(ctx context.Context, sel ast.SelectionSet, v *model.LoginPayload) graphql.Marshaler {

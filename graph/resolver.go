@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/search"
 	"github.com/portico-dev/portico/settings"
+	"github.com/portico-dev/portico/sso"
 	"github.com/portico-dev/portico/statistics"
 	"github.com/portico-dev/portico/workflow"
 )
@@ -40,5 +41,6 @@ type Resolver struct {
 	Charts    *statistics.Service
 	Feeds     *statistics.Feeds
 	Finder    *search.Service // named apart from the search query field
+	SSO       *sso.Service    // nil without single sign-on
 	Log       *slog.Logger
 }

@@ -45,6 +45,10 @@ const (
 	// ResetPassword: a reset token sets its user's password and ends its sessions,
 	// before anybody is logged in; a password change marks the user's tokens used.
 	ResetPassword Privilege = "ResetPassword"
+	// SingleSignOn: an OpenID Connect sign-in, verified by the provider before anybody is
+	// logged in, reads its user and the roles named by its groups, creates the user when
+	// missing and sets its roles from the groups (directory.SignInExternal).
+	SingleSignOn Privilege = "SingleSignOn"
 )
 
 // privilegeGrant is what a privilege lifts: the read rules of the entities named, for
@@ -79,6 +83,13 @@ var privileges = map[Privilege]privilegeGrant{
 		writes: map[string]writeGrant{
 			ent.TypePasswordReset: {op: ent.OpUpdate | ent.OpUpdateOne, fields: []string{"used_at"}},
 			ent.TypeUser:          {op: ent.OpUpdateOne, fields: []string{"password_hash", "token_version", "updated_at"}},
+		}},
+	// A created user gets the schema's defaults (no password: it signs in through the
+	// provider only, until an administrator sets one); an existing one only its roles.
+	SingleSignOn: {reads: []string{ent.TypeUser, ent.TypeRole},
+		writes: map[string]writeGrant{
+			ent.TypeUser: {op: ent.OpCreate | ent.OpUpdateOne, fields: []string{"name", "full_name", "email",
+				"language", "password_hash", "disabled", "token_version", "created_at", "updated_at", "roles"}},
 		}},
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/portico-dev/portico"
 	"github.com/portico-dev/portico/database"
+	"github.com/portico-dev/portico/sso"
 )
 
 const serveUsage = `usage: portico serve [flags]
@@ -43,6 +44,15 @@ func runServe(ctx context.Context, args []string) error {
 	writeTimeout := fs.Duration("write-timeout", fs.envDuration("PORTICO_WRITE_TIMEOUT", 2*time.Minute), "longest time to answer a request; downloads and exports extend it while the client reads; websockets are not subject to it")
 	idleTimeout := fs.Duration("idle-timeout", fs.envDuration("PORTICO_IDLE_TIMEOUT", 2*time.Minute), "how long a keep-alive connection may wait for its next request")
 	maxSockets := fs.Int("max-sockets-per-user", fs.envInt("PORTICO_MAX_SOCKETS_PER_USER", 20), "open websockets one user may hold; the next is closed with 1008")
+	oidcIssuer := fs.String("oidc-issuer", fs.env("PORTICO_OIDC_ISSUER", ""), "OpenID Connect provider's issuer URL; empty: no single sign-on")
+	oidcClientID := fs.String("oidc-client-id", fs.env("PORTICO_OIDC_CLIENT_ID", ""), "this server's client id at the OpenID Connect provider")
+	oidcSecret := fs.String("oidc-client-secret", fs.env("PORTICO_OIDC_CLIENT_SECRET", ""), "this server's client secret at the OpenID Connect provider (prefer the environment variable)")
+	oidcRedirect := fs.String("oidc-redirect-url", fs.env("PORTICO_OIDC_REDIRECT_URL", ""), "this server's callback as registered at the provider: https://host/auth/oidc/callback")
+	oidcPostLogin := fs.String("oidc-post-login-url", fs.env("PORTICO_OIDC_POST_LOGIN_URL", ""), "UI page the browser sign-in ends at, with the token or the error in the URL fragment; empty: the callback answers JSON")
+	oidcScopes := fs.String("oidc-scopes", fs.env("PORTICO_OIDC_SCOPES", "openid,profile,email"), "comma-separated scopes requested from the provider")
+	oidcUserClaim := fs.String("oidc-user-claim", fs.env("PORTICO_OIDC_USER_CLAIM", "preferred_username"), "ID token claim holding the Portico user name (preferred_username or email, say)")
+	oidcGroups := fs.String("oidc-groups-claim", fs.env("PORTICO_OIDC_GROUPS_CLAIM", ""), "ID token claim listing groups that become the user's roles (same names); empty: roles are not touched")
+	oidcCreate := fs.Bool("oidc-create-users", fs.envBool("PORTICO_OIDC_CREATE_USERS", true), "create a user at its first single sign-on; false refuses users missing in Portico")
 	logLevel := fs.String("log-level", fs.env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error")
 	debugAddr := fs.String("debug-addr", fs.env("PORTICO_DEBUG_ADDR", ""), "loopback address (127.0.0.1:6060) serving net/http/pprof under /debug/pprof/; empty: off")
 	noPlayground := fs.Bool("no-playground", fs.envBool("PORTICO_NO_PLAYGROUND", false), "serve no playground at / (production)")
@@ -89,6 +99,9 @@ func runServe(ctx context.Context, args []string) error {
 		DB:                database.Options{MaxConns: *maxConns, StatementTimeout: *stmtTimeout},
 		NoPlayground:      *noPlayground,
 		NoIntrospection:   *noIntrospection,
+		OIDC: sso.Config{Issuer: *oidcIssuer, ClientID: *oidcClientID, ClientSecret: *oidcSecret,
+			RedirectURL: *oidcRedirect, PostLoginURL: *oidcPostLogin, Scopes: splitList(*oidcScopes),
+			UserClaim: *oidcUserClaim, GroupsClaim: *oidcGroups, CreateUsers: *oidcCreate},
 	})
 	if err != nil {
 		return err

@@ -260,6 +260,11 @@ type DocumentPayload struct {
 	Document *ent.Document `json:"document"`
 }
 
+type ExchangeOidcTokenInput struct {
+	// idToken is the provider's ID token (a JWT, at most 64 KiB).
+	IDToken string `json:"idToken"`
+}
+
 type ExpressEmailInput struct {
 	Recipients  *string  `json:"recipients,omitempty"`
 	ResponseTo  *string  `json:"responseTo,omitempty"`
@@ -405,6 +410,19 @@ type LocalizedValueInput struct {
 type LoginInput struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+}
+
+// What the login page shows, before anybody is logged in.
+type LoginPage struct {
+	// displayLoginPage is PortalLoginPageDisplay: true, a user the server does not know (or
+	// a refused single sign-on) is sent to the login page; false, to the login error page.
+	DisplayLoginPage bool `json:"displayLoginPage"`
+	// oidcEnabled says whether single sign-on with OpenID Connect is configured.
+	OidcEnabled bool `json:"oidcEnabled"`
+	// oidcLoginUrl is where a browser starts single sign-on (GET; null when it is off). The
+	// sign-in ends at the UI's post-login page with token, expires_at and user in the URL
+	// fragment, or error, error_description and login_page (displayLoginPage) when refused.
+	OidcLoginURL *string `json:"oidcLoginUrl,omitempty"`
 }
 
 type LoginPayload struct {
