@@ -45,6 +45,10 @@ const (
 	// ResetPassword: a reset token sets its user's password and ends its sessions,
 	// before anybody is logged in; a password change marks the user's tokens used.
 	ResetPassword Privilege = "ResetPassword"
+	// NotifyAssignment: the mail notifier (package notify), after a commit and off the
+	// request, reads the assigned tasks, their responsibles and the users to mail (address,
+	// language, channels, disabled).
+	NotifyAssignment Privilege = "NotifyAssignment"
 )
 
 // privilegeGrant is what a privilege lifts: the read rules of the entities named, for
@@ -75,6 +79,7 @@ var privileges = map[Privilege]privilegeGrant{
 	RequestPasswordReset: {reads: []string{ent.TypeUser, ent.TypePasswordReset},
 		writes: map[string]writeGrant{ent.TypePasswordReset: {op: ent.OpCreate,
 			fields: []string{"token_hash", "user_id", "user", "sent_to", "created_at", "expires_at"}}}},
+	NotifyAssignment: {reads: []string{ent.TypeTask, ent.TypeTaskResponsible, ent.TypeUser}},
 	ResetPassword: {reads: []string{ent.TypeUser, ent.TypePasswordReset},
 		writes: map[string]writeGrant{
 			ent.TypePasswordReset: {op: ent.OpUpdate | ent.OpUpdateOne, fields: []string{"used_at"}},
