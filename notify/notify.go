@@ -269,16 +269,24 @@ func (n *Notifier) deliver(ctx context.Context, pending []mail.Message) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			n.stats.failed.Add(int64(len(again)))
+			n.log.Error("assignment mails not sent: the server stops", "messages", len(again), "to", recipients(again), "err", last)
+			return
 		case <-t.C:
 		}
 		pending, wait = again, 2*wait
 	}
 }
 
+// recipients names the first few recipients of msgs, for the log.
 func recipients(msgs []mail.Message) []string {
-	out := make([]string, len(msgs))
-	for i, m := range msgs {
-		out[i] = m.To
+	const most = 10
+	out := make([]string, 0, min(len(msgs), most+1))
+	for _, m := range msgs[:min(len(msgs), most)] {
+		out = append(out, m.To)
+	}
+	if len(msgs) > most {
+		out = append(out, fmt.Sprintf("and %d more", len(msgs)-most))
 	}
 	return out
 }

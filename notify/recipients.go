@@ -45,7 +45,8 @@ const (
 //     the application's default language (settings.Language, seed 001's precedence);
 //     texts in a language texts.go lacks are English.
 //
-// Whom a user substitutes is not mailed about: absences are out of this rule for now.
+// The substitutes of an absent responsible get no mail for it: absences are out of this
+// rule for now.
 func (n *Notifier) messages(ctx context.Context, kind string, taskIDs []int) ([]pmail.Message, error) {
 	ctx = policy.Elevate(ctx, policy.NotifyAssignment)
 	tasks, err := n.client.Task.Query().Where(task.IDIn(taskIDs...)).WithResponsibles().Order(task.ByID()).All(ctx)
