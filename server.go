@@ -51,6 +51,7 @@ import (
 	"github.com/portico-dev/portico/live"
 	"github.com/portico-dev/portico/mail"
 	"github.com/portico-dev/portico/news"
+	"github.com/portico-dev/portico/notify"
 	"github.com/portico-dev/portico/playground"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/requestid"
@@ -70,7 +71,10 @@ type Config struct {
 	TokenTTL       time.Duration // default 12h
 	MaxBodyBytes   int64         // default 1 MiB
 	Limits         graph.Limits  // GraphQL request limits; zero fields take graph.DefaultLimits
-	SMTPURL        string        // smtp://[user:password@]host:port?from=address for EMAIL steps and reset mails; "" logs them
+	SMTPURL        string        // smtp://[user:password@]host:port?from=address for EMAIL steps, reset mails and assignment mails; "" logs them
+	// Notify tunes the assignment mails (queue, batch, senders, attempts, backoff,
+	// session timeout); zero fields take notify's defaults.
+	Notify notify.Config
 	// PasswordResetTTL is how long a "forgot my password" token works (default 30m);
 	// PasswordResetURL the reset page the mail links to with ?token= (none: the mail
 	// carries the token alone).
@@ -118,7 +122,8 @@ type Server struct {
 	Charts     *statistics.Service
 	Feeds      *statistics.Feeds
 	Cleanup    *cleanup.Job
-	SSO        *sso.Service // nil without single sign-on
+	SSO        *sso.Service     // nil without single sign-on
+	Notifier   *notify.Notifier // assignment mails; Stats counts what they did
 	Handler    http.Handler
 	log        *slog.Logger
 	cfg        Config // with defaults
@@ -203,6 +208,7 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 		s.Bus.Close()
 		return nil, fmt.Errorf("password reset TTL %s: want at least a minute", cfg.PasswordResetTTL)
 	}
+	var sender notify.Sender // stays nil without an SMTP server
 	if cfg.SMTPURL != "" {
 		m, err := mail.New(cfg.SMTPURL)
 		if err != nil {
@@ -211,7 +217,9 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 		}
 		s.Work.Mailer = m
 		s.Dir.Resets.Mailer = m
+		sender = m
 	}
+	s.Notifier = notify.New(db.Client, s.Policy, s.Settings, sender, cfg.Logger, cfg.Notify)
 	s.Dir.Accounts = s.Auth
 	if cfg.OIDC.Enabled() {
 		oc, err := cfg.OIDC.Check()
@@ -233,6 +241,7 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	life, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.Dir.StartResets(life)
+	s.Notifier.Start(life)
 	feed := changefeed.New(db.ReadSQL(), db.Dialect).WithWriter(db)
 	index, err := listindex.Open(sys, db.ReadSQL(), db.Dialect, feed, s.log)
 	if err != nil {
@@ -314,6 +323,8 @@ func (s *Server) publishChanges() {
 	}
 	s.Work.Assigned = func(ctx context.Context, kind string, tasks []int) {
 		publish(ctx, live.Event{Kind: live.KindWork, Assigned: tasks, Assignment: kind})
+		// Mails go from the server that committed, not from every server on the bus.
+		s.Notifier.Assigned(ctx, kind, tasks)
 	}
 	s.Work.Changed = func(ctx context.Context, c workflow.Change) {
 		publish(ctx, live.Event{Kind: live.KindWork, Tasks: c.Tasks, Cases: c.Cases, Created: c.Created})
@@ -448,6 +459,9 @@ func (s *Server) HTTPServer() *http.Server {
 func (s *Server) Close() error {
 	if s.cancel != nil {
 		s.cancel()
+	}
+	if s.Notifier != nil {
+		s.Notifier.Wait() // it reads the database until it stopped
 	}
 	if s.Bus != nil {
 		s.stop()

@@ -295,3 +295,29 @@ func (p *Policy) EverybodyID() int {
 	defer p.mu.RUnlock()
 	return p.everyone
 }
+
+// UsersOfRoles returns, sorted, the users having any of the roles: directly, through a
+// descendant role or through a member link (the users whose Subject.RoleIDs hold one of
+// them). Disabled users are included: the caller filters by the user rows.
+func (p *Policy) UsersOfRoles(roleIDs []int) ([]int, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	seen := map[int]bool{}
+	for _, r := range roleIDs {
+		subs, err := p.e.GetImplicitUsersForRole(RoleSubject(r))
+		if err != nil {
+			return nil, fmt.Errorf("users of role %d: %w", r, err)
+		}
+		for _, s := range subs {
+			if kind, id, err := parseSubject(s); err == nil && kind == 'u' {
+				seen[id] = true
+			}
+		}
+	}
+	out := make([]int, 0, len(seen))
+	for id := range seen {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out, nil
+}

@@ -49,6 +49,10 @@ const (
 	// logged in, reads its user and the roles named by its groups, creates the user when
 	// missing and sets its roles from the groups (directory.SignInExternal).
 	SingleSignOn Privilege = "SingleSignOn"
+	// NotifyAssignment: the mail notifier (package notify), after a commit and off the
+	// request, reads the assigned tasks, their responsibles and the users to mail (address,
+	// language, channels, disabled).
+	NotifyAssignment Privilege = "NotifyAssignment"
 )
 
 // privilegeGrant is what a privilege lifts: the read rules of the entities named, for
@@ -79,6 +83,7 @@ var privileges = map[Privilege]privilegeGrant{
 	RequestPasswordReset: {reads: []string{ent.TypeUser, ent.TypePasswordReset},
 		writes: map[string]writeGrant{ent.TypePasswordReset: {op: ent.OpCreate,
 			fields: []string{"token_hash", "user_id", "user", "sent_to", "created_at", "expires_at"}}}},
+	NotifyAssignment: {reads: []string{ent.TypeTask, ent.TypeTaskResponsible, ent.TypeUser}},
 	ResetPassword: {reads: []string{ent.TypeUser, ent.TypePasswordReset},
 		writes: map[string]writeGrant{
 			ent.TypePasswordReset: {op: ent.OpUpdate | ent.OpUpdateOne, fields: []string{"used_at"}},

@@ -15,6 +15,13 @@ import (
 // Channels are the notification channels a user can turn on or off.
 var Channels = []string{"email", "web"}
 
+// ChannelOn reports whether a user whose stored channel settings are stored gets
+// notifications through channel: a channel the user never set is on.
+func ChannelOn(stored map[string]bool, channel string) bool {
+	on, set := stored[channel]
+	return on || !set
+}
+
 // UserSettings are a user's own settings.
 type UserSettings struct {
 	// Language is the user's own setting ("" for the application default).
@@ -41,8 +48,7 @@ func (s *Service) Mine(ctx context.Context) (*UserSettings, error) {
 	}
 	ch := map[string]bool{}
 	for _, c := range Channels {
-		on, set := u.NotificationChannels[c]
-		ch[c] = on || !set // unset channels are on
+		ch[c] = ChannelOn(u.NotificationChannels, c)
 	}
 	return &UserSettings{Language: u.Language, Effective: eff, Channels: ch}, nil
 }

@@ -119,7 +119,8 @@ func TestExpressProcessModel(t *testing.T) {
 // TestUserTaskWithEmailSends: a USER_TASK_WITH_EMAIL step creates its task and sends its
 // message once the start commits; one without a message is refused.
 func TestUserTaskWithEmailSends(t *testing.T) {
-	addr, msgs := mailtest.Server(t)
+	addr, all := mailtest.Server(t)
+	msgs := stepMails(all)
 	srv := servertest.Start(t, "sqlite", portico.Config{Demo: true, SMTPURL: "smtp://" + addr + "?from=portal@example.com"})
 	demo := srv.Login(t, "demo", "demo")
 	step := `{type: "USER_TASK_WITH_EMAIL", responsibles: ["Team A"], subject: "Review", taskPosition: 1%s}`
