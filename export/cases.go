@@ -9,8 +9,8 @@ import (
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/filter"
-	"github.com/portico-dev/portico/savedfilters"
 	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/savedfilters"
 )
 
 var caseColumns = []column{

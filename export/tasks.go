@@ -13,8 +13,8 @@ import (
 	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/ent/user"
 	"github.com/portico-dev/portico/filter"
-	"github.com/portico-dev/portico/savedfilters"
 	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/savedfilters"
 )
 
 var taskColumns = []column{
