@@ -55,6 +55,7 @@ import (
 	"github.com/portico-dev/portico/playground"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/requestid"
+	"github.com/portico-dev/portico/savedfilters"
 	"github.com/portico-dev/portico/search"
 	"github.com/portico-dev/portico/settings"
 	"github.com/portico-dev/portico/sso"
@@ -113,6 +114,7 @@ type Server struct {
 	Dashboards *dashboards.Service
 	Favorites  *favorites.Service
 	News       *news.Service
+	Filters    *savedfilters.Service
 	Documents  *documents.Service
 	Work       *workflow.Engine
 	Lists      *lists.Lists
@@ -191,6 +193,7 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	s.Dashboards = dashboards.New(db.Client, s.Policy)
 	s.Favorites = favorites.New(db.Client, s.Policy)
 	s.News = news.New(db.Client, s.Policy)
+	s.Filters = savedfilters.New(db.Client, s.Policy, s.Settings)
 	s.Documents = documents.New(db.Client, s.Policy)
 	s.Documents.MaxSize = cfg.MaxUploadBytes
 	if cfg.ClamdAddr != "" {
@@ -565,12 +568,12 @@ func socketOwner(ctx context.Context) string {
 func (s *Server) routes(cfg Config) http.Handler {
 	res := &graph.Resolver{Client: s.DB.Client, Auth: s.Auth, Policy: s.Policy, Dir: s.Dir, Work: s.Work, Lists: s.Lists, Hub: s.Hub,
 		Settings: s.Settings, Boards: s.Dashboards, Favorites: s.Favorites, Cleanup: s.Cleanup, Files: s.Documents, Bulletin: s.News, Charts: s.Charts, Feeds: s.Feeds,
-		Finder: search.New(s.DB.Client, s.DB.Dialect, s.Policy), SSO: s.SSO, Log: s.log}
+		Filters: s.Filters, Finder: search.New(s.DB.Client, s.DB.Dialect, s.Policy), SSO: s.SSO, Log: s.log}
 	gql := s.graphQL(cfg, res)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", noStore(s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes, cfg.MaxUploadBytes)))))
 	mux.Handle("GET /documents/{id}", s.Auth.Middleware(streaming(http.HandlerFunc(s.downloadDocument), cfg.WriteTimeout)))
-	exp := &export.Exporter{Client: s.DB.Client, Policy: s.Policy, Lists: s.Lists, Log: s.log}
+	exp := &export.Exporter{Client: s.DB.Client, Policy: s.Policy, Lists: s.Lists, Filters: s.Filters, Log: s.log}
 	mux.Handle("GET /export/tasks.xlsx", s.Auth.Middleware(streaming(http.HandlerFunc(exp.Tasks), cfg.WriteTimeout)))
 	mux.Handle("GET /export/cases.xlsx", s.Auth.Middleware(streaming(http.HandlerFunc(exp.Cases), cfg.WriteTimeout)))
 	if s.SSO != nil {

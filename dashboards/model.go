@@ -51,6 +51,9 @@ type Widget struct {
 	Layout  Layout   `json:"layout"`
 	Columns []Column `json:"columns,omitempty"`
 	Filters []Filter `json:"filters,omitempty"`
+	// SavedFilterID of a task or case widget: a saved filter of that list (package
+	// savedfilters) whose where joins the filters with AND.
+	SavedFilterID int `json:"savedFilterId,omitempty"`
 	// Mode of a process widget: compact, combined or full.
 	Mode string `json:"mode,omitempty"`
 	// ChartID of a statistic widget (Portal.StatisticCharts).
@@ -121,6 +124,15 @@ func (d *Document) Validate() error {
 					return fmt.Errorf("%s.filters[%d]: %v", at, j, err)
 				}
 			}
+		case "process", "statistic", "news", "welcome", "custom", "navigation":
+			if w.SavedFilterID != 0 {
+				return fmt.Errorf("%s: savedFilterId is for task and case widgets only", at)
+			}
+		}
+		if w.SavedFilterID < 0 {
+			return fmt.Errorf("%s: savedFilterId %d is no saved filter's id", at, w.SavedFilterID)
+		}
+		switch w.Type {
 		case "process":
 			if w.Mode != "" && !slices.Contains([]string{"compact", "combined", "full"}, w.Mode) {
 				return fmt.Errorf("%s: mode %q is not compact, combined or full", at, w.Mode)

@@ -28,6 +28,7 @@ import (
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/processstarter"
 	"github.com/portico-dev/portico/ent/role"
+	"github.com/portico-dev/portico/ent/savedfilter"
 	"github.com/portico-dev/portico/ent/serversecret"
 	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/task"
@@ -70,6 +71,8 @@ type Client struct {
 	ProcessStarter *ProcessStarterClient
 	// Role is the client for interacting with the Role builders.
 	Role *RoleClient
+	// SavedFilter is the client for interacting with the SavedFilter builders.
+	SavedFilter *SavedFilterClient
 	// ServerSecret is the client for interacting with the ServerSecret builders.
 	ServerSecret *ServerSecretClient
 	// Substitute is the client for interacting with the Substitute builders.
@@ -108,6 +111,7 @@ func (c *Client) init() {
 	c.Process = NewProcessClient(c.config)
 	c.ProcessStarter = NewProcessStarterClient(c.config)
 	c.Role = NewRoleClient(c.config)
+	c.SavedFilter = NewSavedFilterClient(c.config)
 	c.ServerSecret = NewServerSecretClient(c.config)
 	c.Substitute = NewSubstituteClient(c.config)
 	c.Task = NewTaskClient(c.config)
@@ -220,6 +224,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Process:           NewProcessClient(cfg),
 		ProcessStarter:    NewProcessStarterClient(cfg),
 		Role:              NewRoleClient(cfg),
+		SavedFilter:       NewSavedFilterClient(cfg),
 		ServerSecret:      NewServerSecretClient(cfg),
 		Substitute:        NewSubstituteClient(cfg),
 		Task:              NewTaskClient(cfg),
@@ -259,6 +264,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Process:           NewProcessClient(cfg),
 		ProcessStarter:    NewProcessStarterClient(cfg),
 		Role:              NewRoleClient(cfg),
+		SavedFilter:       NewSavedFilterClient(cfg),
 		ServerSecret:      NewServerSecretClient(cfg),
 		Substitute:        NewSubstituteClient(cfg),
 		Task:              NewTaskClient(cfg),
@@ -297,7 +303,7 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.Absence, c.BusinessCase, c.Dashboard, c.DashboardPosition, c.Document,
 		c.FavoriteProcess, c.Grant, c.NewsItem, c.Note, c.PasswordReset, c.Process,
-		c.ProcessStarter, c.Role, c.ServerSecret, c.Substitute, c.Task,
+		c.ProcessStarter, c.Role, c.SavedFilter, c.ServerSecret, c.Substitute, c.Task,
 		c.TaskResponsible, c.User, c.Variable, c.WorkflowEvent,
 	} {
 		n.Use(hooks...)
@@ -310,7 +316,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.Absence, c.BusinessCase, c.Dashboard, c.DashboardPosition, c.Document,
 		c.FavoriteProcess, c.Grant, c.NewsItem, c.Note, c.PasswordReset, c.Process,
-		c.ProcessStarter, c.Role, c.ServerSecret, c.Substitute, c.Task,
+		c.ProcessStarter, c.Role, c.SavedFilter, c.ServerSecret, c.Substitute, c.Task,
 		c.TaskResponsible, c.User, c.Variable, c.WorkflowEvent,
 	} {
 		n.Intercept(interceptors...)
@@ -346,6 +352,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ProcessStarter.mutate(ctx, m)
 	case *RoleMutation:
 		return c.Role.mutate(ctx, m)
+	case *SavedFilterMutation:
+		return c.SavedFilter.mutate(ctx, m)
 	case *ServerSecretMutation:
 		return c.ServerSecret.mutate(ctx, m)
 	case *SubstituteMutation:
@@ -2638,6 +2646,155 @@ func (c *RoleClient) mutate(ctx context.Context, m *RoleMutation) (Value, error)
 	}
 }
 
+// SavedFilterClient is a client for the SavedFilter schema.
+type SavedFilterClient struct {
+	config
+}
+
+// NewSavedFilterClient returns a client for the SavedFilter from the given config.
+func NewSavedFilterClient(c config) *SavedFilterClient {
+	return &SavedFilterClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `savedfilter.Hooks(f(g(h())))`.
+func (c *SavedFilterClient) Use(hooks ...Hook) {
+	c.hooks.SavedFilter = append(c.hooks.SavedFilter, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `savedfilter.Intercept(f(g(h())))`.
+func (c *SavedFilterClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SavedFilter = append(c.inters.SavedFilter, interceptors...)
+}
+
+// Create returns a builder for creating a SavedFilter entity.
+func (c *SavedFilterClient) Create() *SavedFilterCreate {
+	mutation := newSavedFilterMutation(c.config, OpCreate)
+	return &SavedFilterCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SavedFilter entities.
+func (c *SavedFilterClient) CreateBulk(builders ...*SavedFilterCreate) *SavedFilterCreateBulk {
+	return &SavedFilterCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SavedFilterClient) MapCreateBulk(slice any, setFunc func(*SavedFilterCreate, int)) *SavedFilterCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SavedFilterCreateBulk{err: fmt.Errorf("calling to SavedFilterClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SavedFilterCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SavedFilterCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SavedFilter.
+func (c *SavedFilterClient) Update() *SavedFilterUpdate {
+	mutation := newSavedFilterMutation(c.config, OpUpdate)
+	return &SavedFilterUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SavedFilterClient) UpdateOne(_m *SavedFilter) *SavedFilterUpdateOne {
+	mutation := newSavedFilterMutation(c.config, OpUpdateOne, withSavedFilter(_m))
+	return &SavedFilterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SavedFilterClient) UpdateOneID(id int) *SavedFilterUpdateOne {
+	mutation := newSavedFilterMutation(c.config, OpUpdateOne, withSavedFilterID(id))
+	return &SavedFilterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SavedFilter.
+func (c *SavedFilterClient) Delete() *SavedFilterDelete {
+	mutation := newSavedFilterMutation(c.config, OpDelete)
+	return &SavedFilterDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SavedFilterClient) DeleteOne(_m *SavedFilter) *SavedFilterDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SavedFilterClient) DeleteOneID(id int) *SavedFilterDeleteOne {
+	builder := c.Delete().Where(savedfilter.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SavedFilterDeleteOne{builder}
+}
+
+// Query returns a query builder for SavedFilter.
+func (c *SavedFilterClient) Query() *SavedFilterQuery {
+	return &SavedFilterQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSavedFilter},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SavedFilter entity by its id.
+func (c *SavedFilterClient) Get(ctx context.Context, id int) (*SavedFilter, error) {
+	return c.Query().Where(savedfilter.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SavedFilterClient) GetX(ctx context.Context, id int) *SavedFilter {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryOwner queries the owner edge of a SavedFilter.
+func (c *SavedFilterClient) QueryOwner(_m *SavedFilter) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(savedfilter.Table, savedfilter.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, savedfilter.OwnerTable, savedfilter.OwnerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SavedFilterClient) Hooks() []Hook {
+	return c.hooks.SavedFilter
+}
+
+// Interceptors returns the client interceptors.
+func (c *SavedFilterClient) Interceptors() []Interceptor {
+	return c.inters.SavedFilter
+}
+
+func (c *SavedFilterClient) mutate(ctx context.Context, m *SavedFilterMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SavedFilterCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SavedFilterUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SavedFilterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SavedFilterDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SavedFilter mutation op: %q", m.Op())
+	}
+}
+
 // ServerSecretClient is a client for the ServerSecret schema.
 type ServerSecretClient struct {
 	config
@@ -3894,13 +4051,13 @@ type (
 	hooks struct {
 		Absence, BusinessCase, Dashboard, DashboardPosition, Document, FavoriteProcess,
 		Grant, NewsItem, Note, PasswordReset, Process, ProcessStarter, Role,
-		ServerSecret, Substitute, Task, TaskResponsible, User, Variable,
+		SavedFilter, ServerSecret, Substitute, Task, TaskResponsible, User, Variable,
 		WorkflowEvent []ent.Hook
 	}
 	inters struct {
 		Absence, BusinessCase, Dashboard, DashboardPosition, Document, FavoriteProcess,
 		Grant, NewsItem, Note, PasswordReset, Process, ProcessStarter, Role,
-		ServerSecret, Substitute, Task, TaskResponsible, User, Variable,
+		SavedFilter, ServerSecret, Substitute, Task, TaskResponsible, User, Variable,
 		WorkflowEvent []ent.Interceptor
 	}
 )

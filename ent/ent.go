@@ -25,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/processstarter"
 	"github.com/portico-dev/portico/ent/role"
+	"github.com/portico-dev/portico/ent/savedfilter"
 	"github.com/portico-dev/portico/ent/serversecret"
 	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/task"
@@ -105,6 +106,7 @@ func checkColumn(t, c string) error {
 			process.Table:           process.ValidColumn,
 			processstarter.Table:    processstarter.ValidColumn,
 			role.Table:              role.ValidColumn,
+			savedfilter.Table:       savedfilter.ValidColumn,
 			serversecret.Table:      serversecret.ValidColumn,
 			substitute.Table:        substitute.ValidColumn,
 			task.Table:              task.ValidColumn,

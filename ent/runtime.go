@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/ent/passwordreset"
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/role"
+	"github.com/portico-dev/portico/ent/savedfilter"
 	"github.com/portico-dev/portico/ent/schema"
 	"github.com/portico-dev/portico/ent/serversecret"
 	"github.com/portico-dev/portico/ent/substitute"
@@ -395,6 +396,25 @@ func init() {
 	role.DefaultDisplayName = roleDescDisplayName.Default.(string)
 	// role.DisplayNameValidator is a validator for the "display_name" field. It is called by the builders before save.
 	role.DisplayNameValidator = roleDescDisplayName.Validators[0].(func(string) error)
+	savedfilterMixin := schema.SavedFilter{}.Mixin()
+	savedfilterMixinFields0 := savedfilterMixin[0].Fields()
+	_ = savedfilterMixinFields0
+	savedfilterFields := schema.SavedFilter{}.Fields()
+	_ = savedfilterFields
+	// savedfilterDescCreatedAt is the schema descriptor for created_at field.
+	savedfilterDescCreatedAt := savedfilterMixinFields0[0].Descriptor()
+	// savedfilter.DefaultCreatedAt holds the default value on creation for the created_at field.
+	savedfilter.DefaultCreatedAt = savedfilterDescCreatedAt.Default.(func() time.Time)
+	// savedfilterDescUpdatedAt is the schema descriptor for updated_at field.
+	savedfilterDescUpdatedAt := savedfilterMixinFields0[1].Descriptor()
+	// savedfilter.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	savedfilter.DefaultUpdatedAt = savedfilterDescUpdatedAt.Default.(func() time.Time)
+	// savedfilter.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	savedfilter.UpdateDefaultUpdatedAt = savedfilterDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// savedfilterDescPublic is the schema descriptor for public field.
+	savedfilterDescPublic := savedfilterFields[2].Descriptor()
+	// savedfilter.DefaultPublic holds the default value on creation for the public field.
+	savedfilter.DefaultPublic = savedfilterDescPublic.Default.(bool)
 	serversecretFields := schema.ServerSecret{}.Fields()
 	_ = serversecretFields
 	// serversecretDescName is the schema descriptor for name field.

@@ -40,6 +40,8 @@ type Tx struct {
 	ProcessStarter *ProcessStarterClient
 	// Role is the client for interacting with the Role builders.
 	Role *RoleClient
+	// SavedFilter is the client for interacting with the SavedFilter builders.
+	SavedFilter *SavedFilterClient
 	// ServerSecret is the client for interacting with the ServerSecret builders.
 	ServerSecret *ServerSecretClient
 	// Substitute is the client for interacting with the Substitute builders.
@@ -198,6 +200,7 @@ func (tx *Tx) init() {
 	tx.Process = NewProcessClient(tx.config)
 	tx.ProcessStarter = NewProcessStarterClient(tx.config)
 	tx.Role = NewRoleClient(tx.config)
+	tx.SavedFilter = NewSavedFilterClient(tx.config)
 	tx.ServerSecret = NewServerSecretClient(tx.config)
 	tx.Substitute = NewSubstituteClient(tx.config)
 	tx.Task = NewTaskClient(tx.config)

@@ -10,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/ent/businesscase"
 	"github.com/portico-dev/portico/filter"
 	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/savedfilters"
 )
 
 var caseColumns = []column{
@@ -19,13 +20,16 @@ var caseColumns = []column{
 
 // caseList prepares the export of the cases the viewer sees that match where, in the
 // order of orderBy (default: created first), as taskList does the tasks.
-func (e *Exporter) caseList(ctx context.Context, client *ent.Client, where, orderBy string) (*list, error) {
-	_, order, err := filter.DecodeCaseList(where, orderBy)
+func (e *Exporter) caseList(ctx context.Context, client *ent.Client, q query) (*list, error) {
+	_, order, err := filter.DecodeCaseList(q.where, q.orderBy)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := rawWhere(where)
+	raw, err := rawWhere(q.where)
 	if err != nil {
+		return nil, err
+	}
+	if raw, err = e.savedWhere(ctx, q, savedfilters.Cases, raw); err != nil {
 		return nil, err
 	}
 	if len(order) == 0 {

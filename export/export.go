@@ -1,10 +1,11 @@
 // Package export serves the task and case lists as Excel workbooks:
 //
-//	GET /export/tasks.xlsx?where=<TaskWhereInput JSON>&orderBy=<[TaskOrder!] JSON>
-//	GET /export/cases.xlsx?where=<CaseWhereInput JSON>&orderBy=<[CaseOrder!] JSON>
+//	GET /export/tasks.xlsx?where=<TaskWhereInput JSON>&orderBy=<[TaskOrder!] JSON>&savedFilter=<id>
+//	GET /export/cases.xlsx?where=<CaseWhereInput JSON>&orderBy=<[CaseOrder!] JSON>&savedFilter=<id>
 //
-// with "Authorization: Bearer <token>". Both parameters are optional and take exactly what
-// the GraphQL tasks and cases queries take in where and orderBy, as JSON
+// with "Authorization: Bearer <token>". The parameters are optional and take exactly what
+// the GraphQL tasks and cases queries take in where, orderBy and savedFilter (a saved
+// filter's id, package savedfilters, joined to where with AND), where and orderBy as JSON
 // (e.g. where={"businessState":["OPEN"]}&orderBy={"field":"CREATED_AT","direction":"DESC"});
 // filter.DecodeTaskList and DecodeCaseList decode them into the same ent inputs, with the
 // same custom parts and the GraphQL schema's coercion rules. The
@@ -46,6 +47,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,6 +56,7 @@ import (
 	"github.com/portico-dev/portico/lists"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/requestid"
+	"github.com/portico-dev/portico/savedfilters"
 )
 
 // DefaultBatchSize is how many rows one query reads when Exporter.BatchSize is 0.
@@ -65,7 +68,9 @@ type Exporter struct {
 	Client *ent.Client
 	Policy *policy.Policy
 	Lists  *lists.Lists
-	Log    *slog.Logger
+	// Filters gives the where of the savedFilter parameter.
+	Filters *savedfilters.Service
+	Log     *slog.Logger
 	// BatchSize is how many rows each query reads; 0 means DefaultBatchSize.
 	BatchSize int
 	// SheetRows is how many data rows a sheet holds before the export continues on a
@@ -110,19 +115,19 @@ func (e *Exporter) Cases(w http.ResponseWriter, r *http.Request) {
 
 // serve checks the viewer and the parameters, reads the list into a workbook and sends it.
 func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, filename string,
-	open func(ctx context.Context, client *ent.Client, where, orderBy string) (*list, error)) {
+	open func(ctx context.Context, client *ent.Client, q query) (*list, error)) {
 	ctx := r.Context()
 	start := time.Now()
 	if _, err := e.Policy.SubjectFrom(ctx); err != nil {
 		e.fail(w, r, err)
 		return
 	}
-	where, orderBy, err := params(r)
+	q, err := params(r)
 	if err != nil {
 		e.fail(w, r, err)
 		return
 	}
-	wb, rows, err := e.read(ctx, filename, open, where, orderBy)
+	wb, rows, err := e.read(ctx, filename, open, q)
 	if err != nil {
 		e.fail(w, r, err)
 		return
@@ -153,14 +158,14 @@ func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, filename string
 // batches run in one read-only transaction, REPEATABLE READ on PostgreSQL (SQLite's
 // transactions are snapshots anyway), so they all see one snapshot: a row whose order
 // value changes during a long export is neither exported twice nor missed.
-func (e *Exporter) read(ctx context.Context, filename string, open func(context.Context, *ent.Client, string, string) (*list, error),
-	where, orderBy string) (*workbook, int, error) {
+func (e *Exporter) read(ctx context.Context, filename string, open func(context.Context, *ent.Client, query) (*list, error),
+	q query) (*workbook, int, error) {
 	tx, err := e.Client.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 	if err != nil {
 		return nil, 0, fmt.Errorf("export %s: %w", filename, err)
 	}
 	defer tx.Rollback() // nothing was written
-	l, err := open(ctx, tx.Client(), where, orderBy)
+	l, err := open(ctx, tx.Client(), q)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -198,19 +203,56 @@ func (e *Exporter) fill(ctx context.Context, l *list, wb *workbook) (int, error)
 	return rows, nil
 }
 
-// params returns the where and orderBy query parameters, refusing any other (a
-// misspelt filter must not silently export everything).
-func params(r *http.Request) (where, orderBy string, err error) {
+// query is an export's parameters.
+type query struct {
+	where, orderBy string
+	savedFilter    *int // nil: none
+}
+
+// params returns the where, orderBy and savedFilter query parameters, refusing any
+// other (a misspelt filter must not silently export everything).
+func params(r *http.Request) (query, error) {
 	q := r.URL.Query()
 	for name, vs := range q {
 		switch {
-		case name != "where" && name != "orderBy":
-			return "", "", apperr.BadInput("unknown query parameter %q; the export takes where and orderBy, each a JSON object as in the GraphQL list query", name)
+		case name != "where" && name != "orderBy" && name != "savedFilter":
+			return query{}, apperr.BadInput("unknown query parameter %q; the export takes where and orderBy, each a JSON object as in the GraphQL list query, and savedFilter, a saved filter's id", truncate(name))
 		case len(vs) > 1:
-			return "", "", apperr.BadInput("query parameter %s is given %d times; give it once", name, len(vs))
+			return query{}, apperr.BadInput("query parameter %s is given %d times; give it once", name, len(vs))
 		}
 	}
-	return q.Get("where"), q.Get("orderBy"), nil
+	out := query{where: q.Get("where"), orderBy: q.Get("orderBy")}
+	if q.Has("savedFilter") {
+		id, err := strconv.ParseInt(q.Get("savedFilter"), 10, 0)
+		if err != nil {
+			return query{}, apperr.BadInput("savedFilter %q is not a saved filter's id (an integer, as savedFilters gives it)", truncate(q.Get("savedFilter")))
+		}
+		n := int(id)
+		out.savedFilter = &n
+	}
+	return out, nil
+}
+
+// truncate keeps a parameter short in a message.
+func truncate(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
+}
+
+// savedWhere joins the saved filter of q to the where of the list (raw).
+func (e *Exporter) savedWhere(ctx context.Context, q query, kind savedfilters.Kind, raw any) (any, error) {
+	if q.savedFilter == nil {
+		return raw, nil
+	}
+	if e.Filters == nil {
+		return nil, apperr.BadInput("this server exports no saved filters")
+	}
+	if kind == savedfilters.Cases {
+		return e.Filters.CaseWhere(ctx, q.savedFilter, raw)
+	}
+	return e.Filters.TaskWhere(ctx, q.savedFilter, raw)
 }
 
 // fail answers with a GraphQL-style error body: {"errors":[{"message","extensions":{"code"}}]},

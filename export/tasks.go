@@ -14,6 +14,7 @@ import (
 	"github.com/portico-dev/portico/ent/user"
 	"github.com/portico-dev/portico/filter"
 	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/savedfilters"
 )
 
 var taskColumns = []column{
@@ -26,13 +27,16 @@ var taskColumns = []column{
 // taskList prepares the export of the tasks the viewer sees that match where, in the
 // order of orderBy (default: created first), reading through client: the list's ids
 // come from the one read path of the task list (package lists), the rows in batches.
-func (e *Exporter) taskList(ctx context.Context, client *ent.Client, where, orderBy string) (*list, error) {
-	_, order, err := filter.DecodeTaskList(where, orderBy)
+func (e *Exporter) taskList(ctx context.Context, client *ent.Client, q query) (*list, error) {
+	_, order, err := filter.DecodeTaskList(q.where, q.orderBy)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := rawWhere(where)
+	raw, err := rawWhere(q.where)
 	if err != nil {
+		return nil, err
+	}
+	if raw, err = e.savedWhere(ctx, q, savedfilters.Tasks, raw); err != nil {
 		return nil, err
 	}
 	if len(order) == 0 {

@@ -498,3 +498,37 @@ func TaskCondInMemory(raw any, arg string) (*taskCond, bool, error) {
 	}
 	return c, err == nil, err
 }
+
+// CheckTaskCond compiles a task where input as TaskCond does, but without a database:
+// the parts the database would evaluate are built as ent predicates and not run. It is
+// the check of a saved filter, when it is saved and each time it is used.
+func CheckTaskCond(raw any, arg string) error {
+	_, err := TaskCond(raw, arg, checkOnly(arg))
+	return err
+}
+
+// CheckCaseCond is CheckTaskCond for a case where input.
+func CheckCaseCond(raw any, arg string) error {
+	_, err := CaseCond(raw, arg, checkOnly(arg))
+	return err
+}
+
+func checkOnly(arg string) Resolve {
+	bad := func(err error) error {
+		return apperr.BadInput("%s: %v (an empty object inside and, or or not filters nothing; leave it out)", cmp.Or(arg, "where"), err)
+	}
+	return Resolve{
+		Tasks: func(w *ent.TaskWhereInput) ([]int, []int, error) {
+			if _, err := w.P(); err != nil {
+				return nil, nil, bad(err)
+			}
+			return nil, nil, nil
+		},
+		Cases: func(w *ent.CaseWhereInput) ([]int, []int, error) {
+			if _, err := w.P(); err != nil {
+				return nil, nil, bad(err)
+			}
+			return nil, nil, nil
+		},
+	}
+}

@@ -186,7 +186,13 @@ func (r *queryResolver) DashboardTasks(ctx context.Context, dashboardID int, wid
 	if err != nil {
 		return nil, apperr.BadInput("widget %q: %v", widgetID, err)
 	}
-	return r.Lists.WidgetTasks(ctx, preds, lists.Window{After: after, First: first}, r.loadTasks)
+	var saved any
+	if w.SavedFilterID != 0 {
+		if saved, err = r.Filters.TaskWhere(ctx, &w.SavedFilterID, nil); err != nil {
+			return nil, err
+		}
+	}
+	return r.Lists.WidgetTasks(ctx, preds, saved, lists.Window{After: after, First: first}, r.loadTasks)
 }
 
 // DashboardCases is the resolver for the dashboardCases field.
@@ -206,7 +212,13 @@ func (r *queryResolver) DashboardCases(ctx context.Context, dashboardID int, wid
 	if err != nil {
 		return nil, apperr.BadInput("widget %q: %v", widgetID, err)
 	}
-	return r.Lists.WidgetCases(ctx, preds, lists.Window{After: after, First: first}, r.loadCases)
+	var saved any
+	if w.SavedFilterID != 0 {
+		if saved, err = r.Filters.CaseWhere(ctx, &w.SavedFilterID, nil); err != nil {
+			return nil, err
+		}
+	}
+	return r.Lists.WidgetCases(ctx, preds, saved, lists.Window{After: after, First: first}, r.loadCases)
 }
 
 // Dashboard returns DashboardResolver implementation.

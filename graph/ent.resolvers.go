@@ -41,8 +41,12 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 }
 
 // Cases is the resolver for the cases field.
-func (r *queryResolver) Cases(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.CaseOrder, where *ent.CaseWhereInput) (*ent.CaseConnection, error) {
-	return r.Lists.Cases(ctx, rawArg(ctx, "where"), orderBy,
+func (r *queryResolver) Cases(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.CaseOrder, where *ent.CaseWhereInput, savedFilter *int) (*ent.CaseConnection, error) {
+	raw, err := r.Filters.CaseWhere(ctx, savedFilter, rawArg(ctx, "where"))
+	if err != nil {
+		return nil, err
+	}
+	return r.Lists.Cases(ctx, raw, orderBy,
 		lists.Window{After: after, First: first, Before: before, Last: last}, r.loadCases)
 }
 
@@ -65,8 +69,12 @@ func (r *queryResolver) Roles(ctx context.Context, after *entgql.Cursor[int], fi
 }
 
 // Tasks is the resolver for the tasks field.
-func (r *queryResolver) Tasks(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TaskOrder, where *ent.TaskWhereInput) (*ent.TaskConnection, error) {
-	return r.Lists.Tasks(ctx, rawArg(ctx, "where"), orderBy,
+func (r *queryResolver) Tasks(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TaskOrder, where *ent.TaskWhereInput, savedFilter *int) (*ent.TaskConnection, error) {
+	raw, err := r.Filters.TaskWhere(ctx, savedFilter, rawArg(ctx, "where"))
+	if err != nil {
+		return nil, err
+	}
+	return r.Lists.Tasks(ctx, raw, orderBy,
 		lists.Window{After: after, First: first, Before: before, Last: last}, r.loadTasks)
 }
 

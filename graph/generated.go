@@ -25,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/graph/model"
 	"github.com/portico-dev/portico/news"
 	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/savedfilters"
 	"github.com/portico-dev/portico/settings"
 	"github.com/portico-dev/portico/statistics"
 	"github.com/portico-dev/portico/workflow"
@@ -52,6 +53,7 @@ type ResolverRoot interface {
 	NewsItem() NewsItemResolver
 	Process() ProcessResolver
 	Query() QueryResolver
+	SavedFilter() SavedFilterResolver
 	StatisticChart() StatisticChartResolver
 	Subscription() SubscriptionResolver
 	Task() TaskResolver
@@ -242,6 +244,10 @@ type ComplexityRoot struct {
 		DeletedCount func(childComplexity int) int
 	}
 
+	DeleteSavedFilterPayload struct {
+		ID func(childComplexity int) int
+	}
+
 	Document struct {
 		ContentType func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
@@ -367,6 +373,7 @@ type ComplexityRoot struct {
 		CreateExternalLink       func(childComplexity int, input model.CreateExternalLinkInput) int
 		CreateNews               func(childComplexity int, input model.CreateNewsInput) int
 		CreateRole               func(childComplexity int, input model.CreateRoleInput) int
+		CreateSavedFilter        func(childComplexity int, input model.CreateSavedFilterInput) int
 		CreateSubstitute         func(childComplexity int, input model.CreateSubstituteInput) int
 		CreateUser               func(childComplexity int, input model.CreateUserInput) int
 		DelegateTask             func(childComplexity int, input model.DelegateTaskInput) int
@@ -377,6 +384,7 @@ type ComplexityRoot struct {
 		DeleteExternalLink       func(childComplexity int, input model.DeleteByIDInput) int
 		DeleteNews               func(childComplexity int, input model.DeleteNewsInput) int
 		DeleteRole               func(childComplexity int, input model.DeleteRoleInput) int
+		DeleteSavedFilter        func(childComplexity int, input model.DeleteSavedFilterInput) int
 		DeleteSubstitute         func(childComplexity int, input model.DeleteByIDInput) int
 		DenyPermission           func(childComplexity int, input model.GrantInput) int
 		DestroyCase              func(childComplexity int, input model.CaseIDInput) int
@@ -417,6 +425,7 @@ type ComplexityRoot struct {
 		UpdateMySettings         func(childComplexity int, input model.UpdateMySettingsInput) int
 		UpdateNews               func(childComplexity int, input model.UpdateNewsInput) int
 		UpdateRole               func(childComplexity int, input model.UpdateRoleInput) int
+		UpdateSavedFilter        func(childComplexity int, input model.UpdateSavedFilterInput) int
 		UpdateTask               func(childComplexity int, input model.UpdateTaskInput) int
 		UpdateUser               func(childComplexity int, input model.UpdateUserInput) int
 		UploadDocument           func(childComplexity int, input model.UploadDocumentInput) int
@@ -576,7 +585,7 @@ type ComplexityRoot struct {
 	Query struct {
 		Announcement                func(childComplexity int) int
 		ApplicationFavorites        func(childComplexity int) int
-		Cases                       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.CaseOrder, where *ent.CaseWhereInput) int
+		Cases                       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.CaseOrder, where *ent.CaseWhereInput, savedFilter *int) int
 		CleanupSchedule             func(childComplexity int) int
 		Dashboard                   func(childComplexity int, id int) int
 		DashboardCases              func(childComplexity int, dashboardID int, widgetID string, after *entgql.Cursor[int], first *int) int
@@ -601,10 +610,12 @@ type ComplexityRoot struct {
 		Processes                   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProcessOrder, where *ent.ProcessWhereInput) int
 		Role                        func(childComplexity int, name string) int
 		Roles                       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoleOrder, where *ent.RoleWhereInput) int
+		SavedFilter                 func(childComplexity int, id int) int
+		SavedFilters                func(childComplexity int, kind *savedfilters.Kind, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 		Search                      func(childComplexity int, text string, first *int, after *entgql.Cursor[int]) int
 		StatisticChart              func(childComplexity int, input model.StatisticChartInput) int
 		StatisticCharts             func(childComplexity int) int
-		Tasks                       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TaskOrder, where *ent.TaskWhereInput) int
+		Tasks                       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TaskOrder, where *ent.TaskWhereInput, savedFilter *int) int
 		ThirdPartyApplications      func(childComplexity int) int
 		User                        func(childComplexity int, id int) int
 		Users                       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
@@ -655,6 +666,39 @@ type ComplexityRoot struct {
 		HiddenCases func(childComplexity int) int
 		Positions   func(childComplexity int) int
 		Skipped     func(childComplexity int) int
+	}
+
+	SavedFilter struct {
+		CreatedAt func(childComplexity int) int
+		Editable  func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Names     func(childComplexity int) int
+		Own       func(childComplexity int) int
+		Public    func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+		Where     func(childComplexity int) int
+	}
+
+	SavedFilterConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	SavedFilterEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	SavedFilterName struct {
+		Language func(childComplexity int) int
+		Name     func(childComplexity int) int
+	}
+
+	SavedFilterPayload struct {
+		SavedFilter func(childComplexity int) int
 	}
 
 	SearchConnection struct {
@@ -969,6 +1013,9 @@ type MutationResolver interface {
 	UpdateNews(ctx context.Context, input model.UpdateNewsInput) (*model.NewsPayload, error)
 	DeleteNews(ctx context.Context, input model.DeleteNewsInput) (*model.DeleteNewsPayload, error)
 	UpdateMySettings(ctx context.Context, input model.UpdateMySettingsInput) (*model.MySettingsPayload, error)
+	CreateSavedFilter(ctx context.Context, input model.CreateSavedFilterInput) (*model.SavedFilterPayload, error)
+	UpdateSavedFilter(ctx context.Context, input model.UpdateSavedFilterInput) (*model.SavedFilterPayload, error)
+	DeleteSavedFilter(ctx context.Context, input model.DeleteSavedFilterInput) (*model.DeleteSavedFilterPayload, error)
 	SetVariable(ctx context.Context, input model.SetVariableInput) (*model.SetVariablePayload, error)
 	ImportVariables(ctx context.Context, input model.ImportVariablesInput) (*model.ImportVariablesPayload, error)
 	SetAnnouncement(ctx context.Context, input model.SetAnnouncementInput) (*model.SetAnnouncementPayload, error)
@@ -1010,10 +1057,10 @@ type ProcessResolver interface {
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
-	Cases(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.CaseOrder, where *ent.CaseWhereInput) (*ent.CaseConnection, error)
+	Cases(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.CaseOrder, where *ent.CaseWhereInput, savedFilter *int) (*ent.CaseConnection, error)
 	Processes(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProcessOrder, where *ent.ProcessWhereInput) (*ent.ProcessConnection, error)
 	Roles(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoleOrder, where *ent.RoleWhereInput) (*ent.RoleConnection, error)
-	Tasks(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TaskOrder, where *ent.TaskWhereInput) (*ent.TaskConnection, error)
+	Tasks(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.TaskOrder, where *ent.TaskWhereInput, savedFilter *int) (*ent.TaskConnection, error)
 	Users(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 	Viewer(ctx context.Context) (*ent.User, error)
 	Role(ctx context.Context, name string) (*ent.Role, error)
@@ -1038,6 +1085,8 @@ type QueryResolver interface {
 	ThirdPartyApplications(ctx context.Context) ([]*settings.ThirdPartyApplication, error)
 	News(ctx context.Context, first *int) ([]*news.Item, error)
 	MySettings(ctx context.Context) (*settings.UserSettings, error)
+	SavedFilters(ctx context.Context, kind *savedfilters.Kind, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*model.SavedFilterConnection, error)
+	SavedFilter(ctx context.Context, id int) (*savedfilters.Filter, error)
 	Search(ctx context.Context, text string, first *int, after *entgql.Cursor[int]) (*model.SearchConnection, error)
 	Variables(ctx context.Context) ([]*settings.Variable, error)
 	Announcement(ctx context.Context) (*settings.AnnouncementView, error)
@@ -1045,6 +1094,14 @@ type QueryResolver interface {
 	StatisticChart(ctx context.Context, input model.StatisticChartInput) (*statistics.Data, error)
 	StatisticCharts(ctx context.Context) ([]*settings.StatisticChart, error)
 	ViewerMenu(ctx context.Context) (*policy.Menu, error)
+}
+type SavedFilterResolver interface {
+	Kind(ctx context.Context, obj *savedfilters.Filter) (savedfilters.Kind, error)
+	Name(ctx context.Context, obj *savedfilters.Filter) (string, error)
+
+	Own(ctx context.Context, obj *savedfilters.Filter) (bool, error)
+	Editable(ctx context.Context, obj *savedfilters.Filter) (bool, error)
+	Where(ctx context.Context, obj *savedfilters.Filter) (any, error)
 }
 type StatisticChartResolver interface {
 	Name(ctx context.Context, obj *settings.StatisticChart) (string, error)
@@ -1739,6 +1796,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeleteRolePayload.DeletedCount(childComplexity), true
 
+	case "DeleteSavedFilterPayload.id":
+		if e.ComplexityRoot.DeleteSavedFilterPayload.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteSavedFilterPayload.ID(childComplexity), true
+
 	case "Document.contentType":
 		if e.ComplexityRoot.Document.ContentType == nil {
 			break
@@ -2203,6 +2267,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateRole(childComplexity, args["input"].(model.CreateRoleInput)), true
+	case "Mutation.createSavedFilter":
+		if e.ComplexityRoot.Mutation.CreateSavedFilter == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSavedFilter_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSavedFilter(childComplexity, args["input"].(model.CreateSavedFilterInput)), true
 	case "Mutation.createSubstitute":
 		if e.ComplexityRoot.Mutation.CreateSubstitute == nil {
 			break
@@ -2313,6 +2388,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteRole(childComplexity, args["input"].(model.DeleteRoleInput)), true
+	case "Mutation.deleteSavedFilter":
+		if e.ComplexityRoot.Mutation.DeleteSavedFilter == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteSavedFilter_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteSavedFilter(childComplexity, args["input"].(model.DeleteSavedFilterInput)), true
 	case "Mutation.deleteSubstitute":
 		if e.ComplexityRoot.Mutation.DeleteSubstitute == nil {
 			break
@@ -2748,6 +2834,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateRole(childComplexity, args["input"].(model.UpdateRoleInput)), true
+	case "Mutation.updateSavedFilter":
+		if e.ComplexityRoot.Mutation.UpdateSavedFilter == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSavedFilter_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSavedFilter(childComplexity, args["input"].(model.UpdateSavedFilterInput)), true
 	case "Mutation.updateTask":
 		if e.ComplexityRoot.Mutation.UpdateTask == nil {
 			break
@@ -3336,7 +3433,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Cases(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.CaseOrder), args["where"].(*ent.CaseWhereInput)), true
+		return e.ComplexityRoot.Query.Cases(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.CaseOrder), args["where"].(*ent.CaseWhereInput), args["savedFilter"].(*int)), true
 	case "Query.cleanupSchedule":
 		if e.ComplexityRoot.Query.CleanupSchedule == nil {
 			break
@@ -3572,6 +3669,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Roles(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.RoleOrder), args["where"].(*ent.RoleWhereInput)), true
+	case "Query.savedFilter":
+		if e.ComplexityRoot.Query.SavedFilter == nil {
+			break
+		}
+
+		args, err := ec.field_Query_savedFilter_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SavedFilter(childComplexity, args["id"].(int)), true
+	case "Query.savedFilters":
+		if e.ComplexityRoot.Query.SavedFilters == nil {
+			break
+		}
+
+		args, err := ec.field_Query_savedFilters_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SavedFilters(childComplexity, args["kind"].(*savedfilters.Kind), args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int)), true
 	case "Query.search":
 		if e.ComplexityRoot.Query.Search == nil {
 			break
@@ -3610,7 +3729,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Tasks(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.TaskOrder), args["where"].(*ent.TaskWhereInput)), true
+		return e.ComplexityRoot.Query.Tasks(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.TaskOrder), args["where"].(*ent.TaskWhereInput), args["savedFilter"].(*int)), true
 	case "Query.thirdPartyApplications":
 		if e.ComplexityRoot.Query.ThirdPartyApplications == nil {
 			break
@@ -3807,6 +3926,119 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RunCleanupPayload.Skipped(childComplexity), true
+
+	case "SavedFilter.createdAt":
+		if e.ComplexityRoot.SavedFilter.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilter.CreatedAt(childComplexity), true
+	case "SavedFilter.editable":
+		if e.ComplexityRoot.SavedFilter.Editable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilter.Editable(childComplexity), true
+	case "SavedFilter.id":
+		if e.ComplexityRoot.SavedFilter.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilter.ID(childComplexity), true
+	case "SavedFilter.kind":
+		if e.ComplexityRoot.SavedFilter.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilter.Kind(childComplexity), true
+	case "SavedFilter.name":
+		if e.ComplexityRoot.SavedFilter.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilter.Name(childComplexity), true
+	case "SavedFilter.names":
+		if e.ComplexityRoot.SavedFilter.Names == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilter.Names(childComplexity), true
+	case "SavedFilter.own":
+		if e.ComplexityRoot.SavedFilter.Own == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilter.Own(childComplexity), true
+	case "SavedFilter.public":
+		if e.ComplexityRoot.SavedFilter.Public == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilter.Public(childComplexity), true
+	case "SavedFilter.updatedAt":
+		if e.ComplexityRoot.SavedFilter.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilter.UpdatedAt(childComplexity), true
+	case "SavedFilter.where":
+		if e.ComplexityRoot.SavedFilter.Where == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilter.Where(childComplexity), true
+
+	case "SavedFilterConnection.edges":
+		if e.ComplexityRoot.SavedFilterConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilterConnection.Edges(childComplexity), true
+	case "SavedFilterConnection.pageInfo":
+		if e.ComplexityRoot.SavedFilterConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilterConnection.PageInfo(childComplexity), true
+	case "SavedFilterConnection.totalCount":
+		if e.ComplexityRoot.SavedFilterConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilterConnection.TotalCount(childComplexity), true
+
+	case "SavedFilterEdge.cursor":
+		if e.ComplexityRoot.SavedFilterEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilterEdge.Cursor(childComplexity), true
+	case "SavedFilterEdge.node":
+		if e.ComplexityRoot.SavedFilterEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilterEdge.Node(childComplexity), true
+
+	case "SavedFilterName.language":
+		if e.ComplexityRoot.SavedFilterName.Language == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilterName.Language(childComplexity), true
+	case "SavedFilterName.name":
+		if e.ComplexityRoot.SavedFilterName.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilterName.Name(childComplexity), true
+
+	case "SavedFilterPayload.savedFilter":
+		if e.ComplexityRoot.SavedFilterPayload.SavedFilter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedFilterPayload.SavedFilter(childComplexity), true
 
 	case "SearchConnection.edges":
 		if e.ComplexityRoot.SearchConnection.Edges == nil {
@@ -4808,6 +5040,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateExternalLinkInput", ec.unmarshalInputCreateExternalLinkInput),
 			graphql.NewInputUnmarshaler("CreateNewsInput", ec.unmarshalInputCreateNewsInput),
 			graphql.NewInputUnmarshaler("CreateRoleInput", ec.unmarshalInputCreateRoleInput),
+			graphql.NewInputUnmarshaler("CreateSavedFilterInput", ec.unmarshalInputCreateSavedFilterInput),
 			graphql.NewInputUnmarshaler("CreateSubstituteInput", ec.unmarshalInputCreateSubstituteInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
 			graphql.NewInputUnmarshaler("CustomFieldFilter", ec.unmarshalInputCustomFieldFilter),
@@ -4818,6 +5051,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DeleteDocumentInput", ec.unmarshalInputDeleteDocumentInput),
 			graphql.NewInputUnmarshaler("DeleteNewsInput", ec.unmarshalInputDeleteNewsInput),
 			graphql.NewInputUnmarshaler("DeleteRoleInput", ec.unmarshalInputDeleteRoleInput),
+			graphql.NewInputUnmarshaler("DeleteSavedFilterInput", ec.unmarshalInputDeleteSavedFilterInput),
 			graphql.NewInputUnmarshaler("ExchangeOidcTokenInput", ec.unmarshalInputExchangeOidcTokenInput),
 			graphql.NewInputUnmarshaler("ExpressEmailInput", ec.unmarshalInputExpressEmailInput),
 			graphql.NewInputUnmarshaler("ExpressFormElementInput", ec.unmarshalInputExpressFormElementInput),
@@ -4847,6 +5081,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RoleOrder", ec.unmarshalInputRoleOrder),
 			graphql.NewInputUnmarshaler("RoleWhereInput", ec.unmarshalInputRoleWhereInput),
 			graphql.NewInputUnmarshaler("RunCleanupInput", ec.unmarshalInputRunCleanupInput),
+			graphql.NewInputUnmarshaler("SavedFilterNameInput", ec.unmarshalInputSavedFilterNameInput),
 			graphql.NewInputUnmarshaler("SetAnnouncementInput", ec.unmarshalInputSetAnnouncementInput),
 			graphql.NewInputUnmarshaler("SetCustomFieldsInput", ec.unmarshalInputSetCustomFieldsInput),
 			graphql.NewInputUnmarshaler("SetHiddenInput", ec.unmarshalInputSetHiddenInput),
@@ -4865,6 +5100,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateMySettingsInput", ec.unmarshalInputUpdateMySettingsInput),
 			graphql.NewInputUnmarshaler("UpdateNewsInput", ec.unmarshalInputUpdateNewsInput),
 			graphql.NewInputUnmarshaler("UpdateRoleInput", ec.unmarshalInputUpdateRoleInput),
+			graphql.NewInputUnmarshaler("UpdateSavedFilterInput", ec.unmarshalInputUpdateSavedFilterInput),
 			graphql.NewInputUnmarshaler("UpdateTaskInput", ec.unmarshalInputUpdateTaskInput),
 			graphql.NewInputUnmarshaler("UpdateUserInput", ec.unmarshalInputUpdateUserInput),
 			graphql.NewInputUnmarshaler("UploadDocumentInput", ec.unmarshalInputUploadDocumentInput),
@@ -4965,7 +5201,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "absences.graphqls" "accounts.graphqls" "dashboards.graphqls" "directory.graphqls" "documents.graphqls" "ent.graphqls" "live.graphqls" "pages.graphqls" "portal.graphqls" "search.graphqls" "settings.graphqls" "statistics.graphqls" "work.graphqls"
+//go:embed "absences.graphqls" "accounts.graphqls" "dashboards.graphqls" "directory.graphqls" "documents.graphqls" "ent.graphqls" "live.graphqls" "pages.graphqls" "portal.graphqls" "savedfilters.graphqls" "search.graphqls" "settings.graphqls" "statistics.graphqls" "work.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5030,6 +5266,7 @@ extend type Query {
 	{Name: "live.graphqls", Input: sourceData("live.graphqls"), BuiltIn: false},
 	{Name: "pages.graphqls", Input: sourceData("pages.graphqls"), BuiltIn: false},
 	{Name: "portal.graphqls", Input: sourceData("portal.graphqls"), BuiltIn: false},
+	{Name: "savedfilters.graphqls", Input: sourceData("savedfilters.graphqls"), BuiltIn: false},
 	{Name: "search.graphqls", Input: sourceData("search.graphqls"), BuiltIn: false},
 	{Name: "settings.graphqls", Input: sourceData("settings.graphqls"), BuiltIn: false},
 	{Name: "statistics.graphqls", Input: sourceData("statistics.graphqls"), BuiltIn: false},
@@ -5393,6 +5630,14 @@ func (ec *executionContext) childFields_DeleteRolePayload(ctx context.Context, f
 		return ec.fieldContext_DeleteRolePayload_deletedCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeleteRolePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteSavedFilterPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DeleteSavedFilterPayload_id(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteSavedFilterPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Document(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6007,6 +6252,72 @@ func (ec *executionContext) childFields_RunCleanupPayload(ctx context.Context, f
 		return ec.fieldContext_RunCleanupPayload_skipped(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RunCleanupPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SavedFilter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SavedFilter_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_SavedFilter_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_SavedFilter_name(ctx, field)
+	case "names":
+		return ec.fieldContext_SavedFilter_names(ctx, field)
+	case "public":
+		return ec.fieldContext_SavedFilter_public(ctx, field)
+	case "own":
+		return ec.fieldContext_SavedFilter_own(ctx, field)
+	case "editable":
+		return ec.fieldContext_SavedFilter_editable(ctx, field)
+	case "where":
+		return ec.fieldContext_SavedFilter_where(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SavedFilter_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_SavedFilter_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SavedFilter", field.Name)
+}
+
+func (ec *executionContext) childFields_SavedFilterConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SavedFilterConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SavedFilterConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SavedFilterConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SavedFilterConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SavedFilterEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_SavedFilterEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_SavedFilterEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SavedFilterEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SavedFilterName(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "language":
+		return ec.fieldContext_SavedFilterName_language(ctx, field)
+	case "name":
+		return ec.fieldContext_SavedFilterName_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SavedFilterName", field.Name)
+}
+
+func (ec *executionContext) childFields_SavedFilterPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "savedFilter":
+		return ec.fieldContext_SavedFilterPayload_savedFilter(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SavedFilterPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SearchConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6895,6 +7206,20 @@ func (ec *executionContext) field_Mutation_createRole_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createSavedFilter_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateSavedFilterInput, error) {
+			return ec.unmarshalNCreateSavedFilterInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateSavedFilterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createSubstitute_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7027,6 +7352,20 @@ func (ec *executionContext) field_Mutation_deleteRole_args(ctx context.Context, 
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeleteRoleInput, error) {
 			return ec.unmarshalNDeleteRoleInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteRoleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteSavedFilter_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteSavedFilterInput, error) {
+			return ec.unmarshalNDeleteSavedFilterInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteSavedFilterInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7581,6 +7920,20 @@ func (ec *executionContext) field_Mutation_updateRole_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateSavedFilter_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateSavedFilterInput, error) {
+			return ec.unmarshalNUpdateSavedFilterInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateSavedFilterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7688,6 +8041,14 @@ func (ec *executionContext) field_Query_cases_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["where"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "savedFilter",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["savedFilter"] = arg6
 	return args, nil
 }
 
@@ -8183,6 +8544,66 @@ func (ec *executionContext) field_Query_roles_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_savedFilter_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_savedFilters_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (*savedfilters.Kind, error) {
+			return ec.unmarshalOSavedFilterKind2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsavedfiltersᚐKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_search_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8278,6 +8699,14 @@ func (ec *executionContext) field_Query_tasks_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["where"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "savedFilter",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["savedFilter"] = arg6
 	return args, nil
 }
 
@@ -11149,6 +11578,29 @@ func (ec *executionContext) _DeleteRolePayload_deletedCount(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_DeleteRolePayload_deletedCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeleteRolePayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DeleteSavedFilterPayload_id(ctx context.Context, field graphql.CollectedField, obj *model.DeleteSavedFilterPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteSavedFilterPayload_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteSavedFilterPayload_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteSavedFilterPayload", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Document_id(ctx context.Context, field graphql.CollectedField, obj *ent.Document) (ret graphql.Marshaler) {
@@ -14224,6 +14676,138 @@ func (ec *executionContext) fieldContext_Mutation_updateMySettings(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_updateMySettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createSavedFilter(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSavedFilter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSavedFilter(ctx, fc.Args["input"].(model.CreateSavedFilterInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SavedFilterPayload) graphql.Marshaler {
+			return ec.marshalNSavedFilterPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSavedFilter(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedFilterPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSavedFilter_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateSavedFilter(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateSavedFilter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateSavedFilter(ctx, fc.Args["input"].(model.UpdateSavedFilterInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SavedFilterPayload) graphql.Marshaler {
+			return ec.marshalNSavedFilterPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateSavedFilter(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedFilterPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateSavedFilter_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteSavedFilter(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteSavedFilter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteSavedFilter(ctx, fc.Args["input"].(model.DeleteSavedFilterInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteSavedFilterPayload) graphql.Marshaler {
+			return ec.marshalNDeleteSavedFilterPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteSavedFilterPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteSavedFilter(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteSavedFilterPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteSavedFilter_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17581,7 +18165,7 @@ func (ec *executionContext) _Query_cases(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Cases(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.CaseOrder), fc.Args["where"].(*ent.CaseWhereInput))
+			return ec.Resolvers.Query().Cases(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.CaseOrder), fc.Args["where"].(*ent.CaseWhereInput), fc.Args["savedFilter"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.CaseConnection) graphql.Marshaler {
@@ -17713,7 +18297,7 @@ func (ec *executionContext) _Query_tasks(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Tasks(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.TaskOrder), fc.Args["where"].(*ent.TaskWhereInput))
+			return ec.Resolvers.Query().Tasks(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.TaskOrder), fc.Args["where"].(*ent.TaskWhereInput), fc.Args["savedFilter"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.TaskConnection) graphql.Marshaler {
@@ -18707,6 +19291,94 @@ func (ec *executionContext) fieldContext_Query_mySettings(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_savedFilters(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_savedFilters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SavedFilters(ctx, fc.Args["kind"].(*savedfilters.Kind), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SavedFilterConnection) graphql.Marshaler {
+			return ec.marshalNSavedFilterConnection2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_savedFilters(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedFilterConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_savedFilters_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_savedFilter(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_savedFilter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SavedFilter(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *savedfilters.Filter) graphql.Marshaler {
+			return ec.marshalNSavedFilter2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsavedfiltersᚐFilter(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_savedFilter(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedFilter(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_savedFilter_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_search(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19642,6 +20314,465 @@ func (ec *executionContext) _RunCleanupPayload_skipped(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_RunCleanupPayload_skipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RunCleanupPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SavedFilter_id(ctx context.Context, field graphql.CollectedField, obj *savedfilters.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilter_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilter_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedFilter", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SavedFilter_kind(ctx context.Context, field graphql.CollectedField, obj *savedfilters.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilter_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SavedFilter().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v savedfilters.Kind) graphql.Marshaler {
+			return ec.marshalNSavedFilterKind2githubᚗcomᚋporticoᚑdevᚋporticoᚋsavedfiltersᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilter_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedFilter", field, true, true, "SavedFilterKind")
+}
+
+func (ec *executionContext) _SavedFilter_name(ctx context.Context, field graphql.CollectedField, obj *savedfilters.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilter_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SavedFilter().Name(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilter_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedFilter", field, true, true, "String")
+}
+
+func (ec *executionContext) _SavedFilter_names(ctx context.Context, field graphql.CollectedField, obj *savedfilters.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilter_names(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Names, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []savedfilters.Name) graphql.Marshaler {
+			return ec.marshalNSavedFilterName2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋsavedfiltersᚐNameᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilter_names(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SavedFilter",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedFilterName(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SavedFilter_public(ctx context.Context, field graphql.CollectedField, obj *savedfilters.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilter_public(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Public, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilter_public(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedFilter", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SavedFilter_own(ctx context.Context, field graphql.CollectedField, obj *savedfilters.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilter_own(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SavedFilter().Own(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilter_own(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedFilter", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _SavedFilter_editable(ctx context.Context, field graphql.CollectedField, obj *savedfilters.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilter_editable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SavedFilter().Editable(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilter_editable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedFilter", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _SavedFilter_where(ctx context.Context, field graphql.CollectedField, obj *savedfilters.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilter_where(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SavedFilter().Where(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalNJSON2interface(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilter_where(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedFilter", field, true, true, "JSON")
+}
+
+func (ec *executionContext) _SavedFilter_createdAt(ctx context.Context, field graphql.CollectedField, obj *savedfilters.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilter_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilter_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedFilter", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SavedFilter_updatedAt(ctx context.Context, field graphql.CollectedField, obj *savedfilters.Filter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilter_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilter_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedFilter", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SavedFilterConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.SavedFilterConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilterConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SavedFilterEdge) graphql.Marshaler {
+			return ec.marshalNSavedFilterEdge2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilterConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SavedFilterConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedFilterEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SavedFilterConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SavedFilterConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilterConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖentgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilterConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SavedFilterConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SavedFilterConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.SavedFilterConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilterConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilterConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedFilterConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SavedFilterEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SavedFilterEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilterEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *savedfilters.Filter) graphql.Marshaler {
+			return ec.marshalNSavedFilter2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsavedfiltersᚐFilter(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilterEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SavedFilterEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedFilter(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SavedFilterEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SavedFilterEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilterEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilterEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedFilterEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _SavedFilterName_language(ctx context.Context, field graphql.CollectedField, obj *savedfilters.Name) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilterName_language(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Language, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilterName_language(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedFilterName", field, false, false, "String")
+}
+
+func (ec *executionContext) _SavedFilterName_name(ctx context.Context, field graphql.CollectedField, obj *savedfilters.Name) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilterName_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilterName_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedFilterName", field, false, false, "String")
+}
+
+func (ec *executionContext) _SavedFilterPayload_savedFilter(ctx context.Context, field graphql.CollectedField, obj *model.SavedFilterPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedFilterPayload_savedFilter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SavedFilter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *savedfilters.Filter) graphql.Marshaler {
+			return ec.marshalNSavedFilter2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsavedfiltersᚐFilter(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedFilterPayload_savedFilter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SavedFilterPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedFilter(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _SearchConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.SearchConnection) (ret graphql.Marshaler) {
@@ -26786,6 +27917,76 @@ func UnmarshalCreateRoleInput(ctx context.Context, raw any) (model.CreateRoleInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateSavedFilterInput(ctx context.Context, obj any) (model.CreateSavedFilterInput, error) {
+	var it model.CreateSavedFilterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "names", "public", "taskWhere", "caseWhere"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNSavedFilterKind2githubᚗcomᚋporticoᚑdevᚋporticoᚋsavedfiltersᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "names":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("names"))
+			data, err := ec.unmarshalNSavedFilterNameInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterNameInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Names = data
+		case "public":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("public"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Public = data
+		case "taskWhere":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taskWhere"))
+			data, err := ec.unmarshalOTaskWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaskWhere = data
+		case "caseWhere":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseWhere"))
+			data, err := ec.unmarshalOCaseWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseWhere = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateSavedFilterInput unmarshals raw into the CreateSavedFilterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateSavedFilterInput(ctx context.Context, raw any) (model.CreateSavedFilterInput, error) {
+	var out model.CreateSavedFilterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateSavedFilterInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateSubstituteInput(ctx context.Context, obj any) (model.CreateSubstituteInput, error) {
 	var it model.CreateSubstituteInput
 	if obj == nil {
@@ -27301,6 +28502,48 @@ func (ec *executionContext) unmarshalInputDeleteRoleInput(ctx context.Context, o
 func UnmarshalDeleteRoleInput(ctx context.Context, raw any) (model.DeleteRoleInput, error) {
 	var out model.DeleteRoleInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteRoleInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeleteSavedFilterInput(ctx context.Context, obj any) (model.DeleteSavedFilterInput, error) {
+	var it model.DeleteSavedFilterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteSavedFilterInput unmarshals raw into the DeleteSavedFilterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteSavedFilterInput(ctx context.Context, raw any) (model.DeleteSavedFilterInput, error) {
+	var out model.DeleteSavedFilterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteSavedFilterInput", raw, &out)
 	return out, err
 }
 
@@ -30634,6 +31877,55 @@ func UnmarshalRunCleanupInput(ctx context.Context, raw any) (model.RunCleanupInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSavedFilterNameInput(ctx context.Context, obj any) (model.SavedFilterNameInput, error) {
+	var it model.SavedFilterNameInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"language", "name"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "language":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("language"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Language = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSavedFilterNameInput unmarshals raw into the SavedFilterNameInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSavedFilterNameInput(ctx context.Context, raw any) (model.SavedFilterNameInput, error) {
+	var out model.SavedFilterNameInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SavedFilterNameInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetAnnouncementInput(ctx context.Context, obj any) (model.SetAnnouncementInput, error) {
 	var it model.SetAnnouncementInput
 	if obj == nil {
@@ -33134,6 +34426,76 @@ func (ec *executionContext) unmarshalInputUpdateRoleInput(ctx context.Context, o
 func UnmarshalUpdateRoleInput(ctx context.Context, raw any) (model.UpdateRoleInput, error) {
 	var out model.UpdateRoleInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateRoleInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateSavedFilterInput(ctx context.Context, obj any) (model.UpdateSavedFilterInput, error) {
+	var it model.UpdateSavedFilterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "names", "public", "taskWhere", "caseWhere"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "names":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("names"))
+			data, err := ec.unmarshalOSavedFilterNameInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterNameInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Names = data
+		case "public":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("public"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Public = data
+		case "taskWhere":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taskWhere"))
+			data, err := ec.unmarshalOTaskWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐTaskWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaskWhere = data
+		case "caseWhere":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseWhere"))
+			data, err := ec.unmarshalOCaseWhereInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐCaseWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseWhere = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateSavedFilterInput unmarshals raw into the UpdateSavedFilterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateSavedFilterInput(ctx context.Context, raw any) (model.UpdateSavedFilterInput, error) {
+	var out model.UpdateSavedFilterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateSavedFilterInput", raw, &out)
 	return out, err
 }
 
@@ -36100,6 +37462,39 @@ func (ec *executionContext) _DeleteRolePayload(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var deleteSavedFilterPayloadImplementors = []string{"DeleteSavedFilterPayload"}
+
+func (ec *executionContext) _DeleteSavedFilterPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteSavedFilterPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteSavedFilterPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteSavedFilterPayload")
+		case "id":
+			out.Values[i] = ec._DeleteSavedFilterPayload_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var documentImplementors = []string{"Document"}
 
 func (ec *executionContext) _Document(ctx context.Context, sel ast.SelectionSet, obj *ent.Document) graphql.Marshaler {
@@ -37217,6 +38612,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "updateMySettings":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updateMySettings(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createSavedFilter":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSavedFilter(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateSavedFilter":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateSavedFilter(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteSavedFilter":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteSavedFilter(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -38663,6 +40079,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_mySettings(ctx, field)
 				})
+		case "savedFilters":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_savedFilters(ctx, field)
+				})
+		case "savedFilter":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_savedFilter(ctx, field)
+				})
 		case "search":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -39031,6 +40459,241 @@ func (ec *executionContext) _RunCleanupPayload(ctx context.Context, sel ast.Sele
 			}
 		case "skipped":
 			out.Values[i] = ec._RunCleanupPayload_skipped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var savedFilterImplementors = []string{"SavedFilter"}
+
+func (ec *executionContext) _SavedFilter(ctx context.Context, sel ast.SelectionSet, obj *savedfilters.Filter) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, savedFilterImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SavedFilter")
+		case "id":
+			out.Values[i] = ec._SavedFilter_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SavedFilter_kind(ctx, field, obj)
+				})
+		case "name":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SavedFilter_name(ctx, field, obj)
+				})
+		case "names":
+			out.Values[i] = ec._SavedFilter_names(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "public":
+			out.Values[i] = ec._SavedFilter_public(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "own":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SavedFilter_own(ctx, field, obj)
+				})
+		case "editable":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SavedFilter_editable(ctx, field, obj)
+				})
+		case "where":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SavedFilter_where(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._SavedFilter_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._SavedFilter_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var savedFilterConnectionImplementors = []string{"SavedFilterConnection"}
+
+func (ec *executionContext) _SavedFilterConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SavedFilterConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, savedFilterConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SavedFilterConnection")
+		case "edges":
+			out.Values[i] = ec._SavedFilterConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SavedFilterConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._SavedFilterConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var savedFilterEdgeImplementors = []string{"SavedFilterEdge"}
+
+func (ec *executionContext) _SavedFilterEdge(ctx context.Context, sel ast.SelectionSet, obj *model.SavedFilterEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, savedFilterEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SavedFilterEdge")
+		case "node":
+			out.Values[i] = ec._SavedFilterEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._SavedFilterEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var savedFilterNameImplementors = []string{"SavedFilterName"}
+
+func (ec *executionContext) _SavedFilterName(ctx context.Context, sel ast.SelectionSet, obj *savedfilters.Name) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, savedFilterNameImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SavedFilterName")
+		case "language":
+			out.Values[i] = ec._SavedFilterName_language(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._SavedFilterName_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var savedFilterPayloadImplementors = []string{"SavedFilterPayload"}
+
+func (ec *executionContext) _SavedFilterPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SavedFilterPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, savedFilterPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SavedFilterPayload")
+		case "savedFilter":
+			out.Values[i] = ec._SavedFilterPayload_savedFilter(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -41328,6 +42991,11 @@ func (ec *executionContext) marshalNCreateRolePayload2ᚖgithubᚗcomᚋportico�
 	return ec._CreateRolePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCreateSavedFilterInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateSavedFilterInput(ctx context.Context, v any) (model.CreateSavedFilterInput, error) {
+	res, err := ec.unmarshalInputCreateSavedFilterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateSubstituteInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐCreateSubstituteInput(ctx context.Context, v any) (model.CreateSubstituteInput, error) {
 	res, err := ec.unmarshalInputCreateSubstituteInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -41528,6 +43196,19 @@ func (ec *executionContext) marshalNDeleteRolePayload2ᚖgithubᚗcomᚋportico�
 		return graphql.Null
 	}
 	return ec._DeleteRolePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDeleteSavedFilterInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteSavedFilterInput(ctx context.Context, v any) (model.DeleteSavedFilterInput, error) {
+	res, err := ec.unmarshalInputDeleteSavedFilterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteSavedFilterPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐDeleteSavedFilterPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteSavedFilterPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteSavedFilterPayload!")
+		return graphql.Null
+	}
+	return ec._DeleteSavedFilterPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNDocument2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐDocumentᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Document) graphql.Marshaler {
@@ -42546,6 +44227,108 @@ func (ec *executionContext) marshalNRunCleanupPayload2ᚖgithubᚗcomᚋportico�
 	return ec._RunCleanupPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSavedFilter2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsavedfiltersᚐFilter(ctx context.Context, sel ast.SelectionSet, v *savedfilters.Filter) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SavedFilter!")
+		return graphql.Null
+	}
+	return ec._SavedFilter(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSavedFilterConnection2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterConnection(ctx context.Context, sel ast.SelectionSet, v *model.SavedFilterConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SavedFilterConnection!")
+		return graphql.Null
+	}
+	return ec._SavedFilterConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSavedFilterEdge2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SavedFilterEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSavedFilterEdge2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSavedFilterEdge2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterEdge(ctx context.Context, sel ast.SelectionSet, v *model.SavedFilterEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SavedFilterEdge!")
+		return graphql.Null
+	}
+	return ec._SavedFilterEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSavedFilterKind2githubᚗcomᚋporticoᚑdevᚋporticoᚋsavedfiltersᚐKind(ctx context.Context, v any) (savedfilters.Kind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := savedfilters.Kind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSavedFilterKind2githubᚗcomᚋporticoᚑdevᚋporticoᚋsavedfiltersᚐKind(ctx context.Context, sel ast.SelectionSet, v savedfilters.Kind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "SavedFilterKind!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNSavedFilterName2githubᚗcomᚋporticoᚑdevᚋporticoᚋsavedfiltersᚐName(ctx context.Context, sel ast.SelectionSet, v savedfilters.Name) graphql.Marshaler {
+	return ec._SavedFilterName(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSavedFilterName2ᚕgithubᚗcomᚋporticoᚑdevᚋporticoᚋsavedfiltersᚐNameᚄ(ctx context.Context, sel ast.SelectionSet, v []savedfilters.Name) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSavedFilterName2githubᚗcomᚋporticoᚑdevᚋporticoᚋsavedfiltersᚐName(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNSavedFilterNameInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterNameInputᚄ(ctx context.Context, v any) ([]*model.SavedFilterNameInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.SavedFilterNameInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSavedFilterNameInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterNameInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNSavedFilterNameInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterNameInput(ctx context.Context, v any) (*model.SavedFilterNameInput, error) {
+	res, err := ec.unmarshalInputSavedFilterNameInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSavedFilterPayload2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterPayload(ctx context.Context, sel ast.SelectionSet, v *model.SavedFilterPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SavedFilterPayload!")
+		return graphql.Null
+	}
+	return ec._SavedFilterPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSearchConnection2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSearchConnection(ctx context.Context, sel ast.SelectionSet, v *model.SearchConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SearchConnection!")
@@ -43034,6 +44817,11 @@ func (ec *executionContext) marshalNUpdateRolePayload2ᚖgithubᚗcomᚋportico�
 		return graphql.Null
 	}
 	return ec._UpdateRolePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpdateSavedFilterInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateSavedFilterInput(ctx context.Context, v any) (model.UpdateSavedFilterInput, error) {
+	res, err := ec.unmarshalInputUpdateSavedFilterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUpdateTaskInput2githubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐUpdateTaskInput(ctx context.Context, v any) (model.UpdateTaskInput, error) {
@@ -44264,6 +46052,42 @@ func (ec *executionContext) unmarshalORoleWhereInput2ᚖgithubᚗcomᚋportico�
 	}
 	res, err := ec.unmarshalInputRoleWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOSavedFilterKind2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsavedfiltersᚐKind(ctx context.Context, v any) (*savedfilters.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := savedfilters.Kind(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSavedFilterKind2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋsavedfiltersᚐKind(ctx context.Context, sel ast.SelectionSet, v *savedfilters.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOSavedFilterNameInput2ᚕᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterNameInputᚄ(ctx context.Context, v any) ([]*model.SavedFilterNameInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.SavedFilterNameInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSavedFilterNameInput2ᚖgithubᚗcomᚋporticoᚑdevᚋporticoᚋgraphᚋmodelᚐSavedFilterNameInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOSecurityMember2githubᚗcomᚋporticoᚑdevᚋporticoᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v ent.Noder) graphql.Marshaler {

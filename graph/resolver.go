@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/live"
 	"github.com/portico-dev/portico/news"
 	"github.com/portico-dev/portico/policy"
+	"github.com/portico-dev/portico/savedfilters"
 	"github.com/portico-dev/portico/search"
 	"github.com/portico-dev/portico/settings"
 	"github.com/portico-dev/portico/sso"
@@ -40,7 +41,8 @@ type Resolver struct {
 	Bulletin  *news.Service      // named apart from the news query field
 	Charts    *statistics.Service
 	Feeds     *statistics.Feeds
-	Finder    *search.Service // named apart from the search query field
-	SSO       *sso.Service    // nil without single sign-on
+	Finder    *search.Service       // named apart from the search query field
+	Filters   *savedfilters.Service // named apart from the savedFilters query field
+	SSO       *sso.Service          // nil without single sign-on
 	Log       *slog.Logger
 }

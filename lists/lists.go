@@ -261,17 +261,33 @@ func (l *Lists) Tasks(ctx context.Context, where any, orderBy []*ent.TaskOrder, 
 
 // WidgetTasks returns a dashboard widget's task list: the viewer's tasks its filters
 // keep (ent predicates of package dashboards, evaluated by the database under the
-// viewer's read rules), by id.
-func (l *Lists) WidgetTasks(ctx context.Context, preds []predicate.Task, w Window, load LoadTasks) (*ent.TaskConnection, error) {
-	var cond *listindex.Cond[listindex.TaskRow]
+// viewer's read rules) and its saved filter's where matches (nil: none), by id.
+func (l *Lists) WidgetTasks(ctx context.Context, preds []predicate.Task, where any, w Window, load LoadTasks) (*ent.TaskConnection, error) {
+	var conds []*listindex.Cond[listindex.TaskRow]
 	if len(preds) > 0 {
 		ids, err := l.client.Task.Query().Where(preds...).IDs(ctx)
 		if err != nil {
 			return nil, err
 		}
-		cond = listindex.IDs[listindex.TaskRow](ids, nil)
+		conds = append(conds, listindex.IDs[listindex.TaskRow](ids, nil))
 	}
-	return l.taskConnection(ctx, cond, nil, w, load)
+	if c, err := filter.TaskCond(where, "", l.resolve(ctx)); err != nil {
+		return nil, err
+	} else if c != nil {
+		conds = append(conds, c)
+	}
+	return l.taskConnection(ctx, allOf(conds), nil, w, load)
+}
+
+// allOf is the condition all of conds hold (nil: none, no condition).
+func allOf[R any](conds []*listindex.Cond[R]) *listindex.Cond[R] {
+	switch len(conds) {
+	case 0:
+		return nil
+	case 1:
+		return conds[0]
+	}
+	return listindex.And(conds...)
 }
 
 func (l *Lists) taskConnection(ctx context.Context, cond *listindex.Cond[listindex.TaskRow], orderBy []*ent.TaskOrder, w Window, load LoadTasks) (*ent.TaskConnection, error) {
@@ -299,16 +315,21 @@ func (l *Lists) Cases(ctx context.Context, where any, orderBy []*ent.CaseOrder, 
 }
 
 // WidgetCases returns a dashboard widget's case list, as WidgetTasks does tasks.
-func (l *Lists) WidgetCases(ctx context.Context, preds []predicate.BusinessCase, w Window, load LoadCases) (*ent.CaseConnection, error) {
-	var cond *listindex.Cond[listindex.CaseRow]
+func (l *Lists) WidgetCases(ctx context.Context, preds []predicate.BusinessCase, where any, w Window, load LoadCases) (*ent.CaseConnection, error) {
+	var conds []*listindex.Cond[listindex.CaseRow]
 	if len(preds) > 0 {
 		ids, err := l.client.BusinessCase.Query().Where(preds...).IDs(ctx)
 		if err != nil {
 			return nil, err
 		}
-		cond = listindex.IDs[listindex.CaseRow](ids, nil)
+		conds = append(conds, listindex.IDs[listindex.CaseRow](ids, nil))
 	}
-	return l.caseConnection(ctx, cond, nil, w, load)
+	if c, err := filter.CaseCond(where, "", l.resolve(ctx)); err != nil {
+		return nil, err
+	} else if c != nil {
+		conds = append(conds, c)
+	}
+	return l.caseConnection(ctx, allOf(conds), nil, w, load)
 }
 
 func (l *Lists) caseConnection(ctx context.Context, cond *listindex.Cond[listindex.CaseRow], orderBy []*ent.CaseOrder, w Window, load LoadCases) (*ent.CaseConnection, error) {

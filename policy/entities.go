@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/ent/favoriteprocess"
 	"github.com/portico-dev/portico/ent/intercept"
 	"github.com/portico-dev/portico/ent/processstarter"
+	"github.com/portico-dev/portico/ent/savedfilter"
 	"github.com/portico-dev/portico/ent/substitute"
 )
 
@@ -111,6 +112,10 @@ var readRules = map[string]readRule{
 		}
 	},
 	ent.TypeNewsItem: anyViewer,
+	// Saved filters: the viewer's own and the public ones.
+	ent.TypeSavedFilter: func(_ context.Context, s *Subject, q intercept.Query) {
+		q.WhereP(savedfilter.Or(savedfilter.OwnerID(s.UserID), savedfilter.Public(true)))
+	},
 	// The portal's settings: package settings says which a viewer is shown.
 	ent.TypeVariable: anyViewer,
 	// The token signing key: the server's own.
@@ -148,10 +153,40 @@ var writeRules = map[string]writeRule{
 		return needsAny(s, RoleManagement, RoleCreate, RoleDelete, RoleMove)
 	},
 	ent.TypeGrant:        func(s *Subject, _ ent.Mutation) error { return needsAny(s, RoleManagement) },
+	ent.TypeSavedFilter:  savedFilterWrites,
 	ent.TypeServerSecret: nil,
 	// Password reset tokens: written under the privileges RequestPasswordReset and
 	// ResetPassword only, which name the fields they may set.
 	ent.TypePasswordReset: nil,
+}
+
+// savedFilterWrites: a user creates its own filters, public ones with
+// CreatePublicFilter, and changes or deletes its own, or public ones with
+// CreatePublicFilter (the mutation is narrowed to those rows; package savedfilters says
+// why a row is out of reach).
+func savedFilterWrites(s *Subject, m ent.Mutation) error {
+	sm, ok := m.(*ent.SavedFilterMutation)
+	if !ok {
+		return apperr.Forbidden("unexpected mutation of saved filters")
+	}
+	if pub, ok := sm.Public(); ok && pub && !s.Has(CreatePublicFilter) {
+		return apperr.Forbidden("a public filter needs the permission %s; save it as a private one", CreatePublicFilter)
+	}
+	if m.Op().Is(ent.OpCreate) {
+		if owner, ok := sm.OwnerID(); !ok || owner != s.UserID {
+			return apperr.Forbidden("a saved filter belongs to the user who saves it")
+		}
+		return nil
+	}
+	if owner, ok := sm.OwnerID(); ok && owner != s.UserID {
+		return apperr.Forbidden("a saved filter cannot change its owner")
+	}
+	if s.Has(CreatePublicFilter) {
+		sm.Where(savedfilter.Or(savedfilter.OwnerID(s.UserID), savedfilter.Public(true)))
+	} else {
+		sm.Where(savedfilter.OwnerID(s.UserID))
+	}
+	return nil
 }
 
 // anyViewer lets every logged-in user read every row.

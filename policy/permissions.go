@@ -17,7 +17,7 @@ const (
 )
 
 // Permissions of seed 002, plus ExpressCreateWorkflow and StatisticAddDashboardChart of seed 001,
-// CreatePublicExternalLink and TaskWriteCustomFields / CaseWriteCustomFields.
+// CreatePublicExternalLink, CreatePublicFilter and TaskWriteCustomFields / CaseWriteCustomFields.
 const (
 	TaskReadAll                    Permission = "TaskReadAll"
 	SystemTaskReadAll              Permission = "SystemTaskReadAll"
@@ -84,6 +84,11 @@ const (
 	// CreatePublicExternalLink: seed 001's "create public external link, all other users
 	// can see that link in full process list" (a private link needs no permission).
 	CreatePublicExternalLink Permission = "CreatePublicExternalLink"
+	// CreatePublicFilter: seed 001's PortalKit administrators "create public filters"
+	// (saved task and case filters every user sees; a private one needs no permission).
+	// The seed names no permission; this follows CreatePublicExternalLink, its sibling
+	// in the same sentence style. Off by default.
+	CreatePublicFilter Permission = "CreatePublicFilter"
 	// TaskWriteCustomFields / CaseWriteCustomFields: set and clear the custom fields of a
 	// task or case (setTaskCustomFields, setCaseCustomFields). The seeds name the display
 	// permissions only; these follow their Task/CaseWrite… names. Off by default.
@@ -175,6 +180,7 @@ var All = []Definition{
 	{ExpressCreateWorkflow, GroupGeneral, true},
 	{StatisticAddDashboardChart, GroupGeneral, true},
 	{CreatePublicExternalLink, GroupGeneral, false},
+	{CreatePublicFilter, GroupGeneral, false},
 
 	{UserReadOwnAbsences, GroupAbsence, true},
 	{UserCreateOwnAbsence, GroupAbsence, true},

@@ -165,6 +165,18 @@ func (f RoleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error)
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RoleMutation", m)
 }
 
+// The SavedFilterFunc type is an adapter to allow the use of ordinary
+// function as SavedFilter mutator.
+type SavedFilterFunc func(context.Context, *ent.SavedFilterMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SavedFilterFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SavedFilterMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SavedFilterMutation", m)
+}
+
 // The ServerSecretFunc type is an adapter to allow the use of ordinary
 // function as ServerSecret mutator.
 type ServerSecretFunc func(context.Context, *ent.ServerSecretMutation) (ent.Value, error)

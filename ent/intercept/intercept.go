@@ -22,6 +22,7 @@ import (
 	"github.com/portico-dev/portico/ent/process"
 	"github.com/portico-dev/portico/ent/processstarter"
 	"github.com/portico-dev/portico/ent/role"
+	"github.com/portico-dev/portico/ent/savedfilter"
 	"github.com/portico-dev/portico/ent/serversecret"
 	"github.com/portico-dev/portico/ent/substitute"
 	"github.com/portico-dev/portico/ent/task"
@@ -438,6 +439,33 @@ func (f TraverseRole) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.RoleQuery", q)
 }
 
+// The SavedFilterFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SavedFilterFunc func(context.Context, *ent.SavedFilterQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SavedFilterFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SavedFilterQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SavedFilterQuery", q)
+}
+
+// The TraverseSavedFilter type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSavedFilter func(context.Context, *ent.SavedFilterQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSavedFilter) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSavedFilter) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SavedFilterQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SavedFilterQuery", q)
+}
+
 // The ServerSecretFunc type is an adapter to allow the use of ordinary function as a Querier.
 type ServerSecretFunc func(context.Context, *ent.ServerSecretQuery) (ent.Value, error)
 
@@ -656,6 +684,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ProcessStarterQuery, predicate.ProcessStarter, processstarter.OrderOption]{typ: ent.TypeProcessStarter, tq: q}, nil
 	case *ent.RoleQuery:
 		return &query[*ent.RoleQuery, predicate.Role, role.OrderOption]{typ: ent.TypeRole, tq: q}, nil
+	case *ent.SavedFilterQuery:
+		return &query[*ent.SavedFilterQuery, predicate.SavedFilter, savedfilter.OrderOption]{typ: ent.TypeSavedFilter, tq: q}, nil
 	case *ent.ServerSecretQuery:
 		return &query[*ent.ServerSecretQuery, predicate.ServerSecret, serversecret.OrderOption]{typ: ent.TypeServerSecret, tq: q}, nil
 	case *ent.SubstituteQuery:

@@ -521,6 +521,43 @@ var (
 			},
 		},
 	}
+	// SavedFiltersColumns holds the columns for the "saved_filters" table.
+	SavedFiltersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"TASK", "CASE"}},
+		{Name: "public", Type: field.TypeBool, Default: false},
+		{Name: "names", Type: field.TypeString, Size: 2147483647},
+		{Name: "where_input", Type: field.TypeString, Size: 2147483647},
+		{Name: "owner_id", Type: field.TypeInt},
+	}
+	// SavedFiltersTable holds the schema information for the "saved_filters" table.
+	SavedFiltersTable = &schema.Table{
+		Name:       "saved_filters",
+		Columns:    SavedFiltersColumns,
+		PrimaryKey: []*schema.Column{SavedFiltersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "saved_filters_users_owner",
+				Columns:    []*schema.Column{SavedFiltersColumns[7]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "savedfilter_owner_id",
+				Unique:  false,
+				Columns: []*schema.Column{SavedFiltersColumns[7]},
+			},
+			{
+				Name:    "savedfilter_public",
+				Unique:  false,
+				Columns: []*schema.Column{SavedFiltersColumns[4]},
+			},
+		},
+	}
 	// ServerSecretsColumns holds the columns for the "server_secrets" table.
 	ServerSecretsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -913,6 +950,7 @@ var (
 		ProcessesTable,
 		ProcessStartersTable,
 		RolesTable,
+		SavedFiltersTable,
 		ServerSecretsTable,
 		SubstitutesTable,
 		TasksTable,
@@ -988,6 +1026,10 @@ func init() {
 	RolesTable.ForeignKeys[0].RefTable = RolesTable
 	RolesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(17179869184),
+	}
+	SavedFiltersTable.ForeignKeys[0].RefTable = UsersTable
+	SavedFiltersTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(85899345920),
 	}
 	ServerSecretsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(21474836480),

@@ -45,6 +45,9 @@ type ProcessStarter func(*sql.Selector)
 // Role is the predicate function for role builders.
 type Role func(*sql.Selector)
 
+// SavedFilter is the predicate function for savedfilter builders.
+type SavedFilter func(*sql.Selector)
+
 // ServerSecret is the predicate function for serversecret builders.
 type ServerSecret func(*sql.Selector)
 

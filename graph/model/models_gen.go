@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/news"
+	"github.com/portico-dev/portico/savedfilters"
 	"github.com/portico-dev/portico/settings"
 	"github.com/portico-dev/portico/statistics"
 )
@@ -152,6 +153,17 @@ type CreateRolePayload struct {
 	Role *ent.Role `json:"role"`
 }
 
+// A filter to save: kind TASK takes taskWhere, CASE caseWhere (none: the whole list).
+type CreateSavedFilterInput struct {
+	Kind savedfilters.Kind `json:"kind"`
+	// the name per language; at least one, at most 50
+	Names []*SavedFilterNameInput `json:"names"`
+	// public: every user sees it; needs CreatePublicFilter. Default private.
+	Public    *bool               `json:"public,omitempty"`
+	TaskWhere *ent.TaskWhereInput `json:"taskWhere,omitempty"`
+	CaseWhere *ent.CaseWhereInput `json:"caseWhere,omitempty"`
+}
+
 type CreateSubstituteInput struct {
 	// userId (who is substituted) defaults to the viewer.
 	UserID       *int `json:"userId,omitempty"`
@@ -242,6 +254,14 @@ type DeleteRoleInput struct {
 type DeleteRolePayload struct {
 	// deletedCount counts the role and its descendants.
 	DeletedCount int `json:"deletedCount"`
+}
+
+type DeleteSavedFilterInput struct {
+	ID int `json:"id"`
+}
+
+type DeleteSavedFilterPayload struct {
+	ID int `json:"id"`
 }
 
 // A page of a case's documents, oldest first.
@@ -589,6 +609,30 @@ type RunCleanupPayload struct {
 	Skipped bool `json:"skipped"`
 }
 
+// A page of saved filters: the viewer's own and the public ones, oldest first.
+type SavedFilterConnection struct {
+	Edges    []*SavedFilterEdge    `json:"edges"`
+	PageInfo *entgql.PageInfo[int] `json:"pageInfo"`
+	// the viewer's own filters and the public ones (of the kind asked)
+	TotalCount int `json:"totalCount"`
+}
+
+type SavedFilterEdge struct {
+	Node   *savedfilters.Filter `json:"node"`
+	Cursor entgql.Cursor[int]   `json:"cursor"`
+}
+
+type SavedFilterNameInput struct {
+	// a language code such as en, de or de-CH (one name per language)
+	Language string `json:"language"`
+	// 1 to 200 characters
+	Name string `json:"name"`
+}
+
+type SavedFilterPayload struct {
+	SavedFilter *savedfilters.Filter `json:"savedFilter"`
+}
+
 type SearchConnection struct {
 	Edges    []*SearchEdge         `json:"edges"`
 	PageInfo *entgql.PageInfo[int] `json:"pageInfo"`
@@ -757,6 +801,19 @@ type UpdateRoleInput struct {
 
 type UpdateRolePayload struct {
 	Role *ent.Role `json:"role"`
+}
+
+// Changes to a saved filter (absent parts stay); its kind stays.
+type UpdateSavedFilterInput struct {
+	ID int `json:"id"`
+	// replaces every name
+	Names []*SavedFilterNameInput `json:"names,omitempty"`
+	// changing it needs CreatePublicFilter
+	Public *bool `json:"public,omitempty"`
+	// replaces the where of a TASK filter
+	TaskWhere *ent.TaskWhereInput `json:"taskWhere,omitempty"`
+	// replaces the where of a CASE filter
+	CaseWhere *ent.CaseWhereInput `json:"caseWhere,omitempty"`
 }
 
 type UpdateTaskInput struct {
