@@ -15,10 +15,13 @@ func TestCleanupOfObsoleteUsers(t *testing.T) {
 		newDashboard(t, alice, "Alice's", false, nil, nil)
 		newDashboard(t, bob, "Bob's", false, nil, nil)
 		newDashboard(t, alice, "shared", false, nil, nil)
+		if _, code, msg := saveFilter(t, alice, map[string]any{"kind": "TASK", "names": []map[string]any{{"language": "en", "name": "Alice's open work"}}, "taskWhere": map[string]any{"nameContainsFold": "a"}}); code != "" {
+			t.Fatalf("alice's filter: %s %s", code, msg)
+		}
 		var me struct{ Viewer struct{ ID string } }
 		alice.MustDo(t, `{ viewer { id } }`, nil, &me)
-		run := `mutation($d: Boolean) { runCleanup(input: {dryRun: $d}) { dashboards positions favorites skipped } }`
-		type result struct{ Dashboards, Positions, Favorites int }
+		run := `mutation($d: Boolean) { runCleanup(input: {dryRun: $d}) { dashboards positions favorites savedFilters skipped } }`
+		type result struct{ Dashboards, Positions, Favorites, SavedFilters int }
 		var out struct{ RunCleanup result }
 
 		wantErr(t, alice.Do(t, run, map[string]any{"d": false}), "FORBIDDEN")
@@ -32,8 +35,8 @@ func TestCleanupOfObsoleteUsers(t *testing.T) {
 			t.Fatalf("dry run counts %+v, want 2 dashboards", out.RunCleanup)
 		}
 		admin.MustDo(t, run, map[string]any{"d": false}, &out)
-		if out.RunCleanup.Dashboards != 2 {
-			t.Fatalf("cleanup removed %+v, want 2 dashboards (the dry run removed nothing)", out.RunCleanup)
+		if out.RunCleanup.Dashboards != 2 || out.RunCleanup.SavedFilters != 1 {
+			t.Fatalf("cleanup removed %+v, want 2 dashboards and 1 saved filter (the dry run removed nothing)", out.RunCleanup)
 		}
 		if got := titles(dashboardsOf(t, bob)); got != "Start,Bob's" { // Start: the demo's public dashboard
 			t.Errorf("bob's dashboards after the cleanup: %s", got)

@@ -249,6 +249,33 @@ func TestSavedFilters(t *testing.T) {
 			t.Errorf("the widget with the saved filter lists %d, the list %d", wt.DashboardTasks.TotalCount, nSaved)
 		}
 
+		// A widget may not use a filter its dashboard's readers could not: another user's
+		// private one, one of the other list, or a private one on a public dashboard.
+		mine, code, msg := saveFilter(t, admin, map[string]any{"kind": "TASK", "names": names("Admin's own", "Eigene"), "taskWhere": open})
+		if code != "" {
+			t.Fatalf("admin's private filter: %s %s", code, msg)
+		}
+		widget := func(typ, id string) []map[string]any {
+			return []map[string]any{{"id": "w9", "type": typ, "layout": map[string]any{"x": 0, "y": 0, "w": 6, "h": 4}, "savedFilterId": json.Number(id)}}
+		}
+		for _, bad := range []struct {
+			name   string
+			public bool
+			w      []map[string]any
+			says   string
+		}{
+			{"alice's private filter", false, widget("task", priv.ID), "no saved filter"},
+			{"no such filter", false, widget("task", "999999999"), "no saved filter"},
+			{"a case filter on a task widget", false, widget("task", pubCase.ID), "filters case lists"},
+			{"a private filter on a public dashboard", true, widget("task", mine.ID), "public saved filters only"},
+		} {
+			r := admin.Do(t, createDash, map[string]any{"t": []map[string]any{{"locale": "en", "value": "Bad"}}, "p": bad.public, "w": bad.w})
+			if r.Code() != "BAD_USER_INPUT" || !strings.Contains(fmt.Sprint(r.Errors), bad.says) {
+				t.Errorf("%s: %s %s, want BAD_USER_INPUT saying %q", bad.name, r.Code(), r.Errors, bad.says)
+			}
+		}
+		newDashboard(t, admin, "Mine", false, nil, widget("task", mine.ID)) // a private one may
+
 		// The export with the saved filter (and with another user's private one).
 		if n, status := exportRows(t, srv.URL, "/export/tasks.xlsx", admin.Token, url.Values{"savedFilter": {pub.ID}}); status != 200 || n != nSaved {
 			t.Errorf("the export with the saved filter: %d rows (HTTP %d), want %d", n, status, nSaved)

@@ -1,5 +1,6 @@
 // Package cleanup is the daily job that removes the personal data of obsolete users
-// (disabled ones): their private dashboards, dashboard order and favorite processes; and
+// (disabled ones): their private dashboards, dashboard order, favorite processes and
+// private saved filters; and
 // the finished (DONE or DESTROYED) hidden cases with their tasks, notes and history: all
 // of them when PortalDeleteAllFinishedHiddenCases is true, else only those the portal
 // made (cases of express processes, BusinessCase.portal_created). It
@@ -27,6 +28,7 @@ import (
 	"github.com/portico-dev/portico/ent/document"
 	"github.com/portico-dev/portico/ent/favoriteprocess"
 	"github.com/portico-dev/portico/ent/note"
+	"github.com/portico-dev/portico/ent/savedfilter"
 	"github.com/portico-dev/portico/ent/task"
 	"github.com/portico-dev/portico/ent/user"
 	"github.com/portico-dev/portico/ent/workflowevent"
@@ -40,6 +42,7 @@ const lockKey = 7262736
 // Result counts what a run removed.
 type Result struct {
 	Dashboards, Positions, Favorites int
+	SavedFilters                     int  // private saved filters
 	HiddenCases                      int  // finished hidden cases removed
 	Skipped                          bool // another server holds the lock
 }
@@ -92,6 +95,7 @@ func (j *Job) Run(ctx context.Context, dryRun bool) (Result, error) {
 		positions := dashboardposition.HasUserWith(disabled)
 		dashboards := dashboard.And(dashboard.Public(false), dashboard.HasOwnerWith(disabled))
 		favorites := favoriteprocess.HasUserWith(disabled)
+		filters := savedfilter.And(savedfilter.Public(false), savedfilter.HasOwnerWith(disabled))
 		if dryRun {
 			// Count only: the request may run inside a transaction of its own, which a
 			// rollback here cannot undo.
@@ -101,7 +105,10 @@ func (j *Job) Run(ctx context.Context, dryRun bool) (Result, error) {
 			if res.Dashboards, err = tx.Dashboard.Query().Where(dashboards).Count(ctx); err != nil {
 				return err
 			}
-			res.Favorites, err = tx.FavoriteProcess.Query().Where(favorites).Count(ctx)
+			if res.Favorites, err = tx.FavoriteProcess.Query().Where(favorites).Count(ctx); err != nil {
+				return err
+			}
+			res.SavedFilters, err = tx.SavedFilter.Query().Where(filters).Count(ctx)
 			return err
 		}
 		if res.Positions, err = tx.DashboardPosition.Delete().Where(positions).Exec(ctx); err != nil {
@@ -112,6 +119,9 @@ func (j *Job) Run(ctx context.Context, dryRun bool) (Result, error) {
 		}
 		if res.Favorites, err = tx.FavoriteProcess.Delete().Where(favorites).Exec(ctx); err != nil {
 			return fmt.Errorf("remove favorites: %w", err)
+		}
+		if res.SavedFilters, err = tx.SavedFilter.Delete().Where(filters).Exec(ctx); err != nil {
+			return fmt.Errorf("remove private saved filters: %w", err)
 		}
 		return removeCases(ctx, tx.Client(), hidden)
 	})
@@ -189,7 +199,7 @@ func (j *Job) Schedule(ctx context.Context) {
 				j.log.Error("cleanup run", "err", err)
 				return
 			}
-			j.log.Info("cleanup run", "dashboards", res.Dashboards, "positions", res.Positions, "favorites", res.Favorites,
+			j.log.Info("cleanup run", "dashboards", res.Dashboards, "positions", res.Positions, "favorites", res.Favorites, "savedFilters", res.SavedFilters,
 				"hiddenCases", res.HiddenCases, "skipped", res.Skipped)
 		}))
 		c.Start()

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -205,6 +206,31 @@ func (s *Service) checkWrite(sub *policy.Subject, doc Document, before *Document
 	return nil
 }
 
+// checkSavedFilters refuses a widget whose saved filter the viewer cannot read (another
+// user's private one, or none), of the other list, or private on a public dashboard:
+// the dashboard's audience could not read it, and the widget would fail for them.
+func (s *Service) checkSavedFilters(ctx context.Context, doc Document) error {
+	for _, w := range doc.Widgets {
+		if w.SavedFilterID == 0 {
+			continue
+		}
+		f, err := s.client.SavedFilter.Get(ctx, w.SavedFilterID) // the read rule: own or public
+		if ent.IsNotFound(err) {
+			return apperr.BadInput("widget %q: no saved filter with id %d that you may use", w.ID, w.SavedFilterID)
+		}
+		if err != nil {
+			return fmt.Errorf("saved filter %d: %w", w.SavedFilterID, err)
+		}
+		if want := strings.ToUpper(w.Type); string(f.Kind) != want {
+			return apperr.BadInput("widget %q is a %s widget; saved filter %d filters %s lists", w.ID, w.Type, f.ID, strings.ToLower(string(f.Kind)))
+		}
+		if doc.IsPublic && !f.Public {
+			return apperr.BadInput("widget %q: a public dashboard may use public saved filters only; %d is private", w.ID, f.ID)
+		}
+	}
+	return nil
+}
+
 // Create stores a new dashboard of the viewer.
 func (s *Service) Create(ctx context.Context, doc Document) (*Dashboard, error) {
 	sub, _, err := s.viewer(ctx)
@@ -220,6 +246,9 @@ func (s *Service) Create(ctx context.Context, doc Document) (*Dashboard, error) 
 func (s *Service) insert(ctx context.Context, owner int, doc Document) (*Dashboard, error) {
 	if doc.ID == "" {
 		doc.ID = NewID()
+	}
+	if err := s.checkSavedFilters(ctx, doc); err != nil {
+		return nil, err
 	}
 	text, err := encode(&doc)
 	if err != nil {
@@ -252,6 +281,9 @@ func (s *Service) Update(ctx context.Context, id int, doc Document) (*Dashboard,
 		return nil, err
 	}
 	if err := s.checkWrite(sub, doc, &cur.Doc); err != nil {
+		return nil, err
+	}
+	if err := s.checkSavedFilters(ctx, doc); err != nil {
 		return nil, err
 	}
 	doc.ID = cur.Doc.ID

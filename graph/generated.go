@@ -661,11 +661,12 @@ type ComplexityRoot struct {
 	}
 
 	RunCleanupPayload struct {
-		Dashboards  func(childComplexity int) int
-		Favorites   func(childComplexity int) int
-		HiddenCases func(childComplexity int) int
-		Positions   func(childComplexity int) int
-		Skipped     func(childComplexity int) int
+		Dashboards   func(childComplexity int) int
+		Favorites    func(childComplexity int) int
+		HiddenCases  func(childComplexity int) int
+		Positions    func(childComplexity int) int
+		SavedFilters func(childComplexity int) int
+		Skipped      func(childComplexity int) int
 	}
 
 	SavedFilter struct {
@@ -3920,6 +3921,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RunCleanupPayload.Positions(childComplexity), true
+	case "RunCleanupPayload.savedFilters":
+		if e.ComplexityRoot.RunCleanupPayload.SavedFilters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunCleanupPayload.SavedFilters(childComplexity), true
 	case "RunCleanupPayload.skipped":
 		if e.ComplexityRoot.RunCleanupPayload.Skipped == nil {
 			break
@@ -6246,6 +6253,8 @@ func (ec *executionContext) childFields_RunCleanupPayload(ctx context.Context, f
 		return ec.fieldContext_RunCleanupPayload_positions(ctx, field)
 	case "favorites":
 		return ec.fieldContext_RunCleanupPayload_favorites(ctx, field)
+	case "savedFilters":
+		return ec.fieldContext_RunCleanupPayload_savedFilters(ctx, field)
 	case "hiddenCases":
 		return ec.fieldContext_RunCleanupPayload_hiddenCases(ctx, field)
 	case "skipped":
@@ -20267,6 +20276,29 @@ func (ec *executionContext) _RunCleanupPayload_favorites(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_RunCleanupPayload_favorites(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunCleanupPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RunCleanupPayload_savedFilters(ctx context.Context, field graphql.CollectedField, obj *model.RunCleanupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunCleanupPayload_savedFilters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SavedFilters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunCleanupPayload_savedFilters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RunCleanupPayload", field, false, false, "Int")
 }
 
@@ -40449,6 +40481,11 @@ func (ec *executionContext) _RunCleanupPayload(ctx context.Context, sel ast.Sele
 			}
 		case "favorites":
 			out.Values[i] = ec._RunCleanupPayload_favorites(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "savedFilters":
+			out.Values[i] = ec._RunCleanupPayload_savedFilters(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

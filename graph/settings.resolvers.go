@@ -67,7 +67,7 @@ func (r *mutationResolver) RunCleanup(ctx context.Context, input model.RunCleanu
 	if err != nil {
 		return nil, err
 	}
-	return &model.RunCleanupPayload{Dashboards: res.Dashboards, Positions: res.Positions, Favorites: res.Favorites, HiddenCases: res.HiddenCases, Skipped: res.Skipped}, nil
+	return &model.RunCleanupPayload{Dashboards: res.Dashboards, Positions: res.Positions, Favorites: res.Favorites, SavedFilters: res.SavedFilters, HiddenCases: res.HiddenCases, Skipped: res.Skipped}, nil
 }
 
 // Variables is the resolver for the variables field.

@@ -601,6 +601,8 @@ type RunCleanupPayload struct {
 	Dashboards int `json:"dashboards"`
 	Positions  int `json:"positions"`
 	Favorites  int `json:"favorites"`
+	// savedFilters: the disabled users' private saved filters
+	SavedFilters int `json:"savedFilters"`
 	// hiddenCases: finished (DONE, DESTROYED) hidden cases removed with their tasks, notes,
 	// history and documents: all of them when PortalDeleteAllFinishedHiddenCases is true,
 	// else those of express processes (made by the portal)
