@@ -525,7 +525,7 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 	srv.SetQueryCache(queries)
 	srv.Use(s.Metrics.GraphQL())
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		access.SetOperation(ctx, graphql.GetOperationContext(ctx).OperationName)
+		access.SetOperation(ctx, graphql.GetOperationContext(ctx).Operation.Name)
 		return next(ctx)
 	})
 	if !cfg.NoIntrospection {
