@@ -3,7 +3,6 @@
 package portico
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -31,6 +31,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/portico-dev/portico/access"
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/bootstrap"
@@ -50,6 +51,7 @@ import (
 	"github.com/portico-dev/portico/lists"
 	"github.com/portico-dev/portico/live"
 	"github.com/portico-dev/portico/mail"
+	"github.com/portico-dev/portico/metrics"
 	"github.com/portico-dev/portico/news"
 	"github.com/portico-dev/portico/notify"
 	"github.com/portico-dev/portico/playground"
@@ -100,6 +102,10 @@ type Config struct {
 	NoPlayground, NoIntrospection bool
 	// OIDC configures single sign-on with an OpenID Connect provider; off without an issuer.
 	OIDC sso.Config
+	// TrustedProxies lists the peers (CIDR prefixes or addresses) whose X-Forwarded-For
+	// and X-Request-Id are believed: the client address of the access log and the login
+	// throttle, and the request id. Empty: none, every peer is the client.
+	TrustedProxies []string
 	// WrapDriver, when set, wraps the database driver (tests count queries with it).
 	WrapDriver func(dialect.Driver) dialect.Driver
 }
@@ -126,7 +132,10 @@ type Server struct {
 	Cleanup    *cleanup.Job
 	SSO        *sso.Service     // nil without single sign-on
 	Notifier   *notify.Notifier // assignment mails; Stats counts what they did
+	Metrics    *metrics.Metrics // this server's registry; serve it with Metrics.Handler
 	Handler    http.Handler
+	proxies    access.Proxies
+	sockets    *wstransport.Transport
 	log        *slog.Logger
 	cfg        Config // with defaults
 	id         string // this server's id on the bus
@@ -171,7 +180,11 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{DB: db, log: cfg.Logger, cfg: cfg, id: requestid.New()}
+	proxies, err := access.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{DB: db, log: cfg.Logger, cfg: cfg, id: requestid.New(), proxies: proxies, Metrics: metrics.New()}
 	// Listen before loading the policy, so no change made meanwhile by another server
 	// is missed; applying one twice is harmless.
 	if err := s.openBus(); err != nil {
@@ -277,7 +290,25 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	s.Index = index
 	s.Lists = lists.New(db.Client, s.Policy, index)
 	s.Handler = s.routes(cfg)
+	if err := s.watch(); err != nil {
+		cancel()
+		s.Bus.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// watch has the metrics read the counters of the server's parts and its database pools.
+func (s *Server) watch() error {
+	pools := map[string]*sql.DB{"main": s.DB.SQL}
+	if r := s.DB.ReadSQL(); r != s.DB.SQL {
+		pools = map[string]*sql.DB{"write": s.DB.SQL, "read": r} // SQLite
+	}
+	if err := s.Metrics.WatchPools(pools); err != nil {
+		return err
+	}
+	return s.Metrics.Watch(metrics.Sources{Logins: s.Auth.LoginStats, Sockets: s.sockets.Stats, Timers: s.Work.TimerStats,
+		Index: s.Index.SyncStats, Mails: s.Notifier.Stats})
 }
 
 // A large list index is most of the heap, and marking it is most of a collection's
@@ -476,7 +507,7 @@ func (s *Server) Close() error {
 // GraphQL returns the gqlgen server with its transports, limits and extensions.
 func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 	srv := handler.New(graph.Priced(graph.NewExecutableSchema(graph.Config{Resolvers: res}), cfg.Limits))
-	srv.AddTransport(wstransport.New(wstransport.Options{
+	s.sockets = wstransport.New(wstransport.Options{
 		AllowedOrigins:   cfg.AllowedOrigins,
 		InitFunc:         s.websocketInit,
 		OperationContext: graph.WithLoaders(s.DB.Client, s.Work),
@@ -484,13 +515,19 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 		Owner:            socketOwner,
 		MaxPerOwner:      cfg.MaxSocketsPerUser,
 		Log:              s.log,
-	}))
+	})
+	srv.AddTransport(s.sockets)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: cfg.MaxUploadBytes + 1<<20, MaxMemory: 32 << 20})
 	queries := lru.New[*ast.QueryDocument](1000)
 	srv.SetQueryCache(queries)
+	srv.Use(s.Metrics.GraphQL())
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		access.SetOperation(ctx, graphql.GetOperationContext(ctx).Operation.Name)
+		return next(ctx)
+	})
 	if !cfg.NoIntrospection {
 		srv.Use(extension.Introspection{})
 	}
@@ -571,11 +608,11 @@ func (s *Server) routes(cfg Config) http.Handler {
 		Filters: s.Filters, Finder: search.New(s.DB.Client, s.DB.Dialect, s.Policy), SSO: s.SSO, Log: s.log}
 	gql := s.graphQL(cfg, res)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", noStore(s.Auth.Middleware(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes, cfg.MaxUploadBytes)))))
-	mux.Handle("GET /documents/{id}", s.Auth.Middleware(streaming(http.HandlerFunc(s.downloadDocument), cfg.WriteTimeout)))
+	mux.Handle("/graphql", noStore(s.authenticated(graph.Loaders(s.DB.Client, s.Work)(limitBody(gql, cfg.MaxBodyBytes, cfg.MaxUploadBytes)))))
+	mux.Handle("GET /documents/{id}", s.authenticated(streaming(http.HandlerFunc(s.downloadDocument), cfg.WriteTimeout)))
 	exp := &export.Exporter{Client: s.DB.Client, Policy: s.Policy, Lists: s.Lists, Filters: s.Filters, Log: s.log}
-	mux.Handle("GET /export/tasks.xlsx", s.Auth.Middleware(streaming(http.HandlerFunc(exp.Tasks), cfg.WriteTimeout)))
-	mux.Handle("GET /export/cases.xlsx", s.Auth.Middleware(streaming(http.HandlerFunc(exp.Cases), cfg.WriteTimeout)))
+	mux.Handle("GET /export/tasks.xlsx", s.authenticated(streaming(http.HandlerFunc(exp.Tasks), cfg.WriteTimeout)))
+	mux.Handle("GET /export/cases.xlsx", s.authenticated(streaming(http.HandlerFunc(exp.Cases), cfg.WriteTimeout)))
 	if s.SSO != nil {
 		mux.HandleFunc("GET "+sso.LoginPath, s.SSO.Login)
 		mux.HandleFunc("GET "+sso.CallbackPath, s.SSO.Callback)
@@ -596,7 +633,18 @@ func (s *Server) routes(cfg Config) http.Handler {
 	if !cfg.NoPlayground {
 		mux.Handle("/", playground.Handler("Portico", "/graphql"))
 	}
-	return requestid.Middleware(s.accessLog(withClientAddr(mux)))
+	return access.Handler(mux, access.Options{Proxies: s.proxies, Log: s.log, Observe: s.Metrics.ObserveRequest})
+}
+
+// authenticated puts the viewer of the request's bearer token in its context (see
+// auth.Service.Middleware) and its user in the access line.
+func (s *Server) authenticated(next http.Handler) http.Handler {
+	return s.Auth.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := auth.FromContext(r.Context()); v != nil {
+			access.SetUser(r.Context(), v.UserID)
+		}
+		next.ServeHTTP(w, r)
+	}))
 }
 
 // noStore marks GraphQL answers uncacheable: they are the viewer's own (no shared cache
@@ -720,46 +768,6 @@ func writeJSONError(w http.ResponseWriter, status int, e *apperr.Error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"message": e.Message, "extensions": map[string]any{"code": e.Code}}}})
-}
-
-func withClientAddr(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(auth.WithClientAddr(r.Context(), auth.ClientAddr(r))))
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
-
-// Unwrap lets http.ResponseController reach the real writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// Hijack lets the websocket upgrade take over the connection (gorilla asserts
-// http.Hijacker directly rather than using http.ResponseController).
-func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	w.status = http.StatusSwitchingProtocols
-	return http.NewResponseController(w.ResponseWriter).Hijack()
-}
-
-// accessLog logs failed or slow requests at Info and the rest at Debug, so a busy server
-// does not spend its time writing logs.
-func (s *Server) accessLog(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		d := time.Since(start)
-		level := slog.LevelDebug
-		if sw.status >= 500 || d > time.Second {
-			level = slog.LevelInfo
-		}
-		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
-			"status", sw.status, "duration", d, "requestId", requestid.FromContext(r.Context()))
-	})
 }
 
 // expressProcessesVariable makes Portal.Processes.ExpressProcesses load the express

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -57,6 +56,10 @@ func (s *Service) Login(ctx context.Context, name, password, addr string) (strin
 	}
 	return token, exp, u, nil
 }
+
+// LoginStats counts failed logins and password checks (Failures) and those refused
+// by the login throttle (Refused).
+func (s *Service) LoginStats() ThrottleStats { return s.throttle.Stats() }
 
 // Authenticate turns an Authorization header value ("Bearer <token>") into a viewer.
 // It returns an UNAUTHENTICATED error for a bad or expired token, a disabled user, or a
@@ -169,18 +172,10 @@ func TokenError(ctx context.Context) error {
 	return err
 }
 
-// ClientAddr returns the client's IP address for throttling.
-func ClientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 type addrKey struct{}
 
-// WithClientAddr stores the client address in the context for the login resolver.
+// WithClientAddr stores the client address (package access finds it) in the context,
+// for the login throttle.
 func WithClientAddr(ctx context.Context, addr string) context.Context {
 	return context.WithValue(ctx, addrKey{}, addr)
 }

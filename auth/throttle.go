@@ -2,6 +2,7 @@ package auth
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -21,6 +22,19 @@ type Throttle struct {
 	burstU  int
 	burstA  int
 	now     func() time.Time
+	// counted for metrics: failures recorded, attempts refused
+	failures, refused atomic.Int64
+}
+
+// ThrottleStats counts what a throttle saw since it was made.
+type ThrottleStats struct {
+	Failures int64 // failed attempts recorded (Failed)
+	Refused  int64 // attempts refused while throttled (Allowed false)
+}
+
+// Stats returns the counters.
+func (t *Throttle) Stats() ThrottleStats {
+	return ThrottleStats{Failures: t.failures.Load(), Refused: t.refused.Load()}
 }
 
 type entry struct {
@@ -45,6 +59,9 @@ func (t *Throttle) Allowed(user, addr string) (bool, time.Duration) {
 	defer t.mu.Unlock()
 	now := t.now()
 	wait := max(waitFor(t.users, pairKey(user, addr), now), waitFor(t.addrs, addr, now))
+	if wait > 0 {
+		t.refused.Add(1)
+	}
 	return wait == 0, wait
 }
 
@@ -52,6 +69,7 @@ func (t *Throttle) Allowed(user, addr string) (bool, time.Duration) {
 func (t *Throttle) Failed(user, addr string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.failures.Add(1)
 	now := t.now()
 	t.get(t.users, pairKey(user, addr), t.perUser, t.burstU, now).AllowN(now, 1)
 	t.get(t.addrs, addr, t.perAddr, t.burstA, now).AllowN(now, 1)

@@ -21,9 +21,29 @@ type source struct {
 	cond     *sync.Cond
 	pos      changefeed.Position
 	running  bool
-	started  uint64 // syncs begun
-	finished uint64 // syncs ended
-	err      error  // of the last one
+	started  uint64        // syncs begun
+	finished uint64        // syncs ended
+	err      error         // of the last one
+	spent    time.Duration // in syncs, all together
+	failed   uint64        // syncs that failed
+}
+
+// SyncStats counts the syncs that read the feed: how many ran, how long they took
+// together and how many failed.
+type SyncStats struct {
+	Syncs, Failed uint64
+	Duration      time.Duration
+}
+
+// SyncStats returns the counters; zero for an index that follows no database.
+func (ix *Index) SyncStats() SyncStats {
+	src := ix.source
+	if src == nil {
+		return SyncStats{}
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	return SyncStats{Syncs: src.finished, Failed: src.failed, Duration: src.spent}
 }
 
 // Open reads every task and case of the database into a new index that then follows
@@ -104,11 +124,16 @@ func (ix *Index) Sync(ctx context.Context) error {
 		src.started++
 		n := src.started
 		src.mu.Unlock()
+		began := time.Now()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
 		err := ix.step(sctx)
 		cancel()
 		src.mu.Lock()
 		src.running, src.finished, src.err = false, n, err
+		src.spent += time.Since(began)
+		if err != nil {
+			src.failed++
+		}
 		src.cond.Broadcast()
 	}
 	return src.err

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net/http"
 )
 
 type key struct{}
@@ -26,11 +25,22 @@ func NewContext(ctx context.Context, id string) context.Context {
 // FromContext returns the request id, or "" outside a request.
 func FromContext(ctx context.Context) string { id, _ := ctx.Value(key{}).(string); return id }
 
-// Middleware gives every request an id and returns it in the X-Request-Id header.
-func Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := New()
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))
-	})
+// MaxLen bounds an id taken from a trusted proxy's X-Request-Id.
+const MaxLen = 64
+
+// Valid reports whether id, sent by a trusted proxy, may be used as the request id: 1
+// to MaxLen letters, digits, '-', '_', '.' or ':' (nothing a log or header would
+// need to escape).
+func Valid(id string) bool {
+	if id == "" || len(id) > MaxLen {
+		return false
+	}
+	for _, c := range []byte(id) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -377,7 +377,8 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 // the cookie, exchanges the code with the PKCE verifier, verifies the ID token and its
 // nonce, and signs the user in as Exchange does.
 func (s *Service) Callback(w http.ResponseWriter, r *http.Request) {
-	ctx, addr := r.Context(), auth.ClientAddr(r)
+	ctx := r.Context()
+	addr := auth.ClientAddrFrom(ctx)
 	if err := s.allowed(addr); err != nil {
 		s.fail(w, r, err)
 		return

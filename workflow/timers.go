@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -47,12 +48,30 @@ func (e *Engine) RunTimers(ctx context.Context, every time.Duration) {
 	}
 }
 
+// TimerStats counts the timer rounds (FireDue calls) and the timers they fired.
+type TimerStats struct {
+	Runs, Fired, Failed int64 // Failed: rounds that ended with an error
+}
+
+type timerCounts struct{ runs, fired, failed atomic.Int64 }
+
+// TimerStats returns the counters.
+func (e *Engine) TimerStats() TimerStats {
+	return TimerStats{Runs: e.timers.runs.Load(), Fired: e.timers.fired.Load(), Failed: e.timers.failed.Load()}
+}
+
 // FireDue handles every task whose expiry or delay is due now and returns how many.
 // Each batch is one transaction; on PostgreSQL the rows are locked with SKIP LOCKED, so
 // when several servers share the database exactly one acts on a given timer.
-func (e *Engine) FireDue(ctx context.Context) (int, error) {
+func (e *Engine) FireDue(ctx context.Context) (total int, err error) {
 	ctx = policy.SystemContext(ctx)
-	total := 0
+	e.timers.runs.Add(1)
+	defer func() {
+		e.timers.fired.Add(int64(total))
+		if err != nil {
+			e.timers.failed.Add(1)
+		}
+	}()
 	for {
 		n, err := e.fireBatch(ctx)
 		total += n

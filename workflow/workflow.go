@@ -36,6 +36,7 @@ type Engine struct {
 	// Changed, when set, is told after commit which tasks and cases a write touched,
 	// and which of them it created.
 	Changed func(ctx context.Context, c Change)
+	timers  timerCounts
 }
 
 // New returns the engine over a database of the given ent dialect.

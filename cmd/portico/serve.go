@@ -55,6 +55,8 @@ func runServe(ctx context.Context, args []string) error {
 	oidcCreate := fs.Bool("oidc-create-users", fs.envBool("PORTICO_OIDC_CREATE_USERS", true), "create a user at its first single sign-on; false refuses users missing in Portico")
 	logLevel := fs.String("log-level", fs.env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error")
 	debugAddr := fs.String("debug-addr", fs.env("PORTICO_DEBUG_ADDR", ""), "loopback address (127.0.0.1:6060) serving net/http/pprof under /debug/pprof/; empty: off")
+	metricsAddr := fs.String("metrics-addr", fs.env("PORTICO_METRICS_ADDR", ""), "address (:9090) serving Prometheus metrics on /metrics, apart from the API; empty: off")
+	trustedProxies := fs.String("trusted-proxies", fs.env("PORTICO_TRUSTED_PROXIES", ""), "comma-separated CIDR prefixes or addresses of proxies whose X-Forwarded-For and X-Request-Id are believed; empty: none")
 	noPlayground := fs.Bool("no-playground", fs.envBool("PORTICO_NO_PLAYGROUND", false), "serve no playground at / (production)")
 	noIntrospection := fs.Bool("no-introspection", fs.envBool("PORTICO_NO_INTROSPECTION", false), "refuse GraphQL introspection queries (production)")
 	maxConns := fs.Int("db-max-conns", fs.envInt("PORTICO_DB_MAX_CONNS", 0), "connections of the PostgreSQL pool (SQLite: of its read pool); 0: 4 per core, at least 8")
@@ -99,6 +101,7 @@ func runServe(ctx context.Context, args []string) error {
 		DB:                database.Options{MaxConns: *maxConns, StatementTimeout: *stmtTimeout},
 		NoPlayground:      *noPlayground,
 		NoIntrospection:   *noIntrospection,
+		TrustedProxies:    splitList(*trustedProxies),
 		OIDC: sso.Config{Issuer: *oidcIssuer, ClientID: *oidcClientID, ClientSecret: *oidcSecret,
 			RedirectURL: *oidcRedirect, PostLoginURL: *oidcPostLogin, Scopes: splitList(*oidcScopes),
 			UserClaim: *oidcUserClaim, GroupsClaim: *oidcGroups, CreateUsers: *oidcCreate},
@@ -119,7 +122,7 @@ func runServe(ctx context.Context, args []string) error {
 	defer closeSockets()
 	hs.BaseContext = func(net.Listener) context.Context { return baseCtx }
 	go srv.Work.RunTimers(baseCtx, 5*time.Second)
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- hs.Serve(ln) }()
 	if *debugAddr != "" {
 		dln, err := net.Listen("tcp", *debugAddr)
@@ -134,6 +137,22 @@ func runServe(ctx context.Context, args []string) error {
 			}
 		}()
 		log.Info("pprof debug listener", "addr", dln.Addr().String())
+	}
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on metrics address %s: %w", *metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.Metrics.Handler())
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		defer ms.Close()
+		go func() {
+			if err := ms.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics listener: %w", err)
+			}
+		}()
+		log.Info("metrics listener", "addr", mln.Addr().String())
 	}
 	log.Info("portico serving", "addr", ln.Addr().String(), "playground", "http://"+displayAddr(ln.Addr())+"/",
 		"startup", time.Since(start).String())

@@ -114,3 +114,46 @@ func TestServeDebugListener(t *testing.T) {
 		}
 	}
 }
+
+// TestServeMetricsListener: --metrics-addr serves /metrics on its own listener, after
+// traffic on the main one; the main listener does not serve it, and a bad
+// --trusted-proxies is refused.
+func TestServeMetricsListener(t *testing.T) {
+	db := "file:" + filepath.Join(t.TempDir(), "portico.db")
+	addr, metrics := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--demo", "--addr", addr, "--metrics-addr", metrics, "--trusted-proxies", "10.0.0.0/8, 127.0.0.1",
+			"--database-url", db, "--log-level", "error"})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	waitHealthy(t, "http://"+addr+"/healthz")
+	get := func(url string) string {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if body := get("http://" + metrics + "/metrics"); !strings.Contains(body, `portico_http_requests_total{method="GET",route="GET /healthz",status="200"}`) {
+		t.Errorf("metrics listener: no healthz requests counted in %.300q", body)
+	}
+	if body := get("http://" + addr + "/metrics"); strings.Contains(body, "portico_http_requests_total") {
+		t.Error("the main listener serves metrics")
+	}
+
+	err := runServe(context.Background(), []string{"--demo", "--addr", freeAddr(t), "--trusted-proxies", "proxy.internal",
+		"--database-url", "file:" + filepath.Join(t.TempDir(), "other.db")})
+	if err == nil || !strings.Contains(err.Error(), "proxy.internal") {
+		t.Errorf("--trusted-proxies proxy.internal: %v, want refused", err)
+	}
+}

@@ -135,6 +135,31 @@ type Transport struct {
 	wmu     sync.Mutex
 	ready   []*conn // connections with queued messages, waiting for a writer
 	writers int
+
+	delivered, dropped, lost atomic.Int64 // see Stats
+}
+
+// Stats tells what the transport holds and did since it was made.
+type Stats struct {
+	Connections   int   // initialised connections open
+	Subscriptions int   // operations running on them
+	Delivered     int64 // subscription events written to clients
+	Dropped       int64 // events shed from the queue of a slow client (their subscriptions ended with EVENTS_LOST)
+	Lost          int64 // subscriptions ended with EVENTS_LOST: shed events, a full outlet, a gap on the bus
+}
+
+// Stats returns the counts; it visits every open connection.
+func (t *Transport) Stats() Stats {
+	st := Stats{Delivered: t.delivered.Load(), Dropped: t.dropped.Load(), Lost: t.lost.Load()}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st.Connections = len(t.conns)
+	for c := range t.conns {
+		c.mu.Lock()
+		st.Subscriptions += len(c.subs)
+		c.mu.Unlock()
+	}
+	return st
 }
 
 // maxWriters bounds the writer pool: enough that a few clients stalled until their
@@ -451,6 +476,7 @@ func (c *conn) queueLocked(it item) {
 		return
 	}
 	if it.sub != nil && (it.sub.ending || it.sub.ended.Load()) {
+		c.t.dropped.Add(1)
 		return // shed: its subscription was told it lost events
 	}
 	c.queue = append(c.queue, it)
@@ -478,6 +504,7 @@ func (c *conn) shedLocked(it item) bool {
 	if it.sub != nil && !slices.Contains(lost, it.sub) {
 		lost = append(lost, it.sub)
 	}
+	c.t.dropped.Add(int64(len(c.queue) - len(kept)))
 	clear(c.queue[len(kept):])
 	c.queue = kept
 	if len(c.queue) >= c.t.opts.MaxQueue {
@@ -548,7 +575,9 @@ func (c *conn) flush() {
 					it.end.end()
 				}
 			} else if payload := it.sub.render(it); payload != nil {
-				err = c.writeEvent(it.sub, payload)
+				if err = c.writeEvent(it.sub, payload); err == nil {
+					c.t.delivered.Add(1)
+				}
 			}
 			if err != nil {
 				c.mu.Lock()
@@ -776,6 +805,9 @@ func (s *subscription) endLocked(message, code string) {
 		return
 	}
 	s.ending = true
+	if code == eventsLostCode {
+		c.t.lost.Add(1)
+	}
 	if c.subs[s.id] == s {
 		delete(c.subs, s.id)
 	}

@@ -1,0 +1,191 @@
+package portico_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/servertest"
+)
+
+// scrape reads the server's /metrics as Prometheus text: each sample line
+// (`name{labels} value`) keyed by what precedes the value.
+func scrape(t *testing.T, srv *servertest.Server) map[string]float64 {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", srv.Metrics.Handler())
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	resp, err := http.Get(hs.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape: HTTP %d, %v", resp.StatusCode, err)
+	}
+	samples := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("sample %q: %v", line, err)
+		}
+		samples[line[:i]] = v
+	}
+	return samples
+}
+
+// want checks samples: each key's value must be at least the given one (exactly, with
+// exact).
+func want(t *testing.T, samples map[string]float64, exact bool, expect map[string]float64) {
+	t.Helper()
+	for k, min := range expect {
+		v, ok := samples[k]
+		switch {
+		case !ok:
+			t.Errorf("no sample %s", k)
+		case exact && v != min, v < min:
+			t.Errorf("%s = %v, want %v", k, v, min)
+		}
+	}
+}
+
+// TestMetricsAfterTraffic: a scrape after real traffic (a failed login, a query, a
+// mutation with an error, a subscription with an event, a timer round) counts each of
+// them, by route and operation name, never by raw path or a client's invented names.
+func TestMetricsAfterTraffic(t *testing.T) {
+	srv := servertest.Start(t, "sqlite", demo())
+	anon := srv.Client()
+	if r := anon.Do(t, `mutation Login { login(input: {username: "alice", password: "wrong"}) { token } }`, nil); r.Code() != "UNAUTHENTICATED" {
+		t.Fatalf("wrong password: %+v", r.Errors)
+	}
+	alice, carol := srv.Login(t, "alice", "alice"), srv.Login(t, "carol", "carol")
+	alice.MustDo(t, `query Tasks { tasks { totalCount } }`, nil, nil)
+	bad := carol.Do(t, `mutation Start { startTask(input: {id: "bogus"}) { task { id } } }`, nil)
+	if bad.Code() == "" {
+		t.Fatal("startTask of a bogus id succeeded")
+	}
+	if r := alice.Do(t, `{ nope }`, nil); r.Code() != "BAD_USER_INPUT" {
+		t.Fatalf("invalid query: %+v", r.Errors)
+	}
+	// Raw paths never become labels.
+	for _, p := range []string{"/documents/1", "/documents/2", "/no/such/path"} {
+		resp, err := http.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+
+	sub := subscribe(t, srv, alice.Token, `subscription Updates { taskUpdated { kind task { id name } } }`)
+	s := scrape(t, srv)
+	want(t, s, true, map[string]float64{
+		"portico_websocket_connections": 1,
+		"portico_websocket_operations":  1,
+	})
+	var out struct {
+		Tasks struct {
+			Edges []struct{ Node struct{ ID, Name string } }
+		}
+	}
+	carol.MustDo(t, `{ tasks { edges { node { id name } } } }`, nil, &out)
+	id := ""
+	for _, e := range out.Tasks.Edges {
+		if e.Node.Name == "Check remaining holidays" {
+			id = e.Node.ID
+		}
+	}
+	carol.MustDo(t, fmt.Sprintf(`mutation { startTask(input: {id: %q}) { task { id } } }`, id), nil, nil)
+	if kind, _ := sub.event(); kind != "CHANGED" {
+		t.Fatalf("event %s", kind)
+	}
+	if _, err := srv.Work.FireDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	s = scrape(t, srv)
+	want(t, s, true, map[string]float64{
+		"portico_login_failures_total":  1,
+		"portico_login_throttled_total": 0,
+		`portico_graphql_operations_total{code="UNAUTHENTICATED",operation="Login",type="mutation"}`:    1,
+		`portico_graphql_operations_total{code="OK",operation="Tasks",type="query"}`:                    1,
+		`portico_graphql_operations_total{code="` + bad.Code() + `",operation="Start",type="mutation"}`: 1,
+		`portico_graphql_operations_total{code="OK",operation="Updates",type="subscription"}`:           1,
+		`portico_graphql_operation_duration_seconds_count{operation="Tasks",type="query"}`:              1,
+		`portico_http_requests_total{method="GET",route="GET /documents/{id}",status="401"}`:            2,
+		`portico_http_requests_total{method="GET",route="/graphql",status="101"}`:                       1,
+		"portico_timer_runs_total":         1,
+		"portico_timer_run_failures_total": 0,
+		"portico_timers_fired_total":       0,
+	})
+	want(t, s, false, map[string]float64{
+		`portico_http_requests_total{method="POST",route="/graphql",status="200"}`: 6,
+		"portico_subscription_events_delivered_total":                              1,
+		"portico_subscription_events_dropped_total":                                0,
+		"portico_subscription_events_lost_total":                                   0,
+		"portico_list_index_sync_duration_seconds_count":                           1,
+		"portico_mail_assignments_total":                                           0,
+		`go_sql_max_open_connections{db_name="read"}`:                              1,
+		`go_sql_max_open_connections{db_name="write"}`:                             1,
+	})
+	var refused bool
+	for k := range s {
+		if strings.HasPrefix(k, "portico_graphql_operations_total{code=\"BAD_USER_INPUT\"") {
+			refused = true
+		}
+		if strings.Contains(k, "/documents/1") || strings.Contains(k, "/no/such/path") {
+			t.Errorf("a raw path became a label: %s", k)
+		}
+	}
+	if !refused {
+		t.Error("the invalid query was not counted as BAD_USER_INPUT")
+	}
+}
+
+// TestMetricsOperationNamesBounded: past MaxOperationNames distinct names, operations
+// count as "other".
+func TestMetricsOperationNamesBounded(t *testing.T) {
+	srv := servertest.Start(t, "sqlite", demo())
+	c := srv.Login(t, "alice", "alice")
+	for i := range 210 {
+		c.MustDo(t, fmt.Sprintf(`query Q%d { viewer { id } }`, i), nil, nil)
+	}
+	s := scrape(t, srv)
+	want(t, s, true, map[string]float64{
+		`portico_graphql_operations_total{code="OK",operation="Q0",type="query"}`:    1,
+		`portico_graphql_operations_total{code="OK",operation="other",type="query"}`: 210 - 200,
+	})
+	if _, ok := s[`portico_graphql_operations_total{code="OK",operation="Q209",type="query"}`]; ok {
+		t.Error("the 210th name got its own series")
+	}
+}
+
+// TestMetricsPostgresPool: the PostgreSQL pool's statistics, and a second server in the
+// same process (its own registry) that does not collide with the first.
+func TestMetricsPostgresPool(t *testing.T) {
+	srv := servertest.Start(t, "postgres", demo())
+	other := servertest.Start(t, "sqlite", demo())
+	srv.Login(t, "alice", "alice").MustDo(t, `{ tasks { totalCount } }`, nil, nil)
+	s := scrape(t, srv)
+	want(t, s, false, map[string]float64{
+		`go_sql_max_open_connections{db_name="main"}`:        8,
+		`go_sql_open_connections{db_name="main"}`:            1,
+		`go_sql_in_use_connections{db_name="main"}`:          0,
+		`go_sql_idle_connections{db_name="main"}`:            0,
+		`go_sql_wait_count_total{db_name="main"}`:            0,
+		`go_sql_wait_duration_seconds_total{db_name="main"}`: 0,
+	})
+	if _, ok := scrape(t, other)[`go_sql_open_connections{db_name="main"}`]; ok {
+		t.Error("the SQLite server reports the PostgreSQL pool")
+	}
+}
