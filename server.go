@@ -21,6 +21,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -132,6 +133,8 @@ type Server struct {
 	id         string // this server's id on the bus
 	stop       func() // ends the policy follower
 	cancel     func() // ends what runs for the server's lifetime (chart feeds)
+	sockets    *wstransport.Transport
+	draining   atomic.Bool // /readyz answers 503: Shutdown has begun
 }
 
 // New opens and migrates the database, prepares an empty one, loads the policy and
@@ -458,6 +461,42 @@ func (s *Server) HTTPServer() *http.Server {
 	}
 }
 
+// Shutdown drains hs, serving this server's handler: /readyz answers 503 at once (so
+// balancers stop sending new requests), after delay hs stops accepting connections, the
+// requests in flight finish and websockets are closed with 1001 (going away) so their
+// clients reconnect elsewhere. When ctx ends first the remaining connections are cut
+// and the error says so. Request contexts are not cancelled: a request in progress,
+// even one still sending its body, completes normally. Close the server afterwards.
+func (s *Server) Shutdown(ctx context.Context, hs *http.Server, delay time.Duration) error {
+	s.draining.Store(true)
+	s.log.Info("draining: /readyz answers 503", "delay", delay.String())
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	sockets := make(chan error, 1)
+	go func() {
+		sockets <- s.sockets.Shutdown(ctx, "server shutting down; reconnect")
+	}()
+	err := hs.Shutdown(ctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	err = errors.Join(err, <-sockets)
+	if err != nil {
+		hs.Close() // cut what is left
+		return fmt.Errorf("drain: %w", err)
+	}
+	return nil
+}
+
+// Draining reports whether Shutdown has begun.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
 // Close stops the bus and closes the database.
 func (s *Server) Close() error {
 	if s.cancel != nil {
@@ -476,7 +515,7 @@ func (s *Server) Close() error {
 // GraphQL returns the gqlgen server with its transports, limits and extensions.
 func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 	srv := handler.New(graph.Priced(graph.NewExecutableSchema(graph.Config{Resolvers: res}), cfg.Limits))
-	srv.AddTransport(wstransport.New(wstransport.Options{
+	s.sockets = wstransport.New(wstransport.Options{
 		AllowedOrigins:   cfg.AllowedOrigins,
 		InitFunc:         s.websocketInit,
 		OperationContext: graph.WithLoaders(s.DB.Client, s.Work),
@@ -484,7 +523,8 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 		Owner:            socketOwner,
 		MaxPerOwner:      cfg.MaxSocketsPerUser,
 		Log:              s.log,
-	}))
+	})
+	srv.AddTransport(s.sockets)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -584,6 +624,10 @@ func (s *Server) routes(cfg Config) http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.DB.Ping(ctx); err != nil {
