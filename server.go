@@ -30,6 +30,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
+	"github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/portico-dev/portico/apperr"
@@ -69,7 +70,10 @@ type Config struct {
 	DatabaseURL    string        // "" = SQLite file portico.db
 	AdminPassword  string        // required on an empty database unless Demo
 	Demo           bool          // load demo data into an empty database
-	AllowedOrigins []string      // browser origins allowed on the websocket; empty = same origin
+	// AllowedOrigins lists the browser origins ("https://portal.example.com", or "*" for
+	// any) allowed to call the server from another origin: CORS for HTTP (none when
+	// empty) and the websocket's Origin check (same origin only when empty).
+	AllowedOrigins []string
 	TokenTTL       time.Duration // default 12h
 	MaxBodyBytes   int64         // default 1 MiB
 	Limits         graph.Limits  // GraphQL request limits; zero fields take graph.DefaultLimits
@@ -640,7 +644,25 @@ func (s *Server) routes(cfg Config) http.Handler {
 	if !cfg.NoPlayground {
 		mux.Handle("/", playground.Handler("Portico", "/graphql"))
 	}
-	return requestid.Middleware(s.accessLog(withClientAddr(mux)))
+	return requestid.Middleware(s.accessLog(crossOrigin(cfg.AllowedOrigins, withClientAddr(mux))))
+}
+
+// crossOrigin answers CORS preflights and marks the answers to the origins listed as
+// readable by them; with none listed (the default) it adds nothing, so browsers keep
+// other origins' pages from calling the server. Credentials stay off: clients send a
+// bearer token in Authorization, not cookies. Websockets check their origin themselves
+// (wstransport), against the same list.
+func crossOrigin(origins []string, next http.Handler) http.Handler {
+	if len(origins) == 0 { // rs/cors would take an empty list for "*"
+		return next
+	}
+	return cors.New(cors.Options{
+		AllowedOrigins: origins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders: []string{"Authorization", "Content-Type"},
+		ExposedHeaders: []string{"X-Request-Id"},
+		MaxAge:         600,
+	}).Handler(next)
 }
 
 // noStore marks GraphQL answers uncacheable: they are the viewer's own (no shared cache

@@ -33,7 +33,7 @@ func runServe(ctx context.Context, args []string) error {
 	dbURL := fs.String("database-url", fs.env("PORTICO_DATABASE_URL", database.DefaultURL), "SQLite file (file:portico.db) or postgres://… URL")
 	demo := fs.Bool("demo", fs.envBool("PORTICO_DEMO", false), "load demo data into an empty database")
 	adminPw := fs.String("admin-password", fs.env("PORTICO_ADMIN_PASSWORD", ""), "password of the admin user created on an empty database")
-	origins := fs.String("allowed-origins", fs.env("PORTICO_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed on the websocket (* for any); empty: same origin")
+	origins := fs.String("allowed-origins", fs.env("PORTICO_ALLOWED_ORIGINS", ""), "comma-separated browser origins (https://portal.example.com) allowed to call from another origin: CORS for HTTP and the websocket's origin check (* for any); empty: same origin only")
 	ttl := fs.Duration("token-ttl", fs.envDuration("PORTICO_TOKEN_TTL", 12*time.Hour), "how long a login token stays valid")
 	smtpURL := fs.String("smtp-url", fs.env("PORTICO_SMTP_URL", ""), "smtp://[user:password@]host:port?from=address for express EMAIL steps and password reset mails; empty logs them")
 	resetTTL := fs.Duration("password-reset-ttl", fs.envDuration("PORTICO_PASSWORD_RESET_TTL", 30*time.Minute), "how long a password reset token works")
