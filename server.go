@@ -67,9 +67,9 @@ import (
 
 // Config configures a server. Zero values get the defaults noted.
 type Config struct {
-	DatabaseURL    string        // "" = SQLite file portico.db
-	AdminPassword  string        // required on an empty database unless Demo
-	Demo           bool          // load demo data into an empty database
+	DatabaseURL   string // "" = SQLite file portico.db
+	AdminPassword string // required on an empty database unless Demo
+	Demo          bool   // load demo data into an empty database
 	// AllowedOrigins lists the browser origins ("https://portal.example.com", or "*" for
 	// any) allowed to call the server from another origin: CORS for HTTP (none when
 	// empty) and the websocket's Origin check (same origin only when empty).
