@@ -498,9 +498,6 @@ func (s *Server) Shutdown(ctx context.Context, hs *http.Server, delay time.Durat
 	return nil
 }
 
-// Draining reports whether Shutdown has begun.
-func (s *Server) Draining() bool { return s.draining.Load() }
-
 // Close stops the bus and closes the database.
 func (s *Server) Close() error {
 	if s.cancel != nil {
