@@ -20,6 +20,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -29,6 +30,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
+	"github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/portico-dev/portico/access"
@@ -67,10 +69,13 @@ import (
 
 // Config configures a server. Zero values get the defaults noted.
 type Config struct {
-	DatabaseURL    string        // "" = SQLite file portico.db
-	AdminPassword  string        // required on an empty database unless Demo
-	Demo           bool          // load demo data into an empty database
-	AllowedOrigins []string      // browser origins allowed on the websocket; empty = same origin
+	DatabaseURL   string // "" = SQLite file portico.db
+	AdminPassword string // required on an empty database unless Demo
+	Demo          bool   // load demo data into an empty database
+	// AllowedOrigins lists the browser origins ("https://portal.example.com", or "*" for
+	// any) allowed to call the server from another origin: CORS for HTTP (none when
+	// empty) and the websocket's Origin check (same origin only when empty).
+	AllowedOrigins []string
 	TokenTTL       time.Duration // default 12h
 	MaxBodyBytes   int64         // default 1 MiB
 	Limits         graph.Limits  // GraphQL request limits; zero fields take graph.DefaultLimits
@@ -141,6 +146,7 @@ type Server struct {
 	id         string // this server's id on the bus
 	stop       func() // ends the policy follower
 	cancel     func() // ends what runs for the server's lifetime (chart feeds)
+	draining   atomic.Bool // /readyz answers 503: Shutdown has begun
 }
 
 // New opens and migrates the database, prepares an empty one, loads the policy and
@@ -489,6 +495,39 @@ func (s *Server) HTTPServer() *http.Server {
 	}
 }
 
+// Shutdown drains hs, serving this server's handler: /readyz answers 503 at once (so
+// balancers stop sending new requests), after delay hs stops accepting connections, the
+// requests in flight finish and websockets are closed with 1001 (going away) so their
+// clients reconnect elsewhere. When ctx ends first the remaining connections are cut
+// and the error says so. Request contexts are not cancelled: a request in progress,
+// even one still sending its body, completes normally. Close the server afterwards.
+func (s *Server) Shutdown(ctx context.Context, hs *http.Server, delay time.Duration) error {
+	s.draining.Store(true)
+	s.log.Info("draining: /readyz answers 503", "delay", delay.String())
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	sockets := make(chan error, 1)
+	go func() {
+		sockets <- s.sockets.Shutdown(ctx, "server shutting down; reconnect")
+	}()
+	err := hs.Shutdown(ctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	err = errors.Join(err, <-sockets)
+	if err != nil {
+		hs.Close() // cut what is left
+		return fmt.Errorf("drain: %w", err)
+	}
+	return nil
+}
+
 // Close stops the bus and closes the database.
 func (s *Server) Close() error {
 	if s.cancel != nil {
@@ -621,6 +660,10 @@ func (s *Server) routes(cfg Config) http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.DB.Ping(ctx); err != nil {
@@ -633,7 +676,7 @@ func (s *Server) routes(cfg Config) http.Handler {
 	if !cfg.NoPlayground {
 		mux.Handle("/", playground.Handler("Portico", "/graphql"))
 	}
-	return access.Handler(mux, access.Options{Proxies: s.proxies, Log: s.log, Observe: s.Metrics.ObserveRequest})
+	return crossOrigin(cfg.AllowedOrigins, access.Handler(mux, access.Options{Proxies: s.proxies, Log: s.log, Observe: s.Metrics.ObserveRequest}))
 }
 
 // authenticated puts the viewer of the request's bearer token in its context (see
@@ -645,6 +688,24 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	}))
+}
+
+// crossOrigin answers CORS preflights and marks the answers to the origins listed as
+// readable by them; with none listed (the default) it adds nothing, so browsers keep
+// other origins' pages from calling the server. Credentials stay off: clients send a
+// bearer token in Authorization, not cookies. Websockets check their origin themselves
+// (wstransport), against the same list.
+func crossOrigin(origins []string, next http.Handler) http.Handler {
+	if len(origins) == 0 { // rs/cors would take an empty list for "*"
+		return next
+	}
+	return cors.New(cors.Options{
+		AllowedOrigins: origins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders: []string{"Authorization", "Content-Type"},
+		ExposedHeaders: []string{"X-Request-Id"},
+		MaxAge:         600,
+	}).Handler(next)
 }
 
 // noStore marks GraphQL answers uncacheable: they are the viewer's own (no shared cache

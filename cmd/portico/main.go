@@ -21,6 +21,7 @@ commands:
   import      merge roles, users and variables from files
   export      write roles and users files
   seed-bench  fill an empty database with the benchmark data set (--scale, --seed)
+  health      ask a running server's /healthz (exit 0 when healthy): the image's HEALTHCHECK
   version     print the version, commit and build time
   help        print this help, or "help COMMAND" for a command's flags and environment
 
@@ -35,6 +36,7 @@ var commands = map[string]func(context.Context, []string) error{
 	"import":     runImport,
 	"export":     runExport,
 	"seed-bench": runSeedBench,
+	"health":     runHealth,
 }
 
 func main() {

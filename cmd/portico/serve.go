@@ -33,7 +33,7 @@ func runServe(ctx context.Context, args []string) error {
 	dbURL := fs.String("database-url", fs.env("PORTICO_DATABASE_URL", database.DefaultURL), "SQLite file (file:portico.db) or postgres://… URL")
 	demo := fs.Bool("demo", fs.envBool("PORTICO_DEMO", false), "load demo data into an empty database")
 	adminPw := fs.String("admin-password", fs.env("PORTICO_ADMIN_PASSWORD", ""), "password of the admin user created on an empty database")
-	origins := fs.String("allowed-origins", fs.env("PORTICO_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed on the websocket (* for any); empty: same origin")
+	origins := fs.String("allowed-origins", fs.env("PORTICO_ALLOWED_ORIGINS", ""), "comma-separated browser origins (https://portal.example.com) allowed to call from another origin: CORS for HTTP and the websocket's origin check (* for any); empty: same origin only")
 	ttl := fs.Duration("token-ttl", fs.envDuration("PORTICO_TOKEN_TTL", 12*time.Hour), "how long a login token stays valid")
 	smtpURL := fs.String("smtp-url", fs.env("PORTICO_SMTP_URL", ""), "smtp://[user:password@]host:port?from=address for express EMAIL steps and password reset mails; empty logs them")
 	resetTTL := fs.Duration("password-reset-ttl", fs.envDuration("PORTICO_PASSWORD_RESET_TTL", 30*time.Minute), "how long a password reset token works")
@@ -61,8 +61,13 @@ func runServe(ctx context.Context, args []string) error {
 	noIntrospection := fs.Bool("no-introspection", fs.envBool("PORTICO_NO_INTROSPECTION", false), "refuse GraphQL introspection queries (production)")
 	maxConns := fs.Int("db-max-conns", fs.envInt("PORTICO_DB_MAX_CONNS", 0), "connections of the PostgreSQL pool (SQLite: of its read pool); 0: 4 per core, at least 8")
 	stmtTimeout := fs.Duration("statement-timeout", fs.envDuration("PORTICO_STATEMENT_TIMEOUT", 0), "PostgreSQL cancels a statement running longer; 0: the database's own setting")
+	drainTimeout := fs.Duration("drain-timeout", fs.envDuration("PORTICO_DRAIN_TIMEOUT", 15*time.Second), "on SIGTERM, longest time to finish requests in flight and close websockets (with 1001), the drain delay included")
+	drainDelay := fs.Duration("drain-delay", fs.envDuration("PORTICO_DRAIN_DELAY", time.Second), "on SIGTERM, how long /readyz answers 503 before the listener closes, so balancers stop sending requests")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *drainTimeout <= 0 || *drainDelay < 0 || *drainDelay >= *drainTimeout {
+		return fmt.Errorf("--drain-timeout %s, --drain-delay %s: want a positive timeout longer than the delay (0 or more)", *drainTimeout, *drainDelay)
 	}
 	if err := database.CheckURL(*dbURL); err != nil {
 		return err
@@ -116,12 +121,12 @@ func runServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	hs := srv.HTTPServer()
-	// Websockets are hijacked connections that Shutdown does not wait for: cancel their
-	// contexts so gqlgen closes them.
-	baseCtx, closeSockets := context.WithCancel(context.Background())
-	defer closeSockets()
-	hs.BaseContext = func(net.Listener) context.Context { return baseCtx }
-	go srv.Work.RunTimers(baseCtx, 5*time.Second)
+	// Request contexts do not derive from ctx: cancelling them at SIGTERM would break the
+	// requests in flight (a body still arriving was answered 200 with data null). The
+	// drain below lets them finish and closes the websockets itself.
+	timers, stopTimers := context.WithCancel(context.Background())
+	defer stopTimers()
+	go srv.Work.RunTimers(timers, 5*time.Second)
 	errc := make(chan error, 3)
 	go func() { errc <- hs.Serve(ln) }()
 	if *debugAddr != "" {
@@ -162,13 +167,16 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	closeSockets()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	log.Info("shutting down", "drainDelay", drainDelay.String(), "drainTimeout", drainTimeout.String())
+	drainStart := time.Now()
+	drainCtx, cancel := context.WithTimeout(context.Background(), *drainTimeout)
 	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := srv.Shutdown(drainCtx, hs, *drainDelay); err != nil {
+		// Not a failure of the process: what was left has been cut.
+		log.Warn("drain did not finish in time; remaining connections cut", "err", err)
 	}
+	stopTimers()
+	log.Info("stopped", "drain", time.Since(drainStart).String())
 	return nil
 }
 

@@ -127,10 +127,12 @@ type Transport struct {
 	origins   []string
 	renders   renderCache
 
-	mu      sync.Mutex
-	conns   map[*conn]struct{} // initialised connections, for the pinger
-	owned   map[string]int     // open connections per owner
-	pinging bool
+	mu       sync.Mutex
+	conns    map[*conn]struct{} // initialised connections, for the pinger
+	open     map[*conn]struct{} // every upgraded connection not yet closed, for Shutdown
+	owned    map[string]int     // open connections per owner
+	pinging  bool
+	shutdown string // the close reason once Shutdown was called: new connections are refused
 
 	wmu     sync.Mutex
 	ready   []*conn // connections with queued messages, waiting for a writer
@@ -188,7 +190,7 @@ func New(opts Options) *Transport {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	t := &Transport{opts: opts, conns: map[*conn]struct{}{}, owned: map[string]int{}}
+	t := &Transport{opts: opts, conns: map[*conn]struct{}{}, open: map[*conn]struct{}{}, owned: map[string]int{}}
 	for _, o := range opts.AllowedOrigins {
 		if o == "*" {
 			t.anyOrigin = true
@@ -228,6 +230,13 @@ func (t *Transport) checkOrigin(r *http.Request) bool {
 
 // Do serves one websocket until it closes; its goroutine is the connection's reader.
 func (t *Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	t.mu.Lock()
+	down := t.shutdown != ""
+	t.mu.Unlock()
+	if down {
+		http.Error(w, "the server is shutting down; connect again", http.StatusServiceUnavailable)
+		return
+	}
 	ws, err := t.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // gorilla has answered (403 for a bad Origin)
@@ -246,7 +255,49 @@ func (t *Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		c.close(CloseInitTimeout, "connection initialisation timeout")
 	})
 	c.mu.Unlock()
+	t.mu.Lock()
+	reason := t.shutdown
+	if reason == "" {
+		t.open[c] = struct{}{}
+	}
+	t.mu.Unlock()
+	if reason != "" { // Shutdown began during the upgrade
+		c.close(websocket.CloseGoingAway, reason)
+		return
+	}
 	go c.serve()
+}
+
+// Shutdown refuses new connections (HTTP 503) and closes every open one with 1001
+// (going away) and reason, so clients reconnect, to another server behind a balancer.
+// It returns once all are closed, or with ctx's error when ctx ends first.
+func (t *Transport) Shutdown(ctx context.Context, reason string) error {
+	if reason == "" {
+		reason = "server shutting down"
+	}
+	t.mu.Lock()
+	t.shutdown = reason
+	open := make([]*conn, 0, len(t.open))
+	for c := range t.open {
+		open = append(open, c)
+	}
+	t.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range open {
+		wg.Add(1)
+		go func() { // each close may wait up to a second for its close frame
+			defer wg.Done()
+			c.close(websocket.CloseGoingAway, reason)
+		}()
+	}
+	closed := make(chan struct{})
+	go func() { wg.Wait(); close(closed) }()
+	select {
+	case <-closed:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("close websockets: %w", context.Cause(ctx))
+	}
 }
 
 // message is a protocol message in either subprotocol.
@@ -693,6 +744,7 @@ func (t *Transport) register(c *conn) {
 func (t *Transport) unregister(c *conn) {
 	t.mu.Lock()
 	delete(t.conns, c)
+	delete(t.open, c)
 	if c.owner != "" {
 		if t.owned[c.owner]--; t.owned[c.owner] == 0 {
 			delete(t.owned, c.owner)

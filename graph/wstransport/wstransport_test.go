@@ -479,3 +479,39 @@ func TestMaxPerOwner(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestShutdown: Shutdown closes every open connection with 1001 and its reason (one with
+// a running subscription, a legacy one, one not yet initialised) and returns once they
+// are closed; an upgrade afterwards is refused with 503.
+func TestShutdown(t *testing.T) {
+	h := testserver.New()
+	tr := wstransport.New(wstransport.Options{InitTimeout: 5 * time.Second})
+	h.AddTransport(tr)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	modern := mustDial(t, srv, transportWS)
+	send(t, modern, msg{Type: "connection_init"})
+	expect(t, modern, "connection_ack", "")
+	send(t, modern, msg{Type: "subscribe", ID: "1", Payload: subscription})
+	h.SendNextSubscriptionMessage()
+	expect(t, modern, "next", "1")
+	legacy := mustDial(t, srv, legacyWS)
+	send(t, legacy, msg{Type: "connection_init"})
+	expect(t, legacy, "connection_ack", "")
+	fresh := mustDial(t, srv, transportWS)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tr.Shutdown(ctx, "going away; reconnect"); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	for name, c := range map[string]*websocket.Conn{"subscribed": modern, "legacy": legacy, "uninitialised": fresh} {
+		if ce := expectClose(t, c); ce.Code != websocket.CloseGoingAway || ce.Text != "going away; reconnect" {
+			t.Errorf("%s: closed with %d %q, want 1001 and the reason", name, ce.Code, ce.Text)
+		}
+	}
+	if _, resp, err := dial(t, srv, nil, transportWS); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("dial after Shutdown: %v (%v), want HTTP 503", err, resp)
+	}
+}
