@@ -30,6 +30,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/auth"
@@ -60,6 +61,7 @@ import (
 	"github.com/portico-dev/portico/settings"
 	"github.com/portico-dev/portico/sso"
 	"github.com/portico-dev/portico/statistics"
+	"github.com/portico-dev/portico/tracing"
 	"github.com/portico-dev/portico/workflow"
 )
 
@@ -100,6 +102,10 @@ type Config struct {
 	NoPlayground, NoIntrospection bool
 	// OIDC configures single sign-on with an OpenID Connect provider; off without an issuer.
 	OIDC sso.Config
+	// Tracing, when set, traces HTTP requests, GraphQL operations and root resolvers, and
+	// SQL statements, and adds the trace id to the log lines of a traced request
+	// (package tracing; portico serve sets it from the OTEL_* variables).
+	Tracing trace.TracerProvider
 	// WrapDriver, when set, wraps the database driver (tests count queries with it).
 	WrapDriver func(dialect.Driver) dialect.Driver
 }
@@ -142,8 +148,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.WrapDriver != nil {
-		db.Client = ent.NewClient(ent.Driver(cfg.WrapDriver(db.PlainDriver())))
+	if cfg.WrapDriver != nil || cfg.Tracing != nil {
+		drv := db.Driver
+		if cfg.WrapDriver != nil {
+			drv = cfg.WrapDriver(db.PlainDriver())
+		}
+		if cfg.Tracing != nil {
+			drv = tracing.Driver(drv, cfg.Tracing)
+		}
+		db.Client = ent.NewClient(ent.Driver(drv))
 	}
 	s, err := build(ctx, cfg, db)
 	if err != nil {
@@ -409,6 +422,9 @@ func withDefaults(cfg Config) Config {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Tracing != nil {
+		cfg.Logger = slog.New(tracing.LogHandler(cfg.Logger.Handler()))
+	}
 	if cfg.ReadTimeout == 0 {
 		cfg.ReadTimeout = time.Minute
 	}
@@ -500,6 +516,9 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 	srv.AroundFields(graph.MarkInternal)
 	srv.SetErrorPresenter(graph.ErrorPresenter(s.log))
 	srv.SetRecoverFunc(graph.Recover(s.log))
+	if cfg.Tracing != nil {
+		srv.Use(tracing.NewGraphQL(cfg.Tracing))
+	}
 	return srv
 }
 
@@ -596,7 +615,11 @@ func (s *Server) routes(cfg Config) http.Handler {
 	if !cfg.NoPlayground {
 		mux.Handle("/", playground.Handler("Portico", "/graphql"))
 	}
-	return requestid.Middleware(s.accessLog(withClientAddr(mux)))
+	h := requestid.Middleware(s.accessLog(withClientAddr(mux)))
+	if cfg.Tracing != nil {
+		h = tracing.Handler(h, cfg.Tracing)
+	}
+	return h
 }
 
 // noStore marks GraphQL answers uncacheable: they are the viewer's own (no shared cache
