@@ -32,6 +32,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portico-dev/portico/access"
 	"github.com/portico-dev/portico/apperr"
@@ -64,6 +65,7 @@ import (
 	"github.com/portico-dev/portico/settings"
 	"github.com/portico-dev/portico/sso"
 	"github.com/portico-dev/portico/statistics"
+	"github.com/portico-dev/portico/tracing"
 	"github.com/portico-dev/portico/workflow"
 )
 
@@ -111,6 +113,10 @@ type Config struct {
 	// and X-Request-Id are believed: the client address of the access log and the login
 	// throttle, and the request id. Empty: none, every peer is the client.
 	TrustedProxies []string
+	// Tracing, when set, traces HTTP requests, GraphQL operations and root resolvers, and
+	// SQL statements, and adds the trace id to the log lines of a traced request
+	// (package tracing; portico serve sets it from the OTEL_* variables).
+	Tracing trace.TracerProvider
 	// WrapDriver, when set, wraps the database driver (tests count queries with it).
 	WrapDriver func(dialect.Driver) dialect.Driver
 }
@@ -142,10 +148,10 @@ type Server struct {
 	proxies    access.Proxies
 	sockets    *wstransport.Transport
 	log        *slog.Logger
-	cfg        Config // with defaults
-	id         string // this server's id on the bus
-	stop       func() // ends the policy follower
-	cancel     func() // ends what runs for the server's lifetime (chart feeds)
+	cfg        Config      // with defaults
+	id         string      // this server's id on the bus
+	stop       func()      // ends the policy follower
+	cancel     func()      // ends what runs for the server's lifetime (chart feeds)
 	draining   atomic.Bool // /readyz answers 503: Shutdown has begun
 }
 
@@ -157,8 +163,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.WrapDriver != nil {
-		db.Client = ent.NewClient(ent.Driver(cfg.WrapDriver(db.PlainDriver())))
+	if cfg.WrapDriver != nil || cfg.Tracing != nil {
+		drv := db.Driver
+		if cfg.WrapDriver != nil {
+			drv = cfg.WrapDriver(db.PlainDriver())
+		}
+		if cfg.Tracing != nil {
+			drv = tracing.Driver(drv, cfg.Tracing)
+		}
+		db.Client = ent.NewClient(ent.Driver(drv))
 	}
 	s, err := build(ctx, cfg, db)
 	if err != nil {
@@ -446,6 +459,9 @@ func withDefaults(cfg Config) Config {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Tracing != nil {
+		cfg.Logger = slog.New(tracing.LogHandler(cfg.Logger.Handler()))
+	}
 	if cfg.ReadTimeout == 0 {
 		cfg.ReadTimeout = time.Minute
 	}
@@ -576,6 +592,9 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 	srv.AroundFields(graph.MarkInternal)
 	srv.SetErrorPresenter(graph.ErrorPresenter(s.log))
 	srv.SetRecoverFunc(graph.Recover(s.log))
+	if cfg.Tracing != nil {
+		srv.Use(tracing.NewGraphQL(cfg.Tracing))
+	}
 	return srv
 }
 
@@ -676,7 +695,11 @@ func (s *Server) routes(cfg Config) http.Handler {
 	if !cfg.NoPlayground {
 		mux.Handle("/", playground.Handler("Portico", "/graphql"))
 	}
-	return crossOrigin(cfg.AllowedOrigins, access.Handler(mux, access.Options{Proxies: s.proxies, Log: s.log, Observe: s.Metrics.ObserveRequest}))
+	h := crossOrigin(cfg.AllowedOrigins, access.Handler(mux, access.Options{Proxies: s.proxies, Log: s.log, Observe: s.Metrics.ObserveRequest}))
+	if cfg.Tracing != nil {
+		h = tracing.Handler(h, cfg.Tracing)
+	}
+	return h
 }
 
 // authenticated puts the viewer of the request's bearer token in its context (see

@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico"
 	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/sso"
+	"github.com/portico-dev/portico/tracing"
 )
 
 const serveUsage = `usage: portico serve [flags]
@@ -85,8 +86,23 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	slog.SetDefault(log)
 
+	tp, stopTracing, err := tracing.FromEnv(ctx)
+	if err != nil {
+		return err
+	}
+	if stopTracing != nil {
+		defer func() {
+			flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := stopTracing(flushCtx); err != nil {
+				log.Warn("flush traces", "err", err)
+			}
+		}()
+		log.Info("tracing on: OTLP over HTTP, configured by the OTEL_* variables")
+	}
 	start := time.Now()
 	srv, err := portico.New(ctx, portico.Config{
+		Tracing:          tp,
 		DatabaseURL:      *dbURL,
 		AdminPassword:    *adminPw,
 		Demo:             *demo,
