@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/portico-dev/portico"
 	"github.com/portico-dev/portico/servertest"
 )
 
@@ -187,5 +189,26 @@ func TestMetricsPostgresPool(t *testing.T) {
 	})
 	if _, ok := scrape(t, other)[`go_sql_open_connections{db_name="main"}`]; ok {
 		t.Error("the SQLite server reports the PostgreSQL pool")
+	}
+}
+
+// TestMetricsBusLag: an event one server publishes on the PostgreSQL bus is measured by
+// the other when it arrives (portico_bus_lag_seconds).
+func TestMetricsBusLag(t *testing.T) {
+	url := servertest.DatabaseURL(t, "postgres")
+	a := servertest.Start(t, "postgres", portico.Config{DatabaseURL: url, Demo: true})
+	b := servertest.Start(t, "postgres", portico.Config{DatabaseURL: url})
+	before := scrape(t, b)["portico_bus_lag_seconds_count"]
+	admin := a.Login(t, "admin", "admin")
+	admin.MustDo(t, `mutation { setVariable(input: {name: "PortalLoginPageDisplay", value: "false"}) { variable { name } } }`, nil, nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for scrape(t, b)["portico_bus_lag_seconds_count"] <= before {
+		if time.Now().After(deadline) {
+			t.Fatal("server b measured no bus lag for a's event")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if sum := scrape(t, b)["portico_bus_lag_seconds_sum"]; sum < 0 || sum > 10 {
+		t.Errorf("bus lag sum %v s", sum)
 	}
 }

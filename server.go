@@ -356,6 +356,7 @@ func (s *Server) openBus() error {
 	if err != nil {
 		return err
 	}
+	bus.ObserveLag(s.Metrics.ObserveBusLag)
 	s.Bus = bus
 	return nil
 }

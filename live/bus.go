@@ -44,6 +44,9 @@ type Event struct {
 	Variables []string `json:"v,omitempty"`
 	// Users whose sessions ended (KindSessions): ids only; each server re-reads them.
 	Users []int `json:"u,omitempty"`
+	// At is when the event was published (Unix microseconds, the publisher's clock), for
+	// the bus lag metric alone: receivers apply nothing from it.
+	At int64 `json:"at,omitempty"`
 }
 
 // assignments are the values Event.Assignment may take.

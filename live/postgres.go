@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/lib/pq"
@@ -25,7 +26,13 @@ type Postgres struct {
 	listener *pq.Listener
 	log      *slog.Logger
 	done     chan struct{}
+	lag      atomic.Pointer[func(time.Duration)] // see ObserveLag
 }
+
+// ObserveLag has f told, for every event arriving (from any server, this one included),
+// the time from its publication to its arrival here (servers' clocks must agree, as NTP keeps them, for
+// this to mean anything; a negative lag from skew counts as 0).
+func (p *Postgres) ObserveLag(f func(time.Duration)) { p.lag.Store(&f) }
 
 // NewPostgres listens on dsn and publishes through db.
 func NewPostgres(dsn string, db *sql.DB, log *slog.Logger) (*Postgres, error) {
@@ -58,6 +65,9 @@ func (p *Postgres) receive() {
 			p.log.Warn("ignored a malformed event on the bus", "pid", n.BePid, "err", err)
 			continue
 		}
+		if f := p.lag.Load(); f != nil && e.At > 0 {
+			(*f)(max(0, time.Since(time.UnixMicro(e.At))))
+		}
 		p.deliver(e)
 	}
 }
@@ -65,6 +75,7 @@ func (p *Postgres) receive() {
 // Publish sends e with NOTIFY, split into several notifications when its ids would not
 // fit one payload.
 func (p *Postgres) Publish(ctx context.Context, e Event) error {
+	e.At = time.Now().UnixMicro()
 	for _, part := range split(e) {
 		b, err := json.Marshal(part)
 		if err != nil {

@@ -25,6 +25,7 @@ type Metrics struct {
 	reqDuration *prometheus.HistogramVec
 	operations  *prometheus.CounterVec
 	opDuration  *prometheus.HistogramVec
+	busLag      prometheus.Histogram
 	names       names
 }
 
@@ -51,12 +52,20 @@ func New() *Metrics {
 			Help:    "Time from a query's or mutation's start to its response, by operation name and type.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"operation", "type"}),
+		busLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "portico_bus_lag_seconds",
+			Help:    "Time from a bus event's publication (PostgreSQL NOTIFY, by any server, this one included) to its arrival here, by the two servers' clocks.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
 		names: names{seen: map[string]struct{}{}},
 	}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.reqDuration, m.operations, m.opDuration)
+		m.requests, m.reqDuration, m.operations, m.opDuration, m.busLag)
 	return m
 }
+
+// ObserveBusLag records the lag of one bus event.
+func (m *Metrics) ObserveBusLag(d time.Duration) { m.busLag.Observe(d.Seconds()) }
 
 // Handler serves the registry in Prometheus's text format (/metrics).
 func (m *Metrics) Handler() http.Handler {
