@@ -12,6 +12,8 @@
 package filter
 
 import (
+	"entgo.io/ent/dialect/sql"
+
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/customfield"
 	"github.com/portico-dev/portico/ent"
@@ -76,18 +78,29 @@ func AddTaskText(w *ent.TaskWhereInput, text *string) {
 
 // AddTaskCustomFields keeps the tasks whose custom fields match every condition.
 func AddTaskCustomFields(w *ent.TaskWhereInput, fs []*CustomField) error {
+	ps, err := customFieldsWhere(task.FieldCustomFields, fs)
+	for _, p := range ps {
+		w.AddPredicates(p)
+	}
+	return err
+}
+
+// customFieldsWhere checks the conditions' names and returns a predicate on the JSON
+// column col for each condition with a value.
+func customFieldsWhere(col string, fs []*CustomField) ([]func(*sql.Selector), error) {
+	var out []func(*sql.Selector)
 	for i, f := range fs {
 		if f == nil {
 			continue
 		}
 		if err := ValidateName(f.Name); err != nil {
-			return apperr.BadInput("customFields[%d].name: %v", i, err)
+			return nil, apperr.BadInput("customFields[%d].name: %v", i, err)
 		}
 		if f.Equals != nil {
-			w.AddPredicates(predicate.Task(Where(Equals(task.FieldCustomFields, f.Name, *f.Equals))))
+			out = append(out, Where(Equals(col, f.Name, *f.Equals)))
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // AddCaseBusinessStates keeps the cases in any of the business states.
@@ -113,18 +126,11 @@ func AddCaseText(w *ent.CaseWhereInput, text *string) {
 
 // AddCaseCustomFields keeps the cases whose custom fields match every condition.
 func AddCaseCustomFields(w *ent.CaseWhereInput, fs []*CustomField) error {
-	for i, f := range fs {
-		if f == nil {
-			continue
-		}
-		if err := ValidateName(f.Name); err != nil {
-			return apperr.BadInput("customFields[%d].name: %v", i, err)
-		}
-		if f.Equals != nil {
-			w.AddPredicates(predicate.BusinessCase(Where(Equals(businesscase.FieldCustomFields, f.Name, *f.Equals))))
-		}
+	ps, err := customFieldsWhere(businesscase.FieldCustomFields, fs)
+	for _, p := range ps {
+		w.AddPredicates(p)
 	}
-	return nil
+	return err
 }
 
 // CaseCustomFieldsAnyOf is a statistic chart's customFieldFilters: for every field
