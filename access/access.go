@@ -18,6 +18,7 @@ import (
 
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/requestid"
+	"github.com/portico-dev/portico/tracing"
 )
 
 // Proxies are the peers trusted to say whom they forward a request for.
@@ -194,6 +195,7 @@ func Handler(mux *http.ServeMux, opts Options) http.Handler {
 		r = r.WithContext(ctx)
 		mux.ServeHTTP(sw, r) // sets r.Pattern
 		d := time.Since(start)
+		tracing.NameByRoute(ctx, r.Method, r.Pattern)
 		if opts.Observe != nil {
 			opts.Observe(r.Pattern, r.Method, sw.status, d)
 		}

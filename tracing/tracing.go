@@ -57,22 +57,28 @@ func FromEnv(ctx context.Context) (trace.TracerProvider, func(context.Context) e
 const scope = "github.com/portico-dev/portico"
 
 // Handler traces every HTTP request, continuing a trace a W3C traceparent header names.
+// The span is named by its method until NameByRoute names it by the route that matched.
 func Handler(next http.Handler, tp trace.TracerProvider) http.Handler {
 	return otelhttp.NewHandler(next, "http",
 		otelhttp.WithTracerProvider(tp),
 		otelhttp.WithPropagators(propagation.TraceContext{}),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + route(r.URL.Path) }))
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "HTTP " + r.Method }))
 }
 
-// route is a request path without its ids (span names must not grow with the data).
-func route(path string) string {
-	switch {
-	case strings.HasPrefix(path, "/documents/"):
-		return "/documents/{id}"
-	case path == "/graphql", path == "/healthz", path == "/readyz", strings.HasPrefix(path, "/export/"), strings.HasPrefix(path, "/auth/"):
-		return path
+// NameByRoute names the request's span by the mux pattern that matched it (never the
+// raw path: span names must not grow with the data); a no-op when it is not traced.
+func NameByRoute(ctx context.Context, method, pattern string) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
 	}
-	return "/"
+	switch {
+	case pattern == "":
+		pattern = method + " unmatched"
+	case !strings.Contains(pattern, " "): // a pattern without its method: /graphql
+		pattern = method + " " + pattern
+	}
+	span.SetName(pattern)
 }
 
 // LogHandler adds the trace and span ids of a log call's context to its line, so that
