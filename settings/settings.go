@@ -400,7 +400,7 @@ func (s *Service) Set(ctx context.Context, values map[string]string) error {
 			}
 			s.Refresh(names, values)
 			if v, ok := values[HiddenExcluded]; ok {
-				s.policy.SetHiddenExcluded(v != "false") // at once: the next request sees it
+				s.policy.SetHiddenExcluded(hiddenExcluded(v)) // at once: the next request sees it
 			}
 		})
 		return nil
@@ -455,6 +455,10 @@ func badPassword(problems []string) error {
 	return apperr.BadInput("the password needs %s", strings.Join(problems, ", "))
 }
 
+// hiddenExcluded reads PortalHiddenTaskCaseExcluded: on unless "false" ("" is its
+// default, true).
+func hiddenExcluded(v string) bool { return v != "false" }
+
 // KeepPolicy gives the policy PortalHiddenTaskCaseExcluded now and again after every
 // change (on this server or another), until ctx ends: visibility reads it on every
 // query, so it lives in the policy, not behind a database read.
@@ -465,7 +469,7 @@ func (s *Service) KeepPolicy(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.policy.SetHiddenExcluded(v != "false")
+		s.policy.SetHiddenExcluded(hiddenExcluded(v))
 		return nil
 	}
 	if err := apply(); err != nil {
