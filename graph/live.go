@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/filter"
@@ -36,6 +38,17 @@ func takeSlot(ctx context.Context) error {
 	}
 	context.AfterFunc(ctx, func() { n.Add(-1) })
 	return nil
+}
+
+// forgetArg drops an argument from the field context once the resolver has compiled it.
+// A subscription's field context lives as long as its socket, and a parsed where input
+// is large (ent's TaskWhereInput is about 2 KB, one more per nesting): kept, it was
+// most of a filtered subscriber's memory. Nothing reads a field's arguments after its
+// resolver.
+func forgetArg(ctx context.Context, name string) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil {
+		delete(fc.Args, name)
+	}
 }
 
 // liveTaskFilter turns taskUpdated's where argument (raw: as the client wrote it) into

@@ -22,6 +22,9 @@ func (r *subscriptionResolver) TaskUpdated(ctx context.Context, where *ent.TaskW
 	if err != nil {
 		return nil, err // refused now rather than at the first event
 	}
+	if f == nil || f.DB == nil {
+		forgetArg(ctx, "where") // compiled into f (a database filter keeps where itself)
+	}
 	if err := takeSlot(ctx); err != nil {
 		return nil, err
 	}
