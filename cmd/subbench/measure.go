@@ -366,7 +366,9 @@ func measure(ctx context.Context, cfg config, t *target) (*Result, error) {
 	}
 	if cfg.Profile != "" {
 		saveProfiles(ctx, cfg.Profile, t, "idle-goroutines.txt", "goroutine?debug=1")
-		saveProfiles(ctx, cfg.Profile, t, "idle-heap.pb.gz", "heap")
+		// After RSS was sampled: gc=1 collects first, so the profile shows what idle
+		// subscribers keep, not garbage left from connecting.
+		saveProfiles(ctx, cfg.Profile, t, "idle-heap.pb.gz", "heap?gc=1")
 		saveProfiles(ctx, cfg.Profile, t, "idle-memstats.txt", "heap?debug=1") // ends with runtime.MemStats: stacks, heap, GC
 	}
 
