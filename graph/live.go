@@ -43,8 +43,8 @@ func takeSlot(ctx context.Context) error {
 // forgetArg drops an argument from the field context once the resolver has compiled it.
 // A subscription's field context lives as long as its socket, and a parsed where input
 // is large (ent's TaskWhereInput is about 2 KB, one more per nesting): kept, it was
-// most of a filtered subscriber's memory. Nothing reads a field's arguments after its
-// resolver.
+// about 4 KB of heap per filtered subscriber ({not: {…}}). Nothing reads a field's
+// arguments after its resolver.
 func forgetArg(ctx context.Context, name string) {
 	if fc := graphql.GetFieldContext(ctx); fc != nil {
 		delete(fc.Args, name)
