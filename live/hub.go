@@ -395,8 +395,8 @@ func (h *Hub) run(events <-chan Event) {
 			h.reevaluateViewers(ctx, n)
 			continue
 		}
-		if e.Kind != KindWork {
-			continue
+		if e.Kind != KindWork || !h.watched() {
+			continue // a work event with no subscriber has no audience to compute
 		}
 		if err := h.index.Sync(ctx); err != nil {
 			// Without the rows' reach the audience is unknown: nobody may miss the event.
@@ -415,6 +415,15 @@ func (h *Hub) run(events <-chan Event) {
 			h.dispatchAssigned(ctx, n, e.Assignment, e.Assigned)
 		}
 	}
+}
+
+// watched reports whether any viewer has an open task, case or notification
+// subscription. Without one a work event costs nothing: no index sync, no rows read.
+// A subscription that opens later gets the events processed after it.
+func (h *Hub) watched() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.viewers) > 0
 }
 
 // kindOf tells a new object from a changed one by the event's created ids.

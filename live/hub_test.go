@@ -55,3 +55,31 @@ func TestResyncEndsSubscriptions(t *testing.T) {
 		}
 	}
 }
+
+// TestUnwatchedWorkCostsNothing: with no subscriber, a work event neither syncs the list
+// index nor reads its rows (the hub here has neither: doing so would panic), and the
+// hub goes on to the events after it.
+func TestUnwatchedWorkCostsNothing(t *testing.T) {
+	bus := NewLocal()
+	defer bus.Close()
+	h := NewHub(nil, nil, nil, bus, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bus.Publish(ctx, Event{Kind: KindWork, Tasks: []int{1, 2}, Cases: []int{3}, Created: []int{2}})
+
+	// Then a subscriber, and a resync that only reaches it once the hub is past the
+	// work event.
+	r := &recorder{ended: make(chan string, 1)}
+	v := &viewer{key: "v", tasks: map[string]*group[TaskChange]{"": newGroup[TaskChange](nil)}}
+	v.tasks[""].subs[bound[TaskChange](ctx, r)] = struct{}{}
+	time.Sleep(50 * time.Millisecond)
+	h.mu.Lock()
+	h.viewers["v"] = v
+	h.mu.Unlock()
+	bus.Publish(ctx, Event{Kind: KindResync})
+	select {
+	case <-r.ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the hub did not get past the unwatched work event")
+	}
+}
