@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"debug/elf"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -153,12 +154,12 @@ func TestContainerImage(t *testing.T) {
 		goImage, baseImage := "localhost/portico-test-go:"+stamp, "localhost/portico-test-static:"+stamp
 		cleanup = append(cleanup, goImage, baseImage)
 		run(append(build, "-t", baseImage, standIn(t, ""))...)
-		env := func(k string) string { return strings.TrimSpace(string(must(exec.Command("go", "env", k).Output()))) }
+		env := goEnv(t)
 		run(append(build, "-t", goImage, standIn(t, fmt.Sprintf(
 			"ENV PATH=/usr/local/go/bin:/go/bin HOME=/root GOPATH=/go GOTOOLCHAIN=local GOFLAGS= GOPROXY=%q GOSUMDB=%q GONOSUMDB=%q",
-			env("GOPROXY"), env("GOSUMDB"), env("GONOSUMDB"))))...)
+			env["GOPROXY"], env["GOSUMDB"], env["GONOSUMDB"])))...)
 		build = append(build, "--build-arg", "GO_IMAGE="+goImage, "--build-arg", "BASE_IMAGE="+baseImage,
-			"-v", env("GOROOT")+":/usr/local/go:ro", "-v", env("GOMODCACHE")+":/go/pkg/mod", "-v", env("GOCACHE")+":/root/.cache/go-build")
+			"-v", env["GOROOT"]+":/usr/local/go:ro", "-v", env["GOMODCACHE"]+":/go/pkg/mod", "-v", env["GOCACHE"]+":/root/.cache/go-build")
 	}
 	tag := "localhost/portico-test:" + stamp
 	cleanup = append(cleanup, tag)
@@ -235,11 +236,18 @@ func standIn(t *testing.T, extra string) string {
 	return dir
 }
 
-func must[T any](v T, err error) T {
+// goEnv is the go command's environment (go env -json), for the stand-in go image.
+func goEnv(t *testing.T) map[string]string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "-json").Output()
 	if err != nil {
-		panic(err)
+		t.Fatalf("go env: %v", err)
 	}
-	return v
+	env := map[string]string{}
+	if err := json.Unmarshal(out, &env); err != nil {
+		t.Fatalf("go env -json: %v", err)
+	}
+	return env
 }
 
 func tail(b []byte, n int) string {
