@@ -1,9 +1,12 @@
 package portico_test
 
 import (
+	"context"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico"
 	"github.com/portico-dev/portico/servertest"
@@ -50,4 +53,26 @@ func TestProductionSwitches(t *testing.T) {
 			t.Errorf("Cache-Control %q, want no-store", cc)
 		}
 	}
+}
+
+// TestFailedStartLeavesNothingRunning: a configuration New refuses part way (after the
+// bus is open) is an error naming it, and what New had started is stopped: no goroutine
+// (bus listener, fan-out) outlives the failed call.
+func TestFailedStartLeavesNothingRunning(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		url := servertest.DatabaseURL(t, dialect)
+		before := runtime.NumGoroutine()
+		_, err := portico.New(context.Background(), portico.Config{DatabaseURL: url, Demo: true, PasswordResetURL: "ftp://reset.example.com"})
+		if err == nil || !strings.Contains(err.Error(), "password reset URL") {
+			t.Fatalf("New with an ftp reset URL: %v, want an error naming it", err)
+		}
+		deadline := time.Now().Add(3 * time.Second)
+		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<16)
+			t.Errorf("%d goroutines after the failed New, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+		}
+	})
 }

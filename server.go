@@ -181,7 +181,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
+func build(ctx context.Context, cfg Config, db *database.DB) (_ *Server, err error) {
 	sys := policy.SystemContext(ctx)
 	workflow.InstallHooks(db.Client) // before anything writes tasks
 	created, err := bootstrap.Ensure(sys, db.Client, cfg.AdminPassword, cfg.Demo)
@@ -211,8 +211,12 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	}
 	events, stop := s.Bus.Subscribe()
 	s.stop = stop
+	defer func() {
+		if err != nil {
+			s.release() // New closes the database
+		}
+	}()
 	if s.Policy, err = policy.Load(sys, db.Client); err != nil {
-		s.Bus.Close()
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
 	s.Policy.Install(db.Client)
@@ -236,18 +240,15 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 		}
 	}
 	if u, err := url.Parse(cfg.PasswordResetURL); cfg.PasswordResetURL != "" && (err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https") {
-		s.Bus.Close()
 		return nil, fmt.Errorf("password reset URL %q: want an http(s) address of the reset page", cfg.PasswordResetURL)
 	}
 	if cfg.PasswordResetTTL < time.Minute {
-		s.Bus.Close()
 		return nil, fmt.Errorf("password reset TTL %s: want at least a minute", cfg.PasswordResetTTL)
 	}
 	var sender notify.Sender // stays nil without an SMTP server
 	if cfg.SMTPURL != "" {
 		m, err := mail.New(cfg.SMTPURL)
 		if err != nil {
-			s.Bus.Close()
 			return nil, err
 		}
 		s.Work.Mailer = m
@@ -259,11 +260,9 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	if cfg.OIDC.Enabled() {
 		oc, err := cfg.OIDC.Check()
 		if err != nil {
-			s.Bus.Close()
 			return nil, err
 		}
 		if s.SSO, err = sso.New(oc, key, s.Dir, s.Auth, cfg.Logger); err != nil {
-			s.Bus.Close()
 			return nil, err
 		}
 		s.SSO.LoginPageDisplay = func(ctx context.Context) bool {
@@ -280,8 +279,6 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	feed := changefeed.New(db.ReadSQL(), db.Dialect).WithWriter(db)
 	index, err := listindex.Open(sys, db.ReadSQL(), db.Dialect, feed, s.log)
 	if err != nil {
-		cancel()
-		s.Bus.Close()
 		return nil, err
 	}
 	go index.Follow(life, time.Second)
@@ -291,8 +288,6 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	s.Charts = statistics.New(db.Client, db.Dialect, db.TimeZone)
 	s.Feeds = statistics.NewFeeds(s.Hub.Changes(life), s.log)
 	if err := s.Settings.KeepPolicy(policy.SystemContext(life)); err != nil {
-		cancel()
-		s.Bus.Close()
 		return nil, err
 	}
 	s.Cleanup = cleanup.New(db.Client, db.Dialect, s.Settings, s.log)
@@ -310,8 +305,6 @@ func build(ctx context.Context, cfg Config, db *database.DB) (*Server, error) {
 	s.Lists = lists.New(db.Client, s.Policy, index)
 	s.Handler = s.routes(cfg)
 	if err := s.watch(); err != nil {
-		cancel()
-		s.Bus.Close()
 		return nil, err
 	}
 	return s, nil
@@ -547,6 +540,13 @@ func (s *Server) Shutdown(ctx context.Context, hs *http.Server, delay time.Durat
 
 // Close stops the bus and closes the database.
 func (s *Server) Close() error {
+	s.release()
+	return s.DB.Close()
+}
+
+// release ends what the server runs and stops its bus: Close, and New when it fails
+// part way.
+func (s *Server) release() {
 	if s.cancel != nil {
 		s.cancel()
 	}
@@ -557,7 +557,6 @@ func (s *Server) Close() error {
 		s.stop()
 		s.Bus.Close()
 	}
-	return s.DB.Close()
 }
 
 // GraphQL returns the gqlgen server with its transports, limits and extensions.
