@@ -47,6 +47,23 @@ func scrape(t *testing.T, srv *servertest.Server) map[string]float64 {
 	return samples
 }
 
+// scraped scrapes until every counter in least has reached its value, for at most
+// five seconds, and returns the last scrape.
+func scraped(t *testing.T, srv *servertest.Server, least map[string]float64) map[string]float64 {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s, done := scrape(t, srv), true
+		for k, min := range least {
+			done = done && s[k] >= min
+		}
+		if done || time.Now().After(deadline) {
+			return s
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // want checks samples: each key's value must be at least the given one (exactly, with
 // exact).
 func want(t *testing.T, samples map[string]float64, exact bool, expect map[string]float64) {
@@ -115,7 +132,12 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s = scrape(t, srv)
+	// The server counts an event as delivered, and a request by its status, after
+	// the write to the client returns, so the client can see both first.
+	s = scraped(t, srv, map[string]float64{
+		"portico_subscription_events_delivered_total":                              1,
+		`portico_http_requests_total{method="POST",route="/graphql",status="200"}`: 6,
+	})
 	want(t, s, true, map[string]float64{
 		"portico_login_failures_total":  1,
 		"portico_login_throttled_total": 0,
