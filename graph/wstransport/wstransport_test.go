@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -385,17 +387,53 @@ func TestMissingPongClosesConnection(t *testing.T) {
 	}
 }
 
+// TestPingsSpread: connections are pinged once an interval, but not all at once, so
+// thousands of clients do not answer in one burst.
+func TestPingsSpread(t *testing.T) {
+	_, srv := newServer(t, wstransport.Options{PingInterval: time.Second})
+	const n = 20
+	conns := make([]*websocket.Conn, n)
+	for i := range conns {
+		conns[i] = mustDial(t, srv, transportWS)
+		send(t, conns[i], msg{Type: "connection_init"})
+		expect(t, conns[i], "connection_ack", "")
+	}
+	first := make([]time.Time, n)
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Go(func() {
+			c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			var m msg
+			if err := c.ReadJSON(&m); err != nil || m.Type != "ping" {
+				t.Errorf("connection %d: %v, %+v, want a ping within the interval", i, err, m)
+				return
+			}
+			first[i] = time.Now()
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	earliest, latest := slices.MinFunc(first, time.Time.Compare), slices.MaxFunc(first, time.Time.Compare)
+	if spread := latest.Sub(earliest); spread < 500*time.Millisecond {
+		t.Errorf("the first pings of %d connections came within %v: pinged together, not spread over the interval", n, spread)
+	}
+}
+
 func TestNoGoroutineLeak(t *testing.T) {
 	h, srv := newServer(t, wstransport.Options{PingInterval: time.Second})
-	// Earlier tests' connections may still be closing: start from a steady count.
-	baseline := runtime.NumGoroutine()
-	for range 100 {
-		time.Sleep(10 * time.Millisecond)
-		n := runtime.NumGoroutine()
-		if n == baseline {
-			break
+	// Earlier tests' connections may still be closing, and their pingers end at their
+	// next turn (every 400 ms at the default interval): start from a count that held
+	// for half a second.
+	baseline, steady := runtime.NumGoroutine(), 0
+	for deadline := time.Now().Add(10 * time.Second); steady < 10 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		if n := runtime.NumGoroutine(); n == baseline {
+			steady++
+		} else {
+			baseline, steady = n, 0
 		}
-		baseline = n
 	}
 	// settled waits until the server's goroutines for earlier connections have ended.
 	settled := func(round int) {
