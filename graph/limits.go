@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
@@ -70,7 +70,41 @@ func (l Limits) Use(srv *handler.Server, validated graphql.Cache[*ast.QueryDocum
 	srv.Use(documentLimit{Limits: l, validated: validated})
 	srv.Use(DepthLimit{Max: l.MaxDepth})
 	srv.Use(pageLimit{Limits: l})
-	srv.Use(extension.FixedComplexityLimit(l.MaxComplexity))
+	srv.Use(&complexityLimit{max: l.MaxComplexity})
+}
+
+// complexityLimit refuses an operation whose complexity (the Prices of Priced) exceeds
+// max. It is gqlgen's FixedComplexityLimit without its statistics: those are kept in
+// the operation context, which a subscription holds for the life of its socket (about
+// 330 bytes each).
+type complexityLimit struct {
+	max int
+	es  graphql.ExecutableSchema
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = (*complexityLimit)(nil)
+
+// ExtensionName implements graphql.HandlerExtension.
+func (*complexityLimit) ExtensionName() string { return "ComplexityLimit" }
+
+// Validate implements graphql.HandlerExtension.
+func (c *complexityLimit) Validate(es graphql.ExecutableSchema) error {
+	c.es = es
+	return nil
+}
+
+// MutateOperationContext implements graphql.OperationContextMutator.
+func (c *complexityLimit) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil {
+		return nil
+	}
+	if n := complexity.Calculate(ctx, c.es, oc.Operation, oc.Variables); n > c.max {
+		return badInput("operation has complexity %d, which exceeds the limit of %d", n, c.max)
+	}
+	return nil
 }
 
 func badInput(format string, args ...any) *gqlerror.Error {

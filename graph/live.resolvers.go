@@ -23,7 +23,7 @@ func (r *subscriptionResolver) TaskUpdated(ctx context.Context, where *ent.TaskW
 		return nil, err // refused now rather than at the first event
 	}
 	if f == nil || f.DB == nil {
-		forgetArg(ctx, "where") // compiled into f (a database filter keeps where itself)
+		forgetArgs(ctx) // where is compiled into f (a database filter keeps it)
 	}
 	if err := takeSlot(ctx); err != nil {
 		return nil, err

@@ -202,19 +202,19 @@ func add[C, E any](h *Hub, ctx context.Context, conv func(C) E, pick func(*viewe
 	if err != nil {
 		return nil, err
 	}
-	sub := outlet.NewSub[E](ctx, false)
-	sk := &sink[C]{ctx: ctx, send: func(token any, c C) { sub.Send(token, conv(c)) }, lost: sub.Lost}
 	key := viewerKey(av)
+	// Under h.mu until registered: the end hook (which waits for h.mu) and deliveries
+	// (decided under it) find v, sk and sub set.
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	v := h.viewers[key]
 	if v == nil {
 		v = &viewer{key: key, v: av, subject: subject, reach: subject.Reach(av), tasks: map[string]*group[TaskChange]{}}
 		h.viewers[key] = v
 		h.indexViewer(v, true)
 	}
-	pick(v).subs[sk] = struct{}{}
-	h.mu.Unlock()
-	context.AfterFunc(ctx, func() {
+	sk := &sink[C]{ctx: ctx}
+	sub := outlet.NewSub[E](ctx, false, func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		delete(pick(v).subs, sk)
@@ -225,6 +225,8 @@ func add[C, E any](h *Hub, ctx context.Context, conv func(C) E, pick func(*viewe
 			h.forget(v)
 		}
 	})
+	sk.send, sk.lost = func(token any, c C) { sub.Send(token, conv(c)) }, sub.Lost
+	pick(v).subs[sk] = struct{}{}
 	return sub.C(), nil
 }
 

@@ -20,7 +20,7 @@ func (r *recorder) End(message, code string) { r.ended <- code + ": " + message 
 
 // bound returns a sink over an outlet.Sub driven by r.
 func bound[C any](ctx context.Context, r *recorder) *sink[C] {
-	sub := outlet.NewSub[C](outlet.WithBinder(ctx, r), false)
+	sub := outlet.NewSub[C](outlet.WithBinder(ctx, r), false, nil)
 	return &sink[C]{ctx: ctx, send: func(token any, c C) { sub.Send(token, c) }, lost: sub.Lost}
 }
 

@@ -14,7 +14,7 @@ func TestSubCostsNoGoroutine(t *testing.T) {
 	before := runtime.NumGoroutine()
 	subs := make([]*Sub[int], 200)
 	for i := range subs {
-		subs[i] = NewSub[int](ctx, false)
+		subs[i] = NewSub[int](ctx, false, nil)
 	}
 	if n := runtime.NumGoroutine() - before; n > 20 {
 		t.Errorf("200 subscriptions started %d goroutines", n)
@@ -37,7 +37,7 @@ func TestSubCostsNoGoroutine(t *testing.T) {
 // told EVENTS_LOST; a latest-only one keeps the newest value.
 func TestSubLagging(t *testing.T) {
 	ctx := t.Context()
-	s := NewSub[int](ctx, false)
+	s := NewSub[int](ctx, false, nil)
 	for i := range Buffer + 5 { // must not block
 		s.Send(nil, i)
 	}
@@ -50,14 +50,14 @@ func TestSubLagging(t *testing.T) {
 	}
 
 	r := &endRecorder{}
-	b := NewSub[int](WithBinder(ctx, r), false)
+	b := NewSub[int](WithBinder(ctx, r), false, nil)
 	b.Lost()
 	b.Send(nil, 1)
 	if r.ended != EventsLostCode || r.delivered != 0 {
 		t.Fatalf("bound: ended %q, %d delivered after the end", r.ended, r.delivered)
 	}
 
-	l := NewSub[int](ctx, true)
+	l := NewSub[int](ctx, true, nil)
 	for i := range 10 {
 		l.Send(nil, i)
 	}

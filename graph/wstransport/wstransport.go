@@ -410,6 +410,7 @@ func (c *conn) init(payload json.RawMessage) bool {
 	}
 	c.mu.Lock()
 	timedOut := !c.initTimer.Stop()
+	c.initTimer = nil // not kept for the connection's life
 	c.mu.Unlock()
 	if timedOut {
 		return false // closing
@@ -700,7 +701,9 @@ func (c *conn) close(code int, reason string) {
 	for _, s := range c.subs {
 		s.ended.Store(true) // their contexts end with c.cancel below
 	}
-	c.initTimer.Stop()
+	if c.initTimer != nil {
+		c.initTimer.Stop()
+	}
 	c.mu.Unlock()
 	c.t.unregister(c)
 	if code != websocket.CloseAbnormalClosure {
