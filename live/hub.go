@@ -214,10 +214,11 @@ func add[C, E any](h *Hub, ctx context.Context, conv func(C) E, pick func(*viewe
 		h.indexViewer(v, true)
 	}
 	sk := &sink[C]{ctx: ctx}
+	g := pick(v) // the hook keeps the group, not pick (which holds the subscriber's filter)
 	sub := outlet.NewSub[E](ctx, false, func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		delete(pick(v).subs, sk)
+		delete(g.subs, sk)
 		prune(v)
 		if v.empty() && h.viewers[key] == v {
 			delete(h.viewers, key)
@@ -226,7 +227,7 @@ func add[C, E any](h *Hub, ctx context.Context, conv func(C) E, pick func(*viewe
 		}
 	})
 	sk.send, sk.lost = func(token any, c C) { sub.Send(token, conv(c)) }, sub.Lost
-	pick(v).subs[sk] = struct{}{}
+	g.subs[sk] = struct{}{}
 	return sub.C(), nil
 }
 
