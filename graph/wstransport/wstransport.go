@@ -202,9 +202,10 @@ func New(opts Options) *Transport {
 		Subprotocols: []string{Modern, Legacy},
 		CheckOrigin:  t.checkOrigin,
 		// Idle connections hold no write buffer, and a small read buffer: client
-		// messages are few and small (larger ones take more reads).
+		// messages are few and small (pongs; a subscribe takes a few reads), and every
+		// byte here is held by each idle socket for its whole life.
 		WriteBufferPool: &sync.Pool{},
-		ReadBufferSize:  1024,
+		ReadBufferSize:  256,
 	}
 	t.renders.shared = map[renderKey]*rendering{}
 	return t
