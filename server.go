@@ -641,13 +641,16 @@ func (s *Server) websocketInit(ctx context.Context, p map[string]any) (context.C
 		return ctx, &wstransport.CloseError{Code: wstransport.CloseUnauthorized, Reason: err.Error()}
 	}
 	// The connection's context ends when the token expires or its sessions end, and its
-	// subscriptions with it.
+	// subscriptions with it. One cancel context and a timer rather than a deadline
+	// context inside a cancel context: each idle socket holds them for its life.
 	ctx, end := context.WithCancelCause(auth.NewContext(ctx, v))
-	ctx, cancel := context.WithDeadline(ctx, exp)
+	expiry := time.AfterFunc(time.Until(exp), func() {
+		end(&wstransport.CloseError{Code: wstransport.CloseUnauthorized, Reason: "token expired; log in again"})
+	})
 	untrack := s.Auth.Track(ctx, v, mark, func() {
 		end(&wstransport.CloseError{Code: wstransport.CloseUnauthorized, Reason: "the session has ended; log in again"})
 	})
-	context.AfterFunc(ctx, func() { untrack(); cancel() })
+	context.AfterFunc(ctx, func() { untrack(); expiry.Stop() })
 	return ctx, nil
 }
 
