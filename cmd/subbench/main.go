@@ -164,6 +164,14 @@ func main() {
 		return
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	if cfg.Profile != "" {
+		// Before the run, not after its minutes of logins: profiles saved into a
+		// folder that does not exist were lost with a warning each.
+		if err := os.MkdirAll(cfg.Profile, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "subbench: -profile:", err)
+			os.Exit(1)
+		}
+	}
 	results, err := run(ctx, cfg)
 	if *asJSON {
 		b, _ := json.MarshalIndent(results, "", "  ")
