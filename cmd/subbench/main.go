@@ -64,7 +64,7 @@
 //	-roles R             roles of the users; each event's task is one role's (default 1)
 //	-filters K           distinct taskUpdated(where:) filters spread over the subscribers
 //	                     (default 0: none)
-//	-profile DIR         save each Portico server's pprof profiles in DIR: goroutines
+//	-profile DIR         save each Portico server's pprof profiles in DIR (created if missing): goroutines
 //	                     (text), heap and memory statistics when idle, CPU over the
 //	                     window, heap at its end
 //	-json                print the results as JSON
