@@ -644,9 +644,7 @@ func (s *Server) websocketInit(ctx context.Context, p map[string]any) (context.C
 	// subscriptions with it. One cancel context and a timer rather than a deadline
 	// context inside a cancel context: each idle socket holds them for its life.
 	ctx, end := context.WithCancelCause(auth.NewContext(ctx, v))
-	expiry := time.AfterFunc(time.Until(exp), func() {
-		end(&wstransport.CloseError{Code: wstransport.CloseUnauthorized, Reason: "token expired; log in again"})
-	})
+	expiry := time.AfterFunc(time.Until(exp), func() { end(wstransport.ErrTokenExpired) })
 	untrack := s.Auth.Track(ctx, v, mark, func() {
 		end(&wstransport.CloseError{Code: wstransport.CloseUnauthorized, Reason: "the session has ended; log in again"})
 	})

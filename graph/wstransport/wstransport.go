@@ -119,6 +119,10 @@ type CloseError struct {
 
 func (e *CloseError) Error() string { return e.Reason }
 
+// ErrTokenExpired closes a connection whose token expired: the cause an InitFunc's
+// context ends with, or what a deadline of that context means.
+var ErrTokenExpired = &CloseError{Code: CloseUnauthorized, Reason: "token expired; log in again"}
+
 // Transport is the gqlgen transport; add it to a handler.Server.
 type Transport struct {
 	opts      Options
@@ -451,7 +455,7 @@ func (c *conn) init(payload json.RawMessage) bool {
 		case errors.As(context.Cause(ctx), &ce):
 			c.close(ce.Code, ce.Reason)
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			c.close(CloseUnauthorized, "token expired; log in again")
+			c.close(ErrTokenExpired.Code, ErrTokenExpired.Reason)
 		default:
 			c.close(websocket.CloseNormalClosure, "")
 		}
