@@ -194,23 +194,26 @@ func TestMetricsOperationNamesBounded(t *testing.T) {
 	}
 }
 
-// TestMetricsPostgresPool: the PostgreSQL pool's statistics, and a second server in the
-// same process (its own registry) that does not collide with the first.
+// TestMetricsPostgresPool: the statistics of PostgreSQL's two pools (writers and
+// readers), and a second server in the same process (its own
+// registry) that does not collide with the first.
 func TestMetricsPostgresPool(t *testing.T) {
 	srv := servertest.Start(t, "postgres", demo())
 	other := servertest.Start(t, "sqlite", demo())
 	srv.Login(t, "alice", "alice").MustDo(t, `{ tasks { totalCount } }`, nil, nil)
 	s := scrape(t, srv)
 	want(t, s, false, map[string]float64{
-		`go_sql_max_open_connections{db_name="main"}`:        8,
-		`go_sql_open_connections{db_name="main"}`:            1,
-		`go_sql_in_use_connections{db_name="main"}`:          0,
-		`go_sql_idle_connections{db_name="main"}`:            0,
-		`go_sql_wait_count_total{db_name="main"}`:            0,
-		`go_sql_wait_duration_seconds_total{db_name="main"}`: 0,
+		`go_sql_max_open_connections{db_name="write"}`:       8,
+		`go_sql_max_open_connections{db_name="read"}`:        8,
+		`go_sql_open_connections{db_name="write"}`:           1,
+		`go_sql_open_connections{db_name="read"}`:            1,
+		`go_sql_in_use_connections{db_name="read"}`:          0,
+		`go_sql_idle_connections{db_name="read"}`:            0,
+		`go_sql_wait_count_total{db_name="read"}`:            0,
+		`go_sql_wait_duration_seconds_total{db_name="read"}`: 0,
 	})
-	if _, ok := scrape(t, other)[`go_sql_open_connections{db_name="main"}`]; ok {
-		t.Error("the SQLite server reports the PostgreSQL pool")
+	if v := scrape(t, other)[`go_sql_max_open_connections{db_name="write"}`]; v != 1 {
+		t.Errorf("the SQLite server reports a writers' pool of %v, want its own single writer", v)
 	}
 }
 

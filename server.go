@@ -312,11 +312,7 @@ func build(ctx context.Context, cfg Config, db *database.DB) (_ *Server, err err
 
 // watch has the metrics read the counters of the server's parts and its database pools.
 func (s *Server) watch() error {
-	pools := map[string]*sql.DB{"main": s.DB.SQL}
-	if r := s.DB.ReadSQL(); r != s.DB.SQL {
-		pools = map[string]*sql.DB{"write": s.DB.SQL, "read": r} // SQLite
-	}
-	if err := s.Metrics.WatchPools(pools); err != nil {
+	if err := s.Metrics.WatchPools(map[string]*sql.DB{"write": s.DB.SQL, "read": s.DB.ReadSQL()}); err != nil {
 		return err
 	}
 	return s.Metrics.Watch(metrics.Sources{Logins: s.Auth.LoginStats, Sockets: s.sockets.Stats, Timers: s.Work.TimerStats,

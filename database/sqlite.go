@@ -63,8 +63,9 @@ func newSQLiteDriver(writer, reader *sql.DB) *sqliteDriver {
 	}
 }
 
-// readers is the size of the read pool: SQLite reads are CPU work in this process.
-func readers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+// sqliteReaders is the size of SQLite's read pool: its reads are CPU work in this
+// process.
+func sqliteReaders() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 
 // Dialect returns SQLite.
 func (d *sqliteDriver) Dialect() string { return dialect.SQLite }
@@ -141,7 +142,20 @@ func (d *sqliteDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialec
 		tx, err := d.reader.BeginTx(ctx, opts)
 		return tx, busy(err)
 	}
-	return &writeTx{d: d, ctx: ctx, opts: opts}, nil
+	return &lazyTx{ctx: ctx, opts: opts, open: d.beginWrite, end: d.release}, nil
+}
+
+// beginWrite takes the writer and begins a transaction on it.
+func (d *sqliteDriver) beginWrite(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
+	if err := d.take(ctx); err != nil {
+		return nil, err
+	}
+	tx, err := d.writer.BeginTx(ctx, opts)
+	if err != nil {
+		d.release()
+		return nil, err
+	}
+	return tx, nil
 }
 
 // take waits for the writer, in order of arrival, for at most d.wait.
@@ -166,94 +180,6 @@ func (d *sqliteDriver) take(ctx context.Context) error {
 }
 
 func (d *sqliteDriver) release() { <-d.queue }
-
-// writeTx is a transaction on the writer that begins at its first statement.
-type writeTx struct {
-	d    *sqliteDriver
-	ctx  context.Context // BeginTx's: database/sql ends the transaction with it
-	opts *sql.TxOptions
-
-	mu   sync.Mutex
-	tx   dialect.Tx // nil until the first statement
-	done bool
-}
-
-// begin returns the open transaction, taking the writer and beginning it the first time.
-func (t *writeTx) begin() (dialect.Tx, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	switch {
-	case t.done:
-		return nil, sql.ErrTxDone
-	case t.tx != nil:
-		return t.tx, nil
-	}
-	if err := t.d.take(t.ctx); err != nil {
-		return nil, err
-	}
-	tx, err := t.d.writer.BeginTx(t.ctx, t.opts)
-	if err != nil {
-		t.d.release()
-		return nil, busy(fmt.Errorf("begin: %w", err))
-	}
-	t.tx = tx
-	return tx, nil
-}
-
-func (t *writeTx) Exec(ctx context.Context, query string, args, v any) error {
-	tx, err := t.begin()
-	if err != nil {
-		return err
-	}
-	return busy(tx.Exec(ctx, query, args, v))
-}
-
-func (t *writeTx) Query(ctx context.Context, query string, args, v any) error {
-	tx, err := t.begin()
-	if err != nil {
-		return err
-	}
-	return busy(tx.Query(ctx, query, args, v))
-}
-
-// ExecContext and QueryContext serve ent's generated tx.ExecContext and tx.QueryContext.
-func (t *writeTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	tx, err := t.begin()
-	if err != nil {
-		return nil, err
-	}
-	r, err := tx.(*entsql.Tx).ExecContext(ctx, query, args...)
-	return r, busy(err)
-}
-
-func (t *writeTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	tx, err := t.begin()
-	if err != nil {
-		return nil, err
-	}
-	r, err := tx.(*entsql.Tx).QueryContext(ctx, query, args...)
-	return r, busy(err)
-}
-
-// Commit commits what ran and frees the writer; with nothing run it does nothing.
-func (t *writeTx) Commit() error { return t.end((dialect.Tx).Commit) }
-
-// Rollback rolls back what ran and frees the writer.
-func (t *writeTx) Rollback() error { return t.end((dialect.Tx).Rollback) }
-
-func (t *writeTx) end(f func(dialect.Tx) error) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.done {
-		return sql.ErrTxDone
-	}
-	t.done = true
-	if t.tx == nil {
-		return nil
-	}
-	defer t.d.release()
-	return busy(f(t.tx))
-}
 
 // isRead reports whether a statement only reads: it starts with SELECT, WITH or
 // EXPLAIN. Readers are query_only, so one that writes after all fails loudly.

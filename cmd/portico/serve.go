@@ -60,7 +60,7 @@ func runServe(ctx context.Context, args []string) error {
 	trustedProxies := fs.String("trusted-proxies", fs.env("PORTICO_TRUSTED_PROXIES", ""), "comma-separated CIDR prefixes or addresses of proxies whose X-Forwarded-For and X-Request-Id are believed; empty: none")
 	noPlayground := fs.Bool("no-playground", fs.envBool("PORTICO_NO_PLAYGROUND", false), "serve no playground at / (production)")
 	noIntrospection := fs.Bool("no-introspection", fs.envBool("PORTICO_NO_INTROSPECTION", false), "refuse GraphQL introspection queries (production)")
-	maxConns := fs.Int("db-max-conns", fs.envInt("PORTICO_DB_MAX_CONNS", 0), "connections of the PostgreSQL pool (SQLite: of its read pool); 0: 4 per core, at least 8")
+	maxConns := fs.Int("db-max-conns", fs.envInt("PORTICO_DB_MAX_CONNS", 0), "connections of each of the PostgreSQL pools, writers and readers (SQLite: of its read pool); 0: 4 per core, at least 8")
 	stmtTimeout := fs.Duration("statement-timeout", fs.envDuration("PORTICO_STATEMENT_TIMEOUT", 0), "PostgreSQL cancels a statement running longer; 0: the database's own setting")
 	drainTimeout := fs.Duration("drain-timeout", fs.envDuration("PORTICO_DRAIN_TIMEOUT", 15*time.Second), "on SIGTERM, longest time to finish requests in flight and close websockets (with 1001), the drain delay included")
 	drainDelay := fs.Duration("drain-delay", fs.envDuration("PORTICO_DRAIN_DELAY", time.Second), "on SIGTERM, how long /readyz answers 503 before the listener closes, so balancers stop sending requests")

@@ -1,0 +1,138 @@
+package database
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+)
+
+// openPostgres opens a new migrated PostgreSQL database (on PORTICO_TEST_POSTGRES, as
+// servertest does) whose pools hold one connection each, with a scratch table t.
+func openPostgres(t *testing.T) (*DB, *postgresDriver) {
+	t.Helper()
+	server := os.Getenv("PORTICO_TEST_POSTGRES")
+	if server == "" {
+		server = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	admin, err := sql.Open("postgres", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	name := fmt.Sprintf("portico_test_%d", rand.Uint64())
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create test database (is PostgreSQL running?): %v", err)
+	}
+	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	db, err := Open(context.Background(), u.String(), Options{MaxConns: 1}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	d := db.Driver.(*postgresDriver)
+	exec(t, d, "CREATE TABLE t (seq bigserial, v integer)")
+	return db, d
+}
+
+// TestPostgresReadBesideTransaction: with one writer and one reader, a transaction that
+// holds the writer can still read outside itself (login's user, the list index's sync),
+// and sees the last commit there; a transaction that has run nothing holds no writer.
+func TestPostgresReadBesideTransaction(t *testing.T) {
+	_, d := openPostgres(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	idle, err := d.Tx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, _ := d.Tx(ctx)
+	exec(t, held, "INSERT INTO t (v) VALUES (1)")
+	if n := count(t, d); n != 0 {
+		t.Fatalf("a read beside the open transaction sees %d rows, want 0", n)
+	}
+	if n := count(t, held); n != 1 {
+		t.Fatalf("the transaction sees %d rows, want 1", n)
+	}
+	if err := held.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := idle.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, d); n != 1 {
+		t.Fatalf("%d rows after the commit, want 1", n)
+	}
+}
+
+// TestPostgresReadersAreReadOnly: a write sent to the readers fails instead of taking
+// locks; through the driver the same statement goes to a writer.
+func TestPostgresReadersAreReadOnly(t *testing.T) {
+	_, d := openPostgres(t)
+	ctx := context.Background()
+	if _, err := d.readers.ExecContext(ctx, "INSERT INTO t (v) VALUES (1)"); err == nil {
+		t.Fatal("a reader wrote")
+	}
+	var rows entsql.Rows
+	if err := d.Query(ctx, "INSERT INTO t (v) VALUES (1) RETURNING v", []any{}, &rows); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	if n := count(t, d); n != 1 {
+		t.Fatalf("%d rows, want 1", n)
+	}
+}
+
+// TestPostgresQueueOrder: transactions waiting for a writer get one in order of arrival.
+func TestPostgresQueueOrder(t *testing.T) {
+	_, d := openPostgres(t)
+	ctx := context.Background()
+	held, _ := d.Tx(ctx)
+	exec(t, held, "INSERT INTO t (v) VALUES (0)")
+	done := make(chan error, 10)
+	for i := 1; i <= cap(done); i++ {
+		go func() {
+			tx, _ := d.Tx(ctx)
+			err := tx.Exec(ctx, "INSERT INTO t (v) VALUES ($1)", []any{i}, new(sql.Result))
+			if err == nil {
+				err = tx.Commit()
+			}
+			done <- err
+		}()
+		time.Sleep(50 * time.Millisecond) // until it waits in the queue
+	}
+	if err := held.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for range cap(done) {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rows entsql.Rows
+	if err := d.Query(ctx, "SELECT v FROM t ORDER BY seq", []any{}, &rows); err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []int
+	if err := entsql.ScanSlice(&rows, &got); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("writes ran in the order %v, want 0..10", got)
+		}
+	}
+}
