@@ -16,6 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/portico-dev/portico"
+	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/ent/task"
@@ -30,7 +31,7 @@ import (
 // until the sheet's XML passes excelize's 16 MiB in-memory chunk (about 14,000 rows
 // here), then stays flat: the rest goes to a temporary file. Seeding takes ~30 s.
 func BenchmarkExportTasks(b *testing.B) {
-	srv := servertest.Start(b, "sqlite", portico.Config{Demo: true})
+	srv := servertest.Start(b, "sqlite", portico.Config{Demo: true, DB: database.Options{MaxConns: servertest.ProductionPools}})
 	small := seedTasks(b, srv, "Bench small", 2000)
 	large := seedTasks(b, srv, "Bench large", 18000)
 	seedTasks(b, srv, "Bench huge", 80000)

@@ -20,7 +20,7 @@ var caseColumns = []column{
 
 // caseList prepares the export of the cases the viewer sees that match where, in the
 // order of orderBy (default: created first), as taskList does the tasks.
-func (e *Exporter) caseList(ctx context.Context, client *ent.Client, q query) (*list, error) {
+func (e *Exporter) caseList(ctx context.Context, q query) (*list, error) {
 	_, order, err := filter.DecodeCaseList(q.where, q.orderBy)
 	if err != nil {
 		return nil, err
@@ -39,7 +39,7 @@ func (e *Exporter) caseList(ctx context.Context, client *ent.Client, q query) (*
 	if err != nil {
 		return nil, err
 	}
-	load := func(ctx context.Context, ids []int, emit func([]any) error) error {
+	load := func(ctx context.Context, client *ent.Client, ids []int, emit func([]any) error) error {
 		cases, err := client.BusinessCase.Query().Where(businesscase.IDIn(ids...)).
 			WithCreator(userNames).WithOwner(userNames).All(ctx)
 		if err != nil {

@@ -84,8 +84,9 @@ type list struct {
 	title   string
 	columns []column
 	ids     []int
-	// load reads the rows of ids and passes each to emit, in the order of ids.
-	load func(ctx context.Context, ids []int, emit func([]any) error) error
+	// load reads the rows of ids through client and passes each to emit, in the order
+	// of ids.
+	load func(ctx context.Context, client *ent.Client, ids []int, emit func([]any) error) error
 }
 
 // rawWhere is the where= parameter as the client wrote it, for the list's filter
@@ -115,7 +116,7 @@ func (e *Exporter) Cases(w http.ResponseWriter, r *http.Request) {
 
 // serve checks the viewer and the parameters, reads the list into a workbook and sends it.
 func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, filename string,
-	open func(ctx context.Context, client *ent.Client, q query) (*list, error)) {
+	open func(ctx context.Context, q query) (*list, error)) {
 	ctx := r.Context()
 	start := time.Now()
 	if _, err := e.Policy.SubjectFrom(ctx); err != nil {
@@ -155,25 +156,27 @@ func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, filename string
 }
 
 // read reads the list into a new workbook and returns it with its number of rows. The
-// batches run in one read-only transaction, REPEATABLE READ on PostgreSQL (SQLite's
-// transactions are snapshots anyway), so they all see one snapshot: a row whose order
-// value changes during a long export is neither exported twice nor missed.
-func (e *Exporter) read(ctx context.Context, filename string, open func(context.Context, *ent.Client, query) (*list, error),
+// list's ids come first, from the list index; then the batches of rows run in one
+// read-only transaction, REPEATABLE READ on PostgreSQL (SQLite's transactions are
+// snapshots anyway), so they all see one snapshot. The transaction begins after the ids:
+// it holds a reader, and the index's sync takes readers too (with every reader held by an
+// export waiting for a sync, all of them would wait).
+func (e *Exporter) read(ctx context.Context, filename string, open func(context.Context, query) (*list, error),
 	q query) (*workbook, int, error) {
+	l, err := open(ctx, q)
+	if err != nil {
+		return nil, 0, err
+	}
 	tx, err := e.Client.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 	if err != nil {
 		return nil, 0, fmt.Errorf("export %s: %w", filename, err)
 	}
 	defer tx.Rollback() // nothing was written
-	l, err := open(ctx, tx.Client(), q)
-	if err != nil {
-		return nil, 0, err
-	}
 	wb, err := newWorkbook(l.title, l.columns, e.SheetRows)
 	if err != nil {
 		return nil, 0, fmt.Errorf("start %s: %w", filename, err)
 	}
-	rows, err := e.fill(ctx, l, wb)
+	rows, err := e.fill(ctx, tx.Client(), l, wb)
 	if err == nil {
 		err = wb.finish()
 	}
@@ -184,8 +187,9 @@ func (e *Exporter) read(ctx context.Context, filename string, open func(context.
 	return wb, rows, nil
 }
 
-// fill reads the list batch by batch into the workbook and returns the number of rows.
-func (e *Exporter) fill(ctx context.Context, l *list, wb *workbook) (int, error) {
+// fill reads the list batch by batch through client into the workbook and returns the
+// number of rows.
+func (e *Exporter) fill(ctx context.Context, client *ent.Client, l *list, wb *workbook) (int, error) {
 	n := e.BatchSize
 	if n <= 0 {
 		n = DefaultBatchSize
@@ -196,7 +200,7 @@ func (e *Exporter) fill(ctx context.Context, l *list, wb *workbook) (int, error)
 		return wb.add(values)
 	}
 	for ids := l.ids; len(ids) > 0; ids = ids[min(n, len(ids)):] {
-		if err := l.load(ctx, ids[:min(n, len(ids))], emit); err != nil {
+		if err := l.load(ctx, client, ids[:min(n, len(ids))], emit); err != nil {
 			return rows, err
 		}
 	}

@@ -25,9 +25,9 @@ var taskColumns = []column{
 }
 
 // taskList prepares the export of the tasks the viewer sees that match where, in the
-// order of orderBy (default: created first), reading through client: the list's ids
-// come from the one read path of the task list (package lists), the rows in batches.
-func (e *Exporter) taskList(ctx context.Context, client *ent.Client, q query) (*list, error) {
+// order of orderBy (default: created first): the list's ids come from the one read path
+// of the task list (package lists), the rows in batches.
+func (e *Exporter) taskList(ctx context.Context, q query) (*list, error) {
 	_, order, err := filter.DecodeTaskList(q.where, q.orderBy)
 	if err != nil {
 		return nil, err
@@ -46,7 +46,7 @@ func (e *Exporter) taskList(ctx context.Context, client *ent.Client, q query) (*
 	if err != nil {
 		return nil, err
 	}
-	load := func(ctx context.Context, ids []int, emit func([]any) error) error {
+	load := func(ctx context.Context, client *ent.Client, ids []int, emit func([]any) error) error {
 		tasks, err := client.Task.Query().Where(task.IDIn(ids...)).
 			WithWorker(userNames).WithCreator(userNames).
 			WithResponsibles(func(q *ent.TaskResponsibleQuery) {
