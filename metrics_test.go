@@ -198,7 +198,9 @@ func TestMetricsOperationNamesBounded(t *testing.T) {
 // readers), and a second server in the same process (its own
 // registry) that does not collide with the first.
 func TestMetricsPostgresPool(t *testing.T) {
-	srv := servertest.Start(t, "postgres", demo())
+	cfg := demo()
+	cfg.DB.MaxConns = servertest.ProductionPools
+	srv := servertest.Start(t, "postgres", cfg)
 	other := servertest.Start(t, "sqlite", demo())
 	srv.Login(t, "alice", "alice").MustDo(t, `{ tasks { totalCount } }`, nil, nil)
 	s := scrape(t, srv)

@@ -68,7 +68,7 @@ func BenchmarkSearch(b *testing.B) {
 	if url == "" {
 		b.Skipf("set %s to a database made by portico seed-bench", BenchEnv)
 	}
-	srv := servertest.Start(b, "postgres", portico.Config{DatabaseURL: url})
+	srv := servertest.Start(b, "postgres", portico.Config{DatabaseURL: url, DB: database.Options{MaxConns: servertest.ProductionPools}})
 	texts := benchTexts()
 	for _, user := range []string{"bench", "admin"} {
 		c := srv.Login(b, user, user)

@@ -80,6 +80,11 @@ type Server struct {
 
 // Start starts a server on cfg; with an empty DatabaseURL, on a new database of dialect.
 // Demo data is loaded unless cfg says otherwise through AdminPassword.
+//
+// Its database pools hold one connection each (PostgreSQL's writers and readers,
+// SQLite's readers beside its one writer) unless cfg.DB.MaxConns says otherwise: a
+// request that waits for a connection of a pool it holds one of then hangs in every test
+// that sends it, not only under a production load (CI once hung for 5 minutes so).
 func Start(t testing.TB, dialect string, cfg portico.Config) *Server {
 	t.Helper()
 	if cfg.DatabaseURL == "" {
@@ -87,6 +92,12 @@ func Start(t testing.TB, dialect string, cfg portico.Config) *Server {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(testLogOut(), nil))
+	}
+	switch cfg.DB.MaxConns {
+	case 0:
+		cfg.DB.MaxConns = 1
+	case ProductionPools:
+		cfg.DB.MaxConns = 0
 	}
 	srv, err := portico.New(context.Background(), cfg)
 	if err != nil {
@@ -99,6 +110,10 @@ func Start(t testing.TB, dialect string, cfg portico.Config) *Server {
 	})
 	return &Server{Server: srv, URL: hs.URL, HTTP: hs}
 }
+
+// ProductionPools, as Config.DB.MaxConns, gives Start's server the pools' production
+// sizes instead of one connection each.
+const ProductionPools = -1
 
 // Response is a GraphQL response.
 type Response struct {

@@ -58,7 +58,7 @@ func BenchmarkCharts(b *testing.B) {
 	if url == "" {
 		b.Skipf("set %s to a database made by portico seed-bench", BenchEnv)
 	}
-	srv := servertest.Start(b, "postgres", portico.Config{DatabaseURL: url})
+	srv := servertest.Start(b, "postgres", portico.Config{DatabaseURL: url, DB: database.Options{MaxConns: servertest.ProductionPools}})
 	for _, user := range []string{"admin", "bench"} {
 		c := srv.Login(b, user, user)
 		for _, ch := range benchCharts {
