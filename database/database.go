@@ -103,9 +103,11 @@ func Open(ctx context.Context, rawURL string, opts Options, log *slog.Logger) (*
 	if opts.MaxConns > 0 {
 		setPoolSize(readers, opts.MaxConns)
 	}
-	var drv dialect.Driver = newSQLiteDriver(db, readers)
+	var drv dialect.Driver
 	zone := "UTC"
-	if d == dialect.Postgres {
+	if d == dialect.SQLite {
+		drv = newSQLiteDriver(db, readers)
+	} else {
 		drv = newPostgresDriver(db, readers, true)
 		// Every session of the pools gets the same startup parameters from the URL.
 		if err := db.QueryRowContext(ctx, "SELECT current_setting('TimeZone')").Scan(&zone); err != nil {
