@@ -111,7 +111,10 @@ func TestPostgresQueueOrder(t *testing.T) {
 			}
 			done <- err
 		}()
-		time.Sleep(50 * time.Millisecond) // until it waits in the queue
+		for d.queue.waiting.Load() < int32(i) { // until it is in the queue
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond) // from the count to the channel's wait list
 	}
 	if err := held.Commit(); err != nil {
 		t.Fatal(err)

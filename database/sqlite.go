@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -48,18 +47,14 @@ const busyTimeout = 10000
 type sqliteDriver struct {
 	writer *entsql.Driver // MaxOpenConns(1), BEGIN IMMEDIATE
 	reader *entsql.Driver // query_only connections
-	queue  chan struct{}  // holds a token while a transaction has the writer
-	wait   time.Duration  // WriteWait
-
-	waiting atomic.Int32 // transactions in the queue
+	queue  *writerQueue   // of one writer, waits at most WriteWait
 }
 
 func newSQLiteDriver(writer, reader *sql.DB) *sqliteDriver {
 	return &sqliteDriver{
 		writer: entsql.OpenDB(dialect.SQLite, writer),
 		reader: entsql.OpenDB(dialect.SQLite, reader),
-		queue:  make(chan struct{}, 1),
-		wait:   WriteWait,
+		queue:  newWriterQueue(1, WriteWait),
 	}
 }
 
@@ -75,10 +70,10 @@ func (d *sqliteDriver) Close() error { return errors.Join(d.reader.Close(), d.wr
 
 // Exec runs a write on the writer, in its turn.
 func (d *sqliteDriver) Exec(ctx context.Context, query string, args, v any) error {
-	if err := d.take(ctx); err != nil {
+	if err := d.queue.take(ctx); err != nil {
 		return err
 	}
-	defer d.release()
+	defer d.queue.release()
 	return busy(d.writer.Exec(ctx, query, args, v))
 }
 
@@ -88,15 +83,15 @@ func (d *sqliteDriver) Query(ctx context.Context, query string, args, v any) err
 	if isRead(query) {
 		return busy(d.reader.Query(ctx, query, args, v))
 	}
-	if err := d.take(ctx); err != nil {
+	if err := d.queue.take(ctx); err != nil {
 		return err
 	}
 	if err := d.writer.Query(ctx, query, args, v); err != nil {
-		d.release()
+		d.queue.release()
 		return busy(err)
 	}
 	rows := v.(*entsql.Rows) // the writer's Query checked it
-	rows.ColumnScanner = releasing{rows.ColumnScanner, sync.OnceFunc(d.release)}
+	rows.ColumnScanner = releasing{rows.ColumnScanner, sync.OnceFunc(d.queue.release)}
 	return nil
 }
 
@@ -113,10 +108,10 @@ func (r releasing) Close() error {
 
 // ExecContext is Exec for ent's generated client.ExecContext.
 func (d *sqliteDriver) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if err := d.take(ctx); err != nil {
+	if err := d.queue.take(ctx); err != nil {
 		return nil, err
 	}
-	defer d.release()
+	defer d.queue.release()
 	r, err := d.writer.ExecContext(ctx, query, args...)
 	return r, busy(err)
 }
@@ -142,44 +137,8 @@ func (d *sqliteDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialec
 		tx, err := d.reader.BeginTx(ctx, opts)
 		return tx, busy(err)
 	}
-	return &lazyTx{ctx: ctx, opts: opts, open: d.beginWrite, end: d.release}, nil
+	return d.queue.tx(ctx, opts, d.writer), nil
 }
-
-// beginWrite takes the writer and begins a transaction on it.
-func (d *sqliteDriver) beginWrite(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
-	if err := d.take(ctx); err != nil {
-		return nil, err
-	}
-	tx, err := d.writer.BeginTx(ctx, opts)
-	if err != nil {
-		d.release()
-		return nil, err
-	}
-	return tx, nil
-}
-
-// take waits for the writer, in order of arrival, for at most d.wait.
-func (d *sqliteDriver) take(ctx context.Context) error {
-	select {
-	case d.queue <- struct{}{}:
-		return nil
-	default:
-	}
-	d.waiting.Add(1)
-	defer d.waiting.Add(-1)
-	wait := time.NewTimer(d.wait)
-	defer wait.Stop()
-	select {
-	case d.queue <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-wait.C:
-		return fmt.Errorf("%w: waited %v for the writer", ErrBusy, d.wait)
-	}
-}
-
-func (d *sqliteDriver) release() { <-d.queue }
 
 // isRead reports whether a statement only reads: it starts with SELECT, WITH or
 // EXPLAIN. Readers are query_only, so one that writes after all fails loudly.

@@ -53,7 +53,7 @@ func count(t *testing.T, q dialect.ExecQuerier) int {
 // does holds it until it ends.
 func TestSQLiteTxBeginsAtFirstStatement(t *testing.T) {
 	_, d, _ := openSQLite(t)
-	d.wait = 200 * time.Millisecond
+	d.queue.wait = 200 * time.Millisecond
 	ctx := context.Background()
 	idle, err := d.Tx(ctx)
 	if err != nil {
@@ -116,7 +116,7 @@ func TestSQLiteQueueOrder(t *testing.T) {
 			}
 			done <- err
 		}()
-		for d.waiting.Load() < int32(i) { // until it is in the queue
+		for d.queue.waiting.Load() < int32(i) { // until it is in the queue
 			time.Sleep(time.Millisecond)
 		}
 		time.Sleep(50 * time.Millisecond) // from the count to the channel's wait list

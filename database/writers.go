@@ -5,21 +5,71 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 )
 
+// writerQueue hands the writers' connections to transactions in order of arrival (a
+// channel serves its blocked senders first come, first served). database/sql wakes a
+// random waiter instead, which under load left some transactions waiting while later
+// ones went first (TestHostileConcurrentMix on PostgreSQL, 8 writers: write p99 2.2–2.5 s
+// at random, 1.7 s in order).
+type writerQueue struct {
+	tokens  chan struct{} // one per transaction holding a writer
+	wait    time.Duration // the longest wait, then ErrBusy; 0: until the context ends
+	waiting atomic.Int32  // transactions in the queue
+}
+
+func newWriterQueue(writers int, wait time.Duration) *writerQueue {
+	return &writerQueue{tokens: make(chan struct{}, max(1, writers)), wait: wait}
+}
+
+// take waits for a writer, in order of arrival.
+func (q *writerQueue) take(ctx context.Context) error {
+	select {
+	case q.tokens <- struct{}{}:
+		return nil
+	default:
+	}
+	q.waiting.Add(1)
+	defer q.waiting.Add(-1)
+	var expired <-chan time.Time
+	if q.wait > 0 {
+		t := time.NewTimer(q.wait)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case q.tokens <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-expired:
+		return fmt.Errorf("%w: waited %v for the writer", ErrBusy, q.wait)
+	}
+}
+
+func (q *writerQueue) release() { <-q.tokens }
+
+// tx returns a write transaction on drv that takes a writer from q at its first
+// statement.
+func (q *writerQueue) tx(ctx context.Context, opts *sql.TxOptions, drv *entsql.Driver) *lazyTx {
+	return &lazyTx{ctx: ctx, opts: opts, q: q, drv: drv}
+}
+
 // lazyTx is a write transaction that takes its connection and begins at its first
 // statement, on both databases: a mutation that writes nothing (login, which spends its
 // time checking a password) never holds a writer, and one that computes before it writes
-// holds it only from then on. SQLite's writer is one connection taken in turn;
-// PostgreSQL's writers are a pool.
+// holds it only from then on. SQLite's writer is one connection, PostgreSQL's writers a
+// pool; on both they are taken in turn (writerQueue).
 type lazyTx struct {
 	ctx  context.Context // BeginTx's: database/sql ends the transaction with it
 	opts *sql.TxOptions
-	open func(context.Context, *sql.TxOptions) (dialect.Tx, error) // takes a writer and begins
-	end  func()                                                    // frees the writer after a begun transaction ends; may be nil
+	q    *writerQueue
+	drv  *entsql.Driver // the writers' pool
 
 	mu   sync.Mutex
 	tx   dialect.Tx // nil until the first statement
@@ -36,8 +86,12 @@ func (t *lazyTx) begin() (dialect.Tx, error) {
 	case t.tx != nil:
 		return t.tx, nil
 	}
-	tx, err := t.open(t.ctx, t.opts)
+	if err := t.q.take(t.ctx); err != nil {
+		return nil, err
+	}
+	tx, err := t.drv.BeginTx(t.ctx, t.opts)
 	if err != nil {
+		t.q.release()
 		return nil, busy(fmt.Errorf("begin: %w", err))
 	}
 	t.tx = tx
@@ -95,8 +149,6 @@ func (t *lazyTx) finish(f func(dialect.Tx) error) error {
 	if t.tx == nil {
 		return nil
 	}
-	if t.end != nil {
-		defer t.end()
-	}
+	defer t.q.release()
 	return busy(f(t.tx))
 }
