@@ -60,11 +60,11 @@ func TestHostileConcurrentMix(t *testing.T) {
 // TestOneConnectionPerPool runs the mix, then four exports with a saved filter at once,
 // with pools of one connection (PostgreSQL's writers and readers, SQLite's readers beside
 // its one writer): every request still answers, because none waits for a connection of
-// a pool it holds one of. With one
-// PostgreSQL pool, a mutation that read outside its transaction (login's user) waited
-// for a second connection: at a pool of 1 the first login hung for good, and at the
-// default 8, 64 clients hung every request for 5 minutes in CI. An export held a reader
-// while it read its saved filter and synced the list index: at one reader it hung.
+// a pool it holds one of. With one PostgreSQL pool, a mutation that read outside its
+// transaction (login's user) waited for a second connection: at a pool of 1 the first
+// login hung for good, and at the default 8, 64 clients hung every request for 5
+// minutes in CI. An export held a reader while it read its saved filter and synced the
+// list index: at one reader it hung.
 func TestOneConnectionPerPool(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, dialect string) {
 		srv := servertest.Start(t, dialect, portico.Config{Demo: true, DB: database.Options{MaxConns: 1}})

@@ -38,11 +38,12 @@ type postgresDriver struct {
 // runs reads as prepared statements (PlainDriver's callers see every statement as sent,
 // so it does not).
 func newPostgresDriver(pool, readers *sql.DB, prepare bool) *postgresDriver {
-	d := &postgresDriver{Driver: entsql.OpenDB(dialect.Postgres, pool), readers: readers,
-		reader: entsql.OpenDB(dialect.Postgres, readers), queue: newWriterQueue(writers(), 0)}
-	if n := pool.Stats().MaxOpenConnections; n > 0 { // as many tokens as writers
-		d.queue = newWriterQueue(n, 0)
+	n := pool.Stats().MaxOpenConnections // as many tokens as writers
+	if n <= 0 {
+		n = writers()
 	}
+	d := &postgresDriver{Driver: entsql.OpenDB(dialect.Postgres, pool), readers: readers,
+		reader: entsql.OpenDB(dialect.Postgres, readers), queue: newWriterQueue(n, 0)}
 	if prepare {
 		d.stmts, _ = lru.NewWithEvict(maxStatements, func(_ string, s *sql.Stmt) { s.Close() })
 	}

@@ -100,51 +100,6 @@ func TestSQLiteTxBeginsAtFirstStatement(t *testing.T) {
 	}
 }
 
-// TestSQLiteQueueOrder: transactions waiting for the writer get it in order of arrival.
-func TestSQLiteQueueOrder(t *testing.T) {
-	_, d, _ := openSQLite(t)
-	ctx := context.Background()
-	held, _ := d.Tx(ctx)
-	exec(t, held, "INSERT INTO t (v) VALUES (0)")
-	done := make(chan error, 10)
-	for i := 1; i <= cap(done); i++ {
-		go func() {
-			tx, _ := d.Tx(ctx)
-			err := tx.Exec(ctx, "INSERT INTO t (v) VALUES (?)", []any{i}, new(sql.Result))
-			if err == nil {
-				err = tx.Commit()
-			}
-			done <- err
-		}()
-		for d.queue.waiting.Load() < int32(i) { // until it is in the queue
-			time.Sleep(time.Millisecond)
-		}
-		time.Sleep(50 * time.Millisecond) // from the count to the channel's wait list
-	}
-	if err := held.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	for range cap(done) {
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-	}
-	var rows entsql.Rows
-	if err := d.Query(ctx, "SELECT v FROM t ORDER BY rowid", []any{}, &rows); err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var got []int
-	if err := entsql.ScanSlice(&rows, &got); err != nil {
-		t.Fatal(err)
-	}
-	for i, v := range got {
-		if v != i {
-			t.Fatalf("writes ran in the order %v, want 0..10", got)
-		}
-	}
-}
-
 // TestSQLiteBusyIsErrBusy: SQLITE_BUSY from the driver (here another process holds the
 // write lock and this connection does not wait) is ErrBusy, which callers can tell apart
 // from other failures and retry.
