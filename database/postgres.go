@@ -8,12 +8,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	lru "github.com/hashicorp/golang-lru/v2"
 )
-
-// maxStatements bounds the prepared statements kept per pool (each is prepared on a
-// connection the first time it runs there).
-const maxStatements = 512
 
 // postgresDriver is the ent driver over PostgreSQL's two pools, the shape of SQLite's
 // writer and readers: transactions and writes run on the writers' pool, reads outside
@@ -24,19 +19,18 @@ const maxStatements = 512
 // waiting for a second stalled every request for good (CI saw 5-minute hangs in
 // TestHostileConcurrentMix; TestOneConnectionPerPool reproduces it with a pool of 1).
 //
-// Reads may also run as prepared statements: PostgreSQL then skips parsing and, once it
-// settles on a generic plan, planning, and lib/pq needs one round trip instead of two.
+// Reads and the statements of transactions may also run prepared (statements).
 type postgresDriver struct {
-	*entsql.Driver                               // the writers: transactions and writes
-	readers        *sql.DB                       // reads outside transactions
-	reader         *entsql.Driver                // over readers, when reads are not prepared
-	stmts          *lru.Cache[string, *sql.Stmt] // prepared reads; nil: not prepared
-	queue          *writerQueue                  // transactions wait for a writer in order
+	*entsql.Driver                // the writers: transactions and writes
+	readers        *sql.DB        // reads outside transactions
+	reader         *entsql.Driver // over readers, when reads are not prepared
+	reads, writes  *statements    // prepared; nil: not prepared
+	queue          *writerQueue   // transactions wait for a writer in order
 }
 
 // newPostgresDriver returns the driver over the writers' pool and the readers'; prepare
-// runs reads as prepared statements (PlainDriver's callers see every statement as sent,
-// so it does not).
+// runs reads and the statements of transactions prepared (PlainDriver's callers see
+// every statement as sent, so it does not).
 func newPostgresDriver(pool, readers *sql.DB, prepare bool) *postgresDriver {
 	n := pool.Stats().MaxOpenConnections // as many tokens as writers
 	if n <= 0 {
@@ -45,7 +39,7 @@ func newPostgresDriver(pool, readers *sql.DB, prepare bool) *postgresDriver {
 	d := &postgresDriver{Driver: entsql.OpenDB(dialect.Postgres, pool), readers: readers,
 		reader: entsql.OpenDB(dialect.Postgres, readers), queue: newWriterQueue(n, 0)}
 	if prepare {
-		d.stmts, _ = lru.NewWithEvict(maxStatements, func(_ string, s *sql.Stmt) { s.Close() })
+		d.reads, d.writes = newStatements(readers), newStatements(pool)
 	}
 	return d
 }
@@ -62,7 +56,19 @@ func (d *postgresDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dial
 	if opts != nil && opts.ReadOnly {
 		return d.reader.BeginTx(ctx, opts)
 	}
-	return d.queue.tx(ctx, opts, d.Driver), nil
+	return d.queue.tx(ctx, opts, d.begin), nil
+}
+
+// begin begins a transaction on a writer.
+func (d *postgresDriver) begin(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
+	if d.writes == nil {
+		return d.Driver.BeginTx(ctx, opts)
+	}
+	tx, err := d.DB().BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &entsql.Tx{Conn: entsql.Conn{ExecQuerier: d.writes.inTx(tx)}, Tx: tx}, nil
 }
 
 // Query runs a read on a reader, anything else (INSERT … RETURNING) on a writer.
@@ -70,7 +76,7 @@ func (d *postgresDriver) Query(ctx context.Context, query string, args, v any) e
 	if !isRead(query) {
 		return d.Driver.Query(ctx, query, args, v)
 	}
-	if d.stmts == nil {
+	if d.reads == nil {
 		return d.reader.Query(ctx, query, args, v)
 	}
 	rows, ok := v.(*entsql.Rows)
@@ -81,16 +87,9 @@ func (d *postgresDriver) Query(ctx context.Context, query string, args, v any) e
 	if !ok {
 		return fmt.Errorf("prepared read: invalid args type %T", args)
 	}
-	stmt, ok := d.stmts.Get(query)
-	if !ok {
-		var err error
-		if stmt, err = d.readers.PrepareContext(ctx, query); err != nil {
-			return err
-		}
-		if prev, loaded, _ := d.stmts.PeekOrAdd(query, stmt); loaded {
-			stmt.Close()
-			stmt = prev
-		}
+	stmt, err := d.reads.get(ctx, query)
+	if err != nil {
+		return err
 	}
 	r, err := stmt.QueryContext(ctx, argv...)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 )
 
@@ -92,5 +93,58 @@ func TestPostgresReadersAreReadOnly(t *testing.T) {
 	rows.Close()
 	if n := count(t, d); n != 1 {
 		t.Fatalf("%d rows, want 1", n)
+	}
+}
+
+// TestPostgresTransactionsRunPrepared: a statement with arguments that a transaction
+// runs for the first time runs as sent, and is prepared in the background (with the
+// only writer held by that transaction: preparing must not wait for it); from then on
+// transactions run it prepared, on their own connection.
+func TestPostgresTransactionsRunPrepared(t *testing.T) {
+	_, d := openPostgres(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const insert = "INSERT INTO t (v) VALUES ($1)"
+	// runs counts the insert's prepared executions on the connection of tx.
+	runs := func(tx dialect.ExecQuerier) int {
+		var rows entsql.Rows
+		if err := tx.Query(ctx, "SELECT coalesce(sum(generic_plans + custom_plans), 0) FROM pg_prepared_statements WHERE statement = $1",
+			[]any{insert}, &rows); err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n, err := entsql.ScanInt(&rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	first, _ := d.Tx(ctx)
+	exec(t, first, insert, 1)
+	if n := runs(first); n != 0 {
+		t.Fatalf("the first run was prepared (%d prepared runs)", n)
+	}
+	if err := first.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for !d.writes.cache.Contains(insert) {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the statement was never prepared")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	for v := 2; v <= 3; v++ {
+		tx, _ := d.Tx(ctx)
+		exec(t, tx, insert, v)
+		if n := runs(tx); n != v-1 {
+			t.Fatalf("after run %d: %d prepared runs of the insert, want %d", v, n, v-1)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := count(t, d); n != 3 {
+		t.Fatalf("%d rows, want 3", n)
 	}
 }

@@ -137,7 +137,7 @@ func (d *sqliteDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialec
 		tx, err := d.reader.BeginTx(ctx, opts)
 		return tx, busy(err)
 	}
-	return d.queue.tx(ctx, opts, d.writer), nil
+	return d.queue.tx(ctx, opts, d.writer.BeginTx), nil
 }
 
 // isRead reports whether a statement only reads: it starts with SELECT, WITH or

@@ -54,10 +54,13 @@ func (q *writerQueue) take(ctx context.Context) error {
 
 func (q *writerQueue) release() { <-q.tokens }
 
-// tx returns a write transaction on drv that takes a writer from q at its first
-// statement.
-func (q *writerQueue) tx(ctx context.Context, opts *sql.TxOptions, drv *entsql.Driver) *lazyTx {
-	return &lazyTx{ctx: ctx, opts: opts, q: q, drv: drv}
+// beginFunc begins a transaction on a writer.
+type beginFunc func(context.Context, *sql.TxOptions) (dialect.Tx, error)
+
+// tx returns a write transaction that takes a writer from q at its first statement and
+// begins there.
+func (q *writerQueue) tx(ctx context.Context, opts *sql.TxOptions, begin beginFunc) *lazyTx {
+	return &lazyTx{ctx: ctx, opts: opts, q: q, beginTx: begin}
 }
 
 // lazyTx is a write transaction that takes its connection and begins at its first
@@ -66,10 +69,10 @@ func (q *writerQueue) tx(ctx context.Context, opts *sql.TxOptions, drv *entsql.D
 // holds it only from then on. SQLite's writer is one connection, PostgreSQL's writers a
 // pool; on both they are taken in turn (writerQueue).
 type lazyTx struct {
-	ctx  context.Context // BeginTx's: database/sql ends the transaction with it
-	opts *sql.TxOptions
-	q    *writerQueue
-	drv  *entsql.Driver // the writers' pool
+	ctx     context.Context // BeginTx's: database/sql ends the transaction with it
+	opts    *sql.TxOptions
+	q       *writerQueue
+	beginTx beginFunc // on a writer
 
 	mu   sync.Mutex
 	tx   dialect.Tx // nil until the first statement
@@ -89,7 +92,7 @@ func (t *lazyTx) begin() (dialect.Tx, error) {
 	if err := t.q.take(t.ctx); err != nil {
 		return nil, err
 	}
-	tx, err := t.drv.BeginTx(t.ctx, t.opts)
+	tx, err := t.beginTx(t.ctx, t.opts)
 	if err != nil {
 		t.q.release()
 		return nil, busy(fmt.Errorf("begin: %w", err))
