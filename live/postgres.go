@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -22,7 +23,7 @@ const maxPayload = 7000
 // event, its own included.
 type Postgres struct {
 	*fanout
-	db       *sql.DB
+	notify   *sql.Stmt // pg_notify, prepared: one round trip per notification
 	listener *pq.Listener
 	log      *slog.Logger
 	done     chan struct{}
@@ -36,7 +37,11 @@ func (p *Postgres) ObserveLag(f func(time.Duration)) { p.lag.Store(&f) }
 
 // NewPostgres listens on dsn and publishes through db.
 func NewPostgres(dsn string, db *sql.DB, log *slog.Logger) (*Postgres, error) {
-	p := &Postgres{fanout: newFanout(), db: db, log: log, done: make(chan struct{})}
+	notify, err := db.Prepare("SELECT pg_notify($1, $2)")
+	if err != nil {
+		return nil, fmt.Errorf("prepare notify: %w", err)
+	}
+	p := &Postgres{fanout: newFanout(), notify: notify, log: log, done: make(chan struct{})}
 	p.listener = pq.NewListener(dsn, 100*time.Millisecond, 5*time.Second, func(ev pq.ListenerEventType, err error) {
 		if err != nil {
 			log.Warn("event listener", "event", ev, "err", err)
@@ -44,6 +49,7 @@ func NewPostgres(dsn string, db *sql.DB, log *slog.Logger) (*Postgres, error) {
 	})
 	if err := p.listener.Listen(channel); err != nil {
 		p.listener.Close()
+		notify.Close()
 		return nil, fmt.Errorf("listen on %s: %w", channel, err)
 	}
 	go p.receive()
@@ -81,7 +87,7 @@ func (p *Postgres) Publish(ctx context.Context, e Event) error {
 		if err != nil {
 			return fmt.Errorf("encode event: %w", err)
 		}
-		if _, err := p.db.ExecContext(ctx, "SELECT pg_notify($1, $2)", channel, string(b)); err != nil {
+		if _, err := p.notify.ExecContext(ctx, channel, string(b)); err != nil {
 			return fmt.Errorf("notify: %w", err)
 		}
 	}
@@ -115,5 +121,5 @@ func (p *Postgres) Close() error {
 	err := p.listener.Close()
 	<-p.done
 	p.closeAll()
-	return err
+	return errors.Join(err, p.notify.Close())
 }

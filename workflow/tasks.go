@@ -214,13 +214,18 @@ func (e *Engine) endIdleCase(ctx context.Context, c *ent.Client, caseID int, now
 
 // setResponsibles replaces the (expiry) responsibles of a task and returns their names.
 func setResponsibles(ctx context.Context, c *ent.Client, taskID int, expiry bool, userIDs, roleIDs []int) ([]string, error) {
-	users, err := c.User.Query().Where(user.IDIn(userIDs...)).All(ctx)
-	if err != nil {
-		return nil, err
+	var users []*ent.User
+	var roles []*ent.Role
+	var err error
+	if len(userIDs) > 0 { // an empty IN list would still cost a round trip
+		if users, err = c.User.Query().Where(user.IDIn(userIDs...)).All(ctx); err != nil {
+			return nil, err
+		}
 	}
-	roles, err := c.Role.Query().Where(role.IDIn(roleIDs...)).All(ctx)
-	if err != nil {
-		return nil, err
+	if len(roleIDs) > 0 {
+		if roles, err = c.Role.Query().Where(role.IDIn(roleIDs...)).All(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if len(users) != len(uniq(userIDs)) || len(roles) != len(uniq(roleIDs)) {
 		return nil, apperr.BadInput("some of userIds/roleIds do not exist")
