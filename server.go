@@ -364,13 +364,23 @@ func (s *Server) publishChanges() {
 	s.Dir.Publish = func(ctx context.Context, _ []policy.Change) {
 		publish(ctx, live.Event{Kind: live.KindPolicy})
 	}
-	s.Work.Assigned = func(ctx context.Context, kind string, tasks []int) {
-		publish(ctx, live.Event{Kind: live.KindWork, Assigned: tasks, Assignment: kind})
-		// Mails go from the server that committed, not from every server on the bus.
-		s.Notifier.Assigned(ctx, kind, tasks)
-	}
+	// One event per write: its first kind of assignment travels with its tasks and cases
+	// (an event has one assignment kind; a write of several sends one more per kind).
 	s.Work.Changed = func(ctx context.Context, c workflow.Change) {
-		publish(ctx, live.Event{Kind: live.KindWork, Tasks: c.Tasks, Cases: c.Cases, Created: c.Created})
+		e := live.Event{Kind: live.KindWork, Tasks: c.Tasks, Cases: c.Cases, Created: c.Created}
+		for i, a := range c.Assigned {
+			if i == 0 {
+				e.Assigned, e.Assignment = a.Tasks, a.Kind
+				publish(ctx, e)
+			} else {
+				publish(ctx, live.Event{Kind: live.KindWork, Assigned: a.Tasks, Assignment: a.Kind})
+			}
+			// Mails go from the server that committed, not from every server on the bus.
+			s.Notifier.Assigned(ctx, a.Kind, a.Tasks)
+		}
+		if len(c.Assigned) == 0 {
+			publish(ctx, e)
+		}
 	}
 	s.Dir.SessionsEnded = func(ctx context.Context, users []int) {
 		publish(ctx, live.Event{Kind: live.KindSessions, Users: users})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/portico-dev/portico/ent/role"
 	"github.com/portico-dev/portico/graph"
+	"github.com/portico-dev/portico/live"
 	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/servertest"
 )
@@ -333,4 +335,46 @@ func TestExpiringNotification(t *testing.T) {
 	if strings.Join(got, ", ") != "DELEGATED Due later, EXPIRING Due soon, DELEGATED Marker" {
 		t.Fatalf("alice got %v", got)
 	}
+}
+
+// TestOneEventPerWrite: a write's tasks, cases and assignments travel as one event on
+// the bus (each server's hub syncs its index once for it), not as one event for the
+// assignment and another for the rest.
+func TestOneEventPerWrite(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		srv := servertest.Start(t, dialect, demo())
+		admin, bob := srv.Login(t, "admin", "admin"), srv.Login(t, "bob", "bob")
+		var procs struct {
+			Processes struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
+		}
+		admin.MustDo(t, `{ processes { edges { node { id } } } }`, nil, &procs)
+		events, stop := srv.Bus.Subscribe()
+		defer stop()
+		bob.MustDo(t, fmt.Sprintf(`mutation { startProcess(input: {processId: "%s"}) { task { id } } }`, procs.Processes.Edges[0].Node.ID), nil, nil)
+		var work []live.Event
+		quiet := time.After(time.Second)
+	collect:
+		for {
+			select {
+			case e := <-events:
+				if e.Kind == live.KindWork {
+					work = append(work, e)
+				}
+			case <-quiet:
+				break collect
+			}
+		}
+		if len(work) != 1 {
+			t.Fatalf("startProcess published %d work events, want 1: %+v", len(work), work)
+		}
+		e := work[0]
+		if len(e.Tasks) == 0 || len(e.Cases) == 0 || len(e.Created) < 2 {
+			t.Fatalf("the event names tasks %v, cases %v, created %v: want the new task and case", e.Tasks, e.Cases, e.Created)
+		}
+		if e.Assignment != "ASSIGNED" || len(e.Assigned) != 1 || !slices.Contains(e.Tasks, e.Assigned[0]) {
+			t.Fatalf("the event assigns %v as %q, want the new task as ASSIGNED", e.Assigned, e.Assignment)
+		}
+	})
 }

@@ -7,22 +7,26 @@ import (
 )
 
 func TestSplitKeepsEveryIDUnderTheLimit(t *testing.T) {
-	e := Event{Origin: "x", Kind: KindWork}
+	e := Event{Origin: "x", Kind: KindWork, Assignment: "EXPIRING"}
 	for i := 0; i < 5000; i++ {
 		e.Tasks = append(e.Tasks, 25769803776+i)
 		e.Cases = append(e.Cases, i)
+		e.Assigned = append(e.Assigned, 25769803776+i)
 	}
 	parts := split(e)
-	var tasks, cases int
+	var tasks, cases, assigned int
 	for _, p := range parts {
 		b, _ := json.Marshal(p)
 		if len(b) > maxPayload {
 			t.Fatalf("a part is %d bytes", len(b))
 		}
-		tasks, cases = tasks+len(p.Tasks), cases+len(p.Cases)
+		if len(p.Assigned) > 0 && p.Assignment != "EXPIRING" {
+			t.Fatalf("a part lost its assignment kind: %q", p.Assignment)
+		}
+		tasks, cases, assigned = tasks+len(p.Tasks), cases+len(p.Cases), assigned+len(p.Assigned)
 	}
-	if tasks != 5000 || cases != 5000 || len(parts) < 2 {
-		t.Fatalf("%d parts carry %d tasks and %d cases", len(parts), tasks, cases)
+	if tasks != 5000 || cases != 5000 || assigned != 5000 || len(parts) < 3 {
+		t.Fatalf("%d parts carry %d tasks, %d cases and %d assigned tasks", len(parts), tasks, cases, assigned)
 	}
 }
 

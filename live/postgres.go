@@ -106,10 +106,13 @@ func split(e Event) []Event {
 		a.Variables, b.Variables = e.Variables[:len(e.Variables)/2], e.Variables[len(e.Variables)/2:]
 	case len(e.Tasks) > 1:
 		a.Tasks, b.Tasks = half(e.Tasks)
-		b.Cases = nil
+		b.Cases, b.Assigned = nil, nil
 	case len(e.Cases) > 1:
 		a.Cases, b.Cases = half(e.Cases)
-		b.Tasks = nil
+		b.Tasks, b.Assigned = nil, nil
+	case len(e.Assigned) > 1:
+		a.Assigned, b.Assigned = half(e.Assigned)
+		b.Tasks, b.Cases = nil, nil
 	default:
 		return []Event{e} // one oversized item: let NOTIFY refuse it loudly
 	}

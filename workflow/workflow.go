@@ -30,11 +30,8 @@ type Engine struct {
 	Mailer interface {
 		Send(ctx context.Context, to []string, replyTo, subject, html string) error
 	}
-	// Assigned, when set, is told after commit which tasks were newly assigned (kind
-	// ASSIGNED: created, or moved on expiry) or delegated (kind DELEGATED).
-	Assigned func(ctx context.Context, kind string, taskIDs []int)
-	// Changed, when set, is told after commit which tasks and cases a write touched,
-	// and which of them it created.
+	// Changed, when set, is told once after each commit which tasks and cases the write
+	// touched, which of them it created and which tasks it assigned.
 	Changed func(ctx context.Context, c Change)
 	timers  timerCounts
 }
@@ -59,27 +56,34 @@ func (e *Engine) actor(ctx context.Context) (actor, error) {
 	return actor{userID: s.UserID, sub: s}, nil
 }
 
-// Change is what a committed write touched: tasks and cases, and which of them it
-// created (the others changed).
+// Change is what a committed write touched: tasks and cases, which of them it created
+// (the others changed), and the tasks it assigned.
 type Change struct {
 	Tasks, Cases, Created []int
+	Assigned              []Assignment
 }
 
-// write runs fn in the request's transaction and reports the touched ids after commit.
+// Assignment is tasks that got new responsibles: newly assigned (kind ASSIGNED: created,
+// or moved on expiry), delegated (DELEGATED) or about to expire (EXPIRING).
+type Assignment struct {
+	Kind  string
+	Tasks []int
+}
+
+// write runs fn in the request's transaction and reports, once after commit, what it
+// touched and assigned: one Change per commit, so one event.
 func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, c *ent.Client) (taskIDs, caseIDs []int, err error)) error {
 	return database.InTx(ctx, e.client, func(ctx context.Context, tx *ent.Tx) error {
-		ctx, created := withCreatedRecord(ctx)
+		ctx, rec := withWriteRecord(ctx)
 		tids, cids, err := fn(ctx, tx.Client())
 		if err != nil {
 			return err
 		}
-		if e.Changed != nil && (len(tids) > 0 || len(cids) > 0) {
-			database.AfterCommit(tx, func() {
-				created.mu.Lock()
-				c := Change{Tasks: tids, Cases: cids, Created: created.ids}
-				created.mu.Unlock()
-				e.Changed(ctx, c)
-			})
+		if e.Changed == nil {
+			return nil
+		}
+		if c := rec.change(tids, cids); len(c.Tasks) > 0 || len(c.Cases) > 0 || len(c.Assigned) > 0 {
+			database.AfterCommit(tx, func() { e.Changed(ctx, c) })
 		}
 		return nil
 	})
@@ -92,14 +96,14 @@ const (
 	AssignedExpiring  = "EXPIRING" // about to expire (WarnBefore)
 )
 
-// afterAssign reports, once the transaction commits, that a task got new responsibles.
+// afterAssign records that a task got new responsibles, for the write's Change.
 func (e *Engine) afterAssign(ctx context.Context, kind string, taskID int) {
-	if e.Assigned == nil {
+	if r := recordOf(ctx); r != nil {
+		r.assign(kind, taskID)
 		return
 	}
-	if tx := ent.TxFromContext(ctx); tx != nil {
-		database.AfterCommit(tx, func() { e.Assigned(ctx, kind, []int{taskID}) })
-	}
+	// Every assignment runs inside write; one that does not is a bug to see, not to drop.
+	e.log.Error("workflow: an assignment outside a write goes unreported", "task", taskID, "kind", kind)
 }
 
 // onTask runs body, in the request's transaction, on a task the viewer can see and may
