@@ -370,53 +370,88 @@ func (h *Hub) run(events <-chan Event) {
 	ctx := policy.SystemContext(context.Background())
 	var n uint64
 	for {
-		var e Event
+		var batch []Event
 		select {
-		case ev, ok := <-events:
+		case e, ok := <-events:
 			if !ok {
 				return
 			}
-			e = ev
+			batch = append(batch, e)
 		case <-h.reevaluate:
 			h.signalChanges()
 			n++
 			h.reevaluateViewers(ctx, n)
 			continue
 		}
-		if e.Kind != KindSettings && e.Kind != KindSessions { // neither changes what charts show
-			h.signalChanges()
+		// Take what else has arrived: one index sync then serves the whole batch (a sync
+		// that begins after an event arrived has every write the event names). A write
+		// publishes its assignments and its work apart, so events come in pairs at least.
+		closed := false
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case e, ok := <-events:
+				if !ok {
+					closed = true
+					break more
+				}
+				batch = append(batch, e)
+			default:
+				break more
+			}
 		}
-		if e.Kind == KindResync {
-			h.resync()
-			continue
+		synced := false
+		for _, e := range batch {
+			h.handle(ctx, e, &n, &synced)
 		}
-		if e.Kind == KindPolicy {
-			// A change made on this server is applied already: events after it must be
-			// decided with it. One from another server is re-evaluated again once this
-			// server's policy follower has read it (PolicyChanged).
-			n++
-			h.reevaluateViewers(ctx, n)
-			continue
+		if closed {
+			return
 		}
-		if e.Kind != KindWork || !h.watched() {
-			continue // a work event with no subscriber has no audience to compute
-		}
+	}
+}
+
+// maxBatch bounds the events the hub takes at once.
+const maxBatch = 64
+
+// handle delivers one event; synced says whether the index was synced since the event
+// arrived (handle syncs it when it needs the rows and it was not).
+func (h *Hub) handle(ctx context.Context, e Event, n *uint64, synced *bool) {
+	if e.Kind != KindSettings && e.Kind != KindSessions { // neither changes what charts show
+		h.signalChanges()
+	}
+	if e.Kind == KindResync {
+		h.resync()
+		return
+	}
+	if e.Kind == KindPolicy {
+		// A change made on this server is applied already: events after it must be
+		// decided with it. One from another server is re-evaluated again once this
+		// server's policy follower has read it (PolicyChanged).
+		*n++
+		h.reevaluateViewers(ctx, *n)
+		return
+	}
+	if e.Kind != KindWork || !h.watched() {
+		return // a work event with no subscriber has no audience to compute
+	}
+	if !*synced {
 		if err := h.index.Sync(ctx); err != nil {
 			// Without the rows' reach the audience is unknown: nobody may miss the event.
 			h.log.Warn("live: list index sync", "err", err)
 			h.resync()
-			continue
+			return
 		}
-		n++
-		if len(e.Tasks) > 0 {
-			h.dispatchTasks(ctx, n, e.Tasks, e.Created)
-		}
-		if len(e.Cases) > 0 {
-			h.dispatchCases(ctx, n, e.Cases, e.Created)
-		}
-		if len(e.Assigned) > 0 {
-			h.dispatchAssigned(ctx, n, e.Assignment, e.Assigned)
-		}
+		*synced = true
+	}
+	*n++
+	if len(e.Tasks) > 0 {
+		h.dispatchTasks(ctx, *n, e.Tasks, e.Created)
+	}
+	if len(e.Cases) > 0 {
+		h.dispatchCases(ctx, *n, e.Cases, e.Created)
+	}
+	if len(e.Assigned) > 0 {
+		h.dispatchAssigned(ctx, *n, e.Assignment, e.Assigned)
 	}
 }
 
