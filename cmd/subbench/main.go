@@ -66,7 +66,7 @@
 //	                     (default 0: none)
 //	-profile DIR         save each Portico server's pprof profiles in DIR (created if missing): goroutines
 //	                     (text), heap and memory statistics when idle, CPU over the
-//	                     window, heap at its end
+//	                     window, an execution trace of 3 s of it, heap at its end
 //	-json                print the results as JSON
 //
 // Only loopback addresses are used: servers listen on 127.0.0.1 and -postgres must be
@@ -151,7 +151,7 @@ func main() {
 	flag.IntVar(&cfg.Users, "users", 0, "distinct viewers: users in -roles roles, subscribers spread over their tokens (0: the admin's token)")
 	flag.IntVar(&cfg.Roles, "roles", 1, "roles of the -users; each event is visible to one")
 	flag.IntVar(&cfg.Filters, "filters", 0, "distinct taskUpdated(where:) filters spread over the subscribers")
-	flag.StringVar(&cfg.Profile, "profile", "", "folder for Portico's pprof profiles: goroutines and heap when idle, CPU over the window")
+	flag.StringVar(&cfg.Profile, "profile", "", "folder for Portico's pprof profiles: goroutines and heap when idle, CPU and a 3 s execution trace over the window")
 	asJSON := flag.Bool("json", false, "print the results as JSON")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

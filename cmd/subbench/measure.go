@@ -432,6 +432,10 @@ func measure(ctx context.Context, cfg config, t *target) (*Result, error) {
 			time.Sleep(cfg.Window / 2)
 			saveProfiles(ctx, cfg.Profile, t, "window-goroutines.txt", "goroutine?debug=1")
 		})
+		publishing.Go(func() { // where each event's time goes: go tool trace
+			time.Sleep(cfg.Window / 4)
+			saveProfiles(ctx, cfg.Profile, t, "window.trace", "trace?seconds=3")
+		})
 	}
 	interval := time.Duration(float64(time.Second) / cfg.Rate)
 	for seq := 1; seq <= events && ctx.Err() == nil; seq++ {
