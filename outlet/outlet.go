@@ -13,7 +13,9 @@ type Outlet interface {
 	// Deliver queues one event and never blocks. token identifies the event as its
 	// audience sees it: whoever is handed equal tokens must be sent values that render
 	// identically for the same operation (same object, same viewer or a viewer-independent
-	// type); nil means "render for this subscription alone". push puts the event's value
+	// type), whatever the subscription field's arguments: those choose which events a
+	// subscription gets (a filter), never what a value holds, so subscriptions that differ
+	// only in them share renderings. nil means "render for this subscription alone". push puts the event's value
 	// into the subscription's channel; the transport calls it at most once, right before
 	// it reads that channel, or never when it reuses an earlier rendering.
 	Deliver(token any, push func())

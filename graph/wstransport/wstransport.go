@@ -835,7 +835,7 @@ type subscription struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	shape      string // operation and variables: with a token, what decides the rendering
+	shape      string // with a token, what decides the rendering (renderShape)
 	nextPrefix []byte // an event message up to its payload
 	responses  graphql.ResponseHandler
 	rctx       context.Context // the context responses runs in
@@ -936,8 +936,7 @@ func (s *subscription) run(payload json.RawMessage) {
 		s.finish(responses(ctx), false)
 		return
 	}
-	vars, _ := json.Marshal(rc.Variables) // maps marshal with sorted keys
-	s.shape = rc.OperationName + "\x00" + rc.RawQuery + "\x00" + string(vars)
+	s.shape = renderShape(rc)
 	responses, rctx := c.exec.DispatchOperation(outlet.WithBinder(ctx, s), rc)
 	c.mu.Lock()
 	s.responses, s.rctx, s.ready = responses, rctx, true
