@@ -107,17 +107,7 @@ func TestPostgresTransactionsRunPrepared(t *testing.T) {
 	const insert = "INSERT INTO t (v) VALUES ($1)"
 	// runs counts the insert's prepared executions on the connection of tx.
 	runs := func(tx dialect.ExecQuerier) int {
-		var rows entsql.Rows
-		if err := tx.Query(ctx, "SELECT coalesce(sum(generic_plans + custom_plans), 0) FROM pg_prepared_statements WHERE statement = $1",
-			[]any{insert}, &rows); err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		n, err := entsql.ScanInt(&rows)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
+		return queryInt(t, tx, "SELECT coalesce(sum(generic_plans + custom_plans), 0) FROM pg_prepared_statements WHERE statement = $1", insert)
 	}
 	first, _ := d.Tx(ctx)
 	exec(t, first, insert, 1)

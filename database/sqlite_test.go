@@ -36,8 +36,14 @@ func exec(t *testing.T, e dialect.ExecQuerier, query string, args ...any) {
 
 func count(t *testing.T, q dialect.ExecQuerier) int {
 	t.Helper()
+	return queryInt(t, q, "SELECT count(*) FROM t")
+}
+
+// queryInt runs a query of one integer.
+func queryInt(t *testing.T, q dialect.ExecQuerier, query string, args ...any) int {
+	t.Helper()
 	var rows entsql.Rows
-	if err := q.Query(context.Background(), "SELECT count(*) FROM t", []any{}, &rows); err != nil {
+	if err := q.Query(context.Background(), query, args, &rows); err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
