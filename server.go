@@ -371,16 +371,13 @@ func (s *Server) publishChanges() {
 		for i, a := range c.Assigned {
 			if i == 0 {
 				e.Assigned, e.Assignment = a.Tasks, a.Kind
-				publish(ctx, e)
 			} else {
 				publish(ctx, live.Event{Kind: live.KindWork, Assigned: a.Tasks, Assignment: a.Kind})
 			}
 			// Mails go from the server that committed, not from every server on the bus.
 			s.Notifier.Assigned(ctx, a.Kind, a.Tasks)
 		}
-		if len(c.Assigned) == 0 {
-			publish(ctx, e)
-		}
+		publish(ctx, e)
 	}
 	s.Dir.SessionsEnded = func(ctx context.Context, users []int) {
 		publish(ctx, live.Event{Kind: live.KindSessions, Users: users})
