@@ -384,8 +384,7 @@ func (h *Hub) run(events <-chan Event) {
 			continue
 		}
 		// Take what else has arrived: one index sync then serves the whole batch (a sync
-		// that begins after an event arrived has every write the event names). A write
-		// publishes its assignments and its work apart, so events come in pairs at least.
+		// that begins after an event arrived has every write the event names).
 		closed := false
 	more:
 		for len(batch) < maxBatch {

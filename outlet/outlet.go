@@ -15,9 +15,10 @@ type Outlet interface {
 	// identically for the same operation (same object, same viewer or a viewer-independent
 	// type), whatever the subscription field's arguments: those choose which events a
 	// subscription gets (a filter), never what a value holds, so subscriptions that differ
-	// only in them share renderings. nil means "render for this subscription alone". push puts the event's value
-	// into the subscription's channel; the transport calls it at most once, right before
-	// it reads that channel, or never when it reuses an earlier rendering.
+	// only in them share renderings. nil means "render for this subscription alone". push
+	// puts the event's value into the subscription's channel; the transport calls it at
+	// most once, right before it reads that channel, or never when it reuses an earlier
+	// rendering.
 	Deliver(token any, push func())
 	// End ends the subscription with an error the client sees, after the events
 	// delivered before; code goes into the error's extensions. For a source that lost

@@ -18,9 +18,7 @@ func renderShape(rc *graphql.OperationContext) string {
 	if len(rc.Operation.SelectionSet) == 1 {
 		if root, ok := rc.Operation.SelectionSet[0].(*ast.Field); ok {
 			filters := map[string]bool{}
-			for _, a := range root.Arguments {
-				valueVars(a.Value, filters)
-			}
+			argumentVars(root.Arguments, filters)
 			rendering := map[string]bool{}
 			directiveVars(root.Directives, rendering)
 			selectionVars(root.SelectionSet, rendering, map[string]bool{})
@@ -50,11 +48,15 @@ func valueVars(v *ast.Value, into map[string]bool) {
 	}
 }
 
+func argumentVars(args ast.ArgumentList, into map[string]bool) {
+	for _, a := range args {
+		valueVars(a.Value, into)
+	}
+}
+
 func directiveVars(ds ast.DirectiveList, into map[string]bool) {
 	for _, d := range ds {
-		for _, a := range d.Arguments {
-			valueVars(a.Value, into)
-		}
+		argumentVars(d.Arguments, into)
 	}
 }
 
@@ -64,9 +66,7 @@ func selectionVars(set ast.SelectionSet, into, fragments map[string]bool) {
 	for _, sel := range set {
 		switch s := sel.(type) {
 		case *ast.Field:
-			for _, a := range s.Arguments {
-				valueVars(a.Value, into)
-			}
+			argumentVars(s.Arguments, into)
 			directiveVars(s.Directives, into)
 			selectionVars(s.SelectionSet, into, fragments)
 		case *ast.InlineFragment:
