@@ -1,7 +1,10 @@
 package portico_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -238,4 +241,114 @@ func TestMetricsBusLag(t *testing.T) {
 	if sum := scrape(t, b)["portico_bus_lag_seconds_sum"]; sum < 0 || sum > 10 {
 		t.Errorf("bus lag sum %v s", sum)
 	}
+}
+
+// TestMetricsCacheLookups: each cache counts its hits and misses, after lookups that
+// must miss and then hit: an operation sent twice, a persisted query asked by its hash
+// before and after it was sent, one event for two equal subscriptions, a setting read
+// twice, and on PostgreSQL reads run as prepared statements.
+func TestMetricsCacheLookups(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		srv := servertest.Start(t, dialect, demo())
+		alice, carol := srv.Login(t, "alice", "alice"), srv.Login(t, "carol", "carol")
+		before := scrape(t, srv)
+		// lookups returns the hits and misses of cache since before.
+		lookups := func(s map[string]float64, cache string) (hits, misses float64) {
+			k := `portico_cache_lookups_total{cache="` + cache + `",result=`
+			if _, ok := s[k+`"hit"}`]; !ok {
+				t.Fatalf("no lookups of cache %s", cache)
+			}
+			return s[k+`"hit"}`] - before[k+`"hit"}`], s[k+`"miss"}`] - before[k+`"miss"}`]
+		}
+
+		q := `query Twice { tasks(first: 3) { totalCount } }`
+		alice.MustDo(t, q, nil, nil)
+		alice.MustDo(t, q, nil, nil)
+		if hits, misses := lookups(scrape(t, srv), "graphql_documents"); hits != 1 || misses != 1 {
+			t.Errorf("an operation sent twice: %v hits, %v misses of graphql_documents, want 1 and 1", hits, misses)
+		}
+
+		persisted := `query Persisted { viewer { id } }`
+		hash := fmt.Sprintf("%x", sha256.Sum256([]byte(persisted)))
+		if code := persistedQuery(t, srv, alice.Token, hash, ""); code != "PERSISTED_QUERY_NOT_FOUND" {
+			t.Fatalf("an unknown hash: code %q", code)
+		}
+		for _, query := range []string{persisted, ""} { // registered, then by hash alone
+			if code := persistedQuery(t, srv, alice.Token, hash, query); code != "" {
+				t.Fatalf("persisted query (text %q): code %q", query, code)
+			}
+		}
+		if hits, misses := lookups(scrape(t, srv), "persisted_queries"); hits != 1 || misses < 1 {
+			t.Errorf("a persisted query: %v hits, %v misses, want 1 and at least 1", hits, misses)
+		}
+
+		for range 2 {
+			alice.MustDo(t, `{ loginPage { displayLoginPage } }`, nil, nil)
+		}
+		if hits, _ := lookups(scrape(t, srv), "settings"); hits < 2 {
+			t.Errorf("settings read twice: %v hits", hits)
+		}
+
+		same := `subscription Same { taskUpdated { kind task { id } } }`
+		subs := []*wsClient{subscribe(t, srv, alice.Token, same), subscribe(t, srv, alice.Token, same)}
+		var out struct {
+			Tasks struct{ Edges []struct{ Node struct{ ID, Name string } } }
+		}
+		carol.MustDo(t, `{ tasks { edges { node { id name } } } }`, nil, &out)
+		id := ""
+		for _, e := range out.Tasks.Edges {
+			if e.Node.Name == "Check remaining holidays" {
+				id = e.Node.ID
+			}
+		}
+		carol.MustDo(t, fmt.Sprintf(`mutation { startTask(input: {id: %q}) { task { id } } }`, id), nil, nil)
+		for _, sub := range subs {
+			if kind, _ := sub.event(); kind != "CHANGED" {
+				t.Fatalf("event %s", kind)
+			}
+		}
+		if hits, misses := lookups(scraped(t, srv, map[string]float64{"portico_subscription_events_delivered_total": 2}),
+			"subscription_renderings"); hits != 1 || misses != 1 {
+			t.Errorf("one event for two equal subscriptions: %v hits, %v misses of renderings, want 1 and 1", hits, misses)
+		}
+
+		s := scrape(t, srv)
+		if _, ok := s[`portico_cache_lookups_total{cache="list_orders",result="hit"}`]; !ok {
+			t.Error("no lookups of list_orders")
+		}
+		_, ok := s[`portico_cache_lookups_total{cache="sql_statements",result="hit"}`]
+		if dialect == "sqlite" {
+			if ok {
+				t.Error("SQLite reported prepared statements, which it does not keep")
+			}
+			return
+		}
+		if hits, misses := lookups(s, "sql_statements"); hits < 1 || misses < 1 {
+			t.Errorf("PostgreSQL statements after this traffic: %v hits, %v misses, want some of each", hits, misses)
+		}
+	})
+}
+
+// persistedQuery sends an automatic persisted query (its hash, and query unless empty)
+// and returns the first error's code.
+func persistedQuery(t *testing.T, srv *servertest.Server, token, hash, query string) string {
+	t.Helper()
+	body := map[string]any{"extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hash}}}
+	if query != "" {
+		body["query"] = query
+	}
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/graphql", bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out servertest.Response
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("decode (HTTP %d): %v", resp.StatusCode, err)
+	}
+	return out.Code()
 }

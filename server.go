@@ -38,6 +38,7 @@ import (
 	"github.com/portico-dev/portico/apperr"
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/bootstrap"
+	"github.com/portico-dev/portico/cachestats"
 	"github.com/portico-dev/portico/changefeed"
 	"github.com/portico-dev/portico/cleanup"
 	"github.com/portico-dev/portico/dashboards"
@@ -147,6 +148,8 @@ type Server struct {
 	Handler    http.Handler
 	proxies    access.Proxies
 	sockets    *wstransport.Transport
+	documents  *cachestats.GraphQL[*ast.QueryDocument] // parsed and validated operations
+	persisted  *cachestats.GraphQL[string]             // automatic persisted queries
 	log        *slog.Logger
 	cfg        Config      // with defaults
 	id         string      // this server's id on the bus
@@ -315,8 +318,19 @@ func (s *Server) watch() error {
 	if err := s.Metrics.WatchPools(map[string]*sql.DB{"write": s.DB.SQL, "read": s.DB.ReadSQL()}); err != nil {
 		return err
 	}
+	caches := map[string]func() cachestats.Counts{
+		"graphql_documents":       s.documents.Counts,
+		"persisted_queries":       s.persisted.Counts,
+		"subscription_renderings": s.sockets.Renderings,
+		"list_orders":             s.Index.Orders,
+		"list_conditions":         s.Index.Conditions,
+		"settings":                s.Settings.Lookups,
+	}
+	if st := s.DB.Statements(); st != nil {
+		caches["sql_statements"] = st.Counts
+	}
 	return s.Metrics.Watch(metrics.Sources{Logins: s.Auth.LoginStats, Sockets: s.sockets.Stats, Timers: s.Work.TimerStats,
-		Index: s.Index.SyncStats, Mails: s.Notifier.Stats})
+		Index: s.Index.SyncStats, Mails: s.Notifier.Stats, Caches: caches})
 }
 
 // A large list index is most of the heap, and marking it is most of a collection's
@@ -579,8 +593,8 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: cfg.MaxUploadBytes + 1<<20, MaxMemory: 32 << 20})
-	queries := lru.New[*ast.QueryDocument](1000)
-	srv.SetQueryCache(queries)
+	s.documents = &cachestats.GraphQL[*ast.QueryDocument]{Cache: lru.New[*ast.QueryDocument](1000)}
+	srv.SetQueryCache(s.documents)
 	srv.Use(s.Metrics.GraphQL())
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		access.SetOperation(ctx, graphql.GetOperationContext(ctx).Operation.Name)
@@ -589,8 +603,9 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 	if !cfg.NoIntrospection {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	cfg.Limits.Use(srv, queries) // after APQ, which fills in the query text
+	s.persisted = &cachestats.GraphQL[string]{Cache: lru.New[string](1000)}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: s.persisted})
+	cfg.Limits.Use(srv, s.documents.Cache) // after APQ, which fills in the query text; its own look is no lookup to count
 	srv.Use(graph.Transaction{Opener: s.DB.Client})
 	srv.AroundFields(graph.MarkInternal)
 	srv.SetErrorPresenter(graph.ErrorPresenter(s.log))

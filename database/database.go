@@ -18,6 +18,7 @@ import (
 	_ "github.com/lib/pq"  // PostgreSQL driver "postgres"
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 
+	"github.com/portico-dev/portico/cachestats"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/migrations"
 )
@@ -47,6 +48,15 @@ type DB struct {
 
 // Close closes the database.
 func (d *DB) Close() error { return d.Client.Close() }
+
+// Statements counts the lookups of PostgreSQL's prepared statements; nil on SQLite,
+// which keeps none.
+func (d *DB) Statements() *cachestats.Counter {
+	if pg, ok := d.Driver.(*postgresDriver); ok && pg.reads != nil {
+		return &pg.lookups
+	}
+	return nil
+}
 
 // Ping checks that the database answers. It asks a reader: SQLite's one writer may be
 // busy for a while with a transaction, which is no outage.

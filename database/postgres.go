@@ -8,6 +8,8 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/portico-dev/portico/cachestats"
 )
 
 // postgresDriver is the ent driver over PostgreSQL's two pools, the shape of SQLite's
@@ -21,11 +23,12 @@ import (
 //
 // Reads and the statements of transactions may also run prepared (statements).
 type postgresDriver struct {
-	*entsql.Driver                // the writers: transactions and writes
-	readers        *sql.DB        // reads outside transactions
-	reader         *entsql.Driver // over readers, when reads are not prepared
-	reads, writes  *statements    // prepared; nil: not prepared
-	queue          *writerQueue   // transactions wait for a writer in order
+	*entsql.Driver                    // the writers: transactions and writes
+	readers        *sql.DB            // reads outside transactions
+	reader         *entsql.Driver     // over readers, when reads are not prepared
+	reads, writes  *statements        // prepared; nil: not prepared
+	lookups        cachestats.Counter // of reads' and writes' prepared statements
+	queue          *writerQueue       // transactions wait for a writer in order
 }
 
 // newPostgresDriver returns the driver over the writers' pool and the readers'; prepare
@@ -39,7 +42,7 @@ func newPostgresDriver(pool, readers *sql.DB, prepare bool) *postgresDriver {
 	d := &postgresDriver{Driver: entsql.OpenDB(dialect.Postgres, pool), readers: readers,
 		reader: entsql.OpenDB(dialect.Postgres, readers), queue: newWriterQueue(n, 0)}
 	if prepare {
-		d.reads, d.writes = newStatements(readers), newStatements(pool)
+		d.reads, d.writes = newStatements(readers, &d.lookups), newStatements(pool, &d.lookups)
 	}
 	return d
 }

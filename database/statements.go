@@ -7,6 +7,8 @@ import (
 
 	entsql "entgo.io/ent/dialect/sql"
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/portico-dev/portico/cachestats"
 )
 
 // maxStatements bounds the prepared statements kept per pool (each is prepared on a
@@ -19,23 +21,35 @@ const maxStatements = 512
 // a generic plan, planning it. A startProcess runs about a dozen statements in its
 // transaction, so this halves its round trips.
 type statements struct {
-	pool  *sql.DB
-	cache *lru.Cache[string, *sql.Stmt]
+	pool    *sql.DB
+	cache   *lru.Cache[string, *sql.Stmt]
+	lookups *cachestats.Counter // shared by a driver's two pools
 
 	mu      sync.Mutex
 	pending map[string]bool // being prepared for transactions
 }
 
-func newStatements(pool *sql.DB) *statements {
+func newStatements(pool *sql.DB, lookups *cachestats.Counter) *statements {
 	c, _ := lru.NewWithEvict(maxStatements, func(_ string, s *sql.Stmt) { s.Close() })
-	return &statements{pool: pool, cache: c, pending: map[string]bool{}}
+	return &statements{pool: pool, cache: c, lookups: lookups, pending: map[string]bool{}}
 }
 
 // get returns the statement of query, preparing it on a connection of the pool first
 // when it is new. Only for callers that hold no connection of the pool: preparing
 // takes one.
 func (s *statements) get(ctx context.Context, query string) (*sql.Stmt, error) {
-	if stmt, ok := s.cache.Get(query); ok {
+	stmt, ok := s.cache.Get(query)
+	s.lookups.Record(ok)
+	if ok {
+		return stmt, nil
+	}
+	return s.prepare(ctx, query)
+}
+
+// prepare prepares query on a connection of the pool and keeps it, unless another
+// caller kept one first.
+func (s *statements) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	if stmt, ok := s.cache.Peek(query); ok {
 		return stmt, nil
 	}
 	stmt, err := s.pool.PrepareContext(ctx, query)
@@ -63,7 +77,7 @@ func (s *statements) prepareLater(query string) {
 	go func() {
 		// A failure (a closed pool, a statement that cannot be prepared alone) leaves
 		// the query to run unprepared; its transaction already saw any real error.
-		_, _ = s.get(context.Background(), query)
+		_, _ = s.prepare(context.Background(), query)
 		s.mu.Lock()
 		delete(s.pending, query)
 		s.mu.Unlock()
@@ -86,6 +100,7 @@ func (p preparedTx) stmt(ctx context.Context, query string, args []any) *sql.Stm
 		return nil // lib/pq sends it in one round trip already
 	}
 	stmt, ok := p.stmts.cache.Get(query)
+	p.stmts.lookups.Record(ok)
 	if !ok {
 		p.stmts.prepareLater(query)
 		return nil

@@ -16,6 +16,8 @@ import (
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/portico-dev/portico/cachestats"
 )
 
 // Index holds the tasks and cases. Queries share its lock; applying changes holds it
@@ -43,18 +45,33 @@ type Index struct {
 	starters                      map[int][]int // case id → users who started one of its tasks
 
 	source *source // the database, when the index follows one
+
+	lookups *lookups // of both tables' kept orders and conditions; kept by a reload
 }
 
+// lookups count the lookups of kept orders (a miss sorts the table) and of kept keyed
+// conditions (a miss tests the candidates).
+type lookups struct{ orders, conditions cachestats.Counter }
+
 // New returns an empty index.
-func New() *Index {
+func New() *Index { return newIndex(&lookups{}) }
+
+func newIndex(l *lookups) *Index {
 	return &Index{
-		tasks:  newTable(taskColumns, func(r *TaskRow) text { return r.own }, (*TaskRow).move),
-		cases:  newTable(caseColumns, func(r *CaseRow) text { return r.own }, (*CaseRow).move),
+		tasks:  newTable(taskColumns, func(r *TaskRow) text { return r.own }, (*TaskRow).move, l),
+		cases:  newTable(caseColumns, func(r *CaseRow) text { return r.own }, (*CaseRow).move, l),
 		byRole: map[int]*Set{}, byUser: map[int]*Set{},
 		byCreator: map[int]*Set{}, byOwner: map[int]*Set{}, byStarter: map[int]*Set{},
 		starters: map[int][]int{},
+		lookups:  l,
 	}
 }
+
+// Orders counts the lookups of kept orders.
+func (ix *Index) Orders() cachestats.Counts { return ix.lookups.orders.Counts() }
+
+// Conditions counts the lookups of kept keyed conditions.
+func (ix *Index) Conditions() cachestats.Counts { return ix.lookups.conditions.Counts() }
 
 func add(m map[int]*Set, key int, s uint32) {
 	set := m[key]

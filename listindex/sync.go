@@ -84,7 +84,7 @@ func (ix *Index) reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list index: %w", err)
 	}
-	fresh := New()
+	fresh := newIndex(ix.lookups)
 	fresh.starters = starters
 	for _, c := range cases {
 		fresh.putCase(c)

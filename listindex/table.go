@@ -101,11 +101,13 @@ type table[R any] struct {
 	sorted  map[string]*sortedRows[R]
 	memo    map[string]*memoRows[R]
 	asked   map[string]int // keyed conditions not kept yet: how often asked
+
+	lookups *lookups // of sorted and memo (the Index's)
 }
 
-func newTable[R any](cols []*Column[R], own func(*R) text, move func(*R, text)) *table[R] {
+func newTable[R any](cols []*Column[R], own func(*R) text, move func(*R, text), l *lookups) *table[R] {
 	t := &table[R]{st: newStore(), own: own, move: move, slotOf: map[int]uint32{}, cols: map[string]*Column[R]{}, values: map[string]map[Value]*Set{},
-		sorted: map[string]*sortedRows[R]{}, memo: map[string]*memoRows[R]{}}
+		sorted: map[string]*sortedRows[R]{}, memo: map[string]*memoRows[R]{}, lookups: l}
 	for _, c := range cols {
 		t.cols[c.Name] = c
 		if c.Indexed {
@@ -267,6 +269,7 @@ func (t *table[R]) memoFor(key string, now bool, match func(*R) bool) *Set {
 		now = t.asked[key] >= memoAfter
 	}
 	t.cacheMu.Unlock()
+	t.lookups.conditions.Record(m != nil)
 	if m != nil {
 		return m.rows
 	}
@@ -306,6 +309,7 @@ func (t *table[R]) sortedBy(o *order[R]) *sortedRows[R] {
 	t.cacheMu.Lock()
 	sr := t.sorted[o.key]
 	t.cacheMu.Unlock()
+	t.lookups.orders.Record(sr != nil)
 	if sr != nil {
 		return sr
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/portico-dev/portico/auth"
+	"github.com/portico-dev/portico/cachestats"
 	"github.com/portico-dev/portico/graph/wstransport"
 	"github.com/portico-dev/portico/listindex"
 	"github.com/portico-dev/portico/notify"
@@ -20,6 +21,8 @@ type Sources struct {
 	Timers  func() workflow.TimerStats
 	Index   func() listindex.SyncStats
 	Mails   func() notify.Stats // assignment mails
+	// Caches are the lookups of each cache, by its name (the cache label).
+	Caches map[string]func() cachestats.Counts
 }
 
 // Watch reports the sources.
@@ -54,6 +57,8 @@ var (
 	mailFailed      = desc("portico_mail_messages_failed_total", "Assignment mail messages given up.")
 	mailRetries     = desc("portico_mail_messages_retried_total", "Assignment mail messages tried again after a failed session.")
 	mailSessions    = desc("portico_mail_smtp_sessions_total", "SMTP sessions opened for assignment mails.")
+	cacheLookups    = prometheus.NewDesc("portico_cache_lookups_total",
+		"Lookups of a cache: result hit found what it asked for, miss had to make it.", []string{"cache", "result"}, nil)
 )
 
 // sourceCollector reads Sources when scraped.
@@ -62,7 +67,7 @@ type sourceCollector struct{ src Sources }
 func (c sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{loginFailures, loginThrottled, wsConnections, wsSubscriptions, eventsDelivered,
 		eventsDropped, eventsLost, timerRuns, timerFailures, timersFired, indexSyncs, indexFailures, mailAssignments,
-		mailDropped, mailUnresolved, mailMessages, mailSent, mailRefused, mailFailed, mailRetries, mailSessions} {
+		mailDropped, mailUnresolved, mailMessages, mailSent, mailRefused, mailFailed, mailRetries, mailSessions, cacheLookups} {
 		ch <- d
 	}
 }
@@ -109,5 +114,10 @@ func (c sourceCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(mailFailed, s.Failed)
 		counter(mailRetries, s.Retries)
 		counter(mailSessions, s.Sessions)
+	}
+	for name, counts := range c.src.Caches {
+		n := counts()
+		ch <- prometheus.MustNewConstMetric(cacheLookups, prometheus.CounterValue, float64(n.Hits), name, "hit")
+		ch <- prometheus.MustNewConstMetric(cacheLookups, prometheus.CounterValue, float64(n.Misses), name, "miss")
 	}
 }

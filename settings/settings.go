@@ -17,6 +17,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/portico-dev/portico/apperr"
+	"github.com/portico-dev/portico/cachestats"
 	"github.com/portico-dev/portico/database"
 	"github.com/portico-dev/portico/ent"
 	"github.com/portico-dev/portico/ent/variable"
@@ -140,6 +141,8 @@ type Service struct {
 	// names alone, other servers read the values; see Reread).
 	Changed func(ctx context.Context, names []string)
 
+	lookups cachestats.Counter // of Value: a miss reads the variables
+
 	mu    sync.Mutex
 	cache map[string]string // every variable's value, nil until loaded
 	gen   uint64            // bumped by Refresh; a load started before one is not kept
@@ -204,6 +207,7 @@ func (s *Service) Value(ctx context.Context, name string) (string, error) {
 	s.mu.Lock()
 	cache, gen := s.cache, s.gen
 	s.mu.Unlock()
+	s.lookups.Record(cache != nil)
 	if cache == nil {
 		// Inside a transaction (a mutation's) read through it: taking a second pool
 		// connection while holding one deadlocks once concurrent mutations hold them all,
@@ -230,6 +234,9 @@ func (s *Service) Value(ctx context.Context, name string) (string, error) {
 	}
 	return cache[name], nil
 }
+
+// Lookups counts the lookups of cached values.
+func (s *Service) Lookups() cachestats.Counts { return s.lookups.Counts() }
 
 // Refresh drops the cached values after variables changed (names; nil for any), wakes
 // every watcher and has the announcement's subscribers sent what changed for them. values

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portico-dev/portico/cachestats"
 	"github.com/portico-dev/portico/outlet"
 )
 
@@ -22,6 +23,10 @@ type renderCache struct {
 	shared map[renderKey]*rendering
 	old    map[renderKey]*rendering
 	since  time.Time
+
+	// lookups count a subscription's event served by a rendering made for another as a
+	// hit, one it rendered itself as a miss.
+	lookups cachestats.Counter
 }
 
 const renderTTL = 10 * time.Second
@@ -53,6 +58,9 @@ func (rc *renderCache) get(shape string, token any, render renderFunc) []byte {
 		p, _ := render()
 		return p
 	}
+	rendered, renderNow := false, render
+	render = func() ([]byte, bool) { rendered = true; return renderNow() }
+	defer func() { rc.lookups.Record(!rendered) }()
 	t, ok := token.(outlet.Token)
 	if !ok {
 		return rc.find(renderKey{shape, token}, render, false)

@@ -45,6 +45,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/portico-dev/portico/cachestats"
 	"github.com/portico-dev/portico/outlet"
 )
 
@@ -154,6 +155,10 @@ type Stats struct {
 	Dropped       int64 // events shed from the queue of a slow client (their subscriptions ended with EVENTS_LOST)
 	Lost          int64 // subscriptions ended with EVENTS_LOST: shed events, a full outlet, a gap on the bus
 }
+
+// Renderings counts the renderings of subscription events: a hit is an event served by
+// a rendering made for another subscription.
+func (t *Transport) Renderings() cachestats.Counts { return t.renders.lookups.Counts() }
 
 // Stats returns the counts; it visits every open connection.
 func (t *Transport) Stats() Stats {
