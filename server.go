@@ -586,6 +586,7 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 		Watch:            auth.Watch,
 		Owner:            socketOwner,
 		MaxPerOwner:      cfg.MaxSocketsPerUser,
+		MaxOperations:    graph.MaxSubscriptionsPerConnection,
 		Log:              s.log,
 	})
 	srv.AddTransport(s.sockets)
@@ -621,7 +622,6 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 // so does the end of the token later: its expiry, or the end of the user's sessions
 // (logout, password change, disabling, revokeSessions) announced on the bus.
 func (s *Server) websocketInit(ctx context.Context, p map[string]any) (context.Context, error) {
-	ctx = graph.WithSubscriptionSlots(ctx)
 	h, _ := p["authorization"].(string)
 	if h == "" {
 		h, _ = p["Authorization"].(string)

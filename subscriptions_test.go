@@ -49,6 +49,7 @@ func subscribe(t *testing.T, srv *servertest.Server, token, query string) *wsCli
 }
 
 type wsMessage struct {
+	ID      string
 	Type    string
 	Payload struct {
 		Data struct {
@@ -213,17 +214,36 @@ func TestChangeKinds(t *testing.T) {
 }
 
 // TestSubscriptionLimitPerConnection: one websocket may hold at most
-// graph.MaxSubscriptionsPerConnection subscriptions; the next one is refused.
+// graph.MaxSubscriptionsPerConnection subscriptions; the next one is refused with a
+// message saying what to do, and a completed one frees its place.
 func TestSubscriptionLimitPerConnection(t *testing.T) {
 	srv := servertest.Start(t, "sqlite", demo())
 	c := subscribe(t, srv, srv.Login(t, "alice", "alice").Token, `subscription { caseUpdated { kind } }`)
+	send := func(id string) {
+		c.write(map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": `subscription { caseUpdated { kind } }`}})
+	}
+	refused := func(id string) {
+		t.Helper()
+		m := c.next()
+		if m.ID == "1" && m.Type == "complete" { // the server's answer to the client's complete
+			m = c.next()
+		}
+		if m.ID != id || len(m.Payload.Errors) != 1 || !strings.Contains(fmt.Sprint(m.Payload.Errors[0]), "BAD_USER_INPUT") ||
+			!strings.Contains(fmt.Sprint(m.Payload.Errors[0]), "open another connection") {
+			t.Fatalf("subscription %s: got %+v, want a BAD_USER_INPUT error", id, m)
+		}
+		if m := c.next(); m.ID != id || m.Type != "complete" {
+			t.Fatalf("subscription %s: got %+v after the error, want complete", id, m)
+		}
+	}
 	for i := 2; i <= graph.MaxSubscriptionsPerConnection+1; i++ {
-		c.write(map[string]any{"id": fmt.Sprint(i), "type": "subscribe", "payload": map[string]any{"query": `subscription { caseUpdated { kind } }`}})
+		send(fmt.Sprint(i))
 	}
-	m := c.next()
-	if len(m.Payload.Errors) != 1 || !strings.Contains(fmt.Sprint(m.Payload.Errors[0]), "BAD_USER_INPUT") {
-		t.Fatalf("subscription %d: got %+v, want a BAD_USER_INPUT error", graph.MaxSubscriptionsPerConnection+1, m)
-	}
+	refused(fmt.Sprint(graph.MaxSubscriptionsPerConnection + 1))
+	c.write(map[string]any{"id": "1", "type": "complete"})
+	send("again") // takes the place of 1
+	send("over")
+	refused("over")
 }
 
 // TestNotifications: a delegation to alice and a new task for Everybody reach her as

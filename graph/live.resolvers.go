@@ -25,9 +25,6 @@ func (r *subscriptionResolver) TaskUpdated(ctx context.Context, where *ent.TaskW
 	if f == nil || f.DB == nil {
 		forgetArgs(ctx) // where is compiled into f (a database filter keeps it)
 	}
-	if err := takeSlot(ctx); err != nil {
-		return nil, err
-	}
 	return live.Tasks(r.Hub, ctx, f, func(c live.TaskChange) *model.TaskEvent {
 		return &model.TaskEvent{Kind: model.ChangeKind(c.Kind), ID: c.ID, Task: c.Task}
 	})
@@ -38,9 +35,6 @@ func (r *subscriptionResolver) CaseUpdated(ctx context.Context) (<-chan *model.C
 	if _, err := r.Policy.SubjectFrom(ctx); err != nil {
 		return nil, err
 	}
-	if err := takeSlot(ctx); err != nil {
-		return nil, err
-	}
 	return live.Cases(r.Hub, ctx, func(c live.CaseChange) *model.CaseEvent {
 		return &model.CaseEvent{Kind: model.ChangeKind(c.Kind), ID: c.ID, Case: c.Case}
 	})
@@ -49,9 +43,6 @@ func (r *subscriptionResolver) CaseUpdated(ctx context.Context) (<-chan *model.C
 // Notifications is the resolver for the notifications field.
 func (r *subscriptionResolver) Notifications(ctx context.Context) (<-chan *model.Notification, error) {
 	if _, err := r.Policy.SubjectFrom(ctx); err != nil {
-		return nil, err
-	}
-	if err := takeSlot(ctx); err != nil {
 		return nil, err
 	}
 	return live.Notifications(r.Hub, ctx, func(n live.Notification) *model.Notification {

@@ -104,8 +104,5 @@ func (r *subscriptionResolver) AnnouncementChanged(ctx context.Context) (<-chan 
 	if _, err := r.Policy.SubjectFrom(ctx); err != nil {
 		return nil, err
 	}
-	if err := takeSlot(ctx); err != nil {
-		return nil, err
-	}
 	return r.Settings.WatchAnnouncement(ctx, auth.FromContext(ctx).Language)
 }

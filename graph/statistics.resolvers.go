@@ -65,9 +65,6 @@ func (r *subscriptionResolver) StatisticUpdated(ctx context.Context, chartID str
 	if err != nil {
 		return nil, err
 	}
-	if err := takeSlot(ctx); err != nil {
-		return nil, err
-	}
 	charts, err := r.Settings.StatisticCharts(ctx)
 	if err != nil {
 		return nil, err

@@ -8,23 +8,24 @@ import (
 )
 
 // renderShape is what decides how a subscription renders an event: its operation and
-// the variables its rendering reads. The subscription field's arguments choose which
-// events a subscription is handed, never what a value holds (outlet.Token), so a
-// variable that only they use is left out: subscriptions with different filters in
-// variables (taskUpdated(where: $w)) then share one rendering of each event instead of
-// one per filter.
-func renderShape(rc *graphql.OperationContext) string {
+// the variables its rendering reads, which it returns too. The subscription field's
+// arguments choose which events a subscription is handed, never what a value holds
+// (outlet.Token), so a variable that only they use is left out: subscriptions with
+// different filters in variables (taskUpdated(where: $w)) then share one rendering of
+// each event instead of one per filter, and once the field has resolved (its source
+// compiled the arguments) the subscription need not keep that variable at all.
+func renderShape(rc *graphql.OperationContext) (shape string, rendering map[string]any) {
 	vars := rc.Variables
 	if len(rc.Operation.SelectionSet) == 1 {
 		if root, ok := rc.Operation.SelectionSet[0].(*ast.Field); ok {
 			filters := map[string]bool{}
 			argumentVars(root.Arguments, filters)
-			rendering := map[string]bool{}
-			directiveVars(root.Directives, rendering)
-			selectionVars(root.SelectionSet, rendering, map[string]bool{})
+			read := map[string]bool{}
+			directiveVars(root.Directives, read)
+			selectionVars(root.SelectionSet, read, map[string]bool{})
 			kept := make(map[string]any, len(vars))
 			for name, v := range vars {
-				if !filters[name] || rendering[name] {
+				if !filters[name] || read[name] {
 					kept[name] = v
 				}
 			}
@@ -32,7 +33,7 @@ func renderShape(rc *graphql.OperationContext) string {
 		}
 	}
 	b, _ := json.Marshal(vars) // maps marshal with sorted keys
-	return rc.OperationName + "\x00" + rc.RawQuery + "\x00" + string(b)
+	return rc.OperationName + "\x00" + rc.RawQuery + "\x00" + string(b), vars
 }
 
 // valueVars adds the variables v refers to.

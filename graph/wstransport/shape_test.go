@@ -1,6 +1,7 @@
 package wstransport
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -21,7 +22,8 @@ func shapeOf(t *testing.T, query string, vars map[string]any) string {
 	if errs != nil {
 		t.Fatalf("%s: %v", query, errs)
 	}
-	return renderShape(&graphql.OperationContext{RawQuery: query, Variables: vars, Doc: doc, Operation: doc.Operations[0]})
+	shape, _ := renderShape(&graphql.OperationContext{RawQuery: query, Variables: vars, Doc: doc, Operation: doc.Operations[0]})
+	return shape
 }
 
 // TestRenderShape: subscriptions that differ only in variables their subscription
@@ -55,5 +57,20 @@ func TestRenderShape(t *testing.T) {
 		if (s1 == s2) != c.equal {
 			t.Errorf("%s: shapes equal = %v, want %v (%q, %q)", c.name, s1 == s2, c.equal, s1, s2)
 		}
+	}
+}
+
+// TestRenderingVariables: what a subscription keeps of its variables once its field has
+// resolved is what its rendering reads, never a variable its field's arguments alone use.
+func TestRenderingVariables(t *testing.T) {
+	q := `subscription($w: F, $t: String, $l: String) { ev(where: $w, tag: $t) { a(lang: $l) b: a(lang: $t) } }`
+	doc, errs := gqlparser.LoadQuery(shapeSchema, q)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	vars := map[string]any{"w": map[string]any{"name": "x"}, "t": "de", "l": "en"}
+	_, kept := renderShape(&graphql.OperationContext{RawQuery: q, Variables: vars, Doc: doc, Operation: doc.Operations[0]})
+	if want := (map[string]any{"t": "de", "l": "en"}); !reflect.DeepEqual(kept, want) {
+		t.Errorf("kept %v, want %v", kept, want)
 	}
 }

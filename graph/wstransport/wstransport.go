@@ -109,7 +109,12 @@ type Options struct {
 	// CloseTooManyConnections right after connection_init.
 	Owner       func(ctx context.Context) string
 	MaxPerOwner int
-	Log         *slog.Logger
+	// MaxOperations bounds the operations one connection runs at once (its
+	// subscriptions, and queries and mutations in flight); the next is refused with a
+	// BAD_USER_INPUT error. 0: no bound. Counted here, where operations start and end,
+	// so that no feed can skip it and a subscription holds nothing more for it.
+	MaxOperations int
+	Log           *slog.Logger
 }
 
 // CloseError, returned by InitFunc, closes the connection with Code and Reason.
@@ -493,6 +498,12 @@ func (c *conn) start(m message) bool {
 		return false
 	}
 	s := &subscription{c: c, id: m.ID, idJSON: id}
+	if max := c.t.opts.MaxOperations; max > 0 && len(c.subs) >= max {
+		c.mu.Unlock()
+		c.refuse(s, &gqlerror.Error{Message: fmt.Sprintf("this connection already runs %d operations; complete some subscriptions or open another connection", max),
+			Extensions: map[string]any{"code": "BAD_USER_INPUT"}})
+		return true
+	}
 	s.nextPrefix = s.envelope(s.nextType(), nil)
 	s.nextPrefix = append(s.nextPrefix[:len(s.nextPrefix)-1], `,"payload":`...)
 	s.ctx, s.cancel = context.WithCancel(c.ctx)
@@ -502,6 +513,13 @@ func (c *conn) start(m message) bool {
 	// whose stack would stay grown for the connection's life.
 	go s.run(m.Payload)
 	return true
+}
+
+// refuse answers an operation that did not start with err, as a resolver's error is
+// answered (a result with errors, then complete).
+func (c *conn) refuse(s *subscription, err *gqlerror.Error) {
+	c.sendRaw(s.envelope(s.nextType(), mustJSON(&graphql.Response{Errors: gqlerror.List{err}})))
+	c.sendRaw(s.envelope("complete", nil))
 }
 
 // stop ends an operation at the client's request.
@@ -941,8 +959,12 @@ func (s *subscription) run(payload json.RawMessage) {
 		s.finish(responses(ctx), false)
 		return
 	}
-	s.shape = renderShape(rc)
+	shape, rendering := renderShape(rc)
+	s.shape = shape
 	responses, rctx := c.exec.DispatchOperation(outlet.WithBinder(ctx, s), rc)
+	// The field has resolved: what it alone read (a filter, often the largest part of a
+	// subscription) is let go, before any event can be rendered from rc.
+	rc.Variables = rendering
 	c.mu.Lock()
 	s.responses, s.rctx, s.ready = responses, rctx, true
 	for _, it := range s.early {
