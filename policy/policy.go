@@ -50,7 +50,7 @@ func (p *Policy) SetHiddenExcluded(on bool) { p.hiddenExcluded.Store(on) }
 // predicate and permission check.
 type Subject struct {
 	UserID  int
-	RoleIDs []int // every role the user has: direct, ancestors, through member links
+	RoleIDs []int   // every role the user has: direct, ancestors, through member links
 	perms   permSet // those it holds
 	// hiddenExcluded is the policy's PortalHiddenTaskCaseExcluded (nil: off).
 	hiddenExcluded *atomic.Bool
