@@ -115,19 +115,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		"portico_websocket_connections": 1,
 		"portico_websocket_operations":  1,
 	})
-	var out struct {
-		Tasks struct {
-			Edges []struct{ Node struct{ ID, Name string } }
-		}
-	}
-	carol.MustDo(t, `{ tasks { edges { node { id name } } } }`, nil, &out)
-	id := ""
-	for _, e := range out.Tasks.Edges {
-		if e.Node.Name == "Check remaining holidays" {
-			id = e.Node.ID
-		}
-	}
-	carol.MustDo(t, fmt.Sprintf(`mutation { startTask(input: {id: %q}) { task { id } } }`, id), nil, nil)
+	startDemoTask(t, carol, "Check remaining holidays")
 	if kind, _ := sub.event(); kind != "CHANGED" {
 		t.Fatalf("event %s", kind)
 	}
@@ -291,17 +279,7 @@ func TestMetricsCacheLookups(t *testing.T) {
 
 		same := `subscription Same { taskUpdated { kind task { id } } }`
 		subs := []*wsClient{subscribe(t, srv, alice.Token, same), subscribe(t, srv, alice.Token, same)}
-		var out struct {
-			Tasks struct{ Edges []struct{ Node struct{ ID, Name string } } }
-		}
-		carol.MustDo(t, `{ tasks { edges { node { id name } } } }`, nil, &out)
-		id := ""
-		for _, e := range out.Tasks.Edges {
-			if e.Node.Name == "Check remaining holidays" {
-				id = e.Node.ID
-			}
-		}
-		carol.MustDo(t, fmt.Sprintf(`mutation { startTask(input: {id: %q}) { task { id } } }`, id), nil, nil)
+		startDemoTask(t, carol, "Check remaining holidays")
 		for _, sub := range subs {
 			if kind, _ := sub.event(); kind != "CHANGED" {
 				t.Fatalf("event %s", kind)
@@ -327,6 +305,25 @@ func TestMetricsCacheLookups(t *testing.T) {
 			t.Errorf("PostgreSQL statements after this traffic: %v hits, %v misses, want some of each", hits, misses)
 		}
 	})
+}
+
+// startDemoTask starts the task named name that c sees (a change alice's task
+// subscriptions hear of).
+func startDemoTask(t *testing.T, c *servertest.Client, name string) {
+	t.Helper()
+	var out struct {
+		Tasks struct {
+			Edges []struct{ Node struct{ ID, Name string } }
+		}
+	}
+	c.MustDo(t, `{ tasks { edges { node { id name } } } }`, nil, &out)
+	for _, e := range out.Tasks.Edges {
+		if e.Node.Name == name {
+			c.MustDo(t, fmt.Sprintf(`mutation { startTask(input: {id: %q}) { task { id } } }`, e.Node.ID), nil, nil)
+			return
+		}
+	}
+	t.Fatalf("no task %q", name)
 }
 
 // persistedQuery sends an automatic persisted query (its hash, and query unless empty)
