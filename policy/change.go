@@ -58,7 +58,7 @@ func (p *Policy) Apply(changes ...Change) error {
 	defer p.changing.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	defer func() { p.subjects = map[int]*Subject{} }()
+	defer p.forget()
 	for _, c := range changes {
 		if err := p.apply(c); err != nil {
 			return fmt.Errorf("apply %s %s: %w", c.Op, c.Sub, err)
