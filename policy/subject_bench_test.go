@@ -14,10 +14,6 @@ import (
 //
 //	go test -run '^$' -bench Subject -benchmem ./policy
 func BenchmarkSubject(b *testing.B) {
-	e, err := newEnforcer()
-	if err != nil {
-		b.Fatal(err)
-	}
 	var g, p [][]string
 	for _, d := range All {
 		if d.EverybodyDefault {
@@ -32,13 +28,7 @@ func BenchmarkSubject(b *testing.B) {
 		g = append(g, []string{UserSubject(u), RoleSubject(2 + u%10)}, []string{UserSubject(u), RoleSubject(1)})
 	}
 	p = append(p, []string{UserSubject(7), string(All[0].Name), "deny"})
-	if _, err := e.AddGroupingPolicies(g); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := e.AddPolicies(p); err != nil {
-		b.Fatal(err)
-	}
-	pol := &Policy{e: e, everyone: 1}
+	pol := policyOf(b, g, p)
 	b.Run("one", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {

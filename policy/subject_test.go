@@ -10,10 +10,6 @@ import (
 // own share one computation, and every user's permissions are still exactly Casbin's
 // answers: a user with a grant of its own among them, and everyone after a change.
 func TestSubjectsShareRoleSets(t *testing.T) {
-	e, err := newEnforcer()
-	if err != nil {
-		t.Fatal(err)
-	}
 	everybody, clerks, auditors := RoleSubject(1), RoleSubject(2), RoleSubject(3)
 	g := [][]string{{clerks, everybody}, {auditors, everybody}}
 	for u, role := range map[int]string{1: clerks, 2: clerks, 3: clerks, 4: auditors} {
@@ -25,14 +21,8 @@ func TestSubjectsShareRoleSets(t *testing.T) {
 		{auditors, string(CaseReadAll), "allow"},
 		{UserSubject(3), string(TaskReadAll), "deny"}, // user 3 is a clerk with a grant of its own
 	}
-	if _, err := e.AddGroupingPolicies(g); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.AddPolicies(p); err != nil {
-		t.Fatal(err)
-	}
-	pol := &Policy{e: e, everyone: 1}
-	pol.forget()
+	pol := policyOf(t, g, p)
+	e := pol.e
 	check := func(when string) {
 		t.Helper()
 		for _, u := range []int{1, 3, 2, 4} { // 3 right after a clerk without grants
@@ -65,4 +55,22 @@ func TestSubjectsShareRoleSets(t *testing.T) {
 	if s, _ := pol.Subject(2); !s.Has(CaseReadAll) {
 		t.Error("a clerk kept the permissions from before the change")
 	}
+}
+
+// policyOf returns a policy of role links g and grants p, Everybody being role 1.
+func policyOf(tb testing.TB, g, p [][]string) *Policy {
+	tb.Helper()
+	e, err := newEnforcer()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := e.AddGroupingPolicies(g); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := e.AddPolicies(p); err != nil {
+		tb.Fatal(err)
+	}
+	pol := &Policy{e: e, everyone: 1}
+	pol.forget()
+	return pol
 }
