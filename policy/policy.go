@@ -347,9 +347,6 @@ func (p *Policy) compute(userID int) (*Subject, error) {
 		}
 	}
 	if key != "" {
-		if p.byRoles == nil {
-			p.byRoles = map[string]permSet{}
-		}
 		p.byRoles[key] = s.perms
 	}
 	return s, nil
