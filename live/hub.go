@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -430,37 +431,81 @@ func (h *Hub) handle(ctx context.Context, e Event, n *uint64, synced *bool) {
 		h.reevaluateViewers(ctx, *n)
 		return
 	}
-	if e.Kind != KindWork || !h.watched() {
-		return // a work event with no subscriber has no audience to compute
+	if e.Kind != KindWork {
+		return
 	}
-	if !*synced {
-		if err := h.index.Sync(ctx); err != nil {
-			// Without the rows' reach the audience is unknown: nobody may miss the event.
-			h.log.Warn("live: list index sync", "err", err)
-			h.resync()
-			return
+	// Only the feeds someone watches are read: a work event with no subscriber of its
+	// kinds costs nothing, no index sync, no rows read.
+	tasksWatched, casesWatched, notesWatched := h.watched()
+	var taskIDs, caseIDs []int
+	if tasksWatched {
+		taskIDs = e.Tasks
+	}
+	if notesWatched {
+		for _, id := range e.Assigned {
+			if !slices.Contains(taskIDs, id) {
+				taskIDs = append(taskIDs, id)
+			}
 		}
-		*synced = true
 	}
+	if casesWatched {
+		caseIDs = e.Cases
+	}
+	if len(taskIDs) == 0 && len(caseIDs) == 0 {
+		return
+	}
+	// The index sync and the rows' reads are independent (each starts after the event
+	// arrived, so each sees its write): they run side by side, one round trip's wait
+	// instead of three.
+	var wg sync.WaitGroup
+	var syncErr, taskErr, caseErr error
+	var tasks []*ent.Task
+	var cases []*ent.BusinessCase
+	if !*synced {
+		wg.Go(func() { syncErr = h.index.Sync(ctx) })
+	}
+	if len(taskIDs) > 0 {
+		wg.Go(func() { tasks, taskErr = h.client.Task.Query().Where(task.IDIn(taskIDs...)).All(ctx) })
+	}
+	if len(caseIDs) > 0 {
+		wg.Go(func() { cases, caseErr = h.client.BusinessCase.Query().Where(businesscase.IDIn(caseIDs...)).All(ctx) })
+	}
+	wg.Wait()
+	if err := errors.Join(syncErr, taskErr, caseErr); err != nil {
+		// Without the rows or their reach the audience is unknown: nobody may miss the
+		// event.
+		h.log.Warn("live: read an event's rows", "err", err)
+		*synced = false
+		h.resync()
+		return
+	}
+	*synced = true
 	*n++
-	if len(e.Tasks) > 0 {
-		h.dispatchTasks(ctx, *n, e.Tasks, e.Created)
+	if tasksWatched && len(e.Tasks) > 0 {
+		h.dispatchTasks(*n, e.Tasks, e.Created, tasks)
 	}
-	if len(e.Cases) > 0 {
-		h.dispatchCases(ctx, *n, e.Cases, e.Created)
+	if len(caseIDs) > 0 {
+		h.dispatchCases(*n, e.Cases, e.Created, cases)
 	}
-	if len(e.Assigned) > 0 {
-		h.dispatchAssigned(ctx, *n, e.Assignment, e.Assigned)
+	if notesWatched && len(e.Assigned) > 0 {
+		h.dispatchAssigned(*n, e.Assignment, e.Assigned, tasks)
 	}
 }
 
-// watched reports whether any viewer has an open task, case or notification
-// subscription. Without one a work event costs nothing: no index sync, no rows read.
-// A subscription that opens later gets the events processed after it.
-func (h *Hub) watched() bool {
+// watched reports which feeds any viewer has open: task, case and notification
+// subscriptions. A subscription that opens later gets the events processed after it.
+func (h *Hub) watched() (tasks, cases, notes bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.viewers) > 0
+	for _, v := range h.viewers {
+		tasks = tasks || len(v.tasks) > 0
+		cases = cases || v.cases != nil
+		notes = notes || v.notes != nil
+		if tasks && cases && notes {
+			break
+		}
+	}
+	return tasks, cases, notes
 }
 
 // kindOf tells a new object from a changed one by the event's created ids.
@@ -543,13 +588,9 @@ func (h *Hub) concerned(id int, audience map[*viewer]struct{}) map[*viewer]struc
 	return out
 }
 
-func (h *Hub) dispatchTasks(ctx context.Context, n uint64, ids, created []int) {
-	rows, err := h.client.Task.Query().Where(task.IDIn(ids...)).All(ctx)
-	if err != nil {
-		h.log.Warn("live: read the tasks of an event", "err", err)
-		h.resync()
-		return
-	}
+// dispatchTasks delivers the task changes of an event, ids, from their rows as read
+// after the event (a row missing is a task gone).
+func (h *Hub) dispatchTasks(n uint64, ids, created []int, rows []*ent.Task) {
 	byID := map[int]*ent.Task{}
 	reach := map[int]listindex.TaskReach{}
 	for _, t := range rows {
@@ -657,13 +698,8 @@ func (h *Hub) dbMatches(g *group[TaskChange], id int) (bool, error) {
 	return q.Exist(ctx)
 }
 
-func (h *Hub) dispatchCases(ctx context.Context, n uint64, ids, created []int) {
-	rows, err := h.client.BusinessCase.Query().Where(businesscase.IDIn(ids...)).All(ctx)
-	if err != nil {
-		h.log.Warn("live: read the cases of an event", "err", err)
-		h.resync()
-		return
-	}
+// dispatchCases delivers the case changes of an event, ids, from their rows.
+func (h *Hub) dispatchCases(n uint64, ids, created []int, rows []*ent.BusinessCase) {
 	byID := map[int]*ent.BusinessCase{}
 	reach := map[int]listindex.CaseReach{}
 	for _, c := range rows {
@@ -723,16 +759,15 @@ func (h *Hub) caseCandidates(r listindex.CaseReach, out map[*viewer]struct{}) {
 	}
 }
 
-func (h *Hub) dispatchAssigned(ctx context.Context, n uint64, kind string, ids []int) {
-	rows, err := h.client.Task.Query().Where(task.IDIn(ids...)).All(ctx)
-	if err != nil {
-		h.log.Warn("live: read the tasks of a notification", "err", err)
-		h.resync()
-		return
-	}
+// dispatchAssigned notifies the responsibles of the tasks ids, whose rows are among
+// rows.
+func (h *Hub) dispatchAssigned(n uint64, kind string, ids []int, rows []*ent.Task) {
 	var out []delivery[Notification]
 	h.mu.Lock()
 	for _, t := range rows {
+		if !slices.Contains(ids, t.ID) {
+			continue
+		}
 		r, ok := h.index.TaskReach(t.ID)
 		if !ok {
 			continue

@@ -83,3 +83,28 @@ func TestUnwatchedWorkCostsNothing(t *testing.T) {
 		t.Fatal("the hub did not get past the unwatched work event")
 	}
 }
+
+// TestUnwatchedFeedsCostNothing: a work event is read only for the feeds someone
+// watches. A viewer with a case subscription alone costs a task event no index sync and
+// no rows read (the hub here has neither: doing so would panic), and the hub goes on.
+func TestUnwatchedFeedsCostNothing(t *testing.T) {
+	bus := NewLocal()
+	defer bus.Close()
+	h := NewHub(nil, nil, nil, bus, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := &recorder{ended: make(chan string, 1)}
+	v := &viewer{key: "v", tasks: map[string]*group[TaskChange]{}, cases: newGroup[CaseChange](nil)}
+	v.cases.subs[bound[CaseChange](ctx, r)] = struct{}{}
+	h.mu.Lock()
+	h.viewers["v"] = v
+	h.mu.Unlock()
+
+	bus.Publish(ctx, Event{Kind: KindWork, Tasks: []int{1, 2}, Created: []int{2}, Assigned: []int{1}, Assignment: "ASSIGNED"})
+	bus.Publish(ctx, Event{Kind: KindResync})
+	select {
+	case <-r.ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the hub did not get past the unwatched task event")
+	}
+}
