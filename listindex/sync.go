@@ -108,13 +108,33 @@ const syncTimeout = 30 * time.Second
 // Sync applies every change committed before it was called. Callers arriving together
 // share one read of the feed: each waits for a sync that began after it arrived.
 func (ix *Index) Sync(ctx context.Context) error {
+	return ix.SyncSince(ctx, ix.Mark())
+}
+
+// Mark names this moment in the index's syncs: a sync that begins after it has every
+// change committed before it. A writer takes one right after its commit, and whoever
+// needs the write applied later waits with SyncSince for a sync the writer may have
+// begun already, instead of beginning another.
+func (ix *Index) Mark() uint64 {
+	if ix == nil || ix.source == nil {
+		return 0
+	}
+	src := ix.source
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	return src.started
+}
+
+// SyncSince applies every change committed before mark was taken: it returns once a
+// sync that began after mark has ended, running one if none has begun.
+func (ix *Index) SyncSince(ctx context.Context, mark uint64) error {
 	src := ix.source
 	if src == nil {
 		return nil
 	}
 	src.mu.Lock()
 	defer src.mu.Unlock()
-	target := src.started + 1
+	target := mark + 1
 	for src.finished < target {
 		if src.running {
 			src.cond.Wait()

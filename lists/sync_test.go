@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/changefeed"
 	"github.com/portico-dev/portico/ent/businesscase"
@@ -61,6 +63,102 @@ func TestSyncReadsOnlyTheChangedRows(t *testing.T) {
 		}
 		if cases == 0 {
 			t.Errorf("the changed case was not read (statements: %q)", rec.seen)
+		}
+	})
+}
+
+// gated holds every query while its gate is shut, and says when one is waiting.
+type gated struct {
+	q       listindex.Querier
+	mu      sync.Mutex
+	shut    chan struct{} // nil: open
+	waiting chan struct{}
+}
+
+func (g *gated) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	g.mu.Lock()
+	shut := g.shut
+	g.mu.Unlock()
+	if shut != nil {
+		select {
+		case g.waiting <- struct{}{}:
+		default:
+		}
+		<-shut
+	}
+	return g.q.QueryContext(ctx, query, args...)
+}
+
+// TestSyncSinceJoinsARunningSync: a writer takes the index's mark right after its commit
+// and begins a sync; whoever then waits for that write (the hub, for an event of this
+// server) joins the running sync instead of beginning another after it, and finds the
+// write applied. Sync, by contrast, cannot know when the running sync began and runs
+// one more.
+func TestSyncSinceJoinsARunningSync(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		w := newWorld(t, dialect, 3)
+		db := w.srv.DB
+		g := &gated{q: db.ReadSQL(), waiting: make(chan struct{}, 1)}
+		feed := changefeed.New(db.ReadSQL(), db.Dialect).WithWriter(db) // rows are read through g
+		ix, err := listindex.Open(w.sys, g, db.Dialect, feed, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		carol := w.users["carol"]
+		bc := db.Client.BusinessCase.Create().SetName("Marked case").SetCreatorID(carol).SaveX(w.sys)
+		mark := ix.Mark() // right after the commit
+		if _, ok := ix.CaseReach(bc.ID); ok {
+			t.Fatal("the new case is in the index before any sync")
+		}
+
+		g.mu.Lock()
+		g.shut = make(chan struct{})
+		shut := g.shut
+		g.mu.Unlock()
+		before := ix.SyncStats().Syncs
+		errs := make(chan error, 3)
+		go func() { errs <- ix.SyncSince(w.sys, mark) }() // the writer's sync
+		<-g.waiting                                       // it has begun
+		go func() { errs <- ix.SyncSince(w.sys, mark) }() // the hub's
+		time.Sleep(50 * time.Millisecond)
+		g.mu.Lock()
+		g.shut = nil
+		g.mu.Unlock()
+		close(shut)
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := ix.SyncStats().Syncs - before; got != 1 {
+			t.Errorf("two waiters on one write ran %d syncs, want 1", got)
+		}
+		if r, ok := ix.CaseReach(bc.ID); !ok || !slices.Contains(r.Involved, carol) {
+			t.Errorf("the write was not applied: reach %+v, %v", r, ok)
+		}
+
+		// Sync arriving while a sync runs waits for it and runs one more.
+		db.Client.BusinessCase.UpdateOne(bc).SetName("Renamed marked case").ExecX(w.sys)
+		g.mu.Lock()
+		g.shut = make(chan struct{})
+		shut = g.shut
+		g.mu.Unlock()
+		before = ix.SyncStats().Syncs
+		go func() { errs <- ix.SyncSince(w.sys, ix.Mark()) }()
+		<-g.waiting
+		go func() { errs <- ix.Sync(w.sys) }()
+		time.Sleep(50 * time.Millisecond)
+		g.mu.Lock()
+		g.shut = nil
+		g.mu.Unlock()
+		close(shut)
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := ix.SyncStats().Syncs - before; got != 2 {
+			t.Errorf("Sync beside a running sync: %d syncs, want 2", got)
 		}
 	})
 }
