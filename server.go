@@ -274,16 +274,16 @@ func build(ctx context.Context, cfg Config, db *database.DB) (_ *Server, err err
 		}
 	}
 	s.Dir.Resets.TTL, s.Dir.Resets.URL = cfg.PasswordResetTTL, cfg.PasswordResetURL
-	s.publishChanges()
 	life, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.Dir.StartResets(life)
-	s.Notifier.Start(life)
 	feed := changefeed.New(db.ReadSQL(), db.Dialect).WithWriter(db)
 	index, err := listindex.Open(sys, db.ReadSQL(), db.Dialect, feed, s.log)
 	if err != nil {
 		return nil, err
 	}
+	s.publishChanges(life, index)
+	s.Dir.StartResets(life)
+	s.Notifier.Start(life)
 	go index.Follow(life, time.Second)
 	// The hub computes each event's audience from the index's rows and the policy.
 	s.Hub = live.NewHub(db.Client, s.Policy, index, s.Bus, s.log)
@@ -295,14 +295,6 @@ func build(ctx context.Context, cfg Config, db *database.DB) (_ *Server, err err
 	}
 	s.Cleanup = cleanup.New(db.Client, db.Dialect, s.Settings, s.log)
 	go s.Cleanup.Schedule(life)
-	// Read this server's own writes into the index right after they commit, so a list
-	// asked next finds them applied and waits only for one read of the feed (a failure
-	// here shows in that query's own sync).
-	published := s.Work.Changed
-	s.Work.Changed = func(ctx context.Context, c workflow.Change) {
-		published(ctx, c)
-		go index.Sync(life)
-	}
 	tuneGC(index.Rows(), s.log)
 	s.Index = index
 	s.Lists = lists.New(db.Client, s.Policy, index)
@@ -355,7 +347,7 @@ func (s *Server) openBus() error {
 		s.Bus = live.NewLocal()
 		return nil
 	}
-	bus, err := live.NewPostgres(s.DB.URL, s.DB.SQL, s.log)
+	bus, err := live.NewPostgres(s.DB.URL, s.DB.SQL, s.id, s.log)
 	if err != nil {
 		return err
 	}
@@ -366,8 +358,9 @@ func (s *Server) openBus() error {
 
 // publishChanges puts committed policy, work and settings changes on the bus, for every
 // server's enforcer, settings and subscribers. Events name what changed, never its new
-// state: receivers read that from the database (see package live).
-func (s *Server) publishChanges() {
+// state: receivers read that from the database (see package live). A work change is
+// also read into this server's list index at once (until life ends).
+func (s *Server) publishChanges(life context.Context, index *listindex.Index) {
 	publish := func(ctx context.Context, e live.Event) {
 		e.Origin = s.id
 		if err := s.Bus.Publish(context.WithoutCancel(ctx), e); err != nil {
@@ -381,12 +374,17 @@ func (s *Server) publishChanges() {
 	// One event per write: its first kind of assignment travels with its tasks and cases
 	// (an event has one assignment kind; a write of several sends one more per kind).
 	s.Work.Changed = func(ctx context.Context, c workflow.Change) {
-		e := live.Event{Kind: live.KindWork, Tasks: c.Tasks, Cases: c.Cases, Created: c.Created}
+		// Read the write into the index right after its commit, so a list asked next
+		// finds it applied and waits only for one read of the feed, and the hub waits
+		// for this sync, not one of its own (a failure here shows in theirs).
+		mark := index.Mark()
+		go index.SyncSince(life, mark)
+		e := live.Event{Kind: live.KindWork, Tasks: c.Tasks, Cases: c.Cases, Created: c.Created, Mark: mark}
 		for i, a := range c.Assigned {
 			if i == 0 {
 				e.Assigned, e.Assignment = a.Tasks, a.Kind
 			} else {
-				publish(ctx, live.Event{Kind: live.KindWork, Assigned: a.Tasks, Assignment: a.Kind})
+				publish(ctx, live.Event{Kind: live.KindWork, Assigned: a.Tasks, Assignment: a.Kind, Mark: mark})
 			}
 			// Mails go from the server that committed, not from every server on the bus.
 			s.Notifier.Assigned(ctx, a.Kind, a.Tasks)

@@ -47,6 +47,11 @@ type Event struct {
 	// At is when the event was published (Unix microseconds, the publisher's clock), for
 	// the bus lag metric alone: receivers apply nothing from it.
 	At int64 `json:"at,omitempty"`
+	// Mark, on a work event of this process's own write, is the list index's mark taken
+	// right after the write committed (listindex.Index.Mark): the hub waits for a sync
+	// begun after it, often already running, instead of beginning one. It never travels
+	// between servers.
+	Mark uint64 `json:"-"`
 }
 
 // assignments are the values Event.Assignment may take.
@@ -64,7 +69,8 @@ func (e Event) valid() bool {
 	return len(e.Assigned) == 0 || slices.Contains(assignments, e.Assignment)
 }
 
-// Bus publishes events to every server on the database, this one included.
+// Bus publishes events to every server on the database, this one included: this
+// server's subscribers get them at once, in process.
 type Bus interface {
 	Publish(ctx context.Context, e Event) error
 	// Subscribe returns a channel of events and a function that ends the subscription.

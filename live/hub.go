@@ -377,7 +377,7 @@ func (h *Hub) run(events <-chan Event) {
 			if !ok {
 				return
 			}
-			batch = append(batch, e)
+			batch = append(batch, h.arrived(e))
 		case <-h.reevaluate:
 			h.signalChanges()
 			n++
@@ -395,14 +395,19 @@ func (h *Hub) run(events <-chan Event) {
 					closed = true
 					break more
 				}
-				batch = append(batch, e)
+				batch = append(batch, h.arrived(e))
 			default:
 				break more
 			}
 		}
+		// One index sync serves the whole batch: one begun after the latest mark.
+		var mark uint64
+		for _, e := range batch {
+			mark = max(mark, e.Mark)
+		}
 		synced := false
 		for _, e := range batch {
-			h.handle(ctx, e, &n, &synced)
+			h.handle(ctx, e, &n, mark, &synced)
 		}
 		if closed {
 			return
@@ -413,9 +418,19 @@ func (h *Hub) run(events <-chan Event) {
 // maxBatch bounds the events the hub takes at once.
 const maxBatch = 64
 
-// handle delivers one event; synced says whether the index was synced since the event
-// arrived (handle syncs it when it needs the rows and it was not).
-func (h *Hub) handle(ctx context.Context, e Event, n *uint64, synced *bool) {
+// arrived gives a work event from another server the index's mark at its arrival: a
+// sync begun after it has the event's writes. This server's own events carry the mark
+// taken right after their commit, whose sync is often running already.
+func (h *Hub) arrived(e Event) Event {
+	if e.Kind == KindWork && e.Mark == 0 {
+		e.Mark = h.index.Mark()
+	}
+	return e
+}
+
+// handle delivers one event; synced says whether the index was synced since mark
+// (handle syncs it when it needs the rows and it was not).
+func (h *Hub) handle(ctx context.Context, e Event, n *uint64, mark uint64, synced *bool) {
 	if e.Kind != KindSettings && e.Kind != KindSessions { // neither changes what charts show
 		h.signalChanges()
 	}
@@ -454,15 +469,15 @@ func (h *Hub) handle(ctx context.Context, e Event, n *uint64, synced *bool) {
 	if len(taskIDs) == 0 && len(caseIDs) == 0 {
 		return
 	}
-	// The index sync and the rows' reads are independent (each starts after the event
-	// arrived, so each sees its write): they run side by side, one round trip's wait
+	// The index sync and the rows' reads are independent (each starts after the event's
+	// write committed, so each sees it): they run side by side, one round trip's wait
 	// instead of three.
 	var wg sync.WaitGroup
 	var syncErr, taskErr, caseErr error
 	var tasks []*ent.Task
 	var cases []*ent.BusinessCase
 	if !*synced {
-		wg.Go(func() { syncErr = h.index.Sync(ctx) })
+		wg.Go(func() { syncErr = h.index.SyncSince(ctx, mark) })
 	}
 	if len(taskIDs) > 0 {
 		wg.Go(func() { tasks, taskErr = h.client.Task.Query().Where(task.IDIn(taskIDs...)).All(ctx) })

@@ -20,9 +20,11 @@ const channel = "portico_events"
 const maxPayload = 7000
 
 // Postgres is the bus over LISTEN/NOTIFY: every server on the database receives every
-// event, its own included.
+// event. A server's own events reach its subscribers in process, before the NOTIFY;
+// their echo from the database is dropped.
 type Postgres struct {
 	*fanout
+	origin   string // this server's id, stamped on what it publishes
 	notify   *sql.Stmt // pg_notify, prepared: one round trip per notification
 	listener *pq.Listener
 	log      *slog.Logger
@@ -35,13 +37,13 @@ type Postgres struct {
 // this to mean anything; a negative lag from skew counts as 0).
 func (p *Postgres) ObserveLag(f func(time.Duration)) { p.lag.Store(&f) }
 
-// NewPostgres listens on dsn and publishes through db.
-func NewPostgres(dsn string, db *sql.DB, log *slog.Logger) (*Postgres, error) {
+// NewPostgres listens on dsn and publishes through db as the server origin.
+func NewPostgres(dsn string, db *sql.DB, origin string, log *slog.Logger) (*Postgres, error) {
 	notify, err := db.Prepare("SELECT pg_notify($1, $2)")
 	if err != nil {
 		return nil, fmt.Errorf("prepare notify: %w", err)
 	}
-	p := &Postgres{fanout: newFanout(), notify: notify, log: log, done: make(chan struct{})}
+	p := &Postgres{fanout: newFanout(), origin: origin, notify: notify, log: log, done: make(chan struct{})}
 	p.listener = pq.NewListener(dsn, 100*time.Millisecond, 5*time.Second, func(ev pq.ListenerEventType, err error) {
 		if err != nil {
 			log.Warn("event listener", "event", ev, "err", err)
@@ -74,14 +76,18 @@ func (p *Postgres) receive() {
 		if f := p.lag.Load(); f != nil && e.At > 0 {
 			(*f)(max(0, time.Since(time.UnixMicro(e.At))))
 		}
+		if e.Origin == p.origin {
+			continue // delivered in process when published (a forged one changed nothing)
+		}
 		p.deliver(e)
 	}
 }
 
-// Publish sends e with NOTIFY, split into several notifications when its ids would not
-// fit one payload.
+// Publish delivers e to this server's subscribers, then sends it with NOTIFY to every
+// server, split into several notifications when its ids would not fit one payload.
 func (p *Postgres) Publish(ctx context.Context, e Event) error {
-	e.At = time.Now().UnixMicro()
+	e.Origin, e.At = p.origin, time.Now().UnixMicro()
+	p.deliver(e)
 	for _, part := range split(e) {
 		b, err := json.Marshal(part)
 		if err != nil {
