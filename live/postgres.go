@@ -24,7 +24,7 @@ const maxPayload = 7000
 // their echo from the database is dropped.
 type Postgres struct {
 	*fanout
-	origin   string // this server's id, stamped on what it publishes
+	origin   string    // this server's id, stamped on what it publishes
 	notify   *sql.Stmt // pg_notify, prepared: one round trip per notification
 	listener *pq.Listener
 	log      *slog.Logger

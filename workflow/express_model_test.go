@@ -1,14 +1,18 @@
 package workflow_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/portico-dev/portico"
+	"github.com/portico-dev/portico/ent/taskresponsible"
 	"github.com/portico-dev/portico/mail/mailtest"
+	"github.com/portico-dev/portico/policy"
 	"github.com/portico-dev/portico/servertest"
 )
 
@@ -148,4 +152,49 @@ func TestUserTaskWithEmailSends(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no mail within 10 s of the start")
 	}
+}
+
+// TestStartedTaskResponsibles: a task a process step creates gets each responsible
+// once, named twice or not, with the task's flags and creation time copied onto the
+// rows (what the SQL visibility predicate and the newest-first order read), though the
+// step sets them itself instead of having the hook read the task back.
+func TestStartedTaskResponsibles(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, dialect string) {
+		srv := servertest.Start(t, dialect, portico.Config{Demo: true})
+		admin := srv.Login(t, "admin", "admin")
+		var created struct {
+			CreateExpressProcess struct{ Process struct{ ID string } }
+		}
+		admin.MustDo(t, `mutation { createExpressProcess(input: {processName: "Twice", processPermissions: ["Everybody"],
+			taskDefinitions: [{type: "USER_TASK", responsibles: ["Team A", "#bob", "Team A", "#bob"], subject: "Do it", taskPosition: 1}]}) { process { id } } }`, nil, &created)
+		var started struct {
+			StartProcess struct{ Task struct{ ID string } }
+		}
+		admin.MustDo(t, fmt.Sprintf(`mutation { startProcess(input: {processId: "%s"}) { task { id } } }`, created.CreateExpressProcess.Process.ID), nil, &started)
+		id, err := strconv.Atoi(started.StartProcess.Task.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := policy.SystemContext(context.Background())
+		tk := srv.DB.Client.Task.GetX(sys, id)
+		rows := srv.DB.Client.TaskResponsible.Query().Where(taskresponsible.TaskID(id)).AllX(sys)
+		if len(rows) != 2 {
+			t.Fatalf("%d responsible rows, want 2 (Team A and bob, once each)", len(rows))
+		}
+		for _, r := range rows {
+			if r.Expiry || r.Delayed || r.System != tk.System || !r.TaskCreatedAt.Equal(tk.CreatedAt) {
+				t.Errorf("responsible row %+v does not copy task %d (system %v, created %v)", r, id, tk.System, tk.CreatedAt)
+			}
+		}
+		bob := srv.Login(t, "bob", "bob")
+		var list struct {
+			Tasks struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
+		}
+		bob.MustDo(t, `{ tasks(first: 1, orderBy: [{field: CREATED_AT, direction: DESC}]) { edges { node { id } } } }`, nil, &list)
+		if len(list.Tasks.Edges) == 0 || list.Tasks.Edges[0].Node.ID != started.StartProcess.Task.ID {
+			t.Errorf("bob's newest task is %+v, want the one just started (%s)", list.Tasks.Edges, started.StartProcess.Task.ID)
+		}
+	})
 }

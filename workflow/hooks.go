@@ -41,7 +41,10 @@ func InstallHooks(client *ent.Client) {
 	})
 	client.TaskResponsible.Use(func(next ent.Mutator) ent.Mutator {
 		return hook.TaskResponsibleFunc(func(ctx context.Context, m *ent.TaskResponsibleMutation) (ent.Value, error) {
-			if id, ok := m.TaskID(); ok && m.Op().Is(ent.OpCreate) {
+			// Copied from the task unless the writer set them itself (assignNew, for a task
+			// it has just created and holds). Defaults fill the fields before hooks run, so
+			// only the context can say so.
+			if id, ok := m.TaskID(); ok && m.Op().Is(ent.OpCreate) && ctx.Value(flagsGiven{}) == nil {
 				t, err := m.Client().Task.Query().Where(task.ID(id)).Select(task.FieldState, task.FieldSystem, task.FieldCreatedAt).
 					Only(policy.Elevate(ctx, policy.CopyTaskFlags))
 				if err != nil {
@@ -74,6 +77,9 @@ func InstallHooks(client *ent.Client) {
 		})
 	})
 }
+
+// flagsGiven marks a context whose responsible rows carry their task's flags already.
+type flagsGiven struct{}
 
 // copyFlags copies the tasks' DELAYED state and system flag to their responsibles.
 func copyFlags(ctx context.Context, c *ent.Client, ids []int) error {
