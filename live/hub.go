@@ -454,7 +454,7 @@ func (h *Hub) handle(ctx context.Context, e Event, n *uint64, mark uint64, synce
 	tasksWatched, casesWatched, notesWatched := h.watched()
 	var taskIDs, caseIDs []int
 	if tasksWatched {
-		taskIDs = e.Tasks
+		taskIDs = slices.Clone(e.Tasks) // the event is shared with the bus's other subscribers
 	}
 	if notesWatched {
 		for _, id := range e.Assigned {
