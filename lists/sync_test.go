@@ -111,26 +111,38 @@ func TestSyncSinceJoinsARunningSync(t *testing.T) {
 			t.Fatal("the new case is in the index before any sync")
 		}
 
-		g.mu.Lock()
-		g.shut = make(chan struct{})
-		shut := g.shut
-		g.mu.Unlock()
-		before := ix.SyncStats().Syncs
-		errs := make(chan error, 3)
-		go func() { errs <- ix.SyncSince(w.sys, mark) }() // the writer's sync
-		<-g.waiting                                       // it has begun
-		go func() { errs <- ix.SyncSince(w.sys, mark) }() // the hub's
-		time.Sleep(50 * time.Millisecond)
-		g.mu.Lock()
-		g.shut = nil
-		g.mu.Unlock()
-		close(shut)
-		for range 2 {
-			if err := <-errs; err != nil {
-				t.Fatal(err)
+		// syncs runs first (a sync that is held once it reads rows), then second once
+		// first is held, and returns how many syncs the two ran together.
+		syncs := func(first, second func() error) uint64 {
+			g.mu.Lock()
+			g.shut = make(chan struct{})
+			shut := g.shut
+			g.mu.Unlock()
+			select { // a sync reads cases and starters at once: the other's word may be left
+			case <-g.waiting:
+			default:
 			}
+			before := ix.SyncStats().Syncs
+			errs := make(chan error, 2)
+			go func() { errs <- first() }()
+			<-g.waiting // it has begun
+			go func() { errs <- second() }()
+			time.Sleep(50 * time.Millisecond)
+			g.mu.Lock()
+			g.shut = nil
+			g.mu.Unlock()
+			close(shut)
+			for range 2 {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			return ix.SyncStats().Syncs - before
 		}
-		if got := ix.SyncStats().Syncs - before; got != 1 {
+		since := func(mark uint64) func() error { return func() error { return ix.SyncSince(w.sys, mark) } }
+
+		// The writer's sync, then the hub's wait for the same write.
+		if got := syncs(since(mark), since(mark)); got != 1 {
 			t.Errorf("two waiters on one write ran %d syncs, want 1", got)
 		}
 		if r, ok := ix.CaseReach(bc.ID); !ok || !slices.Contains(r.Involved, carol) {
@@ -139,25 +151,7 @@ func TestSyncSinceJoinsARunningSync(t *testing.T) {
 
 		// Sync arriving while a sync runs waits for it and runs one more.
 		db.Client.BusinessCase.UpdateOne(bc).SetName("Renamed marked case").ExecX(w.sys)
-		g.mu.Lock()
-		g.shut = make(chan struct{})
-		shut = g.shut
-		g.mu.Unlock()
-		before = ix.SyncStats().Syncs
-		go func() { errs <- ix.SyncSince(w.sys, ix.Mark()) }()
-		<-g.waiting
-		go func() { errs <- ix.Sync(w.sys) }()
-		time.Sleep(50 * time.Millisecond)
-		g.mu.Lock()
-		g.shut = nil
-		g.mu.Unlock()
-		close(shut)
-		for range 2 {
-			if err := <-errs; err != nil {
-				t.Fatal(err)
-			}
-		}
-		if got := ix.SyncStats().Syncs - before; got != 2 {
+		if got := syncs(since(ix.Mark()), func() error { return ix.Sync(w.sys) }); got != 2 {
 			t.Errorf("Sync beside a running sync: %d syncs, want 2", got)
 		}
 	})
