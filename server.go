@@ -344,7 +344,7 @@ func tuneGC(rows int, log *slog.Logger) {
 // openBus opens the event bus: LISTEN/NOTIFY on PostgreSQL, in-process on SQLite.
 func (s *Server) openBus() error {
 	if s.DB.Dialect != dialect.Postgres {
-		s.Bus = live.NewLocal()
+		s.Bus = live.NewLocal(s.id)
 		return nil
 	}
 	bus, err := live.NewPostgres(s.DB.URL, s.DB.SQL, s.id, s.log)
@@ -362,7 +362,6 @@ func (s *Server) openBus() error {
 // also read into this server's list index at once (until life ends).
 func (s *Server) publishChanges(life context.Context, index *listindex.Index) {
 	publish := func(ctx context.Context, e live.Event) {
-		e.Origin = s.id
 		if err := s.Bus.Publish(context.WithoutCancel(ctx), e); err != nil {
 			s.log.Error("publish event", "kind", e.Kind, "err", err)
 		}

@@ -70,7 +70,8 @@ func (e Event) valid() bool {
 }
 
 // Bus publishes events to every server on the database, this one included: this
-// server's subscribers get them at once, in process.
+// server's subscribers get them at once, in process. It stamps each with the origin it
+// was made for (the server's id).
 type Bus interface {
 	Publish(ctx context.Context, e Event) error
 	// Subscribe returns a channel of events and a function that ends the subscription.
@@ -132,13 +133,20 @@ func (f *fanout) closeAll() {
 }
 
 // Local is the in-process bus, for a single server (SQLite).
-type Local struct{ *fanout }
+type Local struct {
+	*fanout
+	origin string
+}
 
-// NewLocal returns an in-process bus.
-func NewLocal() *Local { return &Local{newFanout()} }
+// NewLocal returns an in-process bus for the server origin.
+func NewLocal(origin string) *Local { return &Local{newFanout(), origin} }
 
-// Publish delivers e to this server's subscribers.
-func (l *Local) Publish(_ context.Context, e Event) error { l.deliver(e); return nil }
+// Publish delivers e, from this server, to its subscribers.
+func (l *Local) Publish(_ context.Context, e Event) error {
+	e.Origin = l.origin
+	l.deliver(e)
+	return nil
+}
 
 // Close ends every subscription.
 func (l *Local) Close() error { l.closeAll(); return nil }

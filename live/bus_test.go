@@ -31,7 +31,7 @@ func TestSplitKeepsEveryIDUnderTheLimit(t *testing.T) {
 }
 
 func TestLocalFanoutAndResync(t *testing.T) {
-	bus := NewLocal()
+	bus := NewLocal("test")
 	fast, stopFast := bus.Subscribe()
 	slow, stopSlow := bus.Subscribe()
 	defer stopFast()

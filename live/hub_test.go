@@ -28,7 +28,7 @@ func bound[C any](ctx context.Context, r *recorder) *sink[C] {
 // notification subscriber is ended with EVENTS_LOST, so its client resubscribes and
 // refetches instead of missing changes silently.
 func TestResyncEndsSubscriptions(t *testing.T) {
-	bus := NewLocal()
+	bus := NewLocal("test")
 	defer bus.Close()
 	h := NewHub(nil, nil, nil, bus, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -60,7 +60,7 @@ func TestResyncEndsSubscriptions(t *testing.T) {
 // index nor reads its rows (the hub here has neither: doing so would panic), and the
 // hub goes on to the events after it.
 func TestUnwatchedWorkCostsNothing(t *testing.T) {
-	bus := NewLocal()
+	bus := NewLocal("test")
 	defer bus.Close()
 	h := NewHub(nil, nil, nil, bus, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -88,7 +88,7 @@ func TestUnwatchedWorkCostsNothing(t *testing.T) {
 // watches. A viewer with a case subscription alone costs a task event no index sync and
 // no rows read (the hub here has neither: doing so would panic), and the hub goes on.
 func TestUnwatchedFeedsCostNothing(t *testing.T) {
-	bus := NewLocal()
+	bus := NewLocal("test")
 	defer bus.Close()
 	h := NewHub(nil, nil, nil, bus, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
