@@ -314,3 +314,38 @@ func TestHostileLoginLockout(t *testing.T) {
 		}
 	})
 }
+
+// TestHostileHeaderTokenWebsocket: a client that sends its token in the upgrade's
+// Authorization header, not in connection_init, is that user and held to the same
+// rules: a bad token closes the socket with 4401 at connection_init, and disabling the
+// user closes the socket with 4401.
+func TestHostileHeaderTokenWebsocket(t *testing.T) {
+	srv := servertest.Start(t, "sqlite", demo())
+	admin := srv.Login(t, "admin", "admin")
+	bob := srv.Login(t, "bob", "bob")
+	dial := func(token string) *wsClient {
+		d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
+		conn, _, err := d.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql", http.Header{"Authorization": {"Bearer " + token}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		c := &wsClient{t: t, conn: conn}
+		c.write(map[string]any{"type": "connection_init"})
+		return c
+	}
+	waitClose(t, dial("nope"), 4401)
+
+	sock := dial(bob.Token)
+	if m := sock.next(); m.Type != "connection_ack" {
+		t.Fatalf("init: %+v", m)
+	}
+	sock.write(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": viewerQuery}})
+	sock.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, msg, err := sock.conn.ReadMessage()
+	if err != nil || !strings.Contains(string(msg), `"name":"bob"`) {
+		t.Fatalf("the viewer of a header-token socket: %s, %v; want bob", msg, err)
+	}
+	admin.MustDo(t, `mutation($id: ID!) { disableUser(input: {id: $id}) { user { id } } }`, map[string]any{"id": viewerID(t, bob)}, nil)
+	waitClose(t, sock, 4401)
+}

@@ -578,6 +578,7 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 	srv := handler.New(graph.Priced(graph.NewExecutableSchema(graph.Config{Resolvers: res}), cfg.Limits))
 	s.sockets = wstransport.New(wstransport.Options{
 		AllowedOrigins:   cfg.AllowedOrigins,
+		ConnContext:      socketContext,
 		InitFunc:         s.websocketInit,
 		OperationContext: graph.WithLoaders(s.DB.Client, s.Work),
 		Watch:            auth.Watch,
@@ -618,13 +619,16 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 // {"authorization": "Bearer <token>"}; a bad token closes the connection with 4401, and
 // so does the end of the token later: its expiry, or the end of the user's sessions
 // (logout, password change, disabling, revokeSessions) announced on the bus.
-func (s *Server) websocketInit(ctx context.Context, p map[string]any) (context.Context, error) {
+func (s *Server) websocketInit(ctx context.Context, p map[string]any, end func(error)) (context.Context, func(), error) {
 	h, _ := p["authorization"].(string)
 	if h == "" {
 		h, _ = p["Authorization"].(string)
 	}
+	if h == "" { // a client that can set headers may have sent its token with the upgrade
+		h, _ = ctx.Value(upgradeTokenKey{}).(string)
+	}
 	if h == "" {
-		return ctx, nil // anonymous: subscriptions that need a viewer refuse it
+		return ctx, nil, nil // anonymous: subscriptions that need a viewer refuse it
 	}
 	// Authenticate on a goroutine of its own: the database lookup needs a deep stack,
 	// and run here it would grow the connection's goroutine, which lives as long as the
@@ -650,21 +654,38 @@ func (s *Server) websocketInit(ctx context.Context, p map[string]any) (context.C
 		// its connections). Telling the client to log in again would be wrong, and the
 		// driver's text must not reach it: 1011, and the error in the log.
 		s.log.Error("websocket authentication", "err", err)
-		return ctx, &wstransport.CloseError{Code: websocket.CloseInternalServerErr, Reason: "internal error; connect again later"}
+		return ctx, nil, &wstransport.CloseError{Code: websocket.CloseInternalServerErr, Reason: "internal error; connect again later"}
 	}
 	if err != nil {
-		return ctx, &wstransport.CloseError{Code: wstransport.CloseUnauthorized, Reason: err.Error()}
+		return ctx, nil, &wstransport.CloseError{Code: wstransport.CloseUnauthorized, Reason: err.Error()}
 	}
-	// The connection's context ends when the token expires or its sessions end, and its
-	// subscriptions with it. One cancel context and a timer rather than a deadline
-	// context inside a cancel context: each idle socket holds them for its life.
-	ctx, end := context.WithCancelCause(auth.NewContext(ctx, v))
+	// The connection ends when the token expires or its sessions end, and its
+	// subscriptions with it.
 	expiry := time.AfterFunc(time.Until(exp), func() { end(wstransport.ErrTokenExpired) })
 	untrack := s.Auth.Track(ctx, v, mark, func() {
 		end(&wstransport.CloseError{Code: wstransport.CloseUnauthorized, Reason: "the session has ended; log in again"})
 	})
-	context.AfterFunc(ctx, func() { untrack(); expiry.Stop() })
-	return ctx, nil
+	return auth.NewContext(ctx, v), func() { untrack(); expiry.Stop() }, nil
+}
+
+type upgradeTokenKey struct{}
+
+// socketContext is where a websocket's context starts: its upgrade request's client
+// address and request id (its operations' logs and errors name them), the trace it
+// belongs to, and its Authorization header, which websocketInit checks like a token in
+// connection_init (expiry and ended sessions close the socket either way). Not the
+// request's own chain of contexts (net/http's cancel contexts, the middlewares' values,
+// the access record), which each idle socket would otherwise hold for its life.
+func socketContext(r *http.Request) context.Context {
+	from := r.Context()
+	ctx := requestid.NewContext(auth.WithClientAddr(context.Background(), auth.ClientAddrFrom(from)), requestid.FromContext(from))
+	if sc := trace.SpanContextFromContext(from); sc.IsValid() {
+		ctx = trace.ContextWithSpanContext(ctx, sc)
+	}
+	if h := r.Header.Get("Authorization"); h != "" {
+		ctx = context.WithValue(ctx, upgradeTokenKey{}, h)
+	}
+	return ctx
 }
 
 // socketOwner counts a websocket against its user's limit; anonymous ones count against

@@ -184,9 +184,9 @@ func TestOutletTokenAcrossViewers(t *testing.T) {
 	tk := &ticker{}
 	srv := newTickServerWith(t, tk, wstransport.Options{
 		Watch: auth.Watch,
-		InitFunc: func(ctx context.Context, p map[string]any) (context.Context, error) {
+		InitFunc: func(ctx context.Context, p map[string]any, _ func(error)) (context.Context, func(), error) {
 			name, _ := p["user"].(string)
-			return auth.NewContext(ctx, &auth.Viewer{Name: name}), nil
+			return auth.NewContext(ctx, &auth.Viewer{Name: name}), nil, nil
 		},
 	})
 	users := []string{"ann", "ben", "cid"}

@@ -76,11 +76,20 @@ type Options struct {
 	// ("https://portal.example.com"), or "*" for any. Requests without Origin (not a
 	// browser) and same-origin requests are always allowed; others get HTTP 403.
 	AllowedOrigins []string
-	// InitFunc checks the connection_init payload and returns the connection's context
-	// (its viewer, and a deadline when its token expires: the connection closes with
-	// 4401 then; cancelled with a *CloseError as cause, it closes with that code). A
-	// returned *CloseError chooses the close code; other errors close with 4403.
-	InitFunc func(ctx context.Context, payload map[string]any) (context.Context, error)
+	// InitFunc checks the connection_init payload and returns the connection's context,
+	// derived from ctx (its viewer: values, not an end of its own), and a function run
+	// once the connection has closed (nil for none). It ends the connection later by
+	// calling end, which never blocks (when the token expires: ErrTokenExpired; when
+	// the session ends): with a *CloseError the connection closes with that code, else
+	// with 4403. A returned *CloseError chooses the close code; other errors close with
+	// 4403. A hook and a call of end instead of a context that ends: each idle socket
+	// would otherwise hold a cancel context and a watcher of it.
+	InitFunc func(ctx context.Context, payload map[string]any, end func(error)) (context.Context, func(), error)
+	// ConnContext returns the context a connection starts from, holding what its
+	// operations need of the upgrade request. Nil: the request's context without its
+	// end, which keeps the request's whole chain of contexts (net/http's and every
+	// middleware's) for as long as the socket is open.
+	ConnContext func(r *http.Request) context.Context
 	// OperationContext prepares the context of each operation and of each rendering of a
 	// subscription event (per-request batch loaders, so no cache outlives one event).
 	OperationContext func(context.Context) context.Context
@@ -125,8 +134,8 @@ type CloseError struct {
 
 func (e *CloseError) Error() string { return e.Reason }
 
-// ErrTokenExpired closes a connection whose token expired: the cause an InitFunc's
-// context ends with, or what a deadline of that context means.
+// ErrTokenExpired closes a connection whose token expired: what an InitFunc passes to
+// end then.
 var ErrTokenExpired = &CloseError{Code: CloseUnauthorized, Reason: "token expired; log in again"}
 
 // Transport is the gqlgen transport; add it to a handler.Server.
@@ -262,9 +271,13 @@ func (t *Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	}
 	ws.SetReadLimit(t.opts.ReadLimit)
 	c := &conn{t: t, ws: ws, exec: exec, legacy: ws.Subprotocol() != Modern, subs: map[string]*subscription{}}
-	// The connection outlives this handler: its context keeps the request's values but
-	// not its end.
-	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(r.Context()))
+	// The connection outlives this handler: its context keeps the request's values (or
+	// those ConnContext chose) but not its end.
+	base := context.WithoutCancel(r.Context())
+	if t.opts.ConnContext != nil {
+		base = t.opts.ConnContext(r)
+	}
+	c.ctx, c.cancel = context.WithCancel(base)
 	c.ping = []byte(`{"type":"ping"}`)
 	if c.legacy {
 		c.ping = []byte(`{"type":"ka"}`)
@@ -343,6 +356,7 @@ type conn struct {
 	mu        sync.Mutex
 	initTimer *time.Timer
 	ctx       context.Context // the connection's: its viewer after connection_init
+	onClosed  func()          // InitFunc's hook
 	inited    bool
 	closed    bool
 	subs      map[string]*subscription
@@ -441,9 +455,10 @@ func (c *conn) init(payload json.RawMessage) bool {
 		}
 	}
 	ctx := c.ctx
+	var closed func()
 	if c.t.opts.InitFunc != nil {
 		var err error
-		if ctx, err = c.t.opts.InitFunc(c.ctx, p); err != nil {
+		if ctx, closed, err = c.t.opts.InitFunc(c.ctx, p, c.end); err != nil {
 			code, reason := CloseForbidden, err.Error()
 			var ce *CloseError
 			if errors.As(err, &ce) {
@@ -453,6 +468,16 @@ func (c *conn) init(payload json.RawMessage) bool {
 			return false
 		}
 	}
+	c.mu.Lock()
+	if c.closed { // meanwhile (the client left, or end was called): close has run
+		c.mu.Unlock()
+		if closed != nil {
+			closed()
+		}
+		return false
+	}
+	c.onClosed = closed
+	c.mu.Unlock()
 	if !c.t.claim(ctx, c) {
 		c.protocolError(CloseTooManyConnections, fmt.Sprintf("too many open connections for this user (at most %d); close one and connect again", c.t.opts.MaxPerOwner))
 		return false
@@ -460,19 +485,6 @@ func (c *conn) init(payload json.RawMessage) bool {
 	c.mu.Lock()
 	c.ctx, c.inited = ctx, true
 	c.mu.Unlock()
-	// A token that expires ends the connection, and its subscriptions with it; a context
-	// cancelled with a *CloseError as its cause closes with that code.
-	context.AfterFunc(ctx, func() {
-		var ce *CloseError
-		switch {
-		case errors.As(context.Cause(ctx), &ce):
-			c.close(ce.Code, ce.Reason)
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			c.close(ErrTokenExpired.Code, ErrTokenExpired.Reason)
-		default:
-			c.close(websocket.CloseNormalClosure, "")
-		}
-	})
 	c.sendRaw([]byte(`{"type":"connection_ack"}`))
 	if c.legacy {
 		c.sendRaw(c.ping)
@@ -740,6 +752,8 @@ func (c *conn) close(code int, reason string) {
 	if c.initTimer != nil {
 		c.initTimer.Stop()
 	}
+	closed := c.onClosed
+	c.onClosed = nil
 	c.mu.Unlock()
 	c.t.unregister(c)
 	if code != websocket.CloseAbnormalClosure {
@@ -748,6 +762,20 @@ func (c *conn) close(code int, reason string) {
 	}
 	c.ws.Close()
 	c.cancel()
+	if closed != nil {
+		closed()
+	}
+}
+
+// end is the end InitFunc is given: it closes the connection with err's code, on a
+// goroutine of its own, since its caller may hold a lock the closed hook takes.
+func (c *conn) end(err error) {
+	code, reason := CloseForbidden, err.Error()
+	var ce *CloseError
+	if errors.As(err, &ce) {
+		code, reason = ce.Code, ce.Reason
+	}
+	go c.close(code, reason)
 }
 
 // errorMessage is a message of type typ carrying one GraphQL error.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -239,16 +240,16 @@ func TestLegacyGraphQLWS(t *testing.T) {
 }
 
 func TestInitFuncErrorCloseCode(t *testing.T) {
-	reject := func(ctx context.Context, _ map[string]any) (context.Context, error) {
-		return ctx, &wstransport.CloseError{Code: 4401, Reason: "bad token"}
+	reject := func(ctx context.Context, _ map[string]any, _ func(error)) (context.Context, func(), error) {
+		return ctx, nil, &wstransport.CloseError{Code: 4401, Reason: "bad token"}
 	}
-	rejectPlain := func(ctx context.Context, _ map[string]any) (context.Context, error) {
-		return ctx, errors.New("bad token")
+	rejectPlain := func(ctx context.Context, _ map[string]any, _ func(error)) (context.Context, func(), error) {
+		return ctx, nil, errors.New("bad token")
 	}
 	for _, tc := range []struct {
 		name     string
 		proto    string
-		init     func(context.Context, map[string]any) (context.Context, error)
+		init     func(context.Context, map[string]any, func(error)) (context.Context, func(), error)
 		wantCode int
 	}{
 		{"transport-ws", transportWS, reject, 4401},
@@ -274,13 +275,13 @@ func TestInitFuncErrorCloseCode(t *testing.T) {
 	}
 }
 
-// TestTokenExpiryCloses: the context InitFunc returns ends with the token; the
-// connection then closes with 4401 so the client logs in again.
+// TestTokenExpiryCloses: InitFunc ends the connection when its token expires; it
+// closes with 4401 so the client logs in again, and InitFunc's hook runs once, after.
 func TestTokenExpiryCloses(t *testing.T) {
-	_, srv := newServer(t, wstransport.Options{InitFunc: func(ctx context.Context, _ map[string]any) (context.Context, error) {
-		ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		context.AfterFunc(ctx, cancel)
-		return ctx, nil
+	var hooks atomic.Int32
+	_, srv := newServer(t, wstransport.Options{InitFunc: func(ctx context.Context, _ map[string]any, end func(error)) (context.Context, func(), error) {
+		time.AfterFunc(200*time.Millisecond, func() { end(wstransport.ErrTokenExpired) })
+		return ctx, func() { hooks.Add(1) }, nil
 	}})
 	c := mustDial(t, srv, transportWS)
 	send(t, c, msg{Type: "connection_init"})
@@ -288,6 +289,58 @@ func TestTokenExpiryCloses(t *testing.T) {
 	send(t, c, msg{Type: "subscribe", ID: "1", Payload: subscription})
 	if ce := expectClose(t, c); ce.Code != wstransport.CloseUnauthorized {
 		t.Fatalf("close = %d %q, want 4401", ce.Code, ce.Text)
+	}
+	waitFor(t, func() bool { return hooks.Load() == 1 })
+	time.Sleep(50 * time.Millisecond)
+	if n := hooks.Load(); n != 1 {
+		t.Fatalf("the closed hook ran %d times, want once", n)
+	}
+}
+
+// TestClosedHookRuns: InitFunc's hook runs once whichever way the connection ends: the
+// client leaves, the owner's limit refuses it right after connection_init, or InitFunc
+// ended it before returning.
+func TestClosedHookRuns(t *testing.T) {
+	type ownerKey struct{}
+	var hooks atomic.Int32
+	_, srv := newServer(t, wstransport.Options{
+		InitFunc: func(ctx context.Context, p map[string]any, end func(error)) (context.Context, func(), error) {
+			if p["end"] == true {
+				end(&wstransport.CloseError{Code: 4401, Reason: "ended at once"})
+				<-ctx.Done() // closed before InitFunc returns
+			}
+			return context.WithValue(ctx, ownerKey{}, "a"), func() { hooks.Add(1) }, nil
+		},
+		Owner:       func(ctx context.Context) string { s, _ := ctx.Value(ownerKey{}).(string); return s },
+		MaxPerOwner: 1,
+	})
+	first := mustDial(t, srv, transportWS)
+	send(t, first, msg{Type: "connection_init"})
+	expect(t, first, "connection_ack", "")
+	over := mustDial(t, srv, transportWS)
+	send(t, over, msg{Type: "connection_init"})
+	if ce := expectClose(t, over); ce.Code != wstransport.CloseTooManyConnections {
+		t.Fatalf("second connection: close = %d %q, want %d", ce.Code, ce.Text, wstransport.CloseTooManyConnections)
+	}
+	waitFor(t, func() bool { return hooks.Load() == 1 })
+	first.Close()
+	waitFor(t, func() bool { return hooks.Load() == 2 })
+	ended := mustDial(t, srv, transportWS)
+	send(t, ended, msg{Type: "connection_init", Payload: json.RawMessage(`{"end":true}`)})
+	for {
+		var m msg
+		ended.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if err := ended.ReadJSON(&m); err != nil {
+			if !websocket.IsCloseError(err, 4401) {
+				t.Fatalf("ended in InitFunc: %v, want close 4401", err)
+			}
+			break
+		}
+	}
+	waitFor(t, func() bool { return hooks.Load() == 3 })
+	time.Sleep(50 * time.Millisecond)
+	if n := hooks.Load(); n != 3 {
+		t.Fatalf("hooks ran %d times for 3 connections", n)
 	}
 }
 
@@ -479,9 +532,9 @@ func TestNoGoroutineLeak(t *testing.T) {
 func TestMaxPerOwner(t *testing.T) {
 	type ownerKey struct{}
 	_, srv := newServer(t, wstransport.Options{
-		InitFunc: func(ctx context.Context, p map[string]any) (context.Context, error) {
+		InitFunc: func(ctx context.Context, p map[string]any, _ func(error)) (context.Context, func(), error) {
 			user, _ := p["user"].(string)
-			return context.WithValue(ctx, ownerKey{}, user), nil
+			return context.WithValue(ctx, ownerKey{}, user), nil, nil
 		},
 		Owner:       func(ctx context.Context) string { s, _ := ctx.Value(ownerKey{}).(string); return s },
 		MaxPerOwner: 2,
@@ -551,5 +604,15 @@ func TestShutdown(t *testing.T) {
 	}
 	if _, resp, err := dial(t, srv, nil, transportWS); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("dial after Shutdown: %v (%v), want HTTP 503", err, resp)
+	}
+}
+
+// waitFor polls cond for up to 5 seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
 	}
 }
