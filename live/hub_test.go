@@ -14,9 +14,9 @@ type recorder struct {
 	ended chan string
 }
 
-func (r *recorder) Bind() outlet.Outlet      { return r }
-func (r *recorder) Deliver(any, func())      {}
-func (r *recorder) End(message, code string) { r.ended <- code + ": " + message }
+func (r *recorder) Bind(func()) outlet.Outlet { return r }
+func (r *recorder) Deliver(any, func())       {}
+func (r *recorder) End(message, code string)  { r.ended <- code + ": " + message }
 
 // bound returns a sink over an outlet.Sub driven by r.
 func bound[C any](ctx context.Context, r *recorder) *sink[C] {

@@ -40,8 +40,10 @@ type key struct{}
 // Binder is what a transport puts into a subscription's context.
 type Binder interface {
 	// Bind reports that the caller delivers the subscription's events through the
-	// returned Outlet; the transport then stops waiting on the channel itself.
-	Bind() Outlet
+	// returned Outlet; the transport then stops waiting on the channel itself. ended,
+	// when not nil, runs once the subscription has ended (on another goroutine when it
+	// ended already: never inside Bind).
+	Bind(ended func()) Outlet
 }
 
 // WithBinder gives a subscription's context its transport's binder.
@@ -50,12 +52,18 @@ func WithBinder(ctx context.Context, b Binder) context.Context {
 }
 
 // Bind returns the outlet of the subscription of ctx, or nil when its transport reads
-// the channel itself (then the source sends to the channel as usual). A source calls it
-// last, once the subscription cannot fail any more: a bound subscription's resolver must
-// return its channel.
-func Bind(ctx context.Context) Outlet {
+// the channel itself (then the source sends to the channel as usual). ended, when not
+// nil, runs once the subscription has ended, never inside Bind: the transport runs it,
+// or, without one, context.AfterFunc when ctx ends. Told by the transport, an idle
+// subscription holds no watcher of its context. A source calls Bind last, once the
+// subscription cannot fail any more: a bound subscription's resolver must return its
+// channel.
+func Bind(ctx context.Context, ended func()) Outlet {
 	if b, ok := ctx.Value(key{}).(Binder); ok {
-		return b.Bind()
+		return b.Bind(ended)
+	}
+	if ended != nil {
+		context.AfterFunc(ctx, ended)
 	}
 	return nil
 }

@@ -31,26 +31,28 @@ type Sub[E any] struct {
 	done bool // ended: its context ended, or it lost events
 }
 
-// NewSub returns the subscription of ctx, ended when ctx ends; then ended runs, when
-// not nil (a feed forgets the subscriber there: one hook per subscription instead of
+// NewSub returns the subscription of ctx, ended when it ends (see Bind); then ended
+// runs, when not nil (a feed forgets the subscriber there: one hook per subscription instead of
 // one each, about 200 bytes per socket). With latest, a subscriber is owed only the
 // newest value (a chart's numbers, the announcement): a value not read yet is
 // replaced, never lost. Call it last, once the subscription cannot fail any more (see
 // Bind).
 func NewSub[E any](ctx context.Context, latest bool, ended func()) *Sub[E] {
-	s := &Sub[E]{to: Bind(ctx), latest: latest}
+	s := &Sub[E]{latest: latest}
+	s.mu.Lock() // the end hook, which may run at once on another goroutine, finds out set
+	defer s.mu.Unlock()
+	s.to = Bind(ctx, func() {
+		s.end(false)
+		if ended != nil {
+			ended()
+		}
+	})
 	switch {
 	case s.to != nil || latest:
 		s.out = make(chan E, 1) // bound: filled right before the transport reads it
 	default:
 		s.out = make(chan E, Buffer)
 	}
-	context.AfterFunc(ctx, func() {
-		s.end(false)
-		if ended != nil {
-			ended()
-		}
-	})
 	return s
 }
 

@@ -71,6 +71,6 @@ type endRecorder struct {
 	delivered int
 }
 
-func (r *endRecorder) Bind() Outlet             { return r }
+func (r *endRecorder) Bind(func()) Outlet       { return r }
 func (r *endRecorder) Deliver(any, func())      { r.delivered++ }
 func (r *endRecorder) End(message, code string) { r.ended = code }

@@ -39,7 +39,7 @@ func (s *Service) WatchAnnouncement(ctx context.Context, own string) (<-chan *An
 		return nil, err
 	}
 	sub := &announcementSub{own: own, last: last, out: make(chan *AnnouncementView, announcementBuffer)}
-	if sub.to = outlet.Bind(ctx); sub.to != nil {
+	if sub.to = outlet.Bind(ctx, nil); sub.to != nil {
 		sub.out = make(chan *AnnouncementView, 1) // filled right before it is read
 	}
 	s.mu.Lock()

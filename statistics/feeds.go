@@ -66,7 +66,7 @@ func (f *Feeds) Subscribe(ctx context.Context, key string, compute func(context.
 	if err != nil {
 		return nil, err
 	}
-	s := &feedSub{ctx: ctx, out: make(chan *Data, 1), to: outlet.Bind(ctx)}
+	s := &feedSub{ctx: ctx, out: make(chan *Data, 1), to: outlet.Bind(ctx, nil)}
 	s.send(first)
 	f.mu.Lock()
 	fd, ok := f.feeds[key]

@@ -3,6 +3,7 @@ package wstransport_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"runtime"
 	"strings"
@@ -74,20 +75,21 @@ func newTickServerWith(t *testing.T, tk *ticker, opts wstransport.Options) *http
 			return 1, true
 		},
 		ExecFunc: func(ctx context.Context) graphql.ResponseHandler {
-			o := outlet.Bind(ctx)
-			if o == nil {
-				return graphql.OneShot(graphql.ErrorResponse(ctx, "no outlet"))
-			}
 			ch := make(chan string, 1)
-			tk.mu.Lock()
-			tk.subs[o] = ch
-			tk.viewers[o] = auth.FromContext(ctx)
-			tk.mu.Unlock()
-			context.AfterFunc(ctx, func() {
+			var o outlet.Outlet
+			tk.mu.Lock() // the end hook may run at once, on another goroutine
+			o = outlet.Bind(ctx, func() {
 				tk.mu.Lock()
 				delete(tk.subs, o)
 				tk.mu.Unlock()
 			})
+			if o == nil {
+				tk.mu.Unlock()
+				return graphql.OneShot(graphql.ErrorResponse(ctx, "no outlet"))
+			}
+			tk.subs[o] = ch
+			tk.viewers[o] = auth.FromContext(ctx)
+			tk.mu.Unlock()
 			return func(ctx context.Context) *graphql.Response {
 				select {
 				case v := <-ch:
@@ -330,5 +332,32 @@ func TestOutletEnd(t *testing.T) {
 			t.Fatal("could not subscribe again")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestClosedConnectionForgetsSubscriptions: when a client leaves, the source is told
+// that each of its subscriptions ended, those the writer was about to end included.
+func TestClosedConnectionForgetsSubscriptions(t *testing.T) {
+	tk := &ticker{}
+	srv := newTickServer(t, tk)
+	const n = 5
+	c := mustDial(t, srv, transportWS)
+	send(t, c, msg{Type: "connection_init"})
+	expect(t, c, "connection_ack", "")
+	for i := range n {
+		send(t, c, msg{Type: "subscribe", ID: fmt.Sprint(i), Payload: json.RawMessage(`{"query":"subscription { tick }"}`)})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for tk.count() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d subscriptions registered", tk.count(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.Close()
+	for deadline := time.Now().Add(5 * time.Second); tk.count() > 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d subscriptions still registered after their connection closed", tk.count())
+		}
 	}
 }

@@ -745,10 +745,17 @@ func (c *conn) close(code int, reason string) {
 		return
 	}
 	c.closed = true
-	c.queue = nil
+	var subs []*subscription // to end below: the running ones and those ending in the queue
 	for _, s := range c.subs {
-		s.ended.Store(true) // their contexts end with c.cancel below
+		s.ended.Store(true)
+		subs = append(subs, s)
 	}
+	for _, it := range c.queue {
+		if it.end != nil {
+			subs = append(subs, it.end)
+		}
+	}
+	c.queue = nil
 	if c.initTimer != nil {
 		c.initTimer.Stop()
 	}
@@ -762,6 +769,9 @@ func (c *conn) close(code int, reason string) {
 	}
 	c.ws.Close()
 	c.cancel()
+	for _, s := range subs {
+		s.end()
+	}
 	if closed != nil {
 		closed()
 	}
@@ -902,6 +912,7 @@ type subscription struct {
 	ended atomic.Bool // the operation is over: deliveries are dropped
 
 	bound  bool   // the source delivers through this outlet
+	onEnd  func() // the source's hook, run once by end
 	ending bool   // End was called: no more deliveries
 	ready  bool   // responses is set
 	early  []item // events delivered before ready
@@ -909,11 +920,18 @@ type subscription struct {
 
 var _ outlet.Binder = (*subscription)(nil)
 
-// Bind marks the subscription as driven by its source.
-func (s *subscription) Bind() outlet.Outlet {
+// Bind marks the subscription as driven by its source; end runs ended.
+func (s *subscription) Bind(ended func()) outlet.Outlet {
 	s.c.mu.Lock()
 	s.bound = true
+	over := s.ended.Load() // the connection closed meanwhile
+	if !over {
+		s.onEnd = ended
+	}
 	s.c.mu.Unlock()
+	if over && ended != nil {
+		go ended()
+	}
 	return s
 }
 
@@ -1047,10 +1065,19 @@ func (s *subscription) finish(resp *graphql.Response, asError bool) {
 	}
 }
 
-// end stops the operation's deliveries and cancels its context.
+// end stops the operation's deliveries, cancels its context and runs its source's
+// hook; c.mu is not held (the hook takes its source's locks, under which the source
+// delivers).
 func (s *subscription) end() {
+	s.c.mu.Lock()
 	s.ended.Store(true)
+	hook := s.onEnd
+	s.onEnd = nil
+	s.c.mu.Unlock()
 	s.cancel()
+	if hook != nil {
+		hook()
+	}
 }
 
 func (s *subscription) nextType() string {
