@@ -661,11 +661,14 @@ func (s *Server) websocketInit(ctx context.Context, p map[string]any, end func(e
 	}
 	// The connection ends when the token expires or its sessions end, and its
 	// subscriptions with it.
-	expiry := time.AfterFunc(time.Until(exp), func() { end(wstransport.ErrTokenExpired) })
-	untrack := s.Auth.Track(ctx, v, mark, func() {
+	untrack := s.Auth.Track(ctx, v, mark, exp, func(expired bool) {
+		if expired {
+			end(wstransport.ErrTokenExpired)
+			return
+		}
 		end(&wstransport.CloseError{Code: wstransport.CloseUnauthorized, Reason: "the session has ended; log in again"})
 	})
-	return auth.NewContext(ctx, v), func() { untrack(); expiry.Stop() }, nil
+	return auth.NewContext(ctx, v), untrack, nil
 }
 
 type upgradeTokenKey struct{}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"maps"
@@ -8,24 +9,102 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
 )
 
 // sessions tracks this server's long-lived connections (websockets) per user, so that
-// ending a user's sessions closes them too: HTTP requests re-read the user each time,
-// a websocket authenticates once.
+// ending a user's sessions closes them too, and by expiry, so that a token's end closes
+// its connection: HTTP requests re-read the user each time, a websocket authenticates
+// once. One timer serves every connection, set for the earliest expiry.
 type sessions struct {
 	mu sync.Mutex
 	// epoch counts checks: a connection that authenticated while one ran may have
 	// missed it, and checks itself when it is tracked.
-	epoch  uint64
-	byUser map[int]map[*session]struct{}
+	epoch    uint64
+	byUser   map[int]map[*session]struct{}
+	expiring expiryHeap
+	timer    *time.Timer
 }
 
 type session struct {
-	version int
-	end     func()
+	user, version int
+	expires       time.Time
+	end           func(expired bool)
+	at            int // in expiring; -1 once out of it
+}
+
+// expiryHeap orders sessions by expiry (container/heap).
+type expiryHeap []*session
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
+func (h expiryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].at, h[j].at = i, j
+}
+func (h *expiryHeap) Push(x any) { e := x.(*session); e.at = len(*h); *h = append(*h, e) }
+func (h *expiryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h, e.at = old[:len(old)-1], -1
+	return e
+}
+
+// forget drops e from both indexes; ss.mu is held. It reports whether e was tracked
+// (so that whoever forgets it calls its end, once).
+func (ss *sessions) forget(e *session) bool {
+	m := ss.byUser[e.user]
+	if _, ok := m[e]; !ok {
+		return false
+	}
+	delete(m, e)
+	if len(m) == 0 {
+		delete(ss.byUser, e.user)
+	}
+	if e.at >= 0 {
+		first := e.at == 0
+		heap.Remove(&ss.expiring, e.at)
+		if first {
+			ss.arm()
+		}
+	}
+	return true
+}
+
+// arm sets the timer for the earliest expiry; ss.mu is held.
+func (ss *sessions) arm() {
+	if len(ss.expiring) == 0 {
+		if ss.timer != nil {
+			ss.timer.Stop()
+		}
+		return
+	}
+	d := time.Until(ss.expiring[0].expires)
+	if ss.timer == nil {
+		ss.timer = time.AfterFunc(d, ss.expire)
+		return
+	}
+	ss.timer.Reset(d)
+}
+
+// expire ends the connections whose token has expired.
+func (ss *sessions) expire() {
+	var ended []*session
+	ss.mu.Lock()
+	now := time.Now()
+	for len(ss.expiring) > 0 && !ss.expiring[0].expires.After(now) {
+		e := ss.expiring[0]
+		ss.forget(e)
+		ended = append(ended, e)
+	}
+	ss.arm()
+	ss.mu.Unlock()
+	for _, e := range ended {
+		e.end(true)
+	}
 }
 
 // SessionMark returns the mark to pass to Track, taken before authenticating a
@@ -36,13 +115,15 @@ func (s *Service) SessionMark() uint64 {
 	return s.sessions.epoch
 }
 
-// Track registers a connection of viewer v, authenticated after mark was taken; end
-// closes it, and is called at most once, when the viewer's sessions end. The returned
-// function forgets the connection (call it when the connection closes). When a check
-// ran since mark, the token may have been ended meanwhile: it is checked again now.
-func (s *Service) Track(ctx context.Context, v *Viewer, mark uint64, end func()) (untrack func()) {
+// Track registers a connection of viewer v, authenticated after mark was taken, with a
+// token that expires at expires; end closes it without blocking, and is called at
+// most once: with expired true when the token expires, false when the viewer's
+// sessions end. The returned function forgets the connection (call it when
+// the connection closes). When a check ran since mark, the token may have been ended
+// meanwhile: it is checked again now.
+func (s *Service) Track(ctx context.Context, v *Viewer, mark uint64, expires time.Time, end func(expired bool)) (untrack func()) {
 	ss := &s.sessions
-	e := &session{version: v.TokenVersion, end: end}
+	e := &session{user: v.UserID, version: v.TokenVersion, expires: expires, end: end}
 	ss.mu.Lock()
 	m := ss.byUser[v.UserID]
 	if m == nil {
@@ -50,22 +131,25 @@ func (s *Service) Track(ctx context.Context, v *Viewer, mark uint64, end func())
 		ss.byUser[v.UserID] = m
 	}
 	m[e] = struct{}{}
+	heap.Push(&ss.expiring, e)
+	if e.at == 0 {
+		ss.arm()
+	}
 	missed := ss.epoch != mark
 	ss.mu.Unlock()
 	untrack = func() {
 		ss.mu.Lock()
 		defer ss.mu.Unlock()
-		if m := ss.byUser[v.UserID]; m != nil {
-			delete(m, e)
-			if len(m) == 0 {
-				delete(ss.byUser, v.UserID)
-			}
-		}
+		ss.forget(e)
 	}
 	if missed {
 		if err := s.CheckSessions(ctx, []int{v.UserID}); err != nil {
-			untrack()
-			end() // unsure whether the token still holds: the client reconnects
+			ss.mu.Lock()
+			tracked := ss.forget(e)
+			ss.mu.Unlock()
+			if tracked {
+				end(false) // unsure whether the token still holds: the client reconnects
+			}
 		}
 	}
 	return untrack
@@ -98,17 +182,16 @@ func (s *Service) CheckSessions(ctx context.Context, users []int) error {
 			v, active := current[id]
 			for e := range ss.byUser[id] {
 				if !active || e.version != v {
-					delete(ss.byUser[id], e)
 					ended = append(ended, e)
 				}
 			}
-			if len(ss.byUser[id]) == 0 {
-				delete(ss.byUser, id)
-			}
+		}
+		for _, e := range ended {
+			ss.forget(e)
 		}
 		ss.mu.Unlock()
 		for _, e := range ended {
-			e.end()
+			e.end(false)
 		}
 		users = users[n:]
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico"
 	"github.com/portico-dev/portico/auth"
@@ -24,7 +25,7 @@ func TestCheckSessions(t *testing.T) {
 		var ended atomic.Int32
 		track := func(id, version int) *atomic.Bool {
 			var done atomic.Bool
-			srv.Auth.Track(ctx, &auth.Viewer{UserID: id, TokenVersion: version}, srv.Auth.SessionMark(), func() {
+			srv.Auth.Track(ctx, &auth.Viewer{UserID: id, TokenVersion: version}, srv.Auth.SessionMark(), time.Now().Add(time.Hour), func(bool) {
 				done.Store(true)
 				ended.Add(1)
 			})
