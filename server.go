@@ -616,7 +616,8 @@ func (s *Server) graphQL(cfg Config, res *graph.Resolver) *handler.Server {
 }
 
 // websocketInit authenticates a websocket from the connection_init payload
-// {"authorization": "Bearer <token>"}; a bad token closes the connection with 4401, and
+// {"authorization": "Bearer <token>"}, or else from the upgrade request's Authorization
+// header; a bad token closes the connection with 4401, and
 // so does the end of the token later: its expiry, or the end of the user's sessions
 // (logout, password change, disabling, revokeSessions) announced on the bus.
 func (s *Server) websocketInit(ctx context.Context, p map[string]any, end func(error)) (context.Context, func(), error) {

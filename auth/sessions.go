@@ -96,8 +96,8 @@ func (ss *sessions) expire() {
 	ss.mu.Lock()
 	now := time.Now()
 	for len(ss.expiring) > 0 && !ss.expiring[0].expires.After(now) {
-		e := ss.expiring[0]
-		ss.forget(e)
+		e := heap.Pop(&ss.expiring).(*session)
+		ss.forget(e) // out of the heap already: its user's set only
 		ended = append(ended, e)
 	}
 	ss.arm()

@@ -32,9 +32,9 @@ type Sub[E any] struct {
 }
 
 // NewSub returns the subscription of ctx, ended when it ends (see Bind); then ended
-// runs, when not nil (a feed forgets the subscriber there: one hook per subscription instead of
-// one each, about 200 bytes per socket). With latest, a subscriber is owed only the
-// newest value (a chart's numbers, the announcement): a value not read yet is
+// runs, when not nil (a feed forgets the subscriber there: one hook per subscription
+// instead of one each, about 200 bytes per socket). With latest, a subscriber is owed
+// only the newest value (a chart's numbers, the announcement): a value not read yet is
 // replaced, never lost. Call it last, once the subscription cannot fail any more (see
 // Bind).
 func NewSub[E any](ctx context.Context, latest bool, ended func()) *Sub[E] {

@@ -38,11 +38,21 @@ func (s *Service) WatchAnnouncement(ctx context.Context, own string) (<-chan *An
 	if err != nil {
 		return nil, err
 	}
-	sub := &announcementSub{own: own, last: last, out: make(chan *AnnouncementView, announcementBuffer)}
-	if sub.to = outlet.Bind(ctx, nil); sub.to != nil {
+	sub := &announcementSub{own: own, last: last}
+	s.mu.Lock() // before Bind: its end hook, which takes s.mu, finds sub registered
+	defer s.mu.Unlock()
+	sub.to = outlet.Bind(ctx, func() {
+		s.mu.Lock()
+		delete(s.announced, sub)
+		if sub.to == nil { // a bound channel stays open: a late push must not panic
+			close(sub.out) // under s.mu: no dispatch is sending
+		}
+		s.mu.Unlock()
+	})
+	sub.out = make(chan *AnnouncementView, announcementBuffer)
+	if sub.to != nil {
 		sub.out = make(chan *AnnouncementView, 1) // filled right before it is read
 	}
-	s.mu.Lock()
 	if s.announced == nil {
 		s.announced = map[*announcementSub]struct{}{}
 	}
@@ -51,15 +61,6 @@ func (s *Service) WatchAnnouncement(ctx context.Context, own string) (<-chan *An
 		// A change came between reading and registering: the dispatch compares.
 		s.queueLocked(announcementChange{})
 	}
-	s.mu.Unlock()
-	context.AfterFunc(ctx, func() {
-		s.mu.Lock()
-		delete(s.announced, sub)
-		if sub.to == nil { // a bound channel stays open: a late push must not panic
-			close(sub.out) // under s.mu: no dispatch is sending
-		}
-		s.mu.Unlock()
-	})
 	return sub.out, nil
 }
 

@@ -66,17 +66,15 @@ func (f *Feeds) Subscribe(ctx context.Context, key string, compute func(context.
 	if err != nil {
 		return nil, err
 	}
-	s := &feedSub{ctx: ctx, out: make(chan *Data, 1), to: outlet.Bind(ctx, nil)}
-	s.send(first)
-	f.mu.Lock()
+	s := &feedSub{ctx: ctx, out: make(chan *Data, 1)}
+	f.mu.Lock() // before Bind: its end hook, which takes f.mu, finds s registered
+	defer f.mu.Unlock()
 	fd, ok := f.feeds[key]
 	if !ok {
 		fd = &feed{compute: compute, subs: map[*feedSub]struct{}{}, last: first}
 		f.feeds[key] = fd
 	}
-	fd.subs[s] = struct{}{}
-	f.mu.Unlock()
-	context.AfterFunc(ctx, func() {
+	s.to = outlet.Bind(ctx, func() {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		delete(fd.subs, s)
@@ -87,6 +85,8 @@ func (f *Feeds) Subscribe(ctx context.Context, key string, compute func(context.
 			close(s.out)
 		}
 	})
+	s.send(first)
+	fd.subs[s] = struct{}{}
 	return s.out, nil
 }
 
