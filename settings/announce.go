@@ -49,10 +49,11 @@ func (s *Service) WatchAnnouncement(ctx context.Context, own string) (<-chan *An
 		}
 		s.mu.Unlock()
 	})
-	sub.out = make(chan *AnnouncementView, announcementBuffer)
+	size := announcementBuffer
 	if sub.to != nil {
-		sub.out = make(chan *AnnouncementView, 1) // filled right before it is read
+		size = 1 // filled right before it is read
 	}
+	sub.out = make(chan *AnnouncementView, size)
 	if s.announced == nil {
 		s.announced = map[*announcementSub]struct{}{}
 	}

@@ -27,20 +27,12 @@ type feed struct {
 
 type feedSub struct {
 	ctx context.Context
-	out chan *Data
-	to  outlet.Outlet // set when the transport renders and writes the numbers (package outlet)
+	sub *outlet.Sub[*Data] // owed only the newest numbers
 }
 
-// send hands d to the subscriber. With an outlet, d is the token: a feed's subscribers
-// share one viewer and chart, so one rendering serves all of them.
-func (s *feedSub) send(d *Data) {
-	if s.to == nil {
-		outlet.Replace(s.out, d)
-		return
-	}
-	out := s.out
-	s.to.Deliver(d, func() { outlet.Replace(out, d) })
-}
+// send hands d to the subscriber. d is the token: a feed's subscribers share one viewer
+// and chart, so one rendering serves all of them.
+func (s *feedSub) send(d *Data) { s.sub.Send(d, d) }
 
 // settle lets a burst of changes (one request writes several rows) end before charts
 // are recomputed.
@@ -66,28 +58,25 @@ func (f *Feeds) Subscribe(ctx context.Context, key string, compute func(context.
 	if err != nil {
 		return nil, err
 	}
-	s := &feedSub{ctx: ctx, out: make(chan *Data, 1)}
-	f.mu.Lock() // before Bind: its end hook, which takes f.mu, finds s registered
+	s := &feedSub{ctx: ctx}
+	f.mu.Lock() // before NewSub: its end hook, which takes f.mu, finds s registered
 	defer f.mu.Unlock()
 	fd, ok := f.feeds[key]
 	if !ok {
 		fd = &feed{compute: compute, subs: map[*feedSub]struct{}{}, last: first}
 		f.feeds[key] = fd
 	}
-	s.to = outlet.Bind(ctx, func() {
+	s.sub = outlet.NewSub[*Data](ctx, true, func() {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		delete(fd.subs, s)
 		if len(fd.subs) == 0 && f.feeds[key] == fd {
 			delete(f.feeds, key)
 		}
-		if s.to == nil { // a bound channel stays open: a late push must not panic
-			close(s.out)
-		}
 	})
 	s.send(first)
 	fd.subs[s] = struct{}{}
-	return s.out, nil
+	return s.sub.C(), nil
 }
 
 // refresh recomputes each feed once and sends what changed.
