@@ -299,7 +299,14 @@ func sqliteDSN(raw string, reader bool) string {
 // at a million tasks (benchdata/EXPLAIN.md), for queries that run in milliseconds.
 // Sessions also run in UTC unless the URL says otherwise: times are stored and shown in
 // UTC, and chart buckets (date_trunc) then need no per-row time zone conversion.
-// A reader's sessions are also read-only (see openReaders).
+// A reader's sessions are also read-only (see openReaders), and send a statement's
+// arguments with it: lib/pq otherwise parses a statement with arguments in one round
+// trip and binds them in a second, so every raw read (the list index's feed read and
+// row reads, which each request and each live event wait for) took two. The cost of
+// binary_parameters is that a []byte argument goes out as binary, which is right for
+// bytea and wrong for jsonb; readers bind no jsonb ([]byte) arguments, and the writers,
+// whose ent statements bind JSON as []byte, keep the text protocol (they run prepared,
+// one round trip already).
 func postgresDSN(raw string, reader bool) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -308,6 +315,7 @@ func postgresDSN(raw string, reader bool) string {
 	q := u.Query()
 	if reader {
 		q.Set("default_transaction_read_only", "on")
+		q.Set("binary_parameters", "yes")
 	}
 	for k, v := range map[string]string{"jit": "off", "timezone": "UTC"} {
 		if !q.Has(k) {

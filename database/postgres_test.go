@@ -13,6 +13,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
+	"github.com/lib/pq"
 )
 
 // openPostgres opens a new migrated PostgreSQL database (on PORTICO_TEST_POSTGRES, as
@@ -136,5 +137,31 @@ func TestPostgresTransactionsRunPrepared(t *testing.T) {
 	}
 	if n := count(t, d); n != 3 {
 		t.Fatalf("%d rows, want 3", n)
+	}
+}
+
+// TestPostgresReadersBindArguments: the readers send arguments with their statement
+// (binary_parameters); every kind of argument the reads bind still arrives as meant,
+// hostile text included, and bytes arrive as bytea.
+func TestPostgresReadersBindArguments(t *testing.T) {
+	_, d := openPostgres(t)
+	ctx := context.Background()
+	at := time.Date(2026, 12, 7, 23, 30, 0, 123000, time.UTC)
+	hostile := `') OR 1=1 -- "x" \ é`
+	raw := []byte{0xff, 0x00, '\'', 0x80}
+	var (
+		n      int64
+		text   string
+		when   time.Time
+		bytes  []byte
+		inList bool
+	)
+	err := d.readers.QueryRowContext(ctx, `SELECT $1::bigint + 1, $2::text, $3::timestamptz, $4::bytea, 7 = ANY($5::bigint[])`,
+		int64(41), hostile, at, raw, pq.Array([]int64{1, 7, 9})).Scan(&n, &text, &when, &bytes, &inList)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 42 || text != hostile || !when.Equal(at) || string(bytes) != string(raw) || !inList {
+		t.Errorf("got %d %q %v %x %v", n, text, when, bytes, inList)
 	}
 }

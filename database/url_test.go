@@ -1,6 +1,9 @@
 package database
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestCheckURL: PostgreSQL URLs and plain SQLite files pass; a bare host name, another
 // scheme or a name without a SQLite ending is refused (it would become a new file).
@@ -19,6 +22,23 @@ func TestCheckURL(t *testing.T) {
 	for url, want := range map[string]string{"": "portico.db", "file:/tmp/a.db?x=1": "/tmp/a.db", "postgres://h/d": "", "file:m?mode=memory": ""} {
 		if got := SQLitePath(url); got != want {
 			t.Errorf("SQLitePath(%q) = %q, want %q", url, got, want)
+		}
+	}
+}
+
+// TestPostgresDSN: readers are read-only and send arguments with their statement (one
+// round trip); writers keep the text protocol that binds ent's JSON arguments; a
+// setting in the URL wins over the defaults.
+func TestPostgresDSN(t *testing.T) {
+	reader, writer := postgresDSN("postgres://h/d", true), postgresDSN("postgres://h/d?jit=on", false)
+	for _, want := range []string{"default_transaction_read_only=on", "binary_parameters=yes", "jit=off", "timezone=UTC"} {
+		if !strings.Contains(reader, want) {
+			t.Errorf("reader DSN %q lacks %s", reader, want)
+		}
+	}
+	for _, unwanted := range []string{"binary_parameters", "default_transaction_read_only", "jit=off"} {
+		if strings.Contains(writer, unwanted) {
+			t.Errorf("writer DSN %q has %s", writer, unwanted)
 		}
 	}
 }
