@@ -29,9 +29,11 @@ package changefeed
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -152,52 +154,103 @@ func (f *Feed) Read(ctx context.Context, pos Position) (changes []Change, next P
 	}
 	switch f.dialect {
 	case dialect.Postgres:
-		return f.readPostgres(ctx, pos)
+		return f.readPostgres(ctx, f.db, pos, nil, nil)
 	case dialect.SQLite:
 		return f.readSQLite(ctx, pos)
 	}
 	return nil, Position{}, false, fmt.Errorf("changefeed: no feed for dialect %q", f.dialect)
 }
 
+// Querier runs a read statement (a *sql.DB, or whatever a reader reads through).
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// ReadAlong is Read on PostgreSQL that also evaluates, in the same statement run by q,
+// the SQL expressions along and scans their values into dest (one each). An expression
+// may read the CTE changes (seq, tx, task_id, case_id, reload): the feed rows the read
+// reports. So a reader gets the changed rows it needs in the read's snapshot and its
+// one round trip, instead of a round trip more after it. along is the reader's own SQL,
+// never a request's.
+func (f *Feed) ReadAlong(ctx context.Context, q Querier, pos Position, along []string, dest ...any) ([]Change, Position, bool, error) {
+	if f.dialect != dialect.Postgres {
+		return nil, Position{}, false, fmt.Errorf("changefeed: reading along is for PostgreSQL, not %q", f.dialect)
+	}
+	if len(along) != len(dest) {
+		return nil, Position{}, false, fmt.Errorf("changefeed: %d expressions to read along, %d destinations", len(along), len(dest))
+	}
+	if !pos.set {
+		next, err := f.Mark(ctx)
+		return nil, next, true, err
+	}
+	return f.readPostgres(ctx, q, pos, along, dest)
+}
+
+// feedRow is a list_changes row as readPostgres's statement encodes it.
+type feedRow struct {
+	Seq    int64  `json:"seq"`
+	Tx     string `json:"tx"`
+	Task   *int64 `json:"task"`
+	Case   *int64 `json:"case"`
+	Reload bool   `json:"reload"`
+}
+
 // readPostgres reads in one statement, so one snapshot: its xmin (the next position),
-// the pruning horizon and the rows of every transaction from pos on.
-func (f *Feed) readPostgres(ctx context.Context, pos Position) ([]Change, Position, bool, error) {
-	rows, err := f.db.QueryContext(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text, p.tx::text, c.seq, c.tx, c.task_id, c.case_id, coalesce(c.reload, false)
-		FROM list_changes_pruned AS p
-		LEFT JOIN (SELECT seq, tx::text AS tx, task_id, case_id, reload FROM list_changes
-			WHERE tx >= $1::text::xid8 AND NOT (seq = ANY($2::bigint[]))) AS c ON true
-		WHERE p.id = 1`, strconv.FormatUint(pos.at, 10), pq.Array(pos.read.list()))
-	if err != nil {
+// the pruning horizon, the rows of every transaction from pos on (as one JSON array:
+// one result row, whatever else rides along) and the expressions along.
+func (f *Feed) readPostgres(ctx context.Context, q Querier, pos Position, along []string, dest []any) ([]Change, Position, bool, error) {
+	var query strings.Builder
+	query.WriteString(`WITH changes AS (SELECT seq, tx, task_id, case_id, coalesce(reload, false) AS reload FROM list_changes
+			WHERE tx >= $1::text::xid8 AND NOT (seq = ANY($2::bigint[])))
+		SELECT pg_snapshot_xmin(pg_current_snapshot())::text, p.tx::text,
+			(SELECT json_agg(json_build_object('seq', seq, 'tx', tx::text, 'task', task_id, 'case', case_id, 'reload', reload)) FROM changes)`)
+	for _, a := range along {
+		query.WriteString(",\n\t\t\t")
+		query.WriteString(a)
+	}
+	query.WriteString("\n\t\tFROM list_changes_pruned AS p WHERE p.id = 1")
+	fail := func(err error) ([]Change, Position, bool, error) {
 		return nil, Position{}, false, fmt.Errorf("changefeed: read from %v: %w", pos, err)
 	}
+	rows, err := q.QueryContext(ctx, query.String(), strconv.FormatUint(pos.at, 10), pq.Array(pos.read.list()))
+	if err != nil {
+		return fail(err)
+	}
 	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return fail(err)
+		}
+		return nil, Position{}, false, errors.New("changefeed: read: list_changes_pruned has no row (migrations not applied?)")
+	}
+	var xmin, pruned string
+	var encoded []byte
+	if err := rows.Scan(append([]any{&xmin, &pruned, &encoded}, dest...)...); err != nil {
+		return fail(err)
+	}
+	if err := rows.Close(); err != nil {
+		return fail(err)
+	}
+	var feed []feedRow
+	if len(encoded) > 0 {
+		if err := json.Unmarshal(encoded, &feed); err != nil {
+			return fail(fmt.Errorf("decode the feed's rows: %w", err))
+		}
+	}
 	var (
 		changes []Change
-		xmin    string
-		pruned  string
 		reload  bool
 		seen    = map[Change]bool{}
 		read    = map[int64]uint64{} // seq → tx of every row returned (none read before)
 	)
-	for rows.Next() {
-		var task, kase, seq sql.NullInt64
-		var tx sql.NullString
-		var r bool
-		if err := rows.Scan(&xmin, &pruned, &seq, &tx, &task, &kase, &r); err != nil {
-			return nil, Position{}, false, fmt.Errorf("changefeed: read from %v: %w", pos, err)
+	for _, r := range feed {
+		at, err := strconv.ParseUint(r.Tx, 10, 64)
+		if err != nil {
+			return fail(fmt.Errorf("transaction id %q: %w", r.Tx, err))
 		}
-		if seq.Valid {
-			at, _ := strconv.ParseUint(tx.String, 10, 64)
-			read[seq.Int64] = at
-		}
-		reload = reload || r
-		add(&changes, seen, task, kase)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, Position{}, false, fmt.Errorf("changefeed: read from %v: %w", pos, err)
-	}
-	if xmin == "" {
-		return nil, Position{}, false, errors.New("changefeed: read: list_changes_pruned has no row (migrations not applied?)")
+		read[r.Seq] = at
+		reload = reload || r.Reload
+		add(&changes, seen, nullInt(r.Task), nullInt(r.Case))
 	}
 	next, err := strconv.ParseUint(xmin, 10, 64)
 	if err != nil {
@@ -224,6 +277,13 @@ func (f *Feed) readPostgres(ctx context.Context, pos Position) ([]Change, Positi
 		}
 	}
 	return changes, Position{at: next, set: true, read: &again}, reload, nil
+}
+
+func nullInt(p *int64) sql.NullInt64 {
+	if p == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: *p, Valid: true}
 }
 
 // readSQLite reads in one statement the rows after pos and the pruning horizon.

@@ -243,3 +243,125 @@ func (reader) customFields(raw []byte) (Fields, error) {
 	}
 	return out, nil
 }
+
+// The expressions a PostgreSQL sync reads along with the feed (changefeed.ReadAlong),
+// over its CTE changes: the changed tasks with their responsibles, the changed cases and
+// who started their tasks, each as one JSON array (NULL for none). Times come as Unix
+// microseconds, as rows hold them. The ids are gathered into an array first, so each
+// table is read by its index whatever the planner guesses of the feed.
+var changedAlong = []string{
+	`(SELECT json_agg(json_build_object('id', t.id, 'name', t.name, 'description', t.description, 'category', t.category,
+		'kind', t.kind, 'state', t.state, 'priority', t.priority, 'expiry_priority', t.expiry_priority, 'position', t.position,
+		'system', t.system, 'hidden', t.hidden, 'created', ` + us("t.created_at") + `, 'updated', ` + us("t.updated_at") + `,
+		'expiry', ` + us("t.expiry_timestamp") + `, 'delay', ` + us("t.delay_timestamp") + `, 'started', ` + us("t.started_at") + `,
+		'ended', ` + us("t.ended_at") + `, 'case_id', t.case_id, 'worker_id', t.worker_id, 'creator_id', t.creator_id,
+		'custom_fields', t.custom_fields,
+		'responsibles', (SELECT json_agg(json_build_object('user_id', r.user_id, 'role_id', r.role_id, 'expiry', r.expiry))
+			FROM task_responsibles AS r WHERE r.task_id = t.id)))
+	FROM tasks AS t WHERE t.id = ANY(ARRAY(SELECT DISTINCT task_id FROM changes WHERE task_id IS NOT NULL)))`,
+	`(SELECT json_agg(json_build_object('id', c.id, 'name', c.name, 'description', c.description, 'category', c.category,
+		'state', c.state, 'created', ` + us("c.created_at") + `, 'updated', ` + us("c.updated_at") + `, 'ended', ` + us("c.ended_at") + `,
+		'creator_id', c.creator_id, 'owner_id', c.owner_id, 'hidden', c.hidden, 'custom_fields', c.custom_fields))
+	FROM cases AS c WHERE c.id = ANY(ARRAY(SELECT DISTINCT case_id FROM changes WHERE case_id IS NOT NULL)))`,
+	`(SELECT json_agg(json_build_array(s.case_id, s.user_id)) FROM (` + starterSelect + `
+		AND case_id = ANY(ARRAY(SELECT DISTINCT case_id FROM changes WHERE case_id IS NOT NULL))) AS s)`,
+}
+
+// us is a time column as Unix microseconds (extract gives a numeric: exact).
+func us(col string) string { return "(extract(epoch FROM " + col + ") * 1000000)::bigint" }
+
+// The JSON changedAlong encodes rows in.
+type (
+	taskJSON struct {
+		ID                                int
+		Name, Description, Category, Kind string
+		State, Priority                   string
+		ExpiryPriority                    *string `json:"expiry_priority"`
+		Position                          int
+		System, Hidden                    bool
+		Created, Updated                  int64
+		Expiry, Delay, Started, Ended     *int64
+		CaseID                            int             `json:"case_id"`
+		WorkerID                          *int            `json:"worker_id"`
+		CreatorID                         *int            `json:"creator_id"`
+		Custom                            json.RawMessage `json:"custom_fields"`
+		Responsibles                      []struct {
+			UserID *int `json:"user_id"`
+			RoleID *int `json:"role_id"`
+			Expiry bool
+		}
+	}
+	caseJSON struct {
+		ID                          int
+		Name, Description, Category string
+		State                       string
+		Created, Updated            int64
+		Ended                       *int64
+		CreatorID                   *int `json:"creator_id"`
+		OwnerID                     *int `json:"owner_id"`
+		Hidden                      bool
+		Custom                      json.RawMessage `json:"custom_fields"`
+	}
+)
+
+// changedRows decodes what changedAlong read (each nil when it found no rows).
+func (rd reader) changedRows(tasksJSON, casesJSON, startersJSON []byte) (map[int]*taskData, map[int]*caseData, map[int][]int, error) {
+	tasks, cases, starters := map[int]*taskData{}, map[int]*caseData{}, map[int][]int{}
+	var ts []taskJSON
+	var cs []caseJSON
+	var ss [][2]int
+	for _, d := range []struct {
+		raw []byte
+		v   any
+	}{{tasksJSON, &ts}, {casesJSON, &cs}, {startersJSON, &ss}} {
+		if len(d.raw) > 0 {
+			if err := json.Unmarshal(d.raw, d.v); err != nil {
+				return nil, nil, nil, fmt.Errorf("decode changed rows: %w", err)
+			}
+		}
+	}
+	for _, j := range ts {
+		t := &taskData{ID: j.ID, Name: j.Name, Description: j.Description, Category: j.Category, Kind: j.Kind,
+			State: j.State, Priority: j.Priority, ExpiryPriority: deref(j.ExpiryPriority), Position: j.Position,
+			System: j.System, Hidden: j.Hidden, Created: j.Created, Updated: j.Updated,
+			Expiry: microsOr(j.Expiry), Delay: microsOr(j.Delay), Started: microsOr(j.Started), Ended: microsOr(j.Ended),
+			CaseID: j.CaseID, WorkerID: deref(j.WorkerID), CreatorID: deref(j.CreatorID)}
+		var err error
+		if t.Custom, err = rd.customFields(j.Custom); err != nil {
+			return nil, nil, nil, fmt.Errorf("custom fields of task %d: %w", t.ID, err)
+		}
+		for _, r := range j.Responsibles {
+			t.Responsibles = append(t.Responsibles, Responsible{UserID: deref(r.UserID), RoleID: deref(r.RoleID), Expiry: r.Expiry})
+		}
+		tasks[t.ID] = t
+	}
+	for _, j := range cs {
+		c := &caseData{ID: j.ID, Name: j.Name, Description: j.Description, Category: j.Category, State: j.State,
+			Created: j.Created, Updated: j.Updated, Ended: microsOr(j.Ended), CreatorID: deref(j.CreatorID),
+			OwnerID: deref(j.OwnerID), Hidden: j.Hidden}
+		var err error
+		if c.Custom, err = rd.customFields(j.Custom); err != nil {
+			return nil, nil, nil, fmt.Errorf("custom fields of case %d: %w", c.ID, err)
+		}
+		cases[c.ID] = c
+	}
+	for _, s := range ss {
+		starters[s[0]] = append(starters[s[0]], s[1])
+	}
+	return tasks, cases, starters, nil
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func microsOr(p *int64) int64 {
+	if p == nil {
+		return NoTime
+	}
+	return *p
+}

@@ -7,8 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/portico-dev/portico/changefeed"
+	"entgo.io/ent/dialect"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/portico-dev/portico/changefeed"
 )
 
 // source is the database an index follows, and where it stands in its change feed.
@@ -162,20 +164,100 @@ func (ix *Index) SyncSince(ctx context.Context, mark uint64) error {
 // step reads the feed once and applies what it names.
 func (ix *Index) step(ctx context.Context) error {
 	src := ix.source
-	changes, next, reload, err := src.feed.Read(ctx, src.pos)
+	b, err := src.read(ctx)
 	if err != nil {
 		return fmt.Errorf("list index: %w", err)
 	}
-	if reload {
+	if b.reload {
 		src.log.Info("list index: reloading everything (bulk change or feed pruned)")
 		return ix.reload(ctx)
 	}
-	if len(changes) == 0 {
-		src.pos = next
-		return nil
+	if len(b.taskIDs) > 0 || len(b.caseIDs) > 0 {
+		ix.mu.Lock()
+		for _, id := range b.caseIDs {
+			ix.setStarters(id, b.starters[id])
+			if c := b.cases[id]; c != nil {
+				ix.putCase(c)
+			} else {
+				ix.removeCase(id)
+			}
+		}
+		for _, id := range b.taskIDs {
+			if t := b.tasks[id]; t != nil {
+				ix.putTask(t)
+			} else {
+				ix.removeTask(id)
+			}
+		}
+		ix.tasks.compact()
+		ix.cases.compact()
+		ix.mu.Unlock()
 	}
+	src.pos = b.next
+	return nil
+}
+
+// batch is what one sync read: the feed's changes from the index's position, and the
+// changed rows as they are now (a row missing is one deleted).
+type batch struct {
+	next             changefeed.Position
+	reload           bool
+	taskIDs, caseIDs []int
+	tasks            map[int]*taskData
+	cases            map[int]*caseData
+	starters         map[int][]int
+}
+
+// read reads the feed and the rows it names. On PostgreSQL both come in one statement:
+// a sync is one round trip, and every list request and live event waits for a sync.
+// SQLite, in process, reads the feed, then the rows.
+func (src *source) read(ctx context.Context) (batch, error) {
+	if src.rd.dialect == dialect.Postgres {
+		return src.readAlong(ctx)
+	}
+	return src.readAfter(ctx)
+}
+
+// readAlong reads the changed rows in the feed's statement (changefeed.ReadAlong).
+func (src *source) readAlong(ctx context.Context) (batch, error) {
+	var b batch
+	var tasks, cases, starters []byte
+	changes, next, reload, err := src.feed.ReadAlong(ctx, src.rd.q, src.pos, changedAlong, &tasks, &cases, &starters)
+	if err != nil || reload {
+		return batch{next: next, reload: reload}, err
+	}
+	b.next = next
+	b.taskIDs, b.caseIDs = changedIDs(changes)
+	b.tasks, b.cases, b.starters, err = src.rd.changedRows(tasks, cases, starters)
+	return b, err
+}
+
+// readAfter reads the feed, then the rows it names.
+func (src *source) readAfter(ctx context.Context) (batch, error) {
+	var b batch
+	changes, next, reload, err := src.feed.Read(ctx, src.pos)
+	if err != nil || reload {
+		return batch{next: next, reload: reload}, err
+	}
+	b.next = next
+	b.taskIDs, b.caseIDs = changedIDs(changes)
+	// The changed rows are read at once, not one statement after another: every query
+	// waiting on this sync waits for the slowest only.
+	g, gctx := errgroup.WithContext(ctx)
+	if len(b.taskIDs) > 0 {
+		g.Go(func() (err error) { b.tasks, err = src.rd.tasks(gctx, b.taskIDs); return err })
+	}
+	if len(b.caseIDs) > 0 {
+		g.Go(func() (err error) { b.cases, err = src.rd.cases(gctx, b.caseIDs); return err })
+		g.Go(func() (err error) { b.starters, err = src.rd.starters(gctx, b.caseIDs); return err })
+	}
+	err = g.Wait() // before b is read: the reads fill it
+	return b, err
+}
+
+// changedIDs returns the tasks and the cases changes name, each once.
+func changedIDs(changes []changefeed.Change) (taskIDs, caseIDs []int) {
 	taskSeen, caseSeen := map[int]bool{}, map[int]bool{}
-	var taskIDs, caseIDs []int
 	for _, c := range changes {
 		if c.TaskID != 0 && !taskSeen[c.TaskID] {
 			taskSeen[c.TaskID] = true
@@ -186,45 +268,7 @@ func (ix *Index) step(ctx context.Context) error {
 			caseIDs = append(caseIDs, c.CaseID)
 		}
 	}
-	// The changed rows are read at once, not one statement after another: every query
-	// waiting on this sync waits for the slowest only.
-	var (
-		tasks    map[int]*taskData
-		cases    map[int]*caseData
-		starters map[int][]int
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	if len(taskIDs) > 0 {
-		g.Go(func() (err error) { tasks, err = src.rd.tasks(gctx, taskIDs); return err })
-	}
-	if len(caseIDs) > 0 {
-		g.Go(func() (err error) { cases, err = src.rd.cases(gctx, caseIDs); return err })
-		g.Go(func() (err error) { starters, err = src.rd.starters(gctx, caseIDs); return err })
-	}
-	if err := g.Wait(); err != nil {
-		return fmt.Errorf("list index: %w", err)
-	}
-	ix.mu.Lock()
-	for _, id := range caseIDs {
-		ix.setStarters(id, starters[id])
-		if c := cases[id]; c != nil {
-			ix.putCase(c)
-		} else {
-			ix.removeCase(id)
-		}
-	}
-	for _, id := range taskIDs {
-		if t := tasks[id]; t != nil {
-			ix.putTask(t)
-		} else {
-			ix.removeTask(id)
-		}
-	}
-	ix.tasks.compact()
-	ix.cases.compact()
-	ix.mu.Unlock()
-	src.pos = next
-	return nil
+	return taskIDs, caseIDs
 }
 
 // Follow syncs every interval until ctx ends, so the index stays close to the database
