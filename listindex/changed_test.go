@@ -2,6 +2,7 @@ package listindex_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"reflect"
@@ -99,4 +100,33 @@ func contains(ids []int, id int) bool {
 		}
 	}
 	return false
+}
+
+// BenchmarkSyncOneChange: the time a list request or a live event waits for the index
+// after one write, on PostgreSQL: a sync that reads one changed task and its case
+// (the write itself is not timed).
+func BenchmarkSyncOneChange(b *testing.B) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, servertest.DatabaseURL(b, "postgres"), database.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	c := db.Client
+	bc := c.BusinessCase.Create().SetName("bench").SaveX(ctx)
+	tk := c.Task.Create().SetName("bench").SetCaseID(bc.ID).SaveX(ctx)
+	feed := changefeed.New(db.ReadSQL(), db.Dialect)
+	ix, err := listindex.Open(ctx, db.ReadSQL(), db.Dialect, feed, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		c.Task.UpdateOneID(tk.ID).SetName(fmt.Sprint("bench ", i)).ExecX(ctx)
+		b.StartTimer()
+		if err := ix.Sync(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
