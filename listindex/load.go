@@ -11,13 +11,13 @@ import (
 	"entgo.io/ent/dialect"
 	"github.com/lib/pq"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/portico-dev/portico/changefeed"
 )
 
-// Querier runs a read statement: the ent client (on SQLite its reads go to the readers,
-// which see the last commit).
-type Querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
+// Querier runs a read statement: the database's readers (on SQLite they see the last
+// commit). The feed's read runs through it too (changefeed.ReadAlong).
+type Querier = changefeed.Querier
 
 // The statements that read rows into the index. Each takes the rows of some ids, or all
 // of them; ids are always bound, never written into the text.
