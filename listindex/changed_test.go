@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -23,12 +24,7 @@ import (
 // JSON type, each kind of responsible, case starters, and a row deleted.
 func TestSyncReadsRowsAlongTheFeed(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, servertest.DatabaseURL(t, "postgres"), database.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	feed := changefeed.New(db.ReadSQL(), db.Dialect)
+	db, feed := openPostgres(t)
 	pos, err := feed.Mark(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +73,7 @@ func TestSyncReadsRowsAlongTheFeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []int{t1.ID, t2.ID, gone.ID} {
-		if !contains(along.TaskIDs, id) {
+		if !slices.Contains(along.TaskIDs, id) {
 			t.Errorf("task %d not among the changed: %v", id, along.TaskIDs)
 		}
 	}
@@ -93,29 +89,28 @@ func TestSyncReadsRowsAlongTheFeed(t *testing.T) {
 	}
 }
 
-func contains(ids []int, id int) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
+// openPostgres opens a fresh migrated PostgreSQL database and its change feed, read
+// from the readers as a server reads it.
+func openPostgres(tb testing.TB) (*database.DB, *changefeed.Feed) {
+	tb.Helper()
+	db, err := database.Open(context.Background(), servertest.DatabaseURL(tb, "postgres"), database.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return false
+	tb.Cleanup(func() { db.Close() })
+	return db, changefeed.New(db.ReadSQL(), db.Dialect)
 }
+
 
 // BenchmarkSyncOneChange: the time a list request or a live event waits for the index
 // after one write, on PostgreSQL: a sync that reads one changed task and its case
 // (the write itself is not timed).
 func BenchmarkSyncOneChange(b *testing.B) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, servertest.DatabaseURL(b, "postgres"), database.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db, feed := openPostgres(b)
 	c := db.Client
 	bc := c.BusinessCase.Create().SetName("bench").SaveX(ctx)
 	tk := c.Task.Create().SetName("bench").SetCaseID(bc.ID).SaveX(ctx)
-	feed := changefeed.New(db.ReadSQL(), db.Dialect)
 	ix, err := listindex.Open(ctx, db.ReadSQL(), db.Dialect, feed, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
