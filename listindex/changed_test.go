@@ -101,7 +101,6 @@ func openPostgres(tb testing.TB) (*database.DB, *changefeed.Feed) {
 	return db, changefeed.New(db.ReadSQL(), db.Dialect)
 }
 
-
 // BenchmarkSyncOneChange: the time a list request or a live event waits for the index
 // after one write, on PostgreSQL: a sync that reads one changed task and its case
 // (the write itself is not timed).
