@@ -277,7 +277,7 @@ func build(ctx context.Context, cfg Config, db *database.DB) (_ *Server, err err
 	life, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	feed := changefeed.New(db.ReadSQL(), db.Dialect).WithWriter(db)
-	index, err := listindex.Open(sys, db.ReadSQL(), db.Dialect, feed, s.log)
+	index, err := listindex.Open(sys, db.Reads(), db.Dialect, feed, s.log)
 	if err != nil {
 		return nil, err
 	}

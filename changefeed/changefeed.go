@@ -34,7 +34,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -100,51 +99,6 @@ type Feed struct {
 	db      *sql.DB
 	writer  Execer
 	dialect string
-
-	mu       sync.Mutex
-	prepared map[preparedKey]*sql.Stmt
-}
-
-// preparer is a pool that prepares statements (a *sql.DB).
-type preparer interface {
-	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
-}
-
-type preparedKey struct {
-	pool  preparer
-	query string
-}
-
-// query runs the feed's read. Its text is the same every time (for each set of
-// expressions read along), so where the pool can, it is prepared once: PostgreSQL then
-// neither parses nor plans it again (planning the read with the rows along took 0.35 ms
-// a time, as long as running it).
-func (f *Feed) query(ctx context.Context, q Querier, query string, args ...any) (*sql.Rows, error) {
-	p, ok := q.(preparer)
-	if !ok {
-		return q.QueryContext(ctx, query, args...)
-	}
-	key := preparedKey{p, query}
-	f.mu.Lock()
-	stmt := f.prepared[key]
-	f.mu.Unlock()
-	if stmt == nil {
-		fresh, err := p.PrepareContext(ctx, query)
-		if err != nil {
-			return nil, err
-		}
-		f.mu.Lock()
-		if stmt = f.prepared[key]; stmt == nil {
-			if f.prepared == nil {
-				f.prepared = map[preparedKey]*sql.Stmt{}
-			}
-			f.prepared[key], stmt = fresh, fresh
-		} else {
-			fresh.Close() // another read prepared it first
-		}
-		f.mu.Unlock()
-	}
-	return stmt.QueryContext(ctx, args...)
 }
 
 // New returns the feed of db, whose dialect is an entgo.io/ent/dialect name. On SQLite
@@ -207,7 +161,8 @@ func (f *Feed) Read(ctx context.Context, pos Position) (changes []Change, next P
 	return nil, Position{}, false, fmt.Errorf("changefeed: no feed for dialect %q", f.dialect)
 }
 
-// Querier runs a read statement (a *sql.DB, or whatever a reader reads through).
+// Querier runs a read statement: a *sql.DB, or database.DB.Reads (the readers' prepared
+// statements: the feed's read, the same text each time, is then not planned again).
 type Querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
@@ -258,7 +213,7 @@ func (f *Feed) readPostgres(ctx context.Context, q Querier, pos Position, along 
 	fail := func(err error) ([]Change, Position, bool, error) {
 		return nil, Position{}, false, fmt.Errorf("changefeed: read from %v: %w", pos, err)
 	}
-	rows, err := f.query(ctx, q, query.String(), strconv.FormatUint(pos.at, 10), pq.Array(pos.read.list()))
+	rows, err := q.QueryContext(ctx, query.String(), strconv.FormatUint(pos.at, 10), pq.Array(pos.read.list()))
 	if err != nil {
 		return fail(err)
 	}

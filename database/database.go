@@ -331,6 +331,33 @@ func postgresDSN(raw string, reader bool) string {
 // them the last commit).
 func (d *DB) ReadSQL() *sql.DB { return d.readers }
 
+// Querier runs a read statement.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Reads returns what runs plain read statements on the readers, as ReadSQL does, but
+// on PostgreSQL as the readers' prepared statements (the cache ent's reads use): a
+// statement run again and again, like the list index's sync, is then neither parsed nor
+// planned again.
+func (d *DB) Reads() Querier {
+	if pg, ok := d.Driver.(*postgresDriver); ok && pg.reads != nil {
+		return preparedReads{pg.reads}
+	}
+	return d.readers
+}
+
+// preparedReads runs reads as prepared statements of one pool.
+type preparedReads struct{ stmts *statements }
+
+func (p preparedReads) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	stmt, err := p.stmts.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.QueryContext(ctx, args...)
+}
+
 // ExecContext runs one write statement outside a transaction: on SQLite in the
 // writer's queue, like every write through Driver; on PostgreSQL on SQL.
 func (d *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -165,3 +165,30 @@ func TestPostgresReadersBindArguments(t *testing.T) {
 		t.Errorf("got %d %q %v %x %v", n, text, when, bytes, inList)
 	}
 }
+
+// TestPostgresReadsRunPrepared: DB.Reads runs a read as the readers' prepared statement,
+// from the cache ent's reads use: run twice, it is executed prepared twice, and the
+// cache knows it.
+func TestPostgresReadsRunPrepared(t *testing.T) {
+	db, d := openPostgres(t)
+	ctx := context.Background()
+	const read = "SELECT count(*) FROM t WHERE v > $1"
+	for range 2 {
+		rows, err := db.Reads().QueryContext(ctx, read, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+	}
+	if !d.reads.cache.Contains(read) {
+		t.Error("the read is not in the readers' statement cache")
+	}
+	var runs int
+	// The readers' pool holds one connection: the one that ran the read.
+	if err := d.readers.QueryRowContext(ctx, "SELECT coalesce(sum(generic_plans + custom_plans), 0) FROM pg_prepared_statements WHERE statement = $1", read).Scan(&runs); err != nil {
+		t.Fatal(err)
+	}
+	if runs != 2 {
+		t.Errorf("the read ran prepared %d times, want 2", runs)
+	}
+}

@@ -68,7 +68,7 @@ func TestSyncReadsRowsAlongTheFeed(t *testing.T) {
 	c.WorkflowEvent.Create().SetKind("STARTED").SetCaseID(bare.ID).SaveX(ctx) // no user: no starter
 	c.Task.DeleteOneID(gone.ID).ExecX(ctx)
 
-	along, scanned, err := listindex.ReadChangedBothWays(ctx, db.ReadSQL(), feed, pos)
+	along, scanned, err := listindex.ReadChangedBothWays(ctx, db.Reads(), feed, pos)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func BenchmarkSyncOneChange(b *testing.B) {
 	c := db.Client
 	bc := c.BusinessCase.Create().SetName("bench").SaveX(ctx)
 	tk := c.Task.Create().SetName("bench").SetCaseID(bc.ID).SaveX(ctx)
-	ix, err := listindex.Open(ctx, db.ReadSQL(), db.Dialect, feed, slog.New(slog.DiscardHandler))
+	ix, err := listindex.Open(ctx, db.Reads(), db.Dialect, feed, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
